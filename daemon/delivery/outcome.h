@@ -1,0 +1,57 @@
+/*
+ * outcome - the one result type of a delivery attempt.
+ *
+ * Filled deep in the delivery core; LMTP turns it into a reply per
+ * recipient, the LDA into a sysexits code, the logs and loft-stats into
+ * records. Temporary means the MTA must retry; nothing was stored.
+ */
+#ifndef LOFT_OUTCOME_H
+#define LOFT_OUTCOME_H
+
+#include <stdbool.h>
+
+#include "xalloc.h"
+
+enum outcome_result {
+	OUTCOME_SAVED,
+	OUTCOME_REJECTED,	/* permanent: 5xx */
+	OUTCOME_TEMPFAIL,	/* temporary: 4xx */
+};
+
+/* Why a recipient or message was refused (the metric label `reason`). */
+enum outcome_reason {
+	OUTCOME_REASON_NONE,
+	OUTCOME_REASON_UNKNOWN_USER,
+	OUTCOME_REASON_QUOTA,
+	OUTCOME_REASON_SIZE,
+	OUTCOME_REASON_CONCURRENCY,
+	OUTCOME_REASON_SYNTAX,
+	OUTCOME_REASON_OTHER,
+};
+
+#define OUTCOME_TEXT_MAX 512
+
+struct outcome {
+	enum outcome_result result;
+	enum outcome_reason reason;
+	int code;		/* SMTP code: 250, 451, 550, 552 ... */
+	char enhanced[12];	/* "2.0.0" */
+	char text[OUTCOME_TEXT_MAX]; /* human text, no code prefix */
+};
+
+void outcome_set(struct outcome *out, enum outcome_result result,
+		 enum outcome_reason reason, int code, const char *enhanced,
+		 const char *fmt, ...) LOFT_ATTR_FORMAT(6, 7);
+void outcome_saved(struct outcome *out, const char *fmt, ...) LOFT_ATTR_FORMAT(2, 3);
+/* outcome_tempfail - 451 4.3.0 unless told otherwise */
+void outcome_tempfail(struct outcome *out, const char *enhanced,
+		      const char *fmt, ...) LOFT_ATTR_FORMAT(3, 4);
+
+/* "saved" | "rejected" | "tempfail" (log records, metric labels) */
+const char *outcome_result_name(enum outcome_result result);
+/* "unknown_user" | "quota" | ... | "other"; "" for NONE */
+const char *outcome_reason_name(enum outcome_reason reason);
+/* outcome_exit_code - the sysexits code loft-lda exits with */
+int outcome_exit_code(const struct outcome *out);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * storage - save one rendered message into a mailbox (maildir or mbox).
+ *
+ * Errors are classified so the delivery core can choose 4xx or 5xx: almost
+ * everything is temporary; a missing mailbox is reported so `-m` can fall
+ * back to INBOX; quota and invalid names are permanent. Nothing is visible
+ * in new/ (or appended to an mbox) unless it is complete and synced per
+ * mail_fsync.
+ */
+#ifndef LOFT_STORAGE_H
+#define LOFT_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mail_location.h"
+#include "message.h"
+#include "settings.h"
+
+enum storage_error {
+	STORAGE_OK = 0,
+	STORAGE_ERR_TEMP,	/* I/O error, permission, lock timeout */
+	STORAGE_ERR_NOSPACE,	/* ENOSPC / EDQUOT / EFBIG from the OS */
+	STORAGE_ERR_NOTFOUND,	/* mailbox does not exist (and may not be created) */
+	STORAGE_ERR_INVALID,	/* invalid mailbox name */
+};
+
+struct storage_save_params {
+	const struct mail_location *loc;
+	const char *mailbox;	/* normalized name, "INBOX" */
+	bool autocreate;	/* create the mailbox if missing (INBOX always) */
+	bool autosubscribe;	/* add a created mailbox to subscriptions */
+	enum mail_fsync_mode fsync;
+	const char *hostname;	/* for maildir file names */
+	uint64_t lock_timeout_ms; /* mbox locks */
+	uint64_t dotlock_stale_ms;
+	const char *privileged_group; /* mbox dotlocks in /var/mail; may be "" */
+	const char *envelope_sender;  /* mbox From_ line; "" -> MAILER-DAEMON */
+	const char *prefix;	/* header lines to prepend */
+	size_t prefix_len;
+};
+
+struct storage_save_result {
+	char *path;		/* the file written (maildir new/ file, or mbox) */
+	uint64_t size, vsize;
+};
+
+/* storage_save - save msg; STORAGE_OK, or an error with *error_r */
+enum storage_error storage_save(const struct storage_save_params *params,
+				struct message *msg,
+				struct storage_save_result *result_r,
+				const char **error_r);
+void storage_save_result_free(struct storage_save_result *result);
+
+/* storage_mailbox_usage - bytes used by the mailbox storage for quota:
+   maildir: sum of S= sizes in new/ and cur/ of every folder; mbox: file
+   sizes. 0 or -1 with *error_r. */
+int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,
+		  uint64_t *messages_r, const char **error_r);
+
+/* maildir file names, exposed for tests:
+   <secs>.M<usecs>P<pid>.<host>,S=<size>,W=<vsize>; host has '/' -> \057
+   and ':' -> \072 as Dovecot does */
+char *maildir_filename(long secs, long usecs, long pid, const char *host,
+		       uint64_t size, uint64_t vsize);
+
+#endif

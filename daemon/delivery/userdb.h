@@ -1,0 +1,60 @@
+/*
+ * userdb - who a recipient is: uid, gid, home, mail location and extra
+ * fields, from the `userdb { }` blocks in order.
+ *
+ * Drivers: passwd-file (Dovecot's format: user:pass:uid:gid:gecos:home:
+ * shell:extra_fields, extra fields `userdb_mail=...` or `mail=...`;
+ * args `[username_format=%u] PATH` with variables in PATH), static (args
+ * `uid=... gid=... home=... allow_all_users=yes`), passwd (NSS getpwnam).
+ * default_fields are applied before and override_fields after the driver's
+ * fields, both variable-expanded. A lookup answers found / not found /
+ * temporary failure, and never turns a failure into "not found".
+ */
+#ifndef LOFT_USERDB_H
+#define LOFT_USERDB_H
+
+#include "kvlist.h"
+#include "settings.h"
+
+enum userdb_result {
+	USERDB_RESULT_INTERNAL_FAILURE = -1,
+	USERDB_RESULT_USER_UNKNOWN = 0,
+	USERDB_RESULT_OK = 1,
+};
+
+struct userdb_reply {
+	char *username;		/* possibly rewritten by the userdb (user=) */
+	/* fields: "uid", "gid", "home", "mail", "quota_rule", ... values
+	   already expanded; uid/gid as given (number or name) */
+	struct kvlist fields;
+};
+
+/* userdb_lookup - look username up in set->userdbs. On OK *reply_r is set
+   (free with userdb_reply_free); on failure *error_r says why (for the
+   log, not for the client). */
+enum userdb_result userdb_lookup(const struct loft_settings *set,
+				 const char *username,
+				 struct userdb_reply **reply_r,
+				 const char **error_r);
+void userdb_reply_free(struct userdb_reply **reply);
+
+/* userdb_validate - check the userdb blocks of set at config time
+   (known driver, parsable args); 0 or -1 with "FILE:LINE: ..." */
+int userdb_validate(const struct loft_settings *set, const char **error_r);
+
+/* passwd-file line parsing, exposed for tests */
+struct passwd_file_entry {
+	char *user, *password, *uid, *gid, *gecos, *home, *shell;
+	struct kvlist extra;	/* userdb_ prefix stripped */
+};
+/* passwd_file_parse_line - 1 parsed, 0 blank/comment, -1 error */
+int passwd_file_parse_line(const char *line, struct passwd_file_entry *entry_r,
+			   const char **error_r);
+void passwd_file_entry_free(struct passwd_file_entry *entry);
+
+/* userdb_resolve_uid/gid - number or name (getpwnam/getgrnam);
+   0 ok, -1 unknown with *error_r */
+int userdb_resolve_uid(const char *str, unsigned int *uid_r, const char **error_r);
+int userdb_resolve_gid(const char *str, unsigned int *gid_r, const char **error_r);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * config - read loft.conf (Dovecot's syntax) into a loft_settings snapshot.
+ *
+ * Syntax: `key = value`, `# comments`, quoted values, `\` line
+ * continuation, `key = <file` (value read from a file), `$other_setting`
+ * references, `section [name] { ... }`, `!include FILE`, `!include_try
+ * GLOB` (relative paths are relative to the including file). Sections:
+ * `protocol NAME { }` (applied on top of the globals when loading for that
+ * protocol), `service NAME { }` with `unix_listener`/`fifo_listener`/
+ * `inet_listener` blocks, `userdb [NAME] { }`, `plugin { }`. Every mistake
+ * is an error "FILE:LINE: message"; unknown settings are errors.
+ */
+#ifndef LOFT_CONFIG_H
+#define LOFT_CONFIG_H
+
+#include "settings.h"
+
+/* config_load - parse path and fill set (settings_init'ed by the call).
+   protocol is "lda", "lmtp" or NULL (no protocol block applied). Returns 0,
+   or -1 with *error_r = "FILE:LINE: message" (valid until the next call);
+   on error set holds nothing that needs freeing. */
+int config_load(const char *path, const char *protocol,
+		struct loft_settings *set, const char **error_r);
+
+/* config_load_string - the same for text already in memory; name is
+   used as FILE in messages and as the base of relative includes. */
+int config_load_string(const char *name, const char *text,
+		       const char *protocol, struct loft_settings *set,
+		       const char **error_r);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * settings - loft's typed settings and the one table that describes them.
+ *
+ * The table (settings.c) is the single source of every global setting's
+ * name, type, default and one-line documentation; the config parser
+ * (config.c) fills a `struct loft_settings` through it, and `loftd -a/-n`
+ * print it back. Sizes are bytes, times are milliseconds.
+ */
+#ifndef LOFT_SETTINGS_H
+#define LOFT_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kvlist.h"
+
+enum setting_type {
+	SETTING_STR,	/* char * */
+	SETTING_BOOL,	/* bool: yes/no */
+	SETTING_UINT,	/* unsigned int */
+	SETTING_SIZE,	/* uint64_t bytes: 10M, 512 k, 1G */
+	SETTING_TIME,	/* uint64_t milliseconds: 30 s, 5min, 100 ms */
+	SETTING_ENUM,	/* char *, one of def->enum_values (':'-separated) */
+	SETTING_MODE,	/* unsigned int, octal file mode: 0600 */
+};
+
+struct setting_def {
+	const char *name;
+	enum setting_type type;
+	size_t offset;		/* into the owning struct */
+	const char *default_value; /* as config text */
+	const char *enum_values;   /* SETTING_ENUM only: "a:b:c", first is default */
+	const char *doc;
+};
+
+enum mail_fsync_mode {
+	MAIL_FSYNC_OPTIMIZED,	/* fsync the mail and the new/ directory once */
+	MAIL_FSYNC_ALWAYS,	/* additionally fsync every directory touched */
+	MAIL_FSYNC_NEVER,
+};
+
+enum listener_type { LISTENER_UNIX, LISTENER_FIFO, LISTENER_INET };
+
+struct listener_settings {
+	enum listener_type type;
+	char *name;		/* "lmtp", "http", ... */
+	/* unix/fifo */
+	char *path;		/* relative to base_dir unless absolute */
+	unsigned int mode;
+	char *user, *group;
+	/* inet */
+	char *address;		/* space/comma separated list, "*" and "::" */
+	unsigned int port;	/* 0 disables */
+	bool ssl, haproxy;
+	/* where it was defined, for messages */
+	char *file;
+	unsigned int line;
+};
+
+struct service_settings {
+	char *name;
+	char *executable, *type, *protocol, *user, *group, *extra_groups;
+	char *chroot;
+	bool drop_priv_before_exec;
+	unsigned int client_limit, service_count, process_limit;
+	unsigned int process_min_avail;
+	uint64_t idle_kill;	/* ms; 0 = default_idle_kill */
+	uint64_t vsz_limit;	/* bytes; 0 = default_vsz_limit */
+	struct listener_settings *listeners;
+	size_t listener_count;
+	char *file;
+	unsigned int line;
+};
+
+struct userdb_settings {
+	char *name;
+	char *driver;		/* passwd-file | static | passwd */
+	char *args;
+	char *default_fields, *override_fields;
+	char *skip;		/* never | found | notfound */
+	char *file;
+	unsigned int line;
+};
+
+struct loft_settings {
+	/* general */
+	char *base_dir;
+	char *hostname;
+	char *postmaster_address;
+	char *protocols;
+	char *listen;
+	char *mail_temp_dir;
+
+	/* mail storage */
+	char *mail_home;
+	char *mail_location;
+	char *mail_uid, *mail_gid;
+	unsigned int first_valid_uid, last_valid_uid;
+	unsigned int first_valid_gid, last_valid_gid;
+	char *mail_privileged_group;
+	char *mail_fsync;		/* enum text; see settings_mail_fsync() */
+	uint64_t mail_max_lock_timeout;	/* ms, 0 = mbox_lock_timeout */
+	uint64_t mbox_lock_timeout;	/* ms */
+	uint64_t mbox_dotlock_change_timeout; /* ms: stale dotlock age */
+	char *mbox_write_locks;		/* "dotlock fcntl" */
+	bool mail_debug;
+	char *mail_plugins;
+	bool quota_full_tempfail;
+
+	/* delivery */
+	char *recipient_delimiter;
+	bool lda_mailbox_autocreate;
+	bool lda_mailbox_autosubscribe;
+	char *lda_original_recipient_header;
+	char *deliver_log_format;
+	bool lmtp_save_to_detail_mailbox;
+	bool lmtp_add_received_header;
+	char *lmtp_hdr_delivery_address; /* final | original | none */
+	unsigned int lmtp_user_concurrency_limit;
+	uint64_t lmtp_max_message_size;	/* bytes, 0 = unlimited */
+	unsigned int lmtp_max_recipients; /* 0 = unlimited */
+
+	/* logging */
+	char *log_path, *info_log_path, *debug_log_path;
+	char *syslog_facility;
+	char *log_timestamp;
+	char *log_format;		/* text | json */
+
+	/* services and admin */
+	unsigned int default_process_limit, default_client_limit;
+	uint64_t default_idle_kill;	/* ms */
+	uint64_t default_vsz_limit;	/* bytes */
+	char *default_internal_user;
+	char *http_api_key;
+
+	/* sections */
+	struct userdb_settings *userdbs;
+	size_t userdb_count;
+	struct service_settings *services;
+	size_t service_count;
+	struct kvlist plugin;		/* plugin { } free-form settings */
+};
+
+/* The global settings table, NULL-terminated; offsets into loft_settings. */
+extern const struct setting_def loft_setting_defs[];
+/* Tables for service { }, listener { } and userdb { } blocks. */
+extern const struct setting_def loft_service_setting_defs[];
+extern const struct setting_def loft_listener_setting_defs[];
+extern const struct setting_def loft_userdb_setting_defs[];
+
+/* settings_init - fill set with every default from the table */
+void settings_init(struct loft_settings *set);
+void settings_free(struct loft_settings *set);
+void settings_copy(struct loft_settings *dest, const struct loft_settings *src);
+
+/* setting_find - the definition named name in defs, or NULL */
+const struct setting_def *setting_find(const struct setting_def *defs,
+				       const char *name);
+/* setting_parse_value - parse value per def into the struct at base;
+   0 or -1 with *error_r ("Invalid size: 10X") */
+int setting_parse_value(const struct setting_def *def, void *base,
+			const char *value, const char **error_r);
+/* settings_set - set a global setting by name ("mail_fsync", "always");
+   used for -o overrides. 0, or -1 with *error_r */
+int settings_set(struct loft_settings *set, const char *name,
+		 const char *value, const char **error_r);
+
+/* Value parsers, exposed for tests and for the programs' own flags. */
+int settings_parse_size(const char *str, uint64_t *bytes_r, const char **error_r);
+int settings_parse_time(const char *str, uint64_t *msecs_r, const char **error_r);
+int settings_parse_bool(const char *str, bool *value_r, const char **error_r);
+
+enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
+
+/* settings_write - print settings as valid config text: all of them, or
+   only those that differ from the defaults; with '# doc' comments when all */
+void settings_write(const struct loft_settings *set, FILE *out, bool all);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * var_expand - Dovecot-style %variables in paths and userdb fields.
+ *
+ * Short forms %u (user), %n (local part), %d (domain), %h (home), %%; long
+ * forms %{user} %{username} %{domain} %{home}; modifiers %L (lower case)
+ * and %U (upper case) before the key: %Ln, %L{user}. Unknown variables are
+ * errors, never silently left in a path.
+ */
+#ifndef LOFT_VAR_EXPAND_H
+#define LOFT_VAR_EXPAND_H
+
+#include "strbuf.h"
+
+struct var_expand_table {
+	char key;		/* 'u', or '\0' for long-only entries */
+	const char *long_key;	/* "user", or NULL */
+	const char *value;	/* NULL: known but unset -> expands to "" */
+};
+
+/* var_expand - append str with variables expanded to dest. table ends with
+   an entry whose key is '\0' and long_key NULL. 0, or -1 with *error_r. */
+int var_expand(struct strbuf *dest, const char *str,
+	       const struct var_expand_table *table, const char **error_r);
+
+/* var_expand_user_table - fill table[6] for a user: %u user, %n/%{username}
+   local part, %d/%{domain} domain, %h/%{home} home (may be NULL). The
+   strings point into user/home and an internal copy kept in storage. */
+struct var_expand_user {
+	char *local_part;
+	const char *domain;
+	struct var_expand_table table[7];
+};
+void var_expand_user_init(struct var_expand_user *vu, const char *user,
+			  const char *home);
+void var_expand_user_free(struct var_expand_user *vu);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * log - loft's logging library: one line per event, in Dovecot-like text
+ * or JSON, routed by level to log_path / info_log_path / debug_log_path or
+ * syslog.
+ *
+ * Every line carries service, pid and session id, and the user once known:
+ *   2026-11-21 23:00:00 lmtp(alice@example.com)<4242><SESSIONID>: Info: ...
+ *   {"ts":"2026-11-21T23:00:00.123456Z","level":"info","service":"lmtp",
+ *    "pid":4242,"session":"...","user":"...","event":"...","msg":"..."}
+ * The level is checked before anything is formatted. A log that cannot be
+ * written never fails the caller: the line goes to stderr (or syslog when
+ * stderr is gone) and log_write_failures() counts it.
+ */
+#ifndef LOFT_LOG_H
+#define LOFT_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#include "xalloc.h"
+
+enum log_level {
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_FATAL,
+	LOG_LEVEL_PANIC,
+	LOG_LEVEL_COUNT
+};
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+/* Where lines go; copied by log_configure. Paths: "" or "syslog" = syslog
+   for log_path; "" for info/debug = fall through to the next path up. */
+struct log_settings {
+	const char *log_path;
+	const char *info_log_path;
+	const char *debug_log_path;
+	const char *syslog_facility;	/* "mail", "local0".. */
+	const char *log_timestamp;	/* strftime format, "%Y-%m-%d %H:%M:%S " */
+	enum log_format format;
+	bool debug;			/* mail_debug: emit debug lines */
+};
+
+/* The delivery record: one per recipient outcome (spec section 5). */
+struct log_delivery {
+	const char *msgid, *subject, *from, *envelope_from;
+	const char *rcpt, *orig_rcpt, *mailbox;
+	uint64_t size, vsize;
+	const char *result;		/* saved | rejected | tempfail */
+	int code;			/* 250, 550, 451 ... */
+	const char *enhanced_code;	/* "2.0.0" */
+	const char *status;		/* "saved mail to INBOX" (%$) */
+	double duration_ms;
+};
+
+/* log_init - before anything else: service name ("lda", "lmtp"); until
+   log_configure, lines go to stderr in text format. */
+void log_init(const char *service);
+/* log_configure - open the files of set; 0, or -1 with *error_r. On -1
+   logging still works (stderr), so callers may go on. */
+int log_configure(const struct log_settings *set, const char **error_r);
+/* log_reopen - reopen the files (logrotate, SIGUSR1) */
+void log_reopen(void);
+void log_deinit(void);
+
+/* Context carried by every line from now on (NULL clears). */
+void log_set_session(const char *session_id);
+void log_set_user(const char *user);
+void log_set_debug(bool enabled);
+bool log_level_enabled(enum log_level level);
+
+void log_write(enum log_level level, const char *event, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(3, 4);
+void log_vwrite(enum log_level level, const char *event, const char *fmt,
+		va_list args) LOFT_ATTR_FORMAT(3, 0);
+
+#define log_debug(...) do { if (log_level_enabled(LOG_LEVEL_DEBUG)) \
+	log_write(LOG_LEVEL_DEBUG, NULL, __VA_ARGS__); } while (0)
+#define log_info(...) log_write(LOG_LEVEL_INFO, NULL, __VA_ARGS__)
+#define log_warning(...) log_write(LOG_LEVEL_WARNING, NULL, __VA_ARGS__)
+#define log_error(...) log_write(LOG_LEVEL_ERROR, NULL, __VA_ARGS__)
+/* log_fatal - environment/config problem: log and exit(status) */
+void log_fatal(int status, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(2, 3) LOFT_ATTR_NORETURN;
+/* log_panic - a bug: log and abort() */
+void log_panic(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2) LOFT_ATTR_NORETURN;
+#define LOFT_ASSERT(expr) do { if (!(expr)) \
+	log_panic("file %s: line %d: assertion failed: (%s)", \
+		  __FILE__, __LINE__, #expr); } while (0)
+
+/* log_delivery - the delivery line: text per deliver_log_format
+   (%$ status, %m msgid, %s subject, %f from, %e envelope sender,
+   %p size, %w vsize; long forms %{msgid} ...), JSON with every field. Info
+   level when saved, error level for tempfail, info for rejected. */
+void log_delivery(const char *deliver_log_format, const struct log_delivery *rec);
+/* log_format_delivery - the deliver_log_format text alone (for tests) */
+char *log_format_delivery(const char *deliver_log_format,
+			  const struct log_delivery *rec);
+
+/* log_write_failures - lines that could not be written where configured */
+uint64_t log_write_failures(void);
+/* log_messages_count - lines emitted at level since start (for metrics) */
+uint64_t log_messages_count(enum log_level level);
+const char *log_level_name(enum log_level level); /* "Info", "Error" ... */
+
+/* Test hook: every formatted line is also handed to cb (NULL to remove). */
+typedef void log_capture_callback_t(enum log_level level, const char *line,
+				    void *context);
+void log_set_capture(log_capture_callback_t *cb, void *context);
+
+#endif
