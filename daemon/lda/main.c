@@ -1,2 +1,445 @@
-/* loft-lda - placeholder until the delivery core lands. */
-int main(void) { return 75; }
+/*
+ * loft-lda - local delivery agent: one message on stdin (or -p), delivered
+ * to one user, the outcome told as a sysexits code.
+ *
+ * A drop-in for dovecot-lda in Postfix's mailbox_command or a pipe
+ * transport (same flags). Order of work: read the config (protocol lda),
+ * find the user, drop to the user's uid/gid when running as root, and only
+ * then read the message, so that a setuid-root install never parses client
+ * input with privileges. Exit codes: 0 saved, 64 usage, 67 unknown user,
+ * 75 any temporary failure (config, userdb, disk, locks: the MTA retries),
+ * 77 permanent refusal (quota). With -e the reason goes to stderr as one
+ * line starting with the enhanced status code.
+ *
+ * SECURITY: when installed setuid-root and run by another user, the
+ * environment is cleared and -c, -o and -p are refused.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "delivery.h"
+#include "log.h"
+#include "message.h"
+#include "privileges.h"
+#include "session_id.h"
+#include "settings.h"
+#include "userdb.h"
+
+#ifndef LOFT_DEFAULT_CONFIG
+#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
+#endif
+
+#define LDA_READ_BUFSIZE 65536
+
+struct lda_options {
+	const char *config_path;
+	const char *user;		/* -d */
+	const char *orig_rcpt;		/* -a */
+	const char *final_rcpt;		/* -r */
+	const char *sender;		/* -f */
+	const char *mailbox;		/* -m */
+	const char *path;		/* -p */
+	bool stderr_reason;		/* -e */
+	bool keep_env;			/* -k */
+	bool autosubscribe;		/* -s */
+	const char **overrides;		/* -o */
+	size_t override_count;
+};
+
+static bool lda_stderr_reason;
+
+static void lda_usage(FILE *out)
+{
+	fprintf(out,
+"Usage: loft-lda [-c <config file>] [-d <username>] [-p <path>]\n"
+"                [-m <mailbox>] [-e] [-k] [-s] [-f <envelope sender>]\n"
+"                [-a <original envelope recipient>]\n"
+"                [-r <final envelope recipient>] [-o <setting>=<value>]\n");
+}
+
+/* lda_exit - print the reason per -e and exit with the outcome's code */
+static void LOFT_ATTR_NORETURN lda_exit(const struct outcome *out)
+{
+	int code = outcome_exit_code(out);
+
+	if (code != EX_OK && lda_stderr_reason)
+		fprintf(stderr, "%s %s\n", out->enhanced, out->text);
+	log_deinit();
+	exit(code);
+}
+
+/* lda_fail_config - configuration trouble is temporary: the admin fixes
+   the file and the MTA's retry delivers */
+static void LOFT_ATTR_NORETURN lda_fail_config(const char *error)
+{
+	struct outcome out;
+
+	fprintf(stderr, "loft-lda: Fatal: %s\n", error);
+	outcome_tempfail(&out, "4.3.5", "System configuration error");
+	lda_exit(&out);
+}
+
+static void LOFT_ATTR_NORETURN LOFT_ATTR_FORMAT(1, 2)
+lda_fail_usage(const char *fmt, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "loft-lda: Fatal: ");
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+	log_deinit();
+	exit(EX_USAGE);
+}
+
+static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
+{
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->config_path = LOFT_DEFAULT_CONFIG;
+	opts->overrides = xcalloc((size_t)argc + 1, sizeof(*opts->overrides));
+	while ((c = getopt(argc, argv, "a:c:d:ef:km:o:p:r:s")) != -1) {
+		switch (c) {
+		case 'a': opts->orig_rcpt = optarg; break;
+		case 'c': opts->config_path = optarg; break;
+		case 'd': opts->user = optarg; break;
+		case 'e': opts->stderr_reason = true; break;
+		case 'f': opts->sender = optarg; break;
+		case 'k': opts->keep_env = true; break;
+		case 'm': opts->mailbox = optarg; break;
+		case 'o': opts->overrides[opts->override_count++] = optarg; break;
+		case 'p': opts->path = optarg; break;
+		case 'r': opts->final_rcpt = optarg; break;
+		case 's': opts->autosubscribe = true; break;
+		default:
+			lda_usage(stdout);
+			exit(EX_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "loft-lda: unexpected argument: %s\n",
+			argv[optind]);
+		lda_usage(stdout);
+		exit(EX_USAGE);
+	}
+	if (opts->user != NULL && *opts->user == '\0')
+		lda_fail_usage("empty -d user");
+	if (opts->mailbox != NULL && *opts->mailbox == '\0')
+		lda_fail_usage("empty -m mailbox");
+}
+
+/* lda_load_settings - config file, protocol lda, then -o overrides */
+static void lda_load_settings(const struct lda_options *opts,
+			      struct loft_settings *set)
+{
+	const char *error;
+
+	if (config_load(opts->config_path, "lda", set, &error) < 0)
+		lda_fail_config(error);
+	for (size_t i = 0; i < opts->override_count; i++) {
+		char *key = xstrdup(opts->overrides[i]);
+		char *value = strchr(key, '=');
+
+		if (value == NULL)
+			lda_fail_usage("-o %s: expected setting=value",
+				       opts->overrides[i]);
+		*value++ = '\0';
+		if (settings_set(set, key, value, &error) < 0) {
+			fprintf(stderr, "loft-lda: Fatal: -o %s: %s\n",
+				opts->overrides[i], error);
+			exit(EX_USAGE);
+		}
+		free(key);
+	}
+	if (opts->autosubscribe)
+		set->lda_mailbox_autosubscribe = true;
+	if (userdb_validate(set, &error) < 0)
+		lda_fail_config(error);
+}
+
+static void lda_configure_log(const struct loft_settings *set)
+{
+	struct log_settings log_set = {
+		.log_path = set->log_path,
+		.info_log_path = set->info_log_path,
+		.debug_log_path = set->debug_log_path,
+		.syslog_facility = set->syslog_facility,
+		.log_timestamp = set->log_timestamp,
+		.format = strcmp(set->log_format, "json") == 0 ?
+			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+		.debug = set->mail_debug,
+	};
+	const char *error;
+
+	/* a log that cannot be opened never defers mail: lines fall back
+	   to stderr/syslog and are counted */
+	if (log_configure(&log_set, &error) < 0)
+		log_warning("%s", error);
+}
+
+/* lda_system_user - who invoked us (no -d): $USER/$HOME, else passwd */
+static int lda_system_user(const struct loft_settings *set, const char *user,
+			   const char *home, struct delivery_user **user_r,
+			   struct outcome *out)
+{
+	struct passwd pw, *result = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &result) != 0)
+		result = NULL;
+	if (user == NULL || *user == '\0')
+		user = result != NULL ? pw.pw_name : NULL;
+	if (home == NULL || *home == '\0')
+		home = result != NULL ? pw.pw_dir : NULL;
+	if (user == NULL) {
+		log_error("cannot determine the invoking user (uid %u): "
+			  "no $USER and no passwd entry", (unsigned int)getuid());
+		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
+		return -1;
+	}
+	return delivery_user_system(set, user, home, getuid(), getgid(),
+				    user_r, out);
+}
+
+/* lda_become_user - as root: check and take the user's uid/gid for good */
+static int lda_become_user(const struct loft_settings *set,
+			   const struct delivery_user *user, struct outcome *out)
+{
+	const char *error;
+
+	if (geteuid() != 0) {
+		if (user->have_uid && user->uid != geteuid()) {
+			log_error("user %s has uid %u but loft-lda runs as uid %u "
+				  "and cannot switch (run it as root or as that user)",
+				  user->username, (unsigned int)user->uid,
+				  (unsigned int)geteuid());
+			outcome_tempfail(out, "4.3.0",
+					 "Internal error occurred. Refer to server log for more information.");
+			return -1;
+		}
+		return 0;
+	}
+	if (delivery_user_check_ids(set, user, out) < 0)
+		return -1;
+	if (privileges_drop(user->uid, user->gid,
+			    kvlist_get(&user->fields, "system_groups_user"),
+			    set->mail_privileged_group, &error) < 0) {
+		log_error("%s", error);
+		outcome_tempfail(out, "4.3.0",
+				 "Internal error occurred. Refer to server log for more information.");
+		return -1;
+	}
+	return 0;
+}
+
+/* lda_read_message - spool the message from fd; -1 with out on error */
+static struct message *lda_read_message(const struct loft_settings *set,
+					const char *path, struct outcome *out)
+{
+	struct message *msg = message_create(set->mail_temp_dir);
+	char *buf = xmalloc(LDA_READ_BUFSIZE);
+	const char *error = NULL;
+	int fd = STDIN_FILENO;
+	ssize_t ret;
+
+	if (path != NULL && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_error("open(%s) failed: %m", path);
+		goto fail;
+	}
+	for (;;) {
+		ret = read(fd, buf, LDA_READ_BUFSIZE);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			log_error("read(%s) failed: %m",
+				  path == NULL ? "stdin" : path);
+			goto fail;
+		}
+		if (ret == 0)
+			break;
+		if (message_append(msg, buf, (size_t)ret, &error) < 0) {
+			log_error("spooling the message failed: %s", error);
+			goto fail;
+		}
+	}
+	if (message_finish(msg, &error) < 0) {
+		log_error("spooling the message failed: %s", error);
+		goto fail;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(buf);
+	return msg;
+fail:
+	if (fd != STDIN_FILENO && fd >= 0)
+		close(fd);
+	free(buf);
+	message_free(&msg);
+	outcome_tempfail(out, "4.3.0", "Temporary failure reading the message");
+	return NULL;
+}
+
+/* lda_sender - -f, else the mbox From_ line; "" for the null sender,
+   NULL when unknown */
+static char *lda_sender(const char *opt, const struct message *msg)
+{
+	const char *sender = opt != NULL ? opt : message_mbox_sender(msg);
+	size_t len;
+
+	if (sender == NULL)
+		return NULL;
+	len = strlen(sender);
+	if (len >= 2 && sender[0] == '<' && sender[len - 1] == '>')
+		return xstrndup(sender + 1, len - 2);
+	return xstrdup(sender);
+}
+
+/* lda_orig_rcpt - -a, else the header lda_original_recipient_header
+   names, else the final recipient */
+static char *lda_orig_rcpt(const struct loft_settings *set,
+			   const struct lda_options *opts,
+			   const struct message *msg, const char *final)
+{
+	const char *value = opts->orig_rcpt;
+
+	if (value == NULL && *set->lda_original_recipient_header != '\0')
+		value = message_header(msg, set->lda_original_recipient_header);
+	if (value == NULL)
+		return xstrdup(final);
+	size_t len = strlen(value);
+	if (len >= 2 && value[0] == '<' && value[len - 1] == '>')
+		return xstrndup(value + 1, len - 2);
+	return xstrdup(value);
+}
+
+/* lda_clear_env - keep only TZ; capture USER/HOME first */
+static void lda_clear_env(char **user_r, char **home_r)
+{
+	const char *user = getenv("USER"), *home = getenv("HOME");
+	const char *tz = getenv("TZ");
+	char *tz_copy = tz == NULL ? NULL : xstrdup(tz);
+
+	*user_r = user == NULL ? NULL : xstrdup(user);
+	*home_r = home == NULL ? NULL : xstrdup(home);
+	clearenv();
+	if (tz_copy != NULL) {
+		setenv("TZ", tz_copy, 1);
+		free(tz_copy);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct lda_options opts;
+	struct loft_settings set;
+	struct delivery_user *user = NULL;
+	struct delivery_request req;
+	struct message *msg;
+	struct outcome out;
+	char session[SESSION_ID_BUFSIZE];
+	char *env_user, *env_home, *sender, *orig_rcpt, *final_rcpt;
+	bool setuid_caller = geteuid() == 0 && getuid() != 0;
+	uint64_t start = delivery_now_usecs();
+
+	/* a file size limit (RLIMIT_FSIZE) must fail the write, not kill us */
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("lda");
+	lda_parse_args(argc, argv, &opts);
+	lda_stderr_reason = opts.stderr_reason;
+
+	if (setuid_caller) {
+		if (opts.config_path != NULL &&
+		    strcmp(opts.config_path, LOFT_DEFAULT_CONFIG) != 0)
+			lda_fail_usage("-c is allowed only for root");
+		if (opts.override_count > 0)
+			lda_fail_usage("-o is allowed only for root");
+		if (opts.path != NULL)
+			lda_fail_usage("-p is allowed only for root");
+		opts.keep_env = false;
+	}
+	env_user = env_home = NULL;
+	if (!opts.keep_env)
+		lda_clear_env(&env_user, &env_home);
+	else {
+		env_user = getenv("USER") ? xstrdup(getenv("USER")) : NULL;
+		env_home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+	}
+	if (opts.user == NULL && geteuid() == 0 && getuid() == 0)
+		lda_fail_usage("destination user parameter (-d user) not given");
+
+	lda_load_settings(&opts, &set);
+	lda_configure_log(&set);
+	session_id_generate(session);
+	log_set_session(session);
+
+	memset(&req, 0, sizeof(req));
+	req.protocol = "lda";
+	req.session_id = session;
+	req.start_usecs = start;
+
+	if (opts.user != NULL) {
+		log_set_user(opts.user);
+		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0) {
+			req.rcpt = opts.final_rcpt != NULL ? opts.final_rcpt :
+				opts.user;
+			req.orig_rcpt = opts.orig_rcpt != NULL ?
+				opts.orig_rcpt : req.rcpt;
+			req.envelope_sender = opts.sender;
+			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
+			lda_exit(&out);
+		}
+	} else if (lda_system_user(&set, env_user, env_home, &user, &out) < 0) {
+		lda_exit(&out);
+	}
+	log_set_user(user->username);
+	if (lda_become_user(&set, user, &out) < 0)
+		lda_exit(&out);
+
+	msg = lda_read_message(&set, opts.path, &out);
+	if (msg == NULL)
+		lda_exit(&out);
+
+	sender = lda_sender(opts.sender, msg);
+	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
+			     opts.user != NULL ? opts.user : user->username);
+	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, final_rcpt);
+	const char *existing = message_header(msg, "Delivered-To");
+
+	req.envelope_sender = sender;
+	req.rcpt = final_rcpt;
+	req.orig_rcpt = orig_rcpt;
+	req.mailbox = opts.mailbox;
+	req.autocreate = set.lda_mailbox_autocreate;
+	req.autosubscribe = set.lda_mailbox_autosubscribe;
+	req.fallback_to_inbox = true;
+	/* Postfix's pipe D flag may have added the same line already */
+	req.delivered_to = existing != NULL &&
+		strcasecmp(existing, final_rcpt) == 0 ? NULL : final_rcpt;
+	delivery_deliver(&set, user, &req, msg, &out);
+
+	message_free(&msg);
+	free(sender);
+	free(final_rcpt);
+	free(orig_rcpt);
+	free(env_user);
+	free(env_home);
+	free(opts.overrides);
+	delivery_user_free(&user);
+	settings_free(&set);
+	lda_exit(&out);
+}

@@ -1,0 +1,88 @@
+/*
+ * delivery - the delivery core: recipient lookup, identity, headers, quota
+ * and storage, ending in one outcome per recipient.
+ *
+ * Both front ends use it the same way: delivery_user_lookup() when the
+ * recipient is named (LMTP RCPT, LDA start-up), delivery_deliver() once the
+ * message is spooled. There is no other path to a mailbox. Every outcome
+ * is logged here as one delivery record; the caller maps the outcome to a
+ * reply or an exit code.
+ */
+#ifndef LOFT_DELIVERY_H
+#define LOFT_DELIVERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kvlist.h"
+#include "message.h"
+#include "outcome.h"
+#include "settings.h"
+
+struct delivery_user {
+	char *username;		/* as the userdb returned it */
+	char *home;		/* NULL when none */
+	char *mail_location;	/* expanded; never empty */
+	uid_t uid;
+	gid_t gid;
+	bool have_uid, have_gid;
+	uint64_t quota_bytes;	/* 0 = no storage quota */
+	struct kvlist fields;	/* all userdb fields */
+};
+
+/* delivery_user_lookup - find the user of address in the userdbs and
+   resolve home, uid/gid and mail location. 1 found; 0 unknown (out: 550
+   5.1.1); -1 temporary failure (out: 451 4.3.0). */
+int delivery_user_lookup(const struct loft_settings *set, const char *address,
+			 struct delivery_user **user_r, struct outcome *out);
+/* delivery_user_system - the invoking system user, no userdb lookup (LDA
+   without -d). -1 with out filled when the mail location cannot be set. */
+int delivery_user_system(const struct loft_settings *set, const char *username,
+			 const char *home, uid_t uid, gid_t gid,
+			 struct delivery_user **user_r, struct outcome *out);
+void delivery_user_free(struct delivery_user **user);
+
+/* delivery_user_check_ids - refuse uids/gids outside first_valid_uid..
+   last_valid_uid (and gid ranges) and uid 0. 0, or -1 with out (4xx). */
+int delivery_user_check_ids(const struct loft_settings *set,
+			    const struct delivery_user *user,
+			    struct outcome *out);
+
+struct delivery_request {
+	const char *protocol;		/* "lda" | "lmtp" */
+	const char *session_id;
+	const char *envelope_sender;	/* "" = null sender; NULL = unknown */
+	const char *rcpt;		/* final recipient address */
+	const char *orig_rcpt;		/* original recipient (ORCPT, -a) */
+	const char *mailbox;		/* NULL = INBOX */
+	bool autocreate, autosubscribe;
+	bool fallback_to_inbox;		/* a missing mailbox falls back */
+	const char *delivered_to;	/* Delivered-To value, NULL = none */
+	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
+	uint64_t start_usecs;		/* for duration_ms */
+};
+
+/* delivery_deliver - store msg for user per req; fills out and logs the
+   delivery record. Never exits; every failure is an outcome. */
+void delivery_deliver(const struct loft_settings *set,
+		      const struct delivery_user *user,
+		      const struct delivery_request *req, struct message *msg,
+		      struct outcome *out);
+
+/* delivery_log - one delivery record (also for refusals decided by the
+   front end, such as an unknown user); msg may be NULL */
+void delivery_log(const struct loft_settings *set,
+		  const struct delivery_request *req, struct message *msg,
+		  const char *mailbox, uint64_t size, uint64_t vsize,
+		  const struct outcome *out, const char *status);
+
+/* delivery_quota_parse - "*:storage=10M" (bare number = KiB as Dovecot),
+   "*:ignore", "*:storage=0" (unlimited). 0 or -1 with *error_r */
+int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
+			 const char **error_r);
+
+/* delivery_now_usecs - wall clock in microseconds */
+uint64_t delivery_now_usecs(void);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * privileges - switching to the recipient's identity.
+ *
+ * The only place loft changes uid/gid for mail access. The LDA drops for
+ * good before it reads the message; the mail_privileged_group is kept as
+ * the saved set-group-ID so mbox dotlocks in /var/mail can still be made.
+ */
+#ifndef LOFT_PRIVILEGES_H
+#define LOFT_PRIVILEGES_H
+
+#include <sys/types.h>
+
+/* privileges_drop - become uid/gid permanently; supplementary groups are
+   cleared (or set from system_groups_user when non-NULL). privileged_group
+   ("" or NULL for none) stays the saved gid. 0, or -1 with *error_r. */
+int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
+		    const char *privileged_group, const char **error_r);
+
+#endif

@@ -1,0 +1,13 @@
+#!/bin/sh
+# test.sh - install dependencies, build, and run every test twice: a
+# normal -Werror build, then the whole suite again under AddressSanitizer
+# and UndefinedBehaviorSanitizer.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh" build
+(cd "$top/build" && ctest --output-on-failure -j2)
+"$top/scripts/build.sh" build-asan -DLOFT_SANITIZE=ON
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$top/build-asan" && ctest --output-on-failure -j2)

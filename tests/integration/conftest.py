@@ -1,0 +1,126 @@
+"""Shared fixtures for loft's integration tests.
+
+Every test gets a private instance: a folder with a loft.conf, a
+passwd-file userdb, a vmail tree and log files, and helpers that run the
+real binaries from $LOFT_BIN (build/bin). Tests that switch users need root
+(CI runs as root); they skip elsewhere.
+"""
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import textwrap
+
+import pytest
+
+BIN = os.environ.get("LOFT_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+NOBODY = pwd.getpwnam("nobody")
+
+SAMPLE = (b"From: Sender <sender@example.org>\r\n"
+          b"To: user0@example.com\r\n"
+          b"Subject: hello\r\n"
+          b"Message-ID: <m1@example.org>\r\n"
+          b"\r\n"
+          b"Hello, this is a test body.\r\n"
+          b"From the start of a line\r\n"
+          b"last line\r\n")
+
+
+def binary(name):
+    return os.path.join(BIN, name)
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+needs_root = pytest.mark.skipif(not is_root(), reason="needs root")
+
+
+class Instance:
+    """A private loft installation under one temporary folder."""
+
+    def __init__(self, root):
+        self.root = root
+        self.vmail = os.path.join(root, "vmail")
+        self.logdir = os.path.join(root, "log")
+        self.conf = os.path.join(root, "loft.conf")
+        self.passwd = os.path.join(root, "passwd")
+        os.makedirs(self.vmail)
+        os.makedirs(self.logdir)
+        os.makedirs(os.path.join(root, "run"))
+        if is_root():
+            os.chown(self.vmail, NOBODY.pw_uid, NOBODY.pw_gid)
+        self.users = []
+        self.extra = ""
+
+    def add_user(self, name, uid=None, gid=None, home=None, extra=""):
+        uid = NOBODY.pw_uid if uid is None else uid
+        gid = NOBODY.pw_gid if gid is None else gid
+        home = home if home is not None else ""
+        self.users.append(f"{name}::{uid}:{gid}::{home}::{extra}")
+        self.write_passwd()
+
+    def write_passwd(self):
+        with open(self.passwd, "w") as f:
+            f.write("\n".join(self.users) + "\n")
+
+    def write_conf(self, extra="", mail_location="maildir:~/Maildir", userdb=None):
+        userdb = userdb if userdb is not None else f"""
+            userdb {{
+              driver = passwd-file
+              args = {self.passwd}
+            }}"""
+        text = textwrap.dedent(f"""\
+            base_dir = {self.root}/run
+            hostname = testhost
+            log_path = {self.logdir}/loft.log
+            info_log_path = {self.logdir}/loft-info.log
+            mail_home = {self.vmail}/%d/%n
+            mail_location = {mail_location}
+            first_valid_uid = 100
+            """) + textwrap.dedent(userdb) + "\n" + textwrap.dedent(extra) + "\n"
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def home(self, user):
+        local, _, domain = user.partition("@")
+        return os.path.join(self.vmail, domain, local)
+
+    def maildir(self, user, folder=""):
+        return os.path.join(self.home(user), "Maildir", folder)
+
+    def new_files(self, user, folder=""):
+        d = os.path.join(self.maildir(user, folder), "new")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def tmp_files(self, user, folder=""):
+        d = os.path.join(self.maildir(user, folder), "tmp")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def lda(self, *args, msg=SAMPLE, conf=True, **kwargs):
+        cmd = [binary("loft-lda")]
+        if conf:
+            cmd += ["-c", self.conf]
+        cmd += list(args)
+        return subprocess.run(cmd, input=msg, capture_output=True, timeout=60, **kwargs)
+
+    def log(self, name="loft-info.log"):
+        path = os.path.join(self.logdir, name)
+        if not os.path.exists(path):
+            return ""
+        with open(path) as f:
+            return f.read()
+
+
+@pytest.fixture
+def inst():
+    root = tempfile.mkdtemp(prefix="loft-it-")
+    os.chmod(root, 0o755)
+    instance = Instance(root)
+    instance.add_user("user0@example.com")
+    instance.add_user("user1@example.com")
+    instance.write_conf()
+    yield instance
+    shutil.rmtree(root, ignore_errors=True)
