@@ -35,6 +35,7 @@ struct storage_save_params {
 	uint64_t lock_timeout_ms; /* mbox locks */
 	uint64_t dotlock_stale_ms;
 	const char *privileged_group; /* mbox dotlocks in /var/mail; may be "" */
+	const char *mbox_write_locks; /* "dotlock fcntl" (either or both) */
 	const char *envelope_sender;  /* mbox From_ line; "" -> MAILER-DAEMON */
 	const char *prefix;	/* header lines to prepend */
 	size_t prefix_len;
@@ -52,11 +53,12 @@ enum storage_error storage_save(const struct storage_save_params *params,
 				const char **error_r);
 void storage_save_result_free(struct storage_save_result *result);
 
-/* storage_mailbox_usage - bytes used by the mailbox storage for quota:
-   maildir: sum of S= sizes in new/ and cur/ of every folder; mbox: file
-   sizes. 0 or -1 with *error_r. */
+/* storage_usage - bytes used by all mailboxes of loc, for quota:
+   maildir: sum of the S= sizes (stat when absent) in new/ and cur/ of the
+   root and every folder; mbox: the INBOX file plus every file under the
+   root. 0 or -1 with *error_r. */
 int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,
-		  uint64_t *messages_r, const char **error_r);
+		  const char **error_r);
 
 /* maildir file names, exposed for tests:
    <secs>.M<usecs>P<pid>.<host>,S=<size>,W=<vsize>; host has '/' -> \057
