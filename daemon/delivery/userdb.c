@@ -1,0 +1,528 @@
+/*
+ * userdb - run a user lookup over the configured `userdb { }` blocks (see
+ * userdb.h): pick each block's driver, apply default_fields before and
+ * override_fields after the driver's fields, try the blocks in order and
+ * keep a driver failure from turning into "user unknown". Also validates
+ * the blocks at config time, resolves uid/gid names and holds the helpers
+ * the drivers share (userdb_private.h).
+ *
+ * Multiple blocks: the first block that finds the user wins. A block
+ * that fails is remembered and the next one is tried; when no block finds
+ * the user the lookup is an internal failure if any block failed (with
+ * the first failure's error), else "user unknown". skip=notfound skips a
+ * block when the block consulted just before it said "user unknown"
+ * (never for the first block, nor after a failure: a block after a
+ * failing one is a fallback). skip=found would skip after a success,
+ * which cannot happen since the lookup stops at the first success.
+ */
+#include "userdb.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "userdb_private.h"
+#include "var_expand.h"
+#include "xalloc.h"
+
+/* NSS buffers grow up to this before a lookup is called a failure */
+#define USERDB_NSS_BUF_MAX (16U * 1024 * 1024)
+#define USERDB_NSS_BUF_INITIAL 1024U
+
+static const struct userdb_driver *const userdb_drivers[] = {
+	&userdb_driver_passwd_file,
+	&userdb_driver_static,
+	&userdb_driver_passwd,
+};
+
+/* the last error of the public API, and of the drivers */
+static char *userdb_last_error;
+static char *userdb_last_driver_error;
+
+static const char *error_slot_vset(char **slot, const char *fmt, va_list args)
+	LOFT_ATTR_FORMAT(2, 0);
+static const char *userdb_error(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
+
+/* error_slot_vset - format into a new string, then replace *slot (the old
+   string may be one of the arguments) */
+static const char *error_slot_vset(char **slot, const char *fmt, va_list args)
+{
+	struct strbuf buf;
+
+	strbuf_init(&buf, 128);
+	strbuf_vappendf(&buf, fmt, args);
+	free(*slot);
+	*slot = strbuf_detach(&buf);
+	strbuf_free(&buf);
+	return *slot;
+}
+
+/* userdb_error - set the public API's error string */
+static const char *userdb_error(const char *fmt, ...)
+{
+	const char *ret;
+	va_list args;
+
+	va_start(args, fmt);
+	ret = error_slot_vset(&userdb_last_error, fmt, args);
+	va_end(args);
+	return ret;
+}
+
+const char *userdb_driver_error(const char *fmt, ...)
+{
+	const char *ret;
+	va_list args;
+
+	va_start(args, fmt);
+	ret = error_slot_vset(&userdb_last_driver_error, fmt, args);
+	va_end(args);
+	return ret;
+}
+
+int userdb_expand(struct strbuf *dest, const char *str, const char *username,
+		  const char *home, const char **error_r)
+{
+	struct var_expand_user vu;
+	int ret;
+
+	var_expand_user_init(&vu, username, home);
+	ret = var_expand(dest, str, vu.table, error_r);
+	var_expand_user_free(&vu);
+	return ret;
+}
+
+int userdb_fields_parse(const char *text, struct kvlist *fields,
+			const char **error_r)
+{
+	const char *p = text == NULL ? "" : text;
+
+	for (;;) {
+		const char *start, *eq;
+		char *key;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		eq = memchr(start, '=', (size_t)(p - start));
+		if (eq == start) {
+			*error_r = userdb_driver_error(
+				"Field without a name: '%.*s'",
+				(int)(p - start), start);
+			return -1;
+		}
+		if (eq == NULL) {
+			key = xstrndup(start, (size_t)(p - start));
+			kvlist_set(fields, key, "yes");
+		} else {
+			char *value = xstrndup(eq + 1, (size_t)(p - eq - 1));
+			key = xstrndup(start, (size_t)(eq - start));
+			kvlist_set(fields, key, value);
+			free(value);
+		}
+		free(key);
+	}
+}
+
+void userdb_reply_set(struct userdb_reply *reply, const char *key,
+		      const char *value)
+{
+	kvlist_set(&reply->fields, key, value);
+	if (strcmp(key, "user") == 0 && value[0] != '\0') {
+		char *copy = xstrdup(value);
+		free(reply->username);
+		reply->username = copy;
+	}
+}
+
+int userdb_reply_apply(struct userdb_reply *reply, const struct kvlist *fields,
+		       const char **error_r)
+{
+	struct strbuf value;
+	const char *error;
+	int ret = 0;
+
+	strbuf_init(&value, 128);
+	for (size_t i = 0; i < fields->count && ret == 0; i++) {
+		const struct kv *kv = &fields->items[i];
+
+		strbuf_reset(&value);
+		if (userdb_expand(&value, kv->value, reply->username,
+				  kvlist_get(&reply->fields, "home"),
+				  &error) < 0) {
+			*error_r = userdb_driver_error("Field %s=%s: %s",
+						       kv->key, kv->value,
+						       error);
+			ret = -1;
+		} else {
+			userdb_reply_set(reply, kv->key, value.data);
+		}
+	}
+	strbuf_free(&value);
+	return ret;
+}
+
+typedef int userdb_nss_func(const char *name, void *ent, char *buf,
+			    size_t size, bool *found_r);
+
+/* nss_getpwnam - getpwnam_r in userdb_nss_func's shape */
+static int nss_getpwnam(const char *name, void *ent, char *buf, size_t size,
+			bool *found_r)
+{
+	struct passwd *result = NULL;
+	int ret = getpwnam_r(name, ent, buf, size, &result);
+
+	*found_r = result != NULL;
+	return ret;
+}
+
+/* nss_getgrnam - getgrnam_r in userdb_nss_func's shape */
+static int nss_getgrnam(const char *name, void *ent, char *buf, size_t size,
+			bool *found_r)
+{
+	struct group *result = NULL;
+	int ret = getgrnam_r(name, ent, buf, size, &result);
+
+	*found_r = result != NULL;
+	return ret;
+}
+
+/* userdb_nss_lookup - call func with a buffer grown on ERANGE; 1 found
+   (strings in *buf_r), 0 not found, or -errno. "Not found" is what
+   glibc and the NSS modules report for a missing name: 0 with no result,
+   ENOENT, ESRCH, EBADF or EPERM. */
+static int userdb_nss_lookup(userdb_nss_func *func, const char *name,
+			     void *ent, char **buf_r)
+{
+	size_t size = USERDB_NSS_BUF_INITIAL;
+	char *buf = xmalloc(size);
+	bool found;
+	int ret;
+
+	while ((ret = func(name, ent, buf, size, &found)) == ERANGE &&
+	       size < USERDB_NSS_BUF_MAX) {
+		size *= 2;
+		buf = xrealloc(buf, size);
+	}
+	if (ret == 0 && found) {
+		*buf_r = buf;
+		return 1;
+	}
+	free(buf);
+	if (ret == 0 || ret == ENOENT || ret == ESRCH || ret == EBADF ||
+	    ret == EPERM)
+		return 0;
+	return -ret;
+}
+
+int userdb_getpwnam(const char *name, struct passwd *pw_r, char **buf_r)
+{
+	return userdb_nss_lookup(nss_getpwnam, name, pw_r, buf_r);
+}
+
+/* parse_id - a decimal id that is not (id_t)-1; false when str is not */
+static bool parse_id(const char *str, unsigned int *id_r)
+{
+	unsigned long value;
+	char *end;
+
+	if (str[0] < '0' || str[0] > '9')
+		return false;
+	errno = 0;
+	value = strtoul(str, &end, 10);
+	if (errno != 0 || *end != '\0' || value >= UINT_MAX)
+		return false;
+	*id_r = (unsigned int)value;
+	return true;
+}
+
+int userdb_resolve_uid(const char *str, unsigned int *uid_r,
+		       const char **error_r)
+{
+	struct passwd pw;
+	char *buf;
+	int ret;
+
+	if (parse_id(str, uid_r))
+		return 0;
+	if (str[0] == '\0') {
+		*error_r = userdb_error("Empty uid");
+		return -1;
+	}
+	ret = userdb_getpwnam(str, &pw, &buf);
+	if (ret > 0) {
+		*uid_r = pw.pw_uid;
+		free(buf);
+		return 0;
+	}
+	*error_r = ret == 0 ? userdb_error("Unknown user name: %s", str) :
+		userdb_error("getpwnam_r(%s) failed: %s", str, strerror(-ret));
+	return -1;
+}
+
+int userdb_resolve_gid(const char *str, unsigned int *gid_r,
+		       const char **error_r)
+{
+	struct group gr;
+	char *buf;
+	int ret;
+
+	if (parse_id(str, gid_r))
+		return 0;
+	if (str[0] == '\0') {
+		*error_r = userdb_error("Empty gid");
+		return -1;
+	}
+	ret = userdb_nss_lookup(nss_getgrnam, str, &gr, &buf);
+	if (ret > 0) {
+		*gid_r = gr.gr_gid;
+		free(buf);
+		return 0;
+	}
+	*error_r = ret == 0 ? userdb_error("Unknown group name: %s", str) :
+		userdb_error("getgrnam_r(%s) failed: %s", str, strerror(-ret));
+	return -1;
+}
+
+/* userdb_driver_find - the driver called name, or NULL */
+static const struct userdb_driver *userdb_driver_find(const char *name)
+{
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(userdb_drivers); i++) {
+		if (name != NULL && strcmp(userdb_drivers[i]->name, name) == 0)
+			return userdb_drivers[i];
+	}
+	return NULL;
+}
+
+/* block_file - the block's config file name, for messages */
+static const char *block_file(const struct userdb_settings *block)
+{
+	return block->file != NULL ? block->file : "(config)";
+}
+
+int userdb_fields_validate(const struct kvlist *fields, const char **error_r)
+{
+	struct userdb_reply reply;
+	int ret;
+
+	reply.username = xstrdup(USERDB_VALIDATE_USER);
+	kvlist_init(&reply.fields);
+	kvlist_set(&reply.fields, "home", USERDB_VALIDATE_HOME);
+	ret = userdb_reply_apply(&reply, fields, error_r);
+	kvlist_free(&reply.fields);
+	free(reply.username);
+	return ret;
+}
+
+/* template_validate - parse fields_text and expand it for a sample user;
+   0, or -1 with *error_r */
+static int template_validate(const char *fields_text, const char **error_r)
+{
+	struct kvlist fields;
+	int ret;
+
+	kvlist_init(&fields);
+	ret = userdb_fields_parse(fields_text, &fields, error_r);
+	if (ret == 0)
+		ret = userdb_fields_validate(&fields, error_r);
+	kvlist_free(&fields);
+	return ret;
+}
+
+/* skip_valid - whether skip is a known skip= value */
+static bool skip_valid(const char *skip)
+{
+	return skip == NULL || skip[0] == '\0' || strcmp(skip, "never") == 0 ||
+		strcmp(skip, "found") == 0 || strcmp(skip, "notfound") == 0;
+}
+
+/* block_validate - check one block; 0, or -1 with the message (without
+   the FILE:LINE prefix) in *error_r */
+static int block_validate(const struct userdb_settings *block,
+			  const char **error_r)
+{
+	const struct userdb_driver *driver;
+	const char *error;
+
+	if (block->driver == NULL || block->driver[0] == '\0') {
+		*error_r = userdb_driver_error("userdb: driver is not set");
+		return -1;
+	}
+	driver = userdb_driver_find(block->driver);
+	if (driver == NULL) {
+		*error_r = userdb_driver_error(
+			"Unknown userdb driver: %s (known: passwd-file, static, passwd)",
+			block->driver);
+		return -1;
+	}
+	if (!skip_valid(block->skip)) {
+		*error_r = userdb_driver_error(
+			"userdb %s: Invalid skip: %s (never, found or notfound)",
+			driver->name, block->skip);
+		return -1;
+	}
+	if (driver->validate(block->args == NULL ? "" : block->args,
+			     &error) < 0) {
+		*error_r = userdb_driver_error("userdb %s: %s", driver->name,
+					       error);
+		return -1;
+	}
+	if (template_validate(block->default_fields, &error) < 0) {
+		*error_r = userdb_driver_error("userdb %s: default_fields: %s",
+					       driver->name, error);
+		return -1;
+	}
+	if (template_validate(block->override_fields, &error) < 0) {
+		*error_r = userdb_driver_error("userdb %s: override_fields: %s",
+					       driver->name, error);
+		return -1;
+	}
+	return 0;
+}
+
+int userdb_validate(const struct loft_settings *set, const char **error_r)
+{
+	const char *error;
+
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		const struct userdb_settings *block = &set->userdbs[i];
+
+		if (block_validate(block, &error) < 0) {
+			*error_r = userdb_error("%s:%u: %s", block_file(block),
+						block->line, error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* reply_apply_text - parse fields_text and apply it to reply; 0, or -1
+   with *error_r naming what (default_fields/override_fields) */
+static int reply_apply_text(struct userdb_reply *reply, const char *what,
+			    const char *fields_text, const char **error_r)
+{
+	struct kvlist fields;
+	const char *error;
+	int ret;
+
+	kvlist_init(&fields);
+	ret = userdb_fields_parse(fields_text, &fields, &error);
+	if (ret == 0)
+		ret = userdb_reply_apply(reply, &fields, &error);
+	kvlist_free(&fields);
+	if (ret < 0)
+		*error_r = userdb_driver_error("%s: %s", what, error);
+	return ret;
+}
+
+/* block_lookup - look username up in one block; *error_r (on failure)
+   carries the "userdb DRIVER: " prefix */
+static enum userdb_result block_lookup(const struct userdb_settings *block,
+				       const char *username,
+				       struct userdb_reply **reply_r,
+				       const char **error_r)
+{
+	const struct userdb_driver *driver = userdb_driver_find(block->driver);
+	struct userdb_reply *reply;
+	enum userdb_result result;
+	const char *error;
+
+	if (driver == NULL) {
+		*error_r = userdb_error("%s:%u: Unknown userdb driver: %s",
+					block_file(block), block->line,
+					block->driver == NULL ? "(not set)" :
+					block->driver);
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+	reply = xcalloc(1, sizeof(*reply));
+	reply->username = xstrdup(username);
+	kvlist_init(&reply->fields);
+
+	if (reply_apply_text(reply, "default_fields", block->default_fields,
+			     &error) < 0)
+		result = USERDB_RESULT_INTERNAL_FAILURE;
+	else
+		result = driver->lookup(block->args == NULL ? "" : block->args,
+					username, reply, &error);
+	if (result == USERDB_RESULT_OK &&
+	    reply_apply_text(reply, "override_fields", block->override_fields,
+			     &error) < 0)
+		result = USERDB_RESULT_INTERNAL_FAILURE;
+
+	if (result == USERDB_RESULT_OK) {
+		*reply_r = reply;
+		return result;
+	}
+	userdb_reply_free(&reply);
+	if (result == USERDB_RESULT_INTERNAL_FAILURE)
+		*error_r = userdb_error("userdb %s: %s", driver->name, error);
+	return result;
+}
+
+/* block_skipped - whether block's skip= says not to consult it after a
+   block that answered prev (or none yet when have_prev is false) */
+static bool block_skipped(const struct userdb_settings *block,
+			  bool have_prev, enum userdb_result prev)
+{
+	if (block->skip == NULL || !have_prev)
+		return false;
+	if (strcmp(block->skip, "notfound") == 0)
+		return prev == USERDB_RESULT_USER_UNKNOWN;
+	if (strcmp(block->skip, "found") == 0)
+		return prev == USERDB_RESULT_OK;
+	return false;
+}
+
+enum userdb_result userdb_lookup(const struct loft_settings *set,
+				 const char *username,
+				 struct userdb_reply **reply_r,
+				 const char **error_r)
+{
+	enum userdb_result prev = USERDB_RESULT_USER_UNKNOWN;
+	char *failure = NULL;
+	bool have_prev = false;
+	const char *error;
+
+	*reply_r = NULL;
+	if (set->userdb_count == 0) {
+		*error_r = userdb_error("No userdb configured");
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		const struct userdb_settings *block = &set->userdbs[i];
+
+		if (block_skipped(block, have_prev, prev))
+			continue;
+		prev = block_lookup(block, username, reply_r, &error);
+		have_prev = true;
+		if (prev == USERDB_RESULT_OK) {
+			free(failure);
+			return prev;
+		}
+		if (prev == USERDB_RESULT_INTERNAL_FAILURE && failure == NULL)
+			failure = xstrdup(error);
+	}
+	if (failure != NULL) {
+		*error_r = userdb_error("%s", failure);
+		free(failure);
+		return USERDB_RESULT_INTERNAL_FAILURE;
+	}
+	*error_r = userdb_error("User %s not found in any userdb", username);
+	return USERDB_RESULT_USER_UNKNOWN;
+}
+
+void userdb_reply_free(struct userdb_reply **reply)
+{
+	if (*reply == NULL)
+		return;
+	kvlist_free(&(*reply)->fields);
+	free((*reply)->username);
+	XFREE(*reply);
+}
