@@ -510,10 +510,9 @@ void delivery_deliver(const struct loft_settings *set,
 
 	if (mail_location_parse(user->mail_location, user->home, &loc,
 				&error_str) < 0) {
-		log_error("mail_location %s: %s", user->mail_location, error_str);
 		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
-		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
-			       error_str);
+		strbuf_appendf(&status, "save failed to %s: mail_location %s: %s",
+			       mailbox, user->mail_location, error_str);
 		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
 		goto out_free;
 	}
@@ -537,7 +536,6 @@ void delivery_deliver(const struct loft_settings *set,
 				&result, &error_str);
 	}
 	if (error != STORAGE_OK) {
-		log_error("save to %s failed: %s", mailbox, error_str);
 		storage_error_outcome(error, req, out);
 		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
 			       error_str);

@@ -1,0 +1,832 @@
+/*
+ * maildir - deliver one message into a maildir folder, and measure maildir
+ * usage for quota.
+ *
+ * A delivery writes tmp/<secs>.M<usecs>P<pid>.<host>, syncs it per
+ * mail_fsync, hard-links it as new/<name>,S=<size>,W=<vsize> and syncs
+ * new/, so a file in new/ is always complete; on any failure nothing is
+ * left in tmp/ or new/. INBOX is created when missing, other folders only
+ * when autocreate is on (Maildir++ `.Folder` with a `maildirfolder` file,
+ * or LAYOUT=fs directories), optionally added to Dovecot's `subscriptions`
+ * file. A folder exists when its cur/ exists, so cur/ is created last.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage_private.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define MAILDIR_NAME_RETRIES 100	/* unique name attempts */
+#define MAILDIR_DIR_MODE 0700
+#define MAILDIR_WALK_DEPTH_MAX 64	/* LAYOUT=fs usage recursion */
+#define SUBSCRIPTIONS_FILE "subscriptions"
+#define SUBSCRIPTIONS_V2_HEADER "V\t2\n\n"
+#define SUBSCRIPTIONS_LOCK_STALE_SECS 30
+#define SUBSCRIPTIONS_LOCK_TIMEOUT_MS 30000
+
+/* one delivery in progress */
+struct maildir_save {
+	const struct storage_save_params *params;
+	const char *mailbox;
+	char *dir;		/* the folder's directory */
+	char **created;		/* directories this save created */
+	size_t created_count;
+	bool folder_created;
+};
+
+static _Thread_local char *maildir_last_error;
+static long maildir_last_secs, maildir_last_usecs;
+
+/* maildir_set_error - keep an error string until the next one */
+static const char *LOFT_ATTR_FORMAT(1, 2) maildir_set_error(const char *fmt, ...)
+{
+	struct strbuf buf;
+	va_list args;
+
+	strbuf_init(&buf, 128);
+	va_start(args, fmt);
+	strbuf_vappendf(&buf, fmt, args);
+	va_end(args);
+	free(maildir_last_error);
+	maildir_last_error = buf.data;
+	return maildir_last_error;
+}
+
+/* maildir_errno_class - storage error for a failed system call */
+static enum storage_error maildir_errno_class(int err)
+{
+	return err == ENOSPC || err == EDQUOT || err == EFBIG ?
+		STORAGE_ERR_NOSPACE : STORAGE_ERR_TEMP;
+}
+
+/* maildir_syscall_fail - Dovecot-style "call(path) failed: error" */
+static enum storage_error maildir_syscall_fail(const char *call,
+					       const char *path,
+					       const char **error_r)
+{
+	int err = errno;
+
+	*error_r = maildir_set_error("%s(%s) failed: %s", call, path,
+				     strerror(err));
+	errno = err;
+	return maildir_errno_class(err);
+}
+
+/* fsync_path - open a directory (or file) and fsync it */
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret, err;
+
+	if (fd == -1)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	if (close(fd) < 0 && ret == 0)
+		return -1;
+	errno = err;
+	return ret;
+}
+
+/* path_dirname - a new string with the parent directory of path */
+static char *path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* maildir_mkdir - create one directory, recording it; EEXIST is fine */
+static int maildir_mkdir(struct maildir_save *save, const char *path)
+{
+	if (mkdir(path, MAILDIR_DIR_MODE) == 0) {
+		save->created = xreallocarray(save->created,
+					      save->created_count + 1,
+					      sizeof(*save->created));
+		save->created[save->created_count++] = xstrdup(path);
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -1;
+}
+
+/* maildir_mkdir_parents - mkdir -p */
+static int maildir_mkdir_parents(struct maildir_save *save, const char *path)
+{
+	char *parent;
+	int ret;
+
+	if (maildir_mkdir(save, path) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	parent = path_dirname(path);
+	ret = strcmp(parent, path) == 0 ? -1 :
+		maildir_mkdir_parents(save, parent);
+	free(parent);
+	if (ret < 0)
+		return -1;
+	return maildir_mkdir(save, path);
+}
+
+/* maildir_create_dirs - dir, tmp/, new/, an optional maildirfolder file
+   and cur/ last: a folder counts as existing once cur/ is there */
+static enum storage_error maildir_create_dirs(struct maildir_save *save,
+					      bool maildirfolder,
+					      const char **error_r)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	enum storage_error ret = STORAGE_OK;
+	char *path;
+	size_t i;
+	int fd;
+
+	if (maildir_mkdir_parents(save, save->dir) < 0)
+		return maildir_syscall_fail("mkdir", save->dir, error_r);
+	for (i = 0; i < LOFT_N_ELEMENTS(subdirs) && ret == STORAGE_OK; i++) {
+		if (maildirfolder && strcmp(subdirs[i], "cur") == 0) {
+			path = xasprintf("%s/maildirfolder", save->dir);
+			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd == -1 || close(fd) < 0)
+				ret = maildir_syscall_fail("open", path, error_r);
+			free(path);
+			if (ret != STORAGE_OK)
+				break;
+		}
+		path = xasprintf("%s/%s", save->dir, subdirs[i]);
+		if (maildir_mkdir(save, path) < 0)
+			ret = maildir_syscall_fail("mkdir", path, error_r);
+		free(path);
+	}
+	return ret;
+}
+
+/* maildir_sync_created - mail_fsync=always: make created directories
+   and their entries in the parents durable */
+static enum storage_error maildir_sync_created(struct maildir_save *save,
+					       const char **error_r)
+{
+	size_t i;
+
+	if (save->params->fsync != MAIL_FSYNC_ALWAYS)
+		return STORAGE_OK;
+	for (i = 0; i < save->created_count; i++) {
+		char *parent = path_dirname(save->created[i]);
+		enum storage_error ret = STORAGE_OK;
+
+		if (fsync_path(save->created[i]) < 0)
+			ret = maildir_syscall_fail("fsync", save->created[i],
+						   error_r);
+		else if (fsync_path(parent) < 0)
+			ret = maildir_syscall_fail("fsync", parent, error_r);
+		free(parent);
+		if (ret != STORAGE_OK)
+			return ret;
+	}
+	return STORAGE_OK;
+}
+
+/* maildir_rollback_created - remove a folder this save created (after a
+   failed subscription), newest first; best effort */
+static void maildir_rollback_created(struct maildir_save *save)
+{
+	char *path = xasprintf("%s/maildirfolder", save->dir);
+	size_t i;
+
+	(void)unlink(path);
+	free(path);
+	for (i = save->created_count; i > 0; i--)
+		(void)rmdir(save->created[i - 1]);
+}
+
+/* subscriptions_lock - create the dotlock <path>.lock, waiting for a
+   live one and breaking a stale one; returns the fd or -1 */
+static int subscriptions_lock(const char *lock_path, uint64_t timeout_ms)
+{
+	struct timespec wait = { 0, 50 * 1000 * 1000 };
+	uint64_t waited_ms = 0;
+	struct stat st;
+	int fd;
+
+	for (;;) {
+		fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			  0600);
+		if (fd != -1 || errno != EEXIST)
+			return fd;
+		if (stat(lock_path, &st) == 0 &&
+		    st.st_mtime + SUBSCRIPTIONS_LOCK_STALE_SECS < time(NULL)) {
+			(void)unlink(lock_path);
+			continue;
+		}
+		if (waited_ms >= timeout_ms) {
+			errno = EAGAIN;
+			return -1;
+		}
+		(void)nanosleep(&wait, NULL);
+		waited_ms += 50;
+	}
+}
+
+/* subscriptions_entry - the line for mailbox in a file of that version */
+static char *subscriptions_entry(const struct mail_location *loc,
+				 const char *mailbox, bool v2)
+{
+	char sep = v2 ? '\t' : (loc->layout_fs ? '/' : '.');
+	char *entry = xstrdup(mailbox), *p;
+
+	for (p = entry; *p != '\0'; p++) {
+		if (*p == '/')
+			*p = sep;
+	}
+	return entry;
+}
+
+/* subscriptions_rewrite - write the new subscriptions into the lock fd:
+   the old content plus entry; *changed_r false when already there */
+static int subscriptions_rewrite(const struct mail_location *loc,
+				 const char *path, const char *mailbox,
+				 int lock_fd, bool *changed_r)
+{
+	struct strbuf out, old;
+	char buf[4096], *entry, *line, *nl;
+	size_t entry_len, line_len;
+	bool v2 = true;
+	ssize_t n;
+	int fd, ret = 0;
+
+	*changed_r = false;
+	strbuf_init(&old, 256);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno != ENOENT) {
+		strbuf_free(&old);
+		return -1;
+	}
+	while (fd != -1 && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		strbuf_append(&old, buf, (size_t)n);
+	}
+	if (fd != -1)
+		(void)close(fd);
+	if (ret < 0) {
+		strbuf_free(&old);
+		return -1;
+	}
+
+	line = old.data;
+	if (fd != -1) {
+		size_t hdr_len = strlen(SUBSCRIPTIONS_V2_HEADER);
+
+		v2 = old.len >= hdr_len &&
+			memcmp(old.data, SUBSCRIPTIONS_V2_HEADER, hdr_len) == 0;
+		if (v2)
+			line += hdr_len;
+	}
+	entry = subscriptions_entry(loc, mailbox, v2);
+	strbuf_init(&out, old.len + strlen(entry) + 16);
+	if (v2)
+		strbuf_append_str(&out, SUBSCRIPTIONS_V2_HEADER);
+	entry_len = strlen(entry);
+	while (*line != '\0') {
+		nl = strchr(line, '\n');
+		line_len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		if (line_len == entry_len && memcmp(line, entry, entry_len) == 0) {
+			free(entry);
+			strbuf_free(&out);
+			strbuf_free(&old);
+			return 0;
+		}
+		strbuf_append(&out, line, line_len);
+		strbuf_putc(&out, '\n');
+		line += line_len + (nl != NULL ? 1 : 0);
+	}
+	strbuf_append_str(&out, entry);
+	strbuf_putc(&out, '\n');
+	free(entry);
+	strbuf_free(&old);
+
+	ret = 0;
+	for (size_t off = 0; off < out.len && ret == 0;) {
+		n = write(lock_fd, out.data + off, out.len - off);
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n == 0) {
+			errno = ENOSPC;
+			ret = -1;
+		} else if (errno != EINTR) {
+			ret = -1;
+		}
+	}
+	strbuf_free(&out);
+	*changed_r = ret == 0;
+	return ret;
+}
+
+/* maildir_subscribe - add mailbox to <root>/subscriptions the way
+   Dovecot 2.3 does: rewritten under a dotlock and renamed over */
+static enum storage_error maildir_subscribe(const struct storage_save_params *params,
+					    const char *mailbox,
+					    const char **error_r)
+{
+	const struct mail_location *loc = params->loc;
+	char *path = xasprintf("%s/%s", loc->root, SUBSCRIPTIONS_FILE);
+	char *lock_path = xasprintf("%s.lock", path);
+	enum storage_error ret = STORAGE_OK;
+	bool changed = false;
+	int fd;
+
+	fd = subscriptions_lock(lock_path, params->lock_timeout_ms != 0 ?
+				params->lock_timeout_ms :
+				SUBSCRIPTIONS_LOCK_TIMEOUT_MS);
+	if (fd == -1) {
+		ret = maildir_syscall_fail("file_dotlock_open", path, error_r);
+		goto out;
+	}
+	if (subscriptions_rewrite(loc, path, mailbox, fd, &changed) < 0)
+		ret = maildir_syscall_fail("write", lock_path, error_r);
+	else if (changed && params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)
+		ret = maildir_syscall_fail("fsync", lock_path, error_r);
+	if (close(fd) < 0 && ret == STORAGE_OK)
+		ret = maildir_syscall_fail("close", lock_path, error_r);
+	if (ret == STORAGE_OK && changed) {
+		if (rename(lock_path, path) < 0)
+			ret = maildir_syscall_fail("rename", path, error_r);
+	}
+	if (ret != STORAGE_OK || !changed)
+		(void)unlink(lock_path);
+out:
+	free(path);
+	free(lock_path);
+	return ret;
+}
+
+/* maildir_open_folder - find or create the folder's directory */
+static enum storage_error maildir_open_folder(struct maildir_save *save,
+					      const char **error_r)
+{
+	const struct storage_save_params *params = save->params;
+	bool inbox = mail_location_is_inbox(save->mailbox);
+	char *cur = xasprintf("%s/cur", save->dir);
+	enum storage_error ret;
+	struct stat st;
+	int err;
+
+	ret = stat(cur, &st) == 0 ? STORAGE_OK : STORAGE_ERR_NOTFOUND;
+	err = errno;
+	free(cur);
+	if (ret == STORAGE_OK)
+		return STORAGE_OK;
+	if (err != ENOENT) {
+		errno = err;
+		return maildir_syscall_fail("stat", save->dir, error_r);
+	}
+	if (!inbox && !params->autocreate) {
+		*error_r = maildir_set_error("Mailbox doesn't exist: %s",
+					     save->mailbox);
+		return STORAGE_ERR_NOTFOUND;
+	}
+	ret = maildir_create_dirs(save, !inbox && !params->loc->layout_fs,
+				  error_r);
+	if (ret == STORAGE_OK)
+		ret = maildir_sync_created(save, error_r);
+	if (ret != STORAGE_OK || inbox)
+		return ret;
+	save->folder_created = true;
+	if (params->autosubscribe) {
+		ret = maildir_subscribe(params, save->mailbox, error_r);
+		/* a retry must find the folder missing to subscribe it */
+		if (ret != STORAGE_OK)
+			maildir_rollback_created(save);
+	}
+	return ret;
+}
+
+/* maildir_host - the host part of file names, from params or uname */
+static void maildir_host(const struct storage_save_params *params,
+			 char *buf, size_t size)
+{
+	if (params->hostname != NULL && *params->hostname != '\0') {
+		snprintf(buf, size, "%s", params->hostname);
+		return;
+	}
+	if (gethostname(buf, size) < 0 || *buf == '\0')
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = '\0';
+}
+
+/* maildir_next_time - the current time, made unique within the process */
+static void maildir_next_time(long *secs_r, long *usecs_r)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec < maildir_last_secs ||
+	    (tv.tv_sec == maildir_last_secs && tv.tv_usec <= maildir_last_usecs)) {
+		tv.tv_sec = maildir_last_secs;
+		tv.tv_usec = maildir_last_usecs + 1;
+		if (tv.tv_usec >= 1000000) {
+			tv.tv_sec++;
+			tv.tv_usec = 0;
+		}
+	}
+	maildir_last_secs = tv.tv_sec;
+	maildir_last_usecs = tv.tv_usec;
+	*secs_r = tv.tv_sec;
+	*usecs_r = tv.tv_usec;
+}
+
+/* maildir_basename - <secs>.M<usecs>P<pid>.<host> with '/' and ':' in
+   host escaped as \057 and \072 */
+static char *maildir_basename(long secs, long usecs, long pid,
+			      const char *host)
+{
+	struct strbuf name;
+	const char *p;
+
+	strbuf_init(&name, 64 + strlen(host));
+	strbuf_appendf(&name, "%ld.M%ldP%ld.", secs, usecs, pid);
+	for (p = host; *p != '\0'; p++) {
+		if (*p == '/')
+			strbuf_append_str(&name, "\\057");
+		else if (*p == ':')
+			strbuf_append_str(&name, "\\072");
+		else
+			strbuf_putc(&name, *p);
+	}
+	return name.data;
+}
+
+char *maildir_filename(long secs, long usecs, long pid, const char *host,
+		       uint64_t size, uint64_t vsize)
+{
+	char *base = maildir_basename(secs, usecs, pid, host);
+	char *name = xasprintf("%s,S=%llu,W=%llu", base,
+			       (unsigned long long)size,
+			       (unsigned long long)vsize);
+
+	free(base);
+	return name;
+}
+
+/* maildir_create_tmp - open a new unique tmp/ file; recreates tmp/ and
+   new/ once when they vanished */
+static enum storage_error maildir_create_tmp(struct maildir_save *save,
+					     const char *host, long *secs_r,
+					     long *usecs_r, char **tmp_path_r,
+					     int *fd_r, const char **error_r)
+{
+	bool recreated = false;
+	char *base, *path;
+	int i, fd;
+
+	for (i = 0; i < MAILDIR_NAME_RETRIES; i++) {
+		maildir_next_time(secs_r, usecs_r);
+		base = maildir_basename(*secs_r, *usecs_r, (long)getpid(), host);
+		path = xasprintf("%s/tmp/%s", save->dir, base);
+		free(base);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1) {
+			*tmp_path_r = path;
+			*fd_r = fd;
+			return STORAGE_OK;
+		}
+		if (errno == ENOENT && !recreated) {
+			enum storage_error ret;
+
+			recreated = true;
+			ret = maildir_create_dirs(save, false, error_r);
+			if (ret == STORAGE_OK)
+				ret = maildir_sync_created(save, error_r);
+			if (ret != STORAGE_OK) {
+				free(path);
+				return ret;
+			}
+		} else if (errno != EEXIST) {
+			enum storage_error ret =
+				maildir_syscall_fail("open", path, error_r);
+
+			free(path);
+			return ret;
+		}
+		free(path);
+	}
+	*error_r = maildir_set_error("Could not find a unique file name in %s/tmp",
+				     save->dir);
+	return STORAGE_ERR_TEMP;
+}
+
+/* maildir_write_tmp - the prefix and message into fd, synced, closed */
+static enum storage_error maildir_write_tmp(struct maildir_save *save,
+					    struct message *msg, int fd,
+					    const char *tmp_path,
+					    uint64_t *size_r,
+					    const char **error_r)
+{
+	const struct storage_save_params *params = save->params;
+	enum storage_error ret = STORAGE_OK;
+	const char *error;
+
+	if (message_write(msg, params->prefix, params->prefix_len, fd, false,
+			  size_r, &error) < 0)
+		ret = maildir_syscall_fail("write", tmp_path, error_r);
+	else if (params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)
+		ret = maildir_syscall_fail("fsync", tmp_path, error_r);
+	if (close(fd) < 0 && ret == STORAGE_OK)
+		ret = maildir_syscall_fail("close", tmp_path, error_r);
+	if (ret == STORAGE_OK && params->fsync == MAIL_FSYNC_ALWAYS) {
+		char *tmp_dir = xasprintf("%s/tmp", save->dir);
+
+		if (fsync_path(tmp_dir) < 0)
+			ret = maildir_syscall_fail("fsync", tmp_dir, error_r);
+		free(tmp_dir);
+	}
+	return ret;
+}
+
+/* maildir_move - link tmp_path to path and unlink tmp_path; where hard
+   links are not supported, rename without replacing. 0 or -1 with errno
+   (EEXIST: the name is taken) */
+static int maildir_move(const char *tmp_path, const char *path)
+{
+	if (link(tmp_path, path) == 0) {
+		(void)unlink(tmp_path);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
+		return -1;
+	if (renameat2(AT_FDCWD, tmp_path, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	/* the filesystem lacks RENAME_NOREPLACE too */
+	if (access(path, F_OK) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(tmp_path, path);
+}
+
+/* maildir_link_new - hard-link the tmp file into new/ under its final
+   name, choosing a new time stamp when the name is taken */
+static enum storage_error maildir_link_new(struct maildir_save *save,
+					   const char *host, long secs,
+					   long usecs, const char *tmp_path,
+					   uint64_t size, uint64_t vsize,
+					   char **new_path_r,
+					   const char **error_r)
+{
+	char *name, *path;
+	int i;
+
+	for (i = 0; i < MAILDIR_NAME_RETRIES; i++) {
+		if (i > 0)
+			maildir_next_time(&secs, &usecs);
+		name = maildir_filename(secs, usecs, (long)getpid(), host,
+					size, vsize);
+		path = xasprintf("%s/new/%s", save->dir, name);
+		free(name);
+		if (maildir_move(tmp_path, path) == 0) {
+			*new_path_r = path;
+			return STORAGE_OK;
+		}
+		if (errno != EEXIST) {
+			enum storage_error ret =
+				maildir_syscall_fail("link", path, error_r);
+
+			free(path);
+			return ret;
+		}
+		free(path);
+	}
+	*error_r = maildir_set_error("Could not find a unique file name in %s/new",
+				     save->dir);
+	return STORAGE_ERR_TEMP;
+}
+
+/* maildir_deliver - tmp/ file, sync, link into new/, sync new/ */
+static enum storage_error maildir_deliver(struct maildir_save *save,
+					  struct message *msg,
+					  struct storage_save_result *result_r,
+					  const char **error_r)
+{
+	const struct storage_save_params *params = save->params;
+	char host[256], *tmp_path = NULL, *new_path = NULL;
+	enum storage_error ret;
+	uint64_t size = 0, vsize;
+	long secs, usecs;
+	int fd = -1;
+
+	maildir_host(params, host, sizeof(host));
+	ret = maildir_create_tmp(save, host, &secs, &usecs, &tmp_path, &fd,
+				 error_r);
+	if (ret != STORAGE_OK)
+		return ret;
+	ret = maildir_write_tmp(save, msg, fd, tmp_path, &size, error_r);
+	vsize = size + message_count_lf(params->prefix, params->prefix_len) +
+		(message_vsize(msg) - message_size(msg));
+	if (ret == STORAGE_OK)
+		ret = maildir_link_new(save, host, secs, usecs, tmp_path, size,
+				       vsize, &new_path, error_r);
+	if (ret == STORAGE_OK && params->fsync != MAIL_FSYNC_NEVER) {
+		char *new_dir = xasprintf("%s/new", save->dir);
+
+		if (fsync_path(new_dir) < 0) {
+			/* not durable: take it back so the MTA retries */
+			ret = maildir_syscall_fail("fsync", new_dir, error_r);
+			(void)unlink(new_path);
+			XFREE(new_path);
+		}
+		free(new_dir);
+	}
+	if (ret != STORAGE_OK) {
+		(void)unlink(tmp_path);
+		free(tmp_path);
+		return ret;
+	}
+	free(tmp_path);
+	result_r->path = new_path;
+	result_r->size = size;
+	result_r->vsize = vsize;
+	return STORAGE_OK;
+}
+
+enum storage_error maildir_save(const struct storage_save_params *params,
+				struct message *msg,
+				struct storage_save_result *result_r,
+				const char **error_r)
+{
+	struct maildir_save save = { .params = params };
+	enum storage_error ret;
+	const char *error;
+	size_t i;
+
+	memset(result_r, 0, sizeof(*result_r));
+	save.mailbox = params->mailbox != NULL ? params->mailbox : "INBOX";
+	if (mail_location_mailbox_path(params->loc, save.mailbox, &save.dir,
+				       &error) < 0) {
+		*error_r = maildir_set_error("%s", error);
+		return STORAGE_ERR_INVALID;
+	}
+	ret = maildir_open_folder(&save, error_r);
+	if (ret == STORAGE_OK)
+		ret = maildir_deliver(&save, msg, result_r, error_r);
+	for (i = 0; i < save.created_count; i++)
+		free(save.created[i]);
+	free(save.created);
+	free(save.dir);
+	return ret;
+}
+
+/* maildir_name_size - the S= size of a maildir file name, or -1 */
+static long long maildir_name_size(const char *name)
+{
+	const char *p = strstr(name, ",S=");
+	char *end;
+	unsigned long long size;
+
+	if (p == NULL || p[3] < '0' || p[3] > '9')
+		return -1;
+	errno = 0;
+	size = strtoull(p + 3, &end, 10);
+	if (errno != 0 || (*end != '\0' && *end != ',' && *end != ':') ||
+	    size > LLONG_MAX)
+		return -1;
+	return (long long)size;
+}
+
+/* maildir_usage_subdir - add the message sizes in dir/sub */
+static int maildir_usage_subdir(const char *dir, const char *sub,
+				uint64_t *bytes, const char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	struct dirent *d;
+	struct stat st;
+	DIR *dirp;
+	int ret = 0;
+
+	dirp = opendir(path);
+	if (dirp == NULL) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			(void)maildir_syscall_fail("opendir", path, error_r);
+			ret = -1;
+		}
+		free(path);
+		return ret;
+	}
+	errno = 0;
+	while ((d = readdir(dirp)) != NULL) {
+		long long size;
+
+		if (d->d_name[0] == '.')
+			continue;
+		size = maildir_name_size(d->d_name);
+		if (size >= 0) {
+			*bytes += (uint64_t)size;
+		} else if (fstatat(dirfd(dirp), d->d_name, &st,
+				   AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISREG(st.st_mode))
+				*bytes += (uint64_t)st.st_size;
+		} else if (errno != ENOENT) {
+			(void)maildir_syscall_fail("stat", d->d_name, error_r);
+			ret = -1;
+			break;
+		}
+		errno = 0;
+	}
+	if (ret == 0 && errno != 0) {
+		(void)maildir_syscall_fail("readdir", path, error_r);
+		ret = -1;
+	}
+	(void)closedir(dirp);
+	free(path);
+	return ret;
+}
+
+/* maildir_usage_folder - new/ and cur/ of one folder */
+static int maildir_usage_folder(const char *dir, uint64_t *bytes,
+				const char **error_r)
+{
+	if (maildir_usage_subdir(dir, "new", bytes, error_r) < 0 ||
+	    maildir_usage_subdir(dir, "cur", bytes, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+/* maildir_usage_walk - a folder tree: Maildir++ `.Name` folders directly
+   under the root, or (LAYOUT=fs) every directory below it */
+static int maildir_usage_walk(const struct mail_location *loc,
+			      const char *dir, unsigned int depth,
+			      uint64_t *bytes, const char **error_r)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dirp;
+	int ret = 0;
+
+	if (loc->layout_fs && strcmp(dir, loc->inbox) != 0 &&
+	    maildir_usage_folder(dir, bytes, error_r) < 0)
+		return -1;
+	if (depth >= MAILDIR_WALK_DEPTH_MAX)
+		return 0;
+	dirp = opendir(dir);
+	if (dirp == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		(void)maildir_syscall_fail("opendir", dir, error_r);
+		return -1;
+	}
+	while (ret == 0 && (d = readdir(dirp)) != NULL) {
+		const char *name = d->d_name;
+		char *path;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (loc->layout_fs ? (strcmp(name, "cur") == 0 ||
+				      strcmp(name, "new") == 0 ||
+				      strcmp(name, "tmp") == 0) :
+		    name[0] != '.')
+			continue;
+		path = xasprintf("%s/%s", dir, name);
+		/* fs: do not follow symlinks out of the tree */
+		if ((loc->layout_fs ? lstat(path, &st) : stat(path, &st)) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			if (loc->layout_fs)
+				ret = maildir_usage_walk(loc, path, depth + 1,
+							 bytes, error_r);
+			else if (strcmp(path, loc->inbox) != 0)
+				ret = maildir_usage_folder(path, bytes, error_r);
+		}
+		free(path);
+	}
+	(void)closedir(dirp);
+	return ret;
+}
+
+int maildir_usage(const struct mail_location *loc, uint64_t *bytes_r,
+		  const char **error_r)
+{
+	uint64_t bytes = 0;
+
+	*bytes_r = 0;
+	if (maildir_usage_folder(loc->inbox, &bytes, error_r) < 0 ||
+	    maildir_usage_walk(loc, loc->root, 0, &bytes, error_r) < 0)
+		return -1;
+	*bytes_r = bytes;
+	return 0;
+}
