@@ -174,6 +174,32 @@ int settings_parse_bool(const char *str, bool *value_r, const char **error_r);
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
 
+/* Table-generic helpers, for any of the four tables above (base is the
+   struct the table's offsets point into). */
+struct strbuf;
+/* settings_defs_init - set every field named in defs to its default */
+void settings_defs_init(const struct setting_def *defs, void *base);
+/* settings_defs_free - free the string fields named in defs (zeroing them) */
+void settings_defs_free(const struct setting_def *defs, void *base);
+/* settings_defs_copy - deep-copy the fields named in defs from src */
+void settings_defs_copy(const struct setting_def *defs, void *dest,
+			const void *src);
+/* setting_check_value - 0 when value is valid for def (nothing is stored),
+   or -1 with *error_r */
+int setting_check_value(const struct setting_def *def, const char *value,
+			const char **error_r);
+/* setting_format_value - append the value as canonical config text,
+   unquoted ("50M", "5 mins", "yes", "0600") */
+void setting_format_value(const struct setting_def *def, const void *base,
+			  struct strbuf *out);
+/* setting_is_default - whether the value equals def's default */
+bool setting_is_default(const struct setting_def *def, const void *base);
+/* setting_listener_applies - whether a loft_listener_setting_defs entry
+   belongs in a listener of type (path/mode/user/group for unix and fifo,
+   address/port/ssl/haproxy for inet) */
+bool setting_listener_applies(const struct setting_def *def,
+			      enum listener_type type);
+
 /* settings_write - print settings as valid config text: all of them, or
    only those that differ from the defaults; with '# doc' comments when all */
 void settings_write(const struct loft_settings *set, FILE *out, bool all);
