@@ -1,0 +1,756 @@
+/*
+ * mbox - mbox delivery: append one message to a mailbox file the way
+ * Dovecot's mbox storage does for its LDA and LMTP (see storage_private.h).
+ *
+ * Under the mbox_write_locks (one deadline for all of them, mbox_lock.c)
+ * the message is appended as a From_ line ("From sender  Sun Nov 22
+ * 00:09:39 2026", local time, as Dovecot writes it), the message with
+ * ">From " quoting and a final LF, and one empty separator line; a file
+ * whose last byte is not LF first gets one, so messages stay separated.
+ * The append is all-or-nothing: any failure truncates the file back to its
+ * old size, so a full disk never leaves half a message behind. INBOX is
+ * created when missing; other mailboxes only with autocreate, subscribed
+ * in <root>/.subscriptions when asked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mbox_lock.h"
+#include "storage_private.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define MBOX_SUBSCRIPTIONS_FILE ".subscriptions"
+#define MBOX_SUBSCRIPTIONS_V2_HEADER "V\t2\n\n"
+#define MBOX_DEFAULT_SENDER "MAILER-DAEMON"
+#define MBOX_LOCK_SUFFIX ".lock"
+#define MBOX_READ_BUF (64 * 1024)
+
+/* error detail of the last failing call; freed on the next failure */
+static _Thread_local char *mbox_last_error;
+
+static const char *mbox_set_error(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
+
+/* mbox_set_error - format into the module error slot (the arguments may
+   point into the previous error: it is freed only afterwards) */
+static const char *mbox_set_error(const char *fmt, ...)
+{
+	struct strbuf buf;
+	va_list args;
+
+	strbuf_init(&buf, 128);
+	va_start(args, fmt);
+	strbuf_vappendf(&buf, fmt, args);
+	va_end(args);
+	free(mbox_last_error);
+	mbox_last_error = strbuf_detach(&buf);
+	strbuf_free(&buf);
+	return mbox_last_error;
+}
+
+/* mbox_errno_nospace - the OS said the disk or the quota is full */
+static bool mbox_errno_nospace(int err)
+{
+	return err == ENOSPC || err == EDQUOT || err == EFBIG;
+}
+
+/* mbox_has_suffix - str ends with suffix */
+static bool mbox_has_suffix(const char *str, size_t len, const char *suffix)
+{
+	size_t slen = strlen(suffix);
+
+	return len >= slen && memcmp(str + len - slen, suffix, slen) == 0;
+}
+
+/* mbox_write_full - write all of data; 0, or -1 with errno */
+static int mbox_write_full(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+	ssize_t ret;
+
+	while (size > 0) {
+		ret = write(fd, p, size);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (ret == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += ret;
+		size -= (size_t)ret;
+	}
+	return 0;
+}
+
+/* mbox_check_name - mailbox names that would collide with our own files:
+   dot-files (.subscriptions, lock temp files) and *.lock dotlocks */
+static int mbox_check_name(const char *mailbox, const char **error_r)
+{
+	const char *p = mailbox, *end;
+	size_t len;
+
+	for (;; p = end + 1) {
+		end = strchr(p, '/');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len > 0 && p[0] == '.') {
+			*error_r = mbox_set_error(
+				"Invalid mailbox name '%s': begins with '.'",
+				mailbox);
+			return -1;
+		}
+		if (mbox_has_suffix(p, len, MBOX_LOCK_SUFFIX)) {
+			*error_r = mbox_set_error(
+				"Invalid mailbox name '%s': ends with '"
+				MBOX_LOCK_SUFFIX "'", mailbox);
+			return -1;
+		}
+		if (end == NULL)
+			return 0;
+	}
+}
+
+/* mbox_path_is_under - path lies inside directory dir */
+static bool mbox_path_is_under(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	return strncmp(path, dir, len) == 0 && path[len] == '/';
+}
+
+/* mbox_mkdir_parents - create the missing directories above path (0700);
+   0, or -1 with errno and *error_r */
+static int mbox_mkdir_parents(const char *path, const char **error_r)
+{
+	char *dir = xstrdup(path);
+	char *p = strrchr(dir, '/'), c;
+	int saved_errno;
+
+	if (p == NULL || p == dir) {
+		free(dir);
+		return 0;
+	}
+	*p = '\0';
+	for (p = dir + 1;; p++) {
+		if ((*p != '/' && *p != '\0') || p[-1] == '/')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			saved_errno = errno;
+			*error_r = mbox_set_error("mkdir(%s) failed: %s", dir,
+						  strerror(saved_errno));
+			free(dir);
+			errno = saved_errno;
+			return -1;
+		}
+		if (c == '\0')
+			break;
+		*p = c;
+	}
+	free(dir);
+	return 0;
+}
+
+/* mbox_open_error - "open(path) failed" with hints for the common cases */
+static const char *mbox_open_error(const char *path, int err)
+{
+	if (err == EACCES) {
+		return mbox_set_error("open(%s) failed: %s (euid=%ld egid=%ld)",
+				      path, strerror(err), (long)geteuid(),
+				      (long)getegid());
+	}
+	return mbox_set_error("open(%s) failed: %s", path, strerror(err));
+}
+
+/* mbox_fsync_parent - make a new directory entry for path durable; 0 or
+   -1 with *error_r */
+static int mbox_fsync_parent(const char *path, const char **error_r)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+		xstrndup(path, (size_t)(slash - path));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || fsync(fd) < 0) {
+		*error_r = mbox_set_error("fsync(%s) failed: %s", dir,
+					  strerror(errno));
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return ret;
+}
+
+/* mbox_create_file - create path (0600), or open it when another process
+   made it first. make_parents: create missing directories first; a
+   privileged_group is tried when the directory refuses us (/var/mail).
+   0 with *fd_r, or -1 with errno and *error_r */
+static int mbox_create_file(const struct storage_save_params *params,
+			    const char *path, bool make_parents,
+			    bool privileged, int *fd_r, const char **error_r)
+{
+	const int flags = O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC;
+	const char *group = params->privileged_group;
+	gid_t old_egid;
+	int fd, saved_errno;
+
+	fd = open(path, flags, 0600);
+	if (fd < 0 && errno == ENOENT && make_parents) {
+		if (mbox_mkdir_parents(path, error_r) < 0)
+			return -1;
+		fd = open(path, flags, 0600);
+	}
+	if (fd < 0 && errno == EACCES && privileged &&
+	    group != NULL && *group != '\0') {
+		if (mbox_lock_privileged_begin(group, &old_egid, error_r) < 0) {
+			errno = EACCES;
+			return -1;
+		}
+		fd = open(path, flags, 0600);
+		saved_errno = errno;
+		if (mbox_lock_privileged_end(old_egid) < 0) {
+			saved_errno = errno;
+			if (fd >= 0)
+				close(fd);
+			*error_r = mbox_set_error("setegid(%ld) failed: %s",
+						  (long)old_egid,
+						  strerror(saved_errno));
+			errno = saved_errno;
+			return -1;
+		}
+		errno = saved_errno;
+	}
+	if (fd >= 0) {
+		/* new name: make it durable before anything is appended, so
+		   a failure here cannot lead to a duplicate delivery */
+		if (params->fsync != MAIL_FSYNC_NEVER &&
+		    mbox_fsync_parent(path, error_r) < 0) {
+			saved_errno = errno;
+			close(fd);
+			errno = saved_errno;
+			return -1;
+		}
+	} else if (errno == EEXIST) {
+		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		saved_errno = errno;
+		if (saved_errno == EACCES && privileged) {
+			*error_r = mbox_set_error(
+				"open(%s) failed: %s (euid=%ld egid=%ld; %s%s)",
+				path, strerror(saved_errno), (long)geteuid(),
+				(long)getegid(), group != NULL && *group != '\0' ?
+				"even with mail_privileged_group=" :
+				"mail_privileged_group may allow creating it",
+				group != NULL ? group : "");
+		} else {
+			*error_r = mbox_open_error(path, saved_errno);
+		}
+		errno = saved_errno;
+		return -1;
+	}
+	*fd_r = fd;
+	return 0;
+}
+
+/* mbox_check_regular - the opened mailbox must be a plain file */
+static enum storage_error mbox_check_regular(const char *path, int *fd,
+					     const char **error_r)
+{
+	struct stat st;
+
+	if (fstat(*fd, &st) < 0) {
+		*error_r = mbox_set_error("fstat(%s) failed: %s", path,
+					  strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		*error_r = mbox_set_error("mbox file %s is not a regular file",
+					  path);
+	} else {
+		return STORAGE_OK;
+	}
+	close(*fd);
+	*fd = -1;
+	return STORAGE_ERR_TEMP;
+}
+
+/* mbox_subscriptions_has - line (without LF) is one of the lines of
+   content, after the version 2 header when there is one */
+static bool mbox_subscriptions_has(const char *content, size_t len,
+				   const char *line)
+{
+	const char *p = content, *end = content + len, *eol;
+	size_t line_len = strlen(line);
+
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - p) == line_len &&
+		    memcmp(p, line, line_len) == 0)
+			return true;
+		p = eol + 1;
+	}
+	return false;
+}
+
+/* mbox_read_all - the whole file into buf; 0 or -1 with errno */
+static int mbox_read_all(int fd, struct strbuf *buf)
+{
+	char tmp[4096];
+	off_t offset = 0;
+	ssize_t ret;
+
+	for (;;) {
+		ret = pread(fd, tmp, sizeof(tmp), offset);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0)
+			return ret < 0 ? -1 : 0;
+		strbuf_append(buf, tmp, (size_t)ret);
+		offset += ret;
+	}
+}
+
+/* mbox_rollback - cut the file back to size and make that durable; 0 or
+   -1 with errno */
+static int mbox_rollback(int fd, off_t size)
+{
+	if (ftruncate(fd, size) < 0)
+		return -1;
+	return fsync(fd);
+}
+
+/* mbox_subscribe_locked - append the subscription line unless present */
+static int mbox_subscribe_locked(const struct storage_save_params *params,
+				 const char *path, int fd,
+				 const char **error_r)
+{
+	struct strbuf content, line;
+	const char *p;
+	size_t orig_len;
+	bool v2, need_lf;
+	int ret = 0;
+
+	strbuf_init(&content, 1024);
+	strbuf_init(&line, 128);
+	if (mbox_read_all(fd, &content) < 0) {
+		*error_r = mbox_set_error("read(%s) failed: %s", path,
+					  strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	/* Dovecot 2.3 files may be version 2: a header, then names with
+	   the hierarchy separator written as TAB */
+	v2 = content.len >= strlen(MBOX_SUBSCRIPTIONS_V2_HEADER) &&
+		memcmp(content.data, MBOX_SUBSCRIPTIONS_V2_HEADER,
+		       strlen(MBOX_SUBSCRIPTIONS_V2_HEADER)) == 0;
+	for (p = params->mailbox; *p != '\0'; p++)
+		strbuf_putc(&line, v2 && *p == '/' ? '\t' : *p);
+	if (mbox_subscriptions_has(content.data, content.len, line.data))
+		goto out;
+
+	orig_len = content.len;
+	need_lf = orig_len > 0 && content.data[orig_len - 1] != '\n';
+	strbuf_reset(&content);
+	if (need_lf)
+		strbuf_putc(&content, '\n');
+	strbuf_append(&content, line.data, line.len);
+	strbuf_putc(&content, '\n');
+	if (mbox_write_full(fd, content.data, content.len) < 0 ||
+	    (params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)) {
+		*error_r = mbox_set_error("write(%s) failed: %s", path,
+					  strerror(errno));
+		(void)mbox_rollback(fd, (off_t)orig_len);
+		ret = -1;
+	}
+out:
+	strbuf_free(&content);
+	strbuf_free(&line);
+	return ret;
+}
+
+/* mbox_subscribe - add params->mailbox to <root>/.subscriptions (one name
+   per line) unless it is listed; 0, or -1 with *error_r */
+static int mbox_subscribe(const struct storage_save_params *params,
+			  const char **error_r)
+{
+	char *path = xasprintf("%s/" MBOX_SUBSCRIPTIONS_FILE,
+			       params->loc->root);
+	const int flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+	struct mbox_lock_settings lock_set = {
+		.methods = "fcntl",
+		.timeout_ms = params->lock_timeout_ms,
+	};
+	struct mbox_lock *lock;
+	const char *error;
+	int fd, ret = -1;
+
+	fd = open(path, flags, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		if (mbox_mkdir_parents(path, error_r) < 0) {
+			free(path);
+			return -1;
+		}
+		fd = open(path, flags, 0600);
+	}
+	if (fd < 0) {
+		*error_r = mbox_open_error(path, errno);
+		free(path);
+		return -1;
+	}
+	if (mbox_lock_acquire(path, fd, &lock_set, &lock, &error) <= 0) {
+		*error_r = mbox_set_error("%s", error);
+	} else {
+		ret = mbox_subscribe_locked(params, path, fd, error_r);
+		mbox_lock_release(&lock);
+	}
+	close(fd);
+	free(path);
+	return ret;
+}
+
+/* mbox_open_inbox - open the INBOX file, creating it (and its directories
+   when it lives under the mail root; /var/mail must exist) if missing */
+static enum storage_error
+mbox_open_inbox(const struct storage_save_params *params, const char *path,
+		int *fd_r, const char **error_r)
+{
+	bool make_parents = mbox_path_is_under(path, params->loc->root);
+
+	*fd_r = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (*fd_r < 0) {
+		if (errno != ENOENT) {
+			*error_r = mbox_open_error(path, errno);
+			return STORAGE_ERR_TEMP;
+		}
+		if (mbox_create_file(params, path, make_parents, true, fd_r,
+				     error_r) < 0)
+			return STORAGE_ERR_TEMP;
+	}
+	return mbox_check_regular(path, fd_r, error_r);
+}
+
+/* mbox_open_mailbox - open another mailbox's file; it exists iff the file
+   exists, and is created only with autocreate */
+static enum storage_error
+mbox_open_mailbox(const struct storage_save_params *params, const char *path,
+		  int *fd_r, const char **error_r)
+{
+	const char *name = params->mailbox;
+
+	*fd_r = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (*fd_r >= 0)
+		return mbox_check_regular(path, fd_r, error_r);
+	switch (errno) {
+	case EISDIR:
+		*error_r = mbox_set_error("Mailbox isn't selectable: %s", name);
+		return STORAGE_ERR_NOTFOUND;
+	case ENOTDIR:
+		/* a parent level is an mbox file: it cannot have children */
+		*error_r = mbox_set_error("Mailbox doesn't exist: %s", name);
+		return STORAGE_ERR_NOTFOUND;
+	case ENOENT:
+		if (!params->autocreate) {
+			*error_r = mbox_set_error("Mailbox doesn't exist: %s",
+						  name);
+			return STORAGE_ERR_NOTFOUND;
+		}
+		break;
+	default:
+		*error_r = mbox_open_error(path, errno);
+		return STORAGE_ERR_TEMP;
+	}
+	/* subscribe first: when that fails nothing was created and the
+	   retried delivery will create and subscribe again */
+	if (params->autosubscribe && mbox_subscribe(params, error_r) < 0)
+		return STORAGE_ERR_TEMP;
+	if (mbox_create_file(params, path, true, false, fd_r, error_r) < 0)
+		return STORAGE_ERR_TEMP;
+	return mbox_check_regular(path, fd_r, error_r);
+}
+
+/* mbox_from_line - append "From <sender>  <ctime-like date>\n"; characters
+   that would break the line are replaced by '_' */
+static void mbox_from_line(struct strbuf *buf, const char *sender, time_t now)
+{
+	static const char weekdays[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	struct tm tm;
+	const char *p;
+
+	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0)
+		sender = MBOX_DEFAULT_SENDER;
+	localtime_r(&now, &tm);
+	strbuf_append_str(buf, "From ");
+	for (p = sender; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		strbuf_putc(buf, c <= ' ' || c == 0x7f ? '_' : *p);
+	}
+	strbuf_appendf(buf, "  %s %s %02d %02d:%02d:%02d %d\n",
+		       weekdays[tm.tm_wday], months[tm.tm_mon], tm.tm_mday,
+		       tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+}
+
+/* mbox_count_lfs - LFs in [from, from + size) of the file */
+static int mbox_count_lfs(int fd, off_t from, uint64_t size, uint64_t *lfs_r)
+{
+	char *buf = xmalloc(MBOX_READ_BUF);
+	uint64_t lfs = 0;
+	size_t want;
+	ssize_t ret;
+
+	while (size > 0) {
+		want = size < MBOX_READ_BUF ? (size_t)size : MBOX_READ_BUF;
+		ret = pread(fd, buf, want, from);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0) {
+			if (ret == 0)
+				errno = EIO;
+			free(buf);
+			return -1;
+		}
+		lfs += message_count_lf(buf, (size_t)ret);
+		from += ret;
+		size -= (uint64_t)ret;
+	}
+	free(buf);
+	*lfs_r = lfs;
+	return 0;
+}
+
+/* mbox_append - append msg to the locked file; any failure after the
+   first byte truncates the file back to its old size */
+static enum storage_error
+mbox_append(const struct storage_save_params *params, const char *path,
+	    int fd, struct message *msg, struct storage_save_result *result_r,
+	    const char **error_r)
+{
+	struct strbuf head;
+	struct stat st;
+	const char *msg_error = NULL, *op = "write";
+	uint64_t msg_size = 0, size, lfs;
+	off_t orig_size;
+	ssize_t ret;
+	char last;
+	int saved_errno;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = mbox_set_error("fstat(%s) failed: %s", path,
+					  strerror(errno));
+		return STORAGE_ERR_TEMP;
+	}
+	orig_size = st.st_size;
+	strbuf_init(&head, 256);
+	if (orig_size > 0) {
+		do {
+			ret = pread(fd, &last, 1, orig_size - 1);
+		} while (ret < 0 && errno == EINTR);
+		if (ret != 1) {
+			*error_r = mbox_set_error("pread(%s) failed: %s", path,
+						  ret < 0 ? strerror(errno) :
+						  "unexpected end of file");
+			strbuf_free(&head);
+			return STORAGE_ERR_TEMP;
+		}
+		if (last != '\n')
+			strbuf_putc(&head, '\n');
+	}
+	mbox_from_line(&head, params->envelope_sender, time(NULL));
+
+	if (mbox_write_full(fd, head.data, head.len) < 0 ||
+	    message_write(msg, params->prefix, params->prefix_len, fd, true,
+			  &msg_size, &msg_error) < 0 ||
+	    mbox_write_full(fd, "\n", 1) < 0)
+		goto failed;
+	op = "fsync";
+	msg_error = NULL;
+	if (params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)
+		goto failed;
+	op = "read";
+	size = head.len + msg_size + 1;
+	if (mbox_count_lfs(fd, orig_size, size, &lfs) < 0)
+		goto failed;
+	strbuf_free(&head);
+	result_r->path = xstrdup(path);
+	result_r->size = size;
+	result_r->vsize = size + lfs;
+	return STORAGE_OK;
+
+failed:
+	saved_errno = errno;
+	strbuf_free(&head);
+	if (mbox_rollback(fd, orig_size) < 0) {
+		*error_r = mbox_set_error(
+			"%s(%s) failed: %s; truncating it back to %lld bytes "
+			"failed too: %s", op, path, strerror(saved_errno),
+			(long long)orig_size, strerror(errno));
+		return STORAGE_ERR_TEMP;
+	}
+	if (mbox_errno_nospace(saved_errno)) {
+		*error_r = mbox_set_error("%s(%s) failed: %s", op, path,
+					  strerror(saved_errno));
+		return STORAGE_ERR_NOSPACE;
+	}
+	if (msg_error != NULL) {
+		*error_r = mbox_set_error("Appending to mbox file %s failed: %s",
+					  path, msg_error);
+	} else {
+		*error_r = mbox_set_error("%s(%s) failed: %s", op, path,
+					  strerror(saved_errno));
+	}
+	return STORAGE_ERR_TEMP;
+}
+
+enum storage_error mbox_save(const struct storage_save_params *params,
+			     struct message *msg,
+			     struct storage_save_result *result_r,
+			     const char **error_r)
+{
+	bool is_inbox = mail_location_is_inbox(params->mailbox);
+	struct mbox_lock_settings lock_set = {
+		.methods = params->mbox_write_locks,
+		.timeout_ms = params->lock_timeout_ms,
+		.stale_ms = params->dotlock_stale_ms,
+		.privileged_group = params->privileged_group,
+	};
+	struct mbox_lock *lock;
+	enum storage_error ret;
+	const char *error;
+	char *path;
+	int fd = -1;
+
+	memset(result_r, 0, sizeof(*result_r));
+	if (!is_inbox && mbox_check_name(params->mailbox, error_r) < 0)
+		return STORAGE_ERR_INVALID;
+	if (mail_location_mailbox_path(params->loc, params->mailbox, &path,
+				       &error) < 0) {
+		*error_r = mbox_set_error("%s", error);
+		return STORAGE_ERR_INVALID;
+	}
+	ret = is_inbox ? mbox_open_inbox(params, path, &fd, error_r) :
+		mbox_open_mailbox(params, path, &fd, error_r);
+	if (ret == STORAGE_OK) {
+		if (mbox_lock_acquire(path, fd, &lock_set, &lock, &error) <= 0) {
+			*error_r = mbox_set_error("%s", error);
+			ret = STORAGE_ERR_TEMP;
+		} else {
+			ret = mbox_append(params, path, fd, msg, result_r,
+					  error_r);
+			mbox_lock_release(&lock);
+		}
+		close(fd);
+	}
+	free(path);
+	return ret;
+}
+
+/* mbox_usage_dir - add the sizes of the mailbox files under the directory
+   in path (restored on return); dot-files and dotlocks are skipped, and
+   the INBOX (counted by the caller) is not counted twice */
+static int mbox_usage_dir(struct strbuf *path, const struct stat *inbox_st,
+			  uint64_t *total, const char **error_r)
+{
+	size_t base_len = path->len;
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int ret = 0;
+
+	dir = opendir(path->data);
+	if (dir == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		*error_r = mbox_set_error("opendir(%s) failed: %s", path->data,
+					  strerror(errno));
+		return -1;
+	}
+	while (ret == 0) {
+		errno = 0;
+		if ((d = readdir(dir)) == NULL) {
+			if (errno != 0) {
+				*error_r = mbox_set_error("readdir(%s) failed: %s",
+							  path->data,
+							  strerror(errno));
+				ret = -1;
+			}
+			break;
+		}
+		if (d->d_name[0] == '.' ||
+		    mbox_has_suffix(d->d_name, strlen(d->d_name),
+				    MBOX_LOCK_SUFFIX))
+			continue;
+		strbuf_truncate(path, base_len);
+		strbuf_putc(path, '/');
+		strbuf_append_str(path, d->d_name);
+		if (lstat(path->data, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			*error_r = mbox_set_error("lstat(%s) failed: %s",
+						  path->data, strerror(errno));
+			ret = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			ret = mbox_usage_dir(path, inbox_st, total, error_r);
+		} else if (S_ISREG(st.st_mode) &&
+			   (inbox_st == NULL || st.st_ino != inbox_st->st_ino ||
+			    st.st_dev != inbox_st->st_dev)) {
+			*total += (uint64_t)st.st_size;
+		}
+	}
+	closedir(dir);
+	strbuf_truncate(path, base_len);
+	return ret;
+}
+
+int mbox_usage(const struct mail_location *loc, uint64_t *bytes_r,
+	       const char **error_r)
+{
+	struct stat inbox_st;
+	struct strbuf path;
+	bool have_inbox = false;
+	uint64_t total = 0;
+	int ret;
+
+	*bytes_r = 0;
+	if (stat(loc->inbox, &inbox_st) == 0) {
+		if (S_ISREG(inbox_st.st_mode)) {
+			total = (uint64_t)inbox_st.st_size;
+			have_inbox = true;
+		}
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		*error_r = mbox_set_error("stat(%s) failed: %s", loc->inbox,
+					  strerror(errno));
+		return -1;
+	}
+	strbuf_init(&path, 256);
+	strbuf_append_str(&path, loc->root);
+	while (path.len > 1 && path.data[path.len - 1] == '/')
+		strbuf_truncate(&path, path.len - 1);
+	ret = mbox_usage_dir(&path, have_inbox ? &inbox_st : NULL, &total,
+			     error_r);
+	strbuf_free(&path);
+	if (ret < 0)
+		return -1;
+	*bytes_r = total;
+	return 0;
+}

@@ -1,0 +1,727 @@
+/*
+ * mbox_lock - dotlock, fcntl/lockf and flock write locks for one mbox file
+ * under a single deadline (see mbox_lock.h).
+ *
+ * The dotlock is made the NFS-safe way: a unique temp file in the mbox
+ * directory is link()ed to <file>.lock and we own the lock exactly when the
+ * temp file's link count became 2, whatever link() returned. Its inode is
+ * remembered so release never removes a lock somebody else made after ours
+ * was judged stale. Filesystems without hard links fall back to O_EXCL.
+ */
+#include "mbox_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define MBOX_LOCK_BACKOFF_MIN_MS 10
+#define MBOX_LOCK_BACKOFF_MAX_MS 200
+#define MBOX_LOCK_TEMP_TRIES 100
+
+struct mbox_lock {
+	char *path;		/* the mbox file */
+	char *dir;		/* its directory, for the dotlock temp file */
+	char *dotlock_path;	/* <path>.lock */
+	char *privileged_group;	/* "" = none */
+	int fd;
+
+	enum mbox_lock_method held[MBOX_LOCK_METHOD_COUNT];
+	unsigned int held_count;
+
+	dev_t dotlock_dev;	/* the .lock file we made; ctime too, as */
+	ino_t dotlock_ino;	/* the inode number may be reused */
+	struct timespec dotlock_ctime;
+	bool dotlock_privileged; /* directory needs the privileged gid */
+
+	uint64_t deadline_ms;	/* CLOCK_MONOTONIC */
+	uint64_t stale_ms;
+	unsigned int backoff_ms;
+	uint32_t rand_state;	/* backoff jitter */
+};
+
+static const char *const mbox_lock_method_names[MBOX_LOCK_METHOD_COUNT] = {
+	[MBOX_LOCK_DOTLOCK] = "dotlock",
+	[MBOX_LOCK_DOTLOCK_TRY] = "dotlock_try",
+	[MBOX_LOCK_FCNTL] = "fcntl",
+	[MBOX_LOCK_LOCKF] = "lockf",
+	[MBOX_LOCK_FLOCK] = "flock",
+};
+
+/* error detail of the last failing call; freed on the next failure */
+static _Thread_local char *mbox_lock_last_error;
+/* distinguishes this process's dotlock temp files */
+static unsigned int mbox_lock_temp_counter;
+
+static const char *mbox_lock_set_error(const char *fmt, ...)
+	LOFT_ATTR_FORMAT(1, 2);
+
+/* mbox_lock_set_error - format into the module error slot (the arguments
+   may point into the previous error: it is freed only afterwards) */
+static const char *mbox_lock_set_error(const char *fmt, ...)
+{
+	struct strbuf buf;
+	va_list args;
+
+	strbuf_init(&buf, 128);
+	va_start(args, fmt);
+	strbuf_vappendf(&buf, fmt, args);
+	va_end(args);
+	free(mbox_lock_last_error);
+	mbox_lock_last_error = strbuf_detach(&buf);
+	strbuf_free(&buf);
+	return mbox_lock_last_error;
+}
+
+/* mbox_lock_clock_ms - a clock in milliseconds */
+static uint64_t mbox_lock_clock_ms(clockid_t clock_id)
+{
+	struct timespec ts;
+
+	clock_gettime(clock_id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* mbox_lock_is_dotlock - dotlock and dotlock_try are the same lock file */
+static bool mbox_lock_is_dotlock(enum mbox_lock_method method)
+{
+	return method == MBOX_LOCK_DOTLOCK || method == MBOX_LOCK_DOTLOCK_TRY;
+}
+
+int mbox_lock_parse_methods(const char *str,
+			    enum mbox_lock_method methods_r[MBOX_LOCK_METHOD_COUNT],
+			    unsigned int *count_r, const char **error_r)
+{
+	const char *p, *end;
+	unsigned int count = 0, i, m;
+
+	if (str == NULL || str[strspn(str, " \t,")] == '\0')
+		str = MBOX_LOCK_DEFAULT_METHODS;
+	for (p = str; *p != '\0'; p = end) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		end = p + strcspn(p, " \t,");
+		for (m = 0; m < MBOX_LOCK_METHOD_COUNT; m++) {
+			if (strlen(mbox_lock_method_names[m]) == (size_t)(end - p) &&
+			    strncmp(mbox_lock_method_names[m], p, (size_t)(end - p)) == 0)
+				break;
+		}
+		if (m == MBOX_LOCK_METHOD_COUNT) {
+			*error_r = mbox_lock_set_error(
+				"mbox_write_locks: Unknown lock method: %.*s",
+				(int)(end - p), p);
+			return -1;
+		}
+		for (i = 0; i < count; i++) {
+			if (methods_r[i] == m ||
+			    (mbox_lock_is_dotlock(methods_r[i]) &&
+			     mbox_lock_is_dotlock(m))) {
+				*error_r = mbox_lock_set_error(
+					"mbox_write_locks: Lock method listed twice: %.*s",
+					(int)(end - p), p);
+				return -1;
+			}
+		}
+		methods_r[count++] = m;
+	}
+	*count_r = count;
+	return 0;
+}
+
+int mbox_lock_privileged_begin(const char *group, gid_t *old_egid_r,
+			       const char **error_r)
+{
+	struct group grp, *result = NULL;
+	size_t size = 1024;
+	char *buf;
+	gid_t gid;
+	int ret;
+
+	for (;;) {
+		buf = xmalloc(size);
+		ret = getgrnam_r(group, &grp, buf, size, &result);
+		if (ret != ERANGE)
+			break;
+		free(buf);
+		size *= 2;
+	}
+	if (ret != 0 || result == NULL) {
+		free(buf);
+		*error_r = ret != 0 ?
+			mbox_lock_set_error("getgrnam_r(%s) failed: %s",
+					    group, strerror(ret)) :
+			mbox_lock_set_error("mail_privileged_group: Unknown group name: %s",
+					    group);
+		return -1;
+	}
+	gid = grp.gr_gid;
+	free(buf);
+
+	*old_egid_r = getegid();
+	if (gid != *old_egid_r && setegid(gid) < 0) {
+		*error_r = mbox_lock_set_error(
+			"setegid(%ld) failed: %s (mail_privileged_group=%s "
+			"must be kept as the saved set-group-ID)",
+			(long)gid, strerror(errno), group);
+		return -1;
+	}
+	return 0;
+}
+
+int mbox_lock_privileged_end(gid_t old_egid)
+{
+	if (getegid() == old_egid)
+		return 0;
+	return setegid(old_egid);
+}
+
+/* mbox_lock_hostname - this host's name, usable inside a file name */
+static const char *mbox_lock_hostname(void)
+{
+	static char hostname[256];
+	char *p;
+
+	if (hostname[0] == '\0') {
+		if (gethostname(hostname, sizeof(hostname) - 1) < 0 ||
+		    hostname[0] == '\0')
+			snprintf(hostname, sizeof(hostname), "localhost");
+		for (p = hostname; *p != '\0'; p++) {
+			if (*p == '/' || *p == ':')
+				*p = '_';
+		}
+	}
+	return hostname;
+}
+
+/* mbox_dotlock_temp_create - create an empty, unique temp file in the mbox
+   directory; 0, or -1 with errno (path_r holds the name tried) */
+static int mbox_dotlock_temp_create(const struct mbox_lock *lock,
+				    struct strbuf *path_r)
+{
+	unsigned int i, counter;
+	int fd;
+
+	for (i = 0; i < MBOX_LOCK_TEMP_TRIES; i++) {
+		counter = __atomic_fetch_add(&mbox_lock_temp_counter, 1,
+					     __ATOMIC_RELAXED);
+		strbuf_reset(path_r);
+		strbuf_appendf(path_r, "%s/.lock.%s.%ld.%u", lock->dir,
+			       mbox_lock_hostname(), (long)getpid(), counter);
+		fd = open(path_r->data,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/* mbox_dotlock_remember - note the identity of the .lock file we made */
+static void mbox_dotlock_remember(struct mbox_lock *lock, const struct stat *st)
+{
+	lock->dotlock_dev = st->st_dev;
+	lock->dotlock_ino = st->st_ino;
+	lock->dotlock_ctime = st->st_ctim;
+}
+
+/* mbox_dotlock_is_ours - st is the .lock file we made */
+static bool mbox_dotlock_is_ours(const struct mbox_lock *lock,
+				 const struct stat *st)
+{
+	return st->st_dev == lock->dotlock_dev &&
+		st->st_ino == lock->dotlock_ino &&
+		st->st_ctim.tv_sec == lock->dotlock_ctime.tv_sec &&
+		st->st_ctim.tv_nsec == lock->dotlock_ctime.tv_nsec;
+}
+
+/* mbox_dotlock_stat_existing - a lock file is in the way: 0 with its stat
+   (st_ino 0 when it vanished meanwhile), or -1 with *error_r */
+static int mbox_dotlock_stat_existing(const struct mbox_lock *lock,
+				      struct stat *st_r, const char **error_r)
+{
+	if (stat(lock->dotlock_path, st_r) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		memset(st_r, 0, sizeof(*st_r));
+		return 0;
+	}
+	*error_r = mbox_lock_set_error("stat(%s) failed: %s",
+				       lock->dotlock_path, strerror(errno));
+	return -1;
+}
+
+/* mbox_dotlock_attempt_excl - create the lock with O_EXCL, for filesystems
+   without hard links: 1 made, 0 exists (*st_r), -1 error with errno */
+static int mbox_dotlock_attempt_excl(struct mbox_lock *lock,
+				     struct stat *st_r, const char **error_r)
+{
+	struct stat st;
+	int fd, saved_errno;
+
+	fd = open(lock->dotlock_path,
+		  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return mbox_dotlock_stat_existing(lock, st_r, error_r);
+		saved_errno = errno;
+		*error_r = mbox_lock_set_error("open(%s) failed: %s",
+					       lock->dotlock_path,
+					       strerror(saved_errno));
+		errno = saved_errno;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		saved_errno = errno;
+		*error_r = mbox_lock_set_error("fstat(%s) failed: %s",
+					       lock->dotlock_path,
+					       strerror(saved_errno));
+		close(fd);
+		unlink(lock->dotlock_path);
+		errno = saved_errno;
+		return -1;
+	}
+	close(fd);
+	mbox_dotlock_remember(lock, &st);
+	return 1;
+}
+
+/* mbox_dotlock_attempt - one try at the dotlock: 1 made (inode kept), 0
+   held by someone (its stat in *st_r), -1 error with errno and *error_r */
+static int mbox_dotlock_attempt(struct mbox_lock *lock, struct stat *st_r,
+				const char **error_r)
+{
+	struct strbuf temp;
+	struct stat st;
+	int link_ret, link_errno, saved_errno;
+
+	strbuf_init(&temp, 256);
+	if (mbox_dotlock_temp_create(lock, &temp) < 0) {
+		saved_errno = errno;
+		*error_r = mbox_lock_set_error("open(%s) failed: %s",
+					       temp.data, strerror(saved_errno));
+		strbuf_free(&temp);
+		errno = saved_errno;
+		return -1;
+	}
+	link_ret = link(temp.data, lock->dotlock_path);
+	link_errno = errno;
+	/* over NFS link() may fail after having succeeded: the link count
+	   of our own temp file is the truth */
+	if (stat(temp.data, &st) < 0) {
+		saved_errno = errno;
+		*error_r = mbox_lock_set_error("stat(%s) failed: %s",
+					       temp.data, strerror(saved_errno));
+		unlink(temp.data);
+		strbuf_free(&temp);
+		errno = saved_errno;
+		return -1;
+	}
+	unlink(temp.data);
+	if (link_ret == 0 || st.st_nlink == 2) {
+		strbuf_free(&temp);
+		/* unlinking the temp name changed the ctime: take it anew */
+		if (stat(lock->dotlock_path, st_r) == 0 &&
+		    st_r->st_ino == st.st_ino && st_r->st_dev == st.st_dev)
+			st = *st_r;
+		mbox_dotlock_remember(lock, &st);
+		return 1;
+	}
+	switch (link_errno) {
+	case EEXIST:
+		strbuf_free(&temp);
+		return mbox_dotlock_stat_existing(lock, st_r, error_r) < 0 ? -1 : 0;
+	case EPERM:
+	case ENOSYS:
+	case EOPNOTSUPP:
+	case EMLINK:
+		strbuf_free(&temp);
+		return mbox_dotlock_attempt_excl(lock, st_r, error_r);
+	default:
+		*error_r = mbox_lock_set_error("link(%s, %s) failed: %s",
+					       temp.data, lock->dotlock_path,
+					       strerror(link_errno));
+		strbuf_free(&temp);
+		errno = link_errno;
+		return -1;
+	}
+}
+
+/* mbox_dotlock_attempt_priv - mbox_dotlock_attempt, retried with the
+   privileged gid as effective gid when the directory refuses us */
+static int mbox_dotlock_attempt_priv(struct mbox_lock *lock,
+				     struct stat *st_r, const char **error_r)
+{
+	const char *group = lock->privileged_group;
+	gid_t old_egid;
+	int ret, saved_errno;
+
+	if (!lock->dotlock_privileged) {
+		ret = mbox_dotlock_attempt(lock, st_r, error_r);
+		if (ret >= 0 || errno != EACCES)
+			return ret;
+		if (*group == '\0') {
+			*error_r = mbox_lock_set_error(
+				"%s (euid=%ld egid=%ld; to create dotlocks in "
+				"%s set mail_privileged_group to a group that "
+				"may write there)", *error_r, (long)geteuid(),
+				(long)getegid(), lock->dir);
+			errno = EACCES;
+			return -1;
+		}
+		lock->dotlock_privileged = true;
+	}
+	if (mbox_lock_privileged_begin(group, &old_egid, error_r) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	ret = mbox_dotlock_attempt(lock, st_r, error_r);
+	saved_errno = errno;
+	if (mbox_lock_privileged_end(old_egid) < 0) {
+		saved_errno = errno;
+		if (ret > 0)
+			unlink(lock->dotlock_path);
+		*error_r = mbox_lock_set_error("setegid(%ld) failed: %s",
+					       (long)old_egid,
+					       strerror(saved_errno));
+		errno = saved_errno;
+		return -1;
+	}
+	if (ret < 0 && saved_errno == EACCES) {
+		*error_r = mbox_lock_set_error(
+			"%s (euid=%ld, even with mail_privileged_group=%s as "
+			"effective group)", *error_r, (long)geteuid(), group);
+	}
+	errno = saved_errno;
+	return ret;
+}
+
+/* mbox_dotlock_unlink - remove the .lock file, with the privileged gid if
+   that was needed to create locks here; 0 or -1 with errno */
+static int mbox_dotlock_unlink(const struct mbox_lock *lock)
+{
+	const char *error;
+	gid_t old_egid;
+	int ret, saved_errno;
+
+	if (!lock->dotlock_privileged)
+		return unlink(lock->dotlock_path);
+	if (mbox_lock_privileged_begin(lock->privileged_group, &old_egid,
+				       &error) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	ret = unlink(lock->dotlock_path);
+	saved_errno = errno;
+	if (mbox_lock_privileged_end(old_egid) < 0)
+		return -1;
+	errno = saved_errno;
+	return ret;
+}
+
+/* mbox_dotlock_is_stale - the lock in st was not modified for stale_ms */
+static bool mbox_dotlock_is_stale(const struct mbox_lock *lock,
+				  const struct stat *st)
+{
+	uint64_t now = mbox_lock_clock_ms(CLOCK_REALTIME);
+	uint64_t mtime;
+
+	if (st->st_mtim.tv_sec < 0)
+		return true;
+	mtime = (uint64_t)st->st_mtim.tv_sec * 1000 +
+		(uint64_t)st->st_mtim.tv_nsec / 1000000;
+	return now >= mtime && now - mtime >= lock->stale_ms;
+}
+
+/* mbox_dotlock_remove_stale - unlink the stale lock if it is still the
+   same file we judged (inode, size, mtime); 0 or -1 with *error_r */
+static int mbox_dotlock_remove_stale(struct mbox_lock *lock,
+				     const struct stat *judged,
+				     const char **error_r)
+{
+	struct stat st;
+
+	if (mbox_dotlock_stat_existing(lock, &st, error_r) < 0)
+		return -1;
+	if (st.st_ino != judged->st_ino || st.st_dev != judged->st_dev ||
+	    st.st_size != judged->st_size ||
+	    st.st_mtim.tv_sec != judged->st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != judged->st_mtim.tv_nsec)
+		return 0;
+	if (mbox_dotlock_unlink(lock) < 0 && errno != ENOENT) {
+		*error_r = mbox_lock_set_error(
+			"unlink(%s) of a stale dotlock failed: %s",
+			lock->dotlock_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* mbox_lock_wait - sleep one backoff step, never past the deadline; false
+   when the deadline has passed */
+static bool mbox_lock_wait(struct mbox_lock *lock)
+{
+	uint64_t now = mbox_lock_clock_ms(CLOCK_MONOTONIC);
+	uint64_t sleep_ms;
+	struct timespec ts;
+
+	if (now >= lock->deadline_ms)
+		return false;
+	/* xorshift32 jitter so that waiters do not retry in lockstep */
+	lock->rand_state ^= lock->rand_state << 13;
+	lock->rand_state ^= lock->rand_state >> 17;
+	lock->rand_state ^= lock->rand_state << 5;
+	sleep_ms = lock->backoff_ms + lock->rand_state % (lock->backoff_ms / 2 + 1);
+	if (sleep_ms > MBOX_LOCK_BACKOFF_MAX_MS)
+		sleep_ms = MBOX_LOCK_BACKOFF_MAX_MS;
+	if (sleep_ms > lock->deadline_ms - now)
+		sleep_ms = lock->deadline_ms - now;
+	ts.tv_sec = (time_t)(sleep_ms / 1000);
+	ts.tv_nsec = (long)(sleep_ms % 1000) * 1000000;
+	nanosleep(&ts, NULL);
+	lock->backoff_ms *= 2;
+	if (lock->backoff_ms > MBOX_LOCK_BACKOFF_MAX_MS)
+		lock->backoff_ms = MBOX_LOCK_BACKOFF_MAX_MS;
+	return true;
+}
+
+/* mbox_lock_timeout_error - the message for a lock we waited for in vain */
+static const char *mbox_lock_timeout_error(const struct mbox_lock *lock,
+					   enum mbox_lock_method method)
+{
+	if (mbox_lock_is_dotlock(method)) {
+		return mbox_lock_set_error(
+			"Timeout while waiting for lock for mbox file %s "
+			"(dotlock %s held by another process)",
+			lock->path, lock->dotlock_path);
+	}
+	return mbox_lock_set_error(
+		"Timeout while waiting for lock for mbox file %s "
+		"(%s lock held by another process)",
+		lock->path, mbox_lock_method_names[method]);
+}
+
+/* mbox_dotlock_skippable - dotlock_try gives up on these errors */
+static bool mbox_dotlock_skippable(int err)
+{
+	return err == EACCES || err == EPERM || err == EROFS ||
+		err == ENOSPC || err == EDQUOT;
+}
+
+/* mbox_lock_dotlock - take the dotlock: 1 held (or skipped for
+   dotlock_try: *held_r false), 0 timeout, -1 error */
+static int mbox_lock_dotlock(struct mbox_lock *lock,
+			     enum mbox_lock_method method, bool *held_r,
+			     const char **error_r)
+{
+	struct stat st;
+	int ret;
+
+	*held_r = false;
+	for (;;) {
+		ret = mbox_dotlock_attempt_priv(lock, &st, error_r);
+		if (ret > 0) {
+			*held_r = true;
+			return 1;
+		}
+		if (ret < 0) {
+			if (method == MBOX_LOCK_DOTLOCK_TRY &&
+			    mbox_dotlock_skippable(errno))
+				return 1;
+			return -1;
+		}
+		if (st.st_ino == 0)
+			continue;	/* removed meanwhile: try again now */
+		if (mbox_dotlock_is_stale(lock, &st)) {
+			if (mbox_dotlock_remove_stale(lock, &st, error_r) < 0)
+				return -1;
+			continue;
+		}
+		if (!mbox_lock_wait(lock)) {
+			*error_r = mbox_lock_timeout_error(lock, method);
+			return 0;
+		}
+	}
+}
+
+/* mbox_lock_fd_try - one non-blocking fd lock attempt: 1 locked, 0 held
+   by another process, -1 error with errno */
+static int mbox_lock_fd_try(int fd, enum mbox_lock_method method)
+{
+	struct flock fl;
+	int ret;
+
+	do {
+		if (method == MBOX_LOCK_FLOCK) {
+			ret = flock(fd, LOCK_EX | LOCK_NB);
+		} else {
+			/* lockf() is this same POSIX record lock on Linux;
+			   take it over the whole file, not from the offset */
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			fl.l_whence = SEEK_SET;
+			ret = fcntl(fd, F_SETLK, &fl);
+		}
+	} while (ret < 0 && errno == EINTR);
+	if (ret == 0)
+		return 1;
+	if (errno == EAGAIN || errno == EACCES || errno == EWOULDBLOCK)
+		return 0;
+	return -1;
+}
+
+/* mbox_lock_fd - take an fcntl/lockf/flock lock: 1, 0 timeout, -1 error */
+static int mbox_lock_fd(struct mbox_lock *lock, enum mbox_lock_method method,
+			const char **error_r)
+{
+	int ret;
+
+	if (lock->fd < 0) {
+		*error_r = mbox_lock_set_error(
+			"%s lock for %s needs an open file",
+			mbox_lock_method_names[method], lock->path);
+		return -1;
+	}
+	for (;;) {
+		ret = mbox_lock_fd_try(lock->fd, method);
+		if (ret > 0)
+			return 1;
+		if (ret < 0) {
+			*error_r = mbox_lock_set_error(
+				"%s(%s) failed: %s",
+				method == MBOX_LOCK_FLOCK ? "flock" : "fcntl",
+				lock->path, strerror(errno));
+			return -1;
+		}
+		if (!mbox_lock_wait(lock)) {
+			*error_r = mbox_lock_timeout_error(lock, method);
+			return 0;
+		}
+	}
+}
+
+/* mbox_lock_drop - release one held lock */
+static void mbox_lock_drop(struct mbox_lock *lock,
+			   enum mbox_lock_method method)
+{
+	struct flock fl;
+	struct stat st;
+
+	switch (method) {
+	case MBOX_LOCK_DOTLOCK:
+	case MBOX_LOCK_DOTLOCK_TRY:
+		/* only if it is still ours: it may have been judged stale
+		   and replaced by another process's lock */
+		if (stat(lock->dotlock_path, &st) == 0 &&
+		    mbox_dotlock_is_ours(lock, &st))
+			(void)mbox_dotlock_unlink(lock);
+		break;
+	case MBOX_LOCK_FLOCK:
+		(void)flock(lock->fd, LOCK_UN);
+		break;
+	case MBOX_LOCK_FCNTL:
+	case MBOX_LOCK_LOCKF:
+	case MBOX_LOCK_METHOD_COUNT:
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_UNLCK;
+		fl.l_whence = SEEK_SET;
+		(void)fcntl(lock->fd, F_SETLK, &fl);
+		break;
+	}
+}
+
+/* mbox_lock_new - the lock state for path, its deadline starting now */
+static struct mbox_lock *mbox_lock_new(const char *path, int fd,
+				       const struct mbox_lock_settings *set)
+{
+	struct mbox_lock *lock = xcalloc(1, sizeof(*lock));
+	const char *slash = strrchr(path, '/');
+	uint64_t timeout = set->timeout_ms != 0 ? set->timeout_ms :
+		MBOX_LOCK_DEFAULT_TIMEOUT_MS;
+	struct timespec ts;
+
+	lock->path = xstrdup(path);
+	if (slash == NULL)
+		lock->dir = xstrdup(".");
+	else if (slash == path)
+		lock->dir = xstrdup("/");
+	else
+		lock->dir = xstrndup(path, (size_t)(slash - path));
+	lock->dotlock_path = xasprintf("%s.lock", path);
+	lock->privileged_group = xstrdup(set->privileged_group == NULL ? "" :
+					 set->privileged_group);
+	lock->fd = fd;
+	lock->stale_ms = set->stale_ms != 0 ? set->stale_ms :
+		MBOX_LOCK_DEFAULT_STALE_MS;
+	lock->deadline_ms = mbox_lock_clock_ms(CLOCK_MONOTONIC) + timeout;
+	lock->backoff_ms = MBOX_LOCK_BACKOFF_MIN_MS;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lock->rand_state = (uint32_t)getpid() * 2654435761u ^
+		(uint32_t)ts.tv_nsec;
+	if (lock->rand_state == 0)
+		lock->rand_state = 1;
+	return lock;
+}
+
+int mbox_lock_acquire(const char *path, int fd,
+		      const struct mbox_lock_settings *set,
+		      struct mbox_lock **lock_r, const char **error_r)
+{
+	enum mbox_lock_method methods[MBOX_LOCK_METHOD_COUNT];
+	struct mbox_lock *lock;
+	unsigned int count, i;
+	bool held;
+	int ret;
+
+	*lock_r = NULL;
+	if (mbox_lock_parse_methods(set->methods, methods, &count, error_r) < 0)
+		return -1;
+	lock = mbox_lock_new(path, fd, set);
+	for (i = 0; i < count; i++) {
+		held = true;
+		if (mbox_lock_is_dotlock(methods[i]))
+			ret = mbox_lock_dotlock(lock, methods[i], &held, error_r);
+		else
+			ret = mbox_lock_fd(lock, methods[i], error_r);
+		if (ret <= 0) {
+			mbox_lock_release(&lock);
+			return ret;
+		}
+		if (held)
+			lock->held[lock->held_count++] = methods[i];
+	}
+	*lock_r = lock;
+	return 1;
+}
+
+void mbox_lock_release(struct mbox_lock **_lock)
+{
+	struct mbox_lock *lock = *_lock;
+
+	if (lock == NULL)
+		return;
+	*_lock = NULL;
+	while (lock->held_count > 0)
+		mbox_lock_drop(lock, lock->held[--lock->held_count]);
+	free(lock->path);
+	free(lock->dir);
+	free(lock->dotlock_path);
+	free(lock->privileged_group);
+	free(lock);
+}
