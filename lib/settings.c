@@ -101,6 +101,8 @@ const struct setting_def loft_setting_defs[] = {
 	  "Answer a full quota with a temporary instead of a permanent failure"),
 
 	/* delivery */
+	G(STR, auth_username_format, "%Lu",
+	  "Recipient name as looked up in the userdb (%Lu: lower-cased)"),
 	G(STR, recipient_delimiter, "+",
 	  "Characters separating the user from the detail part of an address"),
 	G(BOOL, lda_mailbox_autocreate, "no",

@@ -110,6 +110,7 @@ struct loft_settings {
 	bool quota_full_tempfail;
 
 	/* delivery */
+	char *auth_username_format;	/* userdb lookup key, "%Lu" */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;

@@ -46,7 +46,9 @@ void strbuf_reset(struct strbuf *buf)
 char *strbuf_detach(struct strbuf *buf)
 {
 	char *data = buf->data;
-	strbuf_init(buf, 16);
+
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
 	return data;
 }
 

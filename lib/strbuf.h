@@ -22,7 +22,8 @@ void strbuf_init(struct strbuf *buf, size_t initial_cap);
 void strbuf_free(struct strbuf *buf);
 /* strbuf_reset - empty the buffer, keep its memory */
 void strbuf_reset(struct strbuf *buf);
-/* strbuf_detach - hand the string to the caller and reset the buffer */
+/* strbuf_detach - hand the string to the caller; the buffer is left as
+   after strbuf_free (free it again or strbuf_init it before reuse) */
 char *strbuf_detach(struct strbuf *buf);
 void strbuf_append(struct strbuf *buf, const void *data, size_t len);
 void strbuf_append_str(struct strbuf *buf, const char *str);

@@ -55,7 +55,6 @@ static const int log_syslog_priorities[LOG_LEVEL_COUNT] = {
 struct log_state {
 	char *service;
 	pid_t pid;			/* 0: look it up again (after fork) */
-	char *session, *user;
 	enum log_format format;
 	char *timestamp_fmt;		/* NULL: no timestamp */
 	int facility;
@@ -81,6 +80,11 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Set while this thread emits: a capture callback that logs is dropped
    instead of deadlocking. */
 static __thread bool log_busy;
+/* The session and user of the lines this thread writes: one event loop
+   thread serves many sessions and worker threads run deliveries, so the
+   context is per thread, set by whoever is working for a session. */
+static __thread char log_ctx_session[96];
+static __thread char log_ctx_user[512];
 
 /* Read without the lock, hence atomics. */
 static bool log_debug_config, log_debug_forced;
@@ -326,8 +330,7 @@ void log_deinit(void)
 	pthread_mutex_lock(&log_lock);
 	log_dests_close();
 	XFREE(log_state.service);
-	XFREE(log_state.session);
-	XFREE(log_state.user);
+	log_ctx_session[0] = log_ctx_user[0] = '\0';
 	XFREE(log_state.timestamp_fmt);
 	XFREE(log_state.last_error);
 	if (log_state.line.data != NULL)
@@ -340,18 +343,28 @@ void log_deinit(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+/* log_ctx_set - copy into a thread's context slot, truncating */
+static void log_ctx_set(char *slot, size_t size, const char *value)
+{
+	if (value == NULL) {
+		slot[0] = '\0';
+		return;
+	}
+	size_t len = strlen(value);
+	if (len >= size)
+		len = size - 1;
+	memcpy(slot, value, len);
+	slot[len] = '\0';
+}
+
 void log_set_session(const char *session_id)
 {
-	pthread_mutex_lock(&log_lock);
-	log_replace_str(&log_state.session, session_id);
-	pthread_mutex_unlock(&log_lock);
+	log_ctx_set(log_ctx_session, sizeof(log_ctx_session), session_id);
 }
 
 void log_set_user(const char *user)
 {
-	pthread_mutex_lock(&log_lock);
-	log_replace_str(&log_state.user, user);
-	pthread_mutex_unlock(&log_lock);
+	log_ctx_set(log_ctx_user, sizeof(log_ctx_user), user);
 }
 
 void log_set_debug(bool enabled)
@@ -490,8 +503,8 @@ void log_emit(enum log_level level, const char *event, const char *msg,
 		.service = log_state.service != NULL ?
 			log_state.service : LOG_DEFAULT_SERVICE,
 		.pid = log_state.pid,
-		.session = log_state.session,
-		.user = log_state.user,
+		.session = log_ctx_session[0] == '\0' ? NULL : log_ctx_session,
+		.user = log_ctx_user[0] == '\0' ? NULL : log_ctx_user,
 		.event = event,
 		.msg = msg,
 		.delivery = delivery,

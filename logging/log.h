@@ -66,7 +66,8 @@ int log_configure(const struct log_settings *set, const char **error_r);
 void log_reopen(void);
 void log_deinit(void);
 
-/* Context carried by every line from now on (NULL clears). */
+/* Context carried by every line this thread writes from now on (NULL
+   clears); per thread, so a worker delivering for a session sets its own. */
 void log_set_session(const char *session_id);
 void log_set_user(const char *user);
 void log_set_debug(bool enabled);

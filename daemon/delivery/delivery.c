@@ -197,11 +197,23 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 {
 	struct userdb_reply *reply;
 	struct delivery_user *user;
+	enum userdb_result ret;
 	const char *error;
+	char *lookup_name;
 	uint64_t start = delivery_now_usecs();
 
 	*user_r = NULL;
-	switch (userdb_lookup(set, address, &reply, &error)) {
+	lookup_name = expand_user_string(set->auth_username_format, address,
+					 NULL, &error);
+	if (lookup_name == NULL) {
+		log_error("auth_username_format %s: %s",
+			  set->auth_username_format, error);
+		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
+		return -1;
+	}
+	ret = userdb_lookup(set, lookup_name, &reply, &error);
+	free(lookup_name);
+	switch (ret) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
 			  (double)(delivery_now_usecs() - start) / 1000.0);
@@ -315,7 +327,7 @@ int delivery_user_check_ids(const struct loft_settings *set,
 int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
 			 const char **error_r)
 {
-	static char error[160];
+	static __thread char error[160];
 	const char *p = strchr(rule, ':');
 	char *end;
 	unsigned long long value;
@@ -364,6 +376,36 @@ int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
 	}
 	*bytes_r = value * mult;
 	return 0;
+}
+
+/* ensure_home - create a missing home directory (and its missing
+   parents) with mode 0700, as Dovecot does on first delivery */
+static int ensure_home(const char *home, const char **error_r)
+{
+	static __thread char error[512];
+	char *path;
+	int ret = 0;
+
+	if (home == NULL || *home != '/' || dir_exists(home))
+		return 0;
+	path = xstrdup(home);
+	for (char *p = path + 1; ret == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			snprintf(error, sizeof(error), "mkdir(%s) failed: %s",
+				 path, strerror(errno));
+			*error_r = error;
+			ret = -1;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(path);
+	return ret;
 }
 
 /* build_prefix - the header lines loft prepends */
@@ -486,13 +528,14 @@ static enum storage_error save_to(const struct loft_settings *set,
 	params.envelope_sender = req->envelope_sender;
 	params.prefix = prefix->data;
 	params.prefix_len = prefix->len;
+	params.link_source = req->link_source;
 	return storage_save(&params, msg, result, error_r);
 }
 
 void delivery_deliver(const struct loft_settings *set,
 		      const struct delivery_user *user,
 		      const struct delivery_request *req, struct message *msg,
-		      struct outcome *out)
+		      struct outcome *out, char **saved_path_r)
 {
 	struct mail_location loc;
 	struct storage_save_result result;
@@ -502,6 +545,8 @@ void delivery_deliver(const struct loft_settings *set,
 	char *mailbox;
 
 	memset(&result, 0, sizeof(result));
+	if (saved_path_r != NULL)
+		*saved_path_r = NULL;
 	mailbox = mail_location_normalize(req->mailbox == NULL ? "INBOX" :
 					  req->mailbox);
 	strbuf_init(&prefix, 256);
@@ -515,6 +560,13 @@ void delivery_deliver(const struct loft_settings *set,
 			       mailbox, user->mail_location, error_str);
 		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
 		goto out_free;
+	}
+	if (ensure_home(user->home, &error_str) < 0) {
+		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
+		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
+			       error_str);
+		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+		goto out_loc;
 	}
 	if (check_quota(set, user, &loc, req, msg, prefix.len, out) < 0) {
 		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
@@ -548,6 +600,10 @@ void delivery_deliver(const struct loft_settings *set,
 	strbuf_appendf(&status, "saved mail to %s", mailbox);
 	delivery_log(set, req, msg, mailbox, result.size, result.vsize, out,
 		     status.data);
+	if (saved_path_r != NULL) {
+		*saved_path_r = result.path;
+		result.path = NULL;
+	}
 	storage_save_result_free(&result);
 out_loc:
 	mail_location_free(&loc);

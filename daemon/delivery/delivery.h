@@ -60,15 +60,17 @@ struct delivery_request {
 	bool fallback_to_inbox;		/* a missing mailbox falls back */
 	const char *delivered_to;	/* Delivered-To value, NULL = none */
 	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
+	const char *link_source;	/* identical stored copy to hard-link */
 	uint64_t start_usecs;		/* for duration_ms */
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the
-   delivery record. Never exits; every failure is an outcome. */
+   delivery record. Never exits; every failure is an outcome. When saved
+   and saved_path_r is non-NULL, it gets the stored file (xmalloc'ed). */
 void delivery_deliver(const struct loft_settings *set,
 		      const struct delivery_user *user,
 		      const struct delivery_request *req, struct message *msg,
-		      struct outcome *out);
+		      struct outcome *out, char **saved_path_r);
 
 /* delivery_log - one delivery record (also for refusals decided by the
    front end, such as an unknown user); msg may be NULL */

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct maildir_save {
 
 static _Thread_local char *maildir_last_error;
 static long maildir_last_secs, maildir_last_usecs;
+static pthread_mutex_t maildir_time_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* maildir_set_error - keep an error string until the next one */
 static const char *LOFT_ATTR_FORMAT(1, 2) maildir_set_error(const char *fmt, ...)
@@ -436,6 +438,8 @@ static void maildir_next_time(long *secs_r, long *usecs_r)
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
+	/* worker threads of one process share the pid in the name */
+	pthread_mutex_lock(&maildir_time_lock);
 	if (tv.tv_sec < maildir_last_secs ||
 	    (tv.tv_sec == maildir_last_secs && tv.tv_usec <= maildir_last_usecs)) {
 		tv.tv_sec = maildir_last_secs;
@@ -447,6 +451,7 @@ static void maildir_next_time(long *secs_r, long *usecs_r)
 	}
 	maildir_last_secs = tv.tv_sec;
 	maildir_last_usecs = tv.tv_usec;
+	pthread_mutex_unlock(&maildir_time_lock);
 	*secs_r = tv.tv_sec;
 	*usecs_r = tv.tv_usec;
 }
@@ -619,6 +624,66 @@ static enum storage_error maildir_link_new(struct maildir_save *save,
 	return STORAGE_ERR_TEMP;
 }
 
+/* maildir_sync_new - make the new/ entry durable, or take it back */
+static enum storage_error maildir_sync_new(struct maildir_save *save,
+					   char **new_path, const char **error_r)
+{
+	enum storage_error ret = STORAGE_OK;
+	char *new_dir;
+
+	if (save->params->fsync == MAIL_FSYNC_NEVER)
+		return STORAGE_OK;
+	new_dir = xasprintf("%s/new", save->dir);
+	if (fsync_path(new_dir) < 0) {
+		/* not durable: take it back so the MTA retries */
+		ret = maildir_syscall_fail("fsync", new_dir, error_r);
+		(void)unlink(*new_path);
+		XFREE(*new_path);
+	}
+	free(new_dir);
+	return ret;
+}
+
+/* maildir_deliver_link - another recipient's stored copy has exactly these
+   bytes: hard-link it into new/ under a fresh name. false when that is not
+   possible (other file system, size mismatch...): the caller writes */
+static bool maildir_deliver_link(struct maildir_save *save,
+				 struct message *msg,
+				 struct storage_save_result *result_r)
+{
+	const struct storage_save_params *params = save->params;
+	uint64_t size = params->prefix_len + message_size(msg);
+	uint64_t vsize = size + message_count_lf(params->prefix, params->prefix_len) +
+		(message_vsize(msg) - message_size(msg));
+	char host[256], *name, *path;
+	const char *error;
+	struct stat st;
+	long secs, usecs;
+
+	if (stat(params->link_source, &st) < 0 || (uint64_t)st.st_size != size)
+		return false;
+	maildir_host(params, host, sizeof(host));
+	for (int i = 0; i < MAILDIR_NAME_RETRIES; i++) {
+		maildir_next_time(&secs, &usecs);
+		name = maildir_filename(secs, usecs, (long)getpid(), host,
+					size, vsize);
+		path = xasprintf("%s/new/%s", save->dir, name);
+		free(name);
+		if (link(params->link_source, path) == 0) {
+			if (maildir_sync_new(save, &path, &error) != STORAGE_OK)
+				return false;
+			result_r->path = path;
+			result_r->size = size;
+			result_r->vsize = vsize;
+			return true;
+		}
+		free(path);
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
+}
+
 /* maildir_deliver - tmp/ file, sync, link into new/, sync new/ */
 static enum storage_error maildir_deliver(struct maildir_save *save,
 					  struct message *msg,
@@ -632,6 +697,9 @@ static enum storage_error maildir_deliver(struct maildir_save *save,
 	long secs, usecs;
 	int fd = -1;
 
+	if (params->link_source != NULL &&
+	    maildir_deliver_link(save, msg, result_r))
+		return STORAGE_OK;
 	maildir_host(params, host, sizeof(host));
 	ret = maildir_create_tmp(save, host, &secs, &usecs, &tmp_path, &fd,
 				 error_r);
@@ -643,17 +711,8 @@ static enum storage_error maildir_deliver(struct maildir_save *save,
 	if (ret == STORAGE_OK)
 		ret = maildir_link_new(save, host, secs, usecs, tmp_path, size,
 				       vsize, &new_path, error_r);
-	if (ret == STORAGE_OK && params->fsync != MAIL_FSYNC_NEVER) {
-		char *new_dir = xasprintf("%s/new", save->dir);
-
-		if (fsync_path(new_dir) < 0) {
-			/* not durable: take it back so the MTA retries */
-			ret = maildir_syscall_fail("fsync", new_dir, error_r);
-			(void)unlink(new_path);
-			XFREE(new_path);
-		}
-		free(new_dir);
-	}
+	if (ret == STORAGE_OK)
+		ret = maildir_sync_new(save, &new_path, error_r);
 	if (ret != STORAGE_OK) {
 		(void)unlink(tmp_path);
 		free(tmp_path);

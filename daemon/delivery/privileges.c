@@ -10,11 +10,12 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "userdb.h"
 
-static char privileges_error[256];
+static __thread char privileges_error[256];
 
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 		    const char *privileged_group, const char **error_r)
@@ -65,5 +66,42 @@ int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 		*error_r = privileges_error;
 		return -1;
 	}
+	return 0;
+}
+
+/* thread_fail - format errno into the error slot */
+static int thread_fail(const char *call, unsigned int id, const char **error_r)
+{
+	snprintf(privileges_error, sizeof(privileges_error), "%s(%u) failed: %s",
+		 call, id, strerror(errno));
+	*error_r = privileges_error;
+	return -1;
+}
+
+int privileges_thread_assume(uid_t uid, gid_t gid, const char **error_r)
+{
+	const char *error;
+
+	if (syscall(SYS_setgroups, 1, &gid) < 0)
+		return thread_fail("setgroups", (unsigned int)gid, error_r);
+	if (syscall(SYS_setresgid, -1, gid, -1) < 0) {
+		(void)privileges_thread_restore(&error);
+		return thread_fail("setresgid", (unsigned int)gid, error_r);
+	}
+	if (syscall(SYS_setresuid, -1, uid, -1) < 0) {
+		(void)privileges_thread_restore(&error);
+		return thread_fail("setresuid", (unsigned int)uid, error_r);
+	}
+	return 0;
+}
+
+int privileges_thread_restore(const char **error_r)
+{
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+		return thread_fail("setresuid", 0, error_r);
+	if (syscall(SYS_setresgid, -1, 0, -1) < 0)
+		return thread_fail("setresgid", 0, error_r);
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
+		return thread_fail("setgroups", 0, error_r);
 	return 0;
 }

@@ -4,6 +4,8 @@
  * The only place loft changes uid/gid for mail access. The LDA drops for
  * good before it reads the message; the mail_privileged_group is kept as
  * the saved set-group-ID so mbox dotlocks in /var/mail can still be made.
+ * The LMTP service instead switches one worker thread at a time, only while
+ * it writes the mailbox.
  */
 #ifndef LOFT_PRIVILEGES_H
 #define LOFT_PRIVILEGES_H
@@ -15,5 +17,14 @@
    ("" or NULL for none) stays the saved gid. 0, or -1 with *error_r. */
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 		    const char *privileged_group, const char **error_r);
+
+/* privileges_thread_assume - THIS THREAD ONLY takes uid/gid (and gid as
+   its only supplementary group) as effective ids, with raw syscalls (glibc
+   would apply them to every thread). The process must run as root; the
+   real and saved ids stay root so privileges_thread_restore() can return.
+   Used by the LMTP service for the moment a mailbox is written. */
+int privileges_thread_assume(uid_t uid, gid_t gid, const char **error_r);
+/* privileges_thread_restore - back to root on this thread */
+int privileges_thread_restore(const char **error_r);
 
 #endif

@@ -39,6 +39,9 @@ struct storage_save_params {
 	const char *envelope_sender;  /* mbox From_ line; "" -> MAILER-DAEMON */
 	const char *prefix;	/* header lines to prepend */
 	size_t prefix_len;
+	/* maildir: a stored file with exactly the bytes this save would
+	   write (another recipient's copy); hard-linked when possible */
+	const char *link_source;
 };
 
 struct storage_save_result {

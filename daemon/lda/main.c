@@ -430,7 +430,7 @@ int main(int argc, char **argv)
 	/* Postfix's pipe D flag may have added the same line already */
 	req.delivered_to = existing != NULL &&
 		strcasecmp(existing, final_rcpt) == 0 ? NULL : final_rcpt;
-	delivery_deliver(&set, user, &req, msg, &out);
+	delivery_deliver(&set, user, &req, msg, &out, NULL);
 
 	message_free(&msg);
 	free(sender);
