@@ -633,8 +633,12 @@ static int config_open_listener(struct config_ctx *ctx, const char *file,
 
 	if (name[0] == '\0')
 		return config_error(ctx, file, line, "Missing listener name");
+	/* as in Dovecot, unix_listener lmtp and inet_listener lmtp coexist:
+	   inet names and unix/fifo paths are two separate name spaces */
 	for (size_t i = 0; i < svc->listener_count; i++) {
-		if (strcmp(svc->listeners[i].name, name) == 0)
+		if ((svc->listeners[i].type == LISTENER_INET) ==
+		    (type == LISTENER_INET) &&
+		    strcmp(svc->listeners[i].name, name) == 0)
 			return config_error(ctx, file, line,
 					    "Duplicate listener name: %s", name);
 	}

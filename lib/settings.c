@@ -125,6 +125,8 @@ const struct setting_def loft_setting_defs[] = {
 	  "Largest message accepted over LMTP (0: no limit)"),
 	G(UINT, lmtp_max_recipients, "500",
 	  "Most recipients in one LMTP transaction (0: no limit)"),
+	G(TIME, lmtp_client_idle_timeout, "5 mins",
+	  "Disconnect an LMTP client idle this long (421 4.4.2)"),
 
 	/* logging */
 	G(STR, log_path, "syslog",
@@ -194,7 +196,7 @@ const struct setting_def loft_userdb_setting_defs[] = {
 };
 
 #define SETTINGS_ERROR_MAX 1024
-static char settings_error_buf[SETTINGS_ERROR_MAX];
+static __thread char settings_error_buf[SETTINGS_ERROR_MAX];
 
 /* one value of any setting type, for parsing without storing */
 union setting_value {

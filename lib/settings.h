@@ -122,6 +122,7 @@ struct loft_settings {
 	unsigned int lmtp_user_concurrency_limit;
 	uint64_t lmtp_max_message_size;	/* bytes, 0 = unlimited */
 	unsigned int lmtp_max_recipients; /* 0 = unlimited */
+	uint64_t lmtp_client_idle_timeout; /* ms */
 
 	/* logging */
 	char *log_path, *info_log_path, *debug_log_path;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define VAR_EXPAND_ERROR_MAX 256
-static char var_expand_error_buf[VAR_EXPAND_ERROR_MAX];
+static __thread char var_expand_error_buf[VAR_EXPAND_ERROR_MAX];
 
 enum var_expand_case { VAR_EXPAND_CASE_KEEP, VAR_EXPAND_CASE_LOWER, VAR_EXPAND_CASE_UPPER };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "error_slot.h"
 #include "mail_location.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -21,23 +22,8 @@ static const char *const mail_location_flags[] = {
 	"UTF-8", "UTF8", "ITERINDEX", "NO-NOSELECT", "LOSSY", "NOFSYNC",
 };
 
-static _Thread_local char *mail_location_last_error;
+static __thread struct error_slot mail_location_error;
 
-/* mail_location_set_error - keep an error string until the next one */
-static const char *LOFT_ATTR_FORMAT(1, 2)
-mail_location_set_error(const char *fmt, ...)
-{
-	struct strbuf buf;
-	va_list args;
-
-	strbuf_init(&buf, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&buf, fmt, args);
-	va_end(args);
-	free(mail_location_last_error);
-	mail_location_last_error = buf.data;
-	return mail_location_last_error;
-}
 
 /* location_next_field - the next ':'-separated field ("::" is ':');
    returns a new string and advances *p, NULL at the end */
@@ -79,7 +65,7 @@ static int location_expand_path(const char *path, const char *home,
 
 	if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
 		if (home == NULL || *home == '\0') {
-			*error_r = mail_location_set_error(
+			*error_r = error_slot_set(&mail_location_error, 
 				"mail_location uses ~/ but the user has no home directory");
 			return -1;
 		}
@@ -91,7 +77,7 @@ static int location_expand_path(const char *path, const char *home,
 		expanded = xstrdup(path);
 	}
 	if (expanded[0] != '/') {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"mail_location %s path is not absolute: %s", what, expanded);
 		free(expanded);
 		return -1;
@@ -116,7 +102,7 @@ static int location_parse_option(const char *field, const char *home,
 			if (strcasecmp(field, mail_location_flags[i]) == 0)
 				return 0;
 		}
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Unknown setting in mail_location: %s", field);
 		return -1;
 	}
@@ -127,7 +113,7 @@ static int location_parse_option(const char *field, const char *home,
 			   loc->type == MAIL_STORAGE_MAILDIR) {
 			loc->layout_fs = false;
 		} else {
-			*error_r = mail_location_set_error(
+			*error_r = error_slot_set(&mail_location_error, 
 				"Unsupported mail_location LAYOUT for %s: %s",
 				loc->type == MAIL_STORAGE_MAILDIR ? "maildir" : "mbox",
 				eq + 1);
@@ -138,7 +124,7 @@ static int location_parse_option(const char *field, const char *home,
 	}
 	if (strncasecmp(field, "INBOX=", 6) == 0) {
 		if (eq[1] == '\0') {
-			*error_r = mail_location_set_error(
+			*error_r = error_slot_set(&mail_location_error, 
 				"mail_location INBOX= is empty");
 			return -1;
 		}
@@ -161,7 +147,7 @@ int mail_location_parse(const char *location, const char *home,
 
 	memset(loc_r, 0, sizeof(*loc_r));
 	if (colon == NULL) {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"mail_location has no storage type (maildir: or mbox:): %s",
 			location);
 		return -1;
@@ -172,7 +158,7 @@ int mail_location_parse(const char *location, const char *home,
 		loc_r->type = MAIL_STORAGE_MBOX;
 		loc_r->layout_fs = true;
 	} else {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Unsupported mail storage type in mail_location: %.*s",
 			(int)(colon - location), location);
 		return -1;
@@ -180,7 +166,7 @@ int mail_location_parse(const char *location, const char *home,
 	p = colon + 1;
 	field = location_next_field(&p);
 	if (*field == '\0') {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"mail_location has an empty path: %s", location);
 		ret = -1;
 	} else {
@@ -237,20 +223,20 @@ static int mailbox_check_component(const char *mailbox, const char *comp,
 	size_t i;
 
 	if (len == 0) {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Invalid mailbox name '%s': empty hierarchy level",
 			mailbox);
 		return -1;
 	}
 	if ((len == 1 && comp[0] == '.') ||
 	    (len == 2 && comp[0] == '.' && comp[1] == '.')) {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Invalid mailbox name '%s': '.' and '..' are not allowed",
 			mailbox);
 		return -1;
 	}
 	if (len > 255) {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Invalid mailbox name '%s': hierarchy level too long",
 			mailbox);
 		return -1;
@@ -259,12 +245,12 @@ static int mailbox_check_component(const char *mailbox, const char *comp,
 		unsigned char c = (unsigned char)comp[i];
 
 		if (c < 0x20 || c == 0x7f) {
-			*error_r = mail_location_set_error(
+			*error_r = error_slot_set(&mail_location_error, 
 				"Invalid mailbox name: contains control characters");
 			return -1;
 		}
 		if (c == '.' && maildirpp) {
-			*error_r = mail_location_set_error(
+			*error_r = error_slot_set(&mail_location_error, 
 				"Mailbox name contains '.': %s", mailbox);
 			return -1;
 		}
@@ -286,7 +272,7 @@ int mail_location_mailbox_path(const struct mail_location *loc,
 		return 0;
 	}
 	if (mailbox[0] == '/') {
-		*error_r = mail_location_set_error(
+		*error_r = error_slot_set(&mail_location_error, 
 			"Invalid mailbox name '%s': begins with '/'", mailbox);
 		return -1;
 	}

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error_slot.h"
 #include "storage_private.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -45,24 +46,10 @@ struct maildir_save {
 	bool folder_created;
 };
 
-static _Thread_local char *maildir_last_error;
+static __thread struct error_slot maildir_error;
 static long maildir_last_secs, maildir_last_usecs;
 static pthread_mutex_t maildir_time_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* maildir_set_error - keep an error string until the next one */
-static const char *LOFT_ATTR_FORMAT(1, 2) maildir_set_error(const char *fmt, ...)
-{
-	struct strbuf buf;
-	va_list args;
-
-	strbuf_init(&buf, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&buf, fmt, args);
-	va_end(args);
-	free(maildir_last_error);
-	maildir_last_error = buf.data;
-	return maildir_last_error;
-}
 
 /* maildir_errno_class - storage error for a failed system call */
 static enum storage_error maildir_errno_class(int err)
@@ -78,7 +65,7 @@ static enum storage_error maildir_syscall_fail(const char *call,
 {
 	int err = errno;
 
-	*error_r = maildir_set_error("%s(%s) failed: %s", call, path,
+	*error_r = error_slot_set(&maildir_error, "%s(%s) failed: %s", call, path,
 				     strerror(err));
 	errno = err;
 	return maildir_errno_class(err);
@@ -399,7 +386,7 @@ static enum storage_error maildir_open_folder(struct maildir_save *save,
 		return maildir_syscall_fail("stat", save->dir, error_r);
 	}
 	if (!inbox && !params->autocreate) {
-		*error_r = maildir_set_error("Mailbox doesn't exist: %s",
+		*error_r = error_slot_set(&maildir_error, "Mailbox doesn't exist: %s",
 					     save->mailbox);
 		return STORAGE_ERR_NOTFOUND;
 	}
@@ -531,7 +518,7 @@ static enum storage_error maildir_create_tmp(struct maildir_save *save,
 		}
 		free(path);
 	}
-	*error_r = maildir_set_error("Could not find a unique file name in %s/tmp",
+	*error_r = error_slot_set(&maildir_error, "Could not find a unique file name in %s/tmp",
 				     save->dir);
 	return STORAGE_ERR_TEMP;
 }
@@ -619,7 +606,7 @@ static enum storage_error maildir_link_new(struct maildir_save *save,
 		}
 		free(path);
 	}
-	*error_r = maildir_set_error("Could not find a unique file name in %s/new",
+	*error_r = error_slot_set(&maildir_error, "Could not find a unique file name in %s/new",
 				     save->dir);
 	return STORAGE_ERR_TEMP;
 }
@@ -739,7 +726,7 @@ enum storage_error maildir_save(const struct storage_save_params *params,
 	save.mailbox = params->mailbox != NULL ? params->mailbox : "INBOX";
 	if (mail_location_mailbox_path(params->loc, save.mailbox, &save.dir,
 				       &error) < 0) {
-		*error_r = maildir_set_error("%s", error);
+		*error_r = error_slot_set(&maildir_error, "%s", error);
 		return STORAGE_ERR_INVALID;
 	}
 	ret = maildir_open_folder(&save, error_r);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error_slot.h"
 #include "mbox_lock.h"
 #include "storage_private.h"
 #include "strbuf.h"
@@ -34,27 +35,8 @@
 #define MBOX_LOCK_SUFFIX ".lock"
 #define MBOX_READ_BUF (64 * 1024)
 
-/* error detail of the last failing call; freed on the next failure */
-static _Thread_local char *mbox_last_error;
-
-static const char *mbox_set_error(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
-
-/* mbox_set_error - format into the module error slot (the arguments may
-   point into the previous error: it is freed only afterwards) */
-static const char *mbox_set_error(const char *fmt, ...)
-{
-	struct strbuf buf;
-	va_list args;
-
-	strbuf_init(&buf, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&buf, fmt, args);
-	va_end(args);
-	free(mbox_last_error);
-	mbox_last_error = strbuf_detach(&buf);
-	strbuf_free(&buf);
-	return mbox_last_error;
-}
+/* error detail of the last failing call */
+static __thread struct error_slot mbox_error;
 
 /* mbox_errno_nospace - the OS said the disk or the quota is full */
 static bool mbox_errno_nospace(int err)
@@ -104,13 +86,13 @@ static int mbox_check_name(const char *mailbox, const char **error_r)
 		end = strchr(p, '/');
 		len = end != NULL ? (size_t)(end - p) : strlen(p);
 		if (len > 0 && p[0] == '.') {
-			*error_r = mbox_set_error(
+			*error_r = error_slot_set(&mbox_error, 
 				"Invalid mailbox name '%s': begins with '.'",
 				mailbox);
 			return -1;
 		}
 		if (mbox_has_suffix(p, len, MBOX_LOCK_SUFFIX)) {
-			*error_r = mbox_set_error(
+			*error_r = error_slot_set(&mbox_error, 
 				"Invalid mailbox name '%s': ends with '"
 				MBOX_LOCK_SUFFIX "'", mailbox);
 			return -1;
@@ -150,7 +132,7 @@ static int mbox_mkdir_parents(const char *path, const char **error_r)
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			saved_errno = errno;
-			*error_r = mbox_set_error("mkdir(%s) failed: %s", dir,
+			*error_r = error_slot_set(&mbox_error, "mkdir(%s) failed: %s", dir,
 						  strerror(saved_errno));
 			free(dir);
 			errno = saved_errno;
@@ -168,11 +150,11 @@ static int mbox_mkdir_parents(const char *path, const char **error_r)
 static const char *mbox_open_error(const char *path, int err)
 {
 	if (err == EACCES) {
-		return mbox_set_error("open(%s) failed: %s (euid=%ld egid=%ld)",
+		return error_slot_set(&mbox_error, "open(%s) failed: %s (euid=%ld egid=%ld)",
 				      path, strerror(err), (long)geteuid(),
 				      (long)getegid());
 	}
-	return mbox_set_error("open(%s) failed: %s", path, strerror(err));
+	return error_slot_set(&mbox_error, "open(%s) failed: %s", path, strerror(err));
 }
 
 /* mbox_fsync_parent - make a new directory entry for path durable; 0 or
@@ -185,7 +167,7 @@ static int mbox_fsync_parent(const char *path, const char **error_r)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
 
 	if (fd < 0 || fsync(fd) < 0) {
-		*error_r = mbox_set_error("fsync(%s) failed: %s", dir,
+		*error_r = error_slot_set(&mbox_error, "fsync(%s) failed: %s", dir,
 					  strerror(errno));
 		ret = -1;
 	}
@@ -226,7 +208,7 @@ static int mbox_create_file(const struct storage_save_params *params,
 			saved_errno = errno;
 			if (fd >= 0)
 				close(fd);
-			*error_r = mbox_set_error("setegid(%ld) failed: %s",
+			*error_r = error_slot_set(&mbox_error, "setegid(%ld) failed: %s",
 						  (long)old_egid,
 						  strerror(saved_errno));
 			errno = saved_errno;
@@ -250,7 +232,7 @@ static int mbox_create_file(const struct storage_save_params *params,
 	if (fd < 0) {
 		saved_errno = errno;
 		if (saved_errno == EACCES && privileged) {
-			*error_r = mbox_set_error(
+			*error_r = error_slot_set(&mbox_error, 
 				"open(%s) failed: %s (euid=%ld egid=%ld; %s%s)",
 				path, strerror(saved_errno), (long)geteuid(),
 				(long)getegid(), group != NULL && *group != '\0' ?
@@ -274,10 +256,10 @@ static enum storage_error mbox_check_regular(const char *path, int *fd,
 	struct stat st;
 
 	if (fstat(*fd, &st) < 0) {
-		*error_r = mbox_set_error("fstat(%s) failed: %s", path,
+		*error_r = error_slot_set(&mbox_error, "fstat(%s) failed: %s", path,
 					  strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
-		*error_r = mbox_set_error("mbox file %s is not a regular file",
+		*error_r = error_slot_set(&mbox_error, "mbox file %s is not a regular file",
 					  path);
 	} else {
 		return STORAGE_OK;
@@ -348,7 +330,7 @@ static int mbox_subscribe_locked(const struct storage_save_params *params,
 	strbuf_init(&content, 1024);
 	strbuf_init(&line, 128);
 	if (mbox_read_all(fd, &content) < 0) {
-		*error_r = mbox_set_error("read(%s) failed: %s", path,
+		*error_r = error_slot_set(&mbox_error, "read(%s) failed: %s", path,
 					  strerror(errno));
 		ret = -1;
 		goto out;
@@ -372,7 +354,7 @@ static int mbox_subscribe_locked(const struct storage_save_params *params,
 	strbuf_putc(&content, '\n');
 	if (mbox_write_full(fd, content.data, content.len) < 0 ||
 	    (params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)) {
-		*error_r = mbox_set_error("write(%s) failed: %s", path,
+		*error_r = error_slot_set(&mbox_error, "write(%s) failed: %s", path,
 					  strerror(errno));
 		(void)mbox_rollback(fd, (off_t)orig_len);
 		ret = -1;
@@ -413,7 +395,7 @@ static int mbox_subscribe(const struct storage_save_params *params,
 		return -1;
 	}
 	if (mbox_lock_acquire(path, fd, &lock_set, &lock, &error) <= 0) {
-		*error_r = mbox_set_error("%s", error);
+		*error_r = error_slot_set(&mbox_error, "%s", error);
 	} else {
 		ret = mbox_subscribe_locked(params, path, fd, error_r);
 		mbox_lock_release(&lock);
@@ -457,15 +439,15 @@ mbox_open_mailbox(const struct storage_save_params *params, const char *path,
 		return mbox_check_regular(path, fd_r, error_r);
 	switch (errno) {
 	case EISDIR:
-		*error_r = mbox_set_error("Mailbox isn't selectable: %s", name);
+		*error_r = error_slot_set(&mbox_error, "Mailbox isn't selectable: %s", name);
 		return STORAGE_ERR_NOTFOUND;
 	case ENOTDIR:
 		/* a parent level is an mbox file: it cannot have children */
-		*error_r = mbox_set_error("Mailbox doesn't exist: %s", name);
+		*error_r = error_slot_set(&mbox_error, "Mailbox doesn't exist: %s", name);
 		return STORAGE_ERR_NOTFOUND;
 	case ENOENT:
 		if (!params->autocreate) {
-			*error_r = mbox_set_error("Mailbox doesn't exist: %s",
+			*error_r = error_slot_set(&mbox_error, "Mailbox doesn't exist: %s",
 						  name);
 			return STORAGE_ERR_NOTFOUND;
 		}
@@ -556,7 +538,7 @@ mbox_append(const struct storage_save_params *params, const char *path,
 	int saved_errno;
 
 	if (fstat(fd, &st) < 0) {
-		*error_r = mbox_set_error("fstat(%s) failed: %s", path,
+		*error_r = error_slot_set(&mbox_error, "fstat(%s) failed: %s", path,
 					  strerror(errno));
 		return STORAGE_ERR_TEMP;
 	}
@@ -567,7 +549,7 @@ mbox_append(const struct storage_save_params *params, const char *path,
 			ret = pread(fd, &last, 1, orig_size - 1);
 		} while (ret < 0 && errno == EINTR);
 		if (ret != 1) {
-			*error_r = mbox_set_error("pread(%s) failed: %s", path,
+			*error_r = error_slot_set(&mbox_error, "pread(%s) failed: %s", path,
 						  ret < 0 ? strerror(errno) :
 						  "unexpected end of file");
 			strbuf_free(&head);
@@ -601,22 +583,22 @@ failed:
 	saved_errno = errno;
 	strbuf_free(&head);
 	if (mbox_rollback(fd, orig_size) < 0) {
-		*error_r = mbox_set_error(
+		*error_r = error_slot_set(&mbox_error, 
 			"%s(%s) failed: %s; truncating it back to %lld bytes "
 			"failed too: %s", op, path, strerror(saved_errno),
 			(long long)orig_size, strerror(errno));
 		return STORAGE_ERR_TEMP;
 	}
 	if (mbox_errno_nospace(saved_errno)) {
-		*error_r = mbox_set_error("%s(%s) failed: %s", op, path,
+		*error_r = error_slot_set(&mbox_error, "%s(%s) failed: %s", op, path,
 					  strerror(saved_errno));
 		return STORAGE_ERR_NOSPACE;
 	}
 	if (msg_error != NULL) {
-		*error_r = mbox_set_error("Appending to mbox file %s failed: %s",
+		*error_r = error_slot_set(&mbox_error, "Appending to mbox file %s failed: %s",
 					  path, msg_error);
 	} else {
-		*error_r = mbox_set_error("%s(%s) failed: %s", op, path,
+		*error_r = error_slot_set(&mbox_error, "%s(%s) failed: %s", op, path,
 					  strerror(saved_errno));
 	}
 	return STORAGE_ERR_TEMP;
@@ -645,14 +627,14 @@ enum storage_error mbox_save(const struct storage_save_params *params,
 		return STORAGE_ERR_INVALID;
 	if (mail_location_mailbox_path(params->loc, params->mailbox, &path,
 				       &error) < 0) {
-		*error_r = mbox_set_error("%s", error);
+		*error_r = error_slot_set(&mbox_error, "%s", error);
 		return STORAGE_ERR_INVALID;
 	}
 	ret = is_inbox ? mbox_open_inbox(params, path, &fd, error_r) :
 		mbox_open_mailbox(params, path, &fd, error_r);
 	if (ret == STORAGE_OK) {
 		if (mbox_lock_acquire(path, fd, &lock_set, &lock, &error) <= 0) {
-			*error_r = mbox_set_error("%s", error);
+			*error_r = error_slot_set(&mbox_error, "%s", error);
 			ret = STORAGE_ERR_TEMP;
 		} else {
 			ret = mbox_append(params, path, fd, msg, result_r,
@@ -681,7 +663,7 @@ static int mbox_usage_dir(struct strbuf *path, const struct stat *inbox_st,
 	if (dir == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		*error_r = mbox_set_error("opendir(%s) failed: %s", path->data,
+		*error_r = error_slot_set(&mbox_error, "opendir(%s) failed: %s", path->data,
 					  strerror(errno));
 		return -1;
 	}
@@ -689,7 +671,7 @@ static int mbox_usage_dir(struct strbuf *path, const struct stat *inbox_st,
 		errno = 0;
 		if ((d = readdir(dir)) == NULL) {
 			if (errno != 0) {
-				*error_r = mbox_set_error("readdir(%s) failed: %s",
+				*error_r = error_slot_set(&mbox_error, "readdir(%s) failed: %s",
 							  path->data,
 							  strerror(errno));
 				ret = -1;
@@ -706,7 +688,7 @@ static int mbox_usage_dir(struct strbuf *path, const struct stat *inbox_st,
 		if (lstat(path->data, &st) < 0) {
 			if (errno == ENOENT)
 				continue;
-			*error_r = mbox_set_error("lstat(%s) failed: %s",
+			*error_r = error_slot_set(&mbox_error, "lstat(%s) failed: %s",
 						  path->data, strerror(errno));
 			ret = -1;
 		} else if (S_ISDIR(st.st_mode)) {
@@ -738,7 +720,7 @@ int mbox_usage(const struct mail_location *loc, uint64_t *bytes_r,
 			have_inbox = true;
 		}
 	} else if (errno != ENOENT && errno != ENOTDIR) {
-		*error_r = mbox_set_error("stat(%s) failed: %s", loc->inbox,
+		*error_r = error_slot_set(&mbox_error, "stat(%s) failed: %s", loc->inbox,
 					  strerror(errno));
 		return -1;
 	}

@@ -8,6 +8,7 @@
  * remembered so release never removes a lock somebody else made after ours
  * was judged stale. Filesystems without hard links fall back to O_EXCL.
  */
+#include "error_slot.h"
 #include "mbox_lock.h"
 
 #include <errno.h>
@@ -59,30 +60,10 @@ static const char *const mbox_lock_method_names[MBOX_LOCK_METHOD_COUNT] = {
 	[MBOX_LOCK_FLOCK] = "flock",
 };
 
-/* error detail of the last failing call; freed on the next failure */
-static _Thread_local char *mbox_lock_last_error;
+/* error detail of the last failing call */
+static __thread struct error_slot mbox_lock_error;
 /* distinguishes this process's dotlock temp files */
 static unsigned int mbox_lock_temp_counter;
-
-static const char *mbox_lock_set_error(const char *fmt, ...)
-	LOFT_ATTR_FORMAT(1, 2);
-
-/* mbox_lock_set_error - format into the module error slot (the arguments
-   may point into the previous error: it is freed only afterwards) */
-static const char *mbox_lock_set_error(const char *fmt, ...)
-{
-	struct strbuf buf;
-	va_list args;
-
-	strbuf_init(&buf, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&buf, fmt, args);
-	va_end(args);
-	free(mbox_lock_last_error);
-	mbox_lock_last_error = strbuf_detach(&buf);
-	strbuf_free(&buf);
-	return mbox_lock_last_error;
-}
 
 /* mbox_lock_clock_ms - a clock in milliseconds */
 static uint64_t mbox_lock_clock_ms(clockid_t clock_id)
@@ -119,7 +100,7 @@ int mbox_lock_parse_methods(const char *str,
 				break;
 		}
 		if (m == MBOX_LOCK_METHOD_COUNT) {
-			*error_r = mbox_lock_set_error(
+			*error_r = error_slot_set(&mbox_lock_error, 
 				"mbox_write_locks: Unknown lock method: %.*s",
 				(int)(end - p), p);
 			return -1;
@@ -128,7 +109,7 @@ int mbox_lock_parse_methods(const char *str,
 			if (methods_r[i] == m ||
 			    (mbox_lock_is_dotlock(methods_r[i]) &&
 			     mbox_lock_is_dotlock(m))) {
-				*error_r = mbox_lock_set_error(
+				*error_r = error_slot_set(&mbox_lock_error, 
 					"mbox_write_locks: Lock method listed twice: %.*s",
 					(int)(end - p), p);
 				return -1;
@@ -160,9 +141,9 @@ int mbox_lock_privileged_begin(const char *group, gid_t *old_egid_r,
 	if (ret != 0 || result == NULL) {
 		free(buf);
 		*error_r = ret != 0 ?
-			mbox_lock_set_error("getgrnam_r(%s) failed: %s",
+			error_slot_set(&mbox_lock_error, "getgrnam_r(%s) failed: %s",
 					    group, strerror(ret)) :
-			mbox_lock_set_error("mail_privileged_group: Unknown group name: %s",
+			error_slot_set(&mbox_lock_error, "mail_privileged_group: Unknown group name: %s",
 					    group);
 		return -1;
 	}
@@ -171,7 +152,7 @@ int mbox_lock_privileged_begin(const char *group, gid_t *old_egid_r,
 
 	*old_egid_r = getegid();
 	if (gid != *old_egid_r && setegid(gid) < 0) {
-		*error_r = mbox_lock_set_error(
+		*error_r = error_slot_set(&mbox_lock_error, 
 			"setegid(%ld) failed: %s (mail_privileged_group=%s "
 			"must be kept as the saved set-group-ID)",
 			(long)gid, strerror(errno), group);
@@ -190,7 +171,7 @@ int mbox_lock_privileged_end(gid_t old_egid)
 /* mbox_lock_hostname - this host's name, usable inside a file name */
 static const char *mbox_lock_hostname(void)
 {
-	static char hostname[256];
+	static __thread char hostname[256];
 	char *p;
 
 	if (hostname[0] == '\0') {
@@ -262,7 +243,7 @@ static int mbox_dotlock_stat_existing(const struct mbox_lock *lock,
 		memset(st_r, 0, sizeof(*st_r));
 		return 0;
 	}
-	*error_r = mbox_lock_set_error("stat(%s) failed: %s",
+	*error_r = error_slot_set(&mbox_lock_error, "stat(%s) failed: %s",
 				       lock->dotlock_path, strerror(errno));
 	return -1;
 }
@@ -281,7 +262,7 @@ static int mbox_dotlock_attempt_excl(struct mbox_lock *lock,
 		if (errno == EEXIST)
 			return mbox_dotlock_stat_existing(lock, st_r, error_r);
 		saved_errno = errno;
-		*error_r = mbox_lock_set_error("open(%s) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "open(%s) failed: %s",
 					       lock->dotlock_path,
 					       strerror(saved_errno));
 		errno = saved_errno;
@@ -289,7 +270,7 @@ static int mbox_dotlock_attempt_excl(struct mbox_lock *lock,
 	}
 	if (fstat(fd, &st) < 0) {
 		saved_errno = errno;
-		*error_r = mbox_lock_set_error("fstat(%s) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "fstat(%s) failed: %s",
 					       lock->dotlock_path,
 					       strerror(saved_errno));
 		close(fd);
@@ -314,7 +295,7 @@ static int mbox_dotlock_attempt(struct mbox_lock *lock, struct stat *st_r,
 	strbuf_init(&temp, 256);
 	if (mbox_dotlock_temp_create(lock, &temp) < 0) {
 		saved_errno = errno;
-		*error_r = mbox_lock_set_error("open(%s) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "open(%s) failed: %s",
 					       temp.data, strerror(saved_errno));
 		strbuf_free(&temp);
 		errno = saved_errno;
@@ -326,7 +307,7 @@ static int mbox_dotlock_attempt(struct mbox_lock *lock, struct stat *st_r,
 	   of our own temp file is the truth */
 	if (stat(temp.data, &st) < 0) {
 		saved_errno = errno;
-		*error_r = mbox_lock_set_error("stat(%s) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "stat(%s) failed: %s",
 					       temp.data, strerror(saved_errno));
 		unlink(temp.data);
 		strbuf_free(&temp);
@@ -354,7 +335,7 @@ static int mbox_dotlock_attempt(struct mbox_lock *lock, struct stat *st_r,
 		strbuf_free(&temp);
 		return mbox_dotlock_attempt_excl(lock, st_r, error_r);
 	default:
-		*error_r = mbox_lock_set_error("link(%s, %s) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "link(%s, %s) failed: %s",
 					       temp.data, lock->dotlock_path,
 					       strerror(link_errno));
 		strbuf_free(&temp);
@@ -377,7 +358,7 @@ static int mbox_dotlock_attempt_priv(struct mbox_lock *lock,
 		if (ret >= 0 || errno != EACCES)
 			return ret;
 		if (*group == '\0') {
-			*error_r = mbox_lock_set_error(
+			*error_r = error_slot_set(&mbox_lock_error, 
 				"%s (euid=%ld egid=%ld; to create dotlocks in "
 				"%s set mail_privileged_group to a group that "
 				"may write there)", *error_r, (long)geteuid(),
@@ -397,14 +378,14 @@ static int mbox_dotlock_attempt_priv(struct mbox_lock *lock,
 		saved_errno = errno;
 		if (ret > 0)
 			unlink(lock->dotlock_path);
-		*error_r = mbox_lock_set_error("setegid(%ld) failed: %s",
+		*error_r = error_slot_set(&mbox_lock_error, "setegid(%ld) failed: %s",
 					       (long)old_egid,
 					       strerror(saved_errno));
 		errno = saved_errno;
 		return -1;
 	}
 	if (ret < 0 && saved_errno == EACCES) {
-		*error_r = mbox_lock_set_error(
+		*error_r = error_slot_set(&mbox_lock_error, 
 			"%s (euid=%ld, even with mail_privileged_group=%s as "
 			"effective group)", *error_r, (long)geteuid(), group);
 	}
@@ -465,7 +446,7 @@ static int mbox_dotlock_remove_stale(struct mbox_lock *lock,
 	    st.st_mtim.tv_nsec != judged->st_mtim.tv_nsec)
 		return 0;
 	if (mbox_dotlock_unlink(lock) < 0 && errno != ENOENT) {
-		*error_r = mbox_lock_set_error(
+		*error_r = error_slot_set(&mbox_lock_error, 
 			"unlink(%s) of a stale dotlock failed: %s",
 			lock->dotlock_path, strerror(errno));
 		return -1;
@@ -506,12 +487,12 @@ static const char *mbox_lock_timeout_error(const struct mbox_lock *lock,
 					   enum mbox_lock_method method)
 {
 	if (mbox_lock_is_dotlock(method)) {
-		return mbox_lock_set_error(
+		return error_slot_set(&mbox_lock_error, 
 			"Timeout while waiting for lock for mbox file %s "
 			"(dotlock %s held by another process)",
 			lock->path, lock->dotlock_path);
 	}
-	return mbox_lock_set_error(
+	return error_slot_set(&mbox_lock_error, 
 		"Timeout while waiting for lock for mbox file %s "
 		"(%s lock held by another process)",
 		lock->path, mbox_lock_method_names[method]);
@@ -593,7 +574,7 @@ static int mbox_lock_fd(struct mbox_lock *lock, enum mbox_lock_method method,
 	int ret;
 
 	if (lock->fd < 0) {
-		*error_r = mbox_lock_set_error(
+		*error_r = error_slot_set(&mbox_lock_error, 
 			"%s lock for %s needs an open file",
 			mbox_lock_method_names[method], lock->path);
 		return -1;
@@ -603,7 +584,7 @@ static int mbox_lock_fd(struct mbox_lock *lock, enum mbox_lock_method method,
 		if (ret > 0)
 			return 1;
 		if (ret < 0) {
-			*error_r = mbox_lock_set_error(
+			*error_r = error_slot_set(&mbox_lock_error, 
 				"%s(%s) failed: %s",
 				method == MBOX_LOCK_FLOCK ? "flock" : "fcntl",
 				lock->path, strerror(errno));

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "error_slot.h"
 #include "kvlist.h"
 #include "message.h"
 #include "strbuf.h"
@@ -98,39 +99,13 @@ struct message_writer {
 	int error;		/* errno of a failed write, 0 */
 };
 
-static _Thread_local char *message_last_error;
-
-/* take_string - the buffer's string; the strbuf is left freed */
-static char *take_string(struct strbuf *buf)
-{
-	char *str = buf->data;
-
-	buf->data = NULL;
-	buf->len = buf->cap = 0;
-	return str;
-}
-
-/* message_set_error - keep an error string until the next one */
-static const char *LOFT_ATTR_FORMAT(1, 2) message_set_error(const char *fmt, ...)
-{
-	va_list args;
-	struct strbuf buf;
-
-	strbuf_init(&buf, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&buf, fmt, args);
-	va_end(args);
-	free(message_last_error);
-	message_last_error = take_string(&buf);
-	return message_last_error;
-}
-
+static __thread struct error_slot message_error;
 
 /* message_syscall_error - "<call>(<what>) failed: <strerror>", errno kept */
 static const char *message_syscall_error(const char *call, const char *what)
 {
 	int saved = errno;
-	const char *error = message_set_error("%s(%s) failed: %s", call, what,
+	const char *error = error_slot_set(&message_error, "%s(%s) failed: %s", call, what,
 					      strerror(saved));
 
 	errno = saved;
@@ -311,7 +286,7 @@ int message_append(struct message *msg, const void *data, size_t size,
 	const char *p = data, *end = p + size;
 
 	if (msg->finished) {
-		*error_r = message_set_error("message_append() after finish");
+		*error_r = error_slot_set(&message_error, "message_append() after finish");
 		return -1;
 	}
 	msg->input_size += size;
@@ -422,7 +397,7 @@ static char *unfold_value(const char *raw, size_t len, size_t max)
 			cut--;
 		strbuf_truncate(&out, cut);
 	}
-	return take_string(&out);
+	return strbuf_detach(&out);
 }
 
 /* header_name_is - the field name in line (before ':') equals name */
@@ -856,7 +831,7 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 
 	*size_r = 0;
 	if (!msg->finished) {
-		*error_r = message_set_error("message_write() before message_finish()");
+		*error_r = error_slot_set(&message_error, "message_write() before message_finish()");
 		errno = EINVAL;
 		return -1;
 	}

@@ -15,6 +15,7 @@
  * failing one is a fallback). skip=found would skip after a success,
  * which cannot happen since the lookup stops at the first success.
  */
+#include "error_slot.h"
 #include "userdb.h"
 
 #include <errno.h>
@@ -39,38 +40,8 @@ static const struct userdb_driver *const userdb_drivers[] = {
 };
 
 /* the last error of the public API, and of the drivers */
-static char *userdb_last_error;
-static char *userdb_last_driver_error;
-
-static const char *error_slot_vset(char **slot, const char *fmt, va_list args)
-	LOFT_ATTR_FORMAT(2, 0);
-static const char *userdb_error(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
-
-/* error_slot_vset - format into a new string, then replace *slot (the old
-   string may be one of the arguments) */
-static const char *error_slot_vset(char **slot, const char *fmt, va_list args)
-{
-	struct strbuf buf;
-
-	strbuf_init(&buf, 128);
-	strbuf_vappendf(&buf, fmt, args);
-	free(*slot);
-	*slot = strbuf_detach(&buf);
-	strbuf_free(&buf);
-	return *slot;
-}
-
-/* userdb_error - set the public API's error string */
-static const char *userdb_error(const char *fmt, ...)
-{
-	const char *ret;
-	va_list args;
-
-	va_start(args, fmt);
-	ret = error_slot_vset(&userdb_last_error, fmt, args);
-	va_end(args);
-	return ret;
-}
+static __thread struct error_slot userdb_error_slot;
+static __thread struct error_slot userdb_driver_error_slot;
 
 const char *userdb_driver_error(const char *fmt, ...)
 {
@@ -78,7 +49,7 @@ const char *userdb_driver_error(const char *fmt, ...)
 	va_list args;
 
 	va_start(args, fmt);
-	ret = error_slot_vset(&userdb_last_driver_error, fmt, args);
+	ret = error_slot_vset(&userdb_driver_error_slot, fmt, args);
 	va_end(args);
 	return ret;
 }
@@ -253,7 +224,7 @@ int userdb_resolve_uid(const char *str, unsigned int *uid_r,
 	if (parse_id(str, uid_r))
 		return 0;
 	if (str[0] == '\0') {
-		*error_r = userdb_error("Empty uid");
+		*error_r = error_slot_set(&userdb_error_slot, "Empty uid");
 		return -1;
 	}
 	ret = userdb_getpwnam(str, &pw, &buf);
@@ -262,8 +233,8 @@ int userdb_resolve_uid(const char *str, unsigned int *uid_r,
 		free(buf);
 		return 0;
 	}
-	*error_r = ret == 0 ? userdb_error("Unknown user name: %s", str) :
-		userdb_error("getpwnam_r(%s) failed: %s", str, strerror(-ret));
+	*error_r = ret == 0 ? error_slot_set(&userdb_error_slot, "Unknown user name: %s", str) :
+		error_slot_set(&userdb_error_slot, "getpwnam_r(%s) failed: %s", str, strerror(-ret));
 	return -1;
 }
 
@@ -277,7 +248,7 @@ int userdb_resolve_gid(const char *str, unsigned int *gid_r,
 	if (parse_id(str, gid_r))
 		return 0;
 	if (str[0] == '\0') {
-		*error_r = userdb_error("Empty gid");
+		*error_r = error_slot_set(&userdb_error_slot, "Empty gid");
 		return -1;
 	}
 	ret = userdb_nss_lookup(nss_getgrnam, str, &gr, &buf);
@@ -286,8 +257,8 @@ int userdb_resolve_gid(const char *str, unsigned int *gid_r,
 		free(buf);
 		return 0;
 	}
-	*error_r = ret == 0 ? userdb_error("Unknown group name: %s", str) :
-		userdb_error("getgrnam_r(%s) failed: %s", str, strerror(-ret));
+	*error_r = ret == 0 ? error_slot_set(&userdb_error_slot, "Unknown group name: %s", str) :
+		error_slot_set(&userdb_error_slot, "getgrnam_r(%s) failed: %s", str, strerror(-ret));
 	return -1;
 }
 
@@ -395,7 +366,7 @@ int userdb_validate(const struct loft_settings *set, const char **error_r)
 		const struct userdb_settings *block = &set->userdbs[i];
 
 		if (block_validate(block, &error) < 0) {
-			*error_r = userdb_error("%s:%u: %s", block_file(block),
+			*error_r = error_slot_set(&userdb_error_slot, "%s:%u: %s", block_file(block),
 						block->line, error);
 			return -1;
 		}
@@ -435,7 +406,7 @@ static enum userdb_result block_lookup(const struct userdb_settings *block,
 	const char *error;
 
 	if (driver == NULL) {
-		*error_r = userdb_error("%s:%u: Unknown userdb driver: %s",
+		*error_r = error_slot_set(&userdb_error_slot, "%s:%u: Unknown userdb driver: %s",
 					block_file(block), block->line,
 					block->driver == NULL ? "(not set)" :
 					block->driver);
@@ -462,7 +433,7 @@ static enum userdb_result block_lookup(const struct userdb_settings *block,
 	}
 	userdb_reply_free(&reply);
 	if (result == USERDB_RESULT_INTERNAL_FAILURE)
-		*error_r = userdb_error("userdb %s: %s", driver->name, error);
+		*error_r = error_slot_set(&userdb_error_slot, "userdb %s: %s", driver->name, error);
 	return result;
 }
 
@@ -492,7 +463,7 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 
 	*reply_r = NULL;
 	if (set->userdb_count == 0) {
-		*error_r = userdb_error("No userdb configured");
+		*error_r = error_slot_set(&userdb_error_slot, "No userdb configured");
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	}
 	for (size_t i = 0; i < set->userdb_count; i++) {
@@ -510,11 +481,11 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 			failure = xstrdup(error);
 	}
 	if (failure != NULL) {
-		*error_r = userdb_error("%s", failure);
+		*error_r = error_slot_set(&userdb_error_slot, "%s", failure);
 		free(failure);
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	}
-	*error_r = userdb_error("User %s not found in any userdb", username);
+	*error_r = error_slot_set(&userdb_error_slot, "User %s not found in any userdb", username);
 	return USERDB_RESULT_USER_UNKNOWN;
 }
 

@@ -530,6 +530,8 @@ static const struct error_case error_cases[] = {
 	  M ":4: Duplicate listener name: a" },
 	{ "service lmtp {\n  unix_listener a {\n  }\n}\nservice lmtp {\n  unix_listener a {\n  }\n}\n",
 	  NULL, M ":6: Duplicate listener name: a" },
+	{ "service lmtp {\n  inet_listener a {\n  }\n  inet_listener a {\n  }\n}\n", NULL,
+	  M ":4: Duplicate listener name: a" },
 	{ "service lmtp {\n  inet_listener lmtp {\n    port = 70000\n  }\n}\n", NULL,
 	  M ":2: Invalid port number: 70000" },
 	/* userdb */
@@ -759,7 +761,8 @@ static const char *const global_names[] = {
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
-	"lmtp_max_message_size", "lmtp_max_recipients", "log_path",
+	"lmtp_max_message_size", "lmtp_max_recipients",
+	"lmtp_client_idle_timeout", "log_path",
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
