@@ -124,3 +124,83 @@ def inst():
     instance.write_conf()
     yield instance
     shutil.rmtree(root, ignore_errors=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Daemon:
+    """loftd -F on an Instance, serving LMTP on TCP and a UNIX socket."""
+
+    def __init__(self, inst, extra="", service_extra=""):
+        self.inst = inst
+        self.port = free_port()
+        self.socket = os.path.join(inst.root, "run", "lmtp")
+        inst.write_conf(extra=textwrap.dedent(extra) + textwrap.dedent(f"""
+            service lmtp {{
+              inet_listener lmtp {{
+                address = 127.0.0.1
+                port = {self.port}
+              }}
+              unix_listener lmtp {{
+                mode = 0666
+              }}
+              {service_extra}
+            }}
+            """))
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([binary("loftd"), "-c", self.inst.conf, "-F"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ok = wait_for(lambda: self.connectable() or self.proc.poll() is not None)
+        if not ok or self.proc.poll() is not None:
+            out = self.proc.stdout.read().decode() if self.proc.poll() is not None else ""
+            raise RuntimeError(f"loftd did not come up: {out}\n{self.inst.log('loft.log')}")
+        return self
+
+    def connectable(self):
+        import socket
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                return s.recv(100).startswith(b"220 ")
+        except OSError:
+            return False
+
+    def children(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        # children inherit loftd's stderr: sanitizer reports land here
+        out = self.proc.stdout.read().decode("utf-8", "replace")
+        assert "Sanitizer" not in out and "runtime error" not in out, out
+
+
+@pytest.fixture
+def daemon(inst):
+    d = Daemon(inst)
+    yield d
+    d.stop()

@@ -1,0 +1,139 @@
+/*
+ * lmtp_private - what the LMTP session, transaction and server modules
+ * share inside daemon/lmtp. Nothing outside this folder includes it.
+ */
+#ifndef LOFT_LMTP_PRIVATE_H
+#define LOFT_LMTP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "delivery.h"
+#include "evloop.h"
+#include "lmtp_data.h"
+#include "lmtp_server.h"
+#include "message.h"
+#include "outcome.h"
+#include "session_id.h"
+#include "settings.h"
+#include "strbuf.h"
+#include "workpool.h"
+
+/* Longest command line accepted, CRLF excluded: a 4-letter verb, a space
+   and 4096 bytes (what Dovecot accepts). */
+#define LMTP_MAX_LINE 4101
+#define LMTP_MAX_INVALID_COMMANDS 10
+#define LMTP_READ_SIZE 65536
+/* stop reading a client that does not read its replies */
+#define LMTP_MAX_OUTPUT (1024 * 1024)
+
+struct lmtp_server {
+	struct evloop *loop;
+	const struct loft_settings *set;
+	struct workpool *pool;
+	char hostname[256];
+	struct lmtp_listener *listeners;
+	struct lmtp_session *sessions;	/* doubly linked */
+	unsigned int session_count;
+	unsigned int client_limit;
+	bool accepting_paused;
+	bool shutting_down, shutdown_now;
+	lmtp_server_idle_callback_t *idle_cb;
+	void *idle_context;
+};
+
+struct lmtp_recipient {
+	char *address;		/* as given in RCPT TO, for replies */
+	char *orcpt;		/* ORCPT address or NULL */
+	char *detail;		/* +detail part or NULL */
+	char id[SESSION_ID_BUFSIZE + 16]; /* id in the reply and logs */
+	struct delivery_user *user;
+	int duplicate_of;	/* index of the identical recipient, or -1 */
+	struct outcome outcome;	/* set by the delivery job */
+};
+
+struct lmtp_transaction {
+	unsigned int number;	/* 1-based within the session */
+	char id[SESSION_ID_BUFSIZE + 8];
+	char *mail_from;	/* "" = null sender */
+	struct lmtp_recipient *rcpts;
+	size_t rcpt_count, rcpt_cap;
+	unsigned int rcpt_commands; /* every RCPT, accepted or not (:Rn) */
+	struct message *msg;
+	uint64_t data_size;
+	bool too_big;
+	bool bdat_started;
+	uint64_t start_usecs;
+};
+
+enum lmtp_session_state {
+	LMTP_STATE_COMMAND,
+	LMTP_STATE_DATA,	/* receiving DATA */
+	LMTP_STATE_BDAT,	/* receiving a chunk */
+	LMTP_STATE_WAIT,	/* a job runs on the workpool */
+};
+
+struct lmtp_session {
+	struct lmtp_session *prev, *next;
+	struct lmtp_server *server;
+	char id[SESSION_ID_BUFSIZE];
+	int fd_in, fd_out;
+	struct evloop_io *io_in, *io_out; /* the same io when fd_in == fd_out */
+	struct evloop_timer *idle_timer;
+	char peer_ip[64];
+	unsigned int peer_port;
+	char *lhlo;
+
+	enum lmtp_session_state state;
+	struct strbuf in;
+	size_t in_pos;
+	bool skipping_long_line;
+	struct strbuf out;
+	size_t out_pos;
+
+	struct lmtp_data_decoder decoder;
+	uint64_t bdat_remaining;
+	bool bdat_last;
+	bool bdat_discard;	/* a refused chunk: read and drop its octets */
+	char bdat_reply[160];	/* the refusal, sent once they are read */
+
+	unsigned int invalid_commands;
+	unsigned int transaction_count;
+	struct lmtp_transaction *trans;
+
+	bool input_closed;	/* EOF or error from the client */
+	bool quit;		/* close once the output is flushed */
+	bool destroyed;		/* freed after the pending job returns */
+	const char *disconnect_reason;
+};
+
+/* lmtp_session.c */
+void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
+			 const char *peer_ip, unsigned int peer_port);
+void lmtp_session_destroy(struct lmtp_session *session, const char *reason);
+void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(2, 3);
+/* lmtp_session_resume - a job finished: go on with buffered input */
+void lmtp_session_resume(struct lmtp_session *session);
+void lmtp_session_shutdown(struct lmtp_session *session, bool now);
+const char *lmtp_session_state_name(const struct lmtp_session *session);
+
+/* lmtp_transaction.c */
+void lmtp_transaction_begin(struct lmtp_session *session, const char *from);
+void lmtp_transaction_free(struct lmtp_session *session);
+/* lmtp_transaction_rcpt - look up and accept or refuse (replies itself;
+   may go asynchronous: state WAIT until the reply is queued) */
+void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
+			   const char *orcpt);
+/* lmtp_transaction_data_append - message bytes as received */
+void lmtp_transaction_data_append(struct lmtp_session *session,
+				  const void *data, size_t len);
+/* lmtp_transaction_data_end - deliver (async) and reply per recipient */
+void lmtp_transaction_data_end(struct lmtp_session *session);
+unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans);
+
+/* lmtp_server.c */
+void lmtp_server_session_gone(struct lmtp_server *server,
+			      struct lmtp_session *session);
+
+#endif

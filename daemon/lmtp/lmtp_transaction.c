@@ -1,0 +1,475 @@
+/*
+ * lmtp_transaction - one MAIL..DATA transaction of an LMTP session: the
+ * recipients (looked up at RCPT, on the workpool), the spooled message
+ * and the delivery job that stores it for every recipient and answers
+ * each one in order.
+ *
+ * Ids follow Dovecot: the session id, ":T<n>" from the second transaction
+ * on, ":R<n>" from the second RCPT on (counting refused ones); an exact
+ * duplicate recipient is stored once and answered twice with the first
+ * one's id. With one recipient the copy gets Delivered-To and a Received
+ * "for" clause; with more, every copy has the same bytes, so maildir copies
+ * after the first are hard links where the file system and owners allow.
+ * The delivery job runs on a worker thread; when the process runs as root
+ * that thread alone takes the recipient's uid/gid while it writes.
+ */
+#include "lmtp_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privileges.h"
+
+struct rcpt_lookup_job {
+	struct lmtp_session *session;
+	const struct loft_settings *set;
+	char *address, *lookup, *detail, *orcpt;
+	char id[SESSION_ID_BUFSIZE + 16];
+	struct delivery_user *user;
+	struct outcome outcome;
+	int ret;
+};
+
+struct delivery_job {
+	struct lmtp_session *session;
+	struct lmtp_transaction *trans;
+	const struct loft_settings *set;
+	char *received;		/* Received: header(s) for all copies */
+	char *received_for;	/* with the "for" clause (one recipient) */
+};
+
+unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans)
+{
+	return (unsigned int)trans->rcpt_count;
+}
+
+void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
+{
+	struct lmtp_transaction *trans = xcalloc(1, sizeof(*trans));
+
+	trans->number = ++session->transaction_count;
+	if (trans->number == 1)
+		snprintf(trans->id, sizeof(trans->id), "%s", session->id);
+	else
+		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->id,
+			 trans->number);
+	trans->mail_from = xstrdup(from);
+	trans->start_usecs = delivery_now_usecs();
+	session->trans = trans;
+}
+
+static void recipient_free(struct lmtp_recipient *rcpt)
+{
+	free(rcpt->address);
+	free(rcpt->orcpt);
+	free(rcpt->detail);
+	delivery_user_free(&rcpt->user);
+}
+
+void lmtp_transaction_free(struct lmtp_session *session)
+{
+	struct lmtp_transaction *trans = session->trans;
+
+	if (trans == NULL)
+		return;
+	session->trans = NULL;
+	for (size_t i = 0; i < trans->rcpt_count; i++)
+		recipient_free(&trans->rcpts[i]);
+	free(trans->rcpts);
+	free(trans->mail_from);
+	message_free(&trans->msg);
+	free(trans);
+}
+
+/* split_detail - "user+detail@domain" -> lookup "user@domain" and the
+   detail, by the first recipient_delimiter character in the local part */
+static void split_detail(const char *address, const char *delimiters,
+			 char **lookup_r, char **detail_r)
+{
+	const char *at = strrchr(address, '@');
+	size_t local_len = at != NULL ? (size_t)(at - address) : strlen(address);
+	size_t pos = local_len;
+
+	*detail_r = NULL;
+	if (*delimiters != '\0') {
+		for (size_t i = 0; i < local_len; i++) {
+			if (strchr(delimiters, address[i]) != NULL) {
+				pos = i;
+				break;
+			}
+		}
+	}
+	if (pos == local_len) {
+		*lookup_r = xstrdup(address);
+		return;
+	}
+	*detail_r = xstrndup(address + pos + 1, local_len - pos - 1);
+	*lookup_r = xasprintf("%.*s%s", (int)pos, address,
+			      at != NULL ? at : "");
+}
+
+static void rcpt_lookup_work(void *context)
+{
+	struct rcpt_lookup_job *job = context;
+
+	log_set_session(job->id);
+	log_set_user(job->lookup);
+	job->ret = delivery_user_lookup(job->set, job->lookup, &job->user,
+					&job->outcome);
+}
+
+static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
+{
+	free(job->address);
+	free(job->lookup);
+	free(job->detail);
+	free(job->orcpt);
+	delivery_user_free(&job->user);
+	free(job);
+}
+
+/* rcpt_accept - add the recipient to the transaction */
+static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
+			char *address, char *detail, char *orcpt,
+			struct delivery_user *user, int duplicate_of)
+{
+	struct lmtp_recipient *rcpt;
+
+	if (trans->rcpt_count == trans->rcpt_cap) {
+		trans->rcpt_cap = trans->rcpt_cap == 0 ? 4 : trans->rcpt_cap * 2;
+		trans->rcpts = xreallocarray(trans->rcpts, trans->rcpt_cap,
+					     sizeof(*trans->rcpts));
+	}
+	rcpt = &trans->rcpts[trans->rcpt_count++];
+	memset(rcpt, 0, sizeof(*rcpt));
+	snprintf(rcpt->id, sizeof(rcpt->id), "%s", id);
+	rcpt->address = address;
+	rcpt->detail = detail;
+	rcpt->orcpt = orcpt;
+	rcpt->user = user;
+	rcpt->duplicate_of = duplicate_of;
+}
+
+static void rcpt_lookup_done(void *context)
+{
+	struct rcpt_lookup_job *job = context;
+	struct lmtp_session *session = job->session;
+
+	if (!session->destroyed && session->trans != NULL) {
+		log_set_session(job->id);
+		switch (job->ret) {
+		case 1:
+			rcpt_accept(session->trans, job->id, job->address,
+				    job->detail, job->orcpt, job->user, -1);
+			job->address = job->detail = job->orcpt = NULL;
+			job->user = NULL;
+			lmtp_session_reply(session, "250 2.1.5 OK");
+			break;
+		default: {
+			struct delivery_request req = {
+				.protocol = "lmtp", .session_id = job->id,
+				.envelope_sender = session->trans->mail_from,
+				.rcpt = job->address,
+				.orig_rcpt = job->orcpt != NULL ? job->orcpt :
+					job->address,
+				.start_usecs = session->trans->start_usecs,
+			};
+			delivery_log(job->set, &req, NULL, NULL, 0, 0,
+				     &job->outcome, job->outcome.text);
+			lmtp_session_reply(session, "%d %s <%s> %s",
+					   job->outcome.code,
+					   job->outcome.enhanced, job->address,
+					   job->outcome.text);
+			break;
+		}
+		}
+	}
+	rcpt_lookup_job_free(job);
+	lmtp_session_resume(session);
+}
+
+void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
+			   const char *orcpt)
+{
+	struct lmtp_transaction *trans = session->trans;
+	struct rcpt_lookup_job *job;
+	char id[sizeof(job->id)];
+
+	trans->rcpt_commands++;
+	if (trans->rcpt_commands == 1)
+		snprintf(id, sizeof(id), "%s", trans->id);
+	else
+		snprintf(id, sizeof(id), "%s:R%u", trans->id,
+			 trans->rcpt_commands);
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		if (strcmp(trans->rcpts[i].address, address) == 0) {
+			/* stored once, answered twice, with the first id */
+			rcpt_accept(trans, trans->rcpts[i].id, xstrdup(address),
+				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
+				    NULL, (int)i);
+			lmtp_session_reply(session, "250 2.1.5 OK");
+			return;
+		}
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->session = session;
+	job->set = session->server->set;
+	job->address = xstrdup(address);
+	job->orcpt = orcpt == NULL ? NULL : xstrdup(orcpt);
+	snprintf(job->id, sizeof(job->id), "%s", id);
+	split_detail(address, job->set->recipient_delimiter, &job->lookup,
+		     &job->detail);
+	session->state = LMTP_STATE_WAIT;
+	workpool_submit(session->server->pool, rcpt_lookup_work,
+			rcpt_lookup_done, job);
+}
+
+void lmtp_transaction_data_append(struct lmtp_session *session,
+				  const void *data, size_t len)
+{
+	struct lmtp_transaction *trans = session->trans;
+	uint64_t max = session->server->set->lmtp_max_message_size;
+	const char *error;
+
+	if (trans == NULL || trans->too_big)
+		return;
+	trans->data_size += len;
+	if (max > 0 && trans->data_size > max) {
+		/* keep reading to the end, store nothing */
+		trans->too_big = true;
+		message_free(&trans->msg);
+		return;
+	}
+	if (trans->msg == NULL)
+		trans->msg = message_create(session->server->set->mail_temp_dir);
+	if (message_append(trans->msg, data, len, &error) < 0) {
+		log_error("spooling the message failed: %s", error);
+		trans->too_big = false;
+		message_free(&trans->msg);
+		trans->data_size = UINT64_MAX; /* marks the spool failure */
+	}
+}
+
+/* reply_all - the same refusal for every accepted recipient */
+static void reply_all(struct lmtp_session *session, int code,
+		      const char *enhanced, const char *text)
+{
+	struct lmtp_transaction *trans = session->trans;
+
+	for (size_t i = 0; i < trans->rcpt_count; i++)
+		lmtp_session_reply(session, "%d %s <%s> %s", code, enhanced,
+				   trans->rcpts[i].address, text);
+}
+
+/* rfc2822_date - "Sun, 22 Nov 2026 00:09:42 +0000" */
+static void rfc2822_date(char *buf, size_t size)
+{
+	static const char *const days[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec" };
+	time_t now = time(NULL);
+	struct tm tm;
+	long off;
+
+	localtime_r(&now, &tm);
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/* received_header - Dovecot's Received: line; for_rcpt NULL omits "for" */
+static char *received_header(const struct lmtp_session *session,
+			     const struct lmtp_transaction *trans,
+			     const char *for_rcpt)
+{
+	char date[64], from[600];
+	const char *lhlo = session->lhlo != NULL ? session->lhlo : "unknown";
+
+	rfc2822_date(date, sizeof(date));
+	if (strcmp(session->peer_ip, "local") == 0)
+		snprintf(from, sizeof(from), "%s", lhlo);
+	else
+		snprintf(from, sizeof(from), "%s ([%s])", lhlo, session->peer_ip);
+	if (for_rcpt == NULL)
+		return xasprintf("Received: from %s\n\tby %s with LMTP\n\tid %s\n"
+				 "\t(envelope-from <%s>); %s\n", from,
+				 session->server->hostname, trans->id,
+				 trans->mail_from, date);
+	return xasprintf("Received: from %s\n\tby %s with LMTP\n\tid %s\n"
+			 "\t(envelope-from <%s>)\n\tfor <%s>; %s\n", from,
+			 session->server->hostname, trans->id,
+			 trans->mail_from, for_rcpt, date);
+}
+
+/* deliver_as_user - one recipient, on a worker thread */
+static void deliver_as_user(const struct loft_settings *set,
+			    const struct lmtp_recipient *rcpt,
+			    const struct delivery_request *req,
+			    struct message *msg, struct outcome *out,
+			    char **saved_path_r)
+{
+	const struct delivery_user *user = rcpt->user;
+	const char *error;
+
+	*saved_path_r = NULL;
+	if (geteuid() != 0) {
+		if (user->have_uid && user->uid != geteuid()) {
+			log_error("user %s has uid %u but loft-lmtp runs as uid %u "
+				  "and cannot switch", user->username,
+				  (unsigned int)user->uid, (unsigned int)geteuid());
+			outcome_tempfail(out, "4.3.0",
+					 "Internal error occurred. Refer to server log for more information. [%s]",
+					 req->session_id);
+			return;
+		}
+		delivery_deliver(set, user, req, msg, out, saved_path_r);
+		return;
+	}
+	if (delivery_user_check_ids(set, user, out) < 0)
+		return;
+	if (privileges_thread_assume(user->uid, user->gid, &error) < 0) {
+		log_error("%s", error);
+		outcome_tempfail(out, "4.3.0",
+				 "Internal error occurred. Refer to server log for more information. [%s]",
+				 req->session_id);
+		(void)privileges_thread_restore(&error);
+		return;
+	}
+	delivery_deliver(set, user, req, msg, out, saved_path_r);
+	if (privileges_thread_restore(&error) < 0)
+		log_panic("cannot return to root after a delivery: %s", error);
+}
+
+static void delivery_work(void *context)
+{
+	struct delivery_job *job = context;
+	struct lmtp_transaction *trans = job->trans;
+	const struct loft_settings *set = job->set;
+	bool single = trans->rcpt_count == 1;
+	char *link_path = NULL;
+	uid_t link_uid = 0;
+
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		struct lmtp_recipient *rcpt = &trans->rcpts[i];
+		struct delivery_request req;
+		char *saved = NULL;
+
+		if (rcpt->duplicate_of >= 0)
+			continue;
+		log_set_session(rcpt->id);
+		log_set_user(rcpt->user->username);
+		memset(&req, 0, sizeof(req));
+		req.protocol = "lmtp";
+		req.session_id = rcpt->id;
+		req.envelope_sender = trans->mail_from;
+		req.rcpt = rcpt->address;
+		req.orig_rcpt = rcpt->orcpt != NULL ? rcpt->orcpt : rcpt->address;
+		if (set->lmtp_save_to_detail_mailbox && rcpt->detail != NULL &&
+		    *rcpt->detail != '\0')
+			req.mailbox = rcpt->detail;
+		req.autocreate = set->lda_mailbox_autocreate;
+		req.autosubscribe = set->lda_mailbox_autosubscribe;
+		req.fallback_to_inbox = true;
+		if (single && strcmp(set->lmtp_hdr_delivery_address, "none") != 0)
+			req.delivered_to = strcmp(set->lmtp_hdr_delivery_address,
+						  "original") == 0 ?
+				req.orig_rcpt : rcpt->address;
+		req.extra_headers = single ? job->received_for : job->received;
+		/* every copy has the same bytes: link when the owner matches */
+		if (!single && link_path != NULL &&
+		    (!rcpt->user->have_uid || rcpt->user->uid == link_uid))
+			req.link_source = link_path;
+		req.start_usecs = trans->start_usecs;
+		deliver_as_user(set, rcpt, &req, trans->msg, &rcpt->outcome,
+				&saved);
+		if (saved != NULL && link_path == NULL) {
+			link_path = saved;
+			link_uid = rcpt->user->have_uid ? rcpt->user->uid : 0;
+		} else {
+			free(saved);
+		}
+	}
+	free(link_path);
+	log_set_user(NULL);
+}
+
+static void delivery_done(void *context)
+{
+	struct delivery_job *job = context;
+	struct lmtp_session *session = job->session;
+	struct lmtp_transaction *trans = job->trans;
+
+	if (!session->destroyed) {
+		log_set_session(session->id);
+		for (size_t i = 0; i < trans->rcpt_count; i++) {
+			const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+			const struct lmtp_recipient *src = rcpt->duplicate_of >= 0 ?
+				&trans->rcpts[rcpt->duplicate_of] : rcpt;
+
+			if (src->outcome.result == OUTCOME_SAVED)
+				lmtp_session_reply(session, "250 2.0.0 <%s> %s Saved",
+						   rcpt->address, src->id);
+			else
+				lmtp_session_reply(session, "%d %s <%s> %s",
+						   src->outcome.code,
+						   src->outcome.enhanced,
+						   rcpt->address,
+						   src->outcome.text);
+		}
+	}
+	lmtp_transaction_free(session);
+	free(job->received);
+	free(job->received_for);
+	free(job);
+	lmtp_session_resume(session);
+}
+
+void lmtp_transaction_data_end(struct lmtp_session *session)
+{
+	struct lmtp_transaction *trans = session->trans;
+	const struct loft_settings *set = session->server->set;
+	struct delivery_job *job;
+	const char *error;
+
+	if (trans->too_big) {
+		reply_all(session, 552, "5.3.4",
+			  "Message size exceeds fixed maximum message size");
+		lmtp_transaction_free(session);
+		return;
+	}
+	if (trans->data_size == UINT64_MAX) {
+		reply_all(session, 451, "4.3.0",
+			  "Temporary failure spooling the message");
+		lmtp_transaction_free(session);
+		return;
+	}
+	if (trans->msg == NULL)
+		trans->msg = message_create(set->mail_temp_dir);
+	if (message_finish(trans->msg, &error) < 0) {
+		log_error("spooling the message failed: %s", error);
+		reply_all(session, 451, "4.3.0",
+			  "Temporary failure spooling the message");
+		lmtp_transaction_free(session);
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->session = session;
+	job->trans = trans;
+	job->set = set;
+	if (set->lmtp_add_received_header) {
+		job->received = received_header(session, trans, NULL);
+		if (trans->rcpt_count == 1)
+			job->received_for = received_header(session, trans,
+							    trans->rcpts[0].address);
+	}
+	session->state = LMTP_STATE_WAIT;
+	workpool_submit(session->server->pool, delivery_work, delivery_done, job);
+}

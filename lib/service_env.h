@@ -1,0 +1,60 @@
+/*
+ * service_env - how loftd hands a service process its world.
+ *
+ * loftd forks and execs each service with:
+ *   fd 3                 the config snapshot: a sealed memfd holding the
+ *                        validated settings of this generation as config
+ *                        text (settings_write, protocol blocks applied)
+ *   fd 4                 the master pipe: EOF on it means loftd is gone
+ *   fd 5..5+N-1          the service's listeners, in config order
+ * and the environment
+ *   LOFT_SERVICE=lmtp
+ *   LOFT_LISTENERS=inet:lmtp,unix:lmtp   type:name of fds 5, 6, ...
+ * A process started by hand has no LOFT_SERVICE and runs standalone.
+ * service_env_read() checks every fd it is told about before use.
+ */
+#ifndef LOFT_SERVICE_ENV_H
+#define LOFT_SERVICE_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "settings.h"
+
+#define SERVICE_ENV_CONFIG_FD 3
+#define SERVICE_ENV_MASTER_FD 4
+#define SERVICE_ENV_FIRST_LISTENER_FD 5
+
+struct service_listener {
+	int fd;
+	enum listener_type type;
+	char *name;
+};
+
+struct service_env {
+	char *service;
+	int config_fd;
+	int master_fd;
+	struct service_listener *listeners;
+	size_t listener_count;
+};
+
+/* service_env_read - 1 when started by loftd (env filled), 0 standalone,
+   -1 with *error_r when the environment is inconsistent */
+int service_env_read(struct service_env *env, const char **error_r);
+void service_env_free(struct service_env *env);
+
+/* service_env_load_settings - parse the snapshot on config_fd into set */
+int service_env_load_settings(const struct service_env *env,
+			      struct loft_settings *set, const char **error_r);
+
+/* service_env_snapshot - master side: write set as config text into a new
+   sealed memfd; returns the fd, or -1 with *error_r */
+int service_env_snapshot(const struct loft_settings *set, const char **error_r);
+
+/* service_env_listeners_value - master side: the LOFT_LISTENERS value for
+   listeners (xmalloc'ed) */
+char *service_env_listeners_value(const struct listener_settings *listeners,
+				  size_t count);
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# fuzz.sh - build loft's libFuzzer targets (tests/fuzz/fuzz_*.c) with clang,
+# ASan and UBSan into build-fuzz, then run each for LOFT_FUZZ_SECONDS
+# (default 20) seconds starting from its seed corpus in
+# tests/fuzz/corpus/<target>/. Leak detection is on. Exits non-zero when any
+# target crashes, leaks, trips a sanitizer or times out; the reproducer is
+# left in build-fuzz/artifacts/. New corpus entries go to
+# build-fuzz/corpus/<target>/, never into the committed seeds.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build-fuzz"
+seconds=${LOFT_FUZZ_SECONDS:-20}
+
+if ! command -v clang >/dev/null 2>&1; then
+	echo "fuzz.sh: clang not found (run scripts/deps.sh)" >&2
+	exit 1
+fi
+
+targets=""
+for src in "$root"/tests/fuzz/fuzz_*.c; do
+	targets="$targets $(basename "$src" .c)"
+done
+
+CC=clang cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang \
+	-DLOFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$build" --target $targets -j"$(nproc)"
+
+export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+mkdir -p "$build/artifacts"
+failed=""
+for t in $targets; do
+	work="$build/corpus/$t"
+	mkdir -p "$work"
+	echo "fuzz.sh: $t for ${seconds}s"
+	if ! "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+		-detect_leaks=1 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$build/artifacts/$t-" \
+		"$work" "$root/tests/fuzz/corpus/$t"; then
+		failed="$failed $t"
+	fi
+done
+if [ -n "$failed" ]; then
+	echo "fuzz.sh: FAILED:$failed (see $build/artifacts/)" >&2
+	exit 1
+fi
+echo "fuzz.sh: all fuzz targets ran clean:$targets"

@@ -1,0 +1,85 @@
+/*
+ * fuzz_lmtp_command - libFuzzer target for lmtp_command_parse: any bytes as
+ * one command line. Besides crashes, leaks and undefined behaviour it checks
+ * the error contract (a known reply code, non-NULL static texts, nothing
+ * left allocated) and that a parsed MAIL/RCPT path, written back as
+ * "<path>", parses to the same path, local part and domain.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmtp_command.h"
+#include "strbuf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* FUZZ_CHECK - abort, which libFuzzer reports as a crash, unless cond */
+#define FUZZ_CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+/* str_null_eq - equal strings, or both NULL */
+static bool str_null_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* check_error - the contract of a failed parse */
+static void check_error(const struct lmtp_command *cmd,
+			const struct lmtp_command_error *error)
+{
+	FUZZ_CHECK(error->code == 500 || error->code == 501 ||
+		   error->code == 555);
+	FUZZ_CHECK(error->enhanced != NULL && error->text != NULL);
+	FUZZ_CHECK(error->text[0] != '\0');
+	FUZZ_CHECK(error->invalid == (error->code != 555));
+	FUZZ_CHECK(cmd->param == NULL && cmd->path == NULL &&
+		   cmd->localpart == NULL && cmd->domain == NULL &&
+		   cmd->orcpt == NULL);
+}
+
+/* check_path_roundtrip - the canonical path parses back to itself */
+static void check_path_roundtrip(const struct lmtp_command *cmd)
+{
+	struct lmtp_command again;
+	struct lmtp_command_error error;
+	struct strbuf line;
+
+	if (cmd->verb != LMTP_VERB_MAIL && cmd->verb != LMTP_VERB_RCPT)
+		return;
+	FUZZ_CHECK(cmd->path != NULL);
+	if (cmd->path[0] == '\0') {
+		FUZZ_CHECK(cmd->verb == LMTP_VERB_MAIL &&
+			   cmd->localpart == NULL && cmd->domain == NULL);
+		return;
+	}
+	strbuf_init(&line, strlen(cmd->path) + 16);
+	strbuf_appendf(&line, "%s<%s>", cmd->verb == LMTP_VERB_MAIL ?
+		       "MAIL FROM:" : "RCPT TO:", cmd->path);
+	FUZZ_CHECK(lmtp_command_parse(line.data, line.len, &again,
+				      &error) == 0);
+	FUZZ_CHECK(again.verb == cmd->verb);
+	FUZZ_CHECK(str_null_eq(again.path, cmd->path));
+	FUZZ_CHECK(str_null_eq(again.localpart, cmd->localpart));
+	FUZZ_CHECK(str_null_eq(again.domain, cmd->domain));
+	lmtp_command_clear(&again);
+	strbuf_free(&line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lmtp_command cmd;
+	struct lmtp_command_error error;
+
+	if (lmtp_command_parse((const char *)data, size, &cmd, &error) < 0) {
+		check_error(&cmd, &error);
+		return 0;
+	}
+	FUZZ_CHECK(lmtp_verb_name(cmd.verb) != NULL);
+	check_path_roundtrip(&cmd);
+	lmtp_command_clear(&cmd);
+	FUZZ_CHECK(cmd.path == NULL && cmd.param == NULL);
+	return 0;
+}
