@@ -6,7 +6,7 @@ PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttp
 libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
 postfix swaks"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core bc"
+	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do

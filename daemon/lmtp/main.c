@@ -56,6 +56,8 @@ static void on_signal(int signo, void *context)
 {
 	struct lmtp_main *ctx = context;
 
+	log_set_session(NULL);
+	log_set_user(NULL);
 	switch (signo) {
 	case SIGTERM:
 	case SIGINT:
@@ -82,6 +84,8 @@ static void on_master(struct evloop_io *io, int fd, unsigned int events,
 
 	if (read(fd, buf, sizeof(buf)) > 0)
 		return;
+	log_set_session(NULL);
+	log_set_user(NULL);
 	log_warning("master process is gone, finishing sessions in progress");
 	evloop_remove_io(&ctx->master_io);
 	lmtp_main_shutdown(ctx, false);

@@ -460,3 +460,57 @@ def test_json_log_delivery_record(inst):
         assert r["duration_ms"] >= 0
     finally:
         d.stop()
+
+
+@needs_root
+def test_max_recipients(inst):
+    d = Daemon(inst, extra="lmtp_max_recipients = 2\n")
+    try:
+        d.start()
+        c = Raw(("127.0.0.1", d.port))
+        c.reply()
+        c.cmd("MAIL FROM:<a@b.c>")
+        assert c.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+        assert c.cmd("RCPT TO:<user1@example.com>") == ["250 2.1.5 OK"]
+        assert c.cmd("RCPT TO:<user0@example.com>") == ["452 4.5.3 Too many recipients"]
+        c.cmd("DATA")
+        c.send(MSG + b".\r\n")
+        assert c.line().endswith(" Saved") and c.line().endswith(" Saved")
+    finally:
+        d.stop()
+
+
+@needs_root
+def test_slow_delivery_does_not_stall_other_sessions(inst):
+    """A delivery stuck on an mbox lock holds its own session only: another
+    session of the same process delivers meanwhile."""
+    inst.add_user("slow@example.com", extra="userdb_mail=mbox:~/mail:INBOX=~/inbox.mbox")
+    d = Daemon(inst, extra="mail_max_lock_timeout = 20 s\n",
+               service_extra="process_min_avail = 1\n")
+    try:
+        d.start()
+        home = inst.home("slow@example.com")
+        os.makedirs(home)
+        os.chown(os.path.dirname(home), 65534, 65534)
+        os.chown(home, 65534, 65534)
+        lock = os.path.join(home, "inbox.mbox.lock")
+        with open(lock, "w") as f:
+            f.write("held by the test")
+        slow = Raw(("127.0.0.1", d.port))
+        slow.reply()
+        slow.cmd("MAIL FROM:<a@b.c>")
+        slow.cmd("RCPT TO:<slow@example.com>")
+        slow.cmd("DATA")
+        slow.send(MSG + b".\r\n")
+        time.sleep(0.3)
+        start = time.monotonic()
+        with smtplib.LMTP("127.0.0.1", d.port) as s:
+            s.ehlo("fast")
+            assert s.sendmail("a@b.c", ["user0@example.com"], MSG) == {}
+        assert time.monotonic() - start < 3
+        assert len(new_files(inst, "user0@example.com")) == 1
+        os.unlink(lock)
+        assert slow.line().endswith(" Saved")
+        assert os.path.getsize(os.path.join(home, "inbox.mbox")) > len(MSG)
+    finally:
+        d.stop()

@@ -1,0 +1,129 @@
+#!/bin/sh
+# bench/lmtp.sh [MESSAGES] [SESSIONS] - LMTP throughput of loftd and of
+# Debian's Dovecot (dovecot-lmtpd) in the same run, with Postfix's
+# smtp-source -L as the client; prints both rates and their ratio.
+#
+# Equivalent instances: passwd-file userdb of 100 users, maildir:~/Maildir,
+# mail_uid nobody, mail_fsync = optimized, 127.0.0.1 TCP, 4 KiB messages to
+# one recipient each, SESSIONS parallel sessions (default 10), MESSAGES
+# messages (default 2000) spread over the users. Both daemons run as root
+# and write as nobody. Needs root, dovecot-lmtpd and postfix (smtp-source).
+set -eu
+n=${1:-2000}
+sessions=${2:-10}
+top=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "bench/lmtp.sh: run as root" >&2; exit 1; }
+"$top/scripts/deps.sh" --bench
+[ -x "$top/build/bin/loftd" ] || "$top/scripts/build.sh" build
+command -v smtp-source >/dev/null || PATH=$PATH:/usr/sbin
+
+t=$(mktemp -d /var/tmp/loft-lmtp-bench.XXXXXX)
+chmod 755 "$t"
+lport=$((20000 + $$ % 10000)) dport=$((lport + 1))
+cleanup() {
+	"$top/build/bin/loftd" -c "$t/loft.conf" stop >/dev/null 2>&1 || true
+	[ -f "$t/drun/master.pid" ] && kill "$(cat "$t/drun/master.pid")" 2>/dev/null
+	sleep 1
+	rm -rf "$t"
+}
+trap cleanup EXIT
+mkdir -p "$t/lvmail" "$t/dvmail" "$t/lrun" "$t/drun" "$t/dstate"
+chown nobody:nogroup "$t/lvmail" "$t/dvmail"
+i=0
+while [ $i -lt 100 ]; do
+	echo "user$i@example.com:{PLAIN}x::::::" >> "$t/users"
+	i=$((i + 1))
+done
+
+cat > "$t/loft.conf" <<EOT
+base_dir = $t/lrun
+log_path = $t/loft.log
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+mail_home = $t/lvmail/%d/%n
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+lmtp_user_concurrency_limit = 0
+userdb {
+  driver = passwd-file
+  args = $t/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $lport
+  }
+}
+EOT
+cat > "$t/dovecot.conf" <<EOT
+base_dir = $t/drun
+state_dir = $t/dstate
+log_path = $t/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+default_internal_user = root
+default_internal_group = root
+default_login_user = root
+first_valid_uid = 1
+first_valid_gid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_home = $t/dvmail/%d/%n
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $t/users
+}
+userdb {
+  driver = passwd-file
+  args = $t/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $dport
+  }
+}
+EOT
+"$top/build/bin/loftd" -c "$t/loft.conf"
+/usr/sbin/dovecot -c "$t/dovecot.conf"
+sleep 1
+
+# blast NAME PORT - n messages to user0..user99, print seconds
+blast() {
+	start=$(date +%s.%N)
+	per=$((n / 100))
+	u=0
+	while [ $u -lt 100 ]; do
+		smtp-source -L -s "$sessions" -m "$per" -l 4096 -f sender@example.org \
+			-t "user$u@example.com" "127.0.0.1:$2" &
+		u=$((u + 1))
+		if [ $((u % 10)) -eq 0 ]; then wait; fi
+	done
+	wait
+	end=$(date +%s.%N)
+	echo "$end - $start" | bc -l
+}
+
+# warm both up, then measure alternately
+blast warm-loft "$lport" >/dev/null
+blast warm-dovecot "$dport" >/dev/null
+loft_s=$(blast loft "$lport")
+dovecot_s=$(blast dovecot "$dport")
+loft_s=$(echo "$loft_s + $(blast loft "$lport")" | bc -l)
+dovecot_s=$(echo "$dovecot_s + $(blast dovecot "$dport")" | bc -l)
+total=$(( (n / 100) * 100 * 2 ))
+loft_files=$(find "$t/lvmail" -path '*/new/*' -type f | wc -l)
+dovecot_files=$(find "$t/dvmail" -path '*/new/*' -type f | wc -l)
+expected=$(( (n / 100) * 100 * 3 ))
+[ "$loft_files" -eq "$expected" ] || { echo "loft stored $loft_files of $expected" >&2; exit 1; }
+[ "$dovecot_files" -eq "$expected" ] || { echo "dovecot stored $dovecot_files of $expected" >&2; exit 1; }
+loft_rate=$(echo "$total / $loft_s" | bc -l)
+dovecot_rate=$(echo "$total / $dovecot_s" | bc -l)
+printf 'messages per side : %d (10 x smtp-source -L -s %d, 4 KiB, maildir, fsync optimized)\n' "$total" "$sessions"
+printf 'loftd (loft-lmtp) : %8.1f msg/s\n' "$loft_rate"
+printf 'dovecot lmtp      : %8.1f msg/s\n' "$dovecot_rate"
+printf 'ratio loft/dovecot: %8.2fx\n' "$(echo "$loft_rate / $dovecot_rate" | bc -l)"
