@@ -1,0 +1,359 @@
+/*
+ * master_config - loftd's configuration views (see master_config.h): one
+ * read of the file, one parse per protocol, built-in services, service
+ * checks and the per-view sealed snapshots handed to the children.
+ */
+#include "master_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "service_env.h"
+#include "master_error.h"
+#include "strbuf.h"
+#include "userdb.h"
+#include "xalloc.h"
+
+/* Separators of list settings (protocols, listen, executable words). */
+#define MASTER_CONFIG_LIST_SEP " \t,"
+#define MASTER_CONFIG_BUILTIN_FILE "<built-in>"
+
+static char *master_config_error;
+
+static const char *const master_config_view_protocols[] = {
+	[MASTER_CONFIG_VIEW_GLOBAL] = NULL,
+	[MASTER_CONFIG_VIEW_LMTP] = "lmtp",
+	[MASTER_CONFIG_VIEW_LDA] = "lda",
+};
+
+/* master_config_fail - keep the formatted error and return -1 */
+static int master_config_fail(const char **error_r, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(2, 3);
+static int master_config_fail(const char **error_r, const char *fmt, ...)
+{
+	va_list args;
+	int ret;
+
+	va_start(args, fmt);
+	ret = master_error_vfail(&master_config_error, error_r, fmt, args);
+	va_end(args);
+	return ret;
+}
+
+/* master_config_read - the whole file as a string */
+static int master_config_read(const char *path, char **text_r,
+			      const char **error_r)
+{
+	struct strbuf text;
+	char buf[8192];
+	ssize_t ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return master_config_fail(error_r, "%s: Can't open config file: %s",
+					  path, strerror(errno));
+	strbuf_init(&text, sizeof(buf));
+	while ((ret = read(fd, buf, sizeof(buf))) != 0) {
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0) {
+			int err = errno;
+
+			close(fd);
+			strbuf_free(&text);
+			return master_config_fail(error_r, "%s: Can't read config file: %s",
+						  path, strerror(err));
+		}
+		strbuf_append(&text, buf, (size_t)ret);
+	}
+	close(fd);
+	*text_r = strbuf_detach(&text);
+	return 0;
+}
+
+/* master_config_in_list - whether word is in the separated list */
+static bool master_config_in_list(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n;
+
+		p += strspn(p, MASTER_CONFIG_LIST_SEP);
+		n = strcspn(p, MASTER_CONFIG_LIST_SEP);
+		if (n == len && n > 0 && strncmp(p, word, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* master_config_set - store value in the field named name of defs */
+static void master_config_set(const struct setting_def *defs, void *base,
+			      const char *name, const char *value)
+{
+	const char *error;
+
+	if (setting_parse_value(setting_find(defs, name), base, value, &error) < 0)
+		log_panic("built-in setting %s: %s", name, error);
+}
+
+/* master_config_find_service - the service called name, or NULL */
+static struct service_settings *
+master_config_find_service(struct loft_settings *set, const char *name)
+{
+	for (size_t i = 0; i < set->service_count; i++) {
+		if (strcmp(set->services[i].name, name) == 0)
+			return &set->services[i];
+	}
+	return NULL;
+}
+
+/* master_config_add_lmtp - the built-in `service lmtp`: a whole service
+   when the file has none, else its missing executable/protocol */
+static void master_config_add_lmtp(struct loft_settings *set)
+{
+	const struct setting_def *sdefs = loft_service_setting_defs;
+	const struct setting_def *ldefs = loft_listener_setting_defs;
+	struct service_settings *svc = master_config_find_service(set, "lmtp");
+	struct listener_settings *l;
+
+	if (svc == NULL) {
+		if (!master_config_in_list(set->protocols, "lmtp"))
+			return;
+		set->services = xreallocarray(set->services,
+					      set->service_count + 1,
+					      sizeof(*set->services));
+		svc = &set->services[set->service_count++];
+		memset(svc, 0, sizeof(*svc));
+		settings_defs_init(sdefs, svc);
+		svc->name = xstrdup("lmtp");
+		svc->file = xstrdup(MASTER_CONFIG_BUILTIN_FILE);
+		svc->listeners = xcalloc(1, sizeof(*svc->listeners));
+		svc->listener_count = 1;
+		l = &svc->listeners[0];
+		settings_defs_init(ldefs, l);
+		l->type = LISTENER_UNIX;
+		l->name = xstrdup("lmtp");
+		l->file = xstrdup(MASTER_CONFIG_BUILTIN_FILE);
+		master_config_set(ldefs, l, "path", "lmtp");
+		master_config_set(ldefs, l, "mode", "0600");
+	}
+	if (svc->executable[0] == '\0')
+		master_config_set(sdefs, svc, "executable", MASTER_LMTP_EXECUTABLE);
+	if (svc->protocol[0] == '\0')
+		master_config_set(sdefs, svc, "protocol", "lmtp");
+}
+
+/* master_config_check_services - what the parser cannot know: every
+   service can be started and every socket/fifo has a path */
+static int master_config_check_services(const struct loft_settings *set,
+					const char **error_r)
+{
+	static const char *const kinds[] = {
+		[LISTENER_UNIX] = "unix_listener",
+		[LISTENER_FIFO] = "fifo_listener",
+		[LISTENER_INET] = "inet_listener",
+	};
+
+	for (size_t i = 0; i < set->service_count; i++) {
+		const struct service_settings *svc = &set->services[i];
+
+		if (svc->executable[strspn(svc->executable, MASTER_CONFIG_LIST_SEP)] == '\0')
+			return master_config_fail(error_r,
+				"%s:%u: service(%s): executable is not set",
+				svc->file, svc->line, svc->name);
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			const struct listener_settings *l = &svc->listeners[j];
+
+			if (l->type != LISTENER_INET && l->path[0] == '\0')
+				return master_config_fail(error_r,
+					"%s:%u: service(%s): %s %s: path is empty",
+					l->file, l->line, svc->name,
+					kinds[l->type], l->name);
+		}
+	}
+	return 0;
+}
+
+/* master_config_load_view - parse text for one view and validate it */
+static int master_config_load_view(struct master_config *config,
+				   const char *text,
+				   enum master_config_view view,
+				   const char **error_r)
+{
+	struct loft_settings *set = &config->views[view];
+	const char *error;
+
+	if (config_load_string(config->path, text,
+			       master_config_view_protocols[view], set,
+			       &error) < 0) {
+		/* set is empty again: nothing to free */
+		return master_config_fail(error_r, "%s", error);
+	}
+	if (userdb_validate(set, &error) < 0)
+		return master_config_fail(error_r, "%s", error);
+	if (view == MASTER_CONFIG_VIEW_GLOBAL)
+		settings_copy(&config->file_set, set);
+	master_config_add_lmtp(set);
+	return master_config_check_services(set, error_r);
+}
+
+int master_config_load(const char *path, struct master_config **config_r,
+		       const char **error_r)
+{
+	struct master_config *config = xcalloc(1, sizeof(*config));
+	char *text;
+	int ret = 0;
+
+	/* the settings stay zeroed until parsed: config_load_string and
+	   settings_copy fill empty structs, settings_free accepts them */
+	config->path = xstrdup(path);
+	for (size_t i = 0; i < MASTER_CONFIG_VIEW_COUNT; i++)
+		config->snapshot_fds[i] = -1;
+	if (master_config_read(path, &text, error_r) < 0) {
+		master_config_free(&config);
+		return -1;
+	}
+	for (size_t i = 0; i < MASTER_CONFIG_VIEW_COUNT && ret == 0; i++)
+		ret = master_config_load_view(config, text, (enum master_config_view)i,
+					      error_r);
+	free(text);
+	if (ret < 0) {
+		master_config_free(&config);
+		return -1;
+	}
+	*config_r = config;
+	return 0;
+}
+
+void master_config_free(struct master_config **_config)
+{
+	struct master_config *config = *_config;
+
+	if (config == NULL)
+		return;
+	*_config = NULL;
+	settings_free(&config->file_set);
+	for (size_t i = 0; i < MASTER_CONFIG_VIEW_COUNT; i++) {
+		settings_free(&config->views[i]);
+		if (config->snapshot_fds[i] >= 0)
+			close(config->snapshot_fds[i]);
+	}
+	free(config->path);
+	free(config);
+}
+
+const struct loft_settings *
+master_config_settings(const struct master_config *config)
+{
+	return &config->views[MASTER_CONFIG_VIEW_GLOBAL];
+}
+
+/* master_config_protocol - the protocol svc belongs to, or NULL */
+static const char *master_config_protocol(const struct service_settings *svc)
+{
+	if (svc->protocol[0] != '\0')
+		return svc->protocol;
+	if (strcmp(svc->name, "lmtp") == 0 || strcmp(svc->name, "lda") == 0)
+		return svc->name;
+	return NULL;
+}
+
+enum master_config_view
+master_config_service_view(const struct service_settings *svc)
+{
+	const char *protocol = master_config_protocol(svc);
+
+	for (size_t i = 0; protocol != NULL && i < MASTER_CONFIG_VIEW_COUNT; i++) {
+		if (master_config_view_protocols[i] != NULL &&
+		    strcmp(master_config_view_protocols[i], protocol) == 0)
+			return (enum master_config_view)i;
+	}
+	return MASTER_CONFIG_VIEW_GLOBAL;
+}
+
+bool master_config_service_enabled(const struct master_config *config,
+				   const struct service_settings *svc)
+{
+	const char *protocol = master_config_protocol(svc);
+
+	return protocol == NULL ||
+		master_config_in_list(master_config_settings(config)->protocols,
+				      protocol);
+}
+
+int master_config_snapshot(struct master_config *config,
+			   const struct service_settings *svc,
+			   const char **error_r)
+{
+	enum master_config_view view = master_config_service_view(svc);
+	const char *error;
+	int fd;
+
+	if (config->snapshot_fds[view] >= 0)
+		return config->snapshot_fds[view];
+	fd = service_env_snapshot(&config->views[view], &error);
+	if (fd < 0)
+		return master_config_fail(error_r, "service(%s): %s", svc->name, error);
+	config->snapshot_fds[view] = fd;
+	return fd;
+}
+
+/* master_config_self_dir - the directory loftd's binary is in */
+static char *master_config_self_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (len <= 0)
+		return xstrdup(".");
+	buf[len] = '\0';
+	return xstrdup(dirname(buf));
+}
+
+char **master_config_argv(const struct service_settings *svc)
+{
+	char *copy = xstrdup(svc->executable), *save = NULL;
+	char **argv = NULL;
+	size_t count = 0;
+
+	for (char *word = strtok_r(copy, MASTER_CONFIG_LIST_SEP, &save);
+	     word != NULL; word = strtok_r(NULL, MASTER_CONFIG_LIST_SEP, &save)) {
+		argv = xreallocarray(argv, count + 2, sizeof(*argv));
+		if (count == 0 && strchr(word, '/') == NULL) {
+			char *dir = master_config_self_dir();
+
+			argv[count] = xasprintf("%s/%s", dir, word);
+			free(dir);
+		} else {
+			argv[count] = xstrdup(word);
+		}
+		argv[++count] = NULL;
+	}
+	free(copy);
+	if (argv == NULL)
+		argv = xcalloc(1, sizeof(*argv));
+	return argv;
+}
+
+void master_config_argv_free(char ***_argv)
+{
+	char **argv = *_argv;
+
+	if (argv == NULL)
+		return;
+	*_argv = NULL;
+	for (size_t i = 0; argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+}

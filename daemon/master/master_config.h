@@ -1,0 +1,70 @@
+/*
+ * master_config - the configuration as loftd sees it: the file is read
+ * once, parsed without a protocol (the master's own view) and once per
+ * protocol (what an lmtp or lda service gets in its snapshot), every view
+ * validated, the built-in services added, and the sealed snapshot memfds
+ * made from those views on demand. A failure anywhere is one
+ * "FILE:LINE: message" string, so `--check`, start-up and SIGHUP report
+ * the same thing.
+ */
+#ifndef MASTER_CONFIG_H
+#define MASTER_CONFIG_H
+
+#include <stdbool.h>
+
+#include "settings.h"
+
+/* The executable of the built-in lmtp service, in loftd's directory. */
+#define MASTER_LMTP_EXECUTABLE "loft-lmtp"
+
+enum master_config_view {
+	MASTER_CONFIG_VIEW_GLOBAL,	/* protocol NULL */
+	MASTER_CONFIG_VIEW_LMTP,
+	MASTER_CONFIG_VIEW_LDA,
+	MASTER_CONFIG_VIEW_COUNT
+};
+
+struct master_config {
+	char *path;
+	/* what the file said, without built-in services: for `loftd -n` */
+	struct loft_settings file_set;
+	/* each view with the built-in services added; [GLOBAL] is the
+	   master's settings */
+	struct loft_settings views[MASTER_CONFIG_VIEW_COUNT];
+	int snapshot_fds[MASTER_CONFIG_VIEW_COUNT]; /* -1 until made */
+};
+
+/* master_config_load - read path once and parse/validate every view;
+   0 with *config_r, or -1 with *error_r ("FILE:LINE: message", valid
+   until the next call) */
+int master_config_load(const char *path, struct master_config **config_r,
+		       const char **error_r);
+void master_config_free(struct master_config **config);
+
+/* master_config_settings - the master's settings (global view) */
+const struct loft_settings *
+master_config_settings(const struct master_config *config);
+
+/* master_config_service_view - which view svc's processes get: its
+   `protocol`, or its name when that is "lmtp"/"lda", else global */
+enum master_config_view
+master_config_service_view(const struct service_settings *svc);
+
+/* master_config_service_enabled - false when svc names a protocol that is
+   not in `protocols` (Dovecot's rule: such a service is not started) */
+bool master_config_service_enabled(const struct master_config *config,
+				   const struct service_settings *svc);
+
+/* master_config_snapshot - the sealed snapshot memfd of svc's view (owned
+   by config, created on first use); fd or -1 with *error_r */
+int master_config_snapshot(struct master_config *config,
+			   const struct service_settings *svc,
+			   const char **error_r);
+
+/* master_config_argv - svc's executable split on spaces into a
+   NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
+   argv[0] is resolved in loftd's own directory when it has no '/' */
+char **master_config_argv(const struct service_settings *svc);
+void master_config_argv_free(char ***argv);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * master_daemon - loftd's life (see master_daemon.h). The master never
+ * blocks on a child: deaths arrive as SIGCHLD through the event loop and
+ * are reaped with WNOHANG; only the final SIGKILL of a shutdown that ran
+ * out of time waits for its victims.
+ */
+#include "master_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "master_config.h"
+#include "master_pidfile.h"
+#include "master_service.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+struct master {
+	struct master_runtime rt;
+	const char *config_path;
+	struct master_config *config;
+	struct master_service_list services;
+	struct master_pidfile *pidfile;
+	int pipe_write_fd;	/* only the master holds it: EOF = we died */
+	int ready_fd;		/* detached start-up: tells the parent "ok" */
+	struct evloop_signal *signals[5];
+	struct evloop_timer *shutdown_timer;
+};
+
+/* master_fatal - a start-up failure: stderr (the admin's terminal until
+   start-up is complete) and the log; returns the exit code 1 */
+static int master_fatal(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
+static int master_fatal(const char *fmt, ...)
+{
+	struct strbuf msg;
+	va_list args;
+
+	strbuf_init(&msg, 128);
+	va_start(args, fmt);
+	strbuf_vappendf(&msg, fmt, args);
+	va_end(args);
+	fprintf(stderr, "loftd: Fatal: %s\n", msg.data);
+	log_write(LOG_LEVEL_FATAL, NULL, "%s", msg.data);
+	strbuf_free(&msg);
+	return 1;
+}
+
+/* master_signal_name - "SIGTERM" for the signals the master handles */
+static const char *master_signal_name(int signo)
+{
+	switch (signo) {
+	case SIGTERM: return "SIGTERM";
+	case SIGINT: return "SIGINT";
+	case SIGHUP: return "SIGHUP";
+	case SIGUSR1: return "SIGUSR1";
+	case SIGCHLD: return "SIGCHLD";
+	}
+	return "signal";
+}
+
+/* master_configure_log - route the master's lines per the settings */
+static void master_configure_log(const struct loft_settings *set)
+{
+	struct log_settings log_set = {
+		.log_path = set->log_path,
+		.info_log_path = set->info_log_path,
+		.debug_log_path = set->debug_log_path,
+		.syslog_facility = set->syslog_facility,
+		.log_timestamp = set->log_timestamp,
+		.format = strcmp(set->log_format, "json") == 0 ?
+			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+		.debug = set->mail_debug,
+	};
+	const char *error;
+
+	if (log_configure(&log_set, &error) < 0)
+		log_warning("%s", error);
+}
+
+/* master_log_exit - one line about a child that is gone */
+static void master_log_exit(const struct master *m,
+			    const struct master_process *proc, int status)
+{
+	bool expected = proc->stopping || m->rt.shutting_down;
+	bool clean = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+		(expected && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+
+	if (clean && expected)
+		log_debug("service(%s): process %ld exited", proc->service_name,
+			  (long)proc->pid);
+	else if (clean)
+		log_info("service(%s): process %ld exited", proc->service_name,
+			 (long)proc->pid);
+	else
+		log_error("service(%s): child %ld %s", proc->service_name,
+			  (long)proc->pid, master_process_describe_exit(status));
+}
+
+/* master_reap - collect every dead child, replace those still wanted */
+static void master_reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct master_process *proc =
+			master_process_find(&m->rt.processes, pid);
+
+		if (proc == NULL)
+			continue;
+		master_log_exit(m, proc, status);
+		if (proc->service != NULL)
+			master_service_process_exited(proc->service, proc);
+		master_process_remove(&m->rt.processes, &proc);
+	}
+	if (m->rt.shutting_down && m->rt.processes.count == 0)
+		evloop_stop(m->rt.loop);
+}
+
+/* master_shutdown_timeout - children that ignored SIGTERM get SIGKILL */
+static int64_t master_shutdown_timeout(struct evloop_timer *timer,
+				       void *context)
+{
+	struct master *m = context;
+
+	(void)timer;
+	m->shutdown_timer = NULL;
+	log_warning("%u processes did not exit within %d secs, killing them",
+		    m->rt.processes.count, MASTER_DAEMON_SHUTDOWN_SECS);
+	master_process_signal_all(&m->rt.processes, SIGKILL);
+	while (m->rt.processes.head != NULL) {
+		struct master_process *proc = m->rt.processes.head;
+		int status = 0;
+
+		while (waitpid(proc->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		master_log_exit(m, proc, status);
+		master_process_remove(&m->rt.processes, &proc);
+	}
+	evloop_stop(m->rt.loop);
+	return EVLOOP_NOMORE;
+}
+
+/* master_shutdown - SIGTERM/SIGINT: the first one stops everything, a
+   later one is forwarded (children end their sessions at once) */
+static void master_shutdown(struct master *m, int signo)
+{
+	if (m->rt.shutting_down) {
+		log_info("received %s again, forwarding it to %u processes",
+			 master_signal_name(signo), m->rt.processes.count);
+		master_process_signal_all(&m->rt.processes, SIGTERM);
+		return;
+	}
+	log_info("received %s, shutting down", master_signal_name(signo));
+	m->rt.shutting_down = true;
+	master_services_stop_throttling(&m->services);
+	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
+	     proc = proc->next) {
+		/* retired by a reload: already told, let it finish */
+		if (!proc->stopping)
+			master_process_stop(proc);
+	}
+	if (m->rt.processes.count == 0) {
+		evloop_stop(m->rt.loop);
+		return;
+	}
+	m->shutdown_timer = evloop_add_timer(m->rt.loop,
+					     MASTER_DAEMON_SHUTDOWN_SECS * 1000,
+					     master_shutdown_timeout, m);
+}
+
+/* master_reload_fail - log why a reload was refused */
+static void master_reload_fail(struct master_config **config,
+			       const char *error)
+{
+	log_error("reload failed: %s", error);
+	master_config_free(config);
+}
+
+/* master_reload - SIGHUP: a new config generation, or nothing changes */
+static void master_reload(struct master *m)
+{
+	struct master_service_list services;
+	struct master_config *config;
+	const char *error;
+
+	if (m->rt.shutting_down)
+		return;
+	log_info("received SIGHUP, reloading %s", m->config_path);
+	if (master_config_load(m->config_path, &config, &error) < 0) {
+		log_error("reload failed: %s", error);
+		return;
+	}
+	if (strcmp(master_config_settings(config)->base_dir,
+		   master_config_settings(m->config)->base_dir) != 0) {
+		master_reload_fail(&config, "base_dir can't be changed by a "
+				   "reload (restart loftd)");
+		return;
+	}
+	if (master_services_create(&m->rt, config, &m->services, &services,
+				   &error) < 0) {
+		master_reload_fail(&config, error);
+		return;
+	}
+	/* old processes finish their sessions and exit; their exit is not
+	   a crash and they are not replaced */
+	master_services_commit(&services);
+	master_services_retire(&m->services);
+	master_services_free(&m->services);
+	m->services = services;
+	master_config_free(&m->config);
+	m->config = config;
+	master_configure_log(master_config_settings(m->config));
+	master_services_start(&m->services);
+	log_info("config reloaded");
+}
+
+/* master_on_signal - every signal the master handles */
+static void master_on_signal(int signo, void *context)
+{
+	struct master *m = context;
+
+	switch (signo) {
+	case SIGCHLD:
+		master_reap(m);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		master_shutdown(m, signo);
+		break;
+	case SIGHUP:
+		master_reload(m);
+		break;
+	case SIGUSR1:
+		log_reopen();
+		master_process_signal_all(&m->rt.processes, SIGUSR1);
+		break;
+	}
+}
+
+/* master_detach - fork; the parent waits until the child says start-up
+   is done (exit 0) or the child dies (its exit code) */
+static void master_detach(struct master *m)
+{
+	int fds[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		fprintf(stderr, "loftd: Fatal: pipe() failed: %s\n", strerror(errno));
+		_exit(1);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "loftd: Fatal: fork() failed: %s\n", strerror(errno));
+		_exit(1);
+	}
+	if (pid > 0) {
+		ssize_t ret;
+
+		close(fds[1]);
+		while ((ret = read(fds[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (ret == 1)
+			_exit(0);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+	close(fds[0]);
+	(void)setsid();
+	if (chdir("/") < 0)
+		log_warning("chdir(/) failed: %s", strerror(errno));
+	m->ready_fd = fds[1];
+}
+
+/* master_detach_done - start-up succeeded: release the waiting parent
+   and leave the terminal */
+static void master_detach_done(struct master *m)
+{
+	int null_fd;
+
+	if (m->ready_fd < 0)
+		return;
+	if (write(m->ready_fd, "R", 1) != 1)
+		log_warning("telling the parent about start-up failed: %s",
+			    strerror(errno));
+	close(m->ready_fd);
+	m->ready_fd = -1;
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0)
+		return;
+	(void)dup2(null_fd, STDIN_FILENO);
+	(void)dup2(null_fd, STDOUT_FILENO);
+	(void)dup2(null_fd, STDERR_FILENO);
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
+}
+
+/* master_start - everything that can fail at start-up; 0 or exit code */
+static int master_start(struct master *m)
+{
+	static const int signos[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	const struct loft_settings *set = master_config_settings(m->config);
+	int pipe_fds[2];
+	const char *error;
+
+	if (master_pidfile_create(set->base_dir, &m->pidfile, &error) < 0)
+		return master_fatal("%s", error);
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return master_fatal("pipe() failed: %s", strerror(errno));
+	m->rt.master_fd = pipe_fds[0];
+	m->pipe_write_fd = pipe_fds[1];
+	signal(SIGPIPE, SIG_IGN);
+	m->rt.loop = evloop_create();
+	/* blocked before the first fork, so no child death is missed */
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(signos); i++)
+		m->signals[i] = evloop_add_signal(m->rt.loop, signos[i],
+						  master_on_signal, m);
+	if (master_services_create(&m->rt, m->config, NULL, &m->services,
+				   &error) < 0)
+		return master_fatal("%s", error);
+	master_services_commit(&m->services);
+	return 0;
+}
+
+/* master_stop - release everything; listeners and the pid file go */
+static void master_stop(struct master *m)
+{
+	if (m->shutdown_timer != NULL)
+		evloop_remove_timer(&m->shutdown_timer);
+	master_services_free(&m->services);
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(m->signals); i++) {
+		if (m->signals[i] != NULL)
+			evloop_remove_signal(&m->signals[i]);
+	}
+	if (m->rt.loop != NULL)
+		evloop_free(&m->rt.loop);
+	if (m->rt.master_fd >= 0)
+		close(m->rt.master_fd);
+	if (m->pipe_write_fd >= 0)
+		close(m->pipe_write_fd);
+	master_pidfile_remove(&m->pidfile);
+	master_config_free(&m->config);
+	if (m->ready_fd >= 0)
+		close(m->ready_fd);
+}
+
+int master_daemon_run(const char *config_path, bool foreground)
+{
+	struct master m;
+	const char *error;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.config_path = config_path;
+	m.rt.master_fd = m.pipe_write_fd = m.ready_fd = -1;
+	if (master_config_load(config_path, &m.config, &error) < 0) {
+		fprintf(stderr, "loftd: Fatal: %s\n", error);
+		return 1;
+	}
+	if (!foreground)
+		master_detach(&m);
+	master_configure_log(master_config_settings(m.config));
+	ret = master_start(&m);
+	if (ret == 0) {
+		log_info("loftd %s starting up", LOFT_VERSION);
+		master_detach_done(&m);
+		master_services_start(&m.services);
+		if (evloop_run(m.rt.loop) < 0) {
+			log_error("event loop failed: %s", strerror(errno));
+			ret = 1;
+		}
+	}
+	master_stop(&m);
+	if (ret == 0)
+		log_info("loftd stopped");
+	return ret;
+}

@@ -1,0 +1,208 @@
+/*
+ * master_process - fork/exec of a service process with the service_env
+ * fd layout, and the master's list of live children (see
+ * master_process.h). The master is single-threaded, so the child may
+ * still call into libc freely between fork and exec.
+ */
+#include "master_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "service_env.h"
+#include "xalloc.h"
+
+static char master_process_error[256];
+
+/* master_process_close_from - close every fd >= first */
+static void master_process_close_from(int first)
+{
+	struct rlimit rl;
+
+	if (close_range((unsigned int)first, ~0U, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 65536;
+	for (rlim_t fd = (rlim_t)first; fd < rl.rlim_cur; fd++)
+		close((int)fd);
+}
+
+/* master_process_child_fail - report a failed step and leave the child */
+static void LOFT_ATTR_NORETURN
+master_process_child_fail(const struct master_process_spec *spec,
+			  const char *what)
+{
+	fprintf(stderr, "loftd: service(%s): %s failed: %s\n",
+		spec->service_name, what, strerror(errno));
+	_exit(MASTER_PROCESS_EXEC_FAILED);
+}
+
+/* master_process_source_fd - the fd that goes to 3 + i in the child */
+static int master_process_source_fd(const struct master_process_spec *spec,
+				    size_t i)
+{
+	if (i == 0)
+		return spec->config_fd;
+	if (i == 1)
+		return spec->master_fd;
+	return spec->listener_fds[i - 2];
+}
+
+/* master_process_child_fds - move the snapshot, the master pipe and the
+   listeners to 3, 4, 5...; everything else but 0-2 is closed. Sources
+   may sit on target numbers, so every fd is first copied above all of
+   them. */
+static void master_process_child_fds(const struct master_process_spec *spec)
+{
+	size_t count = 2 + spec->listener_count;
+	int *tmp = xcalloc(count, sizeof(*tmp));
+	int high = SERVICE_ENV_CONFIG_FD + (int)count;
+	int null_fd;
+
+	for (size_t i = 0; i < count; i++) {
+		if (master_process_source_fd(spec, i) >= high)
+			high = master_process_source_fd(spec, i) + 1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		tmp[i] = fcntl(master_process_source_fd(spec, i),
+			       F_DUPFD_CLOEXEC, high);
+		if (tmp[i] < 0)
+			master_process_child_fail(spec, "fcntl(F_DUPFD)");
+	}
+	for (size_t i = 0; i < count; i++) {
+		/* dup2 clears close-on-exec on the target */
+		if (dup2(tmp[i], SERVICE_ENV_CONFIG_FD + (int)i) < 0)
+			master_process_child_fail(spec, "dup2");
+	}
+	free(tmp);
+	master_process_close_from(SERVICE_ENV_CONFIG_FD + (int)count);
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0)
+		master_process_child_fail(spec, "open(/dev/null)");
+	if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
+		master_process_child_fail(spec, "dup2(/dev/null)");
+	if (null_fd > STDERR_FILENO)
+		close(null_fd);
+}
+
+/* master_process_child - everything between fork and exec */
+static void LOFT_ATTR_NORETURN
+master_process_child(const struct master_process_spec *spec)
+{
+	sigset_t empty;
+
+	/* the master's handlers and its signalfd mask must not leak */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&empty);
+	sigprocmask(SIG_SETMASK, &empty, NULL);
+	master_process_child_fds(spec);
+	if (setenv("LOFT_SERVICE", spec->service_name, 1) < 0 ||
+	    setenv("LOFT_LISTENERS", spec->listeners_env, 1) < 0)
+		master_process_child_fail(spec, "setenv");
+	execv(spec->argv[0], spec->argv);
+	fprintf(stderr, "loftd: service(%s): execv(%s) failed: %s\n",
+		spec->service_name, spec->argv[0], strerror(errno));
+	_exit(MASTER_PROCESS_EXEC_FAILED);
+}
+
+int master_process_spawn(struct master_process_list *list,
+			 const struct master_process_spec *spec,
+			 struct master_service *service, uint64_t now_msecs,
+			 struct master_process **proc_r, const char **error_r)
+{
+	struct master_process *proc;
+	pid_t pid;
+
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(master_process_error, sizeof(master_process_error),
+			 "service(%s): fork() failed: %s", spec->service_name,
+			 strerror(errno));
+		*error_r = master_process_error;
+		return -1;
+	}
+	if (pid == 0)
+		master_process_child(spec);
+	proc = xcalloc(1, sizeof(*proc));
+	proc->pid = pid;
+	proc->service_name = xstrdup(spec->service_name);
+	proc->service = service;
+	proc->start_msecs = now_msecs;
+	proc->next = list->head;
+	if (list->head != NULL)
+		list->head->prev = proc;
+	list->head = proc;
+	list->count++;
+	*proc_r = proc;
+	return 0;
+}
+
+struct master_process *master_process_find(struct master_process_list *list,
+					   pid_t pid)
+{
+	for (struct master_process *proc = list->head; proc != NULL;
+	     proc = proc->next) {
+		if (proc->pid == pid)
+			return proc;
+	}
+	return NULL;
+}
+
+void master_process_remove(struct master_process_list *list,
+			   struct master_process **_proc)
+{
+	struct master_process *proc = *_proc;
+
+	*_proc = NULL;
+	if (proc->prev != NULL)
+		proc->prev->next = proc->next;
+	else
+		list->head = proc->next;
+	if (proc->next != NULL)
+		proc->next->prev = proc->prev;
+	list->count--;
+	free(proc->service_name);
+	free(proc);
+}
+
+void master_process_stop(struct master_process *proc)
+{
+	proc->stopping = true;
+	(void)kill(proc->pid, SIGTERM);
+}
+
+void master_process_signal_all(struct master_process_list *list, int signo)
+{
+	for (struct master_process *proc = list->head; proc != NULL;
+	     proc = proc->next)
+		(void)kill(proc->pid, signo);
+}
+
+const char *master_process_describe_exit(int status)
+{
+	static char buf[128];
+
+	if (WIFSIGNALED(status)) {
+		snprintf(buf, sizeof(buf), "killed with signal %d%s",
+			 WTERMSIG(status),
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		snprintf(buf, sizeof(buf), "exited");
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == MASTER_PROCESS_EXEC_FAILED) {
+		snprintf(buf, sizeof(buf), "returned error %d (could not be started)",
+			 WEXITSTATUS(status));
+	} else {
+		snprintf(buf, sizeof(buf), "returned error %d",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	return buf;
+}

@@ -1,0 +1,70 @@
+/*
+ * master_process - one service process: fork, the fd and environment
+ * contract of lib/service_env.h (fd 3 config snapshot, fd 4 master pipe,
+ * fds 5.. listeners, LOFT_SERVICE, LOFT_LISTENERS), exec, and the list of
+ * live children the master reaps from.
+ *
+ * A process belongs to its service until a reload retires it (service
+ * NULL): then it is only waited for, never replaced.
+ */
+#ifndef MASTER_PROCESS_H
+#define MASTER_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct master_service;
+
+struct master_process {
+	struct master_process *prev, *next;
+	pid_t pid;
+	char *service_name;
+	struct master_service *service;	/* NULL once retired */
+	uint64_t start_msecs;		/* evloop clock */
+	bool stopping;			/* loftd asked it to exit */
+};
+
+struct master_process_list {
+	struct master_process *head;
+	unsigned int count;
+};
+
+/* What a child gets; every fd is the master's (close-on-exec) copy. */
+struct master_process_spec {
+	const char *service_name;
+	char *const *argv;
+	int config_fd;
+	int master_fd;
+	const int *listener_fds;
+	size_t listener_count;
+	const char *listeners_env;
+};
+
+/* master_process_spawn - fork and exec spec; the new process is added to
+   list. 0 with *proc_r, or -1 with *error_r (fork failed). An exec that
+   fails shows as an exit with status MASTER_PROCESS_EXEC_FAILED. */
+#define MASTER_PROCESS_EXEC_FAILED 84
+int master_process_spawn(struct master_process_list *list,
+			 const struct master_process_spec *spec,
+			 struct master_service *service, uint64_t now_msecs,
+			 struct master_process **proc_r, const char **error_r);
+
+/* master_process_find - the child with pid, or NULL */
+struct master_process *master_process_find(struct master_process_list *list,
+					   pid_t pid);
+/* master_process_remove - unlink and free; sets *proc = NULL */
+void master_process_remove(struct master_process_list *list,
+			   struct master_process **proc);
+
+/* master_process_stop - send SIGTERM and mark it stopping */
+void master_process_stop(struct master_process *proc);
+/* master_process_signal_all - send signo to every child */
+void master_process_signal_all(struct master_process_list *list, int signo);
+
+/* master_process_describe_exit - "returned error 3", "killed with signal
+   9 (core dumped)" for a waitpid status (static buffer) */
+const char *master_process_describe_exit(int status);
+
+#endif
