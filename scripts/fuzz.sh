@@ -34,10 +34,15 @@ for t in $targets; do
 	work="$build/corpus/$t"
 	mkdir -p "$work"
 	echo "fuzz.sh: $t for ${seconds}s"
-	if ! "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+	# libFuzzer's progress goes to a log; the summary and any failure
+	# are printed
+	if "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
 		-detect_leaks=1 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$build/artifacts/$t-" \
-		"$work" "$root/tests/fuzz/corpus/$t"; then
+		"$work" "$root/tests/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$build/$t.log" || true
+	else
+		tail -n 60 "$build/$t.log"
 		failed="$failed $t"
 	fi
 done
