@@ -68,8 +68,8 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, postmaster_address, "postmaster@%d",
 	  "Address used as the sender of rejects and in error replies"),
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
-	G(STR, listen, "*, ::",
-	  "Default addresses inet listeners bind to"),
+	G(STR, listen, "127.0.0.1",
+	  "Addresses inet listeners bind to when they name none (loopback by default)"),
 	G(STR, mail_temp_dir, "/tmp",
 	  "Directory for temporary copies of incoming mail"),
 

@@ -88,6 +88,10 @@ static __thread char log_ctx_user[512];
 
 /* Read without the lock, hence atomics. */
 static bool log_debug_config, log_debug_forced;
+/* debug for this thread's current work only (loftadm debug USER on) */
+static __thread bool log_debug_thread;
+static log_forward_callback_t *log_forward_cb;
+static void *log_forward_context;
 static uint64_t log_failures;
 static uint64_t log_counts[LOG_LEVEL_COUNT];
 
@@ -376,8 +380,22 @@ bool log_level_enabled(enum log_level level)
 {
 	if (level != LOG_LEVEL_DEBUG)
 		return true;
-	return __atomic_load_n(&log_debug_config, __ATOMIC_RELAXED) ||
+	return log_debug_thread ||
+		__atomic_load_n(&log_debug_config, __ATOMIC_RELAXED) ||
 		__atomic_load_n(&log_debug_forced, __ATOMIC_RELAXED);
+}
+
+void log_set_thread_debug(bool enabled)
+{
+	log_debug_thread = enabled;
+}
+
+void log_set_forward(log_forward_callback_t *cb, void *context)
+{
+	pthread_mutex_lock(&log_lock);
+	log_forward_cb = cb;
+	log_forward_context = context;
+	pthread_mutex_unlock(&log_lock);
 }
 
 void log_set_capture(log_capture_callback_t *cb, void *context)
@@ -529,6 +547,12 @@ void log_emit(enum log_level level, const char *event, const char *msg,
 	if (log_state.capture != NULL)
 		log_state.capture(level, log_state.line.data,
 				  log_state.capture_context);
+	if (log_forward_cb != NULL) {
+		uint64_t usecs = (uint64_t)line.now.tv_sec * 1000000 +
+			(uint64_t)line.now.tv_nsec / 1000;
+		log_forward_cb(level, usecs, line.session, line.user, msg,
+			       log_forward_context);
+	}
 	log_busy = false;
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;

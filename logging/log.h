@@ -107,6 +107,19 @@ uint64_t log_write_failures(void);
 uint64_t log_messages_count(enum log_level level);
 const char *log_level_name(enum log_level level); /* "Info", "Error" ... */
 
+/* log_set_thread_debug - debug lines on for this thread's work only (a
+   delivery to a user named by `loftadm debug USER on`) */
+void log_set_thread_debug(bool enabled);
+
+/* Forwarding hook: every emitted line's level and plain message (no
+   prefix) go to cb, e.g. to count them and report warnings and errors to
+   loft-stats. Runs under the log lock; a line cb itself logs is dropped.
+   cb must not block. */
+typedef void log_forward_callback_t(enum log_level level, uint64_t ts_usecs,
+				    const char *session, const char *user,
+				    const char *msg, void *context);
+void log_set_forward(log_forward_callback_t *cb, void *context);
+
 /* Test hook: every formatted line is also handed to cb (NULL to remove). */
 typedef void log_capture_callback_t(enum log_level level, const char *line,
 				    void *context);

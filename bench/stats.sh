@@ -1,0 +1,87 @@
+#!/bin/sh
+# bench/stats.sh [MESSAGES] [SESSIONS] - the cost of observability: LMTP
+# messages/s through loftd with loft-stats running, and with loft-stats
+# stopped (SIGSTOP: its socket fills, the services drop and count events
+# instead of waiting), measured alternately in the same run; prints both and
+# the difference. Goal: under 5%. Needs root and postfix (smtp-source).
+set -eu
+n=${1:-2000}
+sessions=${2:-10}
+top=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "bench/stats.sh: run as root" >&2; exit 1; }
+"$top/scripts/deps.sh"
+[ -x "$top/build/bin/loft-stats" ] || "$top/scripts/build.sh" build
+command -v smtp-source >/dev/null || PATH=$PATH:/usr/sbin
+
+t=$(mktemp -d /var/tmp/loft-stats-bench.XXXXXX)
+chmod 755 "$t"
+port=$((30000 + $$ % 10000))
+cleanup() {
+	[ -n "${stats_pid:-}" ] && kill -CONT "$stats_pid" 2>/dev/null
+	"$top/build/bin/loftd" -c "$t/loft.conf" stop >/dev/null 2>&1 || true
+	rm -rf "$t"
+}
+trap cleanup EXIT
+mkdir -p "$t/vmail" "$t/run"
+chown nobody:nogroup "$t/vmail"
+i=0
+while [ $i -lt 100 ]; do
+	echo "user$i@example.com::::::" >> "$t/users"
+	i=$((i + 1))
+done
+cat > "$t/loft.conf" <<EOT
+base_dir = $t/run
+log_path = $t/loft.log
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+mail_home = $t/vmail/%d/%n
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+lmtp_user_concurrency_limit = 0
+userdb {
+  driver = passwd-file
+  args = $t/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $port
+  }
+}
+EOT
+"$top/build/bin/loftd" -c "$t/loft.conf"
+sleep 1
+stats_pid=$(pgrep -f "loft-stats" -P "$(cat "$t/run/master.pid")" | head -n 1)
+
+# blast - n messages to user0..user99 in 10 parallel smtp-source runs
+blast() {
+	start=$(date +%s.%N)
+	per=$((n / 100))
+	u=0
+	while [ $u -lt 100 ]; do
+		smtp-source -L -s "$sessions" -m "$per" -l 4096 -f sender@example.org \
+			-t "user$u@example.com" "127.0.0.1:$port" &
+		u=$((u + 1))
+		if [ $((u % 10)) -eq 0 ]; then wait; fi
+	done
+	wait
+	end=$(date +%s.%N)
+	echo "$end - $start" | bc -l
+}
+
+blast >/dev/null
+on=0 off=0
+for round in 1 2 3; do
+	on=$(echo "$on + $(blast)" | bc -l)
+	kill -STOP "$stats_pid"
+	off=$(echo "$off + $(blast)" | bc -l)
+	kill -CONT "$stats_pid"
+done
+total=$(( (n / 100) * 100 * 3 ))
+on_rate=$(echo "$total / $on" | bc -l)
+off_rate=$(echo "$total / $off" | bc -l)
+printf 'messages per side   : %d (smtp-source -L, %d sessions x 10, 4 KiB)\n' "$total" "$sessions"
+printf 'loft-stats running  : %8.1f msg/s\n' "$on_rate"
+printf 'loft-stats stopped  : %8.1f msg/s\n' "$off_rate"
+printf 'cost of stats       : %8.2f %%\n' "$(echo "($off_rate - $on_rate) * 100 / $off_rate" | bc -l)"
