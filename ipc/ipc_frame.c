@@ -1,0 +1,185 @@
+/*
+ * ipc_frame - frame encoder and strict streaming decoder (see ipc_frame.h).
+ * The decoder keeps fed bytes in one strbuf with a read offset, compacting
+ * it when the consumed prefix outgrows the rest, so a stream costs at most
+ * one frame plus one chunk of memory.
+ */
+#include "ipc_frame.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_slot.h"
+#include "xalloc.h"
+
+/* compact the decoder buffer once the consumed prefix is this large */
+#define IPC_DECODER_COMPACT_MIN 4096u
+
+struct ipc_decoder {
+	struct strbuf buf;
+	size_t pos;
+	/* the first decode error, or NULL */
+	char *error;
+};
+
+/* protobuf-c output sink appending to a strbuf */
+struct ipc_strbuf_sink {
+	ProtobufCBuffer base;
+	struct strbuf *out;
+};
+
+static __thread struct error_slot ipc_frame_error;
+
+/* ipc_sink_append - ProtobufCBuffer hook */
+static void ipc_sink_append(ProtobufCBuffer *buffer, size_t len,
+			    const uint8_t *data)
+{
+	struct ipc_strbuf_sink *sink = (struct ipc_strbuf_sink *)buffer;
+
+	strbuf_append(sink->out, data, len);
+}
+
+int ipc_frame_encode(const Loft__Envelope *env, struct strbuf *out,
+		     const char **error_r)
+{
+	struct ipc_strbuf_sink sink = { { ipc_sink_append }, out };
+	unsigned char header[IPC_FRAME_HEADER_SIZE];
+	size_t size;
+
+	if (env->body_case == LOFT__ENVELOPE__BODY__NOT_SET) {
+		*error_r = error_slot_set(&ipc_frame_error,
+					  "envelope has no body");
+		return -1;
+	}
+	if (!protobuf_c_message_check(&env->base)) {
+		*error_r = error_slot_set(&ipc_frame_error,
+			"%s envelope lacks a required field",
+			ipc_envelope_body_name(env->body_case));
+		return -1;
+	}
+	size = loft__envelope__get_packed_size(env);
+	if (size > IPC_FRAME_MAX) {
+		*error_r = error_slot_set(&ipc_frame_error,
+			"%s envelope is %zu bytes, more than the %u maximum",
+			ipc_envelope_body_name(env->body_case), size,
+			IPC_FRAME_MAX);
+		return -1;
+	}
+	header[0] = (unsigned char)(size >> 24);
+	header[1] = (unsigned char)(size >> 16);
+	header[2] = (unsigned char)(size >> 8);
+	header[3] = (unsigned char)size;
+	strbuf_append(out, header, sizeof(header));
+	loft__envelope__pack_to_buffer(env, &sink.base);
+	return 0;
+}
+
+struct ipc_decoder *ipc_decoder_create(void)
+{
+	struct ipc_decoder *dec = xcalloc(1, sizeof(*dec));
+
+	strbuf_init(&dec->buf, 256);
+	return dec;
+}
+
+void ipc_decoder_free(struct ipc_decoder **_dec)
+{
+	struct ipc_decoder *dec = *_dec;
+
+	if (dec == NULL)
+		return;
+	*_dec = NULL;
+	strbuf_free(&dec->buf);
+	free(dec->error);
+	free(dec);
+}
+
+/* ipc_decoder_fail - enter the error state; returns -1 */
+static int ipc_decoder_fail(struct ipc_decoder *dec, const char **error_r,
+			    const char *error)
+{
+	dec->error = xstrdup(error);
+	strbuf_free(&dec->buf);
+	strbuf_init(&dec->buf, 1);
+	dec->pos = 0;
+	*error_r = dec->error;
+	return -1;
+}
+
+int ipc_decoder_feed(struct ipc_decoder *dec, const void *data, size_t size,
+		     const char **error_r)
+{
+	size_t rest;
+
+	if (dec->error != NULL) {
+		*error_r = dec->error;
+		return -1;
+	}
+	rest = dec->buf.len - dec->pos;
+	if (dec->pos >= IPC_DECODER_COMPACT_MIN && dec->pos >= rest) {
+		memmove(dec->buf.data, dec->buf.data + dec->pos, rest);
+		strbuf_truncate(&dec->buf, rest);
+		dec->pos = 0;
+	}
+	strbuf_append(&dec->buf, data, size);
+	return 0;
+}
+
+int ipc_decoder_next(struct ipc_decoder *dec, Loft__Envelope **env_r,
+		     const char **error_r)
+{
+	const unsigned char *p;
+	Loft__Envelope *env;
+	size_t avail, size;
+	char error[160];
+
+	if (dec->error != NULL) {
+		*error_r = dec->error;
+		return -1;
+	}
+	avail = dec->buf.len - dec->pos;
+	if (avail < IPC_FRAME_HEADER_SIZE) {
+		if (avail == 0 && dec->pos > 0) {
+			strbuf_reset(&dec->buf);
+			dec->pos = 0;
+		}
+		return 0;
+	}
+	p = (const unsigned char *)dec->buf.data + dec->pos;
+	size = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	       (size_t)p[3];
+	if (size == 0 || size > IPC_FRAME_MAX) {
+		snprintf(error, sizeof(error),
+			 "frame length %zu out of range (1..%u)", size,
+			 IPC_FRAME_MAX);
+		return ipc_decoder_fail(dec, error_r, error);
+	}
+	if (avail - IPC_FRAME_HEADER_SIZE < size)
+		return 0;
+	env = loft__envelope__unpack(&ipc_allocator, size,
+				     p + IPC_FRAME_HEADER_SIZE);
+	if (env == NULL) {
+		snprintf(error, sizeof(error),
+			 "frame of %zu bytes is not a valid envelope", size);
+		return ipc_decoder_fail(dec, error_r, error);
+	}
+	if (env->body_case == LOFT__ENVELOPE__BODY__NOT_SET) {
+		ipc_envelope_free(&env);
+		return ipc_decoder_fail(dec, error_r,
+					"envelope without a known body");
+	}
+	dec->pos += IPC_FRAME_HEADER_SIZE + size;
+	*env_r = env;
+	return 1;
+}
+
+bool ipc_decoder_failed(const struct ipc_decoder *dec)
+{
+	return dec->error != NULL;
+}
+
+size_t ipc_decoder_buffered(const struct ipc_decoder *dec)
+{
+	return dec->buf.len - dec->pos;
+}

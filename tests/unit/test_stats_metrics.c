@@ -1,0 +1,823 @@
+/*
+ * test_stats_metrics - unit tests for stats/stats_metrics: what each
+ * record function counts, histogram bucketing at the bucket edges (le is
+ * inclusive), the exposition for a small fixed state in Prometheus 0.0.4
+ * and OpenMetrics 1.0 form (compared with the expected text), number
+ * formatting, label escaping, the JSON series list, and stats reset.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "stats_metrics.h"
+#include "xalloc.h"
+
+/* The exposition of fixed_state() with the service "lmtp" passed. */
+static const char want_prometheus[] =
+	"# HELP loft_build_info loft build information.\n"
+	"# TYPE loft_build_info gauge\n"
+	"loft_build_info{version=\"1.2.3\"} 1\n"
+	"# HELP loft_deliveries_total Recipient delivery outcomes by protocol and result.\n"
+	"# TYPE loft_deliveries_total counter\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"saved\"} 1\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"rejected\"} 1\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"tempfail\"} 1\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"saved\"} 0\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"rejected\"} 0\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"tempfail\"} 0\n"
+	"# HELP loft_delivery_duration_seconds Time taken by one recipient's delivery attempt.\n"
+	"# TYPE loft_delivery_duration_seconds histogram\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.0005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.001\"} 1\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.0025\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.005\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.01\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.025\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.05\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.1\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.25\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.5\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"1\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"2.5\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"5\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"10\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"30\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"+Inf\"} 2\n"
+	"loft_delivery_duration_seconds_sum{protocol=\"lmtp\"} 0.0035\n"
+	"loft_delivery_duration_seconds_count{protocol=\"lmtp\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.0005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.001\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.0025\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.01\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.025\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.05\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.1\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.25\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.5\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"1\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"2.5\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"5\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"10\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"30\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"+Inf\"} 0\n"
+	"loft_delivery_duration_seconds_sum{protocol=\"lda\"} 0\n"
+	"loft_delivery_duration_seconds_count{protocol=\"lda\"} 0\n"
+	"# HELP loft_delivered_bytes_total Bytes of messages saved, by protocol.\n"
+	"# TYPE loft_delivered_bytes_total counter\n"
+	"loft_delivered_bytes_total{protocol=\"lmtp\"} 1000\n"
+	"loft_delivered_bytes_total{protocol=\"lda\"} 0\n"
+	"# HELP loft_rcpt_rejected_total Recipients rejected or deferred, by reason.\n"
+	"# TYPE loft_rcpt_rejected_total counter\n"
+	"loft_rcpt_rejected_total{reason=\"unknown_user\"} 1\n"
+	"loft_rcpt_rejected_total{reason=\"quota\"} 1\n"
+	"loft_rcpt_rejected_total{reason=\"size\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"concurrency\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"syntax\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"other\"} 0\n"
+	"# HELP loft_sessions_active Sessions open now, by service.\n"
+	"# TYPE loft_sessions_active gauge\n"
+	"loft_sessions_active{service=\"lmtp\"} 1\n"
+	"# HELP loft_sessions_total Sessions started, by service.\n"
+	"# TYPE loft_sessions_total counter\n"
+	"loft_sessions_total{service=\"lmtp\"} 2\n"
+	"# HELP loft_service_processes Processes running, by service.\n"
+	"# TYPE loft_service_processes gauge\n"
+	"loft_service_processes{service=\"lmtp\"} 2\n"
+	"# HELP loft_service_restarts_total Service processes replaced after an abnormal exit.\n"
+	"# TYPE loft_service_restarts_total counter\n"
+	"loft_service_restarts_total{service=\"lmtp\"} 0\n"
+	"# HELP loft_userdb_lookup_duration_seconds Time taken by userdb lookups.\n"
+	"# TYPE loft_userdb_lookup_duration_seconds histogram\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.0005\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.001\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.0025\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.005\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.01\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.025\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.05\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.1\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.25\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.5\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"1\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"2.5\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"5\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"10\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"30\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_sum 0.0005\n"
+	"loft_userdb_lookup_duration_seconds_count 1\n"
+	"# HELP loft_storage_write_duration_seconds Time taken writing a message to the mailbox.\n"
+	"# TYPE loft_storage_write_duration_seconds histogram\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.0005\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.001\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.0025\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.005\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.01\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.025\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.05\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.1\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.25\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.5\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"1\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"2.5\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"5\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"10\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"30\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+	"loft_storage_write_duration_seconds_sum 31\n"
+	"loft_storage_write_duration_seconds_count 1\n"
+	"# HELP loft_log_messages_total Log lines written, by level.\n"
+	"# TYPE loft_log_messages_total counter\n"
+	"loft_log_messages_total{level=\"debug\"} 0\n"
+	"loft_log_messages_total{level=\"info\"} 0\n"
+	"loft_log_messages_total{level=\"warning\"} 2\n"
+	"loft_log_messages_total{level=\"error\"} 0\n"
+	"loft_log_messages_total{level=\"fatal\"} 0\n"
+	"loft_log_messages_total{level=\"panic\"} 0\n"
+	"# HELP loft_kicks_total Sessions ended by an admin kick.\n"
+	"# TYPE loft_kicks_total counter\n"
+	"loft_kicks_total 1\n"
+	"# HELP loft_config_reloads_total Configuration reloads, by result.\n"
+	"# TYPE loft_config_reloads_total counter\n"
+	"loft_config_reloads_total{result=\"ok\"} 1\n"
+	"loft_config_reloads_total{result=\"failed\"} 0\n"
+	"# HELP loft_stats_events_dropped_total Stats events lost because the stats process was slow or down.\n"
+	"# TYPE loft_stats_events_dropped_total counter\n"
+	"loft_stats_events_dropped_total 3\n";
+
+static const char want_openmetrics[] =
+	"# TYPE loft_build info\n"
+	"# HELP loft_build loft build information.\n"
+	"loft_build_info{version=\"1.2.3\"} 1\n"
+	"# TYPE loft_deliveries counter\n"
+	"# HELP loft_deliveries Recipient delivery outcomes by protocol and result.\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"saved\"} 1\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"rejected\"} 1\n"
+	"loft_deliveries_total{protocol=\"lmtp\",result=\"tempfail\"} 1\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"saved\"} 0\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"rejected\"} 0\n"
+	"loft_deliveries_total{protocol=\"lda\",result=\"tempfail\"} 0\n"
+	"# TYPE loft_delivery_duration_seconds histogram\n"
+	"# UNIT loft_delivery_duration_seconds seconds\n"
+	"# HELP loft_delivery_duration_seconds Time taken by one recipient's delivery attempt.\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.0005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.001\"} 1\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.0025\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.005\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.01\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.025\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.05\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.1\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.25\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"0.5\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"1.0\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"2.5\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"5.0\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"10.0\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"30.0\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lmtp\",le=\"+Inf\"} 2\n"
+	"loft_delivery_duration_seconds_sum{protocol=\"lmtp\"} 0.0035\n"
+	"loft_delivery_duration_seconds_count{protocol=\"lmtp\"} 2\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.0005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.001\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.0025\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.005\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.01\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.025\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.05\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.1\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.25\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"0.5\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"1.0\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"2.5\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"5.0\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"10.0\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"30.0\"} 0\n"
+	"loft_delivery_duration_seconds_bucket{protocol=\"lda\",le=\"+Inf\"} 0\n"
+	"loft_delivery_duration_seconds_sum{protocol=\"lda\"} 0.0\n"
+	"loft_delivery_duration_seconds_count{protocol=\"lda\"} 0\n"
+	"# TYPE loft_delivered_bytes counter\n"
+	"# UNIT loft_delivered_bytes bytes\n"
+	"# HELP loft_delivered_bytes Bytes of messages saved, by protocol.\n"
+	"loft_delivered_bytes_total{protocol=\"lmtp\"} 1000\n"
+	"loft_delivered_bytes_total{protocol=\"lda\"} 0\n"
+	"# TYPE loft_rcpt_rejected counter\n"
+	"# HELP loft_rcpt_rejected Recipients rejected or deferred, by reason.\n"
+	"loft_rcpt_rejected_total{reason=\"unknown_user\"} 1\n"
+	"loft_rcpt_rejected_total{reason=\"quota\"} 1\n"
+	"loft_rcpt_rejected_total{reason=\"size\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"concurrency\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"syntax\"} 0\n"
+	"loft_rcpt_rejected_total{reason=\"other\"} 0\n"
+	"# TYPE loft_sessions_active gauge\n"
+	"# HELP loft_sessions_active Sessions open now, by service.\n"
+	"loft_sessions_active{service=\"lmtp\"} 1\n"
+	"# TYPE loft_sessions counter\n"
+	"# HELP loft_sessions Sessions started, by service.\n"
+	"loft_sessions_total{service=\"lmtp\"} 2\n"
+	"# TYPE loft_service_processes gauge\n"
+	"# HELP loft_service_processes Processes running, by service.\n"
+	"loft_service_processes{service=\"lmtp\"} 2\n"
+	"# TYPE loft_service_restarts counter\n"
+	"# HELP loft_service_restarts Service processes replaced after an abnormal exit.\n"
+	"loft_service_restarts_total{service=\"lmtp\"} 0\n"
+	"# TYPE loft_userdb_lookup_duration_seconds histogram\n"
+	"# UNIT loft_userdb_lookup_duration_seconds seconds\n"
+	"# HELP loft_userdb_lookup_duration_seconds Time taken by userdb lookups.\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.0005\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.001\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.0025\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.005\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.01\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.025\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.05\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.1\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.25\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.5\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"1.0\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"2.5\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"5.0\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"10.0\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"30.0\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+	"loft_userdb_lookup_duration_seconds_sum 0.0005\n"
+	"loft_userdb_lookup_duration_seconds_count 1\n"
+	"# TYPE loft_storage_write_duration_seconds histogram\n"
+	"# UNIT loft_storage_write_duration_seconds seconds\n"
+	"# HELP loft_storage_write_duration_seconds Time taken writing a message to the mailbox.\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.0005\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.001\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.0025\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.005\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.01\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.025\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.05\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.1\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.25\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"0.5\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"1.0\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"2.5\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"5.0\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"10.0\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"30.0\"} 0\n"
+	"loft_storage_write_duration_seconds_bucket{le=\"+Inf\"} 1\n"
+	"loft_storage_write_duration_seconds_sum 31.0\n"
+	"loft_storage_write_duration_seconds_count 1\n"
+	"# TYPE loft_log_messages counter\n"
+	"# HELP loft_log_messages Log lines written, by level.\n"
+	"loft_log_messages_total{level=\"debug\"} 0\n"
+	"loft_log_messages_total{level=\"info\"} 0\n"
+	"loft_log_messages_total{level=\"warning\"} 2\n"
+	"loft_log_messages_total{level=\"error\"} 0\n"
+	"loft_log_messages_total{level=\"fatal\"} 0\n"
+	"loft_log_messages_total{level=\"panic\"} 0\n"
+	"# TYPE loft_kicks counter\n"
+	"# HELP loft_kicks Sessions ended by an admin kick.\n"
+	"loft_kicks_total 1\n"
+	"# TYPE loft_config_reloads counter\n"
+	"# HELP loft_config_reloads Configuration reloads, by result.\n"
+	"loft_config_reloads_total{result=\"ok\"} 1\n"
+	"loft_config_reloads_total{result=\"failed\"} 0\n"
+	"# TYPE loft_stats_events_dropped counter\n"
+	"# HELP loft_stats_events_dropped Stats events lost because the stats process was slow or down.\n"
+	"loft_stats_events_dropped_total 3\n"
+	"# EOF\n";
+
+static const struct stats_metrics_service fixed_service[] = {
+	{ "lmtp", 1, 2, 0 },
+};
+static const struct stats_metrics_services fixed_services = {
+	fixed_service, 1
+};
+
+/* fixed_state - the state behind want_prometheus / want_openmetrics */
+static struct stats_metrics *fixed_state(void)
+{
+	struct stats_metrics *m = stats_metrics_create("1.2.3");
+
+	stats_metrics_delivery(m, STATS_PROTOCOL_LMTP, STATS_RESULT_SAVED,
+			       STATS_REASON_OTHER, 1000, 0.001);
+	stats_metrics_delivery(m, STATS_PROTOCOL_LMTP, STATS_RESULT_TEMPFAIL,
+			       STATS_REASON_QUOTA, 0, 0.0025);
+	stats_metrics_rcpt_rejected(m, STATS_PROTOCOL_LMTP,
+				    STATS_RESULT_REJECTED,
+				    STATS_REASON_UNKNOWN_USER);
+	stats_metrics_timing(m, STATS_TIMING_USERDB_LOOKUP, 0.0005);
+	stats_metrics_timing(m, STATS_TIMING_STORAGE_WRITE, 31);
+	stats_metrics_session_started(m, "lmtp");
+	stats_metrics_session_started(m, "lmtp");
+	stats_metrics_log(m, LOG_LEVEL_WARNING, 2);
+	stats_metrics_kicks(m, 1);
+	stats_metrics_reload(m, true);
+	stats_metrics_dropped(m, 3);
+	return m;
+}
+
+/* first_difference - a readable pointer to where got and want part */
+static const char *first_difference(const char *got, const char *want)
+{
+	size_t i = 0, line_start = 0;
+
+	while (got[i] != '\0' && got[i] == want[i]) {
+		if (got[i] == '\n')
+			line_start = i + 1;
+		i++;
+	}
+	return got + line_start;
+}
+
+START_TEST(test_exposition)
+{
+	bool openmetrics = _i == 1;
+	const char *want = openmetrics ? want_openmetrics : want_prometheus;
+	struct stats_metrics *m = fixed_state();
+	char *got = stats_metrics_render(m, &fixed_services, openmetrics);
+
+	ck_assert_msg(strcmp(got, want) == 0,
+		      "format %s: got differs at:\n%.200s\nwant:\n%.200s",
+		      openmetrics ? "openmetrics" : "0.0.4",
+		      first_difference(got, want),
+		      want + (first_difference(got, want) - got));
+	free(got);
+	stats_metrics_free(&m);
+	ck_assert_ptr_null(m);
+}
+END_TEST
+
+struct bucket_case {
+	double seconds;
+	int want_bucket;	/* index of the first bucket counting it, -1: none */
+};
+
+static const struct bucket_case bucket_cases[] = {
+	{ 0, 0 },
+	{ -1, 0 },
+	{ 0.0001, 0 },
+	{ 0.0005, 0 },
+	{ 0.00050001, 1 },
+	{ 0.001, 1 },
+	{ 0.0025, 2 },
+	{ 0.0026, 3 },
+	{ 0.1, 7 },
+	{ 0.25, 8 },
+	{ 1, 10 },
+	{ 1.0000001, 11 },
+	{ 10, 13 },
+	{ 30, 14 },
+	{ 30.000001, 15 },
+	{ 1e9, 15 },
+	{ INFINITY, -1 },
+	{ NAN, -1 },
+};
+
+/* find_series - the JSON series called name whose labels contain
+   label=value (label NULL: the first series called name), or NULL */
+static json_object *find_series(json_object *root, const char *name,
+				const char *label, const char *value)
+{
+	json_object *metrics, *series, *v, *labels;
+	size_t i;
+
+	ck_assert(json_object_object_get_ex(root, "metrics", &metrics));
+	for (i = 0; i < json_object_array_length(metrics); i++) {
+		series = json_object_array_get_idx(metrics, i);
+		ck_assert(json_object_object_get_ex(series, "name", &v));
+		if (strcmp(json_object_get_string(v), name) != 0)
+			continue;
+		if (label == NULL)
+			return series;
+		ck_assert(json_object_object_get_ex(series, "labels", &labels));
+		if (json_object_object_get_ex(labels, label, &v) &&
+		    strcmp(json_object_get_string(v), value) == 0)
+			return series;
+	}
+	return NULL;
+}
+
+/* series_int - series[key] as an integer */
+static int64_t series_int(json_object *series, const char *key)
+{
+	json_object *v;
+
+	ck_assert_msg(series != NULL, "series not found");
+	ck_assert_msg(json_object_object_get_ex(series, key, &v),
+		      "no %s in series", key);
+	return json_object_get_int64(v);
+}
+
+/* value_of - the value of series name{label=value} in m's JSON */
+static int64_t value_of(const struct stats_metrics *m, const char *name,
+			const char *label, const char *value)
+{
+	json_object *root = stats_metrics_json(m, NULL);
+	int64_t ret = series_int(find_series(root, name, label, value), "value");
+
+	json_object_put(root);
+	return ret;
+}
+
+START_TEST(test_bucket_edges)
+{
+	const struct bucket_case *c = &bucket_cases[_i];
+	struct stats_metrics *m = stats_metrics_create("x");
+	json_object *root, *series, *buckets;
+	char le[32];
+	unsigned int i;
+	int64_t got;
+
+	stats_metrics_timing(m, STATS_TIMING_STORAGE_WRITE, c->seconds);
+	root = stats_metrics_json(m, NULL);
+	series = find_series(root, "loft_storage_write_duration_seconds",
+			     NULL, NULL);
+	ck_assert_int_eq(series_int(series, "count"), c->want_bucket < 0 ? 0 : 1);
+	ck_assert(json_object_object_get_ex(series, "buckets", &buckets));
+	ck_assert_uint_eq(json_object_object_length(buckets),
+			  STATS_METRICS_BUCKET_COUNT);
+	for (i = 0; i < STATS_METRICS_BUCKET_COUNT; i++) {
+		if (i + 1 == STATS_METRICS_BUCKET_COUNT)
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g",
+				 stats_metrics_bucket_bounds[i]);
+		got = series_int(buckets, le);
+		ck_assert_msg(got == (c->want_bucket >= 0 &&
+				      (int)i >= c->want_bucket),
+			      "%g: bucket le=%s got %lld, want %d", c->seconds,
+			      le, (long long)got,
+			      c->want_bucket >= 0 && (int)i >= c->want_bucket);
+	}
+	json_object_put(root);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_counting)
+{
+	struct stats_metrics *m = stats_metrics_create("x");
+	json_object *root, *series;
+	char *text;
+
+	stats_metrics_delivery(m, STATS_PROTOCOL_LDA, STATS_RESULT_SAVED,
+			       STATS_REASON_QUOTA, 500, 0.2);
+	stats_metrics_delivery(m, STATS_PROTOCOL_LDA, STATS_RESULT_SAVED,
+			       STATS_REASON_OTHER, 700, 0.3);
+	stats_metrics_delivery(m, STATS_PROTOCOL_LDA, STATS_RESULT_REJECTED,
+			       STATS_REASON_SIZE, 900, 0.1);
+	stats_metrics_rcpt_rejected(m, STATS_PROTOCOL_LMTP,
+				    STATS_RESULT_TEMPFAIL,
+				    STATS_REASON_CONCURRENCY);
+	stats_metrics_rcpt_rejected(m, STATS_PROTOCOL_LMTP, STATS_RESULT_SAVED,
+				    STATS_REASON_SYNTAX);
+	stats_metrics_log(m, LOG_LEVEL_DEBUG, 5);
+	stats_metrics_log(m, LOG_LEVEL_PANIC, 1);
+	stats_metrics_kicks(m, 2);
+	stats_metrics_kicks(m, 3);
+	stats_metrics_reload(m, false);
+	stats_metrics_reload(m, false);
+	stats_metrics_dropped(m, 10);
+
+	/* a saved delivery's reason is not a rejection; bytes only when saved */
+	text = stats_metrics_render(m, NULL, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_deliveries_total{protocol=\"lda\",result=\"saved\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_deliveries_total{protocol=\"lda\",result=\"rejected\"} 1\n"));
+	free(text);
+	ck_assert_int_eq(value_of(m, "loft_delivered_bytes_total", "protocol",
+				  "lda"), 1200);
+	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
+				  "quota"), 0);
+	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
+				  "size"), 1);
+	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
+				  "concurrency"), 1);
+	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
+				  "syntax"), 1);
+	ck_assert_int_eq(value_of(m, "loft_log_messages_total", "level",
+				  "debug"), 5);
+	ck_assert_int_eq(value_of(m, "loft_log_messages_total", "level",
+				  "panic"), 1);
+	ck_assert_int_eq(value_of(m, "loft_kicks_total", NULL, NULL), 5);
+	ck_assert_int_eq(value_of(m, "loft_config_reloads_total", "result",
+				  "failed"), 2);
+	ck_assert_int_eq(value_of(m, "loft_config_reloads_total", "result",
+				  "ok"), 0);
+	ck_assert_int_eq(value_of(m, "loft_stats_events_dropped_total", NULL,
+				  NULL), 10);
+
+	/* the rcpt rejections count as outcomes without a duration */
+	root = stats_metrics_json(m, NULL);
+	series = find_series(root, "loft_delivery_duration_seconds",
+			     "protocol", "lmtp");
+	ck_assert_int_eq(series_int(series, "count"), 0);
+	series = find_series(root, "loft_delivery_duration_seconds",
+			     "protocol", "lda");
+	ck_assert_int_eq(series_int(series, "count"), 3);
+	json_object_put(root);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_deliveries_by_label)
+{
+	struct stats_metrics *m = stats_metrics_create("x");
+	char *text;
+
+	stats_metrics_rcpt_rejected(m, STATS_PROTOCOL_LMTP,
+				    STATS_RESULT_TEMPFAIL,
+				    STATS_REASON_CONCURRENCY);
+	stats_metrics_rcpt_rejected(m, STATS_PROTOCOL_LMTP, STATS_RESULT_SAVED,
+				    STATS_REASON_SYNTAX);
+	stats_metrics_delivery(m, STATS_PROTOCOL_LDA, STATS_RESULT_REJECTED,
+			       STATS_REASON_UNKNOWN_USER, 0, 0.01);
+	text = stats_metrics_render(m, NULL, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_deliveries_total{protocol=\"lmtp\",result=\"tempfail\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_deliveries_total{protocol=\"lmtp\",result=\"rejected\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_deliveries_total{protocol=\"lda\",result=\"rejected\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_rcpt_rejected_total{reason=\"unknown_user\"} 1\n"));
+	/* no services passed: the per-service gauges have no series */
+	ck_assert_ptr_nonnull(strstr(text,
+		"# TYPE loft_sessions_active gauge\n# HELP loft_sessions_total"));
+	free(text);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+struct number_case {
+	double seconds;
+	const char *want_prometheus;
+	const char *want_openmetrics;
+};
+
+static const struct number_case number_cases[] = {
+	{ 0.00001, "1e-05", "1e-05" },
+	{ 0.0001, "0.0001", "0.0001" },
+	{ 2, "2", "2.0" },
+	{ 0.1, "0.1", "0.1" },
+	{ 0.3, "0.3", "0.3" },
+	{ 1.5, "1.5", "1.5" },
+	{ 100000, "100000", "100000.0" },
+	{ 1234567, "1.234567e+06", "1.234567e+06" },
+	{ 0.123456789012, "0.123456789012", "0.123456789012" },
+};
+
+START_TEST(test_number_format)
+{
+	const struct number_case *c = &number_cases[_i];
+	struct stats_metrics *m = stats_metrics_create("x");
+	char want[128], *text;
+
+	stats_metrics_timing(m, STATS_TIMING_USERDB_LOOKUP, c->seconds);
+	text = stats_metrics_render(m, NULL, false);
+	snprintf(want, sizeof(want), "\nloft_userdb_lookup_duration_seconds_sum %s\n",
+		 c->want_prometheus);
+	ck_assert_msg(strstr(text, want) != NULL, "%g: 0.0.4 sum is not %s",
+		      c->seconds, c->want_prometheus);
+	free(text);
+	text = stats_metrics_render(m, NULL, true);
+	snprintf(want, sizeof(want), "\nloft_userdb_lookup_duration_seconds_sum %s\n",
+		 c->want_openmetrics);
+	ck_assert_msg(strstr(text, want) != NULL, "%g: OpenMetrics sum is not %s",
+		      c->seconds, c->want_openmetrics);
+	free(text);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_label_escaping)
+{
+	struct stats_metrics *m = stats_metrics_create("v\"1\\2\n");
+	char *text;
+
+	stats_metrics_session_started(m, "a\"b\\c\nd");
+	text = stats_metrics_render(m, NULL, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_build_info{version=\"v\\\"1\\\\2\\n\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_sessions_total{service=\"a\\\"b\\\\c\\nd\"} 1\n"));
+	free(text);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_service_names)
+{
+	struct stats_metrics *m = stats_metrics_create("x");
+	static const struct stats_metrics_service svc[] = {
+		{ "stats", 0, 1, 4 }, { "lmtp", 3, 5, 0 },
+	};
+	struct stats_metrics_services services = { svc, 2 };
+	char name[32], *text;
+	unsigned int i;
+
+	/* seen-only services follow the passed ones */
+	stats_metrics_session_started(m, "imap");
+	stats_metrics_session_started(m, "lmtp");
+	text = stats_metrics_render(m, &services, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_sessions_total{service=\"stats\"} 0\n"
+		"loft_sessions_total{service=\"lmtp\"} 1\n"
+		"loft_sessions_total{service=\"imap\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_sessions_active{service=\"stats\"} 0\n"
+		"loft_sessions_active{service=\"lmtp\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_service_processes{service=\"lmtp\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_service_restarts_total{service=\"stats\"} 4\n"));
+	free(text);
+
+	/* past STATS_METRICS_MAX_SERVICES names, sessions count as "other" */
+	for (i = 0; i < STATS_METRICS_MAX_SERVICES + 10; i++) {
+		snprintf(name, sizeof(name), "svc%u", i);
+		stats_metrics_session_started(m, name);
+	}
+	text = stats_metrics_render(m, NULL, false);
+	ck_assert_ptr_nonnull(strstr(text,
+		"loft_sessions_total{service=\"other\"} 12\n"));
+	ck_assert_ptr_null(strstr(text, "service=\"svc62\""));
+	ck_assert_ptr_nonnull(strstr(text, "service=\"svc61\""));
+	free(text);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_json_shape)
+{
+	struct stats_metrics *m = fixed_state();
+	json_object *root = stats_metrics_json(m, &fixed_services);
+	json_object *parsed, *metrics, *series, *v;
+
+	parsed = json_tokener_parse(json_object_to_json_string(root));
+	json_object_put(root);
+	ck_assert_ptr_nonnull(parsed);
+	ck_assert(json_object_object_get_ex(parsed, "version", &v));
+	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
+	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
+	ck_assert_uint_eq(json_object_array_length(metrics), 33);
+
+	series = json_object_array_get_idx(metrics, 0);
+	ck_assert(json_object_object_get_ex(series, "type", &v));
+	ck_assert_str_eq(json_object_get_string(v), "info");
+	ck_assert_int_eq(series_int(series, "value"), 1);
+
+	series = find_series(parsed, "loft_delivery_duration_seconds",
+			     "protocol", "lmtp");
+	ck_assert(json_object_object_get_ex(series, "type", &v));
+	ck_assert_str_eq(json_object_get_string(v), "histogram");
+	ck_assert_int_eq(series_int(series, "count"), 2);
+	ck_assert(json_object_object_get_ex(series, "sum", &v));
+	ck_assert_double_eq_tol(json_object_get_double(v), 0.0035, 1e-12);
+	ck_assert(json_object_object_get_ex(series, "buckets", &v));
+	ck_assert_int_eq(series_int(v, "0.0005"), 0);
+	ck_assert_int_eq(series_int(v, "0.001"), 1);
+	ck_assert_int_eq(series_int(v, "0.0025"), 2);
+	ck_assert_int_eq(series_int(v, "+Inf"), 2);
+
+	series = find_series(parsed, "loft_sessions_active", "service", "lmtp");
+	ck_assert(json_object_object_get_ex(series, "type", &v));
+	ck_assert_str_eq(json_object_get_string(v), "gauge");
+	ck_assert_int_eq(series_int(series, "value"), 1);
+	json_object_put(parsed);
+	stats_metrics_free(&m);
+}
+END_TEST
+
+START_TEST(test_reset)
+{
+	struct stats_metrics *m = fixed_state();
+	struct stats_metrics *fresh = stats_metrics_create("1.2.3");
+	char *got, *want;
+
+	stats_metrics_session_started(m, "imap");
+	stats_metrics_reset(m);
+	got = stats_metrics_render(m, &fixed_services, _i == 1);
+	want = stats_metrics_render(fresh, &fixed_services, _i == 1);
+	/* the same text as a fresh instance, except that "imap" stays */
+	ck_assert_ptr_nonnull(strstr(got,
+		"loft_sessions_total{service=\"imap\"} 0\n"));
+	ck_assert_ptr_null(strstr(want, "imap"));
+	ck_assert_ptr_nonnull(strstr(got, "loft_build_info{version=\"1.2.3\"} 1\n"));
+	free(got);
+	free(want);
+
+	/* with "imap" passed the two instances render identically */
+	{
+		static const struct stats_metrics_service svc[] = {
+			{ "lmtp", 1, 2, 0 }, { "imap", 0, 0, 0 },
+		};
+		struct stats_metrics_services services = { svc, 2 };
+
+		got = stats_metrics_render(m, &services, _i == 1);
+		want = stats_metrics_render(fresh, &services, _i == 1);
+		ck_assert_msg(strcmp(got, want) == 0,
+			      "after reset: got differs at:\n%.200s",
+			      first_difference(got, want));
+		free(got);
+		free(want);
+	}
+	stats_metrics_free(&m);
+	stats_metrics_free(&fresh);
+}
+END_TEST
+
+struct name_case {
+	const char *name;
+	int kind;		/* 'p' protocol, 'r' result, 's' reason */
+	int want;		/* enum value, -1: unknown */
+};
+
+static const struct name_case name_cases[] = {
+	{ "lmtp", 'p', STATS_PROTOCOL_LMTP },
+	{ "lda", 'p', STATS_PROTOCOL_LDA },
+	{ "smtp", 'p', -1 },
+	{ "saved", 'r', STATS_RESULT_SAVED },
+	{ "rejected", 'r', STATS_RESULT_REJECTED },
+	{ "tempfail", 'r', STATS_RESULT_TEMPFAIL },
+	{ "Saved", 'r', -1 },
+	{ "unknown_user", 's', STATS_REASON_UNKNOWN_USER },
+	{ "quota", 's', STATS_REASON_QUOTA },
+	{ "size", 's', STATS_REASON_SIZE },
+	{ "concurrency", 's', STATS_REASON_CONCURRENCY },
+	{ "syntax", 's', STATS_REASON_SYNTAX },
+	{ "other", 's', STATS_REASON_OTHER },
+	{ "", 's', -1 },
+};
+
+START_TEST(test_names)
+{
+	const struct name_case *c = &name_cases[_i];
+	enum stats_protocol p;
+	enum stats_result r;
+	enum stats_reason s;
+	const char *back = NULL;
+	bool ok = false;
+	int got = -1;
+
+	switch (c->kind) {
+	case 'p':
+		if ((ok = stats_metrics_protocol_parse(c->name, &p))) {
+			got = (int)p;
+			back = stats_metrics_protocol_name(p);
+		}
+		break;
+	case 'r':
+		if ((ok = stats_metrics_result_parse(c->name, &r))) {
+			got = (int)r;
+			back = stats_metrics_result_name(r);
+		}
+		break;
+	default:
+		if ((ok = stats_metrics_reason_parse(c->name, &s))) {
+			got = (int)s;
+			back = stats_metrics_reason_name(s);
+		}
+		break;
+	}
+	ck_assert_msg(got == c->want, "%s: got %d, want %d", c->name, got,
+		      c->want);
+	if (ok)
+		ck_assert_str_eq(back, c->name);
+}
+END_TEST
+
+static Suite *stats_metrics_suite(void)
+{
+	Suite *s = suite_create("stats_metrics");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_exposition, 0, 2);
+	tcase_add_loop_test(tc, test_bucket_edges, 0,
+			    LOFT_N_ELEMENTS(bucket_cases));
+	tcase_add_test(tc, test_counting);
+	tcase_add_test(tc, test_deliveries_by_label);
+	tcase_add_loop_test(tc, test_number_format, 0,
+			    LOFT_N_ELEMENTS(number_cases));
+	tcase_add_test(tc, test_label_escaping);
+	tcase_add_test(tc, test_service_names);
+	tcase_add_test(tc, test_json_shape);
+	tcase_add_loop_test(tc, test_reset, 0, 2);
+	tcase_add_loop_test(tc, test_names, 0, LOFT_N_ELEMENTS(name_cases));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(stats_metrics_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
