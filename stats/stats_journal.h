@@ -42,7 +42,7 @@ struct stats_delivery {
 /* A journal query; zero-initialise and set what you need. All criteria
    must match. */
 struct stats_journal_query {
-	const char *user_mask;	/* stats_mask_match on user */
+	const char *user_mask;	/* mask_match() on user */
 	const char *sender;	/* envelope_from: mask or exact, both case-
 				   insensitive ("" finds the null sender <>) */
 	const char *msgid;	/* exact; surrounding <> optional on both sides */

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "error_slot.h"
+#include "mask.h"
 #include "session_id.h"
 #include "stats_sessions.h"
 #include "xalloc.h"
@@ -20,36 +21,6 @@ static __thread struct error_slot stats_match_error;
 static const unsigned char stats_match_v4_mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
-
-bool stats_mask_match(const char *mask, const char *str)
-{
-	const char *star_mask = NULL, *star_str = NULL;
-
-	if (str == NULL)
-		return false;
-	while (*str != '\0') {
-		if (*mask == '*') {
-			/* remember where to resume when a later part fails */
-			star_mask = ++mask;
-			star_str = str;
-		} else if (*mask != '\0' &&
-			   (*mask == '?' ||
-			    tolower((unsigned char)*mask) ==
-			    tolower((unsigned char)*str))) {
-			mask++;
-			str++;
-		} else if (star_mask != NULL) {
-			/* let the last '*' swallow one more byte */
-			mask = star_mask;
-			str = ++star_str;
-		} else {
-			return false;
-		}
-	}
-	while (*mask == '*')
-		mask++;
-	return *mask == '\0';
-}
 
 /* stats_match_parse_ip - inet_pton for either family into addr[16];
    the family (4 or 6), or 0 when text is no address */
@@ -307,10 +278,10 @@ static bool stats_match_any_mask(const struct stats_filter *filter,
 
 	for (i = 0; i < filter->mask_count; i++) {
 		if (session->user_count == 0 &&
-		    stats_mask_match(filter->masks[i], ""))
+		    mask_match(filter->masks[i], ""))
 			return true;
 		for (j = 0; j < session->user_count; j++) {
-			if (stats_mask_match(filter->masks[i],
+			if (mask_match(filter->masks[i],
 					     session->users[j]))
 				return true;
 		}

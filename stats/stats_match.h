@@ -12,11 +12,7 @@
 
 struct stats_session;
 
-/* stats_mask_match - does str match mask? '*' matches any run of
-   bytes (also none), '?' exactly one byte, everything else itself, ASCII
-   case-insensitively ("*@Example.com" matches
-   "bob@example.COM"). A NULL str never matches. */
-bool stats_mask_match(const char *mask, const char *str);
+/* User masks: mask_match() in lib/mask.h. */
 
 /* An address range: family is 4 or 6, addr holds 4 or 16 bytes in network
    order with the bits after `bits` cleared. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mask.h"
 #include "stats_match.h"
 #include "stats_sessions.h"
 #include "xalloc.h"
@@ -49,7 +50,7 @@ static const struct mask_case mask_cases[] = {
 START_TEST(test_mask)
 {
 	const struct mask_case *c = &mask_cases[_i];
-	bool got = stats_mask_match(c->mask, c->str);
+	bool got = mask_match(c->mask, c->str);
 
 	ck_assert_msg(got == c->want, "mask %s vs %s: got %d, want %d",
 		      c->mask, c->str != NULL ? c->str : "(null)", got, c->want);
