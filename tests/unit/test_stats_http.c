@@ -873,15 +873,15 @@ START_TEST(test_start_stop_cycles)
 	for (unsigned int i = 0; i < CYCLES; i++) {
 		struct stats_http *http = server_start(TEST_API_KEY, NULL);
 		struct reply r;
+		int idle;
 
 		http_request(stats_http_port(http), "POST", "/kick",
 			     BODY_HDRS "Authorization: Bearer " TEST_API_KEY
 			     "\r\n", "{\"session\":\"x\"}", &r);
 		check_reply(&r, 200, "\"session\":\"x\"", NULL);
 		strbuf_free(&r.raw);
-		/* an idle keep-alive connection is open while stopping */
-		int idle = client_connect(stats_http_port(http));
-
+		/* an idle connection is open while stopping */
+		idle = client_connect(stats_http_port(http));
 		ck_assert_int_ge(idle, 0);
 		stats_http_stop(&http);
 		close(idle);
@@ -894,6 +894,7 @@ END_TEST
 
 /* --- start errors --- */
 
+/* noop_handler - a handler for routes that never get to run */
 static void noop_handler(void *context, const struct stats_http_request *req,
 			 struct stats_http_response *resp)
 {

@@ -1,0 +1,607 @@
+/*
+ * stats_http - libmicrohttpd server of loft-stats (see stats_http.h):
+ * MHD's daemon and its thread, per-request state,
+ * exact-path routing with 404/405, the auth gate, the upload size limit,
+ * and the conversion of a handler's stats_http_response into an MHD
+ * response with the common headers. Credential and body checks are in
+ * stats_http_check.c, the listening socket in stats_http_socket.c.
+ *
+ * Request flow: MHD calls stats_http_access() once after the headers
+ * (routing, auth and a declared Content-Length are judged there, so a
+ * refused request is answered before its body is read), then once per
+ * piece of body (counted; buffered only up to max_body), then once at the
+ * end, where the body is validated and the route's handler runs.
+ */
+#include "stats_http_private.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "error_slot.h"
+#include "strbuf.h"
+
+/* a chunked body this far past max_body gets the connection dropped */
+#define STATS_HTTP_DISCARD_MAX (1024 * 1024)
+
+struct stats_http {
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	bool own_fd;		/* we opened listen_fd, so we close it */
+	unsigned int port;
+	struct stats_http_route *routes;
+	size_t route_count;
+	char *api_key;
+	size_t max_body;
+	stats_http_extra_auth_t *extra_auth;
+	void *context;
+};
+
+/* one request in progress (MHD's per-request con_cls) */
+struct stats_http_conn {
+	struct stats_http *http;
+	struct MHD_Connection *connection;
+	const struct stats_http_route *route;
+	struct strbuf body;	/* zeroed until the first byte */
+	size_t received;	/* body bytes seen, kept or not */
+	bool want_body;
+	bool too_large;
+	char remote_ip[INET6_ADDRSTRLEN];
+};
+
+static __thread struct error_slot stats_http_error;
+
+/* stats_http_fail - set *error_r from the module's error slot, return -1 */
+static int LOFT_ATTR_FORMAT(2, 3)
+stats_http_fail(const char **error_r, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	*error_r = error_slot_vset(&stats_http_error, fmt, args);
+	va_end(args);
+	return -1;
+}
+
+/* --- responses --- */
+
+/* stats_http_set_body - replace the response's status and body */
+static void stats_http_set_body(struct stats_http_response *resp,
+				unsigned int status, char *body)
+{
+	free(resp->body);
+	resp->status = status;
+	resp->body = body;
+}
+
+void stats_http_respond_json(struct stats_http_response *resp,
+			     unsigned int status, json_object *obj)
+{
+	const char *text = json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	stats_http_set_body(resp, status, xasprintf("%s\n", text));
+	resp->content_type = NULL;
+	json_object_put(obj);
+}
+
+/* stats_http_respond_verror - status and {"error": "<formatted>"} */
+static void LOFT_ATTR_FORMAT(3, 0)
+stats_http_respond_verror(struct stats_http_response *resp,
+			  unsigned int status, const char *fmt, va_list args)
+{
+	json_object *obj = json_object_new_object();
+	struct strbuf msg;
+
+	strbuf_init(&msg, 64);
+	strbuf_vappendf(&msg, fmt, args);
+	json_object_object_add(obj, "error",
+			       json_object_new_string_len(msg.data,
+							  (int)msg.len));
+	strbuf_free(&msg);
+	stats_http_respond_json(resp, status, obj);
+}
+
+void stats_http_respond_error(struct stats_http_response *resp,
+			      unsigned int status, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	stats_http_respond_verror(resp, status, fmt, args);
+	va_end(args);
+}
+
+void stats_http_respond_text(struct stats_http_response *resp,
+			     unsigned int status, const char *content_type,
+			     const char *text)
+{
+	stats_http_set_body(resp, status, xstrdup(text));
+	resp->content_type = content_type;
+}
+
+/* stats_http_send - queue resp (its body passes to MHD) with the common
+   headers and an optional extra header */
+static enum MHD_Result stats_http_send(struct MHD_Connection *connection,
+				       struct stats_http_response *resp,
+				       const char *header, const char *value)
+{
+	struct MHD_Response *response;
+	enum MHD_Result ret;
+
+	if (resp->status < 200 || resp->status > 599) {
+		resp->content_type = NULL;
+		stats_http_respond_error(resp, 500,
+			"internal error: handler set no valid status");
+	}
+	if (resp->body == NULL)
+		resp->body = xstrdup("");
+	response = MHD_create_response_from_buffer(strlen(resp->body),
+						   resp->body,
+						   MHD_RESPMEM_MUST_FREE);
+	if (response == NULL) {
+		XFREE(resp->body);
+		return MHD_NO;
+	}
+	resp->body = NULL;
+	(void)MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+		resp->content_type != NULL ? resp->content_type :
+		STATS_HTTP_CONTENT_TYPE_JSON);
+	(void)MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+				      "no-store");
+	(void)MHD_add_response_header(response, "X-Content-Type-Options",
+				      "nosniff");
+	if (header != NULL)
+		(void)MHD_add_response_header(response, header, value);
+	ret = MHD_queue_response(connection, resp->status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+/* stats_http_send_error - answer status {"error": msg} right away */
+static enum MHD_Result LOFT_ATTR_FORMAT(5, 6)
+stats_http_send_error(struct MHD_Connection *connection, unsigned int status,
+		      const char *header, const char *value,
+		      const char *fmt, ...)
+{
+	struct stats_http_response resp = { 0, NULL, NULL };
+	va_list args;
+
+	va_start(args, fmt);
+	stats_http_respond_verror(&resp, status, fmt, args);
+	va_end(args);
+	return stats_http_send(connection, &resp, header, value);
+}
+
+/* --- request accessors for handlers --- */
+
+/* stats_http_req_query - query parameter lookup (stats_http_request.query) */
+static const char *stats_http_req_query(const struct stats_http_request *req,
+					const char *key)
+{
+	const struct stats_http_conn *conn = req->impl;
+	const char *value = NULL;
+	size_t len = 0;
+
+	if (MHD_lookup_connection_value_n(conn->connection,
+					  MHD_GET_ARGUMENT_KIND, key,
+					  strlen(key), &value, &len) != MHD_YES)
+		return NULL;
+	return value != NULL ? value : "";
+}
+
+/* stats_http_header - a request header of conn, NULL when absent */
+static const char *stats_http_header(struct stats_http_conn *conn,
+				     const char *name)
+{
+	return MHD_lookup_connection_value(conn->connection, MHD_HEADER_KIND,
+					   name);
+}
+
+/* stats_http_req_header - header lookup (stats_http_request.header) */
+static const char *stats_http_req_header(const struct stats_http_request *req,
+					 const char *name)
+{
+	return stats_http_header(req->impl, name);
+}
+
+/* stats_http_fill_remote_ip - the peer's address as text; IPv4-mapped
+   IPv6 addresses are shown as IPv4 */
+static void stats_http_fill_remote_ip(struct stats_http_conn *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn->connection,
+					MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info != NULL ? info->client_addr : NULL;
+
+	conn->remote_ip[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, conn->remote_ip,
+			  sizeof(conn->remote_ip));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+				  conn->remote_ip, sizeof(conn->remote_ip));
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, conn->remote_ip,
+				  sizeof(conn->remote_ip));
+	}
+}
+
+/* --- routing --- */
+
+/* stats_http_find_route - the route for method and path (HEAD matches a
+   GET route); *path_known_r tells a 405 from a 404 */
+static const struct stats_http_route *
+stats_http_find_route(const struct stats_http *http, const char *method,
+		      const char *path, bool *path_known_r)
+{
+	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+	*path_known_r = false;
+	for (size_t i = 0; i < http->route_count; i++) {
+		const struct stats_http_route *route = &http->routes[i];
+
+		if (strcmp(route->path, path) != 0)
+			continue;
+		*path_known_r = true;
+		if (strcmp(route->method, method) == 0 ||
+		    (head && strcmp(route->method, MHD_HTTP_METHOD_GET) == 0))
+			return route;
+	}
+	return NULL;
+}
+
+/* stats_http_allow_add - append method to an Allow list unless present */
+static void stats_http_allow_add(struct strbuf *allow, const char *method)
+{
+	size_t len = strlen(method);
+
+	for (const char *p = allow->data; p != NULL && *p != '\0'; ) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && strncmp(p, method, len) == 0)
+			return;
+		p += n;
+		p += strspn(p, ", ");
+	}
+	if (allow->len > 0)
+		strbuf_append_str(allow, ", ");
+	strbuf_append_str(allow, method);
+}
+
+/* stats_http_allow - the Allow header value for path (xmalloc'ed) */
+static char *stats_http_allow(const struct stats_http *http, const char *path)
+{
+	struct strbuf allow;
+
+	strbuf_init(&allow, 32);
+	for (size_t i = 0; i < http->route_count; i++) {
+		const struct stats_http_route *route = &http->routes[i];
+
+		if (strcmp(route->path, path) != 0)
+			continue;
+		stats_http_allow_add(&allow, route->method);
+		if (strcmp(route->method, MHD_HTTP_METHOD_GET) == 0)
+			stats_http_allow_add(&allow, MHD_HTTP_METHOD_HEAD);
+	}
+	return strbuf_detach(&allow);
+}
+
+/* --- request flow --- */
+
+/* stats_http_refuse_auth - answer a failed auth check */
+static enum MHD_Result stats_http_refuse_auth(struct MHD_Connection *connection,
+					      enum stats_http_auth_result res)
+{
+	switch (res) {
+	case STATS_HTTP_AUTH_DISABLED:
+		return stats_http_send_error(connection, 403, NULL, NULL,
+			"mutating API disabled: set http_api_key in the config");
+	case STATS_HTTP_AUTH_MISSING:
+		return stats_http_send_error(connection, 401,
+			MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"loft\"",
+			"authorization required: send Authorization: Bearer <http_api_key>");
+	case STATS_HTTP_AUTH_INVALID:
+	case STATS_HTTP_AUTH_OK:
+		break;
+	}
+	return stats_http_send_error(connection, 401,
+		MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		"Bearer realm=\"loft\", error=\"invalid_token\"",
+		"invalid credentials");
+}
+
+/* stats_http_declared_too_large - Content-Length says more than max_body */
+static bool stats_http_declared_too_large(struct stats_http_conn *conn)
+{
+	const char *value = stats_http_header(conn,
+					      MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long len;
+	char *end;
+
+	if (value == NULL)
+		return false;
+	errno = 0;
+	len = strtoull(value, &end, 10);
+	/* MHD has already refused a malformed Content-Length */
+	return errno == ERANGE || (end != value && len > conn->http->max_body);
+}
+
+/* stats_http_begin - first call, headers received: route, auth, size */
+static enum MHD_Result stats_http_begin(struct stats_http *http,
+					struct MHD_Connection *connection,
+					const char *path, const char *method,
+					void **con_cls)
+{
+	struct stats_http_conn *conn = xcalloc(1, sizeof(*conn));
+	enum stats_http_auth_result auth;
+	bool path_known;
+	enum MHD_Result ret;
+	char *allow;
+
+	conn->http = http;
+	conn->connection = connection;
+	*con_cls = conn;
+
+	conn->route = stats_http_find_route(http, method, path, &path_known);
+	if (!path_known) {
+		return stats_http_send_error(connection, 404, NULL, NULL,
+					     "not found: %s", path);
+	}
+	if (conn->route == NULL) {
+		allow = stats_http_allow(http, path);
+		ret = stats_http_send_error(connection, 405,
+			MHD_HTTP_HEADER_ALLOW, allow,
+			"method %s not allowed on %s (allowed: %s)",
+			method, path, allow);
+		free(allow);
+		return ret;
+	}
+	if (conn->route->auth) {
+		auth = stats_http_check_auth(
+			stats_http_header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+			http->api_key, http->extra_auth, http->context);
+		if (auth != STATS_HTTP_AUTH_OK)
+			return stats_http_refuse_auth(connection, auth);
+	}
+	if (stats_http_declared_too_large(conn)) {
+		return stats_http_send_error(connection, 413, NULL, NULL,
+			"request body too large: limit is %zu bytes",
+			http->max_body);
+	}
+	conn->want_body = strcmp(conn->route->method, MHD_HTTP_METHOD_GET) != 0;
+	return MHD_YES;
+}
+
+/* stats_http_upload - one piece of body: count it, keep it while it fits */
+static enum MHD_Result stats_http_upload(struct stats_http_conn *conn,
+					 const char *data, size_t *size)
+{
+	size_t max_body = conn->http->max_body;
+
+	conn->received += *size;
+	if (!conn->too_large && conn->received > max_body) {
+		conn->too_large = true;
+		strbuf_free(&conn->body);
+	}
+	if (conn->too_large) {
+		/* a sender that keeps going long past the limit is cut off */
+		if (conn->received - max_body > STATS_HTTP_DISCARD_MAX)
+			return MHD_NO;
+	} else if (conn->want_body) {
+		strbuf_append(&conn->body, data, *size);
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+/* stats_http_finish - last call, whole request received: validate the
+   body, run the handler, send its response */
+static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
+					 const char *path, const char *method)
+{
+	struct stats_http *http = conn->http;
+	struct stats_http_response resp = { 0, NULL, NULL };
+	struct stats_http_request req;
+	const char *accept, *error;
+
+	if (conn->too_large) {
+		return stats_http_send_error(conn->connection, 413, NULL, NULL,
+			"request body too large: limit is %zu bytes",
+			http->max_body);
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	if (conn->want_body && conn->body.len > 0) {
+		req.body = conn->body.data;
+		req.body_len = conn->body.len;
+		req.json = stats_http_check_json_body(
+			stats_http_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+			req.body, req.body_len, &error);
+		if (req.json == NULL) {
+			return stats_http_send_error(conn->connection, 400,
+				NULL, NULL, "invalid JSON body: %s", error);
+		}
+	}
+	accept = stats_http_header(conn, MHD_HTTP_HEADER_ACCEPT);
+	req.openmetrics = accept != NULL &&
+		strcasestr(accept, "application/openmetrics-text") != NULL;
+	stats_http_fill_remote_ip(conn);
+	req.remote_ip = conn->remote_ip;
+	req.authorization = stats_http_header(conn,
+					      MHD_HTTP_HEADER_AUTHORIZATION);
+	req.x_dovecot_api = stats_http_header(conn, "X-Dovecot-API");
+	req.query = stats_http_req_query;
+	req.header = stats_http_req_header;
+	req.impl = conn;
+
+	conn->route->handler(http->context, &req, &resp);
+	json_object_put(req.json);
+	return stats_http_send(conn->connection, &resp, NULL, NULL);
+}
+
+/* stats_http_access - MHD's access handler: dispatch by call phase */
+static enum MHD_Result stats_http_access(void *cls,
+					 struct MHD_Connection *connection,
+					 const char *url, const char *method,
+					 const char *version,
+					 const char *upload_data,
+					 size_t *upload_data_size,
+					 void **con_cls)
+{
+	struct stats_http_conn *conn = *con_cls;
+
+	if (conn == NULL)
+		return stats_http_begin(cls, connection, url, method, con_cls);
+	if (*upload_data_size > 0)
+		return stats_http_upload(conn, upload_data, upload_data_size);
+	return stats_http_finish(conn, url, method);
+}
+
+/* stats_http_completed - MHD's request-completed notice: free our state */
+static void stats_http_completed(void *cls, struct MHD_Connection *connection,
+				 void **con_cls,
+				 enum MHD_RequestTerminationCode toe)
+{
+	struct stats_http_conn *conn = *con_cls;
+
+	if (conn == NULL)
+		return;
+	strbuf_free(&conn->body);
+	free(conn);
+	*con_cls = NULL;
+}
+
+/* --- lifecycle --- */
+
+/* stats_http_check_routes - every route is usable */
+static int stats_http_check_routes(const struct stats_http_route *routes,
+				   size_t count, const char **error_r)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct stats_http_route *r = &routes[i];
+
+		if (r->method == NULL || r->path == NULL || r->handler == NULL)
+			return stats_http_fail(error_r,
+				"route %zu: method, path and handler are required", i);
+		if (r->path[0] != '/')
+			return stats_http_fail(error_r,
+				"route %zu: path '%s' does not start with '/'",
+				i, r->path);
+		if (r->method[0] == '\0' ||
+		    strcmp(r->method, MHD_HTTP_METHOD_HEAD) == 0)
+			return stats_http_fail(error_r,
+				"route %zu: method '%s' cannot be routed (HEAD follows GET)",
+				i, r->method);
+	}
+	return 0;
+}
+
+/* stats_http_free - release everything but the daemon */
+static void stats_http_free(struct stats_http *http)
+{
+	if (http->own_fd && http->listen_fd >= 0)
+		close(http->listen_fd);
+	free(http->routes);
+	free(http->api_key);
+	free(http);
+}
+
+int stats_http_start(const struct stats_http_settings *set,
+		     const struct stats_http_route *routes, size_t route_count,
+		     void *context, struct stats_http **http_r,
+		     const char **error_r)
+{
+	struct stats_http *http;
+	int fd;
+
+	if (stats_http_check_routes(routes, route_count, error_r) < 0)
+		return -1;
+	if (set->max_body > INT_MAX)
+		return stats_http_fail(error_r, "max_body %zu is too large",
+				       set->max_body);
+	if (set->listen_fd >= 0) {
+		if (stats_http_socket_check(set->listen_fd, error_r) < 0)
+			return -1;
+		fd = set->listen_fd;
+	} else if (stats_http_socket_listen(set->address, set->port, &fd,
+				     error_r) < 0) {
+		return -1;
+	}
+
+	http = xcalloc(1, sizeof(*http));
+	http->listen_fd = fd;
+	http->own_fd = set->listen_fd < 0;
+	http->port = stats_http_socket_port(fd);
+	http->routes = xreallocarray(NULL, route_count == 0 ? 1 : route_count,
+				     sizeof(*routes));
+	if (route_count > 0)
+		memcpy(http->routes, routes, route_count * sizeof(*routes));
+	http->route_count = route_count;
+	http->api_key = xstrdup(set->api_key != NULL ? set->api_key : "");
+	http->max_body = set->max_body != 0 ? set->max_body :
+		STATS_HTTP_DEFAULT_MAX_BODY;
+	http->extra_auth = set->extra_auth;
+	http->context = context;
+
+	/* poll(), not MHD_USE_AUTO's epoll: with 0.9.75's edge-triggered
+	   epoll a client that sends part of a request and closes keeps its
+	   connection slot until the timeout, so a few such connects would
+	   lock an address out (per-IP limit) for 10 s. MHD_USE_ITC lets
+	   stats_http_stop() quiesce the daemon, which keeps MHD from
+	   closing a listening socket that is not ours. */
+	http->daemon = MHD_start_daemon(
+		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC,
+		0, NULL, NULL, stats_http_access, http,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)STATS_HTTP_CONNECTION_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)STATS_HTTP_PER_IP_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)STATS_HTTP_TIMEOUT_SECS,
+		MHD_OPTION_NOTIFY_COMPLETED, stats_http_completed, NULL,
+		MHD_OPTION_END);
+	if (http->daemon == NULL) {
+		unsigned int port = http->port;
+
+		stats_http_free(http);
+		return stats_http_fail(error_r,
+			"libmicrohttpd could not start on port %u", port);
+	}
+	*http_r = http;
+	return 0;
+}
+
+unsigned int stats_http_port(const struct stats_http *http)
+{
+	return http->port;
+}
+
+void stats_http_stop(struct stats_http **_http)
+{
+	struct stats_http *http = *_http;
+
+	if (http == NULL)
+		return;
+	*_http = NULL;
+	(void)MHD_quiesce_daemon(http->daemon);
+	MHD_stop_daemon(http->daemon);
+	stats_http_free(http);
+}
