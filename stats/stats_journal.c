@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "stats_json.h"
+#include "mask.h"
 #include "stats_match.h"
 #include "xalloc.h"
 
@@ -157,7 +158,7 @@ static bool stats_journal_sender_match(const char *want, const char *have)
 		want = "";
 	if (have == NULL || strcmp(have, "<>") == 0)
 		have = "";
-	return stats_mask_match(want, have);
+	return mask_match(want, have);
 }
 
 /* stats_journal_matches - does d satisfy every criterion of q? */
@@ -166,7 +167,7 @@ static bool stats_journal_matches(const struct stats_delivery *d,
 {
 	if (d->ts_usecs < q->since_usecs)
 		return false;
-	if (q->user_mask != NULL && !stats_mask_match(q->user_mask, d->user))
+	if (q->user_mask != NULL && !mask_match(q->user_mask, d->user))
 		return false;
 	if (q->sender != NULL &&
 	    !stats_journal_sender_match(q->sender, d->envelope_from))
