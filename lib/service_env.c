@@ -46,13 +46,17 @@ static int service_env_fail(const char **error_r, const char *fmt, ...)
 	return -1;
 }
 
-/* parse_listener - "inet:lmtp" into l */
+/* parse_listener - "inet:lmtp" or "inet:lmtp:haproxy" into l */
 static int parse_listener(const char *item, int fd,
 			  struct service_listener *l, const char **error_r)
 {
+	static const char haproxy_flag[] = ":haproxy";
 	const char *colon = strchr(item, ':');
+	size_t name_len, flag_len = strlen(haproxy_flag);
 	struct stat st;
 
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
 	if (colon == NULL || colon[1] == '\0')
 		return service_env_fail(error_r, "LOFT_LISTENERS: bad item '%s'", item);
 	if (strncmp(item, "inet:", 5) == 0)
@@ -69,9 +73,27 @@ static int parse_listener(const char *item, int fd,
 	if (l->type != LISTENER_FIFO && !S_ISSOCK(st.st_mode))
 		return service_env_fail(error_r, "listener fd %d (%s) is not a socket",
 					fd, item);
+	name_len = strlen(colon + 1);
+	if (name_len > flag_len &&
+	    strcmp(colon + 1 + name_len - flag_len, haproxy_flag) == 0) {
+		l->haproxy = true;
+		name_len -= flag_len;
+	}
 	l->fd = fd;
-	l->name = xstrdup(colon + 1);
+	l->name = xstrndup(colon + 1, name_len);
 	return 0;
+}
+
+/* service_env_is_seqpacket - fd is a SOCK_SEQPACKET socket */
+static bool service_env_is_seqpacket(int fd)
+{
+	struct stat st;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+		type == SOCK_SEQPACKET;
 }
 
 int service_env_read(struct service_env *env, const char **error_r)
@@ -91,9 +113,9 @@ int service_env_read(struct service_env *env, const char **error_r)
 					SERVICE_ENV_CONFIG_FD);
 	}
 	env->config_fd = SERVICE_ENV_CONFIG_FD;
-	if (fstat(SERVICE_ENV_MASTER_FD, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+	if (!service_env_is_seqpacket(SERVICE_ENV_MASTER_FD)) {
 		service_env_free(env);
-		return service_env_fail(error_r, "LOFT_SERVICE set but fd %d is not the master pipe",
+		return service_env_fail(error_r, "LOFT_SERVICE set but fd %d is not the master status socket",
 					SERVICE_ENV_MASTER_FD);
 	}
 	env->master_fd = SERVICE_ENV_MASTER_FD;
@@ -204,9 +226,11 @@ char *service_env_listeners_value(const struct listener_settings *listeners,
 
 	strbuf_init(&buf, 64);
 	for (size_t i = 0; i < count; i++) {
-		strbuf_appendf(&buf, "%s%s:%s", i == 0 ? "" : ",",
+		strbuf_appendf(&buf, "%s%s:%s%s", i == 0 ? "" : ",",
 			       listener_type_name(listeners[i].type),
-			       listeners[i].name);
+			       listeners[i].name,
+			       listeners[i].type == LISTENER_INET &&
+			       listeners[i].haproxy ? ":haproxy" : "");
 	}
 	return strbuf_detach(&buf);
 }

@@ -5,11 +5,17 @@
  *   fd 3                 the config snapshot: a sealed memfd holding the
  *                        validated settings of this generation as config
  *                        text (settings_write, protocol blocks applied)
- *   fd 4                 the master pipe: EOF on it means loftd is gone
+ *   fd 4                 the status channel: one end of a SOCK_SEQPACKET
+ *                        socketpair whose other end only loftd holds, so
+ *                        EOF on it means loftd is gone; the child sends
+ *                        its status records on it (service_child.h)
  *   fd 5..5+N-1          the service's listeners, in config order
  * and the environment
  *   LOFT_SERVICE=lmtp
- *   LOFT_LISTENERS=inet:lmtp,unix:lmtp   type:name of fds 5, 6, ...
+ *   LOFT_LISTENERS=inet:lmtp:haproxy,unix:lmtp
+ *                        type:name[:haproxy] of fds 5, 6, ...; ":haproxy"
+ *                        marks a listener whose clients start with a
+ *                        PROXY protocol header
  * A process started by hand has no LOFT_SERVICE and runs standalone.
  * service_env_read() checks every fd it is told about before use.
  */
@@ -29,6 +35,7 @@ struct service_listener {
 	int fd;
 	enum listener_type type;
 	char *name;
+	bool haproxy;		/* a PROXY header precedes each client */
 };
 
 struct service_env {
@@ -53,7 +60,7 @@ int service_env_load_settings(const struct service_env *env,
 int service_env_snapshot(const struct loft_settings *set, const char **error_r);
 
 /* service_env_listeners_value - master side: the LOFT_LISTENERS value for
-   listeners (xmalloc'ed) */
+   listeners (xmalloc'ed); haproxy is honoured for inet listeners */
 char *service_env_listeners_value(const struct listener_settings *listeners,
 				  size_t count);
 

@@ -151,6 +151,8 @@ const struct setting_def loft_setting_defs[] = {
 	  "Unprivileged user internal services run as"),
 	G(STR, http_api_key, "",
 	  "Bearer token for mutating HTTP API calls (empty: they are refused)"),
+	G(UINT, stats_journal_size, "10000",
+	  "Delivery outcomes loft-stats keeps for deliveries queries"),
 	SETTING_END
 };
 

@@ -136,6 +136,7 @@ struct loft_settings {
 	uint64_t default_vsz_limit;	/* bytes */
 	char *default_internal_user;
 	char *http_api_key;
+	unsigned int stats_journal_size;	/* deliveries kept for queries */
 
 	/* sections */
 	struct userdb_settings *userdbs;

@@ -43,6 +43,8 @@ struct stats_http {
 	size_t max_body;
 	stats_http_extra_auth_t *extra_auth;
 	void *context;
+	unsigned int in_flight;	/* requests not completed yet (atomic) */
+	bool quiesced;		/* no longer accepting */
 };
 
 /* one request in progress (MHD's per-request con_cls) */
@@ -357,6 +359,7 @@ static enum MHD_Result stats_http_begin(struct stats_http *http,
 	conn->http = http;
 	conn->connection = connection;
 	*con_cls = conn;
+	__atomic_add_fetch(&http->in_flight, 1, __ATOMIC_RELAXED);
 
 	conn->route = stats_http_find_route(http, method, path, &path_known);
 	if (!path_known) {
@@ -483,9 +486,24 @@ static void stats_http_completed(void *cls, struct MHD_Connection *connection,
 
 	if (conn == NULL)
 		return;
+	__atomic_sub_fetch(&conn->http->in_flight, 1, __ATOMIC_RELAXED);
 	strbuf_free(&conn->body);
 	free(conn);
 	*con_cls = NULL;
+}
+
+void stats_http_quiesce(struct stats_http *http)
+{
+	if (http != NULL && !http->quiesced) {
+		http->quiesced = true;
+		(void)MHD_quiesce_daemon(http->daemon);
+	}
+}
+
+unsigned int stats_http_in_flight(const struct stats_http *http)
+{
+	return http == NULL ? 0 :
+		__atomic_load_n(&http->in_flight, __ATOMIC_RELAXED);
 }
 
 /* --- lifecycle --- */
@@ -601,7 +619,7 @@ void stats_http_stop(struct stats_http **_http)
 	if (http == NULL)
 		return;
 	*_http = NULL;
-	(void)MHD_quiesce_daemon(http->daemon);
+	stats_http_quiesce(http);
 	MHD_stop_daemon(http->daemon);
 	stats_http_free(http);
 }

@@ -145,6 +145,13 @@ unsigned int stats_http_port(const struct stats_http *http);
    *http to NULL (no-op on NULL). No handler runs after it returns. */
 void stats_http_stop(struct stats_http **http);
 
+/* stats_http_quiesce - accept no new connections; the ones open are
+   still served (a stopping process lets its successor take the socket) */
+void stats_http_quiesce(struct stats_http *http);
+/* stats_http_in_flight - requests begun and not yet completed (their
+   response not yet sent); a stopping owner waits for 0, bounded */
+unsigned int stats_http_in_flight(const struct stats_http *http);
+
 /* helpers for handlers */
 /* stats_http_respond_json - status and obj serialized (takes ownership of
    obj, which may be NULL for "null") */

@@ -33,6 +33,27 @@
 #define DELIVERY_INTERNAL_ERROR \
 	"Internal error occurred. Refer to server log for more information."
 
+static struct delivery_hooks delivery_hooks;
+/* the storage time of this thread's current delivery, for its record */
+static __thread double delivery_storage_seconds;
+
+void delivery_set_hooks(const struct delivery_hooks *hooks)
+{
+	if (hooks == NULL)
+		memset(&delivery_hooks, 0, sizeof(delivery_hooks));
+	else
+		delivery_hooks = *hooks;
+}
+
+/* delivery_timing - report one timing sample */
+static void delivery_timing(enum delivery_timing kind, uint64_t start_usecs)
+{
+	if (delivery_hooks.timing != NULL)
+		delivery_hooks.timing(kind, (double)(delivery_now_usecs() -
+						     start_usecs) / 1e6,
+				      delivery_hooks.context);
+}
+
 uint64_t delivery_now_usecs(void)
 {
 	struct timeval tv;
@@ -213,6 +234,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	}
 	ret = userdb_lookup(set, lookup_name, &reply, &error);
 	free(lookup_name);
+	delivery_timing(DELIVERY_TIMING_USERDB, start);
 	switch (ret) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
@@ -447,6 +469,14 @@ void delivery_log(const struct loft_settings *set,
 	rec.duration_ms = req->start_usecs == 0 ? 0.0 :
 		(double)(delivery_now_usecs() - req->start_usecs) / 1000.0;
 	log_delivery(set->deliver_log_format, &rec);
+	if (delivery_hooks.delivery != NULL) {
+		struct delivery_report report = {
+			.req = req, .rec = &rec, .out = out,
+			.storage_seconds = delivery_storage_seconds,
+		};
+		delivery_hooks.delivery(&report, delivery_hooks.context);
+	}
+	delivery_storage_seconds = 0;
 }
 
 /* storage_error_outcome - classify a storage failure */
@@ -542,6 +572,7 @@ void delivery_deliver(const struct loft_settings *set,
 	struct strbuf prefix, status;
 	enum storage_error error;
 	const char *error_str;
+	uint64_t storage_start;
 	char *mailbox;
 
 	memset(&result, 0, sizeof(result));
@@ -575,6 +606,7 @@ void delivery_deliver(const struct loft_settings *set,
 		goto out_loc;
 	}
 
+	storage_start = delivery_now_usecs();
 	error = save_to(set, &loc, req, mailbox, req->autocreate, &prefix,
 			msg, &result, &error_str);
 	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
@@ -594,6 +626,9 @@ void delivery_deliver(const struct loft_settings *set,
 		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
 		goto out_loc;
 	}
+	delivery_storage_seconds = (double)(delivery_now_usecs() -
+					    storage_start) / 1e6;
+	delivery_timing(DELIVERY_TIMING_STORAGE, storage_start);
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);
 	outcome_saved(out, "Saved");

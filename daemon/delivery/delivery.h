@@ -20,6 +20,8 @@
 #include "outcome.h"
 #include "settings.h"
 
+struct log_delivery;
+
 struct delivery_user {
 	char *username;		/* as the userdb returned it */
 	char *home;		/* NULL when none */
@@ -52,6 +54,7 @@ int delivery_user_check_ids(const struct loft_settings *set,
 struct delivery_request {
 	const char *protocol;		/* "lda" | "lmtp" */
 	const char *session_id;
+	const char *user;		/* the recipient's user, for records */
 	const char *envelope_sender;	/* "" = null sender; NULL = unknown */
 	const char *rcpt;		/* final recipient address */
 	const char *orig_rcpt;		/* original recipient (ORCPT, -a) */
@@ -78,6 +81,23 @@ void delivery_log(const struct loft_settings *set,
 		  const struct delivery_request *req, struct message *msg,
 		  const char *mailbox, uint64_t size, uint64_t vsize,
 		  const struct outcome *out, const char *status);
+
+/* Observers of every delivery record and timing (loft-stats reporting).
+   Called on the thread that delivers; must not block. */
+enum delivery_timing { DELIVERY_TIMING_USERDB, DELIVERY_TIMING_STORAGE };
+struct delivery_report {
+	const struct delivery_request *req;
+	const struct log_delivery *rec;	/* what was logged */
+	const struct outcome *out;
+	double storage_seconds;		/* 0 when nothing was written */
+};
+struct delivery_hooks {
+	void (*delivery)(const struct delivery_report *report, void *context);
+	void (*timing)(enum delivery_timing kind, double seconds, void *context);
+	void *context;
+};
+/* delivery_set_hooks - install (NULL: remove) the process's observers */
+void delivery_set_hooks(const struct delivery_hooks *hooks);
 
 /* delivery_quota_parse - "*:storage=10M" (bare number = KiB as Dovecot),
    "*:ignore", "*:storage=0" (unlimited). 0 or -1 with *error_r */

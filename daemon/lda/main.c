@@ -30,11 +30,13 @@
 
 #include "config.h"
 #include "delivery.h"
+#include "delivery_stats.h"
 #include "log.h"
 #include "message.h"
 #include "privileges.h"
 #include "session_id.h"
 #include "settings.h"
+#include "stats_report.h"
 #include "userdb.h"
 
 #ifndef LOFT_DEFAULT_CONFIG
@@ -59,6 +61,39 @@ struct lda_options {
 };
 
 static bool lda_stderr_reason;
+/* loft-stats, when its socket is reachable: this run shows in `who` and
+   its outcome in the journal; unreachable, nothing changes */
+static struct stats_client *lda_stats;
+static char lda_session_id[SESSION_ID_BUFSIZE];
+
+/* lda_stats_start - announce this run as a session */
+static void lda_stats_start(const struct loft_settings *set, const char *user)
+{
+	char *path = xasprintf("%s/stats-writer", set->base_dir);
+	const char *users[1] = { user };
+	struct stats_report_session session = {
+		.session_id = lda_session_id, .service = "lda",
+		.start_usecs = delivery_now_usecs(), .state = "DATA",
+		.users = users, .user_count = user != NULL ? 1 : 0,
+	};
+
+	lda_stats = stats_client_create(NULL, path, LOFT__ROLE__ROLE_LDA, "lda");
+	free(path);
+	delivery_stats_install(lda_stats, "lda");
+	stats_report_session_start(lda_stats, &session);
+}
+
+/* lda_stats_finish - end the session and give the reports 50 ms */
+static void lda_stats_finish(void)
+{
+	if (lda_stats == NULL)
+		return;
+	delivery_stats_flush_counts();
+	stats_report_session_end(lda_stats, lda_session_id);
+	delivery_stats_uninstall();
+	(void)stats_client_flush(lda_stats, 50);
+	stats_client_free(&lda_stats);
+}
 
 static void lda_usage(FILE *out)
 {
@@ -76,6 +111,7 @@ static void LOFT_ATTR_NORETURN lda_exit(const struct outcome *out)
 
 	if (code != EX_OK && lda_stderr_reason)
 		fprintf(stderr, "%s %s\n", out->enhanced, out->text);
+	lda_stats_finish();
 	log_deinit();
 	exit(code);
 }
@@ -350,7 +386,6 @@ int main(int argc, char **argv)
 	struct delivery_request req;
 	struct message *msg;
 	struct outcome out;
-	char session[SESSION_ID_BUFSIZE];
 	char *env_user, *env_home, *sender, *orig_rcpt, *final_rcpt;
 	bool setuid_caller = geteuid() == 0 && getuid() != 0;
 	uint64_t start = delivery_now_usecs();
@@ -384,12 +419,13 @@ int main(int argc, char **argv)
 
 	lda_load_settings(&opts, &set);
 	lda_configure_log(&set);
-	session_id_generate(session);
-	log_set_session(session);
+	session_id_generate(lda_session_id);
+	log_set_session(lda_session_id);
+	lda_stats_start(&set, opts.user != NULL ? opts.user : env_user);
 
 	memset(&req, 0, sizeof(req));
 	req.protocol = "lda";
-	req.session_id = session;
+	req.session_id = lda_session_id;
 	req.start_usecs = start;
 
 	if (opts.user != NULL) {
@@ -400,6 +436,7 @@ int main(int argc, char **argv)
 			req.orig_rcpt = opts.orig_rcpt != NULL ?
 				opts.orig_rcpt : req.rcpt;
 			req.envelope_sender = opts.sender;
+			req.user = opts.user;
 			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
 			lda_exit(&out);
 		}
@@ -421,6 +458,7 @@ int main(int argc, char **argv)
 	const char *existing = message_header(msg, "Delivered-To");
 
 	req.envelope_sender = sender;
+	req.user = user->username;
 	req.rcpt = final_rcpt;
 	req.orig_rcpt = orig_rcpt;
 	req.mailbox = opts.mailbox;

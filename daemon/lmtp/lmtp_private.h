@@ -12,6 +12,7 @@
 #include "evloop.h"
 #include "lmtp_data.h"
 #include "lmtp_server.h"
+#include "lmtp_stats.h"
 #include "message.h"
 #include "outcome.h"
 #include "session_id.h"
@@ -38,6 +39,7 @@ struct lmtp_server {
 	unsigned int client_limit;
 	bool accepting_paused;
 	bool shutting_down, shutdown_now;
+	struct lmtp_stats *stats;
 	lmtp_server_idle_callback_t *idle_cb;
 	void *idle_context;
 };
@@ -83,6 +85,8 @@ struct lmtp_session {
 	char peer_ip[64];
 	unsigned int peer_port;
 	char *lhlo;
+	uint64_t start_usecs;
+	uint64_t bytes_in;
 
 	enum lmtp_session_state state;
 	struct strbuf in;
@@ -104,6 +108,7 @@ struct lmtp_session {
 	bool input_closed;	/* EOF or error from the client */
 	bool quit;		/* close once the output is flushed */
 	bool destroyed;		/* freed after the pending job returns */
+	bool kicked;		/* end with 421 4.3.2 once no job runs */
 	const char *disconnect_reason;
 };
 
@@ -116,6 +121,9 @@ void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
 /* lmtp_session_resume - a job finished: go on with buffered input */
 void lmtp_session_resume(struct lmtp_session *session);
 void lmtp_session_shutdown(struct lmtp_session *session, bool now);
+/* lmtp_session_kick - `loftadm kick`: 421 4.3.2 after any delivery in
+   progress has been answered; data being received is dropped */
+void lmtp_session_kick(struct lmtp_session *session);
 const char *lmtp_session_state_name(const struct lmtp_session *session);
 
 /* lmtp_transaction.c */
@@ -133,6 +141,7 @@ void lmtp_transaction_data_end(struct lmtp_session *session);
 unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans);
 
 /* lmtp_server.c */
+void lmtp_server_kick(struct lmtp_server *server, const char *session_id);
 void lmtp_server_session_gone(struct lmtp_server *server,
 			      struct lmtp_session *session);
 

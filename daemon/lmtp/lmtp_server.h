@@ -6,11 +6,18 @@
  * deliveries (fsync, locks) run on the workpool, so one slow disk never
  * stalls the other sessions. Shutdown is graceful: stop accepting, end idle
  * sessions with 421, let transactions in progress finish, then report idle.
+ *
+ * Started by loftd, the server applies its service's client_limit and
+ * service_count, reports every change of its session count (for the
+ * status channel, lib/service_child.h), and on listeners with
+ * `haproxy = yes` reads the PROXY protocol header of each client (5 s at
+ * most) before the session starts with the address the header gives.
  */
 #ifndef LOFT_LMTP_SERVER_H
 #define LOFT_LMTP_SERVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "evloop.h"
 #include "settings.h"
@@ -18,6 +25,14 @@
 struct lmtp_server;
 
 typedef void lmtp_server_idle_callback_t(void *context);
+/* sessions open (clients waiting for their PROXY header included), free
+   slots (0 while not accepting), connections accepted since the start */
+typedef void lmtp_server_status_callback_t(unsigned int sessions,
+					   unsigned int available,
+					   uint64_t served, void *context);
+
+/* How long a client on a haproxy listener may take to send its header. */
+#define LMTP_SERVER_PROXY_TIMEOUT_MSECS 5000
 
 /* lmtp_server_create - set must outlive the server */
 struct lmtp_server *lmtp_server_create(struct evloop *loop,
@@ -25,8 +40,23 @@ struct lmtp_server *lmtp_server_create(struct evloop *loop,
 				       unsigned int worker_threads);
 void lmtp_server_free(struct lmtp_server **server);
 
-/* lmtp_server_listen - accept sessions from a listening socket */
-void lmtp_server_listen(struct lmtp_server *server, int fd);
+/* lmtp_server_set_service - apply svc's client_limit (else
+   default_client_limit) and service_count: after that many connections
+   the listeners close and done_cb runs once the last session is gone */
+void lmtp_server_set_service(struct lmtp_server *server,
+			     const struct service_settings *svc,
+			     lmtp_server_idle_callback_t *done_cb,
+			     void *context);
+/* lmtp_server_set_status_callback - cb runs after every change of the
+   session count */
+void lmtp_server_set_status_callback(struct lmtp_server *server,
+				     lmtp_server_status_callback_t *cb,
+				     void *context);
+
+/* lmtp_server_listen - accept sessions from a listening socket; haproxy:
+   every client starts with a PROXY protocol header (an invalid or late
+   one closes the connection with a warning) */
+void lmtp_server_listen(struct lmtp_server *server, int fd, bool haproxy);
 /* lmtp_server_add_client - serve one session on in_fd/out_fd (stdin and
    stdout when started by hand); peer NULL = "local" */
 void lmtp_server_add_client(struct lmtp_server *server, int in_fd, int out_fd,

@@ -177,6 +177,7 @@ static bool session_read(struct lmtp_session *session)
 		return false;
 	}
 	if (session->skipping_long_line) {
+		session->bytes_in += (uint64_t)ret;
 		/* keep only from the end of the over-long line on */
 		char *lf = memchr(buf, '\n', (size_t)ret);
 		if (lf == NULL)
@@ -187,6 +188,7 @@ static bool session_read(struct lmtp_session *session)
 			      (size_t)(buf + ret - (lf + 1)));
 		return true;
 	}
+	session->bytes_in += (uint64_t)ret;
 	strbuf_append(&session->in, buf, (size_t)ret);
 	return true;
 }
@@ -301,6 +303,7 @@ static void cmd_data(struct lmtp_session *session)
 	}
 	lmtp_data_decoder_init(&session->decoder);
 	session->state = LMTP_STATE_DATA;
+	lmtp_stats_session_update(session->server->stats, session);
 	lmtp_session_reply(session, "354 OK");
 }
 
@@ -322,8 +325,10 @@ static void cmd_bdat(struct lmtp_session *session, const struct lmtp_command *cm
 	const char *error = data_sequence_error(session);
 
 	bdat_expect(session, cmd->chunk_size, cmd->last, error);
-	if (error == NULL)
+	if (error == NULL && !session->trans->bdat_started) {
 		session->trans->bdat_started = true;
+		lmtp_stats_session_update(session->server->stats, session);
+	}
 }
 
 /* bdat_chunk_done - the chunk's octets are all in */
@@ -527,6 +532,10 @@ void lmtp_session_resume(struct lmtp_session *session)
 		lmtp_session_destroy(session, NULL);
 		return;
 	}
+	if (session->kicked) {
+		lmtp_session_kick(session);
+		return;
+	}
 	if (session->server->shutting_down && session->trans == NULL) {
 		lmtp_session_shutdown(session, session->server->shutdown_now);
 		if (session->destroyed)
@@ -555,12 +564,30 @@ void lmtp_session_shutdown(struct lmtp_session *session, bool now)
 	session_after_work(session);
 }
 
+void lmtp_session_kick(struct lmtp_session *session)
+{
+	if (session->destroyed || session->quit)
+		return;
+	session->kicked = true;
+	if (session->state == LMTP_STATE_WAIT)
+		return; /* resume comes back here once the job has answered */
+	session_log_context(session);
+	lmtp_transaction_free(session);
+	session->state = LMTP_STATE_COMMAND;
+	lmtp_session_reply(session, "421 4.3.2 %s Session terminated by administrator",
+			   session->server->hostname);
+	session->quit = true;
+	session->disconnect_reason = "Kicked by administrator";
+	session_after_work(session);
+}
+
 void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 			 const char *peer_ip, unsigned int peer_port)
 {
 	struct lmtp_session *session = xcalloc(1, sizeof(*session));
 
 	session->server = server;
+	session->start_usecs = delivery_now_usecs();
 	session_id_generate(session->id);
 	session->fd_in = fd_in;
 	session->fd_out = fd_out;
@@ -585,6 +612,7 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 
 	session_log_context(session);
 	log_info("Connect from %s", session->peer_ip);
+	lmtp_stats_session_start(server->stats, session);
 	lmtp_session_reply(session, "220 %s loft ready.", server->hostname);
 	session_after_work(session);
 }
@@ -599,6 +627,7 @@ void lmtp_session_destroy(struct lmtp_session *session, const char *reason)
 		log_info("Disconnect from %s: %s (state=%s)", session->peer_ip,
 			 reason != NULL ? reason : "Connection closed",
 			 lmtp_session_state_name(session));
+		lmtp_stats_session_end(server->stats, session);
 		if (session->io_out != session->io_in)
 			evloop_remove_io(&session->io_out);
 		evloop_remove_io(&session->io_in);
@@ -612,6 +641,7 @@ void lmtp_session_destroy(struct lmtp_session *session, const char *reason)
 	if (session->state == LMTP_STATE_WAIT)
 		return; /* the job's done callback frees us */
 	lmtp_transaction_free(session);
+	lmtp_stats_forget_session(server->stats, session);
 	if (session->prev != NULL)
 		session->prev->next = session->next;
 	else

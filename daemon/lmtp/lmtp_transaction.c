@@ -60,6 +60,7 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 	trans->mail_from = xstrdup(from);
 	trans->start_usecs = delivery_now_usecs();
 	session->trans = trans;
+	lmtp_stats_session_update(session->server->stats, session);
 }
 
 static void recipient_free(struct lmtp_recipient *rcpt)
@@ -77,12 +78,23 @@ void lmtp_transaction_free(struct lmtp_session *session)
 	if (trans == NULL)
 		return;
 	session->trans = NULL;
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+
+		if (rcpt->duplicate_of < 0 && rcpt->user != NULL &&
+		    session->server->set->lmtp_user_concurrency_limit > 0)
+			lmtp_stats_concurrency_release(session->server->stats,
+						       session,
+						       rcpt->user->username);
+	}
 	for (size_t i = 0; i < trans->rcpt_count; i++)
 		recipient_free(&trans->rcpts[i]);
 	free(trans->rcpts);
 	free(trans->mail_from);
 	message_free(&trans->msg);
 	free(trans);
+	if (!session->destroyed)
+		lmtp_stats_session_update(session->server->stats, session);
 }
 
 /* split_detail - "user+detail@domain" -> lookup "user@domain" and the
@@ -118,8 +130,11 @@ static void rcpt_lookup_work(void *context)
 
 	log_set_session(job->id);
 	log_set_user(job->lookup);
+	log_set_thread_debug(lmtp_stats_debug_user(job->session->server->stats,
+						   job->lookup));
 	job->ret = delivery_user_lookup(job->set, job->lookup, &job->user,
 					&job->outcome);
+	log_set_thread_debug(false);
 }
 
 static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
@@ -154,42 +169,79 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->duplicate_of = duplicate_of;
 }
 
+/* rcpt_refuse - reply and record a recipient refused at RCPT */
+static void rcpt_refuse(struct lmtp_session *session,
+			struct rcpt_lookup_job *job)
+{
+	struct delivery_request req = {
+		.protocol = "lmtp", .session_id = job->id,
+		.user = job->lookup,
+		.envelope_sender = session->trans->mail_from,
+		.rcpt = job->address,
+		.orig_rcpt = job->orcpt != NULL ? job->orcpt : job->address,
+		.start_usecs = session->trans->start_usecs,
+	};
+
+	delivery_log(job->set, &req, NULL, NULL, 0, 0, &job->outcome,
+		     job->outcome.text);
+	lmtp_session_reply(session, "%d %s <%s> %s", job->outcome.code,
+			   job->outcome.enhanced, job->address,
+			   job->outcome.text);
+}
+
+/* rcpt_job_done - reply for the job and go on with the session */
+static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
+{
+	struct lmtp_session *session = job->session;
+
+	if (!session->destroyed && session->trans != NULL) {
+		log_set_session(job->id);
+		if (accepted) {
+			rcpt_accept(session->trans, job->id, job->address,
+				    job->detail, job->orcpt, job->user, -1);
+			job->address = job->detail = job->orcpt = NULL;
+			job->user = NULL;
+			lmtp_stats_session_update(session->server->stats, session);
+			lmtp_session_reply(session, "250 2.1.5 OK");
+		} else {
+			rcpt_refuse(session, job);
+		}
+	}
+	rcpt_lookup_job_free(job);
+	lmtp_session_resume(session);
+}
+
+/* rcpt_concurrency_done - loft-stats' answer for the user's slot */
+static void rcpt_concurrency_done(bool allowed, unsigned int current,
+				  void *context)
+{
+	struct rcpt_lookup_job *job = context;
+
+	if (!allowed) {
+		log_set_session(job->id);
+		log_info("%s: %u deliveries in progress, limit %u",
+			 job->user->username, current,
+			 job->set->lmtp_user_concurrency_limit);
+		outcome_set(&job->outcome, OUTCOME_TEMPFAIL,
+			    OUTCOME_REASON_CONCURRENCY, 451, "4.3.0",
+			    "Too many concurrent deliveries for user");
+	}
+	rcpt_job_done(job, allowed);
+}
+
 static void rcpt_lookup_done(void *context)
 {
 	struct rcpt_lookup_job *job = context;
 	struct lmtp_session *session = job->session;
 
-	if (!session->destroyed && session->trans != NULL) {
-		log_set_session(job->id);
-		switch (job->ret) {
-		case 1:
-			rcpt_accept(session->trans, job->id, job->address,
-				    job->detail, job->orcpt, job->user, -1);
-			job->address = job->detail = job->orcpt = NULL;
-			job->user = NULL;
-			lmtp_session_reply(session, "250 2.1.5 OK");
-			break;
-		default: {
-			struct delivery_request req = {
-				.protocol = "lmtp", .session_id = job->id,
-				.envelope_sender = session->trans->mail_from,
-				.rcpt = job->address,
-				.orig_rcpt = job->orcpt != NULL ? job->orcpt :
-					job->address,
-				.start_usecs = session->trans->start_usecs,
-			};
-			delivery_log(job->set, &req, NULL, NULL, 0, 0,
-				     &job->outcome, job->outcome.text);
-			lmtp_session_reply(session, "%d %s <%s> %s",
-					   job->outcome.code,
-					   job->outcome.enhanced, job->address,
-					   job->outcome.text);
-			break;
-		}
-		}
+	if (job->ret == 1 && !session->destroyed && session->trans != NULL) {
+		lmtp_stats_concurrency_acquire(session->server->stats, session,
+					       job->user->username,
+					       job->set->lmtp_user_concurrency_limit,
+					       rcpt_concurrency_done, job);
+		return;
 	}
-	rcpt_lookup_job_free(job);
-	lmtp_session_resume(session);
+	rcpt_job_done(job, false);
 }
 
 void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
@@ -366,9 +418,12 @@ static void delivery_work(void *context)
 			continue;
 		log_set_session(rcpt->id);
 		log_set_user(rcpt->user->username);
+		log_set_thread_debug(lmtp_stats_debug_user(job->session->server->stats,
+							   rcpt->user->username));
 		memset(&req, 0, sizeof(req));
 		req.protocol = "lmtp";
 		req.session_id = rcpt->id;
+		req.user = rcpt->user->username;
 		req.envelope_sender = trans->mail_from;
 		req.rcpt = rcpt->address;
 		req.orig_rcpt = rcpt->orcpt != NULL ? rcpt->orcpt : rcpt->address;
@@ -398,6 +453,7 @@ static void delivery_work(void *context)
 		}
 	}
 	free(link_path);
+	log_set_thread_debug(false);
 	log_set_user(NULL);
 }
 

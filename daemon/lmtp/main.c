@@ -4,10 +4,14 @@
  * Started by loftd it reads the config snapshot and accepts sessions on the
  * listeners it was handed (service_env.h); started by hand with no
  * listener it serves one LMTP session on stdin/stdout with the config from
- * -c (handy for tests, inetd and fuzzing). SIGTERM (or loftd going away):
- * stop accepting, finish transactions in progress, end idle sessions with
- * 421; a second SIGTERM ends the remaining sessions at once (deliveries
- * already running always complete). SIGUSR1 reopens the log files.
+ * -c (handy for tests, inetd and fuzzing). Under loftd it drops privileges
+ * per its service block once the snapshot is read and the log files are
+ * open, reports its session count on the status channel (fd 4), and
+ * exits after service_count connections. SIGTERM (or EOF on fd 4: loftd
+ * is gone): stop accepting, finish transactions in progress, end idle
+ * sessions with 421; a second SIGTERM ends the remaining sessions at once
+ * (deliveries already running always complete). SIGUSR1 reopens the log
+ * files.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +26,7 @@
 #include "evloop.h"
 #include "lmtp_server.h"
 #include "log.h"
+#include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
 #include "userdb.h"
@@ -36,7 +41,7 @@
 struct lmtp_main {
 	struct evloop *loop;
 	struct lmtp_server *server;
-	struct evloop_io *master_io;
+	struct service_child *child;
 	unsigned int term_count;
 };
 
@@ -75,20 +80,39 @@ static void on_signal(int signo, void *context)
 	}
 }
 
-/* on_master - EOF on the master pipe: loftd is gone */
-static void on_master(struct evloop_io *io, int fd, unsigned int events,
-		      void *context)
+/* on_master_gone - EOF on the status channel: loftd is gone */
+static void on_master_gone(void *context)
 {
 	struct lmtp_main *ctx = context;
-	char buf[64];
 
-	if (read(fd, buf, sizeof(buf)) > 0)
-		return;
 	log_set_session(NULL);
 	log_set_user(NULL);
 	log_warning("master process is gone, finishing sessions in progress");
-	evloop_remove_io(&ctx->master_io);
 	lmtp_main_shutdown(ctx, false);
+}
+
+/* on_status - the session count changed: tell loftd */
+static void on_status(unsigned int sessions, unsigned int available,
+		      uint64_t served, void *context)
+{
+	struct lmtp_main *ctx = context;
+
+	if (ctx->child != NULL)
+		service_child_report(ctx->child, sessions, available, served);
+}
+
+/* drop_privileges - become the service's user (loftd children only) */
+static void drop_privileges(const struct loft_settings *set,
+			    const struct service_env *env)
+{
+	const char *error;
+
+	if (env->service == NULL)
+		return;
+	if (service_child_drop_privileges(set, env->service, &error) < 0)
+		log_fatal(EX_NOPERM, "%s", error);
+	if (service_child_drop_note() != NULL)
+		log_debug("%s", service_child_drop_note());
 }
 
 static void configure_log(const struct loft_settings *set)
@@ -147,6 +171,7 @@ int main(int argc, char **argv)
 	if (userdb_validate(&set, &error) < 0)
 		log_fatal(EX_CONFIG, "%s", error);
 	configure_log(&set);
+	drop_privileges(&set, &env);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.loop = evloop_create();
@@ -155,10 +180,15 @@ int main(int argc, char **argv)
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
 	if (env.service != NULL) {
+		lmtp_server_set_service(ctx.server,
+					service_child_find_service(&set, env.service),
+					lmtp_main_idle, &ctx);
+		lmtp_server_set_status_callback(ctx.server, on_status, &ctx);
 		for (size_t i = 0; i < env.listener_count; i++)
-			lmtp_server_listen(ctx.server, env.listeners[i].fd);
-		ctx.master_io = evloop_add_io(ctx.loop, env.master_fd,
-					      EVLOOP_READ, on_master, &ctx);
+			lmtp_server_listen(ctx.server, env.listeners[i].fd,
+					   env.listeners[i].haproxy);
+		ctx.child = service_child_create(ctx.loop, env.master_fd,
+						 on_master_gone, &ctx);
 	} else {
 		lmtp_server_on_idle(ctx.server, lmtp_main_idle, &ctx);
 		lmtp_server_add_client(ctx.server, STDIN_FILENO, STDOUT_FILENO,
@@ -167,9 +197,8 @@ int main(int argc, char **argv)
 	if (evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 
-	if (ctx.master_io != NULL)
-		evloop_remove_io(&ctx.master_io);
 	lmtp_server_free(&ctx.server);
+	service_child_free(&ctx.child);
 	evloop_free(&ctx.loop);
 	service_env_free(&env);
 	settings_free(&set);

@@ -20,6 +20,13 @@
 #include "xalloc.h"
 
 #define LOFTD_DEFAULT_CONFIG "/etc/loft/loft.conf"
+/* --version names build flags that change behaviour: "asan" means
+   vsz_limit is not applied (AddressSanitizer reserves terabytes) */
+#ifdef __SANITIZE_ADDRESS__
+#  define LOFTD_BUILD_FLAGS " asan"
+#else
+#  define LOFTD_BUILD_FLAGS ""
+#endif
 
 enum loftd_mode {
 	LOFTD_MODE_RUN,
@@ -96,7 +103,7 @@ static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 			loftd_usage(stdout);
 			exit(EX_OK);
 		case OPT_VERSION:
-			printf("loftd %s\n", LOFT_VERSION);
+			printf("loftd %s%s\n", LOFT_VERSION, LOFTD_BUILD_FLAGS);
 			exit(EX_OK);
 		default:
 			loftd_usage(stderr);

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "service_child.h"
 #include "service_env.h"
 #include "master_error.h"
 #include "strbuf.h"
@@ -118,17 +119,73 @@ master_config_find_service(struct loft_settings *set, const char *name)
 	return NULL;
 }
 
-/* master_config_add_lmtp - the built-in `service lmtp`: a whole service
-   when the file has none, else its missing executable/protocol */
-static void master_config_add_lmtp(struct loft_settings *set)
+/* A listener of a built-in service, added when the service lacks it. */
+struct master_builtin_listener {
+	enum listener_type type;
+	const char *name, *path, *mode;
+};
+
+/* A service loftd runs even when the file does not name it; a file's own
+   block of that name keeps its settings and gains what it lacks. */
+struct master_builtin_service {
+	const char *name, *executable, *protocol, *type;
+	const char *protocol_gate;	/* only when listed in `protocols` */
+	bool file_chooses_listeners;	/* a file's own block keeps its own */
+	struct master_builtin_listener listeners[2];
+};
+
+static const struct master_builtin_service master_builtin_services[] = {
+	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", true,
+	  { { LISTENER_UNIX, "lmtp", "lmtp", "0600" } } },
+	/* the stats writer socket is 0666: loft-lda reports as any mail
+	   user; admin is loftadm's */
+	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL, false,
+	  { { LISTENER_UNIX, "stats-writer", "stats-writer", "0666" },
+	    { LISTENER_UNIX, "admin", "admin", "0600" } } },
+};
+
+/* master_config_has_listener - svc already has a listener type+name */
+static bool master_config_has_listener(const struct service_settings *svc,
+				       enum listener_type type, const char *name)
 {
-	const struct setting_def *sdefs = loft_service_setting_defs;
+	for (size_t i = 0; i < svc->listener_count; i++) {
+		if (svc->listeners[i].type == type &&
+		    strcmp(svc->listeners[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* master_config_add_listener - one built-in listener into svc */
+static void master_config_add_listener(struct service_settings *svc,
+				       const struct master_builtin_listener *bl)
+{
 	const struct setting_def *ldefs = loft_listener_setting_defs;
-	struct service_settings *svc = master_config_find_service(set, "lmtp");
 	struct listener_settings *l;
 
+	svc->listeners = xreallocarray(svc->listeners, svc->listener_count + 1,
+				       sizeof(*svc->listeners));
+	l = &svc->listeners[svc->listener_count++];
+	memset(l, 0, sizeof(*l));
+	settings_defs_init(ldefs, l);
+	l->type = bl->type;
+	l->name = xstrdup(bl->name);
+	l->file = xstrdup(MASTER_CONFIG_BUILTIN_FILE);
+	master_config_set(ldefs, l, "path", bl->path);
+	master_config_set(ldefs, l, "mode", bl->mode);
+}
+
+/* master_config_add_builtin - one built-in service into set */
+static void master_config_add_builtin(struct loft_settings *set,
+				      const struct master_builtin_service *b)
+{
+	const struct setting_def *sdefs = loft_service_setting_defs;
+	struct service_settings *svc = master_config_find_service(set, b->name);
+	bool from_file = svc != NULL;
+
 	if (svc == NULL) {
-		if (!master_config_in_list(set->protocols, "lmtp"))
+		if (b->protocol_gate != NULL &&
+		    !master_config_in_list(set->protocols, b->protocol_gate))
 			return;
 		set->services = xreallocarray(set->services,
 					      set->service_count + 1,
@@ -136,22 +193,30 @@ static void master_config_add_lmtp(struct loft_settings *set)
 		svc = &set->services[set->service_count++];
 		memset(svc, 0, sizeof(*svc));
 		settings_defs_init(sdefs, svc);
-		svc->name = xstrdup("lmtp");
+		svc->name = xstrdup(b->name);
 		svc->file = xstrdup(MASTER_CONFIG_BUILTIN_FILE);
-		svc->listeners = xcalloc(1, sizeof(*svc->listeners));
-		svc->listener_count = 1;
-		l = &svc->listeners[0];
-		settings_defs_init(ldefs, l);
-		l->type = LISTENER_UNIX;
-		l->name = xstrdup("lmtp");
-		l->file = xstrdup(MASTER_CONFIG_BUILTIN_FILE);
-		master_config_set(ldefs, l, "path", "lmtp");
-		master_config_set(ldefs, l, "mode", "0600");
+	}
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(b->listeners); i++) {
+		const struct master_builtin_listener *bl = &b->listeners[i];
+
+		if (bl->name == NULL || (from_file && b->file_chooses_listeners) ||
+		    master_config_has_listener(svc, bl->type, bl->name))
+			continue;
+		master_config_add_listener(svc, bl);
 	}
 	if (svc->executable[0] == '\0')
-		master_config_set(sdefs, svc, "executable", MASTER_LMTP_EXECUTABLE);
-	if (svc->protocol[0] == '\0')
-		master_config_set(sdefs, svc, "protocol", "lmtp");
+		master_config_set(sdefs, svc, "executable", b->executable);
+	if (svc->protocol[0] == '\0' && b->protocol[0] != '\0')
+		master_config_set(sdefs, svc, "protocol", b->protocol);
+	if (svc->type[0] == '\0' && b->type[0] != '\0')
+		master_config_set(sdefs, svc, "type", b->type);
+}
+
+/* master_config_add_builtins - lmtp (when a protocol) and stats */
+static void master_config_add_builtins(struct loft_settings *set)
+{
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(master_builtin_services); i++)
+		master_config_add_builtin(set, &master_builtin_services[i]);
 }
 
 /* master_config_check_services - what the parser cannot know: every
@@ -185,6 +250,57 @@ static int master_config_check_services(const struct loft_settings *set,
 	return 0;
 }
 
+/* master_config_where - "FILE:LINE" of svc for messages; a built-in
+   service is reported against the config file itself */
+static const char *master_config_where(const char *path,
+				       const struct service_settings *svc)
+{
+	static char buf[PATH_MAX + 32];
+
+	if (strcmp(svc->file, MASTER_CONFIG_BUILTIN_FILE) == 0)
+		snprintf(buf, sizeof(buf), "%s", path);
+	else
+		snprintf(buf, sizeof(buf), "%s:%u", svc->file, svc->line);
+	return buf;
+}
+
+/* master_config_service_users - the effective user of every service
+   (internal services default to default_internal_user, which must
+   exist), and the checks of user/group/extra_groups: names exist, an
+   internal service never runs as root */
+static int master_config_service_users(const char *path,
+				       struct loft_settings *set,
+				       const char **error_r)
+{
+	const char *error;
+
+	for (size_t i = 0; i < set->service_count; i++) {
+		struct service_settings *svc = &set->services[i];
+		uid_t uid;
+		gid_t gid;
+
+		if (service_child_is_internal(svc->name) && svc->user[0] == '\0') {
+			if (service_child_lookup_user(set->default_internal_user,
+						      &uid, &gid, &error) < 0)
+				return master_config_fail(error_r,
+					"%s: service(%s): default_internal_user=%s: %s "
+					"(create it or set default_internal_user)",
+					master_config_where(path, svc), svc->name,
+					set->default_internal_user, error);
+			master_config_set(loft_service_setting_defs, svc, "user",
+					  set->default_internal_user);
+		}
+		if (strcmp(svc->type, "") != 0 && strcmp(svc->type, "startup") != 0)
+			return master_config_fail(error_r,
+				"%s: service(%s): type=%s: unknown (known: startup)",
+				master_config_where(path, svc), svc->name, svc->type);
+		if (service_child_check_user(svc, &error) < 0)
+			return master_config_fail(error_r, "%s: %s",
+						  master_config_where(path, svc), error);
+	}
+	return 0;
+}
+
 /* master_config_load_view - parse text for one view and validate it */
 static int master_config_load_view(struct master_config *config,
 				   const char *text,
@@ -204,7 +320,9 @@ static int master_config_load_view(struct master_config *config,
 		return master_config_fail(error_r, "%s", error);
 	if (view == MASTER_CONFIG_VIEW_GLOBAL)
 		settings_copy(&config->file_set, set);
-	master_config_add_lmtp(set);
+	master_config_add_builtins(set);
+	if (master_config_service_users(config->path, set, error_r) < 0)
+		return -1;
 	return master_config_check_services(set, error_r);
 }
 
@@ -290,6 +408,13 @@ bool master_config_service_enabled(const struct master_config *config,
 	return protocol == NULL ||
 		master_config_in_list(master_config_settings(config)->protocols,
 				      protocol);
+}
+
+const struct loft_settings *
+master_config_service_settings(const struct master_config *config,
+			       const struct service_settings *svc)
+{
+	return &config->views[master_config_service_view(svc)];
 }
 
 int master_config_snapshot(struct master_config *config,

@@ -2,7 +2,9 @@
  * master_config - the configuration as loftd sees it: the file is read
  * once, parsed without a protocol (the master's own view) and once per
  * protocol (what an lmtp or lda service gets in its snapshot), every view
- * validated, the built-in services added, and the sealed snapshot memfds
+ * validated, the built-in services added, every service's effective user
+ * filled in (internal services default to default_internal_user) and
+ * checked, and the sealed snapshot memfds
  * made from those views on demand. A failure anywhere is one
  * "FILE:LINE: message" string, so `--check`, start-up and SIGHUP report
  * the same thing.
@@ -16,6 +18,7 @@
 
 /* The executable of the built-in lmtp service, in loftd's directory. */
 #define MASTER_LMTP_EXECUTABLE "loft-lmtp"
+#define MASTER_STATS_EXECUTABLE "loft-stats"
 
 enum master_config_view {
 	MASTER_CONFIG_VIEW_GLOBAL,	/* protocol NULL */
@@ -49,6 +52,12 @@ master_config_settings(const struct master_config *config);
    `protocol`, or its name when that is "lmtp"/"lda", else global */
 enum master_config_view
 master_config_service_view(const struct service_settings *svc);
+
+/* master_config_service_settings - the settings of svc's view (what its
+   snapshot holds) */
+const struct loft_settings *
+master_config_service_settings(const struct master_config *config,
+			       const struct service_settings *svc);
 
 /* master_config_service_enabled - false when svc names a protocol that is
    not in `protocols` (Dovecot's rule: such a service is not started) */

@@ -21,6 +21,7 @@
 #include "master_config.h"
 #include "master_pidfile.h"
 #include "master_service.h"
+#include "master_stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -30,10 +31,10 @@ struct master {
 	struct master_config *config;
 	struct master_service_list services;
 	struct master_pidfile *pidfile;
-	int pipe_write_fd;	/* only the master holds it: EOF = we died */
 	int ready_fd;		/* detached start-up: tells the parent "ok" */
 	struct evloop_signal *signals[5];
 	struct evloop_timer *shutdown_timer;
+	struct master_stats *stats;
 };
 
 /* master_fatal - a start-up failure: stderr (the admin's terminal until
@@ -114,12 +115,16 @@ static void master_reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct master_process *proc =
 			master_process_find(&m->rt.processes, pid);
+		struct master_service *service;
 
 		if (proc == NULL)
 			continue;
+		service = proc->service;
 		master_log_exit(m, proc, status);
-		if (proc->service != NULL)
-			master_service_process_exited(proc->service, proc);
+		/* no longer one of the service's processes when it counts */
+		proc->service = NULL;
+		if (service != NULL)
+			master_service_process_exited(service, proc, status);
 		master_process_remove(&m->rt.processes, &proc);
 	}
 	if (m->rt.shutting_down && m->rt.processes.count == 0)
@@ -179,42 +184,44 @@ static void master_shutdown(struct master *m, int signo)
 }
 
 /* master_reload_fail - log why a reload was refused */
-static void master_reload_fail(struct master_config **config,
-			       const char *error)
+static int master_reload_fail(struct master *m, struct master_config **config,
+			      const char *error, const char **error_r)
 {
+	static char reason[1024];
+
 	log_error("reload failed: %s", error);
-	master_config_free(config);
+	snprintf(reason, sizeof(reason), "%s", error);
+	*error_r = reason;
+	if (config != NULL)
+		master_config_free(config);
+	master_stats_reloaded(m->stats, false);
+	return -1;
 }
 
-/* master_reload - SIGHUP: a new config generation, or nothing changes */
-static void master_reload(struct master *m)
+/* master_reload - a new config generation, or nothing changes. 0, or -1
+   with *error_r ("FILE:LINE: message") */
+static int master_reload(struct master *m, const char **error_r)
 {
 	struct master_service_list services;
 	struct master_config *config;
 	const char *error;
 
 	if (m->rt.shutting_down)
-		return;
-	log_info("received SIGHUP, reloading %s", m->config_path);
-	if (master_config_load(m->config_path, &config, &error) < 0) {
-		log_error("reload failed: %s", error);
-		return;
-	}
+		return master_reload_fail(m, NULL, "loftd is shutting down", error_r);
+	log_info("reloading %s", m->config_path);
+	if (master_config_load(m->config_path, &config, &error) < 0)
+		return master_reload_fail(m, NULL, error, error_r);
 	if (strcmp(master_config_settings(config)->base_dir,
-		   master_config_settings(m->config)->base_dir) != 0) {
-		master_reload_fail(&config, "base_dir can't be changed by a "
-				   "reload (restart loftd)");
-		return;
-	}
+		   master_config_settings(m->config)->base_dir) != 0)
+		return master_reload_fail(m, &config, "base_dir can't be changed "
+					  "by a reload (restart loftd)", error_r);
 	if (master_services_create(&m->rt, config, &m->services, &services,
-				   &error) < 0) {
-		master_reload_fail(&config, error);
-		return;
-	}
+				   &error) < 0)
+		return master_reload_fail(m, &config, error, error_r);
 	/* old processes finish their sessions and exit; their exit is not
 	   a crash and they are not replaced */
 	master_services_commit(&services);
-	master_services_retire(&m->services);
+	master_services_retire(&m->services, &services);
 	master_services_free(&m->services);
 	m->services = services;
 	master_config_free(&m->config);
@@ -222,6 +229,20 @@ static void master_reload(struct master *m)
 	master_configure_log(master_config_settings(m->config));
 	master_services_start(&m->services);
 	log_info("config reloaded");
+	master_stats_reloaded(m->stats, true);
+	return 0;
+}
+
+static int master_stats_reload(void *context, const char **error_r)
+{
+	return master_reload(context, error_r);
+}
+
+static const struct master_service_list *master_stats_services(void *context)
+{
+	struct master *m = context;
+
+	return &m->services;
 }
 
 /* master_on_signal - every signal the master handles */
@@ -237,9 +258,13 @@ static void master_on_signal(int signo, void *context)
 	case SIGINT:
 		master_shutdown(m, signo);
 		break;
-	case SIGHUP:
-		master_reload(m);
+	case SIGHUP: {
+		const char *error;
+
+		log_info("received SIGHUP");
+		(void)master_reload(m, &error);
 		break;
+	}
 	case SIGUSR1:
 		log_reopen();
 		master_process_signal_all(&m->rt.processes, SIGUSR1);
@@ -313,15 +338,10 @@ static int master_start(struct master *m)
 {
 	static const int signos[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	const struct loft_settings *set = master_config_settings(m->config);
-	int pipe_fds[2];
 	const char *error;
 
 	if (master_pidfile_create(set->base_dir, &m->pidfile, &error) < 0)
 		return master_fatal("%s", error);
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-		return master_fatal("pipe() failed: %s", strerror(errno));
-	m->rt.master_fd = pipe_fds[0];
-	m->pipe_write_fd = pipe_fds[1];
 	signal(SIGPIPE, SIG_IGN);
 	m->rt.loop = evloop_create();
 	/* blocked before the first fork, so no child death is missed */
@@ -340,6 +360,7 @@ static void master_stop(struct master *m)
 {
 	if (m->shutdown_timer != NULL)
 		evloop_remove_timer(&m->shutdown_timer);
+	master_stats_free(&m->stats);
 	master_services_free(&m->services);
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(m->signals); i++) {
 		if (m->signals[i] != NULL)
@@ -347,10 +368,6 @@ static void master_stop(struct master *m)
 	}
 	if (m->rt.loop != NULL)
 		evloop_free(&m->rt.loop);
-	if (m->rt.master_fd >= 0)
-		close(m->rt.master_fd);
-	if (m->pipe_write_fd >= 0)
-		close(m->pipe_write_fd);
 	master_pidfile_remove(&m->pidfile);
 	master_config_free(&m->config);
 	if (m->ready_fd >= 0)
@@ -365,7 +382,7 @@ int master_daemon_run(const char *config_path, bool foreground)
 
 	memset(&m, 0, sizeof(m));
 	m.config_path = config_path;
-	m.rt.master_fd = m.pipe_write_fd = m.ready_fd = -1;
+	m.ready_fd = -1;
 	if (master_config_load(config_path, &m.config, &error) < 0) {
 		fprintf(stderr, "loftd: Fatal: %s\n", error);
 		return 1;
@@ -378,6 +395,13 @@ int master_daemon_run(const char *config_path, bool foreground)
 		log_info("loftd %s starting up", LOFT_VERSION);
 		master_detach_done(&m);
 		master_services_start(&m.services);
+		m.stats = master_stats_create(m.rt.loop,
+					      master_config_settings(m.config)->base_dir,
+					      &(struct master_stats_callbacks) {
+						      .services = master_stats_services,
+						      .reload = master_stats_reload,
+						      .context = &m,
+					      });
 		if (evloop_run(m.rt.loop) < 0) {
 			log_error("event loop failed: %s", strerror(errno));
 			ret = 1;

@@ -62,6 +62,7 @@ master_listener_add(struct master_listener_set *set,
 	ml->desc = xstrdup(desc);
 	ml->path = path == NULL ? NULL : xstrdup(path);
 	ml->fd = -1;
+	ml->haproxy = l->type == LISTENER_INET && l->haproxy;
 	return ml;
 }
 
@@ -482,6 +483,7 @@ char *master_listeners_env(const struct master_listener_set *set)
 	for (size_t i = 0; i < set->count; i++) {
 		tmp[i].type = set->listeners[i].type;
 		tmp[i].name = set->listeners[i].name;
+		tmp[i].haproxy = set->listeners[i].haproxy;
 	}
 	value = service_env_listeners_value(tmp, set->count);
 	free(tmp);

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "evloop.h"
+#include "service_child.h"
 #include "service_env.h"
 #include "xalloc.h"
 
@@ -46,20 +49,21 @@ master_process_child_fail(const struct master_process_spec *spec,
 
 /* master_process_source_fd - the fd that goes to 3 + i in the child */
 static int master_process_source_fd(const struct master_process_spec *spec,
-				    size_t i)
+				    int status_fd, size_t i)
 {
 	if (i == 0)
 		return spec->config_fd;
 	if (i == 1)
-		return spec->master_fd;
+		return status_fd;
 	return spec->listener_fds[i - 2];
 }
 
-/* master_process_child_fds - move the snapshot, the master pipe and the
-   listeners to 3, 4, 5...; everything else but 0-2 is closed. Sources
-   may sit on target numbers, so every fd is first copied above all of
-   them. */
-static void master_process_child_fds(const struct master_process_spec *spec)
+/* master_process_child_fds - move the snapshot, the child's end of the
+   status channel and the listeners to 3, 4, 5...; everything else but
+   0-2 is closed. Sources may sit on target numbers, so every fd is first
+   copied above all of them. */
+static void master_process_child_fds(const struct master_process_spec *spec,
+				     int status_fd)
 {
 	size_t count = 2 + spec->listener_count;
 	int *tmp = xcalloc(count, sizeof(*tmp));
@@ -67,11 +71,11 @@ static void master_process_child_fds(const struct master_process_spec *spec)
 	int null_fd;
 
 	for (size_t i = 0; i < count; i++) {
-		if (master_process_source_fd(spec, i) >= high)
-			high = master_process_source_fd(spec, i) + 1;
+		if (master_process_source_fd(spec, status_fd, i) >= high)
+			high = master_process_source_fd(spec, status_fd, i) + 1;
 	}
 	for (size_t i = 0; i < count; i++) {
-		tmp[i] = fcntl(master_process_source_fd(spec, i),
+		tmp[i] = fcntl(master_process_source_fd(spec, status_fd, i),
 			       F_DUPFD_CLOEXEC, high);
 		if (tmp[i] < 0)
 			master_process_child_fail(spec, "fcntl(F_DUPFD)");
@@ -92,9 +96,26 @@ static void master_process_child_fds(const struct master_process_spec *spec)
 		close(null_fd);
 }
 
+/* master_process_child_drop - drop_priv_before_exec: become the
+   service's user now and tell the service so */
+static void master_process_child_drop(const struct master_process_spec *spec)
+{
+	const char *error;
+
+	if (spec->drop_set == NULL)
+		return;
+	if (service_child_drop_privileges(spec->drop_set, spec->service_name,
+					  &error) < 0) {
+		fprintf(stderr, "loftd: %s\n", error);
+		_exit(MASTER_PROCESS_EXEC_FAILED);
+	}
+	if (setenv(SERVICE_CHILD_PRIVILEGES_ENV, "1", 1) < 0)
+		master_process_child_fail(spec, "setenv");
+}
+
 /* master_process_child - everything between fork and exec */
 static void LOFT_ATTR_NORETURN
-master_process_child(const struct master_process_spec *spec)
+master_process_child(const struct master_process_spec *spec, int status_fd)
 {
 	sigset_t empty;
 
@@ -103,14 +124,27 @@ master_process_child(const struct master_process_spec *spec)
 		signal(sig, SIG_DFL);
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
-	master_process_child_fds(spec);
+	master_process_child_fds(spec, status_fd);
+	(void)unsetenv(SERVICE_CHILD_PRIVILEGES_ENV);
 	if (setenv("LOFT_SERVICE", spec->service_name, 1) < 0 ||
 	    setenv("LOFT_LISTENERS", spec->listeners_env, 1) < 0)
 		master_process_child_fail(spec, "setenv");
+	master_process_child_drop(spec);
 	execv(spec->argv[0], spec->argv);
 	fprintf(stderr, "loftd: service(%s): execv(%s) failed: %s\n",
 		spec->service_name, spec->argv[0], strerror(errno));
 	_exit(MASTER_PROCESS_EXEC_FAILED);
+}
+
+/* master_process_fail - "service(NAME): what() failed: ..." */
+static int master_process_fail(const struct master_process_spec *spec,
+			       const char *what, const char **error_r)
+{
+	snprintf(master_process_error, sizeof(master_process_error),
+		 "service(%s): %s() failed: %s", spec->service_name, what,
+		 strerror(errno));
+	*error_r = master_process_error;
+	return -1;
 }
 
 int master_process_spawn(struct master_process_list *list,
@@ -119,24 +153,33 @@ int master_process_spawn(struct master_process_list *list,
 			 struct master_process **proc_r, const char **error_r)
 {
 	struct master_process *proc;
+	int status_fds[2];
 	pid_t pid;
 
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, status_fds) < 0)
+		return master_process_fail(spec, "socketpair", error_r);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		snprintf(master_process_error, sizeof(master_process_error),
-			 "service(%s): fork() failed: %s", spec->service_name,
-			 strerror(errno));
-		*error_r = master_process_error;
-		return -1;
+		int err = errno;
+
+		close(status_fds[0]);
+		close(status_fds[1]);
+		errno = err;
+		return master_process_fail(spec, "fork", error_r);
 	}
 	if (pid == 0)
-		master_process_child(spec);
+		master_process_child(spec, status_fds[1]);
+	close(status_fds[1]);
+	(void)fcntl(status_fds[0], F_SETFL, O_NONBLOCK);
 	proc = xcalloc(1, sizeof(*proc));
 	proc->pid = pid;
 	proc->service_name = xstrdup(spec->service_name);
 	proc->service = service;
 	proc->start_msecs = now_msecs;
+	proc->status_fd = status_fds[0];
+	proc->available = spec->client_limit;
+	proc->idle_since_msecs = now_msecs;
 	proc->next = list->head;
 	if (list->head != NULL)
 		list->head->prev = proc;
@@ -170,6 +213,9 @@ void master_process_remove(struct master_process_list *list,
 	if (proc->next != NULL)
 		proc->next->prev = proc->prev;
 	list->count--;
+	if (proc->status_io != NULL)
+		evloop_remove_io(&proc->status_io);
+	close(proc->status_fd);
 	free(proc->service_name);
 	free(proc);
 }

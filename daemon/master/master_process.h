@@ -1,8 +1,11 @@
 /*
  * master_process - one service process: fork, the fd and environment
- * contract of lib/service_env.h (fd 3 config snapshot, fd 4 master pipe,
- * fds 5.. listeners, LOFT_SERVICE, LOFT_LISTENERS), exec, and the list of
- * live children the master reaps from.
+ * contract of lib/service_env.h (fd 3 config snapshot, fd 4 the child's
+ * end of its own SOCK_SEQPACKET status socketpair, fds 5.. listeners,
+ * LOFT_SERVICE, LOFT_LISTENERS), privileges dropped before exec when the
+ * service asks for it, exec, and the list of live children the master
+ * reaps from. Each child's last status record (service_child.h) is kept
+ * here.
  *
  * A process belongs to its service until a reload retires it (service
  * NULL): then it is only waited for, never replaced.
@@ -15,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct evloop_io;
+struct loft_settings;
 struct master_service;
 
 struct master_process {
@@ -24,6 +29,13 @@ struct master_process {
 	struct master_service *service;	/* NULL once retired */
 	uint64_t start_msecs;		/* evloop clock */
 	bool stopping;			/* loftd asked it to exit */
+
+	int status_fd;			/* loftd's end of the status channel */
+	struct evloop_io *status_io;	/* owned by the service; removed here */
+	unsigned int available;		/* free client slots, last status */
+	uint64_t served;		/* connections accepted, last status */
+	uint64_t idle_since_msecs;	/* evloop clock: last change to idle */
+	bool status_seen;		/* a status record arrived */
 };
 
 struct master_process_list {
@@ -36,15 +48,20 @@ struct master_process_spec {
 	const char *service_name;
 	char *const *argv;
 	int config_fd;
-	int master_fd;
 	const int *listener_fds;
 	size_t listener_count;
 	const char *listeners_env;
+	unsigned int client_limit;	/* the slots a new process offers */
+	/* drop_priv_before_exec: the service's settings, applied with
+	   service_child_drop_privileges() in the child before exec */
+	const struct loft_settings *drop_set;
 };
 
 /* master_process_spawn - fork and exec spec; the new process is added to
-   list. 0 with *proc_r, or -1 with *error_r (fork failed). An exec that
-   fails shows as an exit with status MASTER_PROCESS_EXEC_FAILED. */
+   list with its status_fd (non-blocking) and client_limit slots free.
+   0 with *proc_r, or -1 with *error_r (socketpair or fork failed). An
+   exec or privilege drop that fails shows as an exit with status
+   MASTER_PROCESS_EXEC_FAILED. */
 #define MASTER_PROCESS_EXEC_FAILED 84
 int master_process_spawn(struct master_process_list *list,
 			 const struct master_process_spec *spec,
@@ -54,7 +71,8 @@ int master_process_spawn(struct master_process_list *list,
 /* master_process_find - the child with pid, or NULL */
 struct master_process *master_process_find(struct master_process_list *list,
 					   pid_t pid);
-/* master_process_remove - unlink and free; sets *proc = NULL */
+/* master_process_remove - unlink, remove status_io, close status_fd and
+   free; sets *proc = NULL */
 void master_process_remove(struct master_process_list *list,
 			   struct master_process **proc);
 

@@ -80,6 +80,7 @@ class Instance:
             mail_home = {self.vmail}/%d/%n
             mail_location = {mail_location}
             first_valid_uid = 100
+            default_internal_user = nobody
             """) + textwrap.dedent(userdb) + "\n" + textwrap.dedent(extra) + "\n"
         with open(self.conf, "w") as f:
             f.write(text)
@@ -181,9 +182,19 @@ class Daemon:
         except OSError:
             return False
 
-    def children(self):
+    def children(self, name="loft-lmtp"):
+        """loftd's child processes running name (None: all of them)."""
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        pids = []
+        for p in out.stdout.split():
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if name is None or comm == name[:15]:
+                pids.append(int(p))
+        return pids
 
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:

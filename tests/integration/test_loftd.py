@@ -1,7 +1,7 @@
 """loftd, the master, as a process: the command line (--check, -n, -a,
 stop, reload), the pid file, and supervision of a stand-in service: a small
-Python script that proves the fd/env contract (fd 3 snapshot, fd 4 master
-pipe, fds 5.. listeners, LOFT_SERVICE, LOFT_LISTENERS), answers one line
+Python script that proves the fd/env contract (fd 3 snapshot, fd 4 status
+socket, fds 5.. listeners, LOFT_SERVICE, LOFT_LISTENERS), answers one line
 per connection, and is replaced, throttled, reloaded and stopped."""
 import glob
 import json
@@ -37,7 +37,8 @@ info = {{
     "fds": fds,
     "snapshot": os.pread(3, 1 << 20, 0).decode(),
     "snapshot_is_file": stat.S_ISREG(os.fstat(3).st_mode),
-    "master_is_fifo": stat.S_ISFIFO(os.fstat(4).st_mode),
+    "master_is_seqpacket": (lambda s: (s.type == socket.SOCK_SEQPACKET, s.close())[0])(
+        socket.socket(fileno=os.dup(4))),
     "nonblock": [bool(fcntl.fcntl(5 + i, fcntl.F_GETFL) & os.O_NONBLOCK)
                  for i in range(len(names))],
     "stdin": os.readlink("/proc/self/fd/0"),
@@ -313,9 +314,9 @@ def test_standin_gets_fds_env_and_answers(master, inst):
     for pid, info in infos.items():
         assert info["service"] == "lmtp"
         assert info["listeners"] == ["inet:tcp", "unix:sock"]
-        # 0-2, 3 snapshot, 4 master pipe, 5-6 listeners, + listdir's own fd
+        # 0-2, 3 snapshot, 4 status socket, 5-6 listeners, + listdir's own fd
         assert info["fds"][:7] == [0, 1, 2, 3, 4, 5, 6] and len(info["fds"]) <= 8, info["fds"]
-        assert info["snapshot_is_file"] and info["master_is_fifo"]
+        assert info["snapshot_is_file"] and info["master_is_seqpacket"]
         assert info["nonblock"] == [True, True]
         assert info["stdin"] == "/dev/null" and info["stdout"] == "/dev/null"
         # the snapshot is the lmtp view: protocol lmtp { } applied
@@ -359,9 +360,11 @@ def test_killed_child_replaced_listener_never_refuses(master, inst):
 
 def test_crash_loop_is_throttled(master, inst):
     crash = master.make_script("crash.py", crash=True)
+    # no listener: only type = startup makes loftd start it
     services = textwrap.dedent(f"""\
         service crashy {{
           executable = {crash}
+          type = startup
         }}
         """)
     master.configure(services, extra="protocols = none\n")

@@ -295,7 +295,7 @@ static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
 		"base_dir=/var/run/loft", "hostname=", "postmaster_address=postmaster@%d",
-		"protocols=lmtp", "listen=*, ::", "first_valid_uid=500",
+		"protocols=lmtp", "listen=127.0.0.1", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
 		"lmtp_max_message_size=50M", "default_vsz_limit=256M",
@@ -766,7 +766,7 @@ static const char *const global_names[] = {
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
-	"http_api_key",
+	"http_api_key", "stats_journal_size",
 };
 
 START_TEST(test_global_table)

@@ -1,0 +1,195 @@
+/*
+ * master_stats - loftd reporting to loft-stats (see master_stats.h).
+ */
+#include "master_stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "stats_client.h"
+#include "xalloc.h"
+
+struct master_stats {
+	struct evloop *loop;
+	struct stats_client *client;
+	struct evloop_timer *timer;
+	struct master_stats_callbacks cb;
+	uint64_t start_usecs;
+	uint64_t reloads_ok, reloads_failed;
+};
+
+static uint64_t now_usecs(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+}
+
+/* service_status - one service into its message (strings borrowed) */
+static void service_status(const struct master_service *svc,
+			   const struct master_runtime *rt,
+			   Loft__ServiceStatus *msg, char ***listeners_r,
+			   uint32_t **pids_r)
+{
+	char **listeners = xcalloc(svc->listeners.count + 1, sizeof(char *));
+	uint32_t *pids = xcalloc(rt->processes.count + 1, sizeof(uint32_t));
+	size_t n = 0;
+
+	for (size_t i = 0; i < svc->listeners.count; i++) {
+		const struct master_listener *l = &svc->listeners.listeners[i];
+
+		listeners[i] = xasprintf("%s:%s", l->type == LISTENER_INET ?
+					 "inet" : l->type == LISTENER_FIFO ?
+					 "fifo" : "unix", l->desc);
+	}
+	for (const struct master_process *p = rt->processes.head; p != NULL;
+	     p = p->next) {
+		if (p->service == svc && !p->stopping)
+			pids[n++] = (uint32_t)p->pid;
+	}
+	msg->name = svc->name;
+	msg->processes = (uint32_t)n;
+	msg->process_limit = svc->process_limit;
+	msg->client_limit = svc->client_limit;
+	msg->restarts = svc->counters.restarts;
+	msg->n_listeners = svc->listeners.count;
+	msg->listeners = listeners;
+	/* up: it has a process, or it is meant to start on demand */
+	msg->up = n > 0 || (!svc->startup && svc->process_min_avail == 0 &&
+			    svc->failed_starts < MASTER_SERVICE_THROTTLE_AFTER);
+	msg->n_pids = n;
+	msg->pids = pids;
+	*listeners_r = listeners;
+	*pids_r = pids;
+}
+
+static void master_stats_send(struct master_stats *stats)
+{
+	const struct master_service_list *list = stats->cb.services(stats->cb.context);
+	Loft__Envelope env = LOFT__ENVELOPE__INIT;
+	Loft__MasterStatus msg = LOFT__MASTER_STATUS__INIT;
+	Loft__ServiceStatus *items, **ptrs;
+	char ***listeners;
+	uint32_t **pids;
+
+	items = xcalloc(list->count + 1, sizeof(*items));
+	ptrs = xcalloc(list->count + 1, sizeof(*ptrs));
+	listeners = xcalloc(list->count + 1, sizeof(*listeners));
+	pids = xcalloc(list->count + 1, sizeof(*pids));
+	for (size_t i = 0; i < list->count; i++) {
+		Loft__ServiceStatus init = LOFT__SERVICE_STATUS__INIT;
+
+		items[i] = init;
+		service_status(list->services[i], list->services[i]->rt,
+			       &items[i], &listeners[i], &pids[i]);
+		ptrs[i] = &items[i];
+	}
+	msg.pid = (uint32_t)getpid();
+	msg.start_usecs = stats->start_usecs;
+	msg.n_services = list->count;
+	msg.services = ptrs;
+	msg.has_reloads_ok = msg.has_reloads_failed = true;
+	msg.reloads_ok = stats->reloads_ok;
+	msg.reloads_failed = stats->reloads_failed;
+	env.body_case = LOFT__ENVELOPE__BODY_MASTER_STATUS;
+	env.master_status = &msg;
+	stats_client_send(stats->client, &env);
+	for (size_t i = 0; i < list->count; i++) {
+		for (size_t j = 0; j < items[i].n_listeners; j++)
+			free(listeners[i][j]);
+		free(listeners[i]);
+		free(pids[i]);
+	}
+	free(listeners);
+	free(pids);
+	free(ptrs);
+	free(items);
+}
+
+static int64_t master_stats_tick(struct evloop_timer *timer, void *context)
+{
+	(void)timer;
+	master_stats_send(context);
+	return MASTER_STATS_INTERVAL_MSECS;
+}
+
+void master_stats_changed(struct master_stats *stats)
+{
+	if (stats != NULL)
+		evloop_timer_reset(stats->timer, 0);
+}
+
+void master_stats_reloaded(struct master_stats *stats, bool ok)
+{
+	if (stats == NULL)
+		return;
+	if (ok)
+		stats->reloads_ok++;
+	else
+		stats->reloads_failed++;
+	master_stats_changed(stats);
+}
+
+/* on_message - loft-stats asks for a reload (POST /api/v1/reload) */
+static void on_message(const Loft__Envelope *env, void *context)
+{
+	struct master_stats *stats = context;
+	Loft__Envelope reply = LOFT__ENVELOPE__INIT;
+	Loft__ReloadResult result = LOFT__RELOAD_RESULT__INIT;
+	const char *error = NULL;
+
+	if (env->body_case != LOFT__ENVELOPE__BODY_RELOAD_REQUEST) {
+		log_warning("loft-stats sent an unexpected %s message",
+			    ipc_envelope_body_name(env->body_case));
+		return;
+	}
+	log_info("reload requested through the HTTP API");
+	result.id = env->reload_request->id;
+	result.ok = stats->cb.reload(stats->cb.context, &error) == 0;
+	result.error = result.ok ? NULL : (char *)error;
+	reply.body_case = LOFT__ENVELOPE__BODY_RELOAD_RESULT;
+	reply.reload_result = &result;
+	stats_client_send(stats->client, &reply);
+}
+
+static void on_connect(struct stats_client *client, void *context)
+{
+	(void)client;
+	master_stats_send(context);
+}
+
+struct master_stats *master_stats_create(struct evloop *loop,
+					 const char *base_dir,
+					 const struct master_stats_callbacks *cb)
+{
+	struct master_stats *stats = xcalloc(1, sizeof(*stats));
+	char *path = xasprintf("%s/stats-writer", base_dir);
+
+	stats->loop = loop;
+	stats->cb = *cb;
+	stats->start_usecs = now_usecs();
+	stats->client = stats_client_create(loop, path, LOFT__ROLE__ROLE_MASTER,
+					    "master");
+	free(path);
+	stats_client_set_handler(stats->client, on_message, stats);
+	stats_client_set_connect_callback(stats->client, on_connect, stats);
+	stats->timer = evloop_add_timer(loop, MASTER_STATS_INTERVAL_MSECS,
+					master_stats_tick, stats);
+	return stats;
+}
+
+void master_stats_free(struct master_stats **_stats)
+{
+	struct master_stats *stats = *_stats;
+
+	if (stats == NULL)
+		return;
+	*_stats = NULL;
+	evloop_remove_timer(&stats->timer);
+	stats_client_free(&stats->client);
+	free(stats);
+}

@@ -1,0 +1,62 @@
+/*
+ * stats_report - the events every loft process reports to loft-stats,
+ * built in one place: session start/update/end, delivery records, timing
+ * samples and log lines. Each function fills a stack envelope and hands it
+ * to stats_client_send(), so it never blocks and may be called from any
+ * thread; a NULL client is a no-op (loft-stats not configured).
+ */
+#ifndef LOFT_STATS_REPORT_H
+#define LOFT_STATS_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "stats_client.h"
+
+struct stats_report_session {
+	const char *session_id, *service;
+	const char *client_ip;		/* "" or NULL for local */
+	unsigned int client_port;
+	uint64_t start_usecs;
+	const char *state;		/* READY, MAIL FROM, RCPT TO, DATA */
+	const char *const *users;
+	size_t user_count;
+	uint64_t bytes_in;
+};
+
+void stats_report_session_start(struct stats_client *client,
+				const struct stats_report_session *session);
+void stats_report_session_update(struct stats_client *client,
+				 const struct stats_report_session *session);
+void stats_report_session_end(struct stats_client *client,
+			      const char *session_id);
+
+/* stats_report_delivery - one recipient's outcome: the logged record plus
+   what the log line does not carry */
+struct stats_report_delivery {
+	const char *protocol, *session_id, *user;
+	const struct log_delivery *rec;
+	const char *text;		/* the reply text */
+	const char *reason;		/* "" when saved */
+	double storage_seconds;
+};
+void stats_report_delivery(struct stats_client *client,
+			   const struct stats_report_delivery *delivery);
+
+/* kind: LOFT__TIMING__KIND__KIND_USERDB_LOOKUP / _STORAGE_WRITE */
+void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
+			 double seconds);
+
+/* stats_report_log - a warning or error line with its text */
+void stats_report_log(struct stats_client *client, enum log_level level,
+		      uint64_t ts_usecs, const char *service,
+		      const char *session, const char *user, const char *text);
+/* stats_report_log_count - count lines of a level (no text) */
+void stats_report_log_count(struct stats_client *client, enum log_level level,
+			    const char *service, uint32_t count);
+
+/* "debug" | "info" | ... as the metrics label */
+const char *stats_report_level_name(enum log_level level);
+
+#endif

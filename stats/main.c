@@ -1,0 +1,228 @@
+/*
+ * loft-stats - the stats and anvil process: live sessions (who/kick),
+ * per-user concurrency, counters and histograms, the delivery journal,
+ * recent errors, and the HTTP endpoint.
+ *
+ * Started by loftd (service stats) with its listeners: the unix socket
+ * stats-writer (reports from loft-lmtp, loft-lda, loftd), admin (loftadm)
+ * and, when configured, the inet listener http. Started by hand with -c it
+ * opens base_dir/stats-writer itself and the http listener of `service
+ * stats` if the config has one. State lives in memory only: a restart
+ * starts the counters from zero and the services announce their live
+ * sessions again. Runs as default_internal_user (never root), after its
+ * sockets are open.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "evloop.h"
+#include "ipc_socket.h"
+#include "log.h"
+#include "service_child.h"
+#include "service_env.h"
+#include "settings.h"
+#include "stats_server.h"
+
+#ifndef LOFT_DEFAULT_CONFIG
+#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
+#endif
+
+/* after SIGTERM, how long an HTTP reload still waiting for loftd's
+   answer may keep the process (the reload itself sent the SIGTERM) */
+#define STATS_MAIN_STOP_GRACE_MSECS 5000
+#define STATS_MAIN_STOP_POLL_MSECS 50
+
+struct stats_main {
+	struct evloop *loop;
+	struct service_child *child;
+	struct stats_server *server;
+	struct evloop_timer *stop_timer;
+	uint64_t stop_deadline;
+};
+
+/* stop_poll - stop once no HTTP request waits for loftd, or at the
+   deadline */
+static int64_t stop_poll(struct evloop_timer *timer, void *context)
+{
+	struct stats_main *ctx = context;
+
+	(void)timer;
+	if (stats_server_busy(ctx->server) &&
+	    evloop_now_msecs(ctx->loop) < ctx->stop_deadline)
+		return STATS_MAIN_STOP_POLL_MSECS;
+	ctx->stop_timer = NULL;
+	evloop_stop(ctx->loop);
+	return EVLOOP_NOMORE;
+}
+
+static void on_signal(int signo, void *context)
+{
+	struct stats_main *ctx = context;
+
+	if (signo == SIGUSR1) {
+		log_reopen();
+		return;
+	}
+	if (ctx->stop_timer != NULL)
+		return;
+	stats_server_stopping(ctx->server);
+	ctx->stop_deadline = evloop_now_msecs(ctx->loop) +
+		STATS_MAIN_STOP_GRACE_MSECS;
+	ctx->stop_timer = evloop_add_timer(ctx->loop, 0, stop_poll, ctx);
+}
+
+/* on_master_gone - EOF on the status channel: loftd is gone */
+static void on_master_gone(void *context)
+{
+	struct stats_main *ctx = context;
+
+	log_info("master process is gone, exiting");
+	evloop_stop(ctx->loop);
+}
+
+static void configure_log(const struct loft_settings *set)
+{
+	struct log_settings log_set = {
+		.log_path = set->log_path,
+		.info_log_path = set->info_log_path,
+		.debug_log_path = set->debug_log_path,
+		.syslog_facility = set->syslog_facility,
+		.log_timestamp = set->log_timestamp,
+		.format = strcmp(set->log_format, "json") == 0 ?
+			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
+		.debug = set->mail_debug,
+	};
+	const char *error;
+
+	if (log_configure(&log_set, &error) < 0)
+		log_warning("%s", error);
+}
+
+/* http_listener_settings - the config's `service stats { inet_listener
+   http { } }`, or NULL */
+static const struct listener_settings *
+http_listener_settings(const struct loft_settings *set)
+{
+	for (size_t i = 0; i < set->service_count; i++) {
+		const struct service_settings *svc = &set->services[i];
+
+		if (strcmp(svc->name, "stats") != 0)
+			continue;
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			if (svc->listeners[j].type == LISTENER_INET &&
+			    strcmp(svc->listeners[j].name, "http") == 0)
+				return &svc->listeners[j];
+		}
+	}
+	return NULL;
+}
+
+/* start_standalone - no loftd: open our own sockets */
+static void start_standalone(struct stats_server *server,
+			     const struct loft_settings *set)
+{
+	const struct listener_settings *http = http_listener_settings(set);
+	char *path = xasprintf("%s/stats-writer", set->base_dir);
+	const char *error;
+	int fd;
+
+	if (ipc_unix_listen(path, 0666, &fd, &error) < 0)
+		log_fatal(EX_UNAVAILABLE, "%s: %s", path, error);
+	free(path);
+	stats_server_listen(server, fd);
+	if (http != NULL && http->port != 0 &&
+	    stats_server_start_http(server, -1, *http->address != '\0' ?
+				    http->address : set->listen, http->port,
+				    &error) < 0)
+		log_fatal(EX_UNAVAILABLE, "http: %s", error);
+}
+
+/* start_service - the listeners loftd handed us */
+static void start_service(struct stats_server *server,
+			  const struct service_env *env)
+{
+	const char *error;
+
+	for (size_t i = 0; i < env->listener_count; i++) {
+		const struct service_listener *l = &env->listeners[i];
+
+		if (strcmp(l->name, "stats-writer") == 0)
+			stats_server_listen(server, l->fd);
+		else if (strcmp(l->name, "http") == 0) {
+			if (stats_server_start_http(server, l->fd, NULL, 0,
+						    &error) < 0)
+				log_fatal(EX_UNAVAILABLE, "http: %s", error);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct stats_main ctx;
+	struct service_env env;
+	struct loft_settings set;
+	struct stats_server *server;
+	const char *config_path = LOFT_DEFAULT_CONFIG, *error;
+	int c, ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("stats");
+	while ((c = getopt(argc, argv, "c:")) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "Usage: loft-stats [-c <config file>]\n");
+			return EX_USAGE;
+		}
+		config_path = optarg;
+	}
+	ret = service_env_read(&env, &error);
+	if (ret < 0)
+		log_fatal(EX_CONFIG, "%s", error);
+	ret = ret > 0 ? service_env_load_settings(&env, &set, &error) :
+		config_load(config_path, NULL, &set, &error);
+	if (ret < 0)
+		log_fatal(EX_CONFIG, "%s", error);
+	configure_log(&set);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.loop = evloop_create();
+	/* blocked before the HTTP thread starts, so it inherits the mask
+	   and the signals come to the loop */
+	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
+	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
+	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
+	server = stats_server_create(ctx.loop, &set);
+	ctx.server = server;
+	if (env.service != NULL) {
+		start_service(server, &env);
+		if (service_child_drop_privileges(&set, env.service, &error) < 0)
+			log_fatal(EX_NOPERM, "%s", error);
+		if (service_child_drop_note() != NULL)
+			log_debug("%s", service_child_drop_note());
+		ctx.child = service_child_create(ctx.loop, env.master_fd,
+						 on_master_gone, &ctx);
+		/* one process serves every reporter: never ask for more */
+		service_child_report(ctx.child, 0, 1, 0);
+	} else {
+		start_standalone(server, &set);
+	}
+	if (evloop_run(ctx.loop) < 0)
+		log_error("event loop failed: %m");
+
+	if (ctx.stop_timer != NULL)
+		evloop_remove_timer(&ctx.stop_timer);
+	service_child_free(&ctx.child);
+	stats_server_free(&server);
+	evloop_free(&ctx.loop);
+	service_env_free(&env);
+	settings_free(&set);
+	log_deinit();
+	return EX_OK;
+}

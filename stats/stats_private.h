@@ -1,0 +1,85 @@
+/*
+ * stats_private - the state loft-stats shares between its event loop
+ * (stats_server.c: peers reporting over the stats-writer socket) and its
+ * HTTP thread (stats_api.c). One mutex, `lock`, guards everything below
+ * it; the loop thread takes it for each message, HTTP handlers for each
+ * request.
+ */
+#ifndef LOFT_STATS_PRIVATE_H
+#define LOFT_STATS_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evloop.h"
+#include "ipc_conn.h"
+#include "settings.h"
+#include "stats_errors.h"
+#include "stats_http.h"
+#include "stats_journal.h"
+#include "stats_metrics.h"
+#include "stats_sessions.h"
+
+/* a reporting process (or loftd) connected to the stats-writer socket */
+struct stats_peer {
+	struct stats_peer *next;
+	struct stats_server *server;
+	struct ipc_conn *conn;
+	int owner;		/* session table owner id */
+	Loft__Role role;
+	char service[32];
+	unsigned int pid;
+	bool hello_seen;
+};
+
+/* POST /api/v1/reload waiting for loftd's ReloadResult */
+struct stats_reload_wait {
+	struct stats_reload_wait *next;
+	uint64_t id;
+	bool done, ok;
+	char error[512];
+};
+
+struct stats_server {
+	struct evloop *loop;
+	const struct loft_settings *set;
+	struct evloop_io *listen_io;
+	int listen_fd;
+	struct stats_http *http;
+	uint64_t start_usecs;
+
+	pthread_mutex_t lock;
+	pthread_cond_t reload_cond;
+	/* everything from here on is guarded by lock */
+	struct stats_peer *peers;
+	int next_owner;
+	struct stats_sessions *sessions;
+	struct stats_metrics *metrics;
+	struct stats_journal *journal;
+	struct stats_errors *errors;
+	char **debug_masks;
+	size_t debug_count;
+	struct stats_peer *master;	/* loftd, when connected */
+	Loft__MasterStatus *master_status; /* last report (owned copy) */
+	uint64_t master_status_usecs;
+	uint64_t reloads_ok_seen, reloads_failed_seen;
+	uint64_t next_request_id;
+	struct stats_reload_wait *reload_waits;
+};
+
+/* stats_server.c */
+/* stats_server_broadcast_debug - send the debug masks to every service */
+void stats_server_broadcast_debug(struct stats_server *server);
+/* stats_server_services - per-service metric values (free with
+   stats_server_services_free) */
+void stats_server_services(struct stats_server *server,
+			   struct stats_metrics_services *services_r);
+void stats_server_services_free(struct stats_metrics_services *services);
+uint64_t stats_now_usecs(void);
+
+/* stats_api.c */
+extern const struct stats_http_route stats_api_routes[];
+extern const size_t stats_api_route_count;
+
+#endif

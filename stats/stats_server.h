@@ -1,0 +1,38 @@
+/*
+ * stats_server - loft-stats' event-loop side: accepts the processes that
+ * report on the stats-writer socket, folds their events into the session
+ * table, metrics, journal and recent errors, answers concurrency
+ * questions, routes kicks and debug masks to the services and reload
+ * requests to loftd. Its HTTP endpoint (stats_api.c) reads the same state
+ * under the same lock.
+ */
+#ifndef LOFT_STATS_SERVER_H
+#define LOFT_STATS_SERVER_H
+
+#include <stdbool.h>
+
+#include "evloop.h"
+#include "settings.h"
+
+struct stats_server;
+
+struct stats_server *stats_server_create(struct evloop *loop,
+					 const struct loft_settings *set);
+void stats_server_free(struct stats_server **server);
+
+/* stats_server_listen - accept reporters on a listening UNIX socket */
+void stats_server_listen(struct stats_server *server, int fd);
+/* stats_server_start_http - serve the HTTP API on listen_fd (from loftd)
+   or, when it is -1, on address:port. 0 or -1 with *error_r. */
+int stats_server_start_http(struct stats_server *server, int listen_fd,
+			    const char *address, unsigned int port,
+			    const char **error_r);
+
+/* stats_server_busy - an HTTP request is in progress (a reload waiting
+   for loftd, whose SIGTERM for this very process should not cut it off) */
+bool stats_server_busy(struct stats_server *server);
+/* stats_server_stopping - stop accepting HTTP connections and reporters;
+   what is open is still served until the process exits */
+void stats_server_stopping(struct stats_server *server);
+
+#endif

@@ -1,0 +1,331 @@
+"""loft-stats end to end: counters after real deliveries, Prometheus and
+OpenMetrics output (promtool), who/kick over HTTP with and without the
+key, the per-user concurrency limit, the journal, recent errors, run-time
+debug, reload over HTTP, and loft-stats dying under load without losing
+mail."""
+import json
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import Daemon, binary, free_port, needs_root, wait_for
+from test_lmtp import MSG, Raw
+
+KEY = "s3cret-key"
+
+
+class StatsDaemon(Daemon):
+    def __init__(self, inst, extra="", key=KEY):
+        self.http_port = free_port()
+        super().__init__(inst, extra=extra + f"""
+            http_api_key = {key}
+            service stats {{
+              inet_listener http {{
+                address = 127.0.0.1
+                port = {self.http_port}
+              }}
+            }}
+            """)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def get(self, path, headers=None):
+        req = urllib.request.Request(self.url(path), headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, r.headers, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read().decode()
+
+    def post(self, path, body=None, key=KEY):
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        req = urllib.request.Request(self.url(path), data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read().decode() or "null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode() or "null")
+
+    def json(self, path):
+        status, _, body = self.get(path)
+        assert status == 200, (status, body)
+        return json.loads(body)
+
+    def metric(self, name, **labels):
+        _, _, text = self.get("/metrics")
+        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            m = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
+            if not m or m.group(1) != name:
+                continue
+            got = ",".join(sorted((m.group(2) or "").split(","))) if m.group(2) else ""
+            if got == want:
+                return float(m.group(3))
+        return None
+
+    def stats_pid(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-f", "loft-stats"],
+                             capture_output=True, text=True)
+        pids = [int(p) for p in out.stdout.split()]
+        return pids[0] if pids else None
+
+    def start(self):
+        super().start()
+        assert wait_for(lambda: self.get("/healthz")[0] == 200, timeout=15), self.get("/healthz")
+        return self
+
+
+@pytest.fixture
+def sd(inst):
+    d = StatsDaemon(inst)
+    yield d
+    d.stop()
+
+
+def deliver(d, rcpts, msg=MSG):
+    with smtplib.LMTP("127.0.0.1", d.port) as s:
+        s.ehlo("t")
+        s.mail("sender@example.org")
+        accepted = [r for r in rcpts if s.rcpt(r)[0] == 250]
+        if not accepted:
+            return []
+        s.data(msg)
+        for _ in accepted[1:]:
+            s.getreply()
+    return accepted
+
+
+@needs_root
+def test_counters_exact_and_promtool(sd, inst):
+    sd.start()
+    for _ in range(5):
+        deliver(sd, ["user0@example.com"])
+    for i in range(3):
+        deliver(sd, [f"nobody{i}@example.com"])
+    for _ in range(2):
+        r = subprocess.run([binary("loft-lda"), "-c", inst.conf, "-d", "user1@example.com"],
+                           input=MSG, capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp", result="saved") == 5)
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lda", result="saved") == 2)
+    assert sd.metric("loft_deliveries_total", protocol="lmtp", result="rejected") == 3
+    assert sd.metric("loft_rcpt_rejected_total", reason="unknown_user") == 3
+    assert sd.metric("loft_delivery_duration_seconds_count", protocol="lmtp") == 5
+    assert sd.metric("loft_delivered_bytes_total", protocol="lmtp") > 5 * len(MSG)
+    assert sd.metric("loft_sessions_total", service="lmtp") >= 8
+    assert sd.metric("loft_service_processes", service="lmtp") >= 1
+    assert sd.metric("loft_build_info", version="0.1.0") == 1
+    status, headers, text = sd.get("/metrics")
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool (Debian package prometheus) not installed")
+    r = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    status, headers, text = sd.get("/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    assert text.endswith("# EOF\n")
+
+
+@needs_root
+def test_who_kick_with_and_without_key(sd, inst):
+    sd.start()
+    c = Raw(("127.0.0.1", sd.port))
+    c.reply()
+    c.cmd("LHLO held.example.org")
+    c.cmd("MAIL FROM:<a@b.c>")
+    c.cmd("RCPT TO:<user0@example.com>")
+
+    def held():
+        who = sd.json("/api/v1/who?per_session=1")
+        return [w for w in who if w["user"] == "user0@example.com"]
+    assert wait_for(lambda: held() and held()[0]["state"] == "RCPT TO")
+    s = held()[0]
+    assert s["ip"] == "127.0.0.1" and s["service"] == "lmtp"
+    grouped = sd.json("/api/v1/who?user=user0*")
+    assert grouped[0]["username"] == "user0@example.com" and grouped[0]["connections"] == 1
+    assert sd.json("/api/v1/who?user=nomatch*") == []
+    # without the key: refused, the session stays
+    status, body = sd.post("/api/v1/kick", {"user": "user0@example.com"}, key=None)
+    assert status == 401 and "error" in body
+    status, body = sd.post("/api/v1/kick", {"user": "user0@example.com"}, key="wrong")
+    assert status == 401
+    assert c.cmd("NOOP") == ["250 2.0.0 OK"]
+    # with the key: 421 4.3.2
+    status, body = sd.post("/api/v1/kick", {"user": "user0*"})
+    assert status == 200 and body["count"] == 1
+    assert body["kicked"][0]["session"] == s["session"]
+    assert c.line() == "421 4.3.2 testhost Session terminated by administrator"
+    assert c.closed()
+    assert wait_for(lambda: held() == [])
+    assert sd.metric("loft_kicks_total") == 1
+    status, body = sd.post("/api/v1/kick", {"ip": "10.0.0.0/8"})
+    assert status == 200 and body["count"] == 0
+    status, body = sd.post("/api/v1/kick", {"bogus": 1})
+    assert status == 400
+
+
+@needs_root
+def test_kick_disabled_without_configured_key(inst):
+    d = StatsDaemon(inst, key="")
+    try:
+        d.start()
+        status, body = d.post("/api/v1/kick", {"user": "*"}, key=None)
+        assert status == 403 and "http_api_key" in body["error"]
+    finally:
+        d.stop()
+
+
+@needs_root
+def test_concurrency_limit_eleventh_gets_451(sd, inst):
+    sd.start()
+    held = []
+    for _ in range(10):
+        c = Raw(("127.0.0.1", sd.port))
+        c.reply()
+        c.cmd("MAIL FROM:<a@b.c>")
+        assert c.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+        held.append(c)
+    c = Raw(("127.0.0.1", sd.port))
+    c.reply()
+    c.cmd("MAIL FROM:<a@b.c>")
+    assert c.cmd("RCPT TO:<user0@example.com>") == [
+        "451 4.3.0 <user0@example.com> Too many concurrent deliveries for user"]
+    assert c.cmd("RCPT TO:<user1@example.com>") == ["250 2.1.5 OK"]
+    assert c.cmd("DATA") == ["354 OK"]
+    c.send(MSG + b".\r\n")
+    assert c.line().endswith(" Saved")
+    assert wait_for(lambda: sd.metric("loft_rcpt_rejected_total", reason="concurrency") == 1)
+    # one of the ten finishes: a slot is free again
+    held[0].cmd("DATA")
+    held[0].send(MSG + b".\r\n")
+    assert held[0].line().endswith(" Saved")
+    c.cmd("MAIL FROM:<a@b.c>")
+    assert c.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+
+
+@needs_root
+def test_journal_and_errors(sd, inst):
+    sd.start()
+    c = Raw(("127.0.0.1", sd.port))
+    c.reply()
+    c.cmd("MAIL FROM:<journal@example.org>")
+    c.cmd("RCPT TO:<user0@example.com>")
+    c.cmd("DATA")
+    c.send(MSG + b".\r\n")
+    sid = c.line().split()[3]
+
+    def records():
+        return sd.json("/api/v1/deliveries?user=user0*")
+    assert wait_for(lambda: len(records()) == 1)
+    r = records()[0]
+    assert r["session"] == sid and r["result"] == "saved" and r["code"] == 250
+    assert r["msgid"] == "<lmtp-1@example.org>" and r["envelope_from"] == "journal@example.org"
+    assert sd.json("/api/v1/deliveries?msgid=%3Clmtp-1@example.org%3E")[0]["session"] == sid
+    assert sd.json(f"/api/v1/deliveries?session={sid}")[0]["rcpt"] == "user0@example.com"
+    assert sd.json("/api/v1/deliveries?result=tempfail") == []
+    assert sd.json("/api/v1/deliveries?since=1h&limit=5")[0]["session"] == sid
+    # provoke an error: the userdb goes away
+    os.rename(inst.passwd, inst.passwd + ".away")
+    c.cmd("MAIL FROM:<a@b.c>")
+    assert c.cmd("RCPT TO:<user0@example.com>")[0].startswith("451 4.3.0")
+    assert wait_for(lambda: any("passwd" in e["msg"] for e in sd.json("/api/v1/errors")))
+    e = [e for e in sd.json("/api/v1/errors") if "passwd" in e["msg"]][0]
+    assert e["level"] == "error" and e["service"] == "lmtp" and e["session"]
+    assert sd.metric("loft_log_messages_total", level="error") >= 1
+
+
+@needs_root
+def test_runtime_debug_per_user(sd, inst):
+    sd.start()
+    status, body = sd.post("/api/v1/debug", {"user": "user0*", "on": True})
+    assert status == 200 and body["debug_users"] == ["user0*"]
+    time.sleep(0.3)
+    deliver(sd, ["user0@example.com"])
+    deliver(sd, ["user1@example.com"])
+    log = inst.log()
+    assert re.search(r"lmtp\(user0@example\.com\)<\d+><\S+>: Debug: ", log), log
+    assert not re.search(r"lmtp\(user1@example\.com\)<\d+><\S+>: Debug: ", log)
+    sd.post("/api/v1/debug", {"user": "user0*", "on": False})
+
+
+@needs_root
+def test_reload_over_http(sd, inst):
+    sd.start()
+    status, body = sd.post("/api/v1/reload")
+    assert status == 200 and body == {"ok": True}
+
+    def services():
+        return {s["name"] for s in sd.json("/api/v1/services")["services"]}
+    # the reload restarted loft-stats too: wait for loftd to report again
+    assert wait_for(lambda: {"lmtp", "stats"} <= services(), timeout=20)
+    assert sd.metric("loft_config_reloads_total", result="ok") == 1
+    with open(inst.conf, "a") as f:
+        f.write("no_such_setting = 1\n")
+    status, body = sd.post("/api/v1/reload")
+    assert status == 400 and re.match(re.escape(inst.conf) + r":\d+: ", body["error"]), body
+    assert wait_for(lambda: sd.metric("loft_config_reloads_total", result="failed") == 1)
+    assert {"lmtp", "stats"} <= services(), sd.json("/api/v1/services")
+
+
+@needs_root
+def test_garbage_on_stats_socket_is_counted(sd, inst):
+    sd.start()
+    pid = sd.stats_pid()
+    before = sd.metric("loft_stats_events_dropped_total")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(inst.root, "run", "stats-writer"))
+    s.sendall(b"\x00\x00\x00\x05garbage that is not protobuf")
+    time.sleep(0.3)
+    s.close()
+    assert wait_for(lambda: sd.metric("loft_stats_events_dropped_total") > before)
+    assert sd.stats_pid() == pid
+    deliver(sd, ["user0@example.com"])
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp", result="saved") == 1)
+
+
+@needs_root
+def test_stats_killed_under_load_loses_nothing(sd, inst):
+    src = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    if not os.path.exists(src):
+        pytest.skip("smtp-source not installed")
+    sd.start()
+    load = subprocess.Popen([src, "-L", "-s", "5", "-m", "300", "-f", "a@b.c",
+                             "-t", "user0@example.com", f"127.0.0.1:{sd.port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    old = sd.stats_pid()
+    os.kill(old, signal.SIGKILL)
+    assert load.wait(timeout=120) == 0, load.stderr.read()
+    assert wait_for(lambda: len(inst.new_files("user0@example.com")) == 300)
+    assert wait_for(lambda: sd.stats_pid() not in (None, old), timeout=20)
+    assert wait_for(lambda: sd.get("/healthz")[0] == 200, timeout=20)
+    deliver(sd, ["user1@example.com"])
+    assert wait_for(lambda: (sd.metric("loft_deliveries_total", protocol="lmtp", result="saved") or 0) >= 1)
+
+
+@needs_root
+def test_healthz_and_lda_in_who(sd, inst):
+    sd.start()
+    status, _, body = sd.get("/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    r = subprocess.run([binary("loft-lda"), "-c", inst.conf, "-d", "nosuch@example.com"],
+                       input=MSG, capture_output=True, timeout=30)
+    assert r.returncode == 67
+    assert wait_for(lambda: sd.metric("loft_rcpt_rejected_total", reason="unknown_user") == 1)
+    assert sd.metric("loft_deliveries_total", protocol="lda", result="rejected") == 1
