@@ -45,6 +45,7 @@ mail_home = $t/lvmail/%d/%n
 mail_location = maildir:~/Maildir
 mail_fsync = optimized
 lmtp_user_concurrency_limit = 0
+default_internal_user = nobody
 userdb {
   driver = passwd-file
   args = $t/users

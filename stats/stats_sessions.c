@@ -572,7 +572,8 @@ static json_object *stats_sessions_grouped_json(const struct stats_session **arr
 			rows[row_count++].session = arr[i];
 		}
 	}
-	qsort(rows, row_count, sizeof(*rows), stats_sessions_cmp_row);
+	if (row_count > 1)
+		qsort(rows, row_count, sizeof(*rows), stats_sessions_cmp_row);
 	for (start = 0; start < row_count; start = i) {
 		for (i = start + 1; i < row_count; i++) {
 			if (strcmp(rows[i].user, rows[start].user) != 0 ||
