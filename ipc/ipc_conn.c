@@ -39,6 +39,11 @@ struct ipc_conn {
 	/* threaded: other threads' sends wake the loop through this */
 	int wake_fd;
 	struct evloop_io *wake_io;
+	atomic_bool wake_pending;	/* a wakeup is on its way */
+	unsigned int batch_msecs;
+	/* loop-thread sends are written once per loop iteration, so a burst
+	   of events costs one write() */
+	struct evloop_timer *flush_timer;
 
 	struct ipc_outq *outq;
 	struct ipc_decoder *decoder;
@@ -59,10 +64,13 @@ static __thread struct error_slot ipc_conn_error;
 
 static void ipc_conn_io(struct evloop_io *io, int fd, unsigned int events,
 			void *context);
+static void ipc_conn_arm_flush(struct ipc_conn *conn, unsigned int msecs);
 
 /* ipc_conn_destroy - release everything */
 static void ipc_conn_destroy(struct ipc_conn *conn)
 {
+	if (conn->flush_timer != NULL)
+		evloop_remove_timer(&conn->flush_timer);
 	evloop_remove_io(&conn->io);
 	evloop_remove_io(&conn->wake_io);
 	if (conn->wake_fd >= 0)
@@ -94,6 +102,8 @@ static bool ipc_conn_mark_closed(struct ipc_conn *conn, const char *reason)
 	atomic_store(&conn->closed, true);
 	evloop_remove_io(&conn->io);
 	evloop_remove_io(&conn->wake_io);
+	if (conn->flush_timer != NULL)
+		evloop_remove_timer(&conn->flush_timer);
 	return true;
 }
 
@@ -245,10 +255,11 @@ static void ipc_conn_wake(struct evloop_io *io, int fd, unsigned int events,
 
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return;
-	conn->busy++;
-	if (ipc_conn_write_out(conn) < 0)
-		ipc_conn_close(conn, "write failed: %s", strerror(errno));
-	ipc_conn_release(conn);
+	/* cleared after the eventfd is consumed and before the queue is
+	   written: a frame pushed after this point wakes us again, one
+	   pushed before it goes out with this write */
+	atomic_store(&conn->wake_pending, false);
+	ipc_conn_arm_flush(conn, conn->batch_msecs);
 }
 
 int ipc_conn_create(struct evloop *loop, int fd,
@@ -270,6 +281,7 @@ int ipc_conn_create(struct evloop *loop, int fd,
 	conn->on_message = set->on_message;
 	conn->on_close = set->on_close;
 	conn->context = set->context;
+	conn->batch_msecs = set->batch_msecs;
 	atomic_init(&conn->closed, false);
 	atomic_init(&conn->dropped, 0);
 	if (loop != NULL && set->threaded) {
@@ -326,6 +338,35 @@ void ipc_conn_free(struct ipc_conn **_conn)
 	ipc_conn_destroy(conn);
 }
 
+/* ipc_conn_flush_timer - write what this loop iteration queued */
+static int64_t ipc_conn_flush_timer(struct evloop_timer *timer, void *context)
+{
+	struct ipc_conn *conn = context;
+
+	(void)timer;
+	conn->flush_timer = NULL; /* freed by returning EVLOOP_NOMORE */
+	/* a failed socket closes from the io callback, after what the peer
+	   sent before it went away has been read */
+	(void)ipc_conn_write_out(conn);
+	return EVLOOP_NOMORE;
+}
+
+/* ipc_conn_arm_flush - write the queue in msecs (loop thread) */
+static void ipc_conn_arm_flush(struct ipc_conn *conn, unsigned int msecs)
+{
+	if (conn->flush_timer == NULL)
+		conn->flush_timer = evloop_add_timer(conn->loop, msecs,
+						     ipc_conn_flush_timer, conn);
+	else if (msecs == 0)
+		evloop_timer_reset(conn->flush_timer, 0);
+}
+
+void ipc_conn_flush_soon(struct ipc_conn *conn)
+{
+	if (conn->loop != NULL && !atomic_load(&conn->closed))
+		ipc_conn_arm_flush(conn, 0);
+}
+
 /* ipc_conn_on_loop_thread - the caller may touch the socket and the loop */
 static bool ipc_conn_on_loop_thread(const struct ipc_conn *conn)
 {
@@ -348,11 +389,18 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
 		atomic_fetch_add(&conn->dropped, 1);
 		return ret;
 	}
-	if (ipc_conn_on_loop_thread(conn))
+	if (conn->loop == NULL)
 		(void)ipc_conn_write_out(conn);
-	else	/* fails only with the counter saturated: a wakeup is
+	else if (ipc_conn_on_loop_thread(conn)) {
+		if (conn->flush_timer == NULL)
+			conn->flush_timer = evloop_add_timer(conn->loop, 0,
+							     ipc_conn_flush_timer,
+							     conn);
+	} else if (!atomic_exchange(&conn->wake_pending, true)) {
+		/* fails only with the counter saturated: a wakeup is
 		   pending anyway */
 		(void)!write(conn->wake_fd, &one, sizeof(one));
+	}
 	return 1;
 }
 

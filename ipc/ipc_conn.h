@@ -57,6 +57,10 @@ struct ipc_conn_settings {
 	size_t queue_max;
 	/* ipc_conn_send() may be called from other threads (needs a loop) */
 	bool threaded;
+	/* loop mode: queued frames are written this long after the first
+	   one (0: at the end of the current loop iteration), so a busy
+	   sender wakes its peer a few times a second, not per event */
+	unsigned int batch_msecs;
 	ipc_conn_message_callback_t *on_message;
 	ipc_conn_close_callback_t *on_close;
 	void *context;
@@ -85,6 +89,10 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
    socket (loop thread, or any thread without a loop); 0 when it is empty,
    -1 when time ran out or the socket failed */
 int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms);
+/* ipc_conn_flush_soon - write what is queued at the end of this loop
+   iteration instead of after batch_msecs (a request someone waits for);
+   loop thread only */
+void ipc_conn_flush_soon(struct ipc_conn *conn);
 
 bool ipc_conn_is_closed(const struct ipc_conn *conn);
 /* ipc_conn_close_reason - why it closed, or NULL while open */

@@ -158,6 +158,7 @@ static void stats_client_connect(struct stats_client *client, bool report)
 		.service = client->service,
 		.queue_max = STATS_CLIENT_QUEUE_MAX,
 		.threaded = client->loop != NULL,
+		.batch_msecs = STATS_CLIENT_BATCH_MSECS,
 		.on_message = stats_client_message,
 		.on_close = stats_client_closed,
 		.context = client,
@@ -242,6 +243,16 @@ void stats_client_send(struct stats_client *client, const Loft__Envelope *env)
 			stats_client_count_dropped(client, env);
 		stats_client_check_conn(client);
 	}
+	stats_client_unlock(client);
+}
+
+void stats_client_send_urgent(struct stats_client *client,
+			      const Loft__Envelope *env)
+{
+	stats_client_send(client, env);
+	stats_client_lock(client);
+	if (client->conn != NULL && client->loop != NULL)
+		ipc_conn_flush_soon(client->conn);
 	stats_client_unlock(client);
 }
 

@@ -50,6 +50,9 @@
 #define STATS_CLIENT_CONNECT_MSECS 50u
 #define STATS_CLIENT_BACKOFF_MIN_MSECS 100u
 #define STATS_CLIENT_BACKOFF_MAX_MSECS 10000u
+/* loop mode: events go out in batches at most this old, so loft-stats
+   wakes a few dozen times a second rather than once per event */
+#define STATS_CLIENT_BATCH_MSECS 25u
 
 struct stats_client;
 
@@ -87,6 +90,12 @@ void stats_client_set_connect_callback(struct stats_client *client,
    never blocks, any thread. An envelope that cannot be encoded (no body,
    missing required field) is dropped and counted as well. */
 void stats_client_send(struct stats_client *client, const Loft__Envelope *env);
+/* stats_client_send_urgent - the same, for a message someone waits for
+   (ConcurrencyAcquire, ReloadResult): written at the end of this loop
+   iteration instead of with the next batch. Loop thread only. */
+void stats_client_send_urgent(struct stats_client *client,
+			      const Loft__Envelope *env);
+
 /* stats_client_flush - try for at most timeout_ms to get the queue into
    the socket (loft-lda: at exit, 50 ms); 0 when it is empty, -1 when not
    (not connected, time ran out, socket error) - then just give up */

@@ -132,6 +132,9 @@ static void on_delivery(struct stats_server *server, const Loft__Delivery *m)
 	enum stats_reason reason = STATS_REASON_OTHER;
 
 	stats_journal_add(server->journal, &d);
+	if (m->has_storage_write_seconds)
+		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
+				     m->storage_write_seconds);
 	if (!stats_metrics_protocol_parse(m->protocol, &protocol) ||
 	    !stats_metrics_result_parse(m->result, &result)) {
 		log_warning("stats: delivery with protocol=%s result=%s ignored",

@@ -626,9 +626,9 @@ void delivery_deliver(const struct loft_settings *set,
 		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
 		goto out_loc;
 	}
+	/* reported with the delivery record, not as a timing of its own */
 	delivery_storage_seconds = (double)(delivery_now_usecs() -
 					    storage_start) / 1e6;
-	delivery_timing(DELIVERY_TIMING_STORAGE, storage_start);
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);
 	outcome_saved(out, "Saved");

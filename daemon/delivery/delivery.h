@@ -83,7 +83,9 @@ void delivery_log(const struct loft_settings *set,
 		  const struct outcome *out, const char *status);
 
 /* Observers of every delivery record and timing (loft-stats reporting).
-   Called on the thread that delivers; must not block. */
+   Called on the thread that delivers; must not block. The storage time
+   comes with the delivery record (storage_seconds); timing() reports
+   userdb lookups. */
 enum delivery_timing { DELIVERY_TIMING_USERDB, DELIVERY_TIMING_STORAGE };
 struct delivery_report {
 	const struct delivery_request *req;

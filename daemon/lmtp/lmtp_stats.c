@@ -194,7 +194,7 @@ void lmtp_stats_concurrency_acquire(struct lmtp_stats *stats,
 	msg.limit = limit;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE;
 	env.concurrency_acquire = &msg;
-	stats_client_send(stats->client, &env);
+	stats_client_send_urgent(stats->client, &env);
 }
 
 void lmtp_stats_concurrency_release(struct lmtp_stats *stats,

@@ -60,7 +60,6 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 	trans->mail_from = xstrdup(from);
 	trans->start_usecs = delivery_now_usecs();
 	session->trans = trans;
-	lmtp_stats_session_update(session->server->stats, session);
 }
 
 static void recipient_free(struct lmtp_recipient *rcpt)

@@ -153,7 +153,7 @@ static void on_message(const Loft__Envelope *env, void *context)
 	result.error = result.ok ? NULL : (char *)error;
 	reply.body_case = LOFT__ENVELOPE__BODY_RELOAD_RESULT;
 	reply.reload_result = &result;
-	stats_client_send(stats->client, &reply);
+	stats_client_send_urgent(stats->client, &reply);
 }
 
 static void on_connect(struct stats_client *client, void *context)
