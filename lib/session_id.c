@@ -3,14 +3,13 @@
  */
 #include "session_id.h"
 
+#include "base64.h"
+
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-static const char base64_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 void session_id_generate(char buf[SESSION_ID_BUFSIZE])
 {
@@ -30,20 +29,6 @@ void session_id_generate(char buf[SESSION_ID_BUFSIZE])
 		uint32_t mix = usecs * 2654435761u ^ pid ^ counter;
 		memcpy(raw + 14, &mix, 4);
 	}
-	/* 16 bytes -> 22 base64 characters (the last group is 1 byte) */
-	size_t out = 0;
-	for (size_t i = 0; i < 16; i += 3) {
-		uint32_t group = (uint32_t)raw[i] << 16;
-		if (i + 1 < 16)
-			group |= (uint32_t)raw[i + 1] << 8;
-		if (i + 2 < 16)
-			group |= raw[i + 2];
-		buf[out++] = base64_chars[(group >> 18) & 63];
-		buf[out++] = base64_chars[(group >> 12) & 63];
-		if (i + 1 < 16)
-			buf[out++] = base64_chars[(group >> 6) & 63];
-		if (i + 2 < 16)
-			buf[out++] = base64_chars[group & 63];
-	}
-	buf[out] = '\0';
+	/* 16 bytes -> 22 base64 characters, no padding */
+	base64_encode_to(raw, 16, false, buf);
 }

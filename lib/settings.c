@@ -153,6 +153,8 @@ const struct setting_def loft_setting_defs[] = {
 	  "Bearer token for mutating HTTP API calls (empty: they are refused)"),
 	G(UINT, stats_journal_size, "10000",
 	  "Delivery outcomes loft-stats keeps for deliveries queries"),
+	G(STR, admin_socket_group, "",
+	  "Group allowed on the admin socket (mode 0660; empty: root only, 0600)"),
 	SETTING_END
 };
 

@@ -137,6 +137,7 @@ struct loft_settings {
 	char *default_internal_user;
 	char *http_api_key;
 	unsigned int stats_journal_size;	/* deliveries kept for queries */
+	char *admin_socket_group;	/* widens base_dir/admin to 0660 */
 
 	/* sections */
 	struct userdb_settings *userdbs;

@@ -29,6 +29,7 @@
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
+#include "stats_private.h"
 #include "stats_server.h"
 
 #ifndef LOFT_DEFAULT_CONFIG
@@ -138,6 +139,11 @@ static void start_standalone(struct stats_server *server,
 		log_fatal(EX_UNAVAILABLE, "%s: %s", path, error);
 	free(path);
 	stats_server_listen(server, fd);
+	path = xasprintf("%s/admin", set->base_dir);
+	if (ipc_unix_listen(path, 0600, &fd, &error) < 0)
+		log_fatal(EX_UNAVAILABLE, "%s: %s", path, error);
+	free(path);
+	stats_admin_listen(server, fd);
 	if (http != NULL && http->port != 0 &&
 	    stats_server_start_http(server, -1, *http->address != '\0' ?
 				    http->address : set->listen, http->port,
@@ -156,6 +162,8 @@ static void start_service(struct stats_server *server,
 
 		if (strcmp(l->name, "stats-writer") == 0)
 			stats_server_listen(server, l->fd);
+		else if (strcmp(l->name, "admin") == 0)
+			stats_admin_listen(server, l->fd);
 		else if (strcmp(l->name, "http") == 0) {
 			if (stats_server_start_http(server, l->fd, NULL, 0,
 						    &error) < 0)

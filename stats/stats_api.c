@@ -1,10 +1,10 @@
 /*
- * stats_api - what loft-stats' HTTP endpoints answer (spec section 7).
- * Runs on the HTTP thread: every handler takes the server lock. Kicks and
- * debug masks go out to the owning processes through their (threaded)
- * connections; a reload is handed to loftd and waited for, bounded.
+ * stats_api - loft-stats' HTTP endpoints (spec section 7) and Dovecot's
+ * doveadm HTTP API shape (POST /doveadm/v1), answered through stats_ops.
+ * Runs on the HTTP thread. A reload is handed to loftd and waited for,
+ * bounded.
  */
-#include "stats_private.h"
+#include "stats_ops.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,39 +12,32 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base64.h"
 #include "log.h"
-#include "mask.h"
 #include "settings.h"
-#include "stats_json.h"
 #include "stats_match.h"
 
 #define STATS_API_RELOAD_WAIT_SECS 15
-/* loftd reports every few seconds; older than this it counts as gone */
-#define STATS_API_MASTER_STALE_USECS (15ULL * 1000000)
 
 /* query_since - ?since=DUR (1h, 30 min, 90) into an absolute time */
-static int query_since(const struct stats_http_request *req,
-		       uint64_t *since_r, struct stats_http_response *resp)
+static int query_since(const char *since, uint64_t *since_r,
+		       const char **error_r)
 {
-	const char *since = req->query(req, "since"), *error;
-	uint64_t msecs;
+	uint64_t msecs, now;
 
 	*since_r = 0;
 	if (since == NULL || *since == '\0')
 		return 0;
-	if (settings_parse_time(since, &msecs, &error) < 0) {
-		stats_http_respond_error(resp, 400, "since: %s", error);
+	if (settings_parse_time(since, &msecs, error_r) < 0)
 		return -1;
-	}
-	uint64_t now = stats_now_usecs();
+	now = stats_now_usecs();
 	*since_r = msecs * 1000 >= now ? 0 : now - msecs * 1000;
 	return 0;
 }
 
-static int query_limit(const struct stats_http_request *req,
-		       unsigned int *limit_r, struct stats_http_response *resp)
+static int query_limit(const char *limit, unsigned int *limit_r,
+		       const char **error_r)
 {
-	const char *limit = req->query(req, "limit");
 	char *end;
 	unsigned long value;
 
@@ -54,50 +47,25 @@ static int query_limit(const struct stats_http_request *req,
 	errno = 0;
 	value = strtoul(limit, &end, 10);
 	if (errno != 0 || *end != '\0' || value > 1000000) {
-		stats_http_respond_error(resp, 400, "limit: not a number: %s", limit);
+		*error_r = "not a number";
 		return -1;
 	}
 	*limit_r = (unsigned int)value;
 	return 0;
 }
 
-/* filter_add_query - ?user=MASK&ip=CIDR&session=ID into filter */
-static int filter_add_query(const struct stats_http_request *req,
-			    struct stats_filter *filter,
-			    struct stats_http_response *resp)
-{
-	static const struct { const char *key; enum stats_filter_kind kind; }
-	params[] = {
-		{ "user", STATS_FILTER_USER }, { "ip", STATS_FILTER_IP },
-		{ "session", STATS_FILTER_SESSION },
-	};
-	const char *error;
-
-	for (size_t i = 0; i < LOFT_N_ELEMENTS(params); i++) {
-		const char *value = req->query(req, params[i].key);
-
-		if (value != NULL &&
-		    stats_filter_add(filter, params[i].kind, value, &error) < 0) {
-			stats_http_respond_error(resp, 400, "%s: %s",
-						 params[i].key, error);
-			return -1;
-		}
-	}
-	return 0;
-}
+/* Filter keys of who (query) and kick (body). */
+static const struct { const char *key; enum stats_filter_kind kind; }
+filter_keys[] = {
+	{ "user", STATS_FILTER_USER }, { "ip", STATS_FILTER_IP },
+	{ "session", STATS_FILTER_SESSION },
+};
 
 static void api_metrics(void *context, const struct stats_http_request *req,
 			struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	struct stats_metrics_services services;
-	char *text;
+	char *text = stats_ops_metrics(context, req->openmetrics);
 
-	pthread_mutex_lock(&server->lock);
-	stats_server_services(server, &services);
-	text = stats_metrics_render(server->metrics, &services, req->openmetrics);
-	stats_server_services_free(&services);
-	pthread_mutex_unlock(&server->lock);
 	stats_http_respond_text(resp, 200, req->openmetrics ?
 				STATS_HTTP_CONTENT_TYPE_OPENMETRICS :
 				STATS_HTTP_CONTENT_TYPE_PROMETHEUS, text);
@@ -107,143 +75,97 @@ static void api_metrics(void *context, const struct stats_http_request *req,
 static void api_who(void *context, const struct stats_http_request *req,
 		    struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
+	const char *per = req->query(req, "per_session"), *error;
 	struct stats_filter filter;
-	const char *per = req->query(req, "per_session");
-	json_object *who;
 
 	stats_filter_init(&filter);
-	if (filter_add_query(req, &filter, resp) < 0) {
-		stats_filter_free(&filter);
-		return;
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(filter_keys); i++) {
+		const char *value = req->query(req, filter_keys[i].key);
+
+		if (value != NULL &&
+		    stats_filter_add(&filter, filter_keys[i].kind, value,
+				     &error) < 0) {
+			stats_http_respond_error(resp, 400, "%s: %s",
+						 filter_keys[i].key, error);
+			stats_filter_free(&filter);
+			return;
+		}
 	}
-	pthread_mutex_lock(&server->lock);
-	who = stats_sessions_who_json(server->sessions, &filter,
-				      per != NULL && strcmp(per, "0") != 0, 0);
-	pthread_mutex_unlock(&server->lock);
+	stats_http_respond_json(resp, 200, stats_ops_who(context, &filter,
+		per != NULL && strcmp(per, "0") != 0));
 	stats_filter_free(&filter);
-	stats_http_respond_json(resp, 200, who);
 }
 
-struct kick_collect {
-	json_object *kicked;
-	struct stats_server *server;
-	size_t count;
-};
-
-/* kick_one - send Kick to the owner of session and list it */
-static void kick_one(const struct stats_session *session, void *context)
+/* kick_filter - {"user": MASK} / {"ip": CIDR} / {"session": ID} (or
+   doveadm's {"mask": MASK}) into filter; 0 or -1 with *error_r */
+static int kick_filter(json_object *body, struct stats_filter *filter,
+		       const char **error_r)
 {
-	struct kick_collect *kc = context;
-	Loft__Envelope env = LOFT__ENVELOPE__INIT;
-	Loft__Kick msg = LOFT__KICK__INIT;
-	char *id = session->id;
-	json_object *o = json_object_new_object();
+	size_t given = 0;
+	json_object *v;
 
-	for (struct stats_peer *p = kc->server->peers; p != NULL; p = p->next) {
-		if (p->owner != session->owner || p->conn == NULL)
+	for (size_t i = 0; body != NULL && i <= LOFT_N_ELEMENTS(filter_keys); i++) {
+		const char *key = i < LOFT_N_ELEMENTS(filter_keys) ?
+			filter_keys[i].key : "mask";
+		enum stats_filter_kind kind = i < LOFT_N_ELEMENTS(filter_keys) ?
+			filter_keys[i].kind : STATS_FILTER_AUTO;
+
+		if (!json_object_object_get_ex(body, key, &v))
 			continue;
-		msg.n_session_ids = 1;
-		msg.session_ids = &id;
-		env.body_case = LOFT__ENVELOPE__BODY_KICK;
-		env.kick = &msg;
-		(void)ipc_conn_send(p->conn, &env, NULL);
+		given++;
+		if (!json_object_is_type(v, json_type_string)) {
+			*error_r = "filter values must be strings";
+			return -1;
+		}
+		if (stats_filter_add(filter, kind, json_object_get_string(v),
+				     error_r) < 0)
+			return -1;
 	}
-	json_object_object_add(o, "session", json_object_new_string(session->id));
-	json_object_object_add(o, "service", json_object_new_string(session->service));
-	json_object_object_add(o, "pid", json_object_new_int64(session->pid));
-	json_object_object_add(o, "user", stats_json_string(
-		session->user_count > 0 ? session->users[0] : ""));
-	json_object_object_add(o, "ip", stats_json_string(session->client_ip));
-	json_object_array_add(kc->kicked, o);
-	kc->count++;
+	if (given == 0) {
+		*error_r = "expected {\"user\": MASK}, {\"ip\": CIDR} or {\"session\": ID}";
+		return -1;
+	}
+	return 0;
 }
 
 static void api_kick(void *context, const struct stats_http_request *req,
 		     struct stats_http_response *resp)
 {
-	static const struct { const char *key; enum stats_filter_kind kind; }
-	keys[] = {
-		{ "user", STATS_FILTER_USER }, { "ip", STATS_FILTER_IP },
-		{ "session", STATS_FILTER_SESSION },
-	};
-	struct stats_server *server = context;
-	struct kick_collect kc = { .server = server };
 	struct stats_filter filter;
 	const char *error;
-	json_object *result;
-	size_t given = 0;
 
-	if (req->json == NULL) {
-		stats_http_respond_error(resp, 400,
-			"expected {\"user\": MASK}, {\"ip\": CIDR} or {\"session\": ID}");
-		return;
-	}
 	stats_filter_init(&filter);
-	for (size_t i = 0; i < LOFT_N_ELEMENTS(keys); i++) {
-		json_object *v;
-
-		if (!json_object_object_get_ex(req->json, keys[i].key, &v))
-			continue;
-		given++;
-		if (!json_object_is_type(v, json_type_string) ||
-		    stats_filter_add(&filter, keys[i].kind,
-				     json_object_get_string(v), &error) < 0) {
-			stats_http_respond_error(resp, 400, "%s: %s", keys[i].key,
-				json_object_is_type(v, json_type_string) ?
-				error : "must be a string");
-			stats_filter_free(&filter);
-			return;
-		}
+	if (req->json == NULL || !json_object_is_type(req->json, json_type_object) ||
+	    kick_filter(req->json, &filter, &error) < 0) {
+		stats_http_respond_error(resp, 400, "%s", req->json == NULL ?
+			"expected {\"user\": MASK}, {\"ip\": CIDR} or {\"session\": ID}" :
+			error);
+	} else {
+		stats_http_respond_json(resp, 200, stats_ops_kick(context, &filter));
 	}
-	if (given == 0) {
-		stats_http_respond_error(resp, 400,
-			"expected {\"user\": MASK}, {\"ip\": CIDR} or {\"session\": ID}");
-		stats_filter_free(&filter);
-		return;
-	}
-	kc.kicked = json_object_new_array();
-	pthread_mutex_lock(&server->lock);
-	(void)stats_sessions_foreach(server->sessions, &filter, kick_one, &kc);
-	stats_metrics_kicks(server->metrics, kc.count);
-	pthread_mutex_unlock(&server->lock);
 	stats_filter_free(&filter);
-	result = json_object_new_object();
-	json_object_object_add(result, "count", json_object_new_int64((int64_t)kc.count));
-	json_object_object_add(result, "kicked", kc.kicked);
-	stats_http_respond_json(resp, 200, result);
 }
 
-static void api_reload(void *context, const struct stats_http_request *req,
-		       struct stats_http_response *resp)
+/* master_command_wait - send and wait (HTTP thread); 0 ok, -1 failed
+   with error, -2 loftd not connected, -3 no answer */
+static int master_command_wait(struct stats_server *server,
+			       const char *command, char *error,
+			       size_t error_size)
 {
-	struct stats_server *server = context;
-	Loft__Envelope env = LOFT__ENVELOPE__INIT;
-	Loft__ReloadRequest msg = LOFT__RELOAD_REQUEST__INIT;
-	struct stats_reload_wait wait = { 0 };
+	struct stats_master_wait wait = { 0 };
 	struct timespec deadline;
-	json_object *result;
+	int ret;
 
-	(void)req;
-	pthread_mutex_lock(&server->lock);
-	if (server->master == NULL || server->master->conn == NULL) {
-		pthread_mutex_unlock(&server->lock);
-		stats_http_respond_error(resp, 503, "loftd is not connected");
-		return;
-	}
-	wait.id = msg.id = ++server->next_request_id;
-	wait.next = server->reload_waits;
-	server->reload_waits = &wait;
-	env.body_case = LOFT__ENVELOPE__BODY_RELOAD_REQUEST;
-	env.reload_request = &msg;
-	(void)ipc_conn_send(server->master->conn, &env, NULL);
+	if (stats_ops_master_command(server, command, &wait) < 0)
+		return -2;
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += STATS_API_RELOAD_WAIT_SECS;
+	pthread_mutex_lock(&server->lock);
 	while (!wait.done &&
 	       pthread_cond_timedwait(&server->reload_cond, &server->lock,
 				      &deadline) != ETIMEDOUT)
 		;
-	for (struct stats_reload_wait **p = &server->reload_waits; *p != NULL;
+	for (struct stats_master_wait **p = &server->master_waits; *p != NULL;
 	     p = &(*p)->next) {
 		if (*p == &wait) {
 			*p = wait.next;
@@ -251,12 +173,27 @@ static void api_reload(void *context, const struct stats_http_request *req,
 		}
 	}
 	pthread_mutex_unlock(&server->lock);
-	if (!wait.done) {
+	ret = !wait.done ? -3 : wait.ok ? 0 : -1;
+	snprintf(error, error_size, "%s", wait.error);
+	return ret;
+}
+
+static void api_reload(void *context, const struct stats_http_request *req,
+		       struct stats_http_response *resp)
+{
+	char error[512];
+	json_object *result;
+
+	(void)req;
+	switch (master_command_wait(context, "reload", error, sizeof(error))) {
+	case -2:
+		stats_http_respond_error(resp, 503, "loftd is not connected");
+		return;
+	case -3:
 		stats_http_respond_error(resp, 504, "loftd did not answer the reload");
 		return;
-	}
-	if (!wait.ok) {
-		stats_http_respond_error(resp, 400, "%s", wait.error);
+	case -1:
+		stats_http_respond_error(resp, 400, "%s", error);
 		return;
 	}
 	result = json_object_new_object();
@@ -267,37 +204,20 @@ static void api_reload(void *context, const struct stats_http_request *req,
 static void api_stats(void *context, const struct stats_http_request *req,
 		      struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	struct stats_metrics_services services;
-	json_object *obj;
-
 	(void)req;
-	pthread_mutex_lock(&server->lock);
-	stats_server_services(server, &services);
-	obj = stats_metrics_json(server->metrics, &services);
-	stats_server_services_free(&services);
-	pthread_mutex_unlock(&server->lock);
-	stats_http_respond_json(resp, 200, obj);
+	stats_http_respond_json(resp, 200, stats_ops_stats(context));
 }
 
 static void api_stats_reset(void *context, const struct stats_http_request *req,
 			    struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	json_object *result = json_object_new_object();
-
 	(void)req;
-	pthread_mutex_lock(&server->lock);
-	stats_metrics_reset(server->metrics);
-	pthread_mutex_unlock(&server->lock);
-	json_object_object_add(result, "ok", json_object_new_boolean(true));
-	stats_http_respond_json(resp, 200, result);
+	stats_http_respond_json(resp, 200, stats_ops_stats_reset(context));
 }
 
 static void api_deliveries(void *context, const struct stats_http_request *req,
 			   struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
 	struct stats_journal_query q = {
 		.user_mask = req->query(req, "user"),
 		.sender = req->query(req, "sender"),
@@ -305,114 +225,48 @@ static void api_deliveries(void *context, const struct stats_http_request *req,
 		.session_id = req->query(req, "session"),
 		.result = req->query(req, "result"),
 	};
-	json_object *list;
+	const char *error;
 
-	if (query_since(req, &q.since_usecs, resp) < 0 ||
-	    query_limit(req, &q.limit, resp) < 0)
+	if (query_since(req->query(req, "since"), &q.since_usecs, &error) < 0) {
+		stats_http_respond_error(resp, 400, "since: %s", error);
 		return;
-	pthread_mutex_lock(&server->lock);
-	list = stats_journal_query(server->journal, &q);
-	pthread_mutex_unlock(&server->lock);
-	stats_http_respond_json(resp, 200, list);
+	}
+	if (query_limit(req->query(req, "limit"), &q.limit, &error) < 0) {
+		stats_http_respond_error(resp, 400, "limit: %s", error);
+		return;
+	}
+	stats_http_respond_json(resp, 200, stats_ops_deliveries(context, &q));
 }
 
 static void api_errors(void *context, const struct stats_http_request *req,
 		       struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	uint64_t since;
+	const char *error;
 	unsigned int limit;
-	json_object *list;
+	uint64_t since;
 
-	if (query_since(req, &since, resp) < 0 ||
-	    query_limit(req, &limit, resp) < 0)
+	if (query_since(req->query(req, "since"), &since, &error) < 0 ||
+	    query_limit(req->query(req, "limit"), &limit, &error) < 0) {
+		stats_http_respond_error(resp, 400, "%s", error);
 		return;
-	pthread_mutex_lock(&server->lock);
-	list = stats_errors_query(server->errors, since, limit);
-	pthread_mutex_unlock(&server->lock);
-	stats_http_respond_json(resp, 200, list);
-}
-
-/* services_json - loftd's last report (lock held) */
-static json_object *services_json(struct stats_server *server)
-{
-	const Loft__MasterStatus *st = server->master_status;
-	json_object *obj = json_object_new_object(), *list = json_object_new_array();
-
-	json_object_object_add(obj, "master_connected",
-			       json_object_new_boolean(server->master != NULL));
-	if (st != NULL) {
-		json_object_object_add(obj, "master_pid", json_object_new_int64(st->pid));
-		json_object_object_add(obj, "master_start",
-				       stats_json_ts(st->start_usecs));
 	}
-	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
-		const Loft__ServiceStatus *s = st->services[i];
-		json_object *o = json_object_new_object(), *a = json_object_new_array();
-
-		json_object_object_add(o, "name", json_object_new_string(s->name));
-		json_object_object_add(o, "up", json_object_new_boolean(s->up));
-		json_object_object_add(o, "processes", json_object_new_int64(s->processes));
-		json_object_object_add(o, "process_limit", json_object_new_int64(s->process_limit));
-		json_object_object_add(o, "client_limit", json_object_new_int64(s->client_limit));
-		json_object_object_add(o, "restarts", json_object_new_int64((int64_t)s->restarts));
-		json_object_object_add(o, "sessions", json_object_new_int64((int64_t)
-			stats_sessions_count_service(server->sessions, s->name)));
-		for (size_t j = 0; j < s->n_listeners; j++)
-			json_object_array_add(a, json_object_new_string(s->listeners[j]));
-		json_object_object_add(o, "listeners", a);
-		a = json_object_new_array();
-		for (size_t j = 0; j < s->n_pids; j++)
-			json_object_array_add(a, json_object_new_int64(s->pids[j]));
-		json_object_object_add(o, "pids", a);
-		json_object_array_add(list, o);
-	}
-	json_object_object_add(obj, "services", list);
-	return obj;
+	stats_http_respond_json(resp, 200, stats_ops_errors(context, since, limit));
 }
 
 static void api_services(void *context, const struct stats_http_request *req,
 			 struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	json_object *obj;
-
 	(void)req;
-	pthread_mutex_lock(&server->lock);
-	obj = services_json(server);
-	pthread_mutex_unlock(&server->lock);
-	stats_http_respond_json(resp, 200, obj);
+	stats_http_respond_json(resp, 200, stats_ops_services(context));
 }
 
 static void api_healthz(void *context, const struct stats_http_request *req,
 			struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	json_object *obj = json_object_new_object(), *problems = json_object_new_array();
-	const Loft__MasterStatus *st;
+	bool ok;
+	json_object *obj = stats_ops_healthz(context, &ok);
 
 	(void)req;
-	pthread_mutex_lock(&server->lock);
-	st = server->master_status;
-	if (server->master == NULL || st == NULL)
-		json_object_array_add(problems, json_object_new_string("loftd is not connected"));
-	else if (stats_now_usecs() - server->master_status_usecs >
-		 STATS_API_MASTER_STALE_USECS)
-		json_object_array_add(problems, json_object_new_string("loftd stopped reporting"));
-	for (size_t i = 0; server->master != NULL && st != NULL &&
-	     i < st->n_services; i++) {
-		if (st->services[i]->n_listeners > 0 && !st->services[i]->up) {
-			char text[160];
-
-			snprintf(text, sizeof(text), "service %s is down",
-				 st->services[i]->name);
-			json_object_array_add(problems, json_object_new_string(text));
-		}
-	}
-	pthread_mutex_unlock(&server->lock);
-	bool ok = json_object_array_length(problems) == 0;
-	json_object_object_add(obj, "status", json_object_new_string(ok ? "ok" : "unhealthy"));
-	json_object_object_add(obj, "problems", problems);
 	stats_http_respond_json(resp, ok ? 200 : 503, obj);
 }
 
@@ -420,9 +274,7 @@ static void api_healthz(void *context, const struct stats_http_request *req,
 static void api_debug(void *context, const struct stats_http_request *req,
 		      struct stats_http_response *resp)
 {
-	struct stats_server *server = context;
-	json_object *user, *on, *result, *list;
-	const char *mask;
+	json_object *user, *on;
 
 	if (req->json == NULL ||
 	    !json_object_object_get_ex(req->json, "user", &user) ||
@@ -433,46 +285,186 @@ static void api_debug(void *context, const struct stats_http_request *req,
 					 "expected {\"user\": MASK, \"on\": true|false}");
 		return;
 	}
-	mask = json_object_get_string(user);
-	pthread_mutex_lock(&server->lock);
-	size_t i;
-	for (i = 0; i < server->debug_count; i++) {
-		if (strcasecmp(server->debug_masks[i], mask) == 0)
-			break;
+	stats_http_respond_json(resp, 200, stats_ops_debug(context,
+		json_object_get_string(user), json_object_get_boolean(on)));
+}
+
+/* --- Dovecot's doveadm HTTP API shape --- */
+
+/* doveadm_error - ["error", {"type": ..., "exitCode": N}, tag] */
+static json_object *doveadm_error(int exit_code, const char *type,
+				  const char *tag)
+{
+	json_object *item = json_object_new_array(), *info = json_object_new_object();
+
+	json_object_object_add(info, "type", json_object_new_string(type));
+	json_object_object_add(info, "exitCode", json_object_new_int(exit_code));
+	json_object_array_add(item, json_object_new_string("error"));
+	json_object_array_add(item, info);
+	json_object_array_add(item, json_object_new_string(tag));
+	return item;
+}
+
+/* doveadm_response - ["doveadmResponse", result, tag] */
+static json_object *doveadm_response(json_object *result, const char *tag)
+{
+	json_object *item = json_object_new_array();
+
+	json_object_array_add(item, json_object_new_string("doveadmResponse"));
+	json_object_array_add(item, result);
+	json_object_array_add(item, json_object_new_string(tag));
+	return item;
+}
+
+/* doveadm_who_rows - doveadm's who rows from our grouped who */
+static json_object *doveadm_who_rows(json_object *who)
+{
+	json_object *rows = json_object_new_array();
+
+	for (size_t i = 0; i < json_object_array_length(who); i++) {
+		json_object *g = json_object_array_get_idx(who, i), *row, *v;
+
+		row = json_object_new_object();
+		if (json_object_object_get_ex(g, "username", &v))
+			json_object_object_add(row, "username", json_object_get(v));
+		if (json_object_object_get_ex(g, "connections", &v))
+			json_object_object_add(row, "connections", json_object_new_string(
+				json_object_get_string(v)));
+		if (json_object_object_get_ex(g, "service", &v))
+			json_object_object_add(row, "service", json_object_get(v));
+		if (json_object_object_get_ex(g, "pids", &v))
+			json_object_object_add(row, "pids", json_object_new_string(
+				json_object_to_json_string(v)));
+		if (json_object_object_get_ex(g, "ips", &v))
+			json_object_object_add(row, "ips", json_object_new_string(
+				json_object_to_json_string(v)));
+		json_object_array_add(rows, row);
 	}
-	if (json_object_get_boolean(on) && i == server->debug_count) {
-		server->debug_masks = xreallocarray(server->debug_masks,
-						    server->debug_count + 2,
-						    sizeof(char *));
-		server->debug_masks[server->debug_count++] = xstrdup(mask);
-		server->debug_masks[server->debug_count] = NULL;
-	} else if (!json_object_get_boolean(on) && i < server->debug_count) {
-		free(server->debug_masks[i]);
-		memmove(&server->debug_masks[i], &server->debug_masks[i + 1],
-			(server->debug_count - i) * sizeof(char *));
-		server->debug_count--;
+	json_object_put(who);
+	return rows;
+}
+
+/* doveadm_command - one [name, params, tag] */
+static json_object *doveadm_command(struct stats_server *server,
+				    const char *name, json_object *params,
+				    const char *tag)
+{
+	struct stats_filter filter;
+	const char *error;
+	char reason[512];
+	json_object *result = NULL, *mask;
+
+	stats_filter_init(&filter);
+	if (strcmp(name, "who") == 0) {
+		if (json_object_object_get_ex(params, "mask", &mask) &&
+		    json_object_is_type(mask, json_type_string) &&
+		    stats_filter_add(&filter, STATS_FILTER_AUTO,
+				     json_object_get_string(mask), &error) < 0) {
+			stats_filter_free(&filter);
+			return doveadm_error(64, "invalidInput", tag);
+		}
+		result = doveadm_who_rows(stats_ops_who(server, &filter, false));
+	} else if (strcmp(name, "kick") == 0) {
+		if (kick_filter(params, &filter, &error) < 0) {
+			stats_filter_free(&filter);
+			return doveadm_error(64, "invalidInput", tag);
+		}
+		json_object *kicked = stats_ops_kick(server, &filter), *list;
+
+		json_object_object_get_ex(kicked, "kicked", &list);
+		result = json_object_get(list);
+		json_object_put(kicked);
+	} else if (strcmp(name, "reload") == 0) {
+		int ret = master_command_wait(server, "reload", reason,
+					      sizeof(reason));
+		stats_filter_free(&filter);
+		return ret == 0 ? doveadm_response(json_object_new_array(), tag) :
+			doveadm_error(75, "exitCode", tag);
+	} else if (strcmp(name, "statsDump") == 0) {
+		result = stats_ops_stats(server);
+	} else if (strcmp(name, "statsReset") == 0) {
+		result = stats_ops_stats_reset(server);
+	} else {
+		stats_filter_free(&filter);
+		return doveadm_error(64, "unknownMethod", tag);
 	}
-	stats_server_broadcast_debug(server);
-	list = json_object_new_array();
-	for (i = 0; i < server->debug_count; i++)
-		json_object_array_add(list, json_object_new_string(server->debug_masks[i]));
-	pthread_mutex_unlock(&server->lock);
-	result = json_object_new_object();
-	json_object_object_add(result, "debug_users", list);
-	stats_http_respond_json(resp, 200, result);
+	stats_filter_free(&filter);
+	return doveadm_response(result, tag);
+}
+
+/* api_doveadm - POST /doveadm/v1: [[name, {params}, tag], ...] */
+static void api_doveadm(void *context, const struct stats_http_request *req,
+			struct stats_http_response *resp)
+{
+	json_object *out;
+
+	if (req->json == NULL || !json_object_is_type(req->json, json_type_array)) {
+		stats_http_respond_error(resp, 400,
+			"expected [[\"command\", {parameters}, \"tag\"], ...]");
+		return;
+	}
+	out = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(req->json); i++) {
+		json_object *cmd = json_object_array_get_idx(req->json, i);
+		json_object *name, *params, *tag;
+
+		if (!json_object_is_type(cmd, json_type_array) ||
+		    json_object_array_length(cmd) != 3 ||
+		    !json_object_is_type(name = json_object_array_get_idx(cmd, 0),
+					 json_type_string) ||
+		    !json_object_is_type(params = json_object_array_get_idx(cmd, 1),
+					 json_type_object) ||
+		    !json_object_is_type(tag = json_object_array_get_idx(cmd, 2),
+					 json_type_string)) {
+			json_object_put(out);
+			stats_http_respond_error(resp, 400,
+				"command %zu: expected [\"command\", {parameters}, \"tag\"]", i);
+			return;
+		}
+		json_object_array_add(out, doveadm_command(context,
+			json_object_get_string(name), params,
+			json_object_get_string(tag)));
+	}
+	stats_http_respond_json(resp, 200, out);
 }
 
 const struct stats_http_route stats_api_routes[] = {
-	{ "GET", "/metrics", api_metrics, false },
-	{ "GET", "/healthz", api_healthz, false },
-	{ "GET", "/api/v1/who", api_who, false },
-	{ "POST", "/api/v1/kick", api_kick, true },
-	{ "POST", "/api/v1/reload", api_reload, true },
-	{ "GET", "/api/v1/stats", api_stats, false },
-	{ "POST", "/api/v1/stats/reset", api_stats_reset, true },
-	{ "GET", "/api/v1/deliveries", api_deliveries, false },
-	{ "GET", "/api/v1/errors", api_errors, false },
-	{ "GET", "/api/v1/services", api_services, false },
-	{ "POST", "/api/v1/debug", api_debug, true },
+	{ "GET", "/metrics", api_metrics, false, false },
+	{ "GET", "/healthz", api_healthz, false, false },
+	{ "GET", "/api/v1/who", api_who, false, false },
+	{ "POST", "/api/v1/kick", api_kick, true, false },
+	{ "POST", "/api/v1/reload", api_reload, true, false },
+	{ "GET", "/api/v1/stats", api_stats, false, false },
+	{ "POST", "/api/v1/stats/reset", api_stats_reset, true, false },
+	{ "GET", "/api/v1/deliveries", api_deliveries, false, false },
+	{ "GET", "/api/v1/errors", api_errors, false, false },
+	{ "GET", "/api/v1/services", api_services, false, false },
+	{ "POST", "/api/v1/debug", api_debug, true, false },
+	{ "POST", "/doveadm/v1", api_doveadm, true, true },
 };
 const size_t stats_api_route_count = LOFT_N_ELEMENTS(stats_api_routes);
+
+/* stats_api_doveadm_auth - Dovecot's credentials for the same key:
+   "X-Dovecot-API <base64(key)>" and "Basic <base64(doveadm:key)>" */
+bool stats_api_doveadm_auth(const char *authorization, void *context)
+{
+	struct stats_server *server = context;
+	const char *key = server->set->http_api_key;
+	char *expected = NULL;
+	bool ok = false;
+
+	if (key == NULL || *key == '\0')
+		return false;
+	if (strncasecmp(authorization, "X-Dovecot-API ", 14) == 0) {
+		expected = base64_encode(key, strlen(key));
+		ok = stats_http_secret_equal(authorization + 14, expected);
+	} else if (strncasecmp(authorization, "Basic ", 6) == 0) {
+		char *pair = xasprintf("doveadm:%s", key);
+
+		expected = base64_encode(pair, strlen(pair));
+		free(pair);
+		ok = stats_http_secret_equal(authorization + 6, expected);
+	}
+	free(expected);
+	return ok;
+}

@@ -434,7 +434,7 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 	if (conn->want_body && conn->body.len > 0) {
 		req.body = conn->body.data;
 		req.body_len = conn->body.len;
-		req.json = stats_http_check_json_body(
+		req.json = stats_http_check_json_body(conn->route->any_json,
 			stats_http_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE),
 			req.body, req.body_len, &error);
 		if (req.json == NULL) {

@@ -73,7 +73,8 @@ struct stats_http_request {
 	   Only buffered for routes whose method is not GET. */
 	const char *body;
 	size_t body_len;
-	/* the body parsed as a JSON object, or NULL when the body is empty;
+	/* the body parsed as a JSON object (any value on any_json routes),
+	   or NULL when the body is empty;
 	   owned by the module (json_object_get() it to keep it) */
 	json_object *json;
 	/* the Accept header asked for application/openmetrics-text */
@@ -115,6 +116,9 @@ struct stats_http_route {
 	const char *path;	/* exact path, starting with '/'; static */
 	stats_http_handler_t *handler;
 	bool auth;		/* needs Authorization: Bearer <api_key> */
+	/* the body may be any JSON value, not only an object (Dovecot's
+	   /doveadm/v1 takes an array of commands) */
+	bool any_json;
 };
 
 struct stats_http_settings {

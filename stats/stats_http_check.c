@@ -131,7 +131,8 @@ static json_object *stats_http_parse_json(const char *body, size_t len,
 	return obj;
 }
 
-json_object *stats_http_check_json_body(const char *content_type,
+json_object *stats_http_check_json_body(bool any_value,
+					const char *content_type,
 					const char *body, size_t len,
 					const char **error_r)
 {
@@ -148,7 +149,7 @@ json_object *stats_http_check_json_body(const char *content_type,
 	obj = stats_http_parse_json(body, len, error_r);
 	if (obj == NULL)
 		return NULL;
-	if (!json_object_is_type(obj, json_type_object)) {
+	if (!any_value && !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		*error_r = "not a JSON object";
 		return NULL;

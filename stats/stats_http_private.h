@@ -26,7 +26,8 @@ stats_http_check_auth(const char *authorization, const char *api_key,
 /* stats_http_check_json_body - validate a non-empty body sent with
    content_type (NULL when absent): returns the parsed JSON object, or
    NULL with *error_r (static text or json-c's description) */
-json_object *stats_http_check_json_body(const char *content_type,
+json_object *stats_http_check_json_body(bool any_value,
+					const char *content_type,
 					const char *body, size_t len,
 					const char **error_r);
 

@@ -33,12 +33,17 @@ struct stats_peer {
 	bool hello_seen;
 };
 
-/* POST /api/v1/reload waiting for loftd's ReloadResult */
-struct stats_reload_wait {
-	struct stats_reload_wait *next;
+/* A master command (reload, log-reopen) waiting for loftd's answer.
+   With a callback (the admin socket, on the loop thread) it is called and
+   the wait freed when the answer comes; without one (an HTTP request) done
+   is set and reload_cond broadcast, and the waiter unlinks it. */
+struct stats_master_wait {
+	struct stats_master_wait *next;
 	uint64_t id;
 	bool done, ok;
 	char error[512];
+	void (*callback)(struct stats_master_wait *wait, void *context);
+	void *context;
 };
 
 struct stats_server {
@@ -65,7 +70,10 @@ struct stats_server {
 	uint64_t master_status_usecs;
 	uint64_t reloads_ok_seen, reloads_failed_seen;
 	uint64_t next_request_id;
-	struct stats_reload_wait *reload_waits;
+	struct stats_master_wait *master_waits;
+	struct evloop_io *admin_io;
+	int admin_fd;
+	struct stats_admin_client *admins;	/* loop thread only */
 };
 
 /* stats_server.c */
@@ -78,8 +86,14 @@ void stats_server_services(struct stats_server *server,
 void stats_server_services_free(struct stats_metrics_services *services);
 uint64_t stats_now_usecs(void);
 
+/* stats_admin.c */
+void stats_admin_listen(struct stats_server *server, int fd);
+void stats_admin_close_all(struct stats_server *server);
+
 /* stats_api.c */
 extern const struct stats_http_route stats_api_routes[];
 extern const size_t stats_api_route_count;
+/* stats_api_doveadm_auth - the HTTP module's extra_auth hook */
+bool stats_api_doveadm_auth(const char *authorization, void *context);
 
 #endif

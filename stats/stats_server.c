@@ -212,15 +212,23 @@ static void on_concurrency(struct stats_peer *peer,
 static void on_reload_result(struct stats_server *server,
 			     const Loft__ReloadResult *m)
 {
-	for (struct stats_reload_wait *w = server->reload_waits; w != NULL;
-	     w = w->next) {
+	for (struct stats_master_wait **p = &server->master_waits; *p != NULL;
+	     p = &(*p)->next) {
+		struct stats_master_wait *w = *p;
+
 		if (w->id != m->id)
 			continue;
 		w->done = true;
 		w->ok = m->ok;
 		snprintf(w->error, sizeof(w->error), "%s",
 			 m->error != NULL ? m->error : "");
-		pthread_cond_broadcast(&server->reload_cond);
+		if (w->callback != NULL) {
+			*p = w->next;
+			w->callback(w, w->context);
+		} else {
+			pthread_cond_broadcast(&server->reload_cond);
+		}
+		return;
 	}
 }
 
@@ -397,6 +405,10 @@ int stats_server_start_http(struct stats_server *server, int listen_fd,
 	struct stats_http_settings hs = {
 		.listen_fd = listen_fd, .address = address, .port = port,
 		.api_key = server->set->http_api_key,
+		/* Dovecot's credential forms for the same key; with no key
+		   the mutating API stays disabled (403) */
+		.extra_auth = *server->set->http_api_key != '\0' ?
+			stats_api_doveadm_auth : NULL,
 	};
 
 	return stats_http_start(&hs, stats_api_routes, stats_api_route_count,
@@ -408,7 +420,7 @@ bool stats_server_busy(struct stats_server *server)
 	bool busy;
 
 	pthread_mutex_lock(&server->lock);
-	busy = server->reload_waits != NULL;
+	busy = server->master_waits != NULL;
 	pthread_mutex_unlock(&server->lock);
 	return busy || stats_http_in_flight(server->http) > 0;
 }
@@ -418,6 +430,8 @@ void stats_server_stopping(struct stats_server *server)
 	stats_http_quiesce(server->http);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);
+	if (server->admin_io != NULL)
+		evloop_remove_io(&server->admin_io);
 }
 
 struct stats_server *stats_server_create(struct evloop *loop,
@@ -428,6 +442,7 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->loop = loop;
 	server->set = set;
 	server->listen_fd = -1;
+	server->admin_fd = -1;
 	server->start_usecs = stats_now_usecs();
 	pthread_mutex_init(&server->lock, NULL);
 	pthread_cond_init(&server->reload_cond, NULL);
@@ -446,6 +461,7 @@ void stats_server_free(struct stats_server **_server)
 		return;
 	*_server = NULL;
 	stats_http_stop(&server->http);
+	stats_admin_close_all(server);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);
 	pthread_mutex_lock(&server->lock);

@@ -203,6 +203,16 @@ static void master_config_add_builtin(struct loft_settings *set,
 		    master_config_has_listener(svc, bl->type, bl->name))
 			continue;
 		master_config_add_listener(svc, bl);
+		if (strcmp(bl->name, "admin") == 0 &&
+		    *set->admin_socket_group != '\0') {
+			struct listener_settings *l =
+				&svc->listeners[svc->listener_count - 1];
+
+			master_config_set(loft_listener_setting_defs, l, "group",
+					  set->admin_socket_group);
+			master_config_set(loft_listener_setting_defs, l, "mode",
+					  "0660");
+		}
 	}
 	if (svc->executable[0] == '\0')
 		master_config_set(sdefs, svc, "executable", b->executable);

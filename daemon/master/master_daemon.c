@@ -238,6 +238,14 @@ static int master_stats_reload(void *context, const char **error_r)
 	return master_reload(context, error_r);
 }
 
+static void master_log_reopen(void *context)
+{
+	struct master *m = context;
+
+	log_reopen();
+	master_process_signal_all(&m->rt.processes, SIGUSR1);
+}
+
 static const struct master_service_list *master_stats_services(void *context)
 {
 	struct master *m = context;
@@ -266,8 +274,7 @@ static void master_on_signal(int signo, void *context)
 		break;
 	}
 	case SIGUSR1:
-		log_reopen();
-		master_process_signal_all(&m->rt.processes, SIGUSR1);
+		master_log_reopen(m);
 		break;
 	}
 }
@@ -400,6 +407,7 @@ int master_daemon_run(const char *config_path, bool foreground)
 					      &(struct master_stats_callbacks) {
 						      .services = master_stats_services,
 						      .reload = master_stats_reload,
+						      .log_reopen = master_log_reopen,
 						      .context = &m,
 					      });
 		if (evloop_run(m.rt.loop) < 0) {

@@ -134,26 +134,58 @@ void master_stats_reloaded(struct master_stats *stats, bool ok)
 	master_stats_changed(stats);
 }
 
-/* on_message - loft-stats asks for a reload (POST /api/v1/reload) */
-static void on_message(const Loft__Envelope *env, void *context)
+/* answer - the result of a master command, by its id */
+static void answer(struct master_stats *stats, uint64_t id, bool ok,
+		   const char *error)
 {
-	struct master_stats *stats = context;
 	Loft__Envelope reply = LOFT__ENVELOPE__INIT;
 	Loft__ReloadResult result = LOFT__RELOAD_RESULT__INIT;
-	const char *error = NULL;
 
-	if (env->body_case != LOFT__ENVELOPE__BODY_RELOAD_REQUEST) {
-		log_warning("loft-stats sent an unexpected %s message",
-			    ipc_envelope_body_name(env->body_case));
-		return;
-	}
-	log_info("reload requested through the HTTP API");
-	result.id = env->reload_request->id;
-	result.ok = stats->cb.reload(stats->cb.context, &error) == 0;
-	result.error = result.ok ? NULL : (char *)error;
+	result.id = id;
+	result.ok = ok;
+	result.error = ok ? NULL : (char *)error;
 	reply.body_case = LOFT__ENVELOPE__BODY_RELOAD_RESULT;
 	reply.reload_result = &result;
 	stats_client_send_urgent(stats->client, &reply);
+}
+
+/* run_command - "reload" or "log-reopen" for loftadm / the HTTP API */
+static void run_command(struct master_stats *stats, uint64_t id,
+			const char *command)
+{
+	const char *error = NULL;
+
+	if (strcmp(command, "reload") == 0) {
+		bool ok;
+
+		log_info("reload requested through loft-stats");
+		ok = stats->cb.reload(stats->cb.context, &error) == 0;
+		answer(stats, id, ok, error);
+	} else if (strcmp(command, "log-reopen") == 0) {
+		stats->cb.log_reopen(stats->cb.context);
+		answer(stats, id, true, NULL);
+	} else {
+		answer(stats, id, false, "unknown master command");
+	}
+}
+
+static void on_message(const Loft__Envelope *env, void *context)
+{
+	struct master_stats *stats = context;
+
+	switch (env->body_case) {
+	case LOFT__ENVELOPE__BODY_MASTER_COMMAND:
+		run_command(stats, env->master_command->id,
+			    env->master_command->command);
+		break;
+	case LOFT__ENVELOPE__BODY_RELOAD_REQUEST:
+		run_command(stats, env->reload_request->id, "reload");
+		break;
+	default:
+		log_warning("loft-stats sent an unexpected %s message",
+			    ipc_envelope_body_name(env->body_case));
+		break;
+	}
 }
 
 static void on_connect(struct stats_client *client, void *context)

@@ -3,8 +3,8 @@
  * MASTER_STATS_INTERVAL_MSECS (and right after a change) it reports each
  * service's processes, limits, restarts and listeners, which loft-stats
  * serves as loft_service_processes, loft_service_restarts_total,
- * /api/v1/services and /healthz; and it carries out the reloads asked for
- * through the HTTP API. Like every reporter it never waits for loft-stats.
+ * /api/v1/services and /healthz; and it carries out the master commands
+ * (reload, log-reopen) asked for through loftadm or the HTTP API. Like every reporter it never waits for loft-stats.
  */
 #ifndef LOFT_MASTER_STATS_H
 #define LOFT_MASTER_STATS_H
@@ -23,6 +23,8 @@ struct master_stats_callbacks {
 	const struct master_service_list *(*services)(void *context);
 	/* reload the config: 0, or -1 with *error_r ("FILE:LINE: ...") */
 	int (*reload)(void *context, const char **error_r);
+	/* reopen the log files here and in every service */
+	void (*log_reopen)(void *context);
 	void *context;
 };
 

@@ -329,3 +329,37 @@ def test_healthz_and_lda_in_who(sd, inst):
     assert r.returncode == 67
     assert wait_for(lambda: sd.metric("loft_rcpt_rejected_total", reason="unknown_user") == 1)
     assert sd.metric("loft_deliveries_total", protocol="lda", result="rejected") == 1
+
+
+@needs_root
+def test_doveadm_http_api_shape(sd, inst):
+    import base64
+    sd.start()
+    c = Raw(("127.0.0.1", sd.port))
+    c.reply()
+    c.cmd("MAIL FROM:<a@b.c>")
+    c.cmd("RCPT TO:<user0@example.com>")
+
+    def call(body, auth):
+        req = urllib.request.Request(sd.url("/doveadm/v1"), data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": auth}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+    api = "X-Dovecot-API " + base64.b64encode(KEY.encode()).decode()
+    basic = "Basic " + base64.b64encode(f"doveadm:{KEY}".encode()).decode()
+    assert wait_for(lambda: call([["who", {}, "t1"]], api)[1][0][1] != [])
+    status, body = call([["who", {}, "t1"], ["statsDump", {}, "t2"], ["nope", {}, "t3"]], api)
+    assert status == 200
+    assert body[0][0] == "doveadmResponse" and body[0][2] == "t1"
+    assert body[0][1][0]["username"] == "user0@example.com" and body[0][1][0]["service"] == "lmtp"
+    assert body[1][0] == "doveadmResponse" and "metrics" in body[1][1]
+    assert body[2] == ["error", {"type": "unknownMethod", "exitCode": 64}, "t3"]
+    status, _ = call([["who", {}, "t1"]], "X-Dovecot-API " + base64.b64encode(b"wrong").decode())
+    assert status == 401
+    status, body = call([["kick", {"mask": "user0*"}, "k"]], basic)
+    assert status == 200 and body[0][0] == "doveadmResponse" and len(body[0][1]) == 1
+    assert c.line().startswith("421 4.3.2 ")

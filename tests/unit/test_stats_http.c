@@ -141,15 +141,16 @@ static void handle_unavailable(void *context,
 }
 
 static const struct stats_http_route test_routes[] = {
-	{ "GET", "/echo", handle_echo, false },
-	{ "GET", "/both", handle_echo, false },
-	{ "POST", "/both", handle_body, false },
-	{ "POST", "/body", handle_body, false },
-	{ "POST", "/kick", handle_body, true },
-	{ "GET", "/metrics", handle_metrics, false },
-	{ "GET", "/plain", handle_plain, false },
-	{ "GET", "/silent", handle_silent, false },
-	{ "GET", "/healthz", handle_unavailable, false },
+	{ "GET", "/echo", handle_echo, false, false },
+	{ "GET", "/both", handle_echo, false, false },
+	{ "POST", "/both", handle_body, false, false },
+	{ "POST", "/body", handle_body, false, false },
+	{ "POST", "/kick", handle_body, true, false },
+	{ "GET", "/metrics", handle_metrics, false, false },
+	{ "GET", "/plain", handle_plain, false, false },
+	{ "GET", "/silent", handle_silent, false, false },
+	{ "GET", "/healthz", handle_unavailable, false, false },
+	{ "POST", "/any", handle_body, false, true },
 };
 
 /* extra_auth_accept - the later Dovecot-style credential hook */
@@ -568,6 +569,23 @@ START_TEST(test_bodies)
 }
 END_TEST
 
+/* an any_json route takes arrays and strings too (Dovecot's /doveadm/v1) */
+START_TEST(test_any_json_route)
+{
+	struct stats_http *http = server_start("", NULL);
+	struct reply r;
+
+	http_request(stats_http_port(http), "POST", "/any", BODY_HDRS,
+		     "[[\"who\",{},\"t1\"]]", &r);
+	check_reply(&r, 200, "\"json\":[[\"who\",{},\"t1\"]]", NULL);
+	strbuf_free(&r.raw);
+	http_request(stats_http_port(http), "POST", "/any", BODY_HDRS, "[1,", &r);
+	check_reply(&r, 400, "invalid JSON body: ", NULL);
+	strbuf_free(&r.raw);
+	stats_http_stop(&http);
+}
+END_TEST
+
 /* json_body_of_size - a JSON object body of exactly len bytes (>= 10) */
 static char *json_body_of_size(size_t len)
 {
@@ -907,13 +925,13 @@ struct start_error_case {
 };
 
 static const struct start_error_case start_error_cases[] = {
-	{ { "GET", "metrics", noop_handler, false }, 0,
+	{ { "GET", "metrics", noop_handler, false, false }, 0,
 	  "route 0: path 'metrics' does not start with '/'" },
-	{ { "HEAD", "/x", noop_handler, false }, 0,
+	{ { "HEAD", "/x", noop_handler, false, false }, 0,
 	  "route 0: method 'HEAD' cannot be routed" },
-	{ { "GET", "/x", NULL, false }, 0,
+	{ { "GET", "/x", NULL, false, false }, 0,
 	  "route 0: method, path and handler are required" },
-	{ { "GET", "/x", noop_handler, false }, 70000, "invalid port 70000" },
+	{ { "GET", "/x", noop_handler, false, false }, 70000, "invalid port 70000" },
 };
 
 START_TEST(test_start_errors)
@@ -978,6 +996,7 @@ static Suite *stats_http_suite(void)
 	TCase *tc = tcase_create("stats_http");
 
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_any_json_route);
 	tcase_add_loop_test(tc, test_routing, 0, N_CASES(route_cases));
 	tcase_add_test(tc, test_head);
 	tcase_add_loop_test(tc, test_auth, 0, N_CASES(auth_cases));
