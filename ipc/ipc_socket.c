@@ -141,3 +141,23 @@ int ipc_unix_listen(const char *path, unsigned int mode, int *fd_r,
 	*fd_r = fd;
 	return 0;
 }
+
+int ipc_accept(int listen_fd, int *fd_r, const char **error_r)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			*fd_r = fd;
+			return 1;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		*error_r = error_slot_set(&ipc_socket_error, "accept() failed: %s",
+					  strerror(errno));
+		return -1;
+	}
+}

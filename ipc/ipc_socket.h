@@ -19,5 +19,10 @@ int ipc_unix_connect(const char *path, unsigned int timeout_ms, int *fd_r,
    socket file there is replaced); 0 with *fd_r set, or -1 with *error_r */
 int ipc_unix_listen(const char *path, unsigned int mode, int *fd_r,
 		    const char **error_r);
+/* ipc_accept - one connection from a non-blocking listening socket, itself
+   non-blocking and close-on-exec: 1 with *fd_r, 0 when none is waiting,
+   -1 with *error_r on a real error (EINTR and aborted connections are
+   retried) */
+int ipc_accept(int listen_fd, int *fd_r, const char **error_r);
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fd_io.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -195,18 +196,13 @@ int service_env_snapshot(const struct loft_settings *set, const char **error_r)
 		free(text);
 		return service_env_fail(error_r, "memfd_create: %s", strerror(errno));
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t ret = write(fd, text + done, len - done);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0) {
-			int err = errno;
-			free(text);
-			close(fd);
-			return service_env_fail(error_r, "writing the config snapshot: %s",
-						strerror(err));
-		}
-		done += (size_t)ret;
+	if (fd_write_full(fd, text, len) < 0) {
+		int err = errno;
+
+		free(text);
+		close(fd);
+		return service_env_fail(error_r, "writing the config snapshot: %s",
+					strerror(err));
 	}
 	free(text);
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |

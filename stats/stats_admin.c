@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ipc_socket.h"
 #include "log.h"
 #include "settings.h"
 #include "stats_match.h"
@@ -307,10 +308,12 @@ static void admin_accept(struct evloop_io *io, int fd, unsigned int events,
 			 void *context)
 {
 	struct stats_server *server = context;
+	const char *error;
+	int sock, ret;
 
 	(void)io;
 	(void)events;
-	for (;;) {
+	while ((ret = ipc_accept(fd, &sock, &error)) > 0) {
 		struct ipc_conn_settings cs = {
 			.role = LOFT__ROLE__ROLE_STATS, .service = "stats",
 			.on_message = admin_message, .on_close = admin_close,
@@ -318,16 +321,7 @@ static void admin_accept(struct evloop_io *io, int fd, unsigned int events,
 		struct stats_admin_client *client;
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
-		const char *error;
-		int sock = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (sock < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_error("admin: accept() failed: %m");
-			return;
-		}
 		if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			log_error("admin: SO_PEERCRED failed: %m");
 			close(sock);
@@ -347,6 +341,8 @@ static void admin_accept(struct evloop_io *io, int fd, unsigned int events,
 		client->next = server->admins;
 		server->admins = client;
 	}
+	if (ret < 0)
+		log_error("admin: %s", error);
 }
 
 void stats_admin_listen(struct stats_server *server, int fd)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"
 
@@ -353,27 +354,19 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			    void *context)
 {
 	struct stats_server *server = context;
+	const char *error;
+	int client, ret;
 
 	(void)io;
 	(void)events;
-	for (;;) {
+	while ((ret = ipc_accept(fd, &client, &error)) > 0) {
 		struct ipc_conn_settings cs = {
 			.role = LOFT__ROLE__ROLE_STATS, .service = "stats",
 			.threaded = true, .on_message = peer_message,
 			.on_close = peer_close,
 		};
-		struct stats_peer *peer;
-		const char *error;
-		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct stats_peer *peer = xcalloc(1, sizeof(*peer));
 
-		if (client < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_error("stats: accept() failed: %m");
-			return;
-		}
-		peer = xcalloc(1, sizeof(*peer));
 		peer->server = server;
 		cs.context = peer;
 		pthread_mutex_lock(&server->lock);
@@ -388,6 +381,8 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 		}
 		pthread_mutex_unlock(&server->lock);
 	}
+	if (ret < 0)
+		log_error("stats: %s", error);
 }
 
 void stats_server_listen(struct stats_server *server, int fd)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "fd_io.h"
 #include "mbox_lock.h"
 #include "storage_private.h"
 #include "strbuf.h"
@@ -50,29 +51,6 @@ static bool mbox_has_suffix(const char *str, size_t len, const char *suffix)
 	size_t slen = strlen(suffix);
 
 	return len >= slen && memcmp(str + len - slen, suffix, slen) == 0;
-}
-
-/* mbox_write_full - write all of data; 0, or -1 with errno */
-static int mbox_write_full(int fd, const void *data, size_t size)
-{
-	const char *p = data;
-	ssize_t ret;
-
-	while (size > 0) {
-		ret = write(fd, p, size);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (ret == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += ret;
-		size -= (size_t)ret;
-	}
-	return 0;
 }
 
 /* mbox_check_name - mailbox names that would collide with our own files:
@@ -352,7 +330,7 @@ static int mbox_subscribe_locked(const struct storage_save_params *params,
 		strbuf_putc(&content, '\n');
 	strbuf_append(&content, line.data, line.len);
 	strbuf_putc(&content, '\n');
-	if (mbox_write_full(fd, content.data, content.len) < 0 ||
+	if (fd_write_full(fd, content.data, content.len) < 0 ||
 	    (params->fsync != MAIL_FSYNC_NEVER && fsync(fd) < 0)) {
 		*error_r = error_slot_set(&mbox_error, "write(%s) failed: %s", path,
 					  strerror(errno));
@@ -560,10 +538,10 @@ mbox_append(const struct storage_save_params *params, const char *path,
 	}
 	mbox_from_line(&head, params->envelope_sender, time(NULL));
 
-	if (mbox_write_full(fd, head.data, head.len) < 0 ||
+	if (fd_write_full(fd, head.data, head.len) < 0 ||
 	    message_write(msg, params->prefix, params->prefix_len, fd, true,
 			  &msg_size, &msg_error) < 0 ||
-	    mbox_write_full(fd, "\n", 1) < 0)
+	    fd_write_full(fd, "\n", 1) < 0)
 		goto failed;
 	op = "fsync";
 	msg_error = NULL;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "fd_io.h"
 #include "kvlist.h"
 #include "message.h"
 #include "strbuf.h"
@@ -147,29 +148,6 @@ void message_free(struct message **_msg)
 	free(msg);
 }
 
-/* write_full - write all of data, retrying EINTR and short writes */
-static int write_full(int fd, const void *data, size_t size)
-{
-	const char *p = data;
-
-	while (size > 0) {
-		ssize_t ret = write(fd, p, size);
-
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (ret == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += ret;
-		size -= (size_t)ret;
-	}
-	return 0;
-}
-
 /* pread_full - read exactly size bytes at offset */
 static int pread_full(int fd, void *data, size_t size, uint64_t offset)
 {
@@ -229,7 +207,7 @@ static int message_spill_flush(struct message *msg, const char **error_r)
 {
 	if (msg->spill_len == 0)
 		return 0;
-	if (write_full(msg->fd, msg->spill_buf, msg->spill_len) < 0) {
+	if (fd_write_full(msg->fd, msg->spill_buf, msg->spill_len) < 0) {
 		*error_r = message_syscall_error("write", "message temp file");
 		return -1;
 	}
@@ -254,7 +232,7 @@ static int message_store(struct message *msg, const char *data, size_t len,
 		/* too big for memory: move everything to the spill file */
 		if (message_open_spill(msg, error_r) < 0)
 			return -1;
-		if (write_full(msg->fd, msg->mem.data, msg->mem.len) < 0) {
+		if (fd_write_full(msg->fd, msg->mem.data, msg->mem.len) < 0) {
 			*error_r = message_syscall_error("write",
 							 "message temp file");
 			return -1;
@@ -267,7 +245,7 @@ static int message_store(struct message *msg, const char *data, size_t len,
 		if (message_spill_flush(msg, error_r) < 0)
 			return -1;
 		if (len >= MESSAGE_IO_BUF) {
-			if (write_full(msg->fd, data, len) < 0) {
+			if (fd_write_full(msg->fd, data, len) < 0) {
 				*error_r = message_syscall_error(
 					"write", "message temp file");
 				return -1;
@@ -731,7 +709,7 @@ static void writer_flush(struct message_writer *w)
 {
 	if (w->error != 0 || w->len == 0)
 		return;
-	if (write_full(w->fd, w->buf, w->len) < 0)
+	if (fd_write_full(w->fd, w->buf, w->len) < 0)
 		w->error = errno;
 	else
 		w->written += w->len;

@@ -1,0 +1,29 @@
+/*
+ * fd_io - whole-buffer writes (see fd_io.h).
+ */
+#include "fd_io.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+int fd_write_full(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+
+	while (size > 0) {
+		ssize_t ret = write(fd, p, size);
+
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (ret == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += ret;
+		size -= (size_t)ret;
+	}
+	return 0;
+}
