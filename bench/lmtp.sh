@@ -21,42 +21,17 @@ t=$(mktemp -d /var/tmp/loft-lmtp-bench.XXXXXX)
 chmod 755 "$t"
 lport=$((20000 + $$ % 10000)) dport=$((lport + 1))
 cleanup() {
-	"$top/build/bin/loftd" -c "$t/loft.conf" stop >/dev/null 2>&1 || true
+	"$top/build/bin/loftd" -c "$t/loft/loft.conf" stop >/dev/null 2>&1 || true
 	[ -f "$t/drun/master.pid" ] && kill "$(cat "$t/drun/master.pid")" 2>/dev/null
 	sleep 1
 	rm -rf "$t"
 }
 trap cleanup EXIT
-mkdir -p "$t/lvmail" "$t/dvmail" "$t/lrun" "$t/drun" "$t/dstate"
-chown nobody:nogroup "$t/lvmail" "$t/dvmail"
-i=0
-while [ $i -lt 100 ]; do
-	echo "user$i@example.com:{PLAIN}x::::::" >> "$t/users"
-	i=$((i + 1))
-done
-
-cat > "$t/loft.conf" <<EOT
-base_dir = $t/lrun
-log_path = $t/loft.log
-mail_uid = nobody
-mail_gid = nogroup
-first_valid_uid = 1
-mail_home = $t/lvmail/%d/%n
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
-lmtp_user_concurrency_limit = 0
-default_internal_user = nobody
-userdb {
-  driver = passwd-file
-  args = $t/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $lport
-  }
-}
-EOT
+. "$top/bench/lmtp_common.sh"
+mkdir -p "$t/dvmail" "$t/drun" "$t/dstate"
+chown nobody:nogroup "$t/dvmail"
+bench_users "$t"
+bench_loft_conf "$t/loft" "$lport" "$t/users"
 cat > "$t/dovecot.conf" <<EOT
 base_dir = $t/drun
 state_dir = $t/dstate
@@ -89,24 +64,13 @@ service lmtp {
   }
 }
 EOT
-"$top/build/bin/loftd" -c "$t/loft.conf"
+"$top/build/bin/loftd" -c "$t/loft/loft.conf"
 /usr/sbin/dovecot -c "$t/dovecot.conf"
 sleep 1
 
 # blast NAME PORT - n messages to user0..user99, print seconds
 blast() {
-	start=$(date +%s.%N)
-	per=$((n / 100))
-	u=0
-	while [ $u -lt 100 ]; do
-		smtp-source -L -s "$sessions" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$2" &
-		u=$((u + 1))
-		if [ $((u % 10)) -eq 0 ]; then wait; fi
-	done
-	wait
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
+	bench_blast "$2" "$n" "$sessions"
 }
 
 # warm both up, then measure alternately
@@ -117,7 +81,7 @@ dovecot_s=$(blast dovecot "$dport")
 loft_s=$(echo "$loft_s + $(blast loft "$lport")" | bc -l)
 dovecot_s=$(echo "$dovecot_s + $(blast dovecot "$dport")" | bc -l)
 total=$(( (n / 100) * 100 * 2 ))
-loft_files=$(find "$t/lvmail" -path '*/new/*' -type f | wc -l)
+loft_files=$(find "$t/loft/vmail" -path '*/new/*' -type f | wc -l)
 dovecot_files=$(find "$t/dvmail" -path '*/new/*' -type f | wc -l)
 expected=$(( (n / 100) * 100 * 3 ))
 [ "$loft_files" -eq "$expected" ] || { echo "loft stored $loft_files of $expected" >&2; exit 1; }

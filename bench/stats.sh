@@ -22,53 +22,15 @@ cleanup() {
 	rm -rf "$t"
 }
 trap cleanup EXIT
-mkdir -p "$t/vmail" "$t/run"
-chown nobody:nogroup "$t/vmail"
-i=0
-while [ $i -lt 100 ]; do
-	echo "user$i@example.com::::::" >> "$t/users"
-	i=$((i + 1))
-done
-cat > "$t/loft.conf" <<EOT
-base_dir = $t/run
-log_path = $t/loft.log
-mail_uid = nobody
-mail_gid = nogroup
-first_valid_uid = 1
-mail_home = $t/vmail/%d/%n
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
-lmtp_user_concurrency_limit = 0
-default_internal_user = nobody
-userdb {
-  driver = passwd-file
-  args = $t/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $port
-  }
-}
-EOT
+. "$top/bench/lmtp_common.sh"
+bench_users "$t"
+bench_loft_conf "$t" "$port" "$t/users"
 "$top/build/bin/loftd" -c "$t/loft.conf"
 sleep 1
 stats_pid=$(pgrep -f "loft-stats" -P "$(cat "$t/run/master.pid")" | head -n 1)
 
-# blast - n messages to user0..user99 in 10 parallel smtp-source runs
 blast() {
-	start=$(date +%s.%N)
-	per=$((n / 100))
-	u=0
-	while [ $u -lt 100 ]; do
-		smtp-source -L -s "$sessions" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$port" &
-		u=$((u + 1))
-		if [ $((u % 10)) -eq 0 ]; then wait; fi
-	done
-	wait
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
+	bench_blast "$port" "$n" "$sessions"
 }
 
 blast >/dev/null

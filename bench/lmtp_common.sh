@@ -1,0 +1,58 @@
+# lmtp_common.sh - sourced by the LMTP benches: the users file, a loft
+# config on an instance folder, and the smtp-source load.
+#   bench_users DIR            - DIR/users: user0..user99@example.com
+#   bench_loft_conf DIR PORT USERS - DIR/loft.conf: loftd with LMTP on PORT,
+#                                mail under DIR/vmail as nobody, fsync optimized
+#   bench_blast PORT N S       - N messages to the 100 users over PORT,
+#                                S sessions per smtp-source; prints seconds
+
+bench_users() {
+	i=0
+	: > "$1/users"
+	while [ $i -lt 100 ]; do
+		echo "user$i@example.com:{PLAIN}x::::::" >> "$1/users"
+		i=$((i + 1))
+	done
+}
+
+bench_loft_conf() {
+	mkdir -p "$1/vmail" "$1/run"
+	chown nobody:nogroup "$1/vmail"
+	cat > "$1/loft.conf" <<EOT
+base_dir = $1/run
+log_path = $1/loft.log
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+mail_home = $1/vmail/%d/%n
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+lmtp_user_concurrency_limit = 0
+default_internal_user = nobody
+userdb {
+  driver = passwd-file
+  args = $3
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $2
+  }
+}
+EOT
+}
+
+bench_blast() {
+	start=$(date +%s.%N)
+	per=$(($2 / 100))
+	u=0
+	while [ $u -lt 100 ]; do
+		smtp-source -L -s "$3" -m "$per" -l 4096 -f sender@example.org \
+			-t "user$u@example.com" "127.0.0.1:$1" &
+		u=$((u + 1))
+		if [ $((u % 10)) -eq 0 ]; then wait; fi
+	done
+	wait
+	end=$(date +%s.%N)
+	echo "$end - $start" | bc -l
+}
