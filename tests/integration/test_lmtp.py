@@ -514,3 +514,46 @@ def test_slow_delivery_does_not_stall_other_sessions(inst):
         assert os.path.getsize(os.path.join(home, "inbox.mbox")) > len(MSG)
     finally:
         d.stop()
+
+
+@needs_root
+def test_reload_changes_size_in_next_lhlo(inst):
+    d = Daemon(inst, extra="lmtp_max_message_size = 1M\n")
+    try:
+        d.start()
+        c = Raw(("127.0.0.1", d.port))
+        c.reply()
+        assert "250 SIZE 1048576" in c.cmd("LHLO a")
+        c.close()
+        with open(inst.conf) as f:
+            text = f.read().replace("lmtp_max_message_size = 1M", "lmtp_max_message_size = 2M")
+        with open(inst.conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"], capture_output=True)
+        assert r.returncode == 0, r.stderr
+
+        def size():
+            c = Raw(("127.0.0.1", d.port))
+            c.reply()
+            lines = c.cmd("LHLO a")
+            c.close()
+            return "250 SIZE 2097152" in lines
+        assert wait_for(size, timeout=10)
+    finally:
+        d.stop()
+
+
+@needs_root
+def test_second_sigterm_ends_sessions_with_421(daemon, inst):
+    daemon.start()
+    c = Raw(("127.0.0.1", daemon.port))
+    c.reply()
+    c.cmd("MAIL FROM:<a@b.c>")
+    c.cmd("RCPT TO:<user0@example.com>")
+    daemon.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert c.cmd("NOOP") == ["250 2.0.0 OK"]  # the transaction may finish
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert c.line() == "421 4.3.2 testhost Service shutting down"
+    daemon.proc.wait(timeout=40)
+    assert new_files(inst, "user0@example.com") == []
