@@ -10,12 +10,21 @@
  *                        EOF on it means loftd is gone; the child sends
  *                        its status records on it (service_child.h)
  *   fd 5..5+N-1          the service's listeners, in config order
+ *   fd 5+N               the log channel (logging/log_remote.h): the
+ *                        sending end of loftd's SOCK_SEQPACKET socketpair,
+ *                        or for the log service (loft-log) the receiving
+ *                        end; its number is in the environment
+ *   fd 2                 a pipe loftd reads: each line becomes an error
+ *                        line "lmtp<PID>: Error: stderr: ..." (loft-log
+ *                        keeps loftd's stderr)
  * and the environment
  *   LOFT_SERVICE=lmtp
  *   LOFT_LISTENERS=inet:lmtp:haproxy,unix:lmtp
  *                        type:name[:haproxy] of fds 5, 6, ...; ":haproxy"
  *                        marks a listener whose clients start with a
  *                        PROXY protocol header
+ *   LOFT_LOG_FD=5+N      the log channel; log_init() sends every line
+ *                        there (LOFT_LOG_SERVER_FD in loft-log instead)
  * A process started by hand has no LOFT_SERVICE and runs standalone.
  * service_env_read() checks every fd it is told about before use.
  */

@@ -6,8 +6,12 @@
  * per-level counters, the capture hook for tests, reopen for logrotate and
  * log_fatal/log_panic. One mutex serialises the write path; each line goes
  * out in one write() so that appends from several processes never mix.
+ * With a log channel (log_remote.h) each formatted line is sent to the log
+ * service instead, and written here only when the channel cannot take it;
+ * the log service writes what it receives with log_write_line().
  */
 #include "log_private.h"
+#include "log_remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +71,7 @@ struct log_state {
 	struct strbuf line;		/* reused; data NULL until first line */
 	char *last_error;		/* log_configure's *error_r */
 	bool atfork_registered;
+	int remote_fd;			/* the log channel, or -1 */
 };
 
 /* Until log_configure: every level to stderr, text, no timestamp. */
@@ -75,6 +80,7 @@ static struct log_state log_state = {
 	.dests = { { .kind = LOG_DEST_STDERR, .fd = STDERR_FILENO,
 		     .may_sigpipe = true } },
 	.dest_count = 1,
+	.remote_fd = -1,
 };
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Set while this thread emits: a capture callback that logs is dropped
@@ -124,9 +130,14 @@ static void log_replace_str(char **slot, const char *str)
 
 void log_init(const char *service)
 {
+	int remote_fd = log_remote_env_fd(LOG_REMOTE_ENV);
+
 	pthread_mutex_lock(&log_lock);
 	log_replace_str(&log_state.service, service);
 	log_state.pid = getpid();
+	/* started by loftd: lines go to the log service */
+	if (remote_fd >= 0)
+		log_state.remote_fd = remote_fd;
 	if (!log_state.atfork_registered) {
 		/* cheaper than a getpid() per line: the child handler drops
 		   the cached pid */
@@ -285,10 +296,11 @@ int log_configure(const struct log_settings *set, const char **error_r)
 {
 	const char *facility_name =
 		log_path_or(set->syslog_facility, "mail");
-	struct strbuf errors;
+	struct strbuf errors, open_errors;
 	int facility, ret = 0;
 
 	strbuf_init(&errors, 64);
+	strbuf_init(&open_errors, 64);
 	/* local time zone read now, before any chroot */
 	tzset();
 	pthread_mutex_lock(&log_lock);
@@ -305,7 +317,9 @@ int log_configure(const struct log_settings *set, const char **error_r)
 		facility = LOG_MAIL;
 	}
 	log_state.facility = facility;
-	log_route(set, &errors);
+	/* with a log channel the files are only the fallback: a process that
+	   may not open them (an unprivileged service) does not need them */
+	log_route(set, log_state.remote_fd >= 0 ? &open_errors : &errors);
 
 	if (errors.len > 0) {
 		log_state.last_error = strbuf_detach(&errors);
@@ -314,6 +328,7 @@ int log_configure(const struct log_settings *set, const char **error_r)
 	}
 	pthread_mutex_unlock(&log_lock);
 	strbuf_free(&errors);
+	strbuf_free(&open_errors);
 	return ret;
 }
 
@@ -343,8 +358,26 @@ void log_deinit(void)
 	log_state.facility = LOG_MAIL;
 	log_state.capture = NULL;
 	log_state.capture_context = NULL;
+	log_state.remote_fd = -1;
 	__atomic_store_n(&log_debug_config, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&log_lock);
+}
+
+void log_set_remote(int fd)
+{
+	pthread_mutex_lock(&log_lock);
+	log_state.remote_fd = fd;
+	pthread_mutex_unlock(&log_lock);
+}
+
+int log_remote_fd(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&log_lock);
+	fd = log_state.remote_fd;
+	pthread_mutex_unlock(&log_lock);
+	return fd;
 }
 
 /* log_ctx_set - copy into a thread's context slot, truncating */
@@ -477,36 +510,79 @@ static int log_dest_write(const struct log_dest *dest, const char *data,
 }
 
 /* log_deliver - write the NUL-terminated line (no newline yet) to dest,
-   falling back to stderr and then syslog */
-static void log_deliver(enum log_level level, const struct log_dest *dest,
-			struct strbuf *line)
+   falling back to stderr and then syslog; syslog gets it without its
+   first timestamp_len bytes. false when it could not go to dest. */
+static bool log_deliver(enum log_level level, const struct log_dest *dest,
+			struct strbuf *line, size_t timestamp_len)
 {
 	size_t len = line->len;
-	bool written;
+	bool written, fell_back = false;
 
 	if (dest->kind == LOG_DEST_SYSLOG) {
-		log_syslog_line(level, line->data);
-		return;
+		log_syslog_line(level, line->data + timestamp_len);
+		return true;
 	}
 	strbuf_putc(line, '\n');
 	written = log_dest_write(dest, line->data, line->len) == 0;
 	if (!written) {
-		__atomic_fetch_add(&log_failures, 1, __ATOMIC_RELAXED);
+		fell_back = true;
 		written = dest->kind != LOG_DEST_STDERR &&
 			log_write_guarded(STDERR_FILENO, line->data,
 					  line->len) == 0;
 	}
 	strbuf_truncate(line, len);
 	if (!written)
-		log_syslog_line(level, line->data);
+		log_syslog_line(level, line->data + timestamp_len);
+	return !fell_back;
 }
 
-void log_emit(enum log_level level, const char *event, const char *msg,
-	      const struct log_delivery *delivery)
+/* log_output - the formatted line to the log channel, or to dest when
+   there is none or it cannot take the line now; one failure counted at
+   most */
+static void log_output(enum log_level level, const struct log_dest *dest,
+		       struct strbuf *line, size_t timestamp_len)
+{
+	bool ok;
+
+	if (log_state.remote_fd >= 0 &&
+	    log_remote_send(log_state.remote_fd, level, timestamp_len,
+			    line->data, line->len) == 0)
+		return;
+	ok = log_deliver(level, dest, line, timestamp_len);
+	if (!ok || log_state.remote_fd >= 0)
+		__atomic_fetch_add(&log_failures, 1, __ATOMIC_RELAXED);
+}
+
+/* log_captured - what the capture hook sees of a line: without its
+   timestamp when dest is syslog */
+static const char *log_captured(const struct log_dest *dest,
+				const struct strbuf *line, size_t timestamp_len)
+{
+	return dest->kind == LOG_DEST_SYSLOG ? line->data + timestamp_len :
+		line->data;
+}
+
+/* log_line_buffer - the reused line buffer, emptied (lock held) */
+static struct strbuf *log_line_buffer(void)
+{
+	if (log_state.line.data == NULL)
+		strbuf_init(&log_state.line, 256);
+	strbuf_reset(&log_state.line);
+	return &log_state.line;
+}
+
+/* log_emit_as - format and route one line; service NULL: this process's
+   own line with this thread's session and user, else a line on behalf of
+   process (service, pid) without them */
+static void log_emit_as(enum log_level level, const char *service, pid_t pid,
+			const char *event, const char *msg,
+			const struct log_delivery *delivery)
 {
 	int saved_errno = errno;
 	const struct log_dest *dest;
 	struct log_line line;
+	struct strbuf *buf;
+	size_t timestamp_len = 0;
 
 	if ((unsigned int)level >= LOG_LEVEL_COUNT)
 		level = LOG_LEVEL_ERROR;
@@ -518,11 +594,14 @@ void log_emit(enum log_level level, const char *event, const char *msg,
 		log_state.pid = getpid();
 	line = (struct log_line) {
 		.level = level,
-		.service = log_state.service != NULL ?
-			log_state.service : LOG_DEFAULT_SERVICE,
-		.pid = log_state.pid,
-		.session = log_ctx_session[0] == '\0' ? NULL : log_ctx_session,
-		.user = log_ctx_user[0] == '\0' ? NULL : log_ctx_user,
+		.service = service != NULL ? service :
+			log_state.service != NULL ? log_state.service :
+			LOG_DEFAULT_SERVICE,
+		.pid = service != NULL ? pid : log_state.pid,
+		.session = service != NULL || log_ctx_session[0] == '\0' ?
+			NULL : log_ctx_session,
+		.user = service != NULL || log_ctx_user[0] == '\0' ?
+			NULL : log_ctx_user,
 		.event = event,
 		.msg = msg,
 		.delivery = delivery,
@@ -530,22 +609,21 @@ void log_emit(enum log_level level, const char *event, const char *msg,
 	clock_gettime(CLOCK_REALTIME, &line.now);
 	dest = &log_state.dests[log_state.level_dest[level]];
 
-	if (log_state.line.data == NULL)
-		strbuf_init(&log_state.line, 256);
-	strbuf_reset(&log_state.line);
+	buf = log_line_buffer();
+	/* the timestamp is always made: the log service may route the line
+	   to a file even where this process would use syslog */
 	if (log_state.format == LOG_FORMAT_JSON)
-		log_json_format(&log_state.line, &line);
+		log_json_format(buf, &line);
 	else
-		log_text_format(&log_state.line, &line,
-				dest->kind == LOG_DEST_SYSLOG ? NULL :
-				log_state.timestamp_fmt);
-	log_deliver(level, dest, &log_state.line);
+		timestamp_len = log_text_format(buf, &line,
+						log_state.timestamp_fmt);
+	log_output(level, dest, buf, timestamp_len);
 	__atomic_fetch_add(&log_counts[level], 1, __ATOMIC_RELAXED);
 
 	/* under the lock so captured lines keep their order; a callback
 	   that logs is dropped by log_busy */
 	if (log_state.capture != NULL)
-		log_state.capture(level, log_state.line.data,
+		log_state.capture(level, log_captured(dest, buf, timestamp_len),
 				  log_state.capture_context);
 	if (log_forward_cb != NULL) {
 		uint64_t usecs = (uint64_t)line.now.tv_sec * 1000000 +
@@ -556,6 +634,73 @@ void log_emit(enum log_level level, const char *event, const char *msg,
 	log_busy = false;
 	pthread_mutex_unlock(&log_lock);
 	errno = saved_errno;
+}
+
+void log_emit(enum log_level level, const char *event, const char *msg,
+	      const struct log_delivery *delivery)
+{
+	log_emit_as(level, NULL, 0, event, msg, delivery);
+}
+
+/* log_append_one_line - append data with NUL, CR and LF as '?': a
+   received record stays one line */
+static void log_append_one_line(struct strbuf *dest, const char *data,
+				size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\0' && data[i] != '\n' && data[i] != '\r')
+			continue;
+		strbuf_append(dest, data + start, i - start);
+		strbuf_putc(dest, '?');
+		start = i + 1;
+	}
+	strbuf_append(dest, data + start, len - start);
+}
+
+void log_write_line(enum log_level level, const char *line, size_t len,
+		    size_t timestamp_len)
+{
+	int saved_errno = errno;
+	const struct log_dest *dest;
+	struct strbuf *buf;
+
+	if ((unsigned int)level >= LOG_LEVEL_COUNT)
+		level = LOG_LEVEL_ERROR;
+	if (timestamp_len > len)
+		timestamp_len = len;
+	if (log_busy)
+		return;
+	pthread_mutex_lock(&log_lock);
+	log_busy = true;
+	dest = &log_state.dests[log_state.level_dest[level]];
+	buf = log_line_buffer();
+	log_append_one_line(buf, line, len);
+	if (!log_deliver(level, dest, buf, timestamp_len))
+		__atomic_fetch_add(&log_failures, 1, __ATOMIC_RELAXED);
+	if (log_state.capture != NULL)
+		log_state.capture(level, log_captured(dest, buf, timestamp_len),
+				  log_state.capture_context);
+	log_busy = false;
+	pthread_mutex_unlock(&log_lock);
+	errno = saved_errno;
+}
+
+void log_write_for(enum log_level level, const char *service, pid_t pid,
+		   const char *event, const char *fmt, ...)
+{
+	struct strbuf msg;
+	va_list args;
+
+	if (!log_level_enabled(level))
+		return;
+	strbuf_init(&msg, 256);
+	va_start(args, fmt);
+	strbuf_vappendf(&msg, fmt, args);
+	va_end(args);
+	log_emit_as(level, service, pid, event, msg.data, NULL);
+	strbuf_free(&msg);
 }
 
 void log_vwrite(enum log_level level, const char *event, const char *fmt,

@@ -10,6 +10,11 @@
  * The level is checked before anything is formatted. A log that cannot be
  * written never fails the caller: the line goes to stderr (or syslog when
  * stderr is gone) and log_write_failures() counts it.
+ *
+ * A process loftd starts sends its lines to the log service instead
+ * (log_remote.h), which writes them with log_write_line(); the files this
+ * process opens are then only the fallback for lines the channel cannot
+ * take at once.
  */
 #ifndef LOFT_LOG_H
 #define LOFT_LOG_H
@@ -17,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #include "xalloc.h"
 
@@ -57,7 +63,8 @@ struct log_delivery {
 };
 
 /* log_init - before anything else: service name ("lda", "lmtp"); until
-   log_configure, lines go to stderr in text format. */
+   log_configure, lines go to stderr in text format. With LOFT_LOG_FD in
+   the environment (set by loftd) every line goes to that log channel. */
 void log_init(const char *service);
 /* log_configure - open the files of set; 0, or -1 with *error_r. On -1
    logging still works (stderr), so callers may go on. */
@@ -91,6 +98,21 @@ void log_panic(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2) LOFT_ATTR_NORETURN;
 #define LOFT_ASSERT(expr) do { if (!(expr)) \
 	log_panic("file %s: line %d: assertion failed: (%s)", \
 		  __FILE__, __LINE__, #expr); } while (0)
+
+/* log_write_for - a line on behalf of another process: service (not
+   NULL) and pid in its prefix, no session or user (loftd logging a
+   child's stray stderr output) */
+void log_write_for(enum log_level level, const char *service, pid_t pid,
+		   const char *event, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(5, 6);
+
+/* log_write_line - the log service's side: write a line another process
+   formatted (no newline) where level goes here; syslog gets it without
+   its first timestamp_len bytes. NUL, CR and LF in it become '?'. Never
+   sent to a log channel; a write that fails is counted and falls back as
+   any line does. */
+void log_write_line(enum log_level level, const char *line, size_t len,
+		    size_t timestamp_len);
 
 /* log_delivery - the delivery line: text per deliver_log_format
    (%$ status, %m msgid, %s subject, %f from, %e envelope sender,

@@ -27,9 +27,10 @@ struct log_line {
 };
 
 /* log_text_format - append the text line (no newline) to dest;
-   timestamp_fmt NULL or "" = no timestamp */
-void log_text_format(struct strbuf *dest, const struct log_line *line,
-		     const char *timestamp_fmt);
+   timestamp_fmt NULL or "" = no timestamp. Returns the length of the
+   timestamp prefix (0 without one), which syslog leaves out. */
+size_t log_text_format(struct strbuf *dest, const struct log_line *line,
+		       const char *timestamp_fmt);
 /* log_text_append_sanitized - append str with control characters as '?' */
 void log_text_append_sanitized(struct strbuf *dest, const char *str);
 

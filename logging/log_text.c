@@ -47,11 +47,14 @@ static void log_text_append_timestamp(struct strbuf *dest, const char *fmt,
 	strbuf_append(dest, buf, len);
 }
 
-void log_text_format(struct strbuf *dest, const struct log_line *line,
-		     const char *timestamp_fmt)
+size_t log_text_format(struct strbuf *dest, const struct log_line *line,
+		       const char *timestamp_fmt)
 {
+	size_t start = dest->len, timestamp_len;
+
 	if (timestamp_fmt != NULL && timestamp_fmt[0] != '\0')
 		log_text_append_timestamp(dest, timestamp_fmt, &line->now);
+	timestamp_len = dest->len - start;
 	log_text_append_sanitized(dest, line->service);
 	if (line->user != NULL) {
 		strbuf_putc(dest, '(');
@@ -68,4 +71,5 @@ void log_text_format(struct strbuf *dest, const struct log_line *line,
 	strbuf_append_str(dest, log_level_name(line->level));
 	strbuf_append_str(dest, ": ");
 	log_text_append_sanitized(dest, line->msg);
+	return timestamp_len;
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "master_log.h"
 #include "service_child.h"
 #include "service_env.h"
 #include "master_error.h"
@@ -135,6 +136,9 @@ struct master_builtin_service {
 };
 
 static const struct master_builtin_service master_builtin_services[] = {
+	/* the only writer of log files and syslog: root, no listener */
+	{ MASTER_LOG_SERVICE, MASTER_LOG_EXECUTABLE, "", "startup", NULL, false,
+	  { { 0 } } },
 	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", true,
 	  { { LISTENER_UNIX, "lmtp", "lmtp", "0600" } } },
 	/* the stats writer socket is 0666: loft-lda reports as any mail
@@ -222,7 +226,7 @@ static void master_config_add_builtin(struct loft_settings *set,
 		master_config_set(sdefs, svc, "type", b->type);
 }
 
-/* master_config_add_builtins - lmtp (when a protocol) and stats */
+/* master_config_add_builtins - log, lmtp (when a protocol) and stats */
 static void master_config_add_builtins(struct loft_settings *set)
 {
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(master_builtin_services); i++)

@@ -18,7 +18,9 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "log_settings.h"
 #include "master_config.h"
+#include "master_log.h"
 #include "master_pidfile.h"
 #include "master_service.h"
 #include "master_stats.h"
@@ -71,18 +73,10 @@ static const char *master_signal_name(int signo)
 /* master_configure_log - route the master's lines per the settings */
 static void master_configure_log(const struct loft_settings *set)
 {
-	struct log_settings log_set = {
-		.log_path = set->log_path,
-		.info_log_path = set->info_log_path,
-		.debug_log_path = set->debug_log_path,
-		.syslog_facility = set->syslog_facility,
-		.log_timestamp = set->log_timestamp,
-		.format = strcmp(set->log_format, "json") == 0 ?
-			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-		.debug = set->mail_debug,
-	};
+	struct log_settings log_set;
 	const char *error;
 
+	log_settings_from(set, &log_set);
 	if (log_configure(&log_set, &error) < 0)
 		log_warning("%s", error);
 }
@@ -106,6 +100,51 @@ static void master_log_exit(const struct master *m,
 			  (long)proc->pid, master_process_describe_exit(status));
 }
 
+/* master_is_log_process - proc runs the log service */
+static bool master_is_log_process(const struct master_process *proc)
+{
+	return master_log_is_service(proc->service_name);
+}
+
+/* master_signal_services - send signo to every child but the log
+   service's processes */
+static void master_signal_services(struct master *m, int signo)
+{
+	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
+	     proc = proc->next) {
+		if (!master_is_log_process(proc))
+			(void)kill(proc->pid, signo);
+	}
+}
+
+/* master_shutdown_progress - the log service goes last: it is stopped
+   once every other child has exited (their last lines are in the
+   channel by then), and when it is gone loftd writes its own lines and
+   what is left in the channel; the loop ends with the last child */
+static void master_shutdown_progress(struct master *m)
+{
+	unsigned int others = 0, logs = 0;
+
+	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
+	     proc = proc->next) {
+		if (master_is_log_process(proc))
+			logs++;
+		else
+			others++;
+	}
+	if (others == 0) {
+		for (struct master_process *proc = m->rt.processes.head;
+		     proc != NULL; proc = proc->next) {
+			if (!proc->stopping)
+				master_process_stop(proc);
+		}
+	}
+	if (logs == 0 && m->rt.log != NULL)
+		master_log_direct(m->rt.log);
+	if (m->rt.processes.count == 0)
+		evloop_stop(m->rt.loop);
+}
+
 /* master_reap - collect every dead child, replace those still wanted */
 static void master_reap(struct master *m)
 {
@@ -127,8 +166,8 @@ static void master_reap(struct master *m)
 			master_service_process_exited(service, proc, status);
 		master_process_remove(&m->rt.processes, &proc);
 	}
-	if (m->rt.shutting_down && m->rt.processes.count == 0)
-		evloop_stop(m->rt.loop);
+	if (m->rt.shutting_down)
+		master_shutdown_progress(m);
 }
 
 /* master_shutdown_timeout - children that ignored SIGTERM get SIGKILL */
@@ -151,7 +190,7 @@ static int64_t master_shutdown_timeout(struct evloop_timer *timer,
 		master_log_exit(m, proc, status);
 		master_process_remove(&m->rt.processes, &proc);
 	}
-	evloop_stop(m->rt.loop);
+	master_shutdown_progress(m);
 	return EVLOOP_NOMORE;
 }
 
@@ -162,7 +201,7 @@ static void master_shutdown(struct master *m, int signo)
 	if (m->rt.shutting_down) {
 		log_info("received %s again, forwarding it to %u processes",
 			 master_signal_name(signo), m->rt.processes.count);
-		master_process_signal_all(&m->rt.processes, SIGTERM);
+		master_signal_services(m, SIGTERM);
 		return;
 	}
 	log_info("received %s, shutting down", master_signal_name(signo));
@@ -170,14 +209,14 @@ static void master_shutdown(struct master *m, int signo)
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		/* retired by a reload: already told, let it finish */
-		if (!proc->stopping)
+		/* retired by a reload: already told, let it finish; the
+		   log service waits for the others */
+		if (!proc->stopping && !master_is_log_process(proc))
 			master_process_stop(proc);
 	}
-	if (m->rt.processes.count == 0) {
-		evloop_stop(m->rt.loop);
+	master_shutdown_progress(m);
+	if (m->rt.processes.count == 0)
 		return;
-	}
 	m->shutdown_timer = evloop_add_timer(m->rt.loop,
 					     MASTER_DAEMON_SHUTDOWN_SECS * 1000,
 					     master_shutdown_timeout, m);
@@ -355,6 +394,10 @@ static int master_start(struct master *m)
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(signos); i++)
 		m->signals[i] = evloop_add_signal(m->rt.loop, signos[i],
 						  master_on_signal, m);
+	/* from here on loftd's lines, too, wait in the channel for
+	   loft-log */
+	if (master_log_create(m->rt.loop, &m->rt.log, &error) < 0)
+		return master_fatal("%s", error);
 	if (master_services_create(&m->rt, m->config, NULL, &m->services,
 				   &error) < 0)
 		return master_fatal("%s", error);
@@ -369,6 +412,8 @@ static void master_stop(struct master *m)
 		evloop_remove_timer(&m->shutdown_timer);
 	master_stats_free(&m->stats);
 	master_services_free(&m->services);
+	/* every child is gone: what they sent last is written now */
+	master_log_free(&m->rt.log);
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(m->signals); i++) {
 		if (m->signals[i] != NULL)
 			evloop_remove_signal(&m->signals[i]);

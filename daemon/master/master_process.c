@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "log_remote.h"
+#include "master_log.h"
 #include "service_child.h"
 #include "service_env.h"
 #include "xalloc.h"
@@ -55,17 +57,51 @@ static int master_process_source_fd(const struct master_process_spec *spec,
 		return spec->config_fd;
 	if (i == 1)
 		return status_fd;
-	return spec->listener_fds[i - 2];
+	if (i - 2 < spec->listener_count)
+		return spec->listener_fds[i - 2];
+	return spec->log_fd;
+}
+
+/* master_process_child_stderr - fd 2 becomes the write end of the
+   stderr pipe */
+static void master_process_child_stderr(const struct master_process_spec *spec,
+					int stderr_fd)
+{
+	if (stderr_fd < 0)
+		return;
+	if (stderr_fd == STDERR_FILENO) {
+		/* dup2 onto itself would keep close-on-exec */
+		if (fcntl(stderr_fd, F_SETFD, 0) < 0)
+			master_process_child_fail(spec, "fcntl(F_SETFD)");
+	} else if (dup2(stderr_fd, STDERR_FILENO) < 0) {
+		master_process_child_fail(spec, "dup2(stderr)");
+	}
+}
+
+/* master_process_child_log_env - name the log channel fd (the last one)
+   in the environment, and nothing else */
+static void master_process_child_log_env(const struct master_process_spec *spec,
+					 int fd)
+{
+	char value[16];
+
+	(void)unsetenv(LOG_REMOTE_ENV);
+	(void)unsetenv(LOG_REMOTE_SERVER_ENV);
+	if (spec->log_fd < 0)
+		return;
+	snprintf(value, sizeof(value), "%d", fd);
+	if (setenv(spec->log_env, value, 1) < 0)
+		master_process_child_fail(spec, "setenv");
 }
 
 /* master_process_child_fds - move the snapshot, the child's end of the
-   status channel and the listeners to 3, 4, 5...; everything else but
-   0-2 is closed. Sources may sit on target numbers, so every fd is first
-   copied above all of them. */
+   status channel, the listeners and the log channel to 3, 4, 5...;
+   everything else but 0-2 is closed. Sources may sit on target numbers,
+   so every fd is first copied above all of them. */
 static void master_process_child_fds(const struct master_process_spec *spec,
-				     int status_fd)
+				     int status_fd, int stderr_fd)
 {
-	size_t count = 2 + spec->listener_count;
+	size_t count = 2 + spec->listener_count + (spec->log_fd >= 0 ? 1 : 0);
 	int *tmp = xcalloc(count, sizeof(*tmp));
 	int high = SERVICE_ENV_CONFIG_FD + (int)count;
 	int null_fd;
@@ -80,6 +116,9 @@ static void master_process_child_fds(const struct master_process_spec *spec,
 		if (tmp[i] < 0)
 			master_process_child_fail(spec, "fcntl(F_DUPFD)");
 	}
+	/* every source is safe above: 2 may be taken now, and the pipe's
+	   own number may be a target below */
+	master_process_child_stderr(spec, stderr_fd);
 	for (size_t i = 0; i < count; i++) {
 		/* dup2 clears close-on-exec on the target */
 		if (dup2(tmp[i], SERVICE_ENV_CONFIG_FD + (int)i) < 0)
@@ -87,6 +126,7 @@ static void master_process_child_fds(const struct master_process_spec *spec,
 	}
 	free(tmp);
 	master_process_close_from(SERVICE_ENV_CONFIG_FD + (int)count);
+	master_process_child_log_env(spec, SERVICE_ENV_CONFIG_FD + (int)count - 1);
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0)
 		master_process_child_fail(spec, "open(/dev/null)");
@@ -115,7 +155,8 @@ static void master_process_child_drop(const struct master_process_spec *spec)
 
 /* master_process_child - everything between fork and exec */
 static void LOFT_ATTR_NORETURN
-master_process_child(const struct master_process_spec *spec, int status_fd)
+master_process_child(const struct master_process_spec *spec, int status_fd,
+		     int stderr_fd)
 {
 	sigset_t empty;
 
@@ -124,7 +165,7 @@ master_process_child(const struct master_process_spec *spec, int status_fd)
 		signal(sig, SIG_DFL);
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
-	master_process_child_fds(spec, status_fd);
+	master_process_child_fds(spec, status_fd, stderr_fd);
 	(void)unsetenv(SERVICE_CHILD_PRIVILEGES_ENV);
 	if (setenv("LOFT_SERVICE", spec->service_name, 1) < 0 ||
 	    setenv("LOFT_LISTENERS", spec->listeners_env, 1) < 0)
@@ -134,6 +175,15 @@ master_process_child(const struct master_process_spec *spec, int status_fd)
 	fprintf(stderr, "loftd: service(%s): execv(%s) failed: %s\n",
 		spec->service_name, spec->argv[0], strerror(errno));
 	_exit(MASTER_PROCESS_EXEC_FAILED);
+}
+
+/* master_process_close_pair - close both ends of a pipe that was made */
+static void master_process_close_pair(int fds[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
 }
 
 /* master_process_fail - "service(NAME): what() failed: ..." */
@@ -153,11 +203,19 @@ int master_process_spawn(struct master_process_list *list,
 			 struct master_process **proc_r, const char **error_r)
 {
 	struct master_process *proc;
-	int status_fds[2];
+	int status_fds[2], stderr_fds[2] = { -1, -1 };
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, status_fds) < 0)
 		return master_process_fail(spec, "socketpair", error_r);
+	if (spec->capture_stderr && pipe2(stderr_fds, O_CLOEXEC) < 0) {
+		int err = errno;
+
+		close(status_fds[0]);
+		close(status_fds[1]);
+		errno = err;
+		return master_process_fail(spec, "pipe", error_r);
+	}
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
@@ -165,19 +223,25 @@ int master_process_spawn(struct master_process_list *list,
 
 		close(status_fds[0]);
 		close(status_fds[1]);
+		master_process_close_pair(stderr_fds);
 		errno = err;
 		return master_process_fail(spec, "fork", error_r);
 	}
 	if (pid == 0)
-		master_process_child(spec, status_fds[1]);
+		master_process_child(spec, status_fds[1], stderr_fds[1]);
 	close(status_fds[1]);
 	(void)fcntl(status_fds[0], F_SETFL, O_NONBLOCK);
+	if (stderr_fds[1] >= 0) {
+		close(stderr_fds[1]);
+		(void)fcntl(stderr_fds[0], F_SETFL, O_NONBLOCK);
+	}
 	proc = xcalloc(1, sizeof(*proc));
 	proc->pid = pid;
 	proc->service_name = xstrdup(spec->service_name);
 	proc->service = service;
 	proc->start_msecs = now_msecs;
 	proc->status_fd = status_fds[0];
+	proc->stderr_fd = stderr_fds[0];
 	proc->available = spec->client_limit;
 	proc->idle_since_msecs = now_msecs;
 	proc->next = list->head;
@@ -216,6 +280,9 @@ void master_process_remove(struct master_process_list *list,
 	if (proc->status_io != NULL)
 		evloop_remove_io(&proc->status_io);
 	close(proc->status_fd);
+	master_log_pipe_close(&proc->stderr_pipe);
+	if (proc->stderr_fd >= 0)
+		close(proc->stderr_fd);
 	free(proc->service_name);
 	free(proc);
 }

@@ -2,7 +2,9 @@
  * master_process - one service process: fork, the fd and environment
  * contract of lib/service_env.h (fd 3 config snapshot, fd 4 the child's
  * end of its own SOCK_SEQPACKET status socketpair, fds 5.. listeners,
- * LOFT_SERVICE, LOFT_LISTENERS), privileges dropped before exec when the
+ * then its end of the log channel, LOFT_SERVICE, LOFT_LISTENERS,
+ * LOFT_LOG_FD or LOFT_LOG_SERVER_FD; fd 2 a pipe loftd reads when stderr
+ * is captured), privileges dropped before exec when the
  * service asks for it, exec, and the list of live children the master
  * reaps from. Each child's last status record (service_child.h) is kept
  * here.
@@ -20,6 +22,7 @@
 
 struct evloop_io;
 struct loft_settings;
+struct master_log_pipe;
 struct master_service;
 
 struct master_process {
@@ -36,6 +39,9 @@ struct master_process {
 	uint64_t served;		/* connections accepted, last status */
 	uint64_t idle_since_msecs;	/* evloop clock: last change to idle */
 	bool status_seen;		/* a status record arrived */
+
+	int stderr_fd;			/* read end of its stderr pipe, or -1 */
+	struct master_log_pipe *stderr_pipe; /* reading it (master_log.h) */
 };
 
 struct master_process_list {
@@ -51,6 +57,11 @@ struct master_process_spec {
 	const int *listener_fds;
 	size_t listener_count;
 	const char *listeners_env;
+	/* the log channel end placed after the listeners (-1: none) and
+	   the environment variable that gets its number */
+	int log_fd;
+	const char *log_env;
+	bool capture_stderr;		/* fd 2 = a pipe to loftd */
 	unsigned int client_limit;	/* the slots a new process offers */
 	/* drop_priv_before_exec: the service's settings, applied with
 	   service_child_drop_privileges() in the child before exec */
@@ -58,7 +69,8 @@ struct master_process_spec {
 };
 
 /* master_process_spawn - fork and exec spec; the new process is added to
-   list with its status_fd (non-blocking) and client_limit slots free.
+   list with its status_fd (non-blocking), its stderr_fd (non-blocking,
+   -1 unless capture_stderr) and client_limit slots free.
    0 with *proc_r, or -1 with *error_r (socketpair or fork failed). An
    exec or privilege drop that fails shows as an exit with status
    MASTER_PROCESS_EXEC_FAILED. */
@@ -71,8 +83,9 @@ int master_process_spawn(struct master_process_list *list,
 /* master_process_find - the child with pid, or NULL */
 struct master_process *master_process_find(struct master_process_list *list,
 					   pid_t pid);
-/* master_process_remove - unlink, remove status_io, close status_fd and
-   free; sets *proc = NULL */
+/* master_process_remove - unlink, remove status_io, close status_fd,
+   log what its stderr pipe still holds and close it, and free; sets
+   *proc = NULL */
 void master_process_remove(struct master_process_list *list,
 			   struct master_process **proc);
 

@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "master_error.h"
+#include "master_log.h"
 #include "service_child.h"
 #include "xalloc.h"
 
@@ -303,19 +304,27 @@ static bool master_service_spawn(struct master_service *service)
 	struct master_process *proc;
 	const char *error;
 	int ret;
-	const struct master_process_spec spec = {
+	struct master_process_spec spec = {
 		.service_name = service->name,
 		.argv = service->argv,
 		.config_fd = service->config_fd,
 		.listener_fds = fds,
 		.listener_count = nfds,
 		.listeners_env = service->listeners_env,
+		.log_fd = -1,
 		.client_limit = service->client_limit,
 		.drop_set = service->drop_set,
 	};
 
 	for (size_t i = 0; i < nfds; i++)
 		fds[i] = service->listeners.listeners[i].fd;
+	if (rt->log != NULL) {
+		master_log_child_channel(rt->log, service->name, &spec.log_fd,
+					 &spec.log_env);
+		/* loft-log's own stderr stays loftd's: what it cannot write
+		   must not come back to it */
+		spec.capture_stderr = !master_log_is_service(service->name);
+	}
 	ret = master_process_spawn(&rt->processes, &spec, service,
 				   evloop_now_msecs(rt->loop), &proc, &error);
 	free(fds);
@@ -327,6 +336,8 @@ static bool master_service_spawn(struct master_service *service)
 	}
 	proc->status_io = evloop_add_io(rt->loop, proc->status_fd, EVLOOP_READ,
 					master_service_status_read, proc);
+	if (proc->stderr_fd >= 0)
+		master_log_capture(rt->log, proc);
 	service->process_count++;
 	service->counters.processes_started++;
 	log_info("service(%s): process %ld started", service->name,
@@ -487,20 +498,31 @@ static void master_service_throttle(struct master_service *service)
 				 master_service_throttle_end, service);
 }
 
+/* master_service_start - start what service keeps ready */
+static void master_service_start(struct master_service *service)
+{
+	if (master_service_floor(service) == 0)
+		log_info("service(%s): no listener and not type=startup: "
+			 "no process is started", service->name);
+	if (service->idle_kill_msecs > 0 && service->idle_timer == NULL)
+		service->idle_timer =
+			evloop_add_timer(service->rt->loop,
+					 master_service_idle_tick(service),
+					 master_service_idle_check, service);
+	master_service_adjust(service);
+}
+
 void master_services_start(struct master_service_list *list)
 {
+	/* the log service first: the others' lines wait for it anyway,
+	   but need not wait long */
 	for (size_t i = 0; i < list->count; i++) {
-		struct master_service *service = list->services[i];
-
-		if (master_service_floor(service) == 0)
-			log_info("service(%s): no listener and not type=startup: "
-				 "no process is started", service->name);
-		if (service->idle_kill_msecs > 0 && service->idle_timer == NULL)
-			service->idle_timer =
-				evloop_add_timer(service->rt->loop,
-						 master_service_idle_tick(service),
-						 master_service_idle_check, service);
-		master_service_adjust(service);
+		if (master_log_is_service(list->services[i]->name))
+			master_service_start(list->services[i]);
+	}
+	for (size_t i = 0; i < list->count; i++) {
+		if (!master_log_is_service(list->services[i]->name))
+			master_service_start(list->services[i]);
 	}
 }
 

@@ -47,11 +47,15 @@
 struct evloop;
 struct evloop_io;
 struct evloop_timer;
+struct master_log;
 
 /* What every service shares with the master. */
 struct master_runtime {
 	struct evloop *loop;
 	struct master_process_list processes;
+	/* the log channel and stderr capture (NULL: children keep loftd's
+	   stderr and write their own logs) */
+	struct master_log *log;
 	bool shutting_down;
 };
 
@@ -130,7 +134,8 @@ void master_services_abort(struct master_service_list *list);
    free; the services' processes must have been retired first */
 void master_services_free(struct master_service_list *list);
 
-/* master_services_start - start what each service keeps ready */
+/* master_services_start - start what each service keeps ready, the log
+   service first */
 void master_services_start(struct master_service_list *list);
 /* master_services_retire - SIGTERM every process of list; they are then
    waited for but not replaced. The services of successor (NULL: none)

@@ -7,6 +7,7 @@ real binaries from $LOFT_BIN (build/bin). Tests that switch users need root
 """
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -205,9 +206,17 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        # children inherit loftd's stderr: sanitizer reports land here
+        # loft-log inherits loftd's stderr: its sanitizer reports land here
         out = self.proc.stdout.read().decode("utf-8", "replace")
         assert "Sanitizer" not in out and "runtime error" not in out, out
+        # the other children's stderr is logged as "stderr:" error lines
+        reports = stderr_reports(self.inst.log("loft.log"))
+        assert not reports, reports
+
+
+def stderr_reports(log):
+    """Sanitizer reports among a log's captured stderr lines."""
+    return re.findall(r"^.*: Error: stderr: .*(?:Sanitizer|runtime error).*$", log, re.M)
 
 
 @pytest.fixture

@@ -150,6 +150,9 @@ def test_session_id_in_reply_and_log(daemon, inst):
     assert c.line() == f"250 2.0.0 <user1@example.com> {sid}:T2 Saved"
     assert c.cmd("QUIT") == ["221 2.0.0 Bye"]
     assert c.closed()
+    # lines reach the file through loft-log: the session's last one
+    # arrives after all the others
+    assert wait_for(lambda: re.search(r"Disconnect from 127\.0\.0\.1: Logged out", inst.log()))
     log = inst.log()
     assert re.search(r"lmtp\(user0@example\.com\)<\d+><" + re.escape(sid) +
                      r">: Info: msgid=<lmtp-1@example\.org>: saved mail to INBOX", log), log
@@ -450,6 +453,7 @@ def test_json_log_delivery_record(inst):
         with smtplib.LMTP("127.0.0.1", d.port) as s:
             s.ehlo("x")
             s.sendmail("sender@example.org", ["user0@example.com"], MSG)
+        assert wait_for(lambda: '"event":"delivery"' in inst.log())
         recs = [json.loads(l) for l in inst.log().splitlines()]
         dl = [r for r in recs if r["event"] == "delivery"]
         assert len(dl) == 1

@@ -1,7 +1,8 @@
 """loftd, the master, as a process: the command line (--check, -n, -a,
 stop, reload), the pid file, and supervision of a stand-in service: a small
 Python script that proves the fd/env contract (fd 3 snapshot, fd 4 status
-socket, fds 5.. listeners, LOFT_SERVICE, LOFT_LISTENERS), answers one line
+socket, fds 5.. listeners, then the log channel named by LOFT_LOG_FD,
+LOFT_SERVICE, LOFT_LISTENERS, stderr a pipe to loftd), answers one line
 per connection, and is replaced, throttled, reloaded and stopped."""
 import glob
 import json
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import binary
+from conftest import binary, stderr_reports
 
 STANDIN = """\
 #!/usr/bin/python3
@@ -43,6 +44,11 @@ info = {{
                  for i in range(len(names))],
     "stdin": os.readlink("/proc/self/fd/0"),
     "stdout": os.readlink("/proc/self/fd/1"),
+    "stderr": os.readlink("/proc/self/fd/2"),
+    "log_fd": os.environ.get("LOFT_LOG_FD"),
+    "log_server_fd": os.environ.get("LOFT_LOG_SERVER_FD"),
+    "log_is_seqpacket": (lambda s: (s.type == socket.SOCK_SEQPACKET, s.close())[0])(
+        socket.socket(fileno=os.dup(5 + len(names)))),
 }}
 tmp = os.path.join(STATE, "tmp.%d" % os.getpid())
 with open(tmp, "w") as f:
@@ -206,6 +212,7 @@ class Master:
             self.stderr.close()
             if "Sanitizer" in self.read_stderr():
                 problems.append(self.read_stderr())
+            problems += stderr_reports(self.error_log())
         detached = self.pidfile_pid()
         if detached and alive(detached):
             os.kill(detached, signal.SIGTERM)
@@ -314,11 +321,15 @@ def test_standin_gets_fds_env_and_answers(master, inst):
     for pid, info in infos.items():
         assert info["service"] == "lmtp"
         assert info["listeners"] == ["inet:tcp", "unix:sock"]
-        # 0-2, 3 snapshot, 4 status socket, 5-6 listeners, + listdir's own fd
-        assert info["fds"][:7] == [0, 1, 2, 3, 4, 5, 6] and len(info["fds"]) <= 8, info["fds"]
+        # 0-2, 3 snapshot, 4 status socket, 5-6 listeners, 7 log channel,
+        # + listdir's own fd
+        assert info["fds"][:8] == [0, 1, 2, 3, 4, 5, 6, 7] and len(info["fds"]) <= 9, info["fds"]
         assert info["snapshot_is_file"] and info["master_is_seqpacket"]
         assert info["nonblock"] == [True, True]
         assert info["stdin"] == "/dev/null" and info["stdout"] == "/dev/null"
+        assert info["stderr"].startswith("pipe:"), info["stderr"]
+        assert info["log_fd"] == "7" and info["log_server_fd"] is None
+        assert info["log_is_seqpacket"]
         # the snapshot is the lmtp view: protocol lmtp { } applied
         assert "hostname = lmtphost" in info["snapshot"]
         assert "service lmtp {" in info["snapshot"]

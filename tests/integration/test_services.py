@@ -133,6 +133,8 @@ def test_service_count_new_pid_per_connection(inst, daemons):
     d = start(daemons, inst, "service_count = 1")
     for _ in range(3):
         quit_session(greet(("127.0.0.1", d.port)))
+    # lines reach the file through loft-log
+    assert wait_for(lambda: len(re.findall(r"Info: Disconnect from", inst.log())) == 4)
     log = inst.log()
     pids = re.findall(r"lmtp<(\d+)><[^>]+>: Info: Connect from", log)
     # Daemon.start's probe was the first connection
@@ -217,6 +219,7 @@ def test_proxy_protocol_sets_client_address(inst, daemons):
     s.sendall(local[7:])
     assert s.recv(200).startswith(b"220 ")
     quit_session(s)
+    assert wait_for(lambda: len(re.findall(r"Info: Connect from ", inst.log())) == 5)
     log = inst.log()
     for ip in ("203.0.113.7", "203.0.113.8", "2001:db8::9"):
         assert re.search(rf"Info: Connect from {re.escape(ip)}$", log, re.M), log
@@ -261,8 +264,8 @@ def test_sigkill_under_load_loses_no_acknowledged_message(inst, daemons):
     assert acked >= 20
     files = inst.new_files("user0@example.com")
     assert len(files) >= acked
-    assert re.search(r"Error: service\(lmtp\): child \d+ killed with signal 9$",
-                     inst.log("loft.log"), re.M)
+    assert wait_for(lambda: re.search(r"Error: service\(lmtp\): child \d+ killed with signal 9$",
+                                      inst.log("loft.log"), re.M))
 
 
 def test_children_leave_when_master_dies(inst, daemons):
@@ -276,7 +279,8 @@ def test_children_leave_when_master_dies(inst, daemons):
     held.close()
     for pid in children:
         assert wait_for(lambda: not alive(pid), timeout=10)
-    assert re.search(r"Warning: master process is gone", inst.log("loft.log"))
+    # loft-log writes until the last child has closed the log channel
+    assert wait_for(lambda: re.search(r"Warning: master process is gone", inst.log("loft.log")))
 
 
 def check(inst):
