@@ -20,3 +20,13 @@ void log_settings_from(const struct loft_settings *set,
 		.debug = set->mail_debug,
 	};
 }
+
+void log_configure_from(const struct loft_settings *set)
+{
+	struct log_settings log_set;
+	const char *error;
+
+	log_settings_from(set, &log_set);
+	if (log_configure(&log_set, &error) < 0)
+		log_warning("%s", error);
+}

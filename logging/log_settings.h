@@ -13,4 +13,9 @@
 void log_settings_from(const struct loft_settings *set,
 		       struct log_settings *log_set_r);
 
+/* log_configure_from - log_configure() with set's log settings; a file
+   that cannot be opened is reported as a warning and logging goes on
+   (stderr/syslog fallback): a broken log never stops loft */
+void log_configure_from(const struct loft_settings *set);
+
 #endif

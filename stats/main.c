@@ -26,6 +26,7 @@
 #include "evloop.h"
 #include "ipc_socket.h"
 #include "log.h"
+#include "log_settings.h"
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
@@ -89,23 +90,6 @@ static void on_master_gone(void *context)
 	evloop_stop(ctx->loop);
 }
 
-static void configure_log(const struct loft_settings *set)
-{
-	struct log_settings log_set = {
-		.log_path = set->log_path,
-		.info_log_path = set->info_log_path,
-		.debug_log_path = set->debug_log_path,
-		.syslog_facility = set->syslog_facility,
-		.log_timestamp = set->log_timestamp,
-		.format = strcmp(set->log_format, "json") == 0 ?
-			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-		.debug = set->mail_debug,
-	};
-	const char *error;
-
-	if (log_configure(&log_set, &error) < 0)
-		log_warning("%s", error);
-}
 
 /* http_listener_settings - the config's `service stats { inet_listener
    http { } }`, or NULL */
@@ -197,7 +181,7 @@ int main(int argc, char **argv)
 		config_load(config_path, NULL, &set, &error);
 	if (ret < 0)
 		log_fatal(EX_CONFIG, "%s", error);
-	configure_log(&set);
+	log_configure_from(&set);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.loop = evloop_create();

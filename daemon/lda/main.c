@@ -32,6 +32,7 @@
 #include "delivery.h"
 #include "delivery_stats.h"
 #include "log.h"
+#include "log_settings.h"
 #include "message.h"
 #include "privileges.h"
 #include "session_id.h"
@@ -207,25 +208,6 @@ static void lda_load_settings(const struct lda_options *opts,
 		lda_fail_config(error);
 }
 
-static void lda_configure_log(const struct loft_settings *set)
-{
-	struct log_settings log_set = {
-		.log_path = set->log_path,
-		.info_log_path = set->info_log_path,
-		.debug_log_path = set->debug_log_path,
-		.syslog_facility = set->syslog_facility,
-		.log_timestamp = set->log_timestamp,
-		.format = strcmp(set->log_format, "json") == 0 ?
-			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-		.debug = set->mail_debug,
-	};
-	const char *error;
-
-	/* a log that cannot be opened never defers mail: lines fall back
-	   to stderr/syslog and are counted */
-	if (log_configure(&log_set, &error) < 0)
-		log_warning("%s", error);
-}
 
 /* lda_system_user - who invoked us (no -d): $USER/$HOME, else passwd */
 static int lda_system_user(const struct loft_settings *set, const char *user,
@@ -418,7 +400,7 @@ int main(int argc, char **argv)
 		lda_fail_usage("destination user parameter (-d user) not given");
 
 	lda_load_settings(&opts, &set);
-	lda_configure_log(&set);
+	log_configure_from(&set);
 	session_id_generate(lda_session_id);
 	log_set_session(lda_session_id);
 	lda_stats_start(&set, opts.user != NULL ? opts.user : env_user);

@@ -27,6 +27,7 @@
 #include "evloop.h"
 #include "lmtp_server.h"
 #include "log.h"
+#include "log_settings.h"
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
@@ -116,23 +117,6 @@ static void drop_privileges(const struct loft_settings *set,
 		log_debug("%s", service_child_drop_note());
 }
 
-static void configure_log(const struct loft_settings *set)
-{
-	struct log_settings log_set = {
-		.log_path = set->log_path,
-		.info_log_path = set->info_log_path,
-		.debug_log_path = set->debug_log_path,
-		.syslog_facility = set->syslog_facility,
-		.log_timestamp = set->log_timestamp,
-		.format = strcmp(set->log_format, "json") == 0 ?
-			LOG_FORMAT_JSON : LOG_FORMAT_TEXT,
-		.debug = set->mail_debug,
-	};
-	const char *error;
-
-	if (log_configure(&log_set, &error) < 0)
-		log_warning("%s", error);
-}
 
 static void usage(void)
 {
@@ -176,7 +160,7 @@ int main(int argc, char **argv)
 		log_fatal(EX_CONFIG, "%s", error);
 	if (userdb_validate(&set, &error) < 0)
 		log_fatal(EX_CONFIG, "%s", error);
-	configure_log(&set);
+	log_configure_from(&set);
 	drop_privileges(&set, &env);
 
 	memset(&ctx, 0, sizeof(ctx));

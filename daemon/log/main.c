@@ -72,14 +72,11 @@ static void on_master_gone(void *context)
 static void configure(const struct service_env *env)
 {
 	struct loft_settings set;
-	struct log_settings log_set;
 	const char *error;
 
 	if (service_env_load_settings(env, &set, &error) < 0)
 		log_fatal(EX_CONFIG, "%s", error);
-	log_settings_from(&set, &log_set);
-	if (log_configure(&log_set, &error) < 0)
-		log_warning("%s", error);
+	log_configure_from(&set);
 	if (service_child_drop_privileges(&set, env->service, &error) < 0)
 		log_fatal(EX_NOPERM, "%s", error);
 	if (service_child_drop_note() != NULL)

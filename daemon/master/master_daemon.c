@@ -70,16 +70,6 @@ static const char *master_signal_name(int signo)
 	return "signal";
 }
 
-/* master_configure_log - route the master's lines per the settings */
-static void master_configure_log(const struct loft_settings *set)
-{
-	struct log_settings log_set;
-	const char *error;
-
-	log_settings_from(set, &log_set);
-	if (log_configure(&log_set, &error) < 0)
-		log_warning("%s", error);
-}
 
 /* master_log_exit - one line about a child that is gone */
 static void master_log_exit(const struct master *m,
@@ -265,7 +255,7 @@ static int master_reload(struct master *m, const char **error_r)
 	m->services = services;
 	master_config_free(&m->config);
 	m->config = config;
-	master_configure_log(master_config_settings(m->config));
+	log_configure_from(master_config_settings(m->config));
 	master_services_start(&m->services);
 	log_info("config reloaded");
 	master_stats_reloaded(m->stats, true);
@@ -441,7 +431,7 @@ int master_daemon_run(const char *config_path, bool foreground)
 	}
 	if (!foreground)
 		master_detach(&m);
-	master_configure_log(master_config_settings(m.config));
+	log_configure_from(master_config_settings(m.config));
 	ret = master_start(&m);
 	if (ret == 0) {
 		log_info("loftd %s starting up", LOFT_VERSION);
