@@ -342,16 +342,18 @@ START_TEST(test_loop_stays_responsive)
 	pool_state_init(&rs.pool, 1);
 	rs.timer_at = 0;
 	rs.start = now_ms();
-	submit_job(&rs.pool, 200);
+	submit_job(&rs.pool, 600);
 	(void)evloop_add_timer(rs.pool.loop, 50, note_timer, &rs);
 	rs.pool.stop_after = 1;
 	run_loop(rs.pool.loop);
 	done_at = now_ms() - rs.start;
 	check_all_done(&rs.pool);
-	ck_assert_msg(rs.timer_at >= 50 && rs.timer_at < 150,
-		      "got timer after %llu ms, want 50..149",
+	/* the timer fires while the job still runs; the margin (550 ms) is
+	   wide so a loaded machine (the suite runs two at a time) passes */
+	ck_assert_msg(rs.timer_at >= 50 && rs.timer_at < 600,
+		      "got timer after %llu ms, want 50..599",
 		      (unsigned long long)rs.timer_at);
-	ck_assert_msg(done_at >= 200, "got done after %llu ms, want >= 200",
+	ck_assert_msg(done_at >= 600, "got done after %llu ms, want >= 600",
 		      (unsigned long long)done_at);
 	pool_state_free(&rs.pool);
 }
