@@ -12,6 +12,7 @@
  * was opened (the included file for errors inside an include).
  */
 #include "config.h"
+#include "path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -153,18 +154,6 @@ static const char *config_intern(struct config_ctx *ctx, const char *name)
 	}
 	ctx->names[ctx->name_count] = xstrdup(name);
 	return ctx->names[ctx->name_count++];
-}
-
-/* config_dirname - the directory part of path ("." when none) */
-static char *config_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
 }
 
 /* config_resolve - path made relative to dir, into buf */
@@ -911,7 +900,7 @@ static int config_parse_named_text(struct config_ctx *ctx, const char *path,
 	int ret;
 
 	file.path = config_intern(ctx, path);
-	file.dir = config_dirname(path);
+	file.dir = path_dirname(path);
 	file.depth = depth;
 	file.base_sections = ctx->section_count;
 	ret = config_parse_text(ctx, &file, text, len);

@@ -8,6 +8,7 @@
  * read with SO_PEERCRED when it connects, is 0.
  */
 #include "stats_ops.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,7 +88,7 @@ static int since_limit(const char *since, const char *limit,
 		       uint64_t *since_r, unsigned int *limit_r,
 		       const char **error_r)
 {
-	uint64_t msecs, now = stats_now_usecs();
+	uint64_t msecs, now = clock_realtime_usecs();
 	char *end;
 
 	*since_r = 0;

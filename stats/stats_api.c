@@ -5,6 +5,7 @@
  * bounded.
  */
 #include "stats_ops.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static int query_since(const char *since, uint64_t *since_r,
 		return 0;
 	if (settings_parse_time(since, &msecs, error_r) < 0)
 		return -1;
-	now = stats_now_usecs();
+	now = clock_realtime_usecs();
 	*since_r = msecs * 1000 >= now ? 0 : now - msecs * 1000;
 	return 0;
 }

@@ -8,6 +8,7 @@
  * above U+10FFFF); the remaining bytes are plain continuation bytes.
  */
 #include "stats_json.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -105,14 +106,6 @@ json_object *stats_json_ts(uint64_t usecs)
 json_object *stats_json_string(const char *str)
 {
 	return str == NULL ? NULL : json_object_new_string(str);
-}
-
-uint64_t stats_json_now_usecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 const char *stats_json_level_name(enum log_level level)

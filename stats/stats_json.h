@@ -34,8 +34,6 @@ json_object *stats_json_ts(uint64_t usecs);
 /* stats_json_string - a json-c string of str, or NULL (JSON null) when
    str is NULL; str is expected to be clean already (stats_json_strdup) */
 json_object *stats_json_string(const char *str);
-/* stats_json_now_usecs - the wall clock in microseconds since the epoch */
-uint64_t stats_json_now_usecs(void);
 
 /* stats_json_level_name - "debug", "info", "warning", "error", "fatal",
    "panic"; "unknown" for an out-of-range level */

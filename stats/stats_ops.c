@@ -5,6 +5,7 @@
  * same. Every function takes the server lock itself.
  */
 #include "stats_ops.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -194,7 +195,7 @@ json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r)
 	st = server->master_status;
 	if (server->master == NULL || st == NULL)
 		json_object_array_add(problems, json_object_new_string("loftd is not connected"));
-	else if (stats_now_usecs() - server->master_status_usecs >
+	else if (clock_realtime_usecs() - server->master_status_usecs >
 		 STATS_OPS_MASTER_STALE_USECS)
 		json_object_array_add(problems, json_object_new_string("loftd stopped reporting"));
 	for (size_t i = 0; server->master != NULL && st != NULL &&

@@ -84,7 +84,6 @@ void stats_server_broadcast_debug(struct stats_server *server);
 void stats_server_services(struct stats_server *server,
 			   struct stats_metrics_services *services_r);
 void stats_server_services_free(struct stats_metrics_services *services);
-uint64_t stats_now_usecs(void);
 
 /* stats_admin.c */
 void stats_admin_listen(struct stats_server *server, int fd);

@@ -10,6 +10,7 @@
  * outcomes with their duration.
  */
 #include "stats_private.h"
+#include "clock.h"
 #include "stats_server.h"
 
 #include <errno.h>
@@ -23,14 +24,6 @@
 #include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"
-
-uint64_t stats_now_usecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* peer_send - to one peer; callable from the HTTP thread (threaded conn) */
 static void peer_send(struct stats_peer *peer, const Loft__Envelope *env)
@@ -184,7 +177,7 @@ static void on_master_status(struct stats_peer *peer,
 							    buf);
 	free(buf);
 	server->master = peer;
-	server->master_status_usecs = stats_now_usecs();
+	server->master_status_usecs = clock_realtime_usecs();
 	for (; server->reloads_ok_seen < m->reloads_ok; server->reloads_ok_seen++)
 		stats_metrics_reload(server->metrics, true);
 	for (; server->reloads_failed_seen < m->reloads_failed;
@@ -438,7 +431,7 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->set = set;
 	server->listen_fd = -1;
 	server->admin_fd = -1;
-	server->start_usecs = stats_now_usecs();
+	server->start_usecs = clock_realtime_usecs();
 	pthread_mutex_init(&server->lock, NULL);
 	pthread_cond_init(&server->reload_cond, NULL);
 	server->sessions = stats_sessions_create();

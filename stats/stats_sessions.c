@@ -7,6 +7,7 @@
  * the matching sessions, so output order never depends on hashing.
  */
 #include "stats_sessions.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -597,7 +598,7 @@ json_object *stats_sessions_who_json(const struct stats_sessions *table,
 	size_t i, n;
 
 	if (now_usecs == 0)
-		now_usecs = stats_json_now_usecs();
+		now_usecs = clock_realtime_usecs();
 	arr = stats_sessions_select(table, filter, &n);
 	if (per_session) {
 		result = json_object_new_array();

@@ -12,6 +12,7 @@
  * else is temporary so the MTA retries and nothing is lost.
  */
 #include "delivery.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -49,17 +50,9 @@ void delivery_set_hooks(const struct delivery_hooks *hooks)
 static void delivery_timing(enum delivery_timing kind, uint64_t start_usecs)
 {
 	if (delivery_hooks.timing != NULL)
-		delivery_hooks.timing(kind, (double)(delivery_now_usecs() -
+		delivery_hooks.timing(kind, (double)(clock_realtime_usecs() -
 						     start_usecs) / 1e6,
 				      delivery_hooks.context);
-}
-
-uint64_t delivery_now_usecs(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
 }
 
 /* expand_user_string - %variables of user/home in str; NULL on error */
@@ -221,7 +214,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	enum userdb_result ret;
 	const char *error;
 	char *lookup_name;
-	uint64_t start = delivery_now_usecs();
+	uint64_t start = clock_realtime_usecs();
 
 	*user_r = NULL;
 	lookup_name = expand_user_string(set->auth_username_format, address,
@@ -238,7 +231,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	switch (ret) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
-			  (double)(delivery_now_usecs() - start) / 1000.0);
+			  (double)(clock_realtime_usecs() - start) / 1000.0);
 		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_UNKNOWN_USER,
 			    550, "5.1.1", "User doesn't exist: %s", address);
 		return 0;
@@ -254,7 +247,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	kvlist_copy(&user->fields, &reply->fields);
 	userdb_reply_free(&reply);
 	log_debug("userdb: %s found (%.3f ms)", address,
-		  (double)(delivery_now_usecs() - start) / 1000.0);
+		  (double)(clock_realtime_usecs() - start) / 1000.0);
 
 	if (user_resolve(set, user, &error) < 0) {
 		log_error("user %s: %s", user->username, error);
@@ -467,7 +460,7 @@ void delivery_log(const struct loft_settings *set,
 	rec.enhanced_code = out->enhanced;
 	rec.status = status;
 	rec.duration_ms = req->start_usecs == 0 ? 0.0 :
-		(double)(delivery_now_usecs() - req->start_usecs) / 1000.0;
+		(double)(clock_realtime_usecs() - req->start_usecs) / 1000.0;
 	log_delivery(set->deliver_log_format, &rec);
 	if (delivery_hooks.delivery != NULL) {
 		struct delivery_report report = {
@@ -606,7 +599,7 @@ void delivery_deliver(const struct loft_settings *set,
 		goto out_loc;
 	}
 
-	storage_start = delivery_now_usecs();
+	storage_start = clock_realtime_usecs();
 	error = save_to(set, &loc, req, mailbox, req->autocreate, &prefix,
 			msg, &result, &error_str);
 	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
@@ -627,7 +620,7 @@ void delivery_deliver(const struct loft_settings *set,
 		goto out_loc;
 	}
 	/* reported with the delivery record, not as a timing of its own */
-	delivery_storage_seconds = (double)(delivery_now_usecs() -
+	delivery_storage_seconds = (double)(clock_realtime_usecs() -
 					    storage_start) / 1e6;
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);

@@ -106,7 +106,5 @@ void delivery_set_hooks(const struct delivery_hooks *hooks);
 int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
 			 const char **error_r);
 
-/* delivery_now_usecs - wall clock in microseconds */
-uint64_t delivery_now_usecs(void);
 
 #endif

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "path.h"
 #include "storage_private.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -84,18 +85,6 @@ static int fsync_path(const char *path)
 		return -1;
 	errno = err;
 	return ret;
-}
-
-/* path_dirname - a new string with the parent directory of path */
-static char *path_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
 }
 
 /* maildir_mkdir - create one directory, recording it; EEXIST is fine */

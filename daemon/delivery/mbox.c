@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "path.h"
 #include "fd_io.h"
 #include "mbox_lock.h"
 #include "storage_private.h"
@@ -139,9 +140,7 @@ static const char *mbox_open_error(const char *path, int err)
    -1 with *error_r */
 static int mbox_fsync_parent(const char *path, const char **error_r)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
-		xstrndup(path, (size_t)(slash - path));
+	char *dir = path_dirname(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
 
 	if (fd < 0 || fsync(fd) < 0) {

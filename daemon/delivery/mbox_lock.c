@@ -9,6 +9,7 @@
  * was judged stale. Filesystems without hard links fall back to O_EXCL.
  */
 #include "error_slot.h"
+#include "path.h"
 #include "mbox_lock.h"
 
 #include <errno.h>
@@ -632,18 +633,12 @@ static struct mbox_lock *mbox_lock_new(const char *path, int fd,
 				       const struct mbox_lock_settings *set)
 {
 	struct mbox_lock *lock = xcalloc(1, sizeof(*lock));
-	const char *slash = strrchr(path, '/');
 	uint64_t timeout = set->timeout_ms != 0 ? set->timeout_ms :
 		MBOX_LOCK_DEFAULT_TIMEOUT_MS;
 	struct timespec ts;
 
 	lock->path = xstrdup(path);
-	if (slash == NULL)
-		lock->dir = xstrdup(".");
-	else if (slash == path)
-		lock->dir = xstrdup("/");
-	else
-		lock->dir = xstrndup(path, (size_t)(slash - path));
+	lock->dir = path_dirname(path);
 	lock->dotlock_path = xasprintf("%s.lock", path);
 	lock->privileged_group = xstrdup(set->privileged_group == NULL ? "" :
 					 set->privileged_group);

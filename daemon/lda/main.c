@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "clock.h"
 #include "delivery.h"
 #include "delivery_stats.h"
 #include "log.h"
@@ -74,7 +75,7 @@ static void lda_stats_start(const struct loft_settings *set, const char *user)
 	const char *users[1] = { user };
 	struct stats_report_session session = {
 		.session_id = lda_session_id, .service = "lda",
-		.start_usecs = delivery_now_usecs(), .state = "DATA",
+		.start_usecs = clock_realtime_usecs(), .state = "DATA",
 		.users = users, .user_count = user != NULL ? 1 : 0,
 	};
 
@@ -370,7 +371,7 @@ int main(int argc, char **argv)
 	struct outcome out;
 	char *env_user, *env_home, *sender, *orig_rcpt, *final_rcpt;
 	bool setuid_caller = geteuid() == 0 && getuid() != 0;
-	uint64_t start = delivery_now_usecs();
+	uint64_t start = clock_realtime_usecs();
 
 	/* a file size limit (RLIMIT_FSIZE) must fail the write, not kill us */
 	signal(SIGXFSZ, SIG_IGN);

@@ -13,6 +13,7 @@
  * and a slow client costs one buffer, not a thread.
  */
 #include "lmtp_private.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -587,7 +588,7 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 	struct lmtp_session *session = xcalloc(1, sizeof(*session));
 
 	session->server = server;
-	session->start_usecs = delivery_now_usecs();
+	session->start_usecs = clock_realtime_usecs();
 	session_id_generate(session->id);
 	session->fd_in = fd_in;
 	session->fd_out = fd_out;

@@ -14,6 +14,7 @@
  * that thread alone takes the recipient's uid/gid while it writes.
  */
 #include "lmtp_private.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,7 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->id,
 			 trans->number);
 	trans->mail_from = xstrdup(from);
-	trans->start_usecs = delivery_now_usecs();
+	trans->start_usecs = clock_realtime_usecs();
 	session->trans = trans;
 }
 

@@ -2,6 +2,7 @@
  * master_stats - loftd reporting to loft-stats (see master_stats.h).
  */
 #include "master_stats.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,6 @@ struct master_stats {
 	uint64_t start_usecs;
 	uint64_t reloads_ok, reloads_failed;
 };
-
-static uint64_t now_usecs(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-}
 
 /* service_status - one service into its message (strings borrowed) */
 static void service_status(const struct master_service *svc,
@@ -203,7 +196,7 @@ struct master_stats *master_stats_create(struct evloop *loop,
 
 	stats->loop = loop;
 	stats->cb = *cb;
-	stats->start_usecs = now_usecs();
+	stats->start_usecs = clock_realtime_usecs();
 	stats->client = stats_client_create(loop, path, LOFT__ROLE__ROLE_MASTER,
 					    "master");
 	free(path);
