@@ -397,3 +397,22 @@ def test_exit_codes_without_daemon(inst):
     assert adm(inst, "kick", "-h").stdout.startswith("usage: loftadm kick ")
     r = subprocess.run([binary("loftadm"), "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("loftadm ")
+
+
+@needs_root
+def test_admin_socket_group_widens_to_read_only_commands(inst):
+    d = StatsDaemon(inst, extra="admin_socket_group = nogroup\n")
+    try:
+        d.start()
+        sock = admin_socket(inst)
+        st = os.stat(sock)
+        assert (st.st_mode & 0o777) == 0o660
+        import grp
+        assert st.st_gid == grp.getgrnam("nogroup").gr_gid
+        as_member = dict(conf="/nonexistent", sock=sock, user="nobody", group="nogroup",
+                         extra_groups=[])
+        ok(adm(inst, "who", **as_member))
+        r = adm(inst, "kick", "*", **as_member)
+        assert r.returncode == 77 and "permission denied" in r.stderr
+    finally:
+        d.stop()
