@@ -18,52 +18,11 @@
 #include <unistd.h>
 
 #include "evloop.h"
+/* every loop below stops long before the guard (test_loop_util.h), or
+   the test fails */
+#include "test_loop_util.h"
 
 #define N_CASES(arr) (sizeof(arr) / sizeof((arr)[0]))
-/* every loop below stops long before this, or the test fails */
-#define GUARD_MSECS 800
-
-/* now_ms - monotonic milliseconds, as the loop counts them */
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* sleep_ms - sleep outside the loop */
-static void sleep_ms(unsigned int msecs)
-{
-	struct timespec ts = { msecs / 1000, (long)(msecs % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
-/* guard_expired - a loop ran far too long */
-static int64_t guard_expired(struct evloop_timer *timer, void *context)
-{
-	ck_abort_msg("loop still running after %d ms", GUARD_MSECS);
-	return EVLOOP_NOMORE;
-}
-
-/* run_loop - evloop_run() with a guard timer that fails a hung test */
-static void run_loop(struct evloop *loop)
-{
-	struct evloop_timer *guard =
-		evloop_add_timer(loop, GUARD_MSECS, guard_expired, NULL);
-
-	ck_assert_int_eq(evloop_run(loop), 0);
-	evloop_remove_timer(&guard);
-}
-
-/* stop_loop_timer - timer callback: stop the loop given as context */
-static int64_t stop_loop_timer(struct evloop_timer *timer, void *context)
-{
-	evloop_stop(context);
-	return EVLOOP_NOMORE;
-}
 
 /* make_fd_pair - a pipe (socket false) or a socketpair */
 static void make_fd_pair(int fds[2], bool socket)
