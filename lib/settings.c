@@ -859,6 +859,20 @@ static void settings_write_key_value(FILE *out, int indent, const char *key,
 	fputc('\n', out);
 }
 
+/* settings that settings_print() hides */
+static const char *const settings_secrets[] = { "http_api_key" };
+static __thread bool settings_hide_secrets;
+
+/* settings_is_secret - def holds a secret to hide from printouts */
+static bool settings_is_secret(const struct setting_def *def)
+{
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(settings_secrets); i++) {
+		if (strcmp(def->name, settings_secrets[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* settings_write_defs - the settings of one table at base; listener_type
    < 0 writes every entry, else only those that apply to that type */
 static void settings_write_defs(FILE *out, int indent,
@@ -874,6 +888,12 @@ static void settings_write_defs(FILE *out, int indent,
 			continue;
 		if (docs)
 			fprintf(out, "%*s# %s\n", indent, "", defs->doc);
+		if (settings_hide_secrets && settings_is_secret(defs) &&
+		    !setting_is_default(defs, base)) {
+			fprintf(out, "%*s%s = # hidden, use -P to show it\n",
+				indent, "", defs->name);
+			continue;
+		}
 		strbuf_reset(buf);
 		setting_format_value(defs, base, buf);
 		settings_write_key_value(out, indent, defs->name, buf->data);
@@ -940,4 +960,45 @@ void settings_write(const struct loft_settings *set, FILE *out, bool all)
 		fputs("}\n", out);
 	}
 	strbuf_free(&buf);
+}
+
+void settings_print(const struct loft_settings *set, FILE *out, bool all,
+		    bool show_secrets)
+{
+	settings_hide_secrets = !show_secrets;
+	settings_write(set, out, all);
+	settings_hide_secrets = false;
+}
+
+void settings_print_protocol(const struct loft_settings *base,
+			     const struct loft_settings *view,
+			     const char *protocol, FILE *out,
+			     bool show_secrets)
+{
+	struct strbuf a, b;
+	bool opened = false;
+
+	strbuf_init(&a, 64);
+	strbuf_init(&b, 64);
+	for (const struct setting_def *def = loft_setting_defs; def->name != NULL;
+	     def++) {
+		strbuf_reset(&a);
+		strbuf_reset(&b);
+		setting_format_value(def, base, &a);
+		setting_format_value(def, view, &b);
+		if (strcmp(a.data, b.data) == 0)
+			continue;
+		if (!opened) {
+			fprintf(out, "protocol %s {\n", protocol);
+			opened = true;
+		}
+		if (!show_secrets && settings_is_secret(def))
+			fprintf(out, "  %s = # hidden, use -P to show it\n", def->name);
+		else
+			settings_write_key_value(out, 2, def->name, b.data);
+	}
+	if (opened)
+		fputs("}\n", out);
+	strbuf_free(&a);
+	strbuf_free(&b);
 }

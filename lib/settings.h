@@ -207,5 +207,17 @@ bool setting_listener_applies(const struct setting_def *def,
 /* settings_write - print settings as valid config text: all of them, or
    only those that differ from the defaults; with '# doc' comments when all */
 void settings_write(const struct loft_settings *set, FILE *out, bool all);
+/* settings_print - settings_write for people (loftd -n/-a): secrets
+   (http_api_key) are replaced by "# hidden, use -P to show it" unless
+   show_secrets */
+void settings_print(const struct loft_settings *set, FILE *out, bool all,
+		    bool show_secrets);
+/* settings_print_protocol - "protocol NAME { ... }" with the global
+   settings whose value in view differs from base (nothing when none do);
+   secrets hidden as in settings_print */
+void settings_print_protocol(const struct loft_settings *base,
+			     const struct loft_settings *view,
+			     const char *protocol, FILE *out,
+			     bool show_secrets);
 
 #endif

@@ -40,6 +40,7 @@ enum loftd_mode {
 struct loftd_options {
 	const char *config_path;
 	bool foreground;
+	bool show_secrets;	/* -P */
 	enum loftd_mode mode;
 };
 
@@ -48,7 +49,7 @@ static void loftd_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: loftd [-c FILE] [-F]\n"
-		"       loftd [-c FILE] --check | -n | -a\n"
+		"       loftd [-c FILE] --check | -n | -a [-P]\n"
 		"       loftd [-c FILE] stop | reload\n"
 		"\n"
 		"  -c FILE     configuration file (default %s)\n"
@@ -56,6 +57,7 @@ static void loftd_usage(FILE *out)
 		"  --check     validate the configuration and exit\n"
 		"  -n          print the settings that differ from the defaults\n"
 		"  -a          print all settings\n"
+		"  -P          with -n/-a: show secrets (http_api_key) too\n"
 		"  stop        stop the running loftd and wait until it is gone\n"
 		"  reload      validate the file, then make loftd reload it\n"
 		"  -h, --help  this text\n"
@@ -92,12 +94,13 @@ static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 	int c;
 
 	opts->config_path = LOFTD_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "+c:Fnah", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:FnaPh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config_path = optarg; break;
 		case 'F': opts->foreground = true; break;
 		case 'n': loftd_set_mode(opts, LOFTD_MODE_DUMP_CHANGED); break;
 		case 'a': loftd_set_mode(opts, LOFTD_MODE_DUMP_ALL); break;
+		case 'P': opts->show_secrets = true; break;
 		case OPT_CHECK: loftd_set_mode(opts, LOFTD_MODE_CHECK); break;
 		case 'h':
 			loftd_usage(stdout);
@@ -148,11 +151,20 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 	}
 	switch (opts->mode) {
 	case LOFTD_MODE_DUMP_CHANGED:
-		settings_write(&config->file_set, stdout, false);
+	case LOFTD_MODE_DUMP_ALL: {
+		bool all = opts->mode == LOFTD_MODE_DUMP_ALL;
+
+		settings_print(all ? master_config_settings(config) :
+			       &config->file_set, stdout, all, opts->show_secrets);
+		/* what protocol lmtp { } / protocol lda { } change */
+		settings_print_protocol(master_config_settings(config),
+					&config->views[MASTER_CONFIG_VIEW_LMTP],
+					"lmtp", stdout, opts->show_secrets);
+		settings_print_protocol(master_config_settings(config),
+					&config->views[MASTER_CONFIG_VIEW_LDA],
+					"lda", stdout, opts->show_secrets);
 		break;
-	case LOFTD_MODE_DUMP_ALL:
-		settings_write(master_config_settings(config), stdout, true);
-		break;
+	}
 	case LOFTD_MODE_STOP:
 		ret = master_control_stop(master_config_settings(config)->base_dir);
 		break;

@@ -498,3 +498,22 @@ def test_detached_start_and_stop(master, inst):
         r = loftd("-c", inst.conf, "stop")
     assert r.returncode == 0, r.stderr
     assert not alive(pid)
+
+
+def test_dump_hides_secrets_and_shows_protocol_blocks(tmp_path):
+    conf = tmp_path / "loft.conf"
+    conf.write_text(f"base_dir = {tmp_path}/run\nhttp_api_key = topsecret\n"
+                    "default_internal_user = nobody\n"
+                    "protocol lda {\n  lda_mailbox_autocreate = yes\n}\n")
+    loftd = os.path.join(os.environ.get("LOFT_BIN", "build/bin"), "loftd")
+    out = subprocess.run([loftd, "-c", str(conf), "-n"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "topsecret" not in out.stdout
+    assert "http_api_key = # hidden, use -P to show it" in out.stdout
+    assert "protocol lda {\n  lda_mailbox_autocreate = yes\n}" in out.stdout
+    shown = subprocess.run([loftd, "-c", str(conf), "-n", "-P"], capture_output=True, text=True)
+    assert "http_api_key = topsecret" in shown.stdout
+    again = tmp_path / "again.conf"
+    again.write_text(shown.stdout)
+    check = subprocess.run([loftd, "-c", str(again), "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
