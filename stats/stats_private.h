@@ -53,6 +53,7 @@ struct stats_server {
 	int listen_fd;
 	struct stats_http *http;
 	uint64_t start_usecs;
+	struct evloop_timer *own_errors_timer;
 
 	pthread_mutex_t lock;
 	pthread_cond_t reload_cond;

@@ -403,6 +403,70 @@ int stats_server_start_http(struct stats_server *server, int listen_fd,
 				server, &server->http, error_r);
 }
 
+/* loft-stats' own warnings and errors: the log hook runs under the log
+   lock, possibly while this process holds server->lock, so it only queues
+   them (own_lock); a timer moves them into the recent errors */
+#define STATS_OWN_ERRORS_MAX 100
+#define STATS_OWN_ERRORS_MSECS 200
+
+struct own_error {
+	uint64_t ts;
+	enum log_level level;
+	char session[96];
+	char text[512];
+};
+
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct own_error own_errors[STATS_OWN_ERRORS_MAX];
+static unsigned int own_count;
+
+static void on_own_log(enum log_level level, uint64_t ts_usecs,
+		       const char *session, const char *user, const char *msg,
+		       void *context)
+{
+	(void)user;
+	(void)context;
+	if (level < LOG_LEVEL_WARNING)
+		return;
+	pthread_mutex_lock(&own_lock);
+	if (own_count < STATS_OWN_ERRORS_MAX) {
+		struct own_error *e = &own_errors[own_count++];
+
+		e->ts = ts_usecs;
+		e->level = level;
+		snprintf(e->session, sizeof(e->session), "%s",
+			 session != NULL ? session : "");
+		snprintf(e->text, sizeof(e->text), "%s", msg);
+	}
+	pthread_mutex_unlock(&own_lock);
+}
+
+static int64_t own_errors_flush(struct evloop_timer *timer, void *context)
+{
+	struct stats_server *server = context;
+	struct own_error batch[STATS_OWN_ERRORS_MAX];
+	unsigned int n;
+
+	(void)timer;
+	pthread_mutex_lock(&own_lock);
+	n = own_count;
+	memcpy(batch, own_errors, n * sizeof(*batch));
+	own_count = 0;
+	pthread_mutex_unlock(&own_lock);
+	pthread_mutex_lock(&server->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		stats_metrics_log(server->metrics, batch[i].level, 1);
+		(void)stats_errors_add(server->errors, batch[i].ts,
+				       batch[i].level, "stats",
+				       (unsigned int)getpid(),
+				       batch[i].session[0] != '\0' ?
+				       batch[i].session : NULL, NULL,
+				       batch[i].text);
+	}
+	pthread_mutex_unlock(&server->lock);
+	return STATS_OWN_ERRORS_MSECS;
+}
+
 bool stats_server_busy(struct stats_server *server)
 {
 	bool busy;
@@ -438,6 +502,9 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->metrics = stats_metrics_create(LOFT_VERSION);
 	server->journal = stats_journal_create(set->stats_journal_size);
 	server->errors = stats_errors_create(0);
+	server->own_errors_timer = evloop_add_timer(loop, STATS_OWN_ERRORS_MSECS,
+						    own_errors_flush, server);
+	log_set_forward(on_own_log, NULL);
 	return server;
 }
 
@@ -448,6 +515,8 @@ void stats_server_free(struct stats_server **_server)
 	if (server == NULL)
 		return;
 	*_server = NULL;
+	log_set_forward(NULL, NULL);
+	evloop_remove_timer(&server->own_errors_timer);
 	stats_http_stop(&server->http);
 	stats_admin_close_all(server);
 	if (server->listen_io != NULL)

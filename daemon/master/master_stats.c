@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "stats_client.h"
+#include "stats_report.h"
 #include "xalloc.h"
 
 struct master_stats {
@@ -181,6 +182,19 @@ static void on_message(const Loft__Envelope *env, void *context)
 	}
 }
 
+/* on_log - loftd's own warnings and errors go to loft-stats' recent
+   errors like every service's (other levels are only counted there by
+   the services; loftd logs few lines) */
+static void on_log(enum log_level level, uint64_t ts_usecs, const char *session,
+		   const char *user, const char *msg, void *context)
+{
+	struct master_stats *stats = context;
+
+	if (level >= LOG_LEVEL_WARNING)
+		stats_report_log(stats->client, level, ts_usecs, "master",
+				 session, user, msg);
+}
+
 static void on_connect(struct stats_client *client, void *context)
 {
 	(void)client;
@@ -204,6 +218,7 @@ struct master_stats *master_stats_create(struct evloop *loop,
 	stats_client_set_connect_callback(stats->client, on_connect, stats);
 	stats->timer = evloop_add_timer(loop, MASTER_STATS_INTERVAL_MSECS,
 					master_stats_tick, stats);
+	log_set_forward(on_log, stats);
 	return stats;
 }
 
@@ -214,6 +229,7 @@ void master_stats_free(struct master_stats **_stats)
 	if (stats == NULL)
 		return;
 	*_stats = NULL;
+	log_set_forward(NULL, NULL);
 	evloop_remove_timer(&stats->timer);
 	stats_client_free(&stats->client);
 	free(stats);

@@ -284,6 +284,8 @@ def test_reload_over_http(sd, inst):
     status, body = sd.post("/api/v1/reload")
     assert status == 400 and re.match(re.escape(inst.conf) + r":\d+: ", body["error"]), body
     assert wait_for(lambda: sd.metric("loft_config_reloads_total", result="failed") == 1)
+    assert wait_for(lambda: any(e["service"] == "master" and "reload failed" in e["msg"]
+                                for e in sd.json("/api/v1/errors")))
     assert {"lmtp", "stats"} <= services(), sd.json("/api/v1/services")
 
 
@@ -299,6 +301,9 @@ def test_garbage_on_stats_socket_is_counted(sd, inst):
     s.close()
     assert wait_for(lambda: sd.metric("loft_stats_events_dropped_total") > before)
     assert sd.stats_pid() == pid
+    # loft-stats' own warning about it is among the recent errors
+    assert wait_for(lambda: any(e["service"] == "stats" and "dropped" in e["msg"]
+                                for e in sd.json("/api/v1/errors")))
     deliver(sd, ["user0@example.com"])
     assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp", result="saved") == 1)
 
