@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "strbuf.h"
@@ -151,8 +152,10 @@ int mbox_lock_privileged_begin(const char *group, gid_t *old_egid_r,
 	gid = grp.gr_gid;
 	free(buf);
 
+	/* raw setresgid: this thread only (glibc's setegid would change
+	   every thread of loft-lmtp, where each worker has its own ids) */
 	*old_egid_r = getegid();
-	if (gid != *old_egid_r && setegid(gid) < 0) {
+	if (gid != *old_egid_r && syscall(SYS_setresgid, -1, gid, -1) < 0) {
 		*error_r = error_slot_set(&mbox_lock_error, 
 			"setegid(%ld) failed: %s (mail_privileged_group=%s "
 			"must be kept as the saved set-group-ID)",
@@ -166,7 +169,7 @@ int mbox_lock_privileged_end(gid_t old_egid)
 {
 	if (getegid() == old_egid)
 		return 0;
-	return setegid(old_egid);
+	return syscall(SYS_setresgid, -1, old_egid, -1) < 0 ? -1 : 0;
 }
 
 /* mbox_lock_hostname - this host's name, usable inside a file name */

@@ -78,13 +78,16 @@ static int thread_fail(const char *call, unsigned int id, const char **error_r)
 	return -1;
 }
 
-int privileges_thread_assume(uid_t uid, gid_t gid, const char **error_r)
+int privileges_thread_assume(uid_t uid, gid_t gid, gid_t saved_gid,
+			     const char **error_r)
 {
 	const char *error;
 
 	if (syscall(SYS_setgroups, 1, &gid) < 0)
 		return thread_fail("setgroups", (unsigned int)gid, error_r);
-	if (syscall(SYS_setresgid, -1, gid, -1) < 0) {
+	/* the real gid too: a dotlock's switch to saved_gid must be able to
+	   come back to gid without root */
+	if (syscall(SYS_setresgid, gid, gid, saved_gid) < 0) {
 		(void)privileges_thread_restore(&error);
 		return thread_fail("setresgid", (unsigned int)gid, error_r);
 	}
@@ -99,7 +102,7 @@ int privileges_thread_restore(const char **error_r)
 {
 	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
 		return thread_fail("setresuid", 0, error_r);
-	if (syscall(SYS_setresgid, -1, 0, -1) < 0)
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0)
 		return thread_fail("setresgid", 0, error_r);
 	if (syscall(SYS_setgroups, 0, NULL) < 0)
 		return thread_fail("setgroups", 0, error_r);

@@ -23,7 +23,10 @@ int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
    would apply them to every thread). The process must run as root; the
    real and saved ids stay root so privileges_thread_restore() can return.
    Used by the LMTP service for the moment a mailbox is written. */
-int privileges_thread_assume(uid_t uid, gid_t gid, const char **error_r);
+/* saved_gid is kept as the thread's saved set-group-ID, so mbox dotlocks
+   can briefly take mail_privileged_group (pass gid when there is none). */
+int privileges_thread_assume(uid_t uid, gid_t gid, gid_t saved_gid,
+			     const char **error_r);
 /* privileges_thread_restore - back to root on this thread */
 int privileges_thread_restore(const char **error_r);
 

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "privileges.h"
+#include "userdb.h"
 
 struct rcpt_lookup_job {
 	struct lmtp_session *session;
@@ -369,6 +370,7 @@ static void deliver_as_user(const struct loft_settings *set,
 			    char **saved_path_r)
 {
 	const struct delivery_user *user = rcpt->user;
+	gid_t saved_gid = user->gid;
 	const char *error;
 
 	*saved_path_r = NULL;
@@ -387,7 +389,20 @@ static void deliver_as_user(const struct loft_settings *set,
 	}
 	if (delivery_user_check_ids(set, user, out) < 0)
 		return;
-	if (privileges_thread_assume(user->uid, user->gid, &error) < 0) {
+	if (*set->mail_privileged_group != '\0') {
+		unsigned int pgid;
+
+		if (userdb_resolve_gid(set->mail_privileged_group, &pgid,
+				       &error) < 0) {
+			log_error("mail_privileged_group: %s", error);
+			outcome_tempfail(out, "4.3.0",
+					 "Internal error occurred. Refer to server log for more information. [%s]",
+					 req->session_id);
+			return;
+		}
+		saved_gid = (gid_t)pgid;
+	}
+	if (privileges_thread_assume(user->uid, user->gid, saved_gid, &error) < 0) {
 		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0",
 				 "Internal error occurred. Refer to server log for more information. [%s]",

@@ -561,3 +561,29 @@ def test_second_sigterm_ends_sessions_with_421(daemon, inst):
     assert c.line() == "421 4.3.2 testhost Service shutting down"
     daemon.proc.wait(timeout=40)
     assert new_files(inst, "user0@example.com") == []
+
+
+@needs_root
+def test_mbox_spool_with_mail_privileged_group(inst):
+    """/var/mail style: the spool is root:mail 0775, users may not create
+    files there; loft-lmtp's worker takes the mail group for the dotlock
+    and the new INBOX only, per thread."""
+    import grp
+    mail_gid = grp.getgrnam("mail").gr_gid
+    spool = os.path.join(inst.root, "spool")
+    os.mkdir(spool)
+    os.chown(spool, 0, mail_gid)
+    os.chmod(spool, 0o775)
+    d = Daemon(inst, extra=f"mail_privileged_group = mail\n"
+                           f"mail_location = mbox:~/mail:INBOX={spool}/%n\n")
+    try:
+        d.start()
+        for _ in range(3):
+            with smtplib.LMTP("127.0.0.1", d.port) as s:
+                s.ehlo("x")
+                assert s.sendmail("a@b.c", ["user0@example.com"], MSG) == {}
+        box = os.path.join(spool, "user0")
+        assert len(mailbox.mbox(box, create=False)) == 3
+        assert not os.path.exists(box + ".lock")
+    finally:
+        d.stop()
