@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_slot.h"
 #include "ipc_frame.h"
 #include "ipc_socket.h"
@@ -26,15 +27,6 @@
 #define ADMIN_CLIENT_READ_SIZE 65536
 
 static __thread struct error_slot admin_client_error;
-
-/* admin_client_msecs - monotonic milliseconds */
-static long long admin_client_msecs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* admin_client_fail - format *error_r, set *failure_r; returns -1 */
 static int admin_client_fail(enum admin_client_failure failure,
@@ -83,7 +75,7 @@ static int admin_client_wait(int fd, short events, long long deadline)
 	int ret;
 
 	for (;;) {
-		left = deadline - admin_client_msecs();
+		left = deadline - (long long)clock_monotonic_msecs();
 		if (left <= 0)
 			return ETIMEDOUT;
 		ret = poll(&pfd, 1, (int)left);
@@ -234,7 +226,7 @@ int admin_client_call(const char *socket_path, const char *command,
 			     &error) < 0)
 		return admin_client_connect_failed(socket_path, error,
 						   failure_r, error_r);
-	deadline = admin_client_msecs() + ADMIN_CLIENT_REPLY_MSECS;
+	deadline = (long long)clock_monotonic_msecs() + ADMIN_CLIENT_REPLY_MSECS;
 	strbuf_init(&out, 256);
 	if (admin_client_encode(id, command, args, arg_count, &out, &error) < 0) {
 		ret = admin_client_fail(ADMIN_CLIENT_BROKEN, failure_r, error_r,

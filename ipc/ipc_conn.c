@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_slot.h"
 #include "ipc_frame.h"
 #include "xalloc.h"
@@ -404,18 +405,9 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
 	return 1;
 }
 
-/* ipc_msecs_now - monotonic milliseconds */
-static long long ipc_msecs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
 {
-	long long deadline = ipc_msecs_now() + timeout_ms, left;
+	long long deadline = (long long)clock_monotonic_msecs() + timeout_ms, left;
 	struct pollfd pfd = { .fd = conn->fd, .events = POLLOUT };
 	int ret;
 
@@ -425,7 +417,7 @@ int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
 		ret = ipc_conn_write_out(conn);
 		if (ret != 0)
 			return ret > 0 ? 0 : -1;
-		left = deadline - ipc_msecs_now();
+		left = deadline - (long long)clock_monotonic_msecs();
 		if (left <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)

@@ -15,21 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_slot.h"
 
 /* pause between connect attempts while the server's backlog is full */
 #define IPC_CONNECT_RETRY_MSECS 5
 
 static __thread struct error_slot ipc_socket_error;
-
-/* ipc_msecs_now - monotonic milliseconds */
-static long long ipc_msecs_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ipc_unix_addr - fill addr for path; -1 when it is too long */
 static int ipc_unix_addr(const char *path, struct sockaddr_un *addr,
@@ -66,7 +58,7 @@ static int ipc_connect_wait(int fd, long long deadline)
 	int ret, err = 0;
 
 	for (;;) {
-		left = deadline - ipc_msecs_now();
+		left = deadline - (long long)clock_monotonic_msecs();
 		if (left <= 0)
 			return ETIMEDOUT;
 		ret = poll(&pfd, 1, (int)left);
@@ -83,7 +75,7 @@ static int ipc_connect_wait(int fd, long long deadline)
 int ipc_unix_connect(const char *path, unsigned int timeout_ms, int *fd_r,
 		     const char **error_r)
 {
-	long long deadline = ipc_msecs_now() + timeout_ms;
+	long long deadline = (long long)clock_monotonic_msecs() + timeout_ms;
 	struct timespec pause = { 0, IPC_CONNECT_RETRY_MSECS * 1000000L };
 	struct sockaddr_un addr;
 	int fd, err;
@@ -108,7 +100,7 @@ int ipc_unix_connect(const char *path, unsigned int timeout_ms, int *fd_r,
 			return ipc_socket_fail(fd, "connect", path, err,
 					       error_r);
 		}
-		if (err != EAGAIN || ipc_msecs_now() + IPC_CONNECT_RETRY_MSECS >
+		if (err != EAGAIN || (long long)clock_monotonic_msecs() + IPC_CONNECT_RETRY_MSECS >
 				     deadline)
 			return ipc_socket_fail(fd, "connect", path, err,
 					       error_r);

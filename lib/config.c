@@ -12,7 +12,6 @@
  * was opened (the included file for errors inside an include).
  */
 #include "config.h"
-#include "path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "strbuf.h"
 #include "xalloc.h"
 

@@ -9,7 +9,6 @@
  * freed memory.
  */
 #include "evloop.h"
-#include "xalloc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +21,8 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "xalloc.h"
 
 /* epoll_wait() batch size bounds; the batch grows with the io count */
 #define EVLOOP_MIN_EVENTS 16u

@@ -3,13 +3,14 @@
  */
 #include "session_id.h"
 
-#include "base64.h"
 
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include "base64.h"
 
 void session_id_generate(char buf[SESSION_ID_BUFSIZE])
 {

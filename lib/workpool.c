@@ -9,7 +9,6 @@
  * workpool_free() run from inside one of them.
  */
 #include "workpool.h"
-#include "xalloc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +19,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "xalloc.h"
 
 struct workpool_job {
 	struct workpool_job *next;

@@ -11,7 +11,6 @@
  * the log service writes what it receives with log_write_line().
  */
 #include "log_private.h"
-#include "log_remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +22,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include "log_remote.h"
 
 #define LOG_SYSLOG_IDENT "loft"
 #define LOG_DEFAULT_SERVICE "loft"

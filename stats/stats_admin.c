@@ -8,7 +8,6 @@
  * read with SO_PEERCRED when it connects, is 0.
  */
 #include "stats_ops.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ipc_socket.h"
 #include "log.h"
 #include "settings.h"

@@ -5,7 +5,6 @@
  * bounded.
  */
 #include "stats_ops.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 
 #include "base64.h"
+#include "clock.h"
 #include "log.h"
 #include "settings.h"
 #include "stats_match.h"

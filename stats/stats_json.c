@@ -8,13 +8,13 @@
  * above U+10FFFF); the remaining bytes are plain continuation bytes.
  */
 #include "stats_json.h"
-#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "strbuf.h"
 
 static const char *const stats_json_level_names[LOG_LEVEL_COUNT] = {

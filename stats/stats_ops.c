@@ -5,12 +5,12 @@
  * same. Every function takes the server lock itself.
  */
 #include "stats_ops.h"
-#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "log.h"
 #include "stats_json.h"
 

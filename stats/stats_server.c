@@ -10,7 +10,6 @@
  * outcomes with their duration.
  */
 #include "stats_private.h"
-#include "clock.h"
 #include "stats_server.h"
 
 #include <errno.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"

@@ -7,13 +7,13 @@
  * the matching sessions, so output order never depends on hashing.
  */
 #include "stats_sessions.h"
-#include "clock.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "stats_json.h"
 #include "xalloc.h"
 

@@ -12,7 +12,6 @@
  * else is temporary so the MTA retries and nothing is lost.
  */
 #include "delivery.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -24,6 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mail_location.h"
 #include "storage.h"

@@ -8,8 +8,6 @@
  * remembered so release never removes a lock somebody else made after ours
  * was judged stale. Filesystems without hard links fall back to O_EXCL.
  */
-#include "error_slot.h"
-#include "path.h"
 #include "mbox_lock.h"
 
 #include <errno.h>
@@ -26,6 +24,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "error_slot.h"
+#include "path.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -66,15 +67,6 @@ static const char *const mbox_lock_method_names[MBOX_LOCK_METHOD_COUNT] = {
 static __thread struct error_slot mbox_lock_error;
 /* distinguishes this process's dotlock temp files */
 static unsigned int mbox_lock_temp_counter;
-
-/* mbox_lock_clock_ms - a clock in milliseconds */
-static uint64_t mbox_lock_clock_ms(clockid_t clock_id)
-{
-	struct timespec ts;
-
-	clock_gettime(clock_id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* mbox_lock_is_dotlock - dotlock and dotlock_try are the same lock file */
 static bool mbox_lock_is_dotlock(enum mbox_lock_method method)
@@ -424,7 +416,7 @@ static int mbox_dotlock_unlink(const struct mbox_lock *lock)
 static bool mbox_dotlock_is_stale(const struct mbox_lock *lock,
 				  const struct stat *st)
 {
-	uint64_t now = mbox_lock_clock_ms(CLOCK_REALTIME);
+	uint64_t now = clock_realtime_usecs() / 1000;
 	uint64_t mtime;
 
 	if (st->st_mtim.tv_sec < 0)
@@ -462,7 +454,7 @@ static int mbox_dotlock_remove_stale(struct mbox_lock *lock,
    when the deadline has passed */
 static bool mbox_lock_wait(struct mbox_lock *lock)
 {
-	uint64_t now = mbox_lock_clock_ms(CLOCK_MONOTONIC);
+	uint64_t now = clock_monotonic_msecs();
 	uint64_t sleep_ms;
 	struct timespec ts;
 
@@ -648,7 +640,7 @@ static struct mbox_lock *mbox_lock_new(const char *path, int fd,
 	lock->fd = fd;
 	lock->stale_ms = set->stale_ms != 0 ? set->stale_ms :
 		MBOX_LOCK_DEFAULT_STALE_MS;
-	lock->deadline_ms = mbox_lock_clock_ms(CLOCK_MONOTONIC) + timeout;
+	lock->deadline_ms = clock_monotonic_msecs() + timeout;
 	lock->backoff_ms = MBOX_LOCK_BACKOFF_MIN_MS;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	lock->rand_state = (uint32_t)getpid() * 2654435761u ^

@@ -15,7 +15,6 @@
  * failing one is a fallback). skip=found would skip after a success,
  * which cannot happen since the lookup stops at the first success.
  */
-#include "error_slot.h"
 #include "userdb.h"
 
 #include <errno.h>
@@ -25,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error_slot.h"
 #include "userdb_private.h"
 #include "var_expand.h"
 #include "xalloc.h"

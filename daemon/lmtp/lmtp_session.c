@@ -13,7 +13,6 @@
  * and a slow client costs one buffer, not a thread.
  */
 #include "lmtp_private.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "lmtp_command.h"
 #include "log.h"
 

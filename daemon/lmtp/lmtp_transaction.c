@@ -14,7 +14,6 @@
  * that thread alone takes the recipient's uid/gid while it writes.
  */
 #include "lmtp_private.h"
-#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "privileges.h"
 #include "userdb.h"

@@ -2,13 +2,13 @@
  * master_stats - loftd reporting to loft-stats (see master_stats.h).
  */
 #include "master_stats.h"
-#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "stats_client.h"
 #include "stats_report.h"
