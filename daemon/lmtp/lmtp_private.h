@@ -63,7 +63,8 @@ struct lmtp_transaction {
 	unsigned int rcpt_commands; /* every RCPT, accepted or not (:Rn) */
 	struct message *msg;
 	uint64_t data_size;
-	bool too_big;
+	bool too_big;		/* over lmtp_max_message_size: read, not kept */
+	bool spool_failed;	/* the spool could not take the data */
 	bool bdat_started;
 	uint64_t start_usecs;
 };
@@ -96,6 +97,7 @@ struct lmtp_session {
 	size_t out_pos;
 
 	struct lmtp_data_decoder decoder;
+	uint64_t bdat_size;	/* the current chunk's declared size */
 	uint64_t bdat_remaining;
 	bool bdat_last;
 	bool bdat_discard;	/* a refused chunk: read and drop its octets */

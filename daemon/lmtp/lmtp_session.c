@@ -313,6 +313,7 @@ static void cmd_data(struct lmtp_session *session)
 static void bdat_expect(struct lmtp_session *session, uint64_t size,
 			bool last, const char *reply)
 {
+	session->bdat_size = size;
 	session->bdat_remaining = size;
 	session->bdat_last = last;
 	session->bdat_discard = reply != NULL;
@@ -333,7 +334,7 @@ static void cmd_bdat(struct lmtp_session *session, const struct lmtp_command *cm
 }
 
 /* bdat_chunk_done - the chunk's octets are all in */
-static void bdat_chunk_done(struct lmtp_session *session, uint64_t size)
+static void bdat_chunk_done(struct lmtp_session *session)
 {
 	session->state = LMTP_STATE_COMMAND;
 	if (session->bdat_discard) {
@@ -346,7 +347,7 @@ static void bdat_chunk_done(struct lmtp_session *session, uint64_t size)
 		return;
 	}
 	lmtp_session_reply(session, "250 2.0.0 Added %llu octets",
-			   (unsigned long long)size);
+			   (unsigned long long)session->bdat_size);
 }
 
 /* session_command_error - a line that did not parse; like Dovecot, the
@@ -446,7 +447,6 @@ static bool process_bdat(struct lmtp_session *session)
 	size_t avail = session->in.len - session->in_pos;
 	size_t take = avail < session->bdat_remaining ? avail :
 		(size_t)session->bdat_remaining;
-	static const uint64_t no_size = 0;
 
 	if (take > 0 && !session->bdat_discard)
 		lmtp_transaction_data_append(session,
@@ -456,8 +456,7 @@ static bool process_bdat(struct lmtp_session *session)
 	session->bdat_remaining -= take;
 	if (session->bdat_remaining > 0)
 		return false;
-	bdat_chunk_done(session, session->trans != NULL ?
-			session->trans->data_size : no_size);
+	bdat_chunk_done(session);
 	return true;
 }
 

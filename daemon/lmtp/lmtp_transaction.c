@@ -288,7 +288,7 @@ void lmtp_transaction_data_append(struct lmtp_session *session,
 	uint64_t max = session->server->set->lmtp_max_message_size;
 	const char *error;
 
-	if (trans == NULL || trans->too_big)
+	if (trans == NULL || trans->too_big || trans->spool_failed)
 		return;
 	trans->data_size += len;
 	if (max > 0 && trans->data_size > max) {
@@ -301,9 +301,8 @@ void lmtp_transaction_data_append(struct lmtp_session *session,
 		trans->msg = message_create(session->server->set->mail_temp_dir);
 	if (message_append(trans->msg, data, len, &error) < 0) {
 		log_error("spooling the message failed: %s", error);
-		trans->too_big = false;
+		trans->spool_failed = true;
 		message_free(&trans->msg);
-		trans->data_size = UINT64_MAX; /* marks the spool failure */
 	}
 }
 
@@ -516,7 +515,7 @@ void lmtp_transaction_data_end(struct lmtp_session *session)
 		lmtp_transaction_free(session);
 		return;
 	}
-	if (trans->data_size == UINT64_MAX) {
+	if (trans->spool_failed) {
 		reply_all(session, 451, "4.3.0",
 			  "Temporary failure spooling the message");
 		lmtp_transaction_free(session);

@@ -587,3 +587,41 @@ def test_mbox_spool_with_mail_privileged_group(inst):
         assert not os.path.exists(box + ".lock")
     finally:
         d.stop()
+
+
+@needs_root
+def test_bdat_added_counts_the_chunk(daemon, inst):
+    daemon.start()
+    c = Raw(("127.0.0.1", daemon.port))
+    c.reply()
+    c.cmd("MAIL FROM:<a@b.c>")
+    c.cmd("RCPT TO:<user0@example.com>")
+    c.send(b"BDAT 10\r\n" + MSG[:10])
+    assert c.line() == "250 2.0.0 Added 10 octets"
+    c.send(b"BDAT 20\r\n" + MSG[10:30])
+    assert c.line() == "250 2.0.0 Added 20 octets"
+    c.send(b"BDAT %d LAST\r\n" % len(MSG[30:]) + MSG[30:])
+    assert c.line().endswith(" Saved")
+    assert read_new(inst, "user0@example.com")[0].endswith(MSG[30:].replace(b"\r\n", b"\n"))
+
+
+@needs_root
+def test_spool_failure_tempfails_and_stores_nothing(inst):
+    """A message too big for memory spills to mail_temp_dir; when that
+    fails, every recipient gets 451 and nothing (not even the part after
+    the failure) is stored."""
+    d = Daemon(inst, extra=f"mail_temp_dir = {inst.root}/no-such-dir\n")
+    try:
+        d.start()
+        c = Raw(("127.0.0.1", d.port))
+        c.reply()
+        c.cmd("MAIL FROM:<a@b.c>")
+        c.cmd("RCPT TO:<user0@example.com>")
+        c.cmd("DATA")
+        c.send(b"Subject: big\r\n\r\n" + (b"x" * 1000 + b"\r\n") * 600 + b".\r\n")
+        assert c.line() == ("451 4.3.0 <user0@example.com> "
+                            "Temporary failure spooling the message")
+        assert c.cmd("NOOP") == ["250 2.0.0 OK"]
+        assert new_files(inst, "user0@example.com") == []
+    finally:
+        d.stop()
