@@ -14,6 +14,7 @@
 #include "delivery.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,6 +556,30 @@ static enum storage_error save_to(const struct loft_settings *set,
 	return storage_save(&params, msg, result, error_r);
 }
 
+/* delivery_failed - log the record of a failed save: "save failed to
+   MAILBOX: <details>" (out is already filled) */
+static void delivery_failed(const struct loft_settings *set,
+			    const struct delivery_request *req,
+			    struct message *msg, const char *mailbox,
+			    const struct outcome *out, const char *fmt, ...)
+	LOFT_ATTR_FORMAT(6, 7);
+static void delivery_failed(const struct loft_settings *set,
+			    const struct delivery_request *req,
+			    struct message *msg, const char *mailbox,
+			    const struct outcome *out, const char *fmt, ...)
+{
+	struct strbuf status;
+	va_list args;
+
+	strbuf_init(&status, 128);
+	strbuf_appendf(&status, "save failed to %s: ", mailbox);
+	va_start(args, fmt);
+	strbuf_vappendf(&status, fmt, args);
+	va_end(args);
+	delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+	strbuf_free(&status);
+}
+
 void delivery_deliver(const struct loft_settings *set,
 		      const struct delivery_user *user,
 		      const struct delivery_request *req, struct message *msg,
@@ -562,11 +587,11 @@ void delivery_deliver(const struct loft_settings *set,
 {
 	struct mail_location loc;
 	struct storage_save_result result;
-	struct strbuf prefix, status;
+	struct strbuf prefix;
 	enum storage_error error;
 	const char *error_str;
 	uint64_t storage_start;
-	char *mailbox;
+	char *mailbox, *status;
 
 	memset(&result, 0, sizeof(result));
 	if (saved_path_r != NULL)
@@ -574,28 +599,22 @@ void delivery_deliver(const struct loft_settings *set,
 	mailbox = mail_location_normalize(req->mailbox == NULL ? "INBOX" :
 					  req->mailbox);
 	strbuf_init(&prefix, 256);
-	strbuf_init(&status, 128);
 	build_prefix(req, &prefix);
 
 	if (mail_location_parse(user->mail_location, user->home, &loc,
 				&error_str) < 0) {
 		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
-		strbuf_appendf(&status, "save failed to %s: mail_location %s: %s",
-			       mailbox, user->mail_location, error_str);
-		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+		delivery_failed(set, req, msg, mailbox, out, "mail_location %s: %s",
+				user->mail_location, error_str);
 		goto out_free;
 	}
 	if (ensure_home(user->home, &error_str) < 0) {
 		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
-		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
-			       error_str);
-		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
 	if (check_quota(set, user, &loc, req, msg, prefix.len, out) < 0) {
-		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
-			       out->text);
-		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+		delivery_failed(set, req, msg, mailbox, out, "%s", out->text);
 		goto out_loc;
 	}
 
@@ -614,9 +633,7 @@ void delivery_deliver(const struct loft_settings *set,
 	}
 	if (error != STORAGE_OK) {
 		storage_error_outcome(error, req, out);
-		strbuf_appendf(&status, "save failed to %s: %s", mailbox,
-			       error_str);
-		delivery_log(set, req, msg, mailbox, 0, 0, out, status.data);
+		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
 	/* reported with the delivery record, not as a timing of its own */
@@ -625,9 +642,10 @@ void delivery_deliver(const struct loft_settings *set,
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);
 	outcome_saved(out, "Saved");
-	strbuf_appendf(&status, "saved mail to %s", mailbox);
+	status = xasprintf("saved mail to %s", mailbox);
 	delivery_log(set, req, msg, mailbox, result.size, result.vsize, out,
-		     status.data);
+		     status);
+	free(status);
 	if (saved_path_r != NULL) {
 		*saved_path_r = result.path;
 		result.path = NULL;
@@ -637,6 +655,5 @@ out_loc:
 	mail_location_free(&loc);
 out_free:
 	strbuf_free(&prefix);
-	strbuf_free(&status);
 	free(mailbox);
 }
