@@ -148,13 +148,19 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
 	free(job);
 }
 
-/* rcpt_accept - add the recipient to the transaction */
+/* rcpt_accept - add the recipient to the transaction; a duplicate
+   (duplicate_of >= 0) takes the id of the recipient it repeats, id is
+   used otherwise. The id is copied before the array grows: it may not
+   point into trans->rcpts. */
 static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 			char *address, char *detail, char *orcpt,
 			struct delivery_user *user, int duplicate_of)
 {
 	struct lmtp_recipient *rcpt;
+	char id_copy[sizeof(rcpt->id)];
 
+	snprintf(id_copy, sizeof(id_copy), "%s", duplicate_of < 0 ? id :
+		 trans->rcpts[duplicate_of].id);
 	if (trans->rcpt_count == trans->rcpt_cap) {
 		trans->rcpt_cap = trans->rcpt_cap == 0 ? 4 : trans->rcpt_cap * 2;
 		trans->rcpts = xreallocarray(trans->rcpts, trans->rcpt_cap,
@@ -162,7 +168,7 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	}
 	rcpt = &trans->rcpts[trans->rcpt_count++];
 	memset(rcpt, 0, sizeof(*rcpt));
-	snprintf(rcpt->id, sizeof(rcpt->id), "%s", id);
+	memcpy(rcpt->id, id_copy, sizeof(rcpt->id));
 	rcpt->address = address;
 	rcpt->detail = detail;
 	rcpt->orcpt = orcpt;
@@ -261,7 +267,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		if (strcmp(trans->rcpts[i].address, address) == 0) {
 			/* stored once, answered twice, with the first id */
-			rcpt_accept(trans, trans->rcpts[i].id, xstrdup(address),
+			rcpt_accept(trans, NULL, xstrdup(address),
 				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
 				    NULL, (int)i);
 			lmtp_session_reply(session, "250 2.1.5 OK");

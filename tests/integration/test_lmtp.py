@@ -625,3 +625,34 @@ def test_spool_failure_tempfails_and_stores_nothing(inst):
         assert new_files(inst, "user0@example.com") == []
     finally:
         d.stop()
+
+
+@needs_root
+def test_pipelined_duplicate_among_many_recipients(daemon, inst):
+    """A duplicate RCPT that makes the recipient array grow (the fifth)
+    must not read the id from the array it just moved: the process used to
+    die (heap use-after-free) and take every session with it."""
+    daemon.start()
+    bystander = Raw(("127.0.0.1", daemon.port))
+    bystander.reply()
+    bystander.cmd("LHLO bystander")
+    c = Raw(("127.0.0.1", daemon.port))
+    c.reply()
+    c.cmd("LHLO c.example.org")
+    rcpts = ["user0@example.com", "user1@example.com", "user0+a@example.com",
+             "user1+b@example.com", "user0@example.com", "user1@example.com"]
+    c.send(b"MAIL FROM:<sender@example.org>\r\n" +
+           b"".join(f"RCPT TO:<{r}>\r\n".encode() for r in rcpts) + b"DATA\r\n")
+    assert [c.line() for _ in range(len(rcpts) + 2)] == \
+        ["250 2.1.0 OK"] + ["250 2.1.5 OK"] * len(rcpts) + ["354 OK"]
+    c.send(MSG + b".\r\nQUIT\r\n")
+    lines = [c.line() for _ in range(len(rcpts))]
+    sid = lines[0].split()[3]
+    assert lines[4] == f"250 2.0.0 <user0@example.com> {sid} Saved"
+    assert lines[5] == f"250 2.0.0 <user1@example.com> {sid}:R2 Saved"
+    assert all(line.endswith(" Saved") for line in lines)
+    assert c.line() == "221 2.0.0 Bye"
+    # the other session of the same process is alive
+    assert bystander.cmd("NOOP") == ["250 2.0.0 OK"]
+    assert len(new_files(inst, "user0@example.com")) == 2
+    assert len(new_files(inst, "user1@example.com")) == 2
