@@ -1,5 +1,5 @@
 /*
- * fd_io - whole-buffer writes (see fd_io.h).
+ * fd_io - whole-buffer reads and writes (see fd_io.h).
  */
 #include "fd_io.h"
 
@@ -26,4 +26,24 @@ int fd_write_full(int fd, const void *data, size_t size)
 		size -= (size_t)ret;
 	}
 	return 0;
+}
+
+ssize_t fd_read_to_eof(int fd, void *buf, size_t size)
+{
+	char *p = buf;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t ret = read(fd, p + done, size - done);
+
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (ret == 0)
+			break;
+		done += (size_t)ret;
+	}
+	return (ssize_t)done;
 }

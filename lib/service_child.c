@@ -8,15 +8,19 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error_slot.h"
 #include "evloop.h"
+#include "fd_io.h"
 #include "xalloc.h"
 
 /* Separators of the extra_groups list. */
@@ -519,6 +523,93 @@ int service_child_drop_privileges(const struct loft_settings *set,
 	if (service_child_switch(svc, &ids, error_r) < 0)
 		return -1;
 	return service_child_verify(svc, &ids, error_r);
+}
+
+/* service_child_exec_blocker - in a child that has become the service's
+   user: "" when path can be executed, else why not, naming the first
+   directory that can't be searched (checked with access(), so ACLs and
+   groups count as the kernel counts them) */
+static void service_child_exec_blocker(const char *path, char *buf, size_t size)
+{
+	char *prefix = xstrdup(path);
+	struct stat st;
+
+	buf[0] = '\0';
+	for (char *slash = strchr(prefix + 1, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (access(prefix, X_OK) < 0) {
+			if (errno == EACCES && stat(prefix, &st) == 0)
+				snprintf(buf, size, "%s is mode %04o, owner uid %u gid %u: "
+					 "no search permission", prefix,
+					 (unsigned int)(st.st_mode & 07777),
+					 (unsigned int)st.st_uid, (unsigned int)st.st_gid);
+			else
+				snprintf(buf, size, "%s: %s", prefix, strerror(errno));
+			free(prefix);
+			return;
+		}
+		*slash = '/';
+	}
+	free(prefix);
+	if (access(path, X_OK) < 0)
+		snprintf(buf, size, "%s: %s", path, strerror(errno));
+}
+
+int service_child_check_exec(const struct service_settings *svc,
+			     const char *path, const char **error_r)
+{
+	struct service_child_ids ids;
+	char why[PATH_MAX + 128];
+	const char *error;
+	ssize_t len;
+	int fds[2], status;
+	pid_t pid;
+
+	if (access(path, X_OK) < 0)
+		return service_child_fail(error_r, "service(%s): executable %s: %s",
+					  svc->name, path, strerror(errno));
+	if (!svc->drop_priv_before_exec || geteuid() != 0)
+		return 0;
+	if (service_child_resolve(svc, &ids, error_r) < 0)
+		return -1;
+	if (pipe(fds) < 0)
+		return service_child_fail(error_r, "service(%s): pipe() failed: %s",
+					  svc->name, strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return service_child_fail(error_r, "service(%s): fork() failed: %s",
+					  svc->name, strerror(errno));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (service_child_switch(svc, &ids, &error) < 0)
+			snprintf(why, sizeof(why), "%s", error);
+		else
+			service_child_exec_blocker(path, why, sizeof(why));
+		(void)fd_write_full(fds[1], why, strlen(why));
+		_exit(0);
+	}
+	close(fds[1]);
+	len = fd_read_to_eof(fds[0], why, sizeof(why) - 1);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (len < 0)
+		return service_child_fail(error_r, "service(%s): checking %s: %s",
+					  svc->name, path, strerror(errno));
+	why[len] = '\0';
+	if (len == 0)
+		return 0;
+	return service_child_fail(error_r,
+		"service(%s): user=%s%s%s can't execute %s with "
+		"drop_priv_before_exec = yes: %s (install loft where that user "
+		"can reach it, or drop drop_priv_before_exec)",
+		svc->name, svc->user[0] != '\0' ? svc->user : "root",
+		svc->chroot[0] != '\0' ? " in chroot " : "", svc->chroot,
+		path, why);
 }
 
 const char *service_child_drop_note(void)

@@ -112,6 +112,13 @@ int service_child_check_user(const struct service_settings *svc,
 int service_child_drop_privileges(const struct loft_settings *set,
 				  const char *service_name,
 				  const char **error_r);
+/* service_child_check_exec - whether loftd can start svc from path: path
+   is executable, and with drop_priv_before_exec (as root) svc's user,
+   groups and chroot can reach and execute it (checked in a forked child
+   that becomes that user). 0, or -1 with *error_r naming the user and the
+   directory that blocks the path. */
+int service_child_check_exec(const struct service_settings *svc,
+			     const char *path, const char **error_r);
 /* service_child_drop_note - after service_child_drop_privileges: a note
    worth a debug line ("vsz_limit not applied: ...") or NULL */
 const char *service_child_drop_note(void);

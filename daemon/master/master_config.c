@@ -485,6 +485,38 @@ char **master_config_argv(const struct service_settings *svc)
 	return argv;
 }
 
+int master_config_check_executable(const struct master_config *config,
+				   const struct service_settings *svc,
+				   const char *executable, const char **error_r)
+{
+	const char *error;
+
+	if (service_child_check_exec(svc, executable, &error) < 0)
+		return master_config_fail(error_r, "%s: %s",
+					  master_config_where(config->path, svc),
+					  error);
+	return 0;
+}
+
+int master_config_check_executables(const struct master_config *config,
+				    const char **error_r)
+{
+	const struct loft_settings *set = master_config_settings(config);
+	int ret = 0;
+
+	for (size_t i = 0; i < set->service_count && ret == 0; i++) {
+		const struct service_settings *svc = &set->services[i];
+		char **argv;
+
+		if (!master_config_service_enabled(config, svc))
+			continue;
+		argv = master_config_argv(svc);
+		ret = master_config_check_executable(config, svc, argv[0], error_r);
+		master_config_argv_free(&argv);
+	}
+	return ret;
+}
+
 void master_config_argv_free(char ***_argv)
 {
 	char **argv = *_argv;

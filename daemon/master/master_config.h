@@ -76,4 +76,16 @@ int master_config_snapshot(struct master_config *config,
 char **master_config_argv(const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
 
+/* master_config_check_executable - loftd can start svc from executable:
+   it exists and, with drop_priv_before_exec, the service's user can reach
+   and execute it. 0, or -1 with *error_r ("FILE:LINE: service(NAME):
+   user=U can't execute PATH ...: DIR is mode 0700 ...") */
+int master_config_check_executable(const struct master_config *config,
+				   const struct service_settings *svc,
+				   const char *executable, const char **error_r);
+/* master_config_check_executables - the same for every enabled service
+   (`loftd --check`) */
+int master_config_check_executables(const struct master_config *config,
+				    const char **error_r);
+
 #endif

@@ -8,7 +8,6 @@
 #include "master_service.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 
 #include "evloop.h"
 #include "log.h"
-#include "master_error.h"
 #include "master_log.h"
 #include "service_child.h"
 #include "xalloc.h"
@@ -26,22 +24,6 @@
 /* how often idle processes are looked for, at most/least */
 #define MASTER_SERVICE_IDLE_TICK_MIN_MSECS 100
 #define MASTER_SERVICE_IDLE_TICK_MAX_MSECS 1000
-
-static char *master_service_error;
-
-/* master_service_fail - keep the formatted error and return -1 */
-static int master_service_fail(const char **error_r, const char *fmt, ...)
-	LOFT_ATTR_FORMAT(2, 3);
-static int master_service_fail(const char **error_r, const char *fmt, ...)
-{
-	va_list args;
-	int ret;
-
-	va_start(args, fmt);
-	ret = master_error_vfail(&master_service_error, error_r, fmt, args);
-	va_end(args);
-	return ret;
-}
 
 /* master_service_queue_disarm - stop watching the listeners */
 static void master_service_queue_disarm(struct master_service *service)
@@ -123,9 +105,8 @@ static int master_service_create(struct master_runtime *rt,
 	master_service_limits(service, svc_set, svc);
 	if (svc->drop_priv_before_exec)
 		service->drop_set = svc_set;
-	if (access(service->argv[0], X_OK) < 0) {
-		master_service_fail(error_r, "service(%s): executable %s: %s",
-				    svc->name, service->argv[0], strerror(errno));
+	if (master_config_check_executable(config, svc, service->argv[0],
+					   error_r) < 0) {
 		master_service_free_one(&service, false);
 		return -1;
 	}

@@ -2,8 +2,9 @@
 
 Every test gets a private instance: a folder with a loft.conf, a
 passwd-file userdb, a vmail tree and log files, and helpers that run the
-real binaries from $LOFT_BIN (build/bin). Tests that switch users need root
-(CI runs as root); they skip elsewhere.
+real binaries from $LOFT_BIN (build/bin; as root, copies of them staged
+where every user can reach them). Tests that switch users need root (CI
+runs as root); they skip elsewhere.
 """
 import os
 import pwd
@@ -15,8 +16,33 @@ import textwrap
 
 import pytest
 
-BIN = os.environ.get("LOFT_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 NOBODY = pwd.getpwnam("nobody")
+
+
+def stage_programs(build_bin):
+    """The programs of build_bin copied into a fresh 0755 folder under
+    /var/tmp, removed when the test process exits.
+
+    loftd execs its services from its own folder, and with
+    drop_priv_before_exec (or a service user reading what it execs) that
+    folder must be reachable by the service user. A checkout under a 0700
+    folder (/root, a private home, a mktemp -d) is not, so as root every
+    test runs the staged copies: the same programs, from a path any user
+    can traverse, whatever the checkout's."""
+    import atexit
+    stage = tempfile.mkdtemp(prefix="loft-test-bin-", dir="/var/tmp")
+    atexit.register(shutil.rmtree, stage, True)
+    os.chmod(stage, 0o755)
+    for name in os.listdir(build_bin):
+        src = os.path.join(build_bin, name)
+        if os.path.isfile(src) and os.access(src, os.X_OK):
+            shutil.copy2(src, os.path.join(stage, name))
+    return stage
+
+
+BUILD_BIN = os.path.abspath(os.environ.get(
+    "LOFT_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin")))
+BIN = stage_programs(BUILD_BIN) if os.geteuid() == 0 else BUILD_BIN
 
 SAMPLE = (b"From: Sender <sender@example.org>\r\n"
           b"To: user0@example.com\r\n"

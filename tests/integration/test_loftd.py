@@ -505,7 +505,7 @@ def test_dump_hides_secrets_and_shows_protocol_blocks(tmp_path):
     conf.write_text(f"base_dir = {tmp_path}/run\nhttp_api_key = topsecret\n"
                     "default_internal_user = nobody\n"
                     "protocol lda {\n  lda_mailbox_autocreate = yes\n}\n")
-    loftd = os.path.join(os.environ.get("LOFT_BIN", "build/bin"), "loftd")
+    loftd = binary("loftd")
     out = subprocess.run([loftd, "-c", str(conf), "-n"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "topsecret" not in out.stdout

@@ -307,3 +307,34 @@ def test_check_internal_user_rules(inst):
     inst.write_conf(extra="service lmtp {\n  user = no-such-user-loft\n}\n")
     r = check(inst)
     assert r.returncode == 1 and "service(lmtp): user=no-such-user-loft" in r.stderr
+
+
+def test_unreachable_executable_is_one_clear_error(inst):
+    """loftd installed under a 0700 folder, with a service that execs as
+    nobody: --check and start-up name the user, the path and the folder
+    that blocks it, once, instead of a throttled loop of execv failures."""
+    import pathlib
+    private = pathlib.Path(inst.root) / "private"
+    (private / "bin").mkdir(parents=True)
+    os.chmod(private, 0o700)
+    for name in ("loftd", "loft-lmtp", "loft-log", "loft-stats"):
+        shutil.copy2(binary(name), private / "bin" / name)
+    loftd = str(private / "bin" / "loftd")
+    Daemon(inst, service_extra="user = nobody\n  drop_priv_before_exec = yes")
+    want = (f"service(lmtp): user=nobody can't execute {private}/bin/loft-lmtp "
+            f"with drop_priv_before_exec = yes: {private} is mode 0700")
+    check = subprocess.run([loftd, "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 1
+    assert want in check.stderr
+    assert check.stderr.startswith(f"{inst.conf}:")
+    run = subprocess.run([loftd, "-c", inst.conf, "-F"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1
+    assert run.stderr.count(want) == 1, run.stderr
+    assert "execv" not in run.stderr + inst.log("loft.log")
+    # the same folder serves when loftd execs the service as root
+    Daemon(inst, service_extra="user = nobody")
+    check = subprocess.run([loftd, "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
