@@ -38,6 +38,10 @@ struct lmtp_stats {
 
 	uint64_t next_id;
 	struct concurrency_wait *waits;
+	/* a question went unanswered: loft-stats is slow or stopped, so
+	   RCPTs are allowed at once (the question is still sent, and its
+	   answer closes the breaker) until it answers again */
+	bool unresponsive;
 };
 
 /* session_report - the session as loft-stats sees it */
@@ -147,15 +151,28 @@ static int64_t wait_timeout(struct evloop_timer *timer, void *context)
 
 	w->timer = NULL; /* removed by returning NOMORE */
 	(void)timer;
-	log_debug("concurrency check: no answer from loft-stats in %u ms, allowing",
-		  LMTP_STATS_CONCURRENCY_MSECS);
+	if (!w->stats->unresponsive)
+		log_warning("concurrency check: no answer from loft-stats in %u ms: "
+			    "allowing every RCPT at once until it answers again",
+			    LMTP_STATS_CONCURRENCY_MSECS);
+	w->stats->unresponsive = true;
 	wait_finish(w->stats, w, true, 0);
 	return EVLOOP_NOMORE;
+}
+
+/* responsive_again - loft-stats answered (or a new one connected) */
+static void responsive_again(struct lmtp_stats *stats)
+{
+	if (!stats->unresponsive)
+		return;
+	stats->unresponsive = false;
+	log_info("concurrency check: loft-stats answers again");
 }
 
 static void on_concurrency_reply(struct lmtp_stats *stats,
 				 const Loft__ConcurrencyReply *reply)
 {
+	responsive_again(stats);
 	for (struct concurrency_wait *w = stats->waits; w != NULL; w = w->next) {
 		if (w->id == reply->id) {
 			wait_finish(stats, w, reply->allowed, reply->current);
@@ -164,17 +181,40 @@ static void on_concurrency_reply(struct lmtp_stats *stats,
 	}
 }
 
+/* concurrency_send_acquire - ask loft-stats for one of user's slots */
+static void concurrency_send_acquire(struct lmtp_stats *stats, uint64_t id,
+				     const struct lmtp_session *session,
+				     const char *user, unsigned int limit)
+{
+	Loft__Envelope env = LOFT__ENVELOPE__INIT;
+	Loft__ConcurrencyAcquire msg = LOFT__CONCURRENCY_ACQUIRE__INIT;
+
+	msg.id = id;
+	msg.user = (char *)user;
+	msg.session_id = (char *)session->id;
+	msg.limit = limit;
+	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE;
+	env.concurrency_acquire = &msg;
+	stats_client_send_urgent(stats->client, &env);
+}
+
 void lmtp_stats_concurrency_acquire(struct lmtp_stats *stats,
 				    struct lmtp_session *session,
 				    const char *user, unsigned int limit,
 				    lmtp_stats_concurrency_callback_t *cb,
 				    void *context)
 {
-	Loft__Envelope env = LOFT__ENVELOPE__INIT;
-	Loft__ConcurrencyAcquire msg = LOFT__CONCURRENCY_ACQUIRE__INIT;
 	struct concurrency_wait *w;
 
 	if (limit == 0 || !stats_client_is_connected(stats->client)) {
+		cb(true, 0, context);
+		return;
+	}
+	if (stats->unresponsive) {
+		/* the slot is still taken (and released later) in loft-stats'
+		   count; its answer only closes the breaker */
+		concurrency_send_acquire(stats, ++stats->next_id, session, user,
+					 limit);
 		cb(true, 0, context);
 		return;
 	}
@@ -188,13 +228,7 @@ void lmtp_stats_concurrency_acquire(struct lmtp_stats *stats,
 				    LMTP_STATS_CONCURRENCY_MSECS, wait_timeout, w);
 	w->next = stats->waits;
 	stats->waits = w;
-	msg.id = w->id;
-	msg.user = (char *)user;
-	msg.session_id = session->id;
-	msg.limit = limit;
-	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE;
-	env.concurrency_acquire = &msg;
-	stats_client_send_urgent(stats->client, &env);
+	concurrency_send_acquire(stats, w->id, session, user, limit);
 }
 
 void lmtp_stats_concurrency_release(struct lmtp_stats *stats,
@@ -259,6 +293,7 @@ static void on_connect(struct stats_client *client, void *context)
 	struct lmtp_stats *stats = context;
 
 	(void)client;
+	responsive_again(stats);
 	for (struct lmtp_session *s = stats->server->sessions; s != NULL;
 	     s = s->next) {
 		if (!s->destroyed)

@@ -7,8 +7,12 @@
  * when it is slow or gone (stats_client), and a concurrency question that
  * gets no answer within LMTP_STATS_CONCURRENCY_MSECS, or cannot be asked
  * because loft-stats is not connected, is answered "allowed" (fail open:
- * mail flows; the limit is a protection, not a correctness rule). After a
- * reconnect every live session is announced again.
+ * mail flows; the limit is a protection, not a correctness rule). One
+ * unanswered question opens a breaker: from then on every question is
+ * answered "allowed" at once (and still sent, so the slot is counted)
+ * until loft-stats answers one or reconnects, so a stopped loft-stats
+ * costs one 500 ms wait, not one per RCPT. After a reconnect every live
+ * session is announced again.
  */
 #ifndef LOFT_LMTP_STATS_H
 #define LOFT_LMTP_STATS_H
