@@ -131,7 +131,8 @@ const char *lmtp_session_state_name(const struct lmtp_session *session);
 /* lmtp_transaction.c */
 void lmtp_transaction_begin(struct lmtp_session *session, const char *from);
 void lmtp_transaction_free(struct lmtp_session *session);
-/* lmtp_transaction_rcpt - look up and accept or refuse (replies itself;
+/* lmtp_transaction_rcpt - look up and accept or refuse, or refuse one
+   over lmtp_max_recipients (replies and records itself;
    may go asynchronous: state WAIT until the reply is queued) */
 void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			   const char *orcpt);

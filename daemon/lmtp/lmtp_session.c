@@ -265,18 +265,12 @@ static void cmd_mail(struct lmtp_session *session, const struct lmtp_command *cm
 
 static void cmd_rcpt(struct lmtp_session *session, const struct lmtp_command *cmd)
 {
-	unsigned int max = session->server->set->lmtp_max_recipients;
-
 	if (session->trans == NULL) {
 		lmtp_session_reply(session, "503 5.5.0 MAIL needed first");
 		return;
 	}
 	if (session->trans->bdat_started) {
 		lmtp_session_reply(session, "503 5.5.0 Bad sequence of commands");
-		return;
-	}
-	if (max > 0 && session->trans->rcpt_count >= max) {
-		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
 		return;
 	}
 	lmtp_transaction_rcpt(session, cmd->path, cmd->orcpt);

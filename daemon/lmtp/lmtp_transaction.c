@@ -176,24 +176,48 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->duplicate_of = duplicate_of;
 }
 
-/* rcpt_refuse - reply and record a recipient refused at RCPT */
-static void rcpt_refuse(struct lmtp_session *session,
-			struct rcpt_lookup_job *job)
+/* rcpt_request - the delivery request of one recipient of trans: what
+   its delivery record (log line, loft-stats, journal) says */
+static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
+			 const char *user, const char *address,
+			 const char *orcpt, struct delivery_request *req_r)
 {
-	struct delivery_request req = {
-		.protocol = "lmtp", .session_id = job->id,
-		.user = job->lookup,
-		.envelope_sender = session->trans->mail_from,
-		.rcpt = job->address,
-		.orig_rcpt = job->orcpt != NULL ? job->orcpt : job->address,
-		.start_usecs = session->trans->start_usecs,
-	};
+	memset(req_r, 0, sizeof(*req_r));
+	req_r->protocol = "lmtp";
+	req_r->session_id = id;
+	req_r->user = user;
+	req_r->envelope_sender = trans->mail_from;
+	req_r->rcpt = address;
+	req_r->orig_rcpt = orcpt != NULL ? orcpt : address;
+	req_r->start_usecs = trans->start_usecs;
+}
 
-	delivery_log(job->set, &req, NULL, NULL, 0, 0, &job->outcome,
-		     job->outcome.text);
-	lmtp_session_reply(session, "%d %s <%s> %s", job->outcome.code,
-			   job->outcome.enhanced, job->address,
-			   job->outcome.text);
+/* rcpt_record - the delivery record of a recipient whose outcome was
+   decided without a delivery (refused at RCPT, or the whole message
+   refused at the end of DATA) */
+static void rcpt_record(struct lmtp_session *session, const char *id,
+			const char *user, const char *address,
+			const char *orcpt, const struct outcome *out)
+{
+	struct delivery_request req;
+
+	rcpt_request(session->trans, id, user, address, orcpt, &req);
+	log_set_session(id);
+	log_set_user(user);
+	delivery_log(session->server->set, &req, NULL, NULL, 0, 0, out,
+		     out->text);
+	log_set_user(NULL);
+	log_set_session(session->id);
+}
+
+/* rcpt_refuse - record and answer a recipient refused at RCPT */
+static void rcpt_refuse(struct lmtp_session *session, const char *id,
+			const char *user, const char *address,
+			const char *orcpt, const struct outcome *out)
+{
+	rcpt_record(session, id, user, address, orcpt, out);
+	lmtp_session_reply(session, "%d %s <%s> %s", out->code, out->enhanced,
+			   address, out->text);
 }
 
 /* rcpt_job_done - reply for the job and go on with the session */
@@ -211,7 +235,8 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 			lmtp_stats_session_update(session->server->stats, session);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 		} else {
-			rcpt_refuse(session, job);
+			rcpt_refuse(session, job->id, job->lookup,
+				    job->address, job->orcpt, &job->outcome);
 		}
 	}
 	rcpt_lookup_job_free(job);
@@ -255,6 +280,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			   const char *orcpt)
 {
 	struct lmtp_transaction *trans = session->trans;
+	unsigned int max = session->server->set->lmtp_max_recipients;
 	struct rcpt_lookup_job *job;
 	char id[sizeof(job->id)];
 
@@ -264,6 +290,15 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 	else
 		snprintf(id, sizeof(id), "%s:R%u", trans->id,
 			 trans->rcpt_commands);
+	if (max > 0 && trans->rcpt_count >= max) {
+		struct outcome out;
+
+		outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 452,
+			    "4.5.3", "Too many recipients");
+		rcpt_record(session, id, address, address, orcpt, &out);
+		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
+		return;
+	}
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		if (strcmp(trans->rcpts[i].address, address) == 0) {
 			/* stored once, answered twice, with the first id */
@@ -312,15 +347,56 @@ void lmtp_transaction_data_append(struct lmtp_session *session,
 	}
 }
 
-/* reply_all - the same refusal for every accepted recipient */
-static void reply_all(struct lmtp_session *session, int code,
-		      const char *enhanced, const char *text)
+/* reply_outcomes - one reply per accepted recipient, in order, from its
+   outcome (a duplicate answers with the outcome and id of the first) */
+static void reply_outcomes(struct lmtp_session *session,
+			   const struct lmtp_transaction *trans)
+{
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+		const struct lmtp_recipient *src = rcpt->duplicate_of >= 0 ?
+			&trans->rcpts[rcpt->duplicate_of] : rcpt;
+
+		if (src->outcome.result == OUTCOME_SAVED)
+			lmtp_session_reply(session, "250 2.0.0 <%s> %s Saved",
+					   rcpt->address, src->id);
+		else
+			lmtp_session_reply(session, "%d %s <%s> %s",
+					   src->outcome.code,
+					   src->outcome.enhanced,
+					   rcpt->address, src->outcome.text);
+	}
+}
+
+/* transaction_refuse - the whole message refused at the end of DATA:
+   every accepted recipient gets out, recorded like a delivery, and its
+   reply; the transaction ends */
+static void transaction_refuse(struct lmtp_session *session,
+			       const struct outcome *out)
 {
 	struct lmtp_transaction *trans = session->trans;
 
-	for (size_t i = 0; i < trans->rcpt_count; i++)
-		lmtp_session_reply(session, "%d %s <%s> %s", code, enhanced,
-				   trans->rcpts[i].address, text);
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		struct lmtp_recipient *rcpt = &trans->rcpts[i];
+
+		rcpt->outcome = *out;
+		if (rcpt->duplicate_of < 0)
+			rcpt_record(session, rcpt->id, rcpt->user->username,
+				    rcpt->address, rcpt->orcpt, out);
+	}
+	reply_outcomes(session, trans);
+	lmtp_transaction_free(session);
+}
+
+/* transaction_spool_failed - a temporary failure for every recipient:
+   the message could not be spooled, nothing is stored */
+static void transaction_spool_failed(struct lmtp_session *session)
+{
+	struct outcome out;
+
+	outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 451, "4.3.0",
+		    "Temporary failure spooling the message");
+	transaction_refuse(session, &out);
 }
 
 /* rfc2822_date - "Sun, 22 Nov 2026 00:09:42 +0000" */
@@ -440,13 +516,8 @@ static void delivery_work(void *context)
 		log_set_user(rcpt->user->username);
 		log_set_thread_debug(lmtp_stats_debug_user(job->session->server->stats,
 							   rcpt->user->username));
-		memset(&req, 0, sizeof(req));
-		req.protocol = "lmtp";
-		req.session_id = rcpt->id;
-		req.user = rcpt->user->username;
-		req.envelope_sender = trans->mail_from;
-		req.rcpt = rcpt->address;
-		req.orig_rcpt = rcpt->orcpt != NULL ? rcpt->orcpt : rcpt->address;
+		rcpt_request(trans, rcpt->id, rcpt->user->username,
+			     rcpt->address, rcpt->orcpt, &req);
 		if (set->lmtp_save_to_detail_mailbox && rcpt->detail != NULL &&
 		    *rcpt->detail != '\0')
 			req.mailbox = rcpt->detail;
@@ -462,7 +533,6 @@ static void delivery_work(void *context)
 		if (!single && link_path != NULL &&
 		    (!rcpt->user->have_uid || rcpt->user->uid == link_uid))
 			req.link_source = link_path;
-		req.start_usecs = trans->start_usecs;
 		deliver_as_user(set, rcpt, &req, trans->msg, &rcpt->outcome,
 				&saved);
 		if (saved != NULL && link_path == NULL) {
@@ -485,21 +555,7 @@ static void delivery_done(void *context)
 
 	if (!session->destroyed) {
 		log_set_session(session->id);
-		for (size_t i = 0; i < trans->rcpt_count; i++) {
-			const struct lmtp_recipient *rcpt = &trans->rcpts[i];
-			const struct lmtp_recipient *src = rcpt->duplicate_of >= 0 ?
-				&trans->rcpts[rcpt->duplicate_of] : rcpt;
-
-			if (src->outcome.result == OUTCOME_SAVED)
-				lmtp_session_reply(session, "250 2.0.0 <%s> %s Saved",
-						   rcpt->address, src->id);
-			else
-				lmtp_session_reply(session, "%d %s <%s> %s",
-						   src->outcome.code,
-						   src->outcome.enhanced,
-						   rcpt->address,
-						   src->outcome.text);
-		}
+		reply_outcomes(session, trans);
 	}
 	lmtp_transaction_free(session);
 	free(job->received);
@@ -516,24 +572,22 @@ void lmtp_transaction_data_end(struct lmtp_session *session)
 	const char *error;
 
 	if (trans->too_big) {
-		reply_all(session, 552, "5.3.4",
-			  "Message size exceeds fixed maximum message size");
-		lmtp_transaction_free(session);
+		struct outcome out;
+
+		outcome_set(&out, OUTCOME_REJECTED, OUTCOME_REASON_SIZE, 552,
+			    "5.3.4", "Message size exceeds fixed maximum message size");
+		transaction_refuse(session, &out);
 		return;
 	}
 	if (trans->spool_failed) {
-		reply_all(session, 451, "4.3.0",
-			  "Temporary failure spooling the message");
-		lmtp_transaction_free(session);
+		transaction_spool_failed(session);
 		return;
 	}
 	if (trans->msg == NULL)
 		trans->msg = message_create(set->mail_temp_dir);
 	if (message_finish(trans->msg, &error) < 0) {
 		log_error("spooling the message failed: %s", error);
-		reply_all(session, 451, "4.3.0",
-			  "Temporary failure spooling the message");
-		lmtp_transaction_free(session);
+		transaction_spool_failed(session);
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));

@@ -1,12 +1,18 @@
 """Faults injected into a running loft: helper processes stopped under
 load (loft-stats, loft-log), compared with the same load on a healthy
-instance in the same test, as throughput ratios (never absolute times)."""
+instance in the same test, as throughput ratios (never absolute times);
+full file systems (small tmpfs mounts) for mail_temp_dir and the mail
+itself; refusals at the end of DATA. Every reply that ends a recipient's
+chance must leave a delivery record: log line, journal entry, metric."""
+import contextlib
 import os
 import signal
+import subprocess
 import time
 
-from conftest import Daemon, needs_root
+from conftest import Daemon, needs_root, wait_for
 from test_lmtp import MSG, Raw
+from test_stats import StatsDaemon
 
 pytestmark = needs_root
 
@@ -67,3 +73,123 @@ def test_stopped_stats_and_log_cost_delivery_nothing(inst):
         assert len(inst.new_files("user0@example.com")) == 3 * (5 + 4 * 30)
     finally:
         d.stop()
+
+
+@contextlib.contextmanager
+def tmpfs(path, size):
+    """a tmpfs of size mounted on path (made), unmounted afterwards"""
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777",
+                    "tmpfs", path], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", path], check=False)
+
+
+def fill(path):
+    """fill the file system of path to the last byte"""
+    fd = os.open(os.path.join(path, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def one_message(d, rcpts, body):
+    """MAIL, the RCPTs, DATA and body: the replies after the data"""
+    c = Raw(("127.0.0.1", d.port))
+    c.reply()
+    c.cmd("LHLO faults")
+    c.cmd("MAIL FROM:<faults@example.org>")
+    for r in rcpts:
+        assert c.cmd(f"RCPT TO:<{r}>") == ["250 2.1.5 OK"]
+    assert c.cmd("DATA") == ["354 OK"]
+    c.send(body + b".\r\n")
+    lines = [c.line() for _ in rcpts]
+    assert c.cmd("NOOP") == ["250 2.0.0 OK"]
+    c.close()
+    return lines
+
+
+BIG = b"Subject: big\r\nMessage-ID: <big@example.org>\r\n\r\n" + \
+    (b"x" * 1000 + b"\r\n") * 600
+
+
+def test_full_mail_temp_dir_is_a_recorded_tempfail(inst):
+    """A message that spills to a full mail_temp_dir: 451 for every
+    recipient, nothing stored, and each refusal is in the log, the
+    journal and the tempfail counter the shipped alert watches."""
+    spool = os.path.join(inst.root, "spool")
+    with tmpfs(spool, "64k"):
+        fill(spool)
+        sd = StatsDaemon(inst, extra=f"mail_temp_dir = {spool}\n")
+        sd.start()
+        try:
+            lines = one_message(sd, ["user0@example.com", "user1@example.com"], BIG)
+            assert lines == [f"451 4.3.0 <{r}> Temporary failure spooling the message"
+                             for r in ("user0@example.com", "user1@example.com")]
+            assert inst.new_files("user0@example.com") == []
+
+            def journal():
+                return sd.json("/api/v1/deliveries?result=tempfail")
+            assert wait_for(lambda: len(journal()) == 2)
+            assert {r["rcpt"] for r in journal()} == {"user0@example.com", "user1@example.com"}
+            assert all(r["code"] == 451 for r in journal())
+            assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
+            # tempfails are logged at error level, in log_path
+            log = inst.log("loft.log")
+            assert log.count("msgid=unspecified: Temporary failure spooling the message") == 2
+        finally:
+            sd.stop()
+
+
+def test_size_refusal_and_too_many_recipients_are_recorded(inst):
+    sd = StatsDaemon(inst, extra="lmtp_max_message_size = 10k\nlmtp_max_recipients = 1\n")
+    sd.start()
+    try:
+        c = Raw(("127.0.0.1", sd.port))
+        c.reply()
+        c.cmd("LHLO faults")
+        c.cmd("MAIL FROM:<faults@example.org>")
+        assert c.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+        assert c.cmd("RCPT TO:<user1@example.com>") == ["452 4.5.3 Too many recipients"]
+        c.cmd("DATA")
+        c.send(BIG + b".\r\n")
+        assert c.line() == ("552 5.3.4 <user0@example.com> "
+                            "Message size exceeds fixed maximum message size")
+        assert wait_for(lambda: sd.metric("loft_rcpt_rejected_total", reason="size") == 1)
+        rejected = sd.json("/api/v1/deliveries?result=rejected")
+        assert [(r["rcpt"], r["code"]) for r in rejected] == [("user0@example.com", 552)]
+        deferred = sd.json("/api/v1/deliveries?result=tempfail")
+        assert [(r["rcpt"], r["code"]) for r in deferred] == [("user1@example.com", 452)]
+        assert sd.metric("loft_rcpt_rejected_total", reason="other") == 1
+    finally:
+        sd.stop()
+
+
+def test_full_mail_file_system_tempfails_and_leaves_nothing(inst):
+    """The mail itself on a full file system: 452 4.3.1, a recorded
+    tempfail, no file in new/ or tmp/; once there is room the same
+    message is delivered."""
+    with tmpfs(inst.vmail, "2m"):
+        os.chown(inst.vmail, 65534, 65534)
+        sd = StatsDaemon(inst)
+        sd.start()
+        try:
+            assert one_message(sd, ["user0@example.com"], MSG)[0].endswith(" Saved")
+            fill(inst.vmail)
+            lines = one_message(sd, ["user0@example.com"], BIG)
+            assert lines[0].startswith("452 4.3.1 <user0@example.com> "), lines
+            assert len(inst.new_files("user0@example.com")) == 1
+            assert inst.tmp_files("user0@example.com") == []
+            assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp",
+                                              result="tempfail") == 1)
+            os.unlink(os.path.join(inst.vmail, "filler"))
+            assert one_message(sd, ["user0@example.com"], BIG)[0].endswith(" Saved")
+            assert len(inst.new_files("user0@example.com")) == 2
+        finally:
+            sd.stop()
