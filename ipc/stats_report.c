@@ -179,3 +179,27 @@ void stats_report_log_count(struct stats_client *client, enum log_level level,
 	env.log_event = &msg;
 	send_body(client, &env);
 }
+
+void stats_report_log_write_failures(struct stats_client *client,
+				     const char *service)
+{
+	/* what this process has reported so far (one reporting thread) */
+	static uint64_t reported;
+	Loft__Envelope env = LOFT__ENVELOPE__INIT;
+	Loft__LogWriteFailures msg = LOFT__LOG_WRITE_FAILURES__INIT;
+	uint64_t failures = log_write_failures();
+	char error[256];
+
+	if (client == NULL || failures <= reported)
+		return;
+	log_write_failure_text(error, sizeof(error));
+	msg.service = str(service);
+	msg.pid = (uint32_t)getpid();
+	msg.count = failures - reported > UINT32_MAX ? UINT32_MAX :
+		(uint32_t)(failures - reported);
+	msg.error = opt(error[0] != '\0' ? error : NULL);
+	env.body_case = LOFT__ENVELOPE__BODY_LOG_WRITE_FAILURES;
+	env.log_write_failures = &msg;
+	send_body(client, &env);
+	reported += msg.count;
+}

@@ -56,6 +56,12 @@ void stats_report_log(struct stats_client *client, enum log_level level,
 void stats_report_log_count(struct stats_client *client, enum log_level level,
 			    const char *service, uint32_t count);
 
+/* stats_report_log_write_failures - the lines this process could not
+   write where configured since its last call (log_write_failures()),
+   with the last reason; nothing when there are none */
+void stats_report_log_write_failures(struct stats_client *client,
+				     const char *service);
+
 /* "debug" | "info" | ... as the metrics label */
 const char *stats_report_level_name(enum log_level level);
 

@@ -38,6 +38,9 @@ struct log_dest {
 	char *path;		/* LOG_DEST_FILE only */
 	int fd;			/* -1: the file could not be opened */
 	bool may_sigpipe;	/* fd is a pipe or socket (or stderr) */
+	/* a write was cut short and could not be cut back: the next line
+	   starts with a newline so it is not glued to the broken one */
+	bool partial;
 };
 
 struct log_facility {
@@ -100,6 +103,8 @@ static __thread bool log_debug_thread;
 static log_forward_callback_t *log_forward_cb;
 static void *log_forward_context;
 static uint64_t log_failures;
+/* why the last line could not be written where configured (log_lock) */
+static char log_failure_text[256];
 static uint64_t log_counts[LOG_LEVEL_COUNT];
 
 /* log_atfork_prepare - hold the lock across fork so the child's copy is
@@ -445,6 +450,13 @@ uint64_t log_write_failures(void)
 	return __atomic_load_n(&log_failures, __ATOMIC_RELAXED);
 }
 
+void log_write_failure_text(char *buf, size_t size)
+{
+	pthread_mutex_lock(&log_lock);
+	snprintf(buf, size, "%s", log_failure_text);
+	pthread_mutex_unlock(&log_lock);
+}
+
 uint64_t log_messages_count(enum log_level level)
 {
 	if ((unsigned int)level >= LOG_LEVEL_COUNT)
@@ -499,21 +511,81 @@ static int log_write_guarded(int fd, const char *data, size_t len)
 	return ret;
 }
 
-/* log_dest_write - the whole line to dest in one write(); 0, or -1 */
-static int log_dest_write(const struct log_dest *dest, const char *data,
-			  size_t len)
+/* log_file_cut_back - a line of which only written bytes reached the
+   file (disk full): truncate them away when nothing was appended after
+   them, else have the next line start on a line of its own */
+static void log_file_cut_back(struct log_dest *dest, size_t written)
 {
-	if (dest->fd == -1)
+	off_t end = lseek(dest->fd, 0, SEEK_CUR);
+	struct stat st;
+
+	if (end >= (off_t)written && fstat(dest->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == end &&
+	    ftruncate(dest->fd, end - (off_t)written) == 0)
+		return;
+	dest->partial = true;
+}
+
+/* log_file_write - the whole line appended to a file, never half of it:
+   0, or -1 with errno */
+static int log_file_write(struct log_dest *dest, const char *data, size_t len)
+{
+	size_t done = 0;
+	int saved_errno;
+
+	if (dest->partial) {
+		if (log_write_all(dest->fd, "\n", 1) < 0)
+			return -1;
+		dest->partial = false;
+	}
+	while (done < len) {
+		ssize_t ret = write(dest->fd, data + done, len - done);
+
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0) {
+			if (ret == 0)
+				errno = ENOSPC;
+			break;
+		}
+		done += (size_t)ret;
+	}
+	if (done == len)
+		return 0;
+	saved_errno = errno;
+	if (done > 0)
+		log_file_cut_back(dest, done);
+	errno = saved_errno;
+	return -1;
+}
+
+/* log_dest_write - the whole line to dest; 0, or -1 with the reason
+   kept for log_write_failure_text() */
+static int log_dest_write(struct log_dest *dest, const char *data, size_t len)
+{
+	int ret;
+
+	if (dest->fd == -1) {
+		snprintf(log_failure_text, sizeof(log_failure_text),
+			 "%s: not open", dest->path != NULL ? dest->path : "stderr");
 		return -1;
+	}
 	if (dest->may_sigpipe)
-		return log_write_guarded(dest->fd, data, len);
-	return log_write_all(dest->fd, data, len);
+		ret = log_write_guarded(dest->fd, data, len);
+	else
+		ret = log_file_write(dest, data, len);
+	if (ret < 0)
+		snprintf(log_failure_text, sizeof(log_failure_text),
+			 "write(%s) failed: %s",
+			 dest->path != NULL ? dest->path : "stderr",
+			 strerror(errno));
+	return ret;
 }
 
 /* log_deliver - write the NUL-terminated line (no newline yet) to dest,
    falling back to stderr and then syslog; syslog gets it without its
    first timestamp_len bytes. false when it could not go to dest. */
-static bool log_deliver(enum log_level level, const struct log_dest *dest,
+static bool log_deliver(enum log_level level, struct log_dest *dest,
 			struct strbuf *line, size_t timestamp_len)
 {
 	size_t len = line->len;
@@ -540,7 +612,7 @@ static bool log_deliver(enum log_level level, const struct log_dest *dest,
 /* log_output - the formatted line to the log channel, or to dest when
    there is none or it cannot take the line now; one failure counted at
    most */
-static void log_output(enum log_level level, const struct log_dest *dest,
+static void log_output(enum log_level level, struct log_dest *dest,
 		       struct strbuf *line, size_t timestamp_len)
 {
 	bool ok;
@@ -580,7 +652,7 @@ static void log_emit_as(enum log_level level, const char *service, pid_t pid,
 			const struct log_delivery *delivery)
 {
 	int saved_errno = errno;
-	const struct log_dest *dest;
+	struct log_dest *dest;
 	struct log_line line;
 	struct strbuf *buf;
 	size_t timestamp_len = 0;
@@ -664,7 +736,7 @@ void log_write_line(enum log_level level, const char *line, size_t len,
 		    size_t timestamp_len)
 {
 	int saved_errno = errno;
-	const struct log_dest *dest;
+	struct log_dest *dest;
 	struct strbuf *buf;
 
 	if ((unsigned int)level >= LOG_LEVEL_COUNT)

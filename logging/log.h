@@ -125,6 +125,11 @@ char *log_format_delivery(const char *deliver_log_format,
 
 /* log_write_failures - lines that could not be written where configured */
 uint64_t log_write_failures(void);
+/* log_write_failure_text - why the last failed line failed ("write(PATH)
+   failed: No space left on device"), "" when none did. A line cut short
+   by a full disk never stays half in its file: it is cut back, or the
+   next line starts on a line of its own. */
+void log_write_failure_text(char *buf, size_t size);
 /* log_messages_count - lines emitted at level since start (for metrics) */
 uint64_t log_messages_count(enum log_level level);
 const char *log_level_name(enum log_level level); /* "Info", "Error" ... */

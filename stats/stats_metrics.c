@@ -51,6 +51,7 @@ struct stats_metrics_counters {
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
+	uint64_t log_write_failures;
 	uint64_t kicks;
 	uint64_t reloads[2];		/* ok, failed */
 	uint64_t dropped;
@@ -92,6 +93,7 @@ enum stats_metric_id {
 	STATS_M_USERDB_DURATION,
 	STATS_M_STORAGE_DURATION,
 	STATS_M_LOG_MESSAGES,
+	STATS_M_LOG_WRITE_FAILURES,
 	STATS_M_KICKS,
 	STATS_M_CONFIG_RELOADS,
 	STATS_M_EVENTS_DROPPED,
@@ -128,6 +130,9 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		"Time taken writing a message to the mailbox." },
 	[STATS_M_LOG_MESSAGES] = { "loft_log_messages_total",
 		STATS_METRIC_COUNTER, NULL, "Log lines written, by level." },
+	[STATS_M_LOG_WRITE_FAILURES] = { "loft_log_write_failures_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Log lines that could not be written where configured." },
 	[STATS_M_KICKS] = { "loft_kicks_total", STATS_METRIC_COUNTER, NULL,
 		"Sessions ended by an admin kick." },
 	[STATS_M_CONFIG_RELOADS] = { "loft_config_reloads_total",
@@ -357,6 +362,11 @@ void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n
 		m->c.log_messages[level] += n;
 }
 
+void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n)
+{
+	m->c.log_write_failures += n;
+}
+
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 {
 	m->c.kicks += n;
@@ -545,6 +555,8 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 		level_names[r] = stats_json_level_name((enum log_level)r);
 	stats_metrics_walk_enum(sink, STATS_M_LOG_MESSAGES, "level",
 				level_names, m->c.log_messages, LOG_LEVEL_COUNT);
+	stats_metrics_walk_plain(sink, STATS_M_LOG_WRITE_FAILURES,
+				 m->c.log_write_failures);
 	stats_metrics_walk_plain(sink, STATS_M_KICKS, m->c.kicks);
 	stats_metrics_walk_enum(sink, STATS_M_CONFIG_RELOADS, "result",
 				stats_metrics_reload_names, m->c.reloads, 2);

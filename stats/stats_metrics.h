@@ -120,6 +120,9 @@ void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 			  double seconds);
 /* stats_metrics_session_started - loft_sessions_total{service} + 1 */
 void stats_metrics_session_started(struct stats_metrics *m, const char *service);
+/* stats_metrics_log_write_failures - n lines a process could not write
+   (loft_log_write_failures_total) */
+void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n);
 /* stats_metrics_log - n lines logged at level (loft_log_messages_total) */
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
 /* stats_metrics_kicks - n sessions kicked (loft_kicks_total) */

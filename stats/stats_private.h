@@ -54,6 +54,7 @@ struct stats_server {
 	struct stats_http *http;
 	uint64_t start_usecs;
 	struct evloop_timer *own_errors_timer;
+	uint64_t own_log_failures;	/* log_write_failures() counted */
 
 	pthread_mutex_t lock;
 	pthread_cond_t reload_cond;

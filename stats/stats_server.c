@@ -160,6 +160,21 @@ static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 				       m->user, m->text);
 }
 
+/* on_log_write_failures - counted, and one recent error that says why */
+static void on_log_write_failures(struct stats_server *server,
+				  const Loft__LogWriteFailures *m)
+{
+	char text[400];
+
+	stats_metrics_log_write_failures(server->metrics, m->count);
+	snprintf(text, sizeof(text), "%u log line%s could not be written: %s",
+		 m->count, m->count == 1 ? "" : "s",
+		 m->error != NULL ? m->error : "(no reason given)");
+	(void)stats_errors_add(server->errors, clock_realtime_usecs(),
+			       LOG_LEVEL_ERROR, m->service, m->pid, NULL, NULL,
+			       text);
+}
+
 static void on_master_status(struct stats_peer *peer,
 			     const Loft__MasterStatus *m)
 {
@@ -279,6 +294,9 @@ static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
 		break;
 	case LOFT__ENVELOPE__BODY_LOG_EVENT:
 		on_log_event(peer, env->log_event);
+		break;
+	case LOFT__ENVELOPE__BODY_LOG_WRITE_FAILURES:
+		on_log_write_failures(server, env->log_write_failures);
 		break;
 	case LOFT__ENVELOPE__BODY_DROPPED:
 		stats_metrics_dropped(server->metrics, env->dropped->events);
@@ -447,6 +465,9 @@ static int64_t own_errors_flush(struct evloop_timer *timer, void *context)
 	struct own_error batch[STATS_OWN_ERRORS_MAX];
 	unsigned int n;
 
+	uint64_t failures = log_write_failures();
+	char reason[256];
+
 	(void)timer;
 	pthread_mutex_lock(&own_lock);
 	n = own_count;
@@ -462,6 +483,17 @@ static int64_t own_errors_flush(struct evloop_timer *timer, void *context)
 				       batch[i].session[0] != '\0' ?
 				       batch[i].session : NULL, NULL,
 				       batch[i].text);
+	}
+	if (failures > server->own_log_failures) {
+		Loft__LogWriteFailures m = LOFT__LOG_WRITE_FAILURES__INIT;
+
+		log_write_failure_text(reason, sizeof(reason));
+		m.service = (char *)"stats";
+		m.pid = (uint32_t)getpid();
+		m.count = (uint32_t)(failures - server->own_log_failures);
+		m.error = reason[0] != '\0' ? reason : NULL;
+		server->own_log_failures = failures;
+		on_log_write_failures(server, &m);
 	}
 	pthread_mutex_unlock(&server->lock);
 	return STATS_OWN_ERRORS_MSECS;

@@ -61,6 +61,8 @@ void delivery_stats_flush_counts(void)
 				       (enum log_level)level,
 				       delivery_stats_service, n);
 	}
+	stats_report_log_write_failures(delivery_stats_client,
+					delivery_stats_service);
 }
 
 void delivery_stats_install(struct stats_client *client, const char *service)

@@ -12,7 +12,9 @@
  * the files (logrotate); SIGTERM writes what is queued and exits (a reload
  * or a restart leaves the rest to the next loft-log: the channel is
  * loftd's and keeps queued lines). When loftd is gone it goes on until
- * every process that can still send has closed the channel.
+ * every process that can still send has closed the channel. Lines it
+ * cannot write (a full disk) are counted and reported to loft-stats
+ * every second (loft_log_write_failures_total, recent errors).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,12 +30,29 @@
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
+#include "stats_client.h"
+#include "stats_report.h"
+#include "xalloc.h"
+
+#define LOG_MAIN_REPORT_MSECS 1000
 
 struct log_main {
 	struct evloop *loop;
 	struct log_reader *reader;
 	struct service_child *child;
+	struct stats_client *stats;
+	struct evloop_timer *report_timer;
 };
+
+/* report_failures - lines that could not be written, to loft-stats */
+static int64_t report_failures(struct evloop_timer *timer, void *context)
+{
+	struct log_main *ctx = context;
+
+	(void)timer;
+	stats_report_log_write_failures(ctx->stats, "log");
+	return LOG_MAIN_REPORT_MSECS;
+}
 
 /* on_signal - SIGUSR1 reopens, SIGTERM/SIGINT write what is queued and
    stop */
@@ -68,9 +87,11 @@ static void on_master_gone(void *context)
 }
 
 /* configure - the snapshot's log settings, then the service's
-   privileges (root by default: the files are root's) */
-static void configure(const struct service_env *env)
+   privileges (root by default: the files are root's); base_dir is
+   returned (xmalloc'ed) for the stats socket */
+static char *configure(const struct service_env *env)
 {
+	char *base_dir;
 	struct loft_settings set;
 	const char *error;
 
@@ -81,7 +102,9 @@ static void configure(const struct service_env *env)
 		log_fatal(EX_NOPERM, "%s", error);
 	if (service_child_drop_note() != NULL)
 		log_debug("%s", service_child_drop_note());
+	base_dir = xstrdup(set.base_dir);
 	settings_free(&set);
+	return base_dir;
 }
 
 int main(int argc, char **argv)
@@ -89,6 +112,7 @@ int main(int argc, char **argv)
 	struct log_main ctx;
 	struct service_env env;
 	const char *error;
+	char *base_dir, *stats_path;
 	int ret, fd, status = 0;
 
 	(void)argv;
@@ -107,7 +131,7 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		log_fatal(EX_CONFIG, "%s does not name the log channel",
 			  LOG_REMOTE_SERVER_ENV);
-	configure(&env);
+	base_dir = configure(&env);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.loop = evloop_create();
@@ -119,11 +143,22 @@ int main(int argc, char **argv)
 					 on_master_gone, &ctx);
 	/* one process takes every line: never ask loftd for more */
 	service_child_report(ctx.child, 0, 1, 0);
+	stats_path = xasprintf("%s/stats-writer", base_dir);
+	ctx.stats = stats_client_create(ctx.loop, stats_path,
+					LOFT__ROLE__ROLE_SERVICE, "log");
+	free(stats_path);
+	free(base_dir);
+	ctx.report_timer = evloop_add_timer(ctx.loop, LOG_MAIN_REPORT_MSECS,
+					    report_failures, &ctx);
 	if (evloop_run(ctx.loop) < 0) {
 		log_error("event loop failed: %m");
 		status = EX_SOFTWARE;
 	}
 
+	evloop_remove_timer(&ctx.report_timer);
+	stats_report_log_write_failures(ctx.stats, "log");
+	(void)stats_client_flush(ctx.stats, 100);
+	stats_client_free(&ctx.stats);
 	service_child_free(&ctx.child);
 	log_reader_free(&ctx.reader);
 	evloop_free(&ctx.loop);

@@ -106,8 +106,11 @@ static void master_stats_send(struct master_stats *stats)
 
 static int64_t master_stats_tick(struct evloop_timer *timer, void *context)
 {
+	struct master_stats *stats = context;
+
 	(void)timer;
-	master_stats_send(context);
+	master_stats_send(stats);
+	stats_report_log_write_failures(stats->client, "master");
 	return MASTER_STATS_INTERVAL_MSECS;
 }
 

@@ -193,3 +193,40 @@ def test_full_mail_file_system_tempfails_and_leaves_nothing(inst):
             assert len(inst.new_files("user0@example.com")) == 2
         finally:
             sd.stop()
+
+
+def test_full_log_disk_counts_failures_and_never_leaves_half_a_line(inst):
+    """Logs on a full file system: mail still flows, the lost lines are
+    counted in loft_log_write_failures_total and named in the recent
+    errors, and the log file holds whole JSON records only (a write cut
+    at the last free byte is cut back). With room again, logging goes on."""
+    with tmpfs(inst.logdir, "64k"):
+        sd = StatsDaemon(inst, extra="log_format = json\n")
+        sd.start()
+        try:
+            assert one_message(sd, ["user0@example.com"], MSG)[0].endswith(" Saved")
+            fill(inst.logdir)
+            for _ in range(20):
+                assert one_message(sd, ["user0@example.com"], MSG)[0].endswith(" Saved")
+            assert len(inst.new_files("user0@example.com")) == 21
+            assert wait_for(lambda: (sd.metric("loft_log_write_failures_total") or 0) > 0)
+            errors = sd.json("/api/v1/errors")
+            assert any("could not be written" in e["msg"] and
+                       "No space left on device" in e["msg"] and e["service"] == "log"
+                       for e in errors), errors
+
+            def whole_records():
+                import json
+                for name in ("loft-info.log", "loft.log"):
+                    text = inst.log(name)
+                    assert text == "" or text.endswith("\n"), text[-200:]
+                    for line in text.splitlines():
+                        json.loads(line)
+            whole_records()
+            os.unlink(os.path.join(inst.logdir, "filler"))
+            before = inst.log("loft-info.log").count('"saved"')
+            assert one_message(sd, ["user0@example.com"], MSG)[0].endswith(" Saved")
+            assert wait_for(lambda: inst.log("loft-info.log").count('"saved"') > before)
+            whole_records()
+        finally:
+            sd.stop()

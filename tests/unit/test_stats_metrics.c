@@ -139,6 +139,9 @@ static const char want_prometheus[] =
 	"loft_log_messages_total{level=\"error\"} 0\n"
 	"loft_log_messages_total{level=\"fatal\"} 0\n"
 	"loft_log_messages_total{level=\"panic\"} 0\n"
+	"# HELP loft_log_write_failures_total Log lines that could not be written where configured.\n"
+	"# TYPE loft_log_write_failures_total counter\n"
+	"loft_log_write_failures_total 0\n"
 	"# HELP loft_kicks_total Sessions ended by an admin kick.\n"
 	"# TYPE loft_kicks_total counter\n"
 	"loft_kicks_total 1\n"
@@ -276,6 +279,9 @@ static const char want_openmetrics[] =
 	"loft_log_messages_total{level=\"error\"} 0\n"
 	"loft_log_messages_total{level=\"fatal\"} 0\n"
 	"loft_log_messages_total{level=\"panic\"} 0\n"
+	"# TYPE loft_log_write_failures counter\n"
+	"# HELP loft_log_write_failures Log lines that could not be written where configured.\n"
+	"loft_log_write_failures_total 0\n"
 	"# TYPE loft_kicks counter\n"
 	"# HELP loft_kicks Sessions ended by an admin kick.\n"
 	"loft_kicks_total 1\n"
@@ -663,7 +669,7 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	ck_assert_uint_eq(json_object_array_length(metrics), 33);
+	ck_assert_uint_eq(json_object_array_length(metrics), 34);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
