@@ -85,15 +85,25 @@ static void lda_stats_start(const struct loft_settings *set, const char *user)
 	stats_report_session_start(lda_stats, &session);
 }
 
-/* lda_stats_finish - end the session and give the reports 50 ms */
+/* lda_stats_finish - end the session and give the reports 50 ms; what
+   loft-stats could not be handed (it is not running, or its backlog is
+   full: a stopped or restarting loft-stats otherwise accepts this run's
+   connection later) is said in the log, since no counter can get it */
 static void lda_stats_finish(void)
 {
+	uint64_t lost;
+
 	if (lda_stats == NULL)
 		return;
 	delivery_stats_flush_counts();
 	stats_report_session_end(lda_stats, lda_session_id);
 	delivery_stats_uninstall();
 	(void)stats_client_flush(lda_stats, 50);
+	lost = stats_client_dropped_total(lda_stats);
+	if (lost > 0)
+		log_warning("loft-stats is unreachable: %llu stats event%s of "
+			    "this delivery not counted",
+			    (unsigned long long)lost, lost == 1 ? "" : "s");
 	stats_client_free(&lda_stats);
 }
 

@@ -18,8 +18,12 @@
 
 #include "settings.h"
 
-/* listen(2) backlog of every socket */
-#define MASTER_LISTENER_BACKLOG 128
+/* listen(2) backlog of every socket: as deep as the kernel allows
+   (net.core.somaxconn), since loftd holds the sockets while services
+   restart. A loft-lda run that reports while loft-stats is stopped or
+   restarting waits in stats-writer's backlog with its events, which are
+   read when loft-stats accepts it; only a full backlog loses them. */
+#define MASTER_LISTENER_BACKLOG SOMAXCONN
 
 struct master_listener {
 	enum listener_type type;

@@ -230,3 +230,23 @@ def test_full_log_disk_counts_failures_and_never_leaves_half_a_line(inst):
             whole_records()
         finally:
             sd.stop()
+
+
+def test_lda_reports_wait_in_the_backlog_while_stats_is_stopped(inst):
+    """loft-lda runs while loft-stats is stopped: each run's connection
+    waits, with its events, in the stats-writer backlog loftd holds, and
+    is counted once loft-stats goes on. More runs than the old 128-deep
+    backlog, none of them lost."""
+    sd = StatsDaemon(inst)
+    sd.start()
+    try:
+        runs = 200
+        with stopped(sd.children("loft-stats")[0]):
+            for _ in range(runs):
+                r = inst.lda("-d", "user0@example.com")
+                assert r.returncode == 0, r.stderr
+        assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lda",
+                                          result="saved") == runs, timeout=60)
+        assert sd.metric("loft_stats_events_dropped_total") == 0
+    finally:
+        sd.stop()
