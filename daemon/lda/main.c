@@ -118,13 +118,18 @@ static void LOFT_ATTR_NORETURN lda_exit(const struct outcome *out)
 	exit(code);
 }
 
-/* lda_fail_config - configuration trouble is temporary: the admin fixes
-   the file and the MTA's retry delivers */
-static void LOFT_ATTR_NORETURN lda_fail_config(const char *error)
+/* lda_fail_config - configuration trouble (the file, -o) is temporary:
+   the admin fixes it and the MTA's retry delivers. The reason is logged,
+   so with -e it follows the status line. */
+static void LOFT_ATTR_NORETURN LOFT_ATTR_FORMAT(1, 2)
+lda_fail_config(const char *fmt, ...)
 {
 	struct outcome out;
+	va_list args;
 
-	fprintf(stderr, "loft-lda: Fatal: %s\n", error);
+	va_start(args, fmt);
+	log_vwrite(LOG_LEVEL_FATAL, NULL, fmt, args);
+	va_end(args);
 	outcome_tempfail(&out, "4.3.5", "System configuration error");
 	lda_exit(&out);
 }
@@ -187,7 +192,7 @@ static void lda_load_settings(const struct lda_options *opts,
 	const char *error;
 
 	if (config_load(opts->config_path, "lda", set, &error) < 0)
-		lda_fail_config(error);
+		lda_fail_config("%s", error);
 	for (size_t i = 0; i < opts->override_count; i++) {
 		char *key = xstrdup(opts->overrides[i]);
 		char *value = strchr(key, '=');
@@ -206,7 +211,7 @@ static void lda_load_settings(const struct lda_options *opts,
 	if (opts->autosubscribe)
 		set->lda_mailbox_autosubscribe = true;
 	if (userdb_validate(set, &error) < 0)
-		lda_fail_config(error);
+		lda_fail_config("%s", error);
 }
 
 
@@ -379,6 +384,10 @@ int main(int argc, char **argv)
 	log_init("lda");
 	lda_parse_args(argc, argv, &opts);
 	lda_stderr_reason = opts.stderr_reason;
+	/* Postfix reads the status code at the start of the output: log
+	   lines that go to stderr wait until lda_exit has printed it */
+	if (lda_stderr_reason)
+		log_hold_stderr();
 
 	if (setuid_caller) {
 		if (opts.config_path != NULL &&

@@ -356,3 +356,30 @@ def test_log_file_unwritable_never_defers(inst):
     assert r.returncode == 0, r.stderr
     assert len(inst.new_files("user0@example.com")) == 1
     assert b"saved mail to INBOX" in r.stderr  # fell back to stderr
+
+
+@needs_root
+def test_e_status_line_first_before_fallback_log_lines(inst):
+    """Postfix's pipe reads the enhanced status code at the start of the
+    output: with -e it comes first even when log lines fall back to stderr
+    (here the log folder is a file, so every log line does)."""
+    os.rmdir(inst.logdir)
+    with open(inst.logdir, "w") as f:
+        f.write("")
+    r = inst.lda("-e", "-d", "nosuch@example.com", "-f", "a@b.c")
+    assert r.returncode == 67
+    lines = r.stderr.decode().splitlines()
+    assert lines[0] == "5.1.1 User doesn't exist: nosuch@example.com", lines
+    assert any("open(" in line for line in lines[1:]), lines  # the held log lines follow
+    # a configuration failure: the status line, then the reason
+    with open(inst.conf, "a") as f:
+        f.write("mail_fsync = sometimes\n")
+    r = inst.lda("-e", "-d", "user0@example.com", "-f", "a@b.c")
+    assert r.returncode == 75
+    lines = r.stderr.decode().splitlines()
+    assert lines[0].startswith("4.3.5 "), lines
+    assert any("mail_fsync" in line for line in lines[1:]), lines
+    # without -e the log lines still reach stderr
+    r = inst.lda("-d", "user0@example.com", "-f", "a@b.c")
+    assert r.returncode == 75 and b"mail_fsync" in r.stderr
+
