@@ -181,8 +181,9 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	}
 	if (opts->user != NULL && *opts->user == '\0')
 		lda_fail_usage("empty -d user");
+	/* Postfix's -m ${extension} is empty for a plain address */
 	if (opts->mailbox != NULL && *opts->mailbox == '\0')
-		lda_fail_usage("empty -m mailbox");
+		opts->mailbox = NULL;
 }
 
 /* lda_load_settings - config file, protocol lda, then -o overrides */
@@ -197,15 +198,14 @@ static void lda_load_settings(const struct lda_options *opts,
 		char *key = xstrdup(opts->overrides[i]);
 		char *value = strchr(key, '=');
 
+		/* -o comes from the MTA's configuration (master.cf): a
+		   mistake there must defer the mail, not bounce it */
 		if (value == NULL)
-			lda_fail_usage("-o %s: expected setting=value",
-				       opts->overrides[i]);
+			lda_fail_config("-o %s: expected setting=value",
+					opts->overrides[i]);
 		*value++ = '\0';
-		if (settings_set(set, key, value, &error) < 0) {
-			fprintf(stderr, "loft-lda: Fatal: -o %s: %s\n",
-				opts->overrides[i], error);
-			exit(EX_USAGE);
-		}
+		if (settings_set(set, key, value, &error) < 0)
+			lda_fail_config("-o %s: %s", opts->overrides[i], error);
 		free(key);
 	}
 	if (opts->autosubscribe)

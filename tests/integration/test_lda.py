@@ -69,10 +69,31 @@ def test_bad_option_exit_64(inst):
     assert b"Usage: loft-lda" in r.stdout
     r = inst.lda("-d", "user0@example.com", "extra-arg")
     assert r.returncode == 64
-    r = inst.lda("-d", "user0@example.com", "-o", "no_equals_sign")
-    assert r.returncode == 64
-    r = inst.lda("-d", "user0@example.com", "-o", "no_such_setting=1")
-    assert r.returncode == 64 and b"no_such_setting" in r.stderr
+
+
+@needs_root
+def test_bad_o_setting_is_a_config_error_exit_75(inst):
+    """-o comes from the MTA's configuration (master.cf): Postfix bounces
+    on 64, so a mistake there defers instead."""
+    for setting in ("no_such_setting=1", "no_equals_sign", "mail_fsync=sometimes"):
+        r = inst.lda("-e", "-d", "user0@example.com", "-o", setting)
+        assert r.returncode == 75, (setting, r.stderr)
+        lines = r.stderr.decode().splitlines()
+        assert lines[0].startswith("4.3.5 "), lines
+        assert setting.split("=")[0] in r.stderr.decode()
+    assert inst.new_files("user0@example.com") == []
+
+
+@needs_root
+def test_empty_m_means_inbox(inst):
+    """Postfix passes -m ${extension}, empty for a plain address; and
+    -m INBOX/${extension} becomes INBOX/."""
+    for mailbox in ("", "INBOX/"):
+        r = inst.lda("-d", "user0@example.com", "-m", mailbox)
+        assert r.returncode == 0, (mailbox, r.stderr)
+    assert len(inst.new_files("user0@example.com")) == 2
+    assert "save failed" not in inst.log()
+    assert inst.log().count("saved mail to INBOX") == 2
 
 
 @needs_root
