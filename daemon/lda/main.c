@@ -12,7 +12,9 @@
  * line starting with the enhanced status code.
  *
  * SECURITY: when installed setuid-root and run by another user, the
- * environment is cleared and -c, -o and -p are refused.
+ * environment is cleared, and with -c, -o or -p loft-lda first drops to
+ * the caller's real uid and gid for good (as dovecot-lda does): what the
+ * caller names is never read with root's rights.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,6 +51,7 @@
 
 struct lda_options {
 	const char *config_path;
+	bool config_given;		/* -c */
 	const char *user;		/* -d */
 	const char *orig_rcpt;		/* -a */
 	const char *final_rcpt;		/* -r */
@@ -158,7 +161,10 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	while ((c = getopt(argc, argv, "a:c:d:ef:km:o:p:r:s")) != -1) {
 		switch (c) {
 		case 'a': opts->orig_rcpt = optarg; break;
-		case 'c': opts->config_path = optarg; break;
+		case 'c':
+			opts->config_path = optarg;
+			opts->config_given = true;
+			break;
 		case 'd': opts->user = optarg; break;
 		case 'e': opts->stderr_reason = true; break;
 		case 'f': opts->sender = optarg; break;
@@ -184,6 +190,23 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	/* Postfix's -m ${extension} is empty for a plain address */
 	if (opts->mailbox != NULL && *opts->mailbox == '\0')
 		opts->mailbox = NULL;
+}
+
+/* lda_drop_to_caller - a set-user-ID loft-lda becomes its caller for
+   good, before it reads anything the caller named; failing that, the MTA
+   retries */
+static void lda_drop_to_caller(void)
+{
+	struct outcome out;
+	const char *error;
+
+	if (privileges_drop_to_caller(&error) == 0)
+		return;
+	log_error("dropping privileges to uid %u failed: %s",
+		  (unsigned int)getuid(), error);
+	outcome_tempfail(&out, "4.3.0",
+			 "Internal error occurred. Refer to server log for more information.");
+	lda_exit(&out);
 }
 
 /* lda_load_settings - config file, protocol lda, then -o overrides */
@@ -390,13 +413,12 @@ int main(int argc, char **argv)
 		log_hold_stderr();
 
 	if (setuid_caller) {
-		if (opts.config_path != NULL &&
-		    strcmp(opts.config_path, LOFT_DEFAULT_CONFIG) != 0)
-			lda_fail_usage("-c is allowed only for root");
-		if (opts.override_count > 0)
-			lda_fail_usage("-o is allowed only for root");
-		if (opts.path != NULL)
-			lda_fail_usage("-p is allowed only for root");
+		/* the caller's own config, settings or message file are not
+		   read with root's rights: the caller gets no root at all
+		   and goes on with what its own uid may do, as dovecot-lda */
+		if (opts.config_given || opts.override_count > 0 ||
+		    opts.path != NULL)
+			lda_drop_to_caller();
 		opts.keep_env = false;
 	}
 	env_user = env_home = NULL;

@@ -8,6 +8,7 @@ import re
 import resource
 import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -404,3 +405,76 @@ def test_e_status_line_first_before_fallback_log_lines(inst):
     r = inst.lda("-d", "user0@example.com", "-f", "a@b.c")
     assert r.returncode == 75 and b"mail_fsync" in r.stderr
 
+
+@pytest.fixture
+def setuid_lda():
+    """loft-lda installed setuid-root in a private 0755 folder; skips where
+    the folder's file system ignores set-user-ID bits (nosuid)."""
+    d = tempfile.mkdtemp(prefix="loft-suid-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    if os.statvfs(d).f_flag & os.ST_NOSUID:
+        shutil.rmtree(d)
+        pytest.skip(f"{d} is on a nosuid mount")
+    path = os.path.join(d, "loft-lda")
+    shutil.copy(binary("loft-lda"), path)
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o4755)
+    yield path
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def run_as_nobody(args, msg=SAMPLE):
+    """args run by nobody:nogroup without supplementary groups"""
+    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + args
+    return subprocess.run(cmd, input=msg, capture_output=True, timeout=60)
+
+
+@needs_root
+def test_setuid_caller_with_c_runs_as_the_caller(inst, setuid_lda):
+    """A non-root caller who passes -c, -o or -p gets no root at all: every
+    uid and gid becomes the caller's before anything is read (spec
+    section 3), instead of a refusal with 64."""
+    os.chmod(inst.conf, 0o644)
+    os.chmod(inst.passwd, 0o644)
+    # the process reports its own credentials: -p /proc/self/status is
+    # read as the message after the switch
+    r = run_as_nobody([setuid_lda, "-c", inst.conf, "-d", "user0@example.com",
+                       "-p", "/proc/self/status"])
+    assert r.returncode == 0, r.stderr
+    files = inst.new_files("user0@example.com")
+    assert len(files) == 1
+    path = os.path.join(inst.maildir("user0@example.com"), "new", files[0])
+    assert os.stat(path).st_uid == NOBODY.pw_uid
+    status = read(path).decode()
+    ids = f"\t{NOBODY.pw_uid}" * 4
+    gids = f"\t{NOBODY.pw_gid}" * 4
+    assert re.search(rf"^Uid:{ids}$", status, re.M), status
+    assert re.search(rf"^Gid:{gids}$", status, re.M), status
+    assert re.search(r"^Groups:\s*$", status, re.M), status
+    assert re.search(r"^CapEff:\s*0+$", status, re.M), status
+
+
+@needs_root
+def test_setuid_caller_with_c_cannot_read_root_files(inst, setuid_lda):
+    """-c naming a file only root may read is a configuration error (75,
+    never 64): the caller's config is read with the caller's rights."""
+    os.chmod(inst.conf, 0o600)
+    r = run_as_nobody([setuid_lda, "-e", "-c", inst.conf, "-d", "user0@example.com"])
+    assert r.returncode == 75, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert lines[0].startswith("4.3.5 "), lines
+    assert any("Permission denied" in line for line in lines[1:]), lines
+    assert inst.new_files("user0@example.com") == []
+
+
+@needs_root
+def test_setuid_caller_with_c_cannot_become_another_user(inst, setuid_lda):
+    """After the drop, a user with another uid cannot be served: 75 (the
+    MTA retries), nothing written."""
+    inst.add_user("other@example.com", uid=5000, gid=5000)
+    os.chmod(inst.conf, 0o644)
+    os.chmod(inst.passwd, 0o644)
+    r = run_as_nobody([setuid_lda, "-c", inst.conf, "-d", "other@example.com", "-o", "mail_debug=yes"])
+    assert r.returncode == 75, r.stderr
+    assert b"cannot switch" in r.stderr  # the log folder is root's: stderr
+    assert not os.path.exists(inst.home("other@example.com"))
