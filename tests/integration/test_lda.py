@@ -478,3 +478,37 @@ def test_setuid_caller_with_c_cannot_become_another_user(inst, setuid_lda):
     assert r.returncode == 75, r.stderr
     assert b"cannot switch" in r.stderr  # the log folder is root's: stderr
     assert not os.path.exists(inst.home("other@example.com"))
+
+
+@needs_root
+def test_maildir_tmp_scanned_as_the_user_and_never_fails_delivery(inst):
+    """A delivery scans tmp/ when its atime (the last scan) is over 8 hours
+    old. A file's ctime can not be set back, so removal of old files is
+    tested at unit level with an injected clock (test_maildir); here: the
+    scan happens, a file whose ctime is fresh stays though its mtime is
+    old, and a tmp/ the user cannot list costs a warning, not the mail."""
+    assert inst.lda("-d", "user0@example.com").returncode == 0
+    tmp = os.path.join(inst.maildir("user0@example.com"), "tmp")
+    old = time.time() - 40 * 3600
+    stale = os.path.join(tmp, "1.M1P1.testhost")
+    with open(stale, "w") as f:
+        f.write("partial")
+    os.utime(stale, (old, old))
+    os.utime(tmp, (time.time() - 9 * 3600, time.time()))
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(stale)                      # ctime is fresh
+    assert os.stat(tmp).st_atime > time.time() - 60   # scanned, marked
+    assert len(inst.new_files("user0@example.com")) == 2
+    # the user may create files in tmp/ but not list it
+    os.chmod(tmp, 0o300)
+    os.utime(tmp, (time.time() - 9 * 3600, time.time()))
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0, r.stderr
+    assert len(inst.new_files("user0@example.com")) == 3
+    log = inst.log("loft.log")
+    assert re.search(r"Warning: maildir tmp/ cleanup: opendir\(.*/tmp\) failed: Permission denied", log), log
+    # marked anyway: the next delivery does not try again
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0
+    assert inst.log("loft.log").count("cleanup") == 1
