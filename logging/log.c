@@ -30,6 +30,8 @@
 #define LOG_FILE_MODE 0600
 /* log_path, info_log_path, debug_log_path: at most three destinations */
 #define LOG_MAX_DESTS 3
+/* log_hold_stderr: at most this much is held; more goes to syslog */
+#define LOG_STDERR_HOLD_MAX (256 * 1024)
 
 enum log_dest_kind { LOG_DEST_STDERR, LOG_DEST_SYSLOG, LOG_DEST_FILE };
 
@@ -106,6 +108,11 @@ static uint64_t log_failures;
 /* why the last line could not be written where configured (log_lock) */
 static char log_failure_text[256];
 static uint64_t log_counts[LOG_LEVEL_COUNT];
+/* lines for stderr kept back by log_hold_stderr (under log_lock) */
+static bool log_stderr_holding;
+static struct strbuf log_stderr_held;
+
+static void log_stderr_flush(void);
 
 /* log_atfork_prepare - hold the lock across fork so the child's copy is
    consistent */
@@ -350,9 +357,24 @@ void log_reopen(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+void log_hold_stderr(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_stderr_holding = true;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_release_stderr(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_stderr_flush();
+	pthread_mutex_unlock(&log_lock);
+}
+
 void log_deinit(void)
 {
 	pthread_mutex_lock(&log_lock);
+	log_stderr_flush();
 	log_dests_close();
 	XFREE(log_state.service);
 	log_ctx_session[0] = log_ctx_user[0] = '\0';
@@ -511,6 +533,37 @@ static int log_write_guarded(int fd, const char *data, size_t len)
 	return ret;
 }
 
+/* log_stderr_write - a line for stderr: written, or held back while
+   log_hold_stderr is on; -1 when neither was possible */
+static int log_stderr_write(const char *data, size_t len)
+{
+	if (!log_stderr_holding)
+		return log_write_guarded(STDERR_FILENO, data, len);
+	if (log_stderr_held.len + len > LOG_STDERR_HOLD_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (log_stderr_held.data == NULL)
+		strbuf_init(&log_stderr_held, 1024);
+	strbuf_append(&log_stderr_held, data, len);
+	return 0;
+}
+
+/* log_stderr_flush - write what was held and stop holding (lock held) */
+static void log_stderr_flush(void)
+{
+	if (!log_stderr_holding)
+		return;
+	log_stderr_holding = false;
+	if (log_stderr_held.data == NULL)
+		return;
+	if (log_stderr_held.len > 0 &&
+	    log_write_guarded(STDERR_FILENO, log_stderr_held.data,
+			      log_stderr_held.len) < 0)
+		__atomic_fetch_add(&log_failures, 1, __ATOMIC_RELAXED);
+	strbuf_free(&log_stderr_held);
+}
+
 /* log_file_cut_back - a line of which only written bytes reached the
    file (disk full): truncate them away when nothing was appended after
    them, else have the next line start on a line of its own */
@@ -570,6 +623,8 @@ static int log_dest_write(struct log_dest *dest, const char *data, size_t len)
 			 "%s: not open", dest->path != NULL ? dest->path : "stderr");
 		return -1;
 	}
+	if (dest->kind == LOG_DEST_STDERR)
+		return log_stderr_write(data, len);
 	if (dest->may_sigpipe)
 		ret = log_write_guarded(dest->fd, data, len);
 	else
@@ -600,8 +655,7 @@ static bool log_deliver(enum log_level level, struct log_dest *dest,
 	if (!written) {
 		fell_back = true;
 		written = dest->kind != LOG_DEST_STDERR &&
-			log_write_guarded(STDERR_FILENO, line->data,
-					  line->len) == 0;
+			log_stderr_write(line->data, line->len) == 0;
 	}
 	strbuf_truncate(line, len);
 	if (!written)
@@ -811,6 +865,7 @@ void log_fatal(int status, const char *fmt, ...)
 	va_start(args, fmt);
 	log_vwrite(LOG_LEVEL_FATAL, NULL, fmt, args);
 	va_end(args);
+	log_release_stderr();
 	exit(status);
 }
 
@@ -821,5 +876,6 @@ void log_panic(const char *fmt, ...)
 	va_start(args, fmt);
 	log_vwrite(LOG_LEVEL_PANIC, NULL, fmt, args);
 	va_end(args);
+	log_release_stderr();
 	abort();
 }

@@ -71,7 +71,17 @@ void log_init(const char *service);
 int log_configure(const struct log_settings *set, const char **error_r);
 /* log_reopen - reopen the files (logrotate, SIGUSR1) */
 void log_reopen(void);
+/* log_deinit - release held stderr lines, close the files */
 void log_deinit(void);
+
+/* log_hold_stderr - keep every line meant for stderr (the stderr
+   destination, and the fallback of a file that cannot be written) in
+   memory, in order, until log_release_stderr(), log_deinit(), log_fatal()
+   or log_panic(): a program can print its own first line first (loft-lda
+   -e's status line). Past 256 KiB held, lines fall back to syslog. */
+void log_hold_stderr(void);
+/* log_release_stderr - write the held lines to stderr, stop holding */
+void log_release_stderr(void);
 
 /* Context carried by every line this thread writes from now on (NULL
    clears); per thread, so a worker delivering for a session sets its own. */

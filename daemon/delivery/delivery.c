@@ -628,9 +628,15 @@ void delivery_deliver(const struct loft_settings *set,
 			 message_msgid(msg), mailbox, error_str);
 		free(mailbox);
 		mailbox = xstrdup("INBOX");
+		storage_save_result_free(&result);
 		error = save_to(set, &loc, req, mailbox, true, &prefix, msg,
 				&result, &error_str);
 	}
+	if (result.warning != NULL)
+		log_warning("%s", result.warning);
+	if (result.tmp_removed > 0)
+		log_info("removed %u files older than 36 hours from the tmp/ of %s",
+			 result.tmp_removed, mailbox);
 	if (error != STORAGE_OK) {
 		storage_error_outcome(error, req, out);
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
@@ -650,8 +656,8 @@ void delivery_deliver(const struct loft_settings *set,
 		*saved_path_r = result.path;
 		result.path = NULL;
 	}
-	storage_save_result_free(&result);
 out_loc:
+	storage_save_result_free(&result);
 	mail_location_free(&loc);
 out_free:
 	strbuf_free(&prefix);

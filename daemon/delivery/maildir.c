@@ -9,6 +9,12 @@
  * when autocreate is on (Maildir++ `.Folder` with a `maildirfolder` file,
  * or LAYOUT=fs directories), optionally added to Dovecot's `subscriptions`
  * file. A folder exists when its cur/ exists, so cur/ is created last.
+ *
+ * tmp/ files a crashed delivery left behind are removed the way Dovecot
+ * does: when a delivery opens a folder whose tmp/ was last scanned more
+ * than 8 hours ago (tmp/'s atime, set after each scan), regular files
+ * whose mtime and ctime are both older than 36 hours go. It runs as the
+ * mail user, like the delivery; its failure is only a warning.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +42,9 @@
 #define SUBSCRIPTIONS_V2_HEADER "V\t2\n\n"
 #define SUBSCRIPTIONS_LOCK_STALE_SECS 30
 #define SUBSCRIPTIONS_LOCK_TIMEOUT_MS 30000
+/* how often tmp/ is scanned, by its atime; what is old enough to go */
+#define MAILDIR_TMP_SCAN_SECS (8 * 60 * 60)
+#define MAILDIR_TMP_DELETE_SECS (36 * 60 * 60)
 
 /* one delivery in progress */
 struct maildir_save {
@@ -701,6 +710,96 @@ static enum storage_error maildir_deliver(struct maildir_save *save,
 	return STORAGE_OK;
 }
 
+/* maildir_tmp_note - keep the first cleanup problem in *error_r */
+static void maildir_tmp_note(const char *call, const char *path,
+			     const char *name, int *ret, const char **error_r)
+{
+	if (*ret < 0)
+		return;
+	*error_r = error_slot_set(&maildir_error, "%s(%s%s%s) failed: %s",
+				  call, path, name != NULL ? "/" : "",
+				  name != NULL ? name : "", strerror(errno));
+	*ret = -1;
+}
+
+/* maildir_tmp_remove_old - unlink the regular files of the open tmp/
+   whose mtime and ctime are both before limit; symlinks and directories
+   stay. The number removed; *ret -1 with *error_r on the first problem,
+   the scan goes on past it */
+static int maildir_tmp_remove_old(DIR *dirp, const char *path, time_t limit,
+				  int *ret, const char **error_r)
+{
+	struct dirent *d;
+	struct stat st;
+	int removed = 0;
+
+	errno = 0;
+	while ((d = readdir(dirp)) != NULL) {
+		const char *name = d->d_name;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(dirp), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				maildir_tmp_note("stat", path, name, ret, error_r);
+		} else if (S_ISREG(st.st_mode) && st.st_mtime < limit &&
+			   st.st_ctime < limit) {
+			if (unlinkat(dirfd(dirp), name, 0) == 0)
+				removed++;
+			else if (errno != ENOENT)
+				maildir_tmp_note("unlink", path, name, ret,
+						 error_r);
+		}
+		errno = 0;
+	}
+	if (errno != 0)
+		maildir_tmp_note("readdir", path, NULL, ret, error_r);
+	return removed;
+}
+
+int maildir_tmp_cleanup(const char *dir, time_t now, unsigned int *removed_r,
+			const char **error_r)
+{
+	/* atime now, mtime as it is: the mark of this scan */
+	static const struct timespec stamp[2] = {
+		{ .tv_nsec = UTIME_NOW }, { .tv_nsec = UTIME_OMIT },
+	};
+	char *path = xasprintf("%s/tmp", dir);
+	struct stat st;
+	DIR *dirp;
+	int fd, ret = 0;
+
+	*removed_r = 0;
+	if (stat(path, &st) < 0) {
+		/* a missing tmp/ is made again by the delivery */
+		if (errno != ENOENT)
+			maildir_tmp_note("stat", path, NULL, &ret, error_r);
+		free(path);
+		return ret;
+	}
+	if (st.st_atime >= now - MAILDIR_TMP_SCAN_SECS) {
+		free(path);
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirp = fd < 0 ? NULL : fdopendir(fd);
+	if (dirp != NULL) {
+		*removed_r = (unsigned int)maildir_tmp_remove_old(dirp, path,
+			now - MAILDIR_TMP_DELETE_SECS, &ret, error_r);
+		(void)closedir(dirp);
+	} else {
+		maildir_tmp_note("opendir", path, NULL, &ret, error_r);
+		if (fd >= 0)
+			(void)close(fd);
+	}
+	/* also after a failure: the next try is in 8 hours, not at every
+	   delivery */
+	if (utimensat(AT_FDCWD, path, stamp, 0) < 0)
+		maildir_tmp_note("utimensat", path, NULL, &ret, error_r);
+	free(path);
+	return ret;
+}
+
 enum storage_error maildir_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
@@ -719,6 +818,10 @@ enum storage_error maildir_save(const struct storage_save_params *params,
 		return STORAGE_ERR_INVALID;
 	}
 	ret = maildir_open_folder(&save, error_r);
+	if (ret == STORAGE_OK &&
+	    maildir_tmp_cleanup(save.dir, time(NULL), &result_r->tmp_removed,
+				&error) < 0)
+		result_r->warning = xasprintf("maildir tmp/ cleanup: %s", error);
 	if (ret == STORAGE_OK)
 		ret = maildir_deliver(&save, msg, result_r, error_r);
 	for (i = 0; i < save.created_count; i++)

@@ -17,6 +17,35 @@
 
 static __thread char privileges_error[256];
 
+/* privileges_set_ids - the gid triple (saved_gid as the saved one), then
+   the uid triple, then check that root cannot be regained; supplementary
+   groups are set before. 0, or -1 with *error_r */
+static int privileges_set_ids(uid_t uid, gid_t gid, gid_t saved_gid,
+			      const char **error_r)
+{
+	if (setresgid(gid, gid, saved_gid) < 0) {
+		snprintf(privileges_error, sizeof(privileges_error),
+			 "setresgid(%u) failed: %s", (unsigned int)gid,
+			 strerror(errno));
+		*error_r = privileges_error;
+		return -1;
+	}
+	if (setresuid(uid, uid, uid) < 0) {
+		snprintf(privileges_error, sizeof(privileges_error),
+			 "setresuid(%u) failed: %s", (unsigned int)uid,
+			 strerror(errno));
+		*error_r = privileges_error;
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+		snprintf(privileges_error, sizeof(privileges_error),
+			 "privileges could not be dropped: root regained");
+		*error_r = privileges_error;
+		return -1;
+	}
+	return 0;
+}
+
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 		    const char *privileged_group, const char **error_r)
 {
@@ -46,27 +75,14 @@ int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 			return -1;
 		}
 	}
-	if (setresgid(gid, gid, saved_gid) < 0) {
-		snprintf(privileges_error, sizeof(privileges_error),
-			 "setresgid(%u) failed: %s", (unsigned int)gid,
-			 strerror(errno));
-		*error_r = privileges_error;
-		return -1;
-	}
-	if (setresuid(uid, uid, uid) < 0) {
-		snprintf(privileges_error, sizeof(privileges_error),
-			 "setresuid(%u) failed: %s", (unsigned int)uid,
-			 strerror(errno));
-		*error_r = privileges_error;
-		return -1;
-	}
-	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
-		snprintf(privileges_error, sizeof(privileges_error),
-			 "privileges could not be dropped: root regained");
-		*error_r = privileges_error;
-		return -1;
-	}
-	return 0;
+	return privileges_set_ids(uid, gid, saved_gid, error_r);
+}
+
+int privileges_drop_to_caller(const char **error_r)
+{
+	/* the supplementary groups are the caller's already: exec of a
+	   set-user-ID program does not change them */
+	return privileges_set_ids(getuid(), getgid(), getgid(), error_r);
 }
 
 /* thread_fail - format errno into the error slot */

@@ -18,6 +18,12 @@
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 		    const char *privileged_group, const char **error_r);
 
+/* privileges_drop_to_caller - a set-user-ID (or -group-ID) program gives
+   up what it was given: real, effective and saved uid and gid all become
+   the caller's real ones; the caller's supplementary groups stay. 0, or -1
+   with *error_r. */
+int privileges_drop_to_caller(const char **error_r);
+
 /* privileges_thread_assume - THIS THREAD ONLY takes uid/gid (and gid as
    its only supplementary group) as effective ids, with raw syscalls (glibc
    would apply them to every thread). The process must run as root; the

@@ -33,7 +33,9 @@ enum storage_error storage_save(const struct storage_save_params *params,
 void storage_save_result_free(struct storage_save_result *result)
 {
 	XFREE(result->path);
+	XFREE(result->warning);
 	result->size = result->vsize = 0;
+	result->tmp_removed = 0;
 }
 
 int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,

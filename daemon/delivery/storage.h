@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mail_location.h"
 #include "message.h"
@@ -47,6 +48,10 @@ struct storage_save_params {
 struct storage_save_result {
 	char *path;		/* the file written (maildir new/ file, or mbox) */
 	uint64_t size, vsize;
+	/* maildir: stale tmp/ files removed on the way, and a problem of
+	   that cleanup (it never fails the save); NULL when none */
+	unsigned int tmp_removed;
+	char *warning;
 };
 
 /* storage_save - save msg; STORAGE_OK, or an error with *error_r */
@@ -68,5 +73,15 @@ int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,
    and ':' -> \072 as Dovecot does */
 char *maildir_filename(long secs, long usecs, long pid, const char *host,
 		       uint64_t size, uint64_t vsize);
+
+/* maildir_tmp_cleanup - done by every maildir save, exposed for tests
+   with an injected now: when the tmp/ of the folder dir was last scanned
+   (its atime) more than 8 hours before now, unlink its regular files
+   (never following a symlink) whose mtime and ctime are both more than 36
+   hours before now, then set tmp/'s atime to the current time. 0 with
+   *removed_r (also when no scan was due or tmp/ is missing), or -1 with
+   *error_r: the first problem, the scan went on past it. */
+int maildir_tmp_cleanup(const char *dir, time_t now, unsigned int *removed_r,
+			const char **error_r);
 
 #endif

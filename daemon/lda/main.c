@@ -12,7 +12,9 @@
  * line starting with the enhanced status code.
  *
  * SECURITY: when installed setuid-root and run by another user, the
- * environment is cleared and -c, -o and -p are refused.
+ * environment is cleared, and with -c, -o or -p loft-lda first drops to
+ * the caller's real uid and gid for good (as dovecot-lda does): what the
+ * caller names is never read with root's rights.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,6 +51,7 @@
 
 struct lda_options {
 	const char *config_path;
+	bool config_given;		/* -c */
 	const char *user;		/* -d */
 	const char *orig_rcpt;		/* -a */
 	const char *final_rcpt;		/* -r */
@@ -128,13 +131,18 @@ static void LOFT_ATTR_NORETURN lda_exit(const struct outcome *out)
 	exit(code);
 }
 
-/* lda_fail_config - configuration trouble is temporary: the admin fixes
-   the file and the MTA's retry delivers */
-static void LOFT_ATTR_NORETURN lda_fail_config(const char *error)
+/* lda_fail_config - configuration trouble (the file, -o) is temporary:
+   the admin fixes it and the MTA's retry delivers. The reason is logged,
+   so with -e it follows the status line. */
+static void LOFT_ATTR_NORETURN LOFT_ATTR_FORMAT(1, 2)
+lda_fail_config(const char *fmt, ...)
 {
 	struct outcome out;
+	va_list args;
 
-	fprintf(stderr, "loft-lda: Fatal: %s\n", error);
+	va_start(args, fmt);
+	log_vwrite(LOG_LEVEL_FATAL, NULL, fmt, args);
+	va_end(args);
 	outcome_tempfail(&out, "4.3.5", "System configuration error");
 	lda_exit(&out);
 }
@@ -163,7 +171,10 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	while ((c = getopt(argc, argv, "a:c:d:ef:km:o:p:r:s")) != -1) {
 		switch (c) {
 		case 'a': opts->orig_rcpt = optarg; break;
-		case 'c': opts->config_path = optarg; break;
+		case 'c':
+			opts->config_path = optarg;
+			opts->config_given = true;
+			break;
 		case 'd': opts->user = optarg; break;
 		case 'e': opts->stderr_reason = true; break;
 		case 'f': opts->sender = optarg; break;
@@ -186,8 +197,26 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	}
 	if (opts->user != NULL && *opts->user == '\0')
 		lda_fail_usage("empty -d user");
+	/* Postfix's -m ${extension} is empty for a plain address */
 	if (opts->mailbox != NULL && *opts->mailbox == '\0')
-		lda_fail_usage("empty -m mailbox");
+		opts->mailbox = NULL;
+}
+
+/* lda_drop_to_caller - a set-user-ID loft-lda becomes its caller for
+   good, before it reads anything the caller named; failing that, the MTA
+   retries */
+static void lda_drop_to_caller(void)
+{
+	struct outcome out;
+	const char *error;
+
+	if (privileges_drop_to_caller(&error) == 0)
+		return;
+	log_error("dropping privileges to uid %u failed: %s",
+		  (unsigned int)getuid(), error);
+	outcome_tempfail(&out, "4.3.0",
+			 "Internal error occurred. Refer to server log for more information.");
+	lda_exit(&out);
 }
 
 /* lda_load_settings - config file, protocol lda, then -o overrides */
@@ -197,26 +226,25 @@ static void lda_load_settings(const struct lda_options *opts,
 	const char *error;
 
 	if (config_load(opts->config_path, "lda", set, &error) < 0)
-		lda_fail_config(error);
+		lda_fail_config("%s", error);
 	for (size_t i = 0; i < opts->override_count; i++) {
 		char *key = xstrdup(opts->overrides[i]);
 		char *value = strchr(key, '=');
 
+		/* -o comes from the MTA's configuration (master.cf): a
+		   mistake there must defer the mail, not bounce it */
 		if (value == NULL)
-			lda_fail_usage("-o %s: expected setting=value",
-				       opts->overrides[i]);
+			lda_fail_config("-o %s: expected setting=value",
+					opts->overrides[i]);
 		*value++ = '\0';
-		if (settings_set(set, key, value, &error) < 0) {
-			fprintf(stderr, "loft-lda: Fatal: -o %s: %s\n",
-				opts->overrides[i], error);
-			exit(EX_USAGE);
-		}
+		if (settings_set(set, key, value, &error) < 0)
+			lda_fail_config("-o %s: %s", opts->overrides[i], error);
 		free(key);
 	}
 	if (opts->autosubscribe)
 		set->lda_mailbox_autosubscribe = true;
 	if (userdb_validate(set, &error) < 0)
-		lda_fail_config(error);
+		lda_fail_config("%s", error);
 }
 
 
@@ -389,15 +417,18 @@ int main(int argc, char **argv)
 	log_init("lda");
 	lda_parse_args(argc, argv, &opts);
 	lda_stderr_reason = opts.stderr_reason;
+	/* Postfix reads the status code at the start of the output: log
+	   lines that go to stderr wait until lda_exit has printed it */
+	if (lda_stderr_reason)
+		log_hold_stderr();
 
 	if (setuid_caller) {
-		if (opts.config_path != NULL &&
-		    strcmp(opts.config_path, LOFT_DEFAULT_CONFIG) != 0)
-			lda_fail_usage("-c is allowed only for root");
-		if (opts.override_count > 0)
-			lda_fail_usage("-o is allowed only for root");
-		if (opts.path != NULL)
-			lda_fail_usage("-p is allowed only for root");
+		/* the caller's own config, settings or message file are not
+		   read with root's rights: the caller gets no root at all
+		   and goes on with what its own uid may do, as dovecot-lda */
+		if (opts.config_given || opts.override_count > 0 ||
+		    opts.path != NULL)
+			lda_drop_to_caller();
 		opts.keep_env = false;
 	}
 	env_user = env_home = NULL;

@@ -8,6 +8,7 @@ import re
 import resource
 import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,10 +70,31 @@ def test_bad_option_exit_64(inst):
     assert b"Usage: loft-lda" in r.stdout
     r = inst.lda("-d", "user0@example.com", "extra-arg")
     assert r.returncode == 64
-    r = inst.lda("-d", "user0@example.com", "-o", "no_equals_sign")
-    assert r.returncode == 64
-    r = inst.lda("-d", "user0@example.com", "-o", "no_such_setting=1")
-    assert r.returncode == 64 and b"no_such_setting" in r.stderr
+
+
+@needs_root
+def test_bad_o_setting_is_a_config_error_exit_75(inst):
+    """-o comes from the MTA's configuration (master.cf): Postfix bounces
+    on 64, so a mistake there defers instead."""
+    for setting in ("no_such_setting=1", "no_equals_sign", "mail_fsync=sometimes"):
+        r = inst.lda("-e", "-d", "user0@example.com", "-o", setting)
+        assert r.returncode == 75, (setting, r.stderr)
+        lines = r.stderr.decode().splitlines()
+        assert lines[0].startswith("4.3.5 "), lines
+        assert setting.split("=")[0] in r.stderr.decode()
+    assert inst.new_files("user0@example.com") == []
+
+
+@needs_root
+def test_empty_m_means_inbox(inst):
+    """Postfix passes -m ${extension}, empty for a plain address; and
+    -m INBOX/${extension} becomes INBOX/."""
+    for mailbox in ("", "INBOX/"):
+        r = inst.lda("-d", "user0@example.com", "-m", mailbox)
+        assert r.returncode == 0, (mailbox, r.stderr)
+    assert len(inst.new_files("user0@example.com")) == 2
+    assert "save failed" not in inst.log()
+    assert inst.log().count("saved mail to INBOX") == 2
 
 
 @needs_root
@@ -356,3 +378,137 @@ def test_log_file_unwritable_never_defers(inst):
     assert r.returncode == 0, r.stderr
     assert len(inst.new_files("user0@example.com")) == 1
     assert b"saved mail to INBOX" in r.stderr  # fell back to stderr
+
+
+@needs_root
+def test_e_status_line_first_before_fallback_log_lines(inst):
+    """Postfix's pipe reads the enhanced status code at the start of the
+    output: with -e it comes first even when log lines fall back to stderr
+    (here the log folder is a file, so every log line does)."""
+    os.rmdir(inst.logdir)
+    with open(inst.logdir, "w") as f:
+        f.write("")
+    r = inst.lda("-e", "-d", "nosuch@example.com", "-f", "a@b.c")
+    assert r.returncode == 67
+    lines = r.stderr.decode().splitlines()
+    assert lines[0] == "5.1.1 User doesn't exist: nosuch@example.com", lines
+    assert any("open(" in line for line in lines[1:]), lines  # the held log lines follow
+    # a configuration failure: the status line, then the reason
+    with open(inst.conf, "a") as f:
+        f.write("mail_fsync = sometimes\n")
+    r = inst.lda("-e", "-d", "user0@example.com", "-f", "a@b.c")
+    assert r.returncode == 75
+    lines = r.stderr.decode().splitlines()
+    assert lines[0].startswith("4.3.5 "), lines
+    assert any("mail_fsync" in line for line in lines[1:]), lines
+    # without -e the log lines still reach stderr
+    r = inst.lda("-d", "user0@example.com", "-f", "a@b.c")
+    assert r.returncode == 75 and b"mail_fsync" in r.stderr
+
+
+@pytest.fixture
+def setuid_lda():
+    """loft-lda installed setuid-root in a private 0755 folder; skips where
+    the folder's file system ignores set-user-ID bits (nosuid)."""
+    d = tempfile.mkdtemp(prefix="loft-suid-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    if os.statvfs(d).f_flag & os.ST_NOSUID:
+        shutil.rmtree(d)
+        pytest.skip(f"{d} is on a nosuid mount")
+    path = os.path.join(d, "loft-lda")
+    shutil.copy(binary("loft-lda"), path)
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o4755)
+    yield path
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def run_as_nobody(args, msg=SAMPLE):
+    """args run by nobody:nogroup without supplementary groups"""
+    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + args
+    return subprocess.run(cmd, input=msg, capture_output=True, timeout=60)
+
+
+@needs_root
+def test_setuid_caller_with_c_runs_as_the_caller(inst, setuid_lda):
+    """A non-root caller who passes -c, -o or -p gets no root at all: every
+    uid and gid becomes the caller's before anything is read (spec
+    section 3), instead of a refusal with 64."""
+    os.chmod(inst.conf, 0o644)
+    os.chmod(inst.passwd, 0o644)
+    # the process reports its own credentials: -p /proc/self/status is
+    # read as the message after the switch
+    r = run_as_nobody([setuid_lda, "-c", inst.conf, "-d", "user0@example.com",
+                       "-p", "/proc/self/status"])
+    assert r.returncode == 0, r.stderr
+    files = inst.new_files("user0@example.com")
+    assert len(files) == 1
+    path = os.path.join(inst.maildir("user0@example.com"), "new", files[0])
+    assert os.stat(path).st_uid == NOBODY.pw_uid
+    status = read(path).decode()
+    ids = f"\t{NOBODY.pw_uid}" * 4
+    gids = f"\t{NOBODY.pw_gid}" * 4
+    assert re.search(rf"^Uid:{ids}$", status, re.M), status
+    assert re.search(rf"^Gid:{gids}$", status, re.M), status
+    assert re.search(r"^Groups:\s*$", status, re.M), status
+    assert re.search(r"^CapEff:\s*0+$", status, re.M), status
+
+
+@needs_root
+def test_setuid_caller_with_c_cannot_read_root_files(inst, setuid_lda):
+    """-c naming a file only root may read is a configuration error (75,
+    never 64): the caller's config is read with the caller's rights."""
+    os.chmod(inst.conf, 0o600)
+    r = run_as_nobody([setuid_lda, "-e", "-c", inst.conf, "-d", "user0@example.com"])
+    assert r.returncode == 75, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert lines[0].startswith("4.3.5 "), lines
+    assert any("Permission denied" in line for line in lines[1:]), lines
+    assert inst.new_files("user0@example.com") == []
+
+
+@needs_root
+def test_setuid_caller_with_c_cannot_become_another_user(inst, setuid_lda):
+    """After the drop, a user with another uid cannot be served: 75 (the
+    MTA retries), nothing written."""
+    inst.add_user("other@example.com", uid=5000, gid=5000)
+    os.chmod(inst.conf, 0o644)
+    os.chmod(inst.passwd, 0o644)
+    r = run_as_nobody([setuid_lda, "-c", inst.conf, "-d", "other@example.com", "-o", "mail_debug=yes"])
+    assert r.returncode == 75, r.stderr
+    assert b"cannot switch" in r.stderr  # the log folder is root's: stderr
+    assert not os.path.exists(inst.home("other@example.com"))
+
+
+@needs_root
+def test_maildir_tmp_scanned_as_the_user_and_never_fails_delivery(inst):
+    """A delivery scans tmp/ when its atime (the last scan) is over 8 hours
+    old. A file's ctime can not be set back, so removal of old files is
+    tested at unit level with an injected clock (test_maildir); here: the
+    scan happens, a file whose ctime is fresh stays though its mtime is
+    old, and a tmp/ the user cannot list costs a warning, not the mail."""
+    assert inst.lda("-d", "user0@example.com").returncode == 0
+    tmp = os.path.join(inst.maildir("user0@example.com"), "tmp")
+    old = time.time() - 40 * 3600
+    stale = os.path.join(tmp, "1.M1P1.testhost")
+    with open(stale, "w") as f:
+        f.write("partial")
+    os.utime(stale, (old, old))
+    os.utime(tmp, (time.time() - 9 * 3600, time.time()))
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(stale)                      # ctime is fresh
+    assert os.stat(tmp).st_atime > time.time() - 60   # scanned, marked
+    assert len(inst.new_files("user0@example.com")) == 2
+    # the user may create files in tmp/ but not list it
+    os.chmod(tmp, 0o300)
+    os.utime(tmp, (time.time() - 9 * 3600, time.time()))
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0, r.stderr
+    assert len(inst.new_files("user0@example.com")) == 3
+    log = inst.log("loft.log")
+    assert re.search(r"Warning: maildir tmp/ cleanup: opendir\(.*/tmp\) failed: Permission denied", log), log
+    # marked anyway: the next delivery does not try again
+    r = inst.lda("-d", "user0@example.com")
+    assert r.returncode == 0
+    assert inst.log("loft.log").count("cleanup") == 1

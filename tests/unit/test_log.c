@@ -747,6 +747,53 @@ START_TEST(test_before_configure_goes_to_stderr)
 }
 END_TEST
 
+START_TEST(test_hold_stderr_until_released)
+{
+	const char *bad = test_path(1, "no/such/dir/x.log");
+	struct log_settings set = test_settings(bad);
+	const char *error = NULL;
+	char want[512];
+	int saved, pid = (int)getpid();
+
+	/* held: the program's own line goes first, the log lines (the
+	   stderr destination before configure, then a failed file's
+	   fallback) follow in order once released */
+	saved = test_redirect_stderr(test_path(2, "stderr.txt"));
+	log_hold_stderr();
+	log_info("early");
+	ck_assert_int_eq(log_configure(&set, &error), -1);
+	log_error("fell back");
+	ck_assert_int_eq(write(STDERR_FILENO, "first\n", 6), 6);
+	log_release_stderr();
+	log_info("after");
+	test_restore_stderr(saved);
+
+	snprintf(want, sizeof(want), "first\nlmtp<%d>: Info: early\n"
+		 "lmtp<%d>: Error: fell back\nlmtp<%d>: Info: after\n",
+		 pid, pid, pid);
+	test_file_equals(test_path(2, "stderr.txt"), want);
+	ck_assert_uint_eq(test_captured.count, 3);
+}
+END_TEST
+
+START_TEST(test_hold_stderr_released_by_deinit)
+{
+	char want[256];
+	int saved;
+
+	saved = test_redirect_stderr(test_path(2, "stderr.txt"));
+	log_hold_stderr();
+	log_error("kept");
+	ck_assert_int_eq(write(STDERR_FILENO, "first\n", 6), 6);
+	log_deinit();
+	test_restore_stderr(saved);
+	snprintf(want, sizeof(want), "first\nlmtp<%d>: Error: kept\n",
+		 (int)getpid());
+	test_file_equals(test_path(2, "stderr.txt"), want);
+	log_init("lmtp");
+}
+END_TEST
+
 START_TEST(test_reopen_after_rename)
 {
 	const char *path = test_path(1, "mail.log");
@@ -1068,6 +1115,8 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_stderr_destination);
 	tcase_add_test(tc, test_stderr_broken_pipe);
 	tcase_add_test(tc, test_before_configure_goes_to_stderr);
+	tcase_add_test(tc, test_hold_stderr_until_released);
+	tcase_add_test(tc, test_hold_stderr_released_by_deinit);
 	tcase_add_test(tc, test_reopen_after_rename);
 	tcase_add_test(tc, test_reopen_recovers_failed_open);
 	tcase_add_test(tc, test_debug_gating);

@@ -2,13 +2,15 @@
  * test_maildir - unit tests of maildir delivery through storage_save()
  * (daemon/delivery/maildir.c, storage.c): directory creation, file names,
  * sizes and content, folder autocreation and subscriptions, missing and
- * invalid mailboxes, unique names, usage sums and a full disk.
+ * invalid mailboxes, unique names, usage sums, a full disk and the
+ * cleanup of stale tmp/ files.
  */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "storage.h"
@@ -588,6 +591,215 @@ START_TEST(test_broken_tmp)
 }
 END_TEST
 
+#define HOURS(n) ((time_t)(n) * 60 * 60)
+#define TEST_NOBODY 65534	/* uid and gid a root test runs a save as */
+
+/* set_times - atime and mtime of path (not following a symlink) */
+static void set_times(const char *path, time_t atime, time_t mtime)
+{
+	struct timespec ts[2] = { { .tv_sec = atime }, { .tv_sec = mtime } };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* tmp_path - test_dir/Maildir/tmp/name (name NULL: tmp/ itself) */
+static char *tmp_path(const char *name)
+{
+	return name == NULL ? xasprintf("%s/Maildir/tmp", test_dir) :
+		xasprintf("%s/Maildir/tmp/%s", test_dir, name);
+}
+
+/* make_tmp_file - a file in tmp/ with mtime; ctime is the real now */
+static void make_tmp_file(const char *name, time_t mtime)
+{
+	char *path = tmp_path(name);
+
+	write_plain(path, 5);
+	set_times(path, mtime, mtime);
+	free(path);
+}
+
+/* tmp_exists - name in tmp/ exists (not following symlinks) */
+static bool tmp_exists(const char *name)
+{
+	char *path = tmp_path(name);
+	struct stat st;
+	bool ret = lstat(path, &st) == 0;
+
+	free(path);
+	return ret;
+}
+
+static const char *const maildir_subdirs[] = { "tmp", "new", "cur" };
+
+/* make_maildir_tmp - test_dir/Maildir/{tmp,new,cur}; the maildir path */
+static char *make_maildir_tmp(void)
+{
+	char *dir = xasprintf("%s/Maildir", test_dir);
+
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(maildir_subdirs); i++) {
+		char *sub = xasprintf("%s/%s", dir, maildir_subdirs[i]);
+
+		ck_assert_int_eq(mkdir(sub, 0700), 0);
+		free(sub);
+	}
+	return dir;
+}
+
+/* chown_maildir - test_dir, the maildir and its subdirs to uid/gid */
+static void chown_maildir(const char *dir, uid_t uid, gid_t gid)
+{
+	ck_assert_int_eq(chown(test_dir, uid, gid), 0);
+	ck_assert_int_eq(chown(dir, uid, gid), 0);
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(maildir_subdirs); i++) {
+		char *sub = xasprintf("%s/%s", dir, maildir_subdirs[i]);
+
+		ck_assert_int_eq(chown(sub, uid, gid), 0);
+		free(sub);
+	}
+}
+
+/* ctime can not be set back: the cleanup gets a "now" 37 hours ahead, so
+   files made by the test count as old by ctime; mtimes are set around it */
+START_TEST(test_tmp_cleanup_old_files)
+{
+	time_t real = time(NULL), now = real + HOURS(37);
+	char *dir = make_maildir_tmp(), *tmp = tmp_path(NULL), *link_path;
+	char *outside = xasprintf("%s/outside", test_dir), *sub;
+	const char *error = NULL;
+	unsigned int removed = 99;
+	struct stat st;
+
+	make_tmp_file("crashed", real - HOURS(2));
+	make_tmp_file("recent-mtime", real + HOURS(2));	/* < 36 h before now */
+	write_plain(outside, 5);
+	set_times(outside, real - HOURS(50), real - HOURS(50));
+	link_path = tmp_path("symlink");
+	ck_assert_int_eq(symlink(outside, link_path), 0);
+	set_times(link_path, real - HOURS(50), real - HOURS(50));
+	sub = tmp_path("subdir");
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	set_times(sub, real - HOURS(50), real - HOURS(50));
+	/* last scanned 9 hours before now */
+	set_times(tmp, now - HOURS(9), real);
+
+	ck_assert_msg(maildir_tmp_cleanup(dir, now, &removed, &error) == 0,
+		      "error %s", error);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tmp_exists("crashed"));
+	ck_assert(tmp_exists("recent-mtime"));
+	ck_assert(tmp_exists("symlink"));
+	ck_assert(tmp_exists("subdir"));
+	ck_assert_int_eq(access(outside, F_OK), 0);
+	/* the scan is marked in tmp/'s atime */
+	ck_assert_int_eq(stat(tmp, &st), 0);
+	ck_assert_int_ge(st.st_atime, real);
+	free(sub);
+	free(link_path);
+	free(outside);
+	free(tmp);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_tmp_cleanup_needs_old_ctime)
+{
+	time_t real = time(NULL), now = real + HOURS(1);
+	char *dir = make_maildir_tmp(), *tmp = tmp_path(NULL);
+	const char *error = NULL;
+	unsigned int removed = 99;
+
+	/* mtime 40 hours old (a copy that kept its time), ctime fresh */
+	make_tmp_file("copied", real - HOURS(40));
+	set_times(tmp, now - HOURS(9), real);
+	ck_assert_int_eq(maildir_tmp_cleanup(dir, now, &removed, &error), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert(tmp_exists("copied"));
+	free(tmp);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_tmp_cleanup_at_most_every_8_hours)
+{
+	time_t real = time(NULL), now = real + HOURS(37);
+	char *dir = make_maildir_tmp(), *tmp = tmp_path(NULL);
+	const char *error = NULL;
+	unsigned int removed = 99;
+
+	make_tmp_file("crashed", real - HOURS(2));
+	/* scanned 7 hours before now: not again yet, no readdir */
+	set_times(tmp, now - HOURS(7), real);
+	ck_assert_int_eq(maildir_tmp_cleanup(dir, now, &removed, &error), 0);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert(tmp_exists("crashed"));
+	set_times(tmp, now - HOURS(8) - 1, real);
+	ck_assert_int_eq(maildir_tmp_cleanup(dir, now, &removed, &error), 0);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert(!tmp_exists("crashed"));
+	/* no tmp/ at all: nothing to do, the delivery makes it */
+	ck_assert_int_eq(rmdir(tmp), 0);
+	ck_assert_int_eq(maildir_tmp_cleanup(dir, now, &removed, &error), 0);
+	free(tmp);
+	free(dir);
+}
+END_TEST
+
+/* a tmp/ the mail user may write but not list: the cleanup fails, the
+   save succeeds and says why in its warning. Root may list anything, so
+   the save runs in a child as nobody then. */
+START_TEST(test_tmp_cleanup_failure_save_succeeds)
+{
+	struct storage_save_params params;
+	struct storage_save_result result;
+	struct mail_location loc;
+	struct message *msg;
+	char *dir = make_maildir_tmp(), *tmp = tmp_path(NULL);
+	const char *error = NULL;
+	int status;
+	pid_t pid;
+
+	msg = make_message(TEST_BODY, strlen(TEST_BODY));
+	make_location("Maildir", &loc);
+	init_params(&params, &loc, "INBOX");
+	set_times(tmp, time(NULL) - HOURS(9), time(NULL));
+	ck_assert_int_eq(chmod(tmp, 0300), 0);
+	if (geteuid() == 0)
+		chown_maildir(dir, TEST_NOBODY, TEST_NOBODY);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		enum storage_error ret;
+
+		if (geteuid() == 0 && (setgroups(0, NULL) < 0 ||
+				       setresgid(TEST_NOBODY, TEST_NOBODY,
+						 TEST_NOBODY) < 0 ||
+				       setresuid(TEST_NOBODY, TEST_NOBODY,
+						 TEST_NOBODY) < 0))
+			_exit(2);
+		ret = storage_save(&params, msg, &result, &error);
+		if (ret != STORAGE_OK || result.path == NULL)
+			_exit(3);
+		if (result.warning == NULL ||
+		    strstr(result.warning, "opendir(") == NULL ||
+		    strstr(result.warning, "Permission denied") == NULL)
+			_exit(4);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %d", status);
+	free(tmp);
+	tmp = xasprintf("%s/new", dir);
+	ck_assert_int_eq(count_entries(tmp), 1);
+	free(tmp);
+	free(dir);
+	message_free(&msg);
+	mail_location_free(&loc);
+}
+END_TEST
+
 /* maildir_suite - all maildir tests */
 static Suite *maildir_suite(void)
 {
@@ -613,6 +825,10 @@ static Suite *maildir_suite(void)
 			    (int)LOFT_N_ELEMENTS(usage_locations));
 	tcase_add_test(tc, test_full_disk);
 	tcase_add_test(tc, test_broken_tmp);
+	tcase_add_test(tc, test_tmp_cleanup_old_files);
+	tcase_add_test(tc, test_tmp_cleanup_needs_old_ctime);
+	tcase_add_test(tc, test_tmp_cleanup_at_most_every_8_hours);
+	tcase_add_test(tc, test_tmp_cleanup_failure_save_succeeds);
 	suite_add_tcase(s, tc);
 	return s;
 }
