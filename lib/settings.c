@@ -101,6 +101,13 @@ const struct setting_def loft_setting_defs[] = {
 	  "Answer a full quota with a temporary instead of a permanent failure"),
 
 	/* delivery */
+	G(STR, auth_username_chars,
+	  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@",
+	  "Characters a recipient name may have; others are refused before "
+	  "any lookup (empty: all)"),
+	G(STR, auth_username_translation, "",
+	  "Pairs of characters: each first one in a recipient name becomes the "
+	  "second, before auth_username_chars is checked"),
 	G(STR, auth_username_format, "%Lu",
 	  "Recipient name as looked up in the userdb (%Lu: lower-cased)"),
 	G(STR, recipient_delimiter, "+",

@@ -110,6 +110,8 @@ struct loft_settings {
 	bool quota_full_tempfail;
 
 	/* delivery */
+	char *auth_username_chars;	/* allowed in a recipient name */
+	char *auth_username_translation; /* "ab": 'a' becomes 'b' */
 	char *auth_username_format;	/* userdb lookup key, "%Lu" */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;

@@ -90,8 +90,38 @@ static void var_expand_append(struct strbuf *dest, const char *value,
 	}
 }
 
-int var_expand(struct strbuf *dest, const char *str,
-	       const struct var_expand_table *table, const char **error_r)
+/* var_expand_value_unsafe - why value may not go into a path, or NULL */
+static const char *var_expand_value_unsafe(const char *value)
+{
+	if (value == NULL)
+		return NULL;
+	if (strchr(value, '/') != NULL)
+		return "contains '/'";
+	if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+		return "is a relative folder name";
+	return NULL;
+}
+
+/* var_expand_has_dot_component - path has a "." or ".." component */
+static bool var_expand_has_dot_component(const char *path, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		if ((i - start == 1 && path[start] == '.') ||
+		    (i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return true;
+		start = i + 1;
+	}
+	return false;
+}
+
+/* var_expand_run - var_expand; with path, untrusted values are checked */
+static int var_expand_run(struct strbuf *dest, const char *str,
+			  const struct var_expand_table *table, bool path,
+			  const char **error_r)
 {
 	const char *p = str;
 
@@ -134,7 +164,41 @@ int var_expand(struct strbuf *dest, const char *str,
 						       p, 1);
 			p++;
 		}
+		if (path && entry->untrusted) {
+			const char *why = var_expand_value_unsafe(entry->value);
+
+			if (why != NULL) {
+				(void)var_expand_fail(error_r,
+					"a user name that goes into a path ",
+					why, strlen(why));
+				return VAR_EXPAND_UNSAFE;
+			}
+		}
 		var_expand_append(dest, entry->value, mode);
+	}
+	return 0;
+}
+
+int var_expand(struct strbuf *dest, const char *str,
+	       const struct var_expand_table *table, const char **error_r)
+{
+	return var_expand_run(dest, str, table, false, error_r);
+}
+
+int var_expand_path(struct strbuf *dest, const char *str,
+		    const struct var_expand_table *table, const char **error_r)
+{
+	size_t start = dest->len;
+	int ret;
+
+	ret = var_expand_run(dest, str, table, true, error_r);
+	if (ret < 0)
+		return ret;
+	if (var_expand_has_dot_component(dest->data + start, dest->len - start) &&
+	    !var_expand_has_dot_component(str, strlen(str))) {
+		(void)var_expand_fail(error_r, "user names make a relative "
+				      "folder name in: ", str, strlen(str));
+		return VAR_EXPAND_UNSAFE;
 	}
 	return 0;
 }
@@ -142,7 +206,7 @@ int var_expand(struct strbuf *dest, const char *str,
 void var_expand_user_init(struct var_expand_user *vu, const char *user,
 			  const char *home)
 {
-	const char *at = strchr(user, '@');
+	const char *at = strrchr(user, '@');
 
 	memset(vu, 0, sizeof(*vu));
 	if (at == NULL) {
@@ -152,10 +216,10 @@ void var_expand_user_init(struct var_expand_user *vu, const char *user,
 		vu->local_part = xstrndup(user, (size_t)(at - user));
 		vu->domain = at + 1;
 	}
-	vu->table[0] = (struct var_expand_table){ 'u', "user", user };
-	vu->table[1] = (struct var_expand_table){ 'n', "username", vu->local_part };
-	vu->table[2] = (struct var_expand_table){ 'd', "domain", vu->domain };
-	vu->table[3] = (struct var_expand_table){ 'h', "home", home };
+	vu->table[0] = (struct var_expand_table){ 'u', "user", user, true };
+	vu->table[1] = (struct var_expand_table){ 'n', "username", vu->local_part, true };
+	vu->table[2] = (struct var_expand_table){ 'd', "domain", vu->domain, true };
+	vu->table[3] = (struct var_expand_table){ 'h', "home", home, false };
 	/* table[4..6] stay zero: the terminator */
 }
 
@@ -163,4 +227,25 @@ void var_expand_user_free(struct var_expand_user *vu)
 {
 	free(vu->local_part);
 	memset(vu, 0, sizeof(*vu));
+}
+
+int var_expand_user_string(const char *str, const char *user, const char *home,
+			   bool path, char **result_r, const char **error_r)
+{
+	struct var_expand_user vu;
+	struct strbuf buf;
+	int ret;
+
+	*result_r = NULL;
+	var_expand_user_init(&vu, user, home);
+	strbuf_init(&buf, 128);
+	ret = path ? var_expand_path(&buf, str, vu.table, error_r) :
+		var_expand(&buf, str, vu.table, error_r);
+	var_expand_user_free(&vu);
+	if (ret < 0) {
+		strbuf_free(&buf);
+		return ret;
+	}
+	*result_r = strbuf_detach(&buf);
+	return 0;
 }

@@ -56,25 +56,6 @@ static void delivery_timing(enum delivery_timing kind, uint64_t start_usecs)
 				      delivery_hooks.context);
 }
 
-/* expand_user_string - %variables of user/home in str; NULL on error */
-static char *expand_user_string(const char *str, const char *user,
-				const char *home, const char **error_r)
-{
-	struct var_expand_user vu;
-	struct strbuf buf;
-	int ret;
-
-	var_expand_user_init(&vu, user, home);
-	strbuf_init(&buf, 128);
-	ret = var_expand(&buf, str, vu.table, error_r);
-	var_expand_user_free(&vu);
-	if (ret < 0) {
-		strbuf_free(&buf);
-		return NULL;
-	}
-	return strbuf_detach(&buf);
-}
-
 /* dir_exists - whether path is a directory */
 static bool dir_exists(const char *path)
 {
@@ -114,7 +95,8 @@ static char *autodetect_mail_location(const char *user, const char *home)
 }
 
 /* user_resolve_location - set user->mail_location from the userdb mail
-   field, mail_location or autodetection; 0 or -1 with *error_r */
+   field, mail_location or autodetection; 0, or -1 / VAR_EXPAND_UNSAFE
+   with *error_r */
 static int user_resolve_location(const struct loft_settings *set,
 				 struct delivery_user *user,
 				 const char **error_r)
@@ -132,9 +114,8 @@ static int user_resolve_location(const struct loft_settings *set,
 							       user->home);
 		return 0;
 	}
-	user->mail_location = expand_user_string(location, user->username,
-						 user->home, error_r);
-	return user->mail_location == NULL ? -1 : 0;
+	return var_expand_user_string(location, user->username, user->home,
+				      true, &user->mail_location, error_r);
 }
 
 /* user_resolve_quota - storage limit from quota_rule; 0 or -1 */
@@ -186,7 +167,8 @@ static int user_resolve_ids(const struct loft_settings *set,
 	return 0;
 }
 
-/* user_resolve - everything after the userdb fields are known */
+/* user_resolve - everything after the userdb fields are known; 0, or -1
+   / VAR_EXPAND_UNSAFE (the name may not go into a path) with *error_r */
 static int user_resolve(const struct loft_settings *set,
 			struct delivery_user *user, const char **error_r)
 {
@@ -195,10 +177,11 @@ static int user_resolve(const struct loft_settings *set,
 	if (home != NULL && *home != '\0') {
 		user->home = xstrdup(home);
 	} else if (set->mail_home != NULL && *set->mail_home != '\0') {
-		user->home = expand_user_string(set->mail_home, user->username,
-						NULL, error_r);
-		if (user->home == NULL)
-			return -1;
+		int ret = var_expand_user_string(set->mail_home, user->username,
+						 NULL, true, &user->home,
+						 error_r);
+		if (ret < 0)
+			return ret;
 	}
 	if (user_resolve_ids(set, user, error_r) < 0)
 		return -1;
@@ -207,34 +190,77 @@ static int user_resolve(const struct loft_settings *set,
 	return user_resolve_location(set, user, error_r);
 }
 
+/* delivery_user_unknown - the outcome for a recipient that cannot exist */
+static void delivery_user_unknown(const char *address, struct outcome *out)
+{
+	outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_UNKNOWN_USER, 550,
+		    "5.1.1", "User doesn't exist: %s", address);
+}
+
+/* delivery_user_name_check - Dovecot's auth_username_translation, then
+   auth_username_chars: 0 with *translated_r (xmalloc'ed), or -1 with the
+   recipient refused in out (a name with a character outside the set is
+   never looked up: it cannot exist) */
+static int delivery_user_name_check(const struct loft_settings *set,
+				    const char *address, char **translated_r,
+				    struct outcome *out)
+{
+	const char *trans = set->auth_username_translation;
+	const char *chars = set->auth_username_chars;
+	size_t trans_len = strlen(trans);
+	char *name = xstrdup(address);
+
+	for (char *p = name; *p != '\0'; p++) {
+		for (size_t i = 0; i + 1 < trans_len; i += 2) {
+			if (*p == trans[i]) {
+				*p = trans[i + 1];
+				break;
+			}
+		}
+		if (*chars != '\0' && strchr(chars, *p) == NULL) {
+			log_info("recipient refused: character 0x%02x is not in "
+				 "auth_username_chars", (unsigned int)(unsigned char)*p);
+			free(name);
+			delivery_user_unknown(address, out);
+			*translated_r = NULL;
+			return -1;
+		}
+	}
+	*translated_r = name;
+	return 0;
+}
+
 int delivery_user_lookup(const struct loft_settings *set, const char *address,
 			 struct delivery_user **user_r, struct outcome *out)
 {
 	struct userdb_reply *reply;
 	struct delivery_user *user;
-	enum userdb_result ret;
+	enum userdb_result result;
 	const char *error;
-	char *lookup_name;
+	char *translated, *lookup_name;
 	uint64_t start = clock_realtime_usecs();
+	int ret;
 
 	*user_r = NULL;
-	lookup_name = expand_user_string(set->auth_username_format, address,
-					 NULL, &error);
-	if (lookup_name == NULL) {
+	if (delivery_user_name_check(set, address, &translated, out) < 0)
+		return 0;
+	ret = var_expand_user_string(set->auth_username_format, translated,
+				     NULL, false, &lookup_name, &error);
+	free(translated);
+	if (ret < 0) {
 		log_error("auth_username_format %s: %s",
 			  set->auth_username_format, error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	ret = userdb_lookup(set, lookup_name, &reply, &error);
+	result = userdb_lookup(set, lookup_name, &reply, &error);
 	free(lookup_name);
 	delivery_timing(DELIVERY_TIMING_USERDB, start);
-	switch (ret) {
+	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
 			  (double)(clock_realtime_usecs() - start) / 1000.0);
-		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_UNKNOWN_USER,
-			    550, "5.1.1", "User doesn't exist: %s", address);
+		delivery_user_unknown(address, out);
 		return 0;
 	case USERDB_RESULT_INTERNAL_FAILURE:
 		log_error("userdb lookup for %s failed: %s", address, error);
@@ -250,7 +276,14 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	log_debug("userdb: %s found (%.3f ms)", address,
 		  (double)(clock_realtime_usecs() - start) / 1000.0);
 
-	if (user_resolve(set, user, &error) < 0) {
+	ret = user_resolve(set, user, &error);
+	if (ret == VAR_EXPAND_UNSAFE) {
+		log_info("user %s refused: %s", user->username, error);
+		delivery_user_unknown(address, out);
+		delivery_user_free(&user);
+		return 0;
+	}
+	if (ret < 0) {
 		log_error("user %s: %s", user->username, error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		delivery_user_free(&user);

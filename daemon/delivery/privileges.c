@@ -46,7 +46,30 @@ static int privileges_set_ids(uid_t uid, gid_t gid, gid_t saved_gid,
 	return 0;
 }
 
+/* privileges_user_groups - setgroups() to user's groups (with gid) that
+   are inside range; 0, or -1 with errno */
+static int privileges_user_groups(const char *user, gid_t gid,
+				  const struct privileges_gid_range *range)
+{
+	gid_t groups[256];
+	int count = (int)(sizeof(groups) / sizeof(groups[0])), kept = 0;
+
+	if (getgrouplist(user, gid, groups, &count) < 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (int i = 0; i < count; i++) {
+		if (groups[i] != gid &&
+		    (groups[i] < range->first ||
+		     (range->last != 0 && groups[i] > range->last)))
+			continue;
+		groups[kept++] = groups[i];
+	}
+	return setgroups((size_t)kept, groups);
+}
+
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
+		    const struct privileges_gid_range *range,
 		    const char *privileged_group, const char **error_r)
 {
 	gid_t saved_gid = gid;
@@ -65,7 +88,7 @@ int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
 	}
 	if (geteuid() == 0) {
 		int ret = system_groups_user != NULL ?
-			initgroups(system_groups_user, gid) :
+			privileges_user_groups(system_groups_user, gid, range) :
 			setgroups(1, &gid);
 		if (ret < 0) {
 			snprintf(privileges_error, sizeof(privileges_error),

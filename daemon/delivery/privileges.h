@@ -12,10 +12,18 @@
 
 #include <sys/types.h>
 
+/* The gids a user may receive mail with: first_valid_gid..last_valid_gid
+   (last 0: no upper limit). */
+struct privileges_gid_range {
+	unsigned int first, last;
+};
+
 /* privileges_drop - become uid/gid permanently; supplementary groups are
-   cleared (or set from system_groups_user when non-NULL). privileged_group
+   cleared, or set from system_groups_user when non-NULL, keeping only the
+   groups inside range (as Dovecot drops the others). privileged_group
    ("" or NULL for none) stays the saved gid. 0, or -1 with *error_r. */
 int privileges_drop(uid_t uid, gid_t gid, const char *system_groups_user,
+		    const struct privileges_gid_range *range,
 		    const char *privileged_group, const char **error_r);
 
 /* privileges_drop_to_caller - a set-user-ID (or -group-ID) program gives

@@ -55,15 +55,31 @@ const char *userdb_driver_error(const char *fmt, ...)
 }
 
 int userdb_expand(struct strbuf *dest, const char *str, const char *username,
-		  const char *home, const char **error_r)
+		  const char *home, bool path, const char **error_r)
 {
 	struct var_expand_user vu;
 	int ret;
 
 	var_expand_user_init(&vu, username, home);
-	ret = var_expand(dest, str, vu.table, error_r);
+	ret = path ? var_expand_path(dest, str, vu.table, error_r) :
+		var_expand(dest, str, vu.table, error_r);
 	var_expand_user_free(&vu);
 	return ret;
+}
+
+enum userdb_result userdb_expand_result(int ret)
+{
+	if (ret == 0)
+		return USERDB_RESULT_OK;
+	return ret == VAR_EXPAND_UNSAFE ? USERDB_RESULT_USER_UNKNOWN :
+		USERDB_RESULT_INTERNAL_FAILURE;
+}
+
+/* userdb_field_is_path - fields whose values are paths: a user name
+   expanded into them is checked as var_expand_path() does */
+static bool userdb_field_is_path(const char *key)
+{
+	return strcmp(key, "home") == 0 || strcmp(key, "mail") == 0;
 }
 
 int userdb_fields_parse(const char *text, struct kvlist *fields,
@@ -125,13 +141,13 @@ int userdb_reply_apply(struct userdb_reply *reply, const struct kvlist *fields,
 		const struct kv *kv = &fields->items[i];
 
 		strbuf_reset(&value);
-		if (userdb_expand(&value, kv->value, reply->username,
-				  kvlist_get(&reply->fields, "home"),
-				  &error) < 0) {
+		ret = userdb_expand(&value, kv->value, reply->username,
+				    kvlist_get(&reply->fields, "home"),
+				    userdb_field_is_path(kv->key), &error);
+		if (ret < 0) {
 			*error_r = userdb_driver_error("Field %s=%s: %s",
 						       kv->key, kv->value,
 						       error);
-			ret = -1;
 		} else {
 			userdb_reply_set(reply, kv->key, value.data);
 		}
@@ -395,7 +411,8 @@ static int reply_apply_text(struct userdb_reply *reply, const char *what,
 
 /* block_lookup - look username up in one block; *error_r (on failure)
    carries the "userdb DRIVER: " prefix */
-static enum userdb_result block_lookup(const struct userdb_settings *block,
+static enum userdb_result block_lookup(const struct loft_settings *set,
+				       const struct userdb_settings *block,
 				       const char *username,
 				       struct userdb_reply **reply_r,
 				       const char **error_r)
@@ -416,16 +433,15 @@ static enum userdb_result block_lookup(const struct userdb_settings *block,
 	reply->username = xstrdup(username);
 	kvlist_init(&reply->fields);
 
-	if (reply_apply_text(reply, "default_fields", block->default_fields,
-			     &error) < 0)
-		result = USERDB_RESULT_INTERNAL_FAILURE;
-	else
-		result = driver->lookup(block->args == NULL ? "" : block->args,
-					username, reply, &error);
-	if (result == USERDB_RESULT_OK &&
-	    reply_apply_text(reply, "override_fields", block->override_fields,
-			     &error) < 0)
-		result = USERDB_RESULT_INTERNAL_FAILURE;
+	result = userdb_expand_result(reply_apply_text(reply, "default_fields",
+						       block->default_fields,
+						       &error));
+	if (result == USERDB_RESULT_OK)
+		result = driver->lookup(set, block->args == NULL ? "" :
+					block->args, username, reply, &error);
+	if (result == USERDB_RESULT_OK)
+		result = userdb_expand_result(reply_apply_text(reply,
+			"override_fields", block->override_fields, &error));
 
 	if (result == USERDB_RESULT_OK) {
 		*reply_r = reply;
@@ -471,7 +487,7 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 
 		if (block_skipped(block, have_prev, prev))
 			continue;
-		prev = block_lookup(block, username, reply_r, &error);
+		prev = block_lookup(set, block, username, reply_r, &error);
 		have_prev = true;
 		if (prev == USERDB_RESULT_OK) {
 			free(failure);

@@ -52,7 +52,8 @@ static void reply_set_id(struct userdb_reply *reply, const char *key,
 }
 
 /* passwd_lookup - the driver's lookup (see userdb_private.h) */
-static enum userdb_result passwd_lookup(const char *args,
+static enum userdb_result passwd_lookup(const struct loft_settings *set,
+					const char *args,
 					const char *username,
 					struct userdb_reply *reply,
 					const char **error_r)
@@ -61,6 +62,7 @@ static enum userdb_result passwd_lookup(const char *args,
 	char *buf;
 	int ret;
 
+	(void)set;
 	(void)args;
 	ret = userdb_getpwnam(username, &pw, &buf);
 	if (ret < 0) {

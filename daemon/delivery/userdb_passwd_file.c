@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "userdb_private.h"
 #include "xalloc.h"
@@ -242,21 +243,54 @@ static void args_free(struct passwd_file_args *args)
 }
 
 /* args_expand - expand format and path for username into key and path;
-   0 or -1 with *error_r */
+   0, or -1 / VAR_EXPAND_UNSAFE (no file can be named for username) with
+   *error_r */
 static int args_expand(const struct passwd_file_args *args,
 		       const char *username, struct strbuf *key,
 		       struct strbuf *path, const char **error_r)
 {
 	const char *error;
+	int ret;
 
-	if (userdb_expand(key, args->format, username, NULL, &error) < 0) {
+	if (userdb_expand(key, args->format, username, NULL, false, &error) < 0) {
 		*error_r = userdb_driver_error("username_format %s: %s",
 					       args->format, error);
 		return -1;
 	}
-	if (userdb_expand(path, args->path, username, NULL, &error) < 0) {
-		*error_r = userdb_driver_error("path %s: %s", args->path,
-					       error);
+	ret = userdb_expand(path, args->path, username, NULL, true, &error);
+	if (ret < 0)
+		*error_r = userdb_driver_error("path %s: %s", args->path, error);
+	return ret;
+}
+
+/* file_trusted - a passwd-file decides uids, homes and mail locations:
+   it is read only when owned by root or by mail_uid and not writable by
+   others; 0, or -1 with *error_r */
+static int file_trusted(const struct loft_settings *set, const char *path,
+			int fd, const char **error_r)
+{
+	unsigned int mail_uid = 0;
+	const char *error;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = userdb_driver_error("fstat(%s) failed: %s", path,
+					       strerror(errno));
+		return -1;
+	}
+	if (set->mail_uid != NULL && *set->mail_uid != '\0' &&
+	    userdb_resolve_uid(set->mail_uid, &mail_uid, &error) < 0)
+		mail_uid = 0;
+	if (st.st_uid != 0 && st.st_uid != (uid_t)mail_uid) {
+		*error_r = userdb_driver_error(
+			"%s is owned by uid %u: not trusted (the owner must be "
+			"root or mail_uid)", path, (unsigned int)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) != 0) {
+		*error_r = userdb_driver_error(
+			"%s is writable by everyone (mode %04o): not trusted",
+			path, (unsigned int)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -291,8 +325,9 @@ static bool line_is_user(const char *line, const char *key, size_t key_len)
 
 /* file_find - scan path for key's line; 1 found (*entry_r filled), 0 not
    there, -1 failure with *error_r */
-static int file_find(const char *path, const char *key,
-		     struct passwd_file_entry *entry_r, const char **error_r)
+static int file_find(const struct loft_settings *set, const char *path,
+		     const char *key, struct passwd_file_entry *entry_r,
+		     const char **error_r)
 {
 	size_t key_len = strlen(key), line_size = 0;
 	unsigned int line_no = 0;
@@ -305,6 +340,10 @@ static int file_find(const char *path, const char *key,
 	if (file == NULL) {
 		*error_r = userdb_driver_error("open(%s) failed: %s", path,
 					       strerror(errno));
+		return -1;
+	}
+	if (file_trusted(set, path, fileno(file), error_r) < 0) {
+		fclose(file);
 		return -1;
 	}
 	errno = 0;
@@ -357,8 +396,9 @@ static int entry_to_reply(const struct passwd_file_entry *entry,
 
 /* passwd_file_lookup - the driver's lookup (see userdb_private.h) */
 static enum userdb_result
-passwd_file_lookup(const char *args, const char *username,
-		   struct userdb_reply *reply, const char **error_r)
+passwd_file_lookup(const struct loft_settings *set, const char *args,
+		   const char *username, struct userdb_reply *reply,
+		   const char **error_r)
 {
 	struct passwd_file_args parsed = { NULL, NULL };
 	struct passwd_file_entry entry;
@@ -368,22 +408,26 @@ passwd_file_lookup(const char *args, const char *username,
 
 	strbuf_init(&key, 64);
 	strbuf_init(&path, 128);
-	if (args_parse(args, &parsed, error_r) == 0 &&
-	    args_expand(&parsed, username, &key, &path, error_r) == 0) {
+	ret = args_parse(args, &parsed, error_r);
+	if (ret == 0)
+		ret = args_expand(&parsed, username, &key, &path, error_r);
+	if (ret == 0) {
 		/* an empty key, or one with ':' or a leading '#', matches
 		   no line */
 		if (key.data[0] == '\0' || key.data[0] == '#' ||
 		    strchr(key.data, ':') != NULL)
 			ret = 0;
 		else
-			ret = file_find(path.data, key.data, &entry, error_r);
+			ret = file_find(set, path.data, key.data, &entry, error_r);
 		if (ret == 0) {
 			result = USERDB_RESULT_USER_UNKNOWN;
 		} else if (ret > 0) {
-			if (entry_to_reply(&entry, reply, error_r) == 0)
-				result = USERDB_RESULT_OK;
+			result = userdb_expand_result(entry_to_reply(&entry, reply,
+								     error_r));
 			passwd_file_entry_free(&entry);
 		}
+	} else {
+		result = userdb_expand_result(ret);
 	}
 	strbuf_free(&key);
 	strbuf_free(&path);

@@ -28,7 +28,8 @@ struct userdb_driver {
 	/* lookup - look username up and set the driver's fields in reply
 	   (which already holds the default_fields). *error_r is set on
 	   INTERNAL_FAILURE (without the "userdb NAME: " prefix). */
-	enum userdb_result (*lookup)(const char *args, const char *username,
+	enum userdb_result (*lookup)(const struct loft_settings *set,
+				     const char *args, const char *username,
 				     struct userdb_reply *reply,
 				     const char **error_r);
 };
@@ -42,9 +43,14 @@ extern const struct userdb_driver userdb_driver_passwd;
 const char *userdb_driver_error(const char *fmt, ...) LOFT_ATTR_FORMAT(1, 2);
 
 /* userdb_expand - append str with %u=username %n %d and %h=home (may be
-   NULL) expanded to dest; 0, or -1 with *error_r */
+   NULL) expanded to dest, as a path when path is true; 0, or -1 /
+   VAR_EXPAND_UNSAFE (the user name may not go into a path: the user
+   cannot exist) with *error_r */
 int userdb_expand(struct strbuf *dest, const char *str, const char *username,
-		  const char *home, const char **error_r);
+		  const char *home, bool path, const char **error_r);
+/* userdb_expand_result - the lookup result of a userdb_expand() or
+   userdb_reply_apply() return value */
+enum userdb_result userdb_expand_result(int ret);
 
 /* userdb_fields_parse - split space-separated `key=value` tokens into
    fields (unexpanded; a later key replaces an earlier one; a key without
@@ -58,8 +64,9 @@ void userdb_reply_set(struct userdb_reply *reply, const char *key,
 
 /* userdb_reply_apply - set each field of fields in order, its value
    expanded for the reply so far (%u the current username, %h the current
-   home, so a field may use a home set by an earlier one); 0, or -1 with
-   *error_r naming the field */
+   home, so a field may use a home set by an earlier one; home and mail
+   are expanded as paths); 0, or -1 / VAR_EXPAND_UNSAFE with *error_r
+   naming the field */
 int userdb_reply_apply(struct userdb_reply *reply, const struct kvlist *fields,
 		       const char **error_r);
 

@@ -48,7 +48,8 @@ static int static_validate(const char *args, const char **error_r)
 }
 
 /* static_lookup - the driver's lookup (see userdb_private.h) */
-static enum userdb_result static_lookup(const char *args,
+static enum userdb_result static_lookup(const struct loft_settings *set,
+					const char *args,
 					const char *username,
 					struct userdb_reply *reply,
 					const char **error_r)
@@ -56,12 +57,13 @@ static enum userdb_result static_lookup(const char *args,
 	struct kvlist fields;
 	int ret;
 
+	(void)set;
 	(void)username;
 	ret = static_args_parse(args, &fields, error_r);
 	if (ret == 0)
 		ret = userdb_reply_apply(reply, &fields, error_r);
 	kvlist_free(&fields);
-	return ret == 0 ? USERDB_RESULT_OK : USERDB_RESULT_INTERNAL_FAILURE;
+	return userdb_expand_result(ret);
 }
 
 const struct userdb_driver userdb_driver_static = {

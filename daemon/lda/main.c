@@ -69,6 +69,9 @@ static bool lda_stderr_reason;
 /* loft-stats, when its socket is reachable: this run shows in `who` and
    its outcome in the journal; unreachable, nothing changes */
 static struct stats_client *lda_stats;
+/* whether base_dir/stats-writer existed: loftd runs (else loft-lda is
+   used on its own and not reporting is normal) */
+static bool lda_stats_expected;
 static char lda_session_id[SESSION_ID_BUFSIZE];
 
 /* lda_stats_start - announce this run as a session */
@@ -82,6 +85,7 @@ static void lda_stats_start(const struct loft_settings *set, const char *user)
 		.users = users, .user_count = user != NULL ? 1 : 0,
 	};
 
+	lda_stats_expected = access(path, F_OK) == 0;
 	lda_stats = stats_client_create(NULL, path, LOFT__ROLE__ROLE_LDA, "lda");
 	free(path);
 	delivery_stats_install(lda_stats, "lda");
@@ -103,7 +107,7 @@ static void lda_stats_finish(void)
 	delivery_stats_uninstall();
 	(void)stats_client_flush(lda_stats, 50);
 	lost = stats_client_dropped_total(lda_stats);
-	if (lost > 0)
+	if (lost > 0 && lda_stats_expected)
 		log_warning("loft-stats is unreachable: %llu stats event%s of "
 			    "this delivery not counted",
 			    (unsigned long long)lost, lost == 1 ? "" : "s");
@@ -294,6 +298,8 @@ static int lda_become_user(const struct loft_settings *set,
 		return -1;
 	if (privileges_drop(user->uid, user->gid,
 			    kvlist_get(&user->fields, "system_groups_user"),
+			    &(struct privileges_gid_range) {
+				    set->first_valid_gid, set->last_valid_gid },
 			    set->mail_privileged_group, &error) < 0) {
 		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0",

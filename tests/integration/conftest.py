@@ -81,6 +81,7 @@ class Instance:
             os.chown(self.vmail, NOBODY.pw_uid, NOBODY.pw_gid)
         self.users = []
         self.extra = ""
+        self.userdb = None  # userdb { } text for every write_conf; None: passwd-file
 
     def add_user(self, name, uid=None, gid=None, home=None, extra=""):
         uid = NOBODY.pw_uid if uid is None else uid
@@ -94,6 +95,7 @@ class Instance:
             f.write("\n".join(self.users) + "\n")
 
     def write_conf(self, extra="", mail_location="maildir:~/Maildir", userdb=None):
+        userdb = userdb if userdb is not None else self.userdb
         userdb = userdb if userdb is not None else f"""
             userdb {{
               driver = passwd-file

@@ -756,6 +756,7 @@ static const char *const global_names[] = {
 	"mail_privileged_group", "mail_fsync", "mail_max_lock_timeout",
 	"mbox_lock_timeout", "mbox_dotlock_change_timeout", "mbox_write_locks",
 	"mail_debug", "mail_plugins", "quota_full_tempfail",
+	"auth_username_chars", "auth_username_translation",
 	"auth_username_format", "recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
 	"lda_original_recipient_header", "deliver_log_format",

@@ -43,7 +43,8 @@ static const struct expand_case expand_cases[] = {
 	{ "Alice@Example.COM", NULL, "[%{home}]", "[]", NULL },
 	{ "bob", "/home/bob", "%n|%d|%u", "bob||bob", NULL },
 	{ "bob", "/home/bob", "%{domain}", "", NULL },
-	{ "a@b@c", "/h", "%n %d", "a b@c", NULL },
+	/* split at the last '@', as Dovecot does */
+	{ "a@b@c", "/h", "%n %d", "a@b c", NULL },
 	{ "Alice@Example.COM", "/home/Alice", "%x", NULL, "Unknown variable: %x" },
 	{ "Alice@Example.COM", "/home/Alice", "ok %Lz", NULL, "Unknown variable: %z" },
 	{ "Alice@Example.COM", "/home/Alice", "%{foo}", NULL, "Unknown variable: %{foo}" },
@@ -90,11 +91,11 @@ END_TEST
 
 /* a custom table with a long-only entry and a long_key of its own */
 static const struct var_expand_table custom_table[] = {
-	{ 'u', "user", "Carol" },
-	{ 's', "service", "lmtp" },
-	{ '\0', "session", "S1d2" },
-	{ 'x', NULL, NULL },
-	{ '\0', NULL, NULL },
+	{ 'u', "user", "Carol", false },
+	{ 's', "service", "lmtp", false },
+	{ '\0', "session", "S1d2", false },
+	{ 'x', NULL, NULL, false },
+	{ '\0', NULL, NULL, false },
 };
 
 struct custom_case {
@@ -137,6 +138,50 @@ START_TEST(test_custom_no_alias)
 }
 END_TEST
 
+/* path expansions: a user name may not climb out of the template */
+static const struct {
+	const char *user, *tmpl;
+	int want_ret;			/* 0, or VAR_EXPAND_UNSAFE */
+	const char *want;
+} path_cases[] = {
+	{ "alice@example.com", "/vmail/%d/%n", 0, "/vmail/example.com/alice" },
+	{ "x/../../../../tmp/a@example.com", "/vmail/%d/%n", VAR_EXPAND_UNSAFE, NULL },
+	{ "y@[a:/../../../../tmp/b]", "/vmail/%d/%n", VAR_EXPAND_UNSAFE, NULL },
+	{ "a@../../../../tmp/c@example.com", "/vmail/%d/%n", VAR_EXPAND_UNSAFE, NULL },
+	{ "x@../../../../tmp/evil@example.com", "/etc/loft/%d/passwd", 0,
+	  "/etc/loft/example.com/passwd" },
+	{ "x@..", "/vmail/%d/%n", VAR_EXPAND_UNSAFE, NULL },
+	{ "..@example.com", "/vmail/%d/%n", VAR_EXPAND_UNSAFE, NULL },
+	{ ".@.", "/vmail/%n%d", VAR_EXPAND_UNSAFE, NULL },
+	{ "a..b@example.com", "/vmail/%d/%n", 0, "/vmail/example.com/a..b" },
+	/* the admin's own ".." is the admin's */
+	{ "alice@example.com", "/vmail/../shared/%n", 0, "/vmail/../shared/alice" },
+	/* %h comes from the userdb, not from the sender */
+	{ "alice@example.com", "%h/Maildir", 0, "/home/a/Maildir" },
+};
+
+START_TEST(test_expand_path)
+{
+	char *result;
+	const char *error;
+	int ret = var_expand_user_string(path_cases[_i].tmpl, path_cases[_i].user,
+					 "/home/a", true, &result, &error);
+
+	ck_assert_msg(ret == path_cases[_i].want_ret, "%s in %s: got %d (%s)",
+		      path_cases[_i].user, path_cases[_i].tmpl, ret,
+		      ret < 0 ? error : result);
+	if (ret == 0) {
+		ck_assert_str_eq(result, path_cases[_i].want);
+		free(result);
+	}
+	/* the same names are fine where no path is made */
+	ck_assert_int_eq(var_expand_user_string(path_cases[_i].tmpl,
+						path_cases[_i].user, "/home/a",
+						false, &result, &error), 0);
+	free(result);
+}
+END_TEST
+
 static Suite *var_expand_suite(void)
 {
 	Suite *s = suite_create("var_expand");
@@ -147,6 +192,8 @@ static Suite *var_expand_suite(void)
 	tcase_add_loop_test(tc, test_expand_custom, 0,
 			    (int)(sizeof(custom_cases) / sizeof(custom_cases[0])));
 	tcase_add_test(tc, test_custom_no_alias);
+	tcase_add_loop_test(tc, test_expand_path, 0,
+			    (int)(sizeof(path_cases) / sizeof(path_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,138 @@
+"""Trust boundaries, attacked through the real interfaces: recipient
+addresses that try to choose a path outside the mail root or the userdb
+file that is read (LMTP and loft-lda -d), a passwd-file planted by a local
+user, and supplementary groups outside first_valid_gid..last_valid_gid."""
+import grp
+import os
+import subprocess
+import tempfile
+
+from conftest import NOBODY, SAMPLE, Daemon, needs_root
+from test_lmtp import Raw
+
+pytestmark = needs_root
+
+# each tries to put the mailbox (or the userdb file) under /tmp
+HOSTILE = ['"x/../../../../{tmp}/a"@example.com',
+           'y@[a:/../../../../{tmp}/b]',
+           '"a@../../../../{tmp}/c"@example.com']
+
+
+def static_userdb(inst):
+    return f"""
+        userdb {{
+          driver = static
+          args = uid={NOBODY.pw_uid} gid={NOBODY.pw_gid} allow_all_users=yes
+        }}"""
+
+
+def rcpt_replies(d, rcpts):
+    c = Raw(("127.0.0.1", d.port))
+    c.reply()
+    c.cmd("LHLO attacker")
+    c.cmd("MAIL FROM:<attacker@example.org>")
+    replies = [c.cmd(f"RCPT TO:<{r}>")[0] for r in rcpts]
+    c.close()
+    return replies
+
+
+def outside(tmp):
+    """what the attacks created under tmp"""
+    return sorted(os.listdir(tmp))
+
+
+def test_hostile_addresses_choose_no_path(inst):
+    """Dovecot's auth_username_chars refuses them before any lookup; with
+    the check switched off (auth_username_chars =) the path expansion
+    still refuses them. Refused names are 550 5.1.1 and logged."""
+    tmp = tempfile.mkdtemp(prefix="loft-attack-", dir="/tmp")
+    os.chmod(tmp, 0o777)
+    rcpts = [h.format(tmp=tmp.lstrip("/")) for h in HOSTILE]
+    for chars in ("", "auth_username_chars =\n"):
+        inst.userdb = static_userdb(inst)
+        d = Daemon(inst, extra=chars)
+        d.start()
+        try:
+            replies = rcpt_replies(d, rcpts + ["user0@example.com"])
+        finally:
+            d.stop()
+        for r, reply in zip(rcpts, replies):
+            assert reply == f"550 5.1.1 <{r}> User doesn't exist: {r}", (chars, reply)
+        assert replies[-1] == "250 2.1.5 OK"
+        assert outside(tmp) == []
+        log = inst.log()
+        assert ("auth_username_chars" in log) if chars == "" else \
+            ("refused: a user name that goes into a path" in log), log
+    # loft-lda -d: the same names are unknown users (67), nothing written
+    for r in rcpts:
+        res = inst.lda("-d", r.replace('"', ''))
+        assert res.returncode == 67, (r, res.stderr)
+    assert outside(tmp) == []
+
+
+def test_address_chooses_no_userdb_file_and_planted_files_are_refused(inst):
+    domains = os.path.join(inst.root, "domains")
+    os.makedirs(os.path.join(domains, "example.com"))
+    with open(os.path.join(domains, "example.com", "passwd"), "w") as f:
+        f.write(f"user0::{NOBODY.pw_uid}:{NOBODY.pw_gid}::{inst.vmail}/example.com/user0::\n")
+    # a local user's own passwd-file, naming a home it chose
+    planted_dir = os.path.join(domains, "planted.example")
+    os.makedirs(planted_dir)
+    planted = os.path.join(planted_dir, "passwd")
+    with open(planted, "w") as f:
+        f.write(f"evil::{NOBODY.pw_uid}:{NOBODY.pw_gid}::{inst.root}/evil-home::\n")
+    os.chown(planted, NOBODY.pw_uid, NOBODY.pw_gid)
+    inst.userdb = f"""
+        userdb {{
+          driver = passwd-file
+          args = username_format=%n {domains}/%d/passwd
+        }}"""
+    d = Daemon(inst)
+    d.start()
+    try:
+        traversal = '"x@../planted.example"@example.com'
+        replies = rcpt_replies(d, ["user0@example.com", traversal, "evil@planted.example"])
+        assert replies[0] == "250 2.1.5 OK"
+        assert replies[1].startswith("550 5.1.1 ")
+        # owned by nobody: not trusted, a temporary failure until fixed
+        assert replies[2] == "451 4.3.0 <evil@planted.example> Temporary user lookup failure"
+        assert "is owned by uid %d: not trusted" % NOBODY.pw_uid in inst.log("loft.log")
+        os.chown(planted, 0, 0)
+        os.chmod(planted, 0o646)
+        assert rcpt_replies(d, ["evil@planted.example"])[0].startswith("451 ")
+        assert "is writable by everyone (mode 0646): not trusted" in inst.log("loft.log")
+        os.chmod(planted, 0o644)
+        assert rcpt_replies(d, ["evil@planted.example"]) == ["250 2.1.5 OK"]
+    finally:
+        d.stop()
+    assert not os.path.exists(os.path.join(inst.root, "evil-home"))
+
+
+def test_system_groups_outside_the_gid_range_are_dropped(inst):
+    """userdb_system_groups_user=daemon gives the delivery daemon's
+    supplementary groups; one below first_valid_gid is dropped, so a
+    folder only that group may enter stays closed (exit 75, nothing
+    stored). With the range opened, the same delivery gets in."""
+    group = "loft-test-sec"
+    subprocess.run(["groupdel", group], capture_output=True)
+    subprocess.run(["groupadd", "--system", group], check=True)
+    try:
+        subprocess.run(["usermod", "-a", "-G", group, "daemon"], check=True)
+        gid = grp.getgrnam(group).gr_gid
+        locked = os.path.join(inst.root, "locked")
+        os.makedirs(locked)
+        os.chown(locked, 0, gid)
+        os.chmod(locked, 0o770)
+        inst.users = []
+        inst.add_user("user0@example.com", home=os.path.join(locked, "user0"),
+                      extra="userdb_system_groups_user=daemon")
+        inst.write_conf(extra=f"first_valid_gid = {gid + 1}\nlast_valid_gid = 0\n")
+        # the user's own gid (nobody's) is above the range start
+        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
+        assert r.returncode == 75, inst.log("loft.log")
+        assert not os.path.exists(os.path.join(locked, "user0"))
+        inst.write_conf(extra=f"first_valid_gid = {gid}\n")
+        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
+        assert r.returncode == 0, inst.log("loft.log")
+    finally:
+        subprocess.run(["groupdel", group], capture_output=True)
