@@ -536,6 +536,7 @@ static enum storage_error save_to(const struct loft_settings *set,
 				  const char **error_r)
 {
 	struct storage_save_params params;
+	enum storage_error ret;
 
 	memset(&params, 0, sizeof(params));
 	params.loc = loc;
@@ -553,7 +554,13 @@ static enum storage_error save_to(const struct loft_settings *set,
 	params.prefix = prefix->data;
 	params.prefix_len = prefix->len;
 	params.link_source = req->link_source;
-	return storage_save(&params, msg, result, error_r);
+	ret = storage_save(&params, msg, result, error_r);
+	/* a repair on the way (an mbox a dead writer left half appended) */
+	if (result->notice != NULL) {
+		log_warning("%s", result->notice);
+		XFREE(result->notice);
+	}
+	return ret;
 }
 
 /* delivery_failed - log the record of a failed save: "save failed to

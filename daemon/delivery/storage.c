@@ -33,6 +33,7 @@ enum storage_error storage_save(const struct storage_save_params *params,
 void storage_save_result_free(struct storage_save_result *result)
 {
 	XFREE(result->path);
+	XFREE(result->notice);
 	result->size = result->vsize = 0;
 }
 

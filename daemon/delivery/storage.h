@@ -47,6 +47,9 @@ struct storage_save_params {
 struct storage_save_result {
 	char *path;		/* the file written (maildir new/ file, or mbox) */
 	uint64_t size, vsize;
+	/* a repair done on the way (an mbox append a dead writer left half
+	   done), for the log; also set when the save failed */
+	char *notice;
 };
 
 /* storage_save - save msg; STORAGE_OK, or an error with *error_r */
@@ -54,6 +57,7 @@ enum storage_error storage_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
 				const char **error_r);
+/* storage_save_result_free - free path and notice */
 void storage_save_result_free(struct storage_save_result *result);
 
 /* storage_usage - bytes used by all mailboxes of loc, for quota:
