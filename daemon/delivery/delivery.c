@@ -569,6 +569,7 @@ static enum storage_error save_to(const struct loft_settings *set,
 				  const char **error_r)
 {
 	struct storage_save_params params;
+	enum storage_error ret;
 
 	memset(&params, 0, sizeof(params));
 	params.loc = loc;
@@ -586,7 +587,13 @@ static enum storage_error save_to(const struct loft_settings *set,
 	params.prefix = prefix->data;
 	params.prefix_len = prefix->len;
 	params.link_source = req->link_source;
-	return storage_save(&params, msg, result, error_r);
+	ret = storage_save(&params, msg, result, error_r);
+	/* a problem or repair on the way, logged for each attempt */
+	if (result->warning != NULL) {
+		log_warning("%s", result->warning);
+		XFREE(result->warning);
+	}
+	return ret;
 }
 
 /* delivery_failed - log the record of a failed save: "save failed to
@@ -665,8 +672,6 @@ void delivery_deliver(const struct loft_settings *set,
 		error = save_to(set, &loc, req, mailbox, true, &prefix, msg,
 				&result, &error_str);
 	}
-	if (result.warning != NULL)
-		log_warning("%s", result.warning);
 	if (result.tmp_removed > 0)
 		log_info("removed %u files older than 36 hours from the tmp/ of %s",
 			 result.tmp_removed, mailbox);

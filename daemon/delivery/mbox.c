@@ -8,7 +8,11 @@
  * ">From " quoting and a final LF, and one empty separator line; a file
  * whose last byte is not LF first gets one, so messages stay separated.
  * The append is all-or-nothing: any failure truncates the file back to its
- * old size, so a full disk never leaves half a message behind. INBOX is
+ * old size, so a full disk never leaves half a message behind. A writer
+ * that dies half way (kill -9) cannot do that itself: its append journal
+ * (mbox_journal.h) tells the next deliverer the size before the append
+ * and the first bytes written, and that one truncates the half message
+ * away before it appends, unless other writers appended after it. INBOX is
  * created when missing; other mailboxes only with autocreate, subscribed
  * in <root>/.subscriptions when asked.
  */
@@ -26,6 +30,7 @@
 #include "error_slot.h"
 #include "path.h"
 #include "fd_io.h"
+#include "mbox_journal.h"
 #include "mbox_lock.h"
 #include "storage_private.h"
 #include "strbuf.h"
@@ -498,12 +503,160 @@ static int mbox_count_lfs(int fd, off_t from, uint64_t size, uint64_t *lfs_r)
 	return 0;
 }
 
+/* mbox_find_from_line - is there a line starting with "From " in
+   [from, end) of the file, from being just after an LF? 1, 0, or -1 with
+   errno. A writer quotes "From " at line starts inside messages, so such a
+   line starts a message of its own. */
+static int mbox_find_from_line(int fd, off_t from, off_t end)
+{
+	static const char sep[] = "\nFrom ";
+	const size_t sep_len = sizeof(sep) - 1;
+	char *buf = xmalloc(MBOX_READ_BUF + sizeof(sep));
+	size_t have = 1, want;
+	ssize_t ret;
+	int found = 0;
+
+	buf[0] = '\n';		/* from is at a line start */
+	while (found == 0 && from < end) {
+		want = (uint64_t)(end - from) < MBOX_READ_BUF ?
+			(size_t)(end - from) : MBOX_READ_BUF;
+		ret = pread(fd, buf + have, want, from);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret <= 0) {
+			if (ret == 0)
+				errno = EIO;
+			found = -1;
+			break;
+		}
+		have += (size_t)ret;
+		from += ret;
+		if (memmem(buf, have, sep, sep_len) != NULL)
+			found = 1;
+		/* keep a separator's worth: it may span two reads */
+		if (have >= sep_len) {
+			memmove(buf, buf + have - (sep_len - 1), sep_len - 1);
+			have = sep_len - 1;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* mbox_repair - with the mbox locked, undo the append that rec recorded
+   and whose writer died: truncate the file back to rec->size when what
+   follows is that append's beginning and nothing was appended after it.
+   What was done (or why not) goes to *notice_r. 0, or -1 with *error_r */
+static int mbox_repair(const char *path, int fd, const struct stat *st,
+		       const struct mbox_journal_record *rec,
+		       char **notice_r, const char **error_r)
+{
+	const uint64_t size = (uint64_t)st->st_size;
+	char head[MBOX_JOURNAL_HEAD_MAX];
+	const char *why = NULL;
+	size_t n;
+	ssize_t ret;
+	int found;
+
+	if ((uint64_t)st->st_dev != rec->dev ||
+	    (uint64_t)st->st_ino != rec->ino) {
+		why = "the mbox file was replaced since";
+	} else if (size <= rec->size) {
+		return 0;	/* nothing was written, or expunged since */
+	} else {
+		n = size - rec->size < rec->head_len ?
+			(size_t)(size - rec->size) : rec->head_len;
+		do {
+			ret = pread(fd, head, n, (off_t)rec->size);
+		} while (ret < 0 && errno == EINTR);
+		found = ret != (ssize_t)n ? -1 :
+			n < rec->head_len ? 0 :
+			mbox_find_from_line(fd, (off_t)(rec->size + n),
+					    (off_t)size);
+		if (found < 0) {
+			*error_r = error_slot_set(&mbox_error,
+				"read(%s) failed: %s", path,
+				ret >= 0 && ret != (ssize_t)n ?
+				"unexpected end of file" : strerror(errno));
+			return -1;
+		}
+		if (memcmp(head, rec->head, n) != 0)
+			why = "the file changed there since";
+		else if (found > 0)
+			why = "other messages were appended after it";
+	}
+	if (why != NULL) {
+		*notice_r = xasprintf("mbox %s: an append by pid %ld on %s "
+				      "did not finish; left as is: %s", path,
+				      rec->pid, rec->host, why);
+		return 0;
+	}
+	if (mbox_rollback(fd, (off_t)rec->size) < 0) {
+		*error_r = error_slot_set(&mbox_error,
+			"mbox %s: truncating the partial message of pid %ld "
+			"on %s back to %llu bytes failed: %s", path, rec->pid,
+			rec->host, (unsigned long long)rec->size,
+			strerror(errno));
+		return -1;
+	}
+	*notice_r = xasprintf("mbox %s: truncated from %llu to %llu bytes: "
+			      "removed the partial message of pid %ld on %s, "
+			      "which died appending", path,
+			      (unsigned long long)size,
+			      (unsigned long long)rec->size, rec->pid,
+			      rec->host);
+	return 0;
+}
+
+/* mbox_journal_repair - undo what a dead writer left, as its journal
+   record says; *st is refreshed. 0, or -1 with *error_r */
+static int mbox_journal_repair(const char *path, int fd,
+			       struct mbox_journal *journal, struct stat *st,
+			       struct storage_save_result *result_r,
+			       const char **error_r)
+{
+	const struct mbox_journal_record *prev = mbox_journal_previous(journal);
+
+	if (prev == NULL)
+		return 0;
+	if (mbox_repair(path, fd, st, prev, &result_r->warning, error_r) < 0)
+		return -1;
+	mbox_journal_settle(journal);
+	if (fstat(fd, st) < 0) {
+		*error_r = error_slot_set(&mbox_error, "fstat(%s) failed: %s",
+					  path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* mbox_journal_record_append - record that head is about to be appended
+   to the file in *st; 0, or -1 with errno and *error_r */
+static int mbox_journal_record_append(const struct storage_save_params *params,
+				      struct mbox_journal *journal,
+				      const struct stat *st,
+				      const struct strbuf *head,
+				      const char **error_r)
+{
+	struct mbox_journal_record rec;
+
+	mbox_journal_record_init(&rec);
+	rec.dev = (uint64_t)st->st_dev;
+	rec.ino = (uint64_t)st->st_ino;
+	rec.size = (uint64_t)st->st_size;
+	rec.head_len = head->len < sizeof(rec.head) ? head->len :
+		sizeof(rec.head);
+	memcpy(rec.head, head->data, rec.head_len);
+	return mbox_journal_write(journal, &rec,
+				  params->fsync == MAIL_FSYNC_ALWAYS, error_r);
+}
+
 /* mbox_append - append msg to the locked file; any failure after the
    first byte truncates the file back to its old size */
 static enum storage_error
 mbox_append(const struct storage_save_params *params, const char *path,
-	    int fd, struct message *msg, struct storage_save_result *result_r,
-	    const char **error_r)
+	    int fd, struct mbox_journal *journal, struct message *msg,
+	    struct storage_save_result *result_r, const char **error_r)
 {
 	struct strbuf head;
 	struct stat st;
@@ -519,6 +672,9 @@ mbox_append(const struct storage_save_params *params, const char *path,
 					  strerror(errno));
 		return STORAGE_ERR_TEMP;
 	}
+	if (journal != NULL &&
+	    mbox_journal_repair(path, fd, journal, &st, result_r, error_r) < 0)
+		return STORAGE_ERR_TEMP;
 	orig_size = st.st_size;
 	strbuf_init(&head, 256);
 	if (orig_size > 0) {
@@ -536,6 +692,17 @@ mbox_append(const struct storage_save_params *params, const char *path,
 			strbuf_putc(&head, '\n');
 	}
 	mbox_from_line(&head, params->envelope_sender, time(NULL));
+	if (journal != NULL &&
+	    mbox_journal_record_append(params, journal, &st, &head,
+				       &msg_error) < 0) {
+		saved_errno = errno;
+		strbuf_free(&head);
+		*error_r = error_slot_set(&mbox_error,
+			"Appending to mbox file %s failed: %s", path,
+			msg_error);
+		return mbox_errno_nospace(saved_errno) ?
+			STORAGE_ERR_NOSPACE : STORAGE_ERR_TEMP;
+	}
 
 	if (fd_write_full(fd, head.data, head.len) < 0 ||
 	    message_write(msg, params->prefix, params->prefix_len, fd, true,
@@ -551,6 +718,8 @@ mbox_append(const struct storage_save_params *params, const char *path,
 	if (mbox_count_lfs(fd, orig_size, size, &lfs) < 0)
 		goto failed;
 	strbuf_free(&head);
+	if (journal != NULL)
+		mbox_journal_settle(journal);
 	result_r->path = xstrdup(path);
 	result_r->size = size;
 	result_r->vsize = size + lfs;
@@ -564,8 +733,10 @@ failed:
 			"%s(%s) failed: %s; truncating it back to %lld bytes "
 			"failed too: %s", op, path, strerror(saved_errno),
 			(long long)orig_size, strerror(errno));
-		return STORAGE_ERR_TEMP;
+		return STORAGE_ERR_TEMP;	/* the journal stays: repaired next */
 	}
+	if (journal != NULL)
+		mbox_journal_settle(journal);
 	if (mbox_errno_nospace(saved_errno)) {
 		*error_r = error_slot_set(&mbox_error, "%s(%s) failed: %s", op, path,
 					  strerror(saved_errno));
@@ -592,6 +763,7 @@ enum storage_error mbox_save(const struct storage_save_params *params,
 		.timeout_ms = params->lock_timeout_ms,
 		.stale_ms = params->dotlock_stale_ms,
 		.privileged_group = params->privileged_group,
+		.journal = true,
 	};
 	struct mbox_lock *lock;
 	enum storage_error ret;
@@ -614,8 +786,9 @@ enum storage_error mbox_save(const struct storage_save_params *params,
 			*error_r = error_slot_set(&mbox_error, "%s", error);
 			ret = STORAGE_ERR_TEMP;
 		} else {
-			ret = mbox_append(params, path, fd, msg, result_r,
-					  error_r);
+			ret = mbox_append(params, path, fd,
+					  mbox_lock_journal(lock), msg,
+					  result_r, error_r);
 			mbox_lock_release(&lock);
 		}
 		close(fd);

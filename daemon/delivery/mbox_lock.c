@@ -7,12 +7,21 @@
  * temp file's link count became 2, whatever link() returned. Its inode is
  * remembered so release never removes a lock somebody else made after ours
  * was judged stale. Filesystems without hard links fall back to O_EXCL.
+ * Its content is "<pid>:<host>" (Dovecot's format, which Dovecot reads to
+ * take over the lock of a dead local process), written into the temp file
+ * before the link, so a lock is never seen empty.
+ *
+ * The in-process lock is a list of the files (dev/ino) that threads of
+ * this process hold, under one mutex; waiting for it uses the same
+ * backoff and deadline as every other lock.
  */
 #include "mbox_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +35,7 @@
 
 #include "clock.h"
 #include "error_slot.h"
+#include "mbox_journal.h"
 #include "path.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -33,6 +43,13 @@
 #define MBOX_LOCK_BACKOFF_MIN_MS 10
 #define MBOX_LOCK_BACKOFF_MAX_MS 200
 #define MBOX_LOCK_TEMP_TRIES 100
+
+/* one file locked by a thread of this process */
+struct mbox_lock_inproc {
+	dev_t dev;
+	ino_t ino;
+	struct mbox_lock_inproc *next;
+};
 
 struct mbox_lock {
 	char *path;		/* the mbox file */
@@ -43,6 +60,9 @@ struct mbox_lock {
 
 	enum mbox_lock_method held[MBOX_LOCK_METHOD_COUNT];
 	unsigned int held_count;
+	struct mbox_lock_inproc inproc;	/* in the list while held */
+	bool inproc_held;
+	struct mbox_journal *journal;	/* locked last, released first */
 
 	dev_t dotlock_dev;	/* the .lock file we made; ctime too, as */
 	ino_t dotlock_ino;	/* the inode number may be reused */
@@ -67,6 +87,9 @@ static const char *const mbox_lock_method_names[MBOX_LOCK_METHOD_COUNT] = {
 static __thread struct error_slot mbox_lock_error;
 /* distinguishes this process's dotlock temp files */
 static unsigned int mbox_lock_temp_counter;
+/* the files locked by this process's threads */
+static pthread_mutex_t mbox_lock_inproc_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct mbox_lock_inproc *mbox_lock_inproc_list;
 
 /* mbox_lock_is_dotlock - dotlock and dotlock_try are the same lock file */
 static bool mbox_lock_is_dotlock(enum mbox_lock_method method)
@@ -164,6 +187,17 @@ int mbox_lock_privileged_end(gid_t old_egid)
 	return syscall(SYS_setresgid, -1, old_egid, -1) < 0 ? -1 : 0;
 }
 
+const char *mbox_lock_my_hostname(void)
+{
+	static __thread char hostname[256];
+
+	if (hostname[0] == '\0' &&
+	    (gethostname(hostname, sizeof(hostname) - 1) < 0 ||
+	     hostname[0] == '\0'))
+		snprintf(hostname, sizeof(hostname), "localhost");
+	return hostname;
+}
+
 /* mbox_lock_hostname - this host's name, usable inside a file name */
 static const char *mbox_lock_hostname(void)
 {
@@ -171,9 +205,8 @@ static const char *mbox_lock_hostname(void)
 	char *p;
 
 	if (hostname[0] == '\0') {
-		if (gethostname(hostname, sizeof(hostname) - 1) < 0 ||
-		    hostname[0] == '\0')
-			snprintf(hostname, sizeof(hostname), "localhost");
+		snprintf(hostname, sizeof(hostname), "%s",
+			 mbox_lock_my_hostname());
 		for (p = hostname; *p != '\0'; p++) {
 			if (*p == '/' || *p == ':')
 				*p = '_';
@@ -182,13 +215,29 @@ static const char *mbox_lock_hostname(void)
 	return hostname;
 }
 
-/* mbox_dotlock_temp_create - create an empty, unique temp file in the mbox
-   directory; 0, or -1 with errno (path_r holds the name tried) */
+/* mbox_dotlock_write_owner - "<pid>:<host>" into the new lock file fd, as
+   Dovecot writes it; 0 or -1 with errno */
+static int mbox_dotlock_write_owner(int fd)
+{
+	char owner[320];
+	int len = snprintf(owner, sizeof(owner), "%ld:%s", (long)getpid(),
+			   mbox_lock_my_hostname());
+
+	if (len < 0 || (size_t)len >= sizeof(owner)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return write(fd, owner, (size_t)len) == len ? 0 : -1;
+}
+
+/* mbox_dotlock_temp_create - create a unique temp file holding our
+   "<pid>:<host>" in the mbox directory; 0, or -1 with errno (path_r holds
+   the name tried) */
 static int mbox_dotlock_temp_create(const struct mbox_lock *lock,
 				    struct strbuf *path_r)
 {
 	unsigned int i, counter;
-	int fd;
+	int fd, saved_errno;
 
 	for (i = 0; i < MBOX_LOCK_TEMP_TRIES; i++) {
 		counter = __atomic_fetch_add(&mbox_lock_temp_counter, 1,
@@ -200,6 +249,13 @@ static int mbox_dotlock_temp_create(const struct mbox_lock *lock,
 			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			  0600);
 		if (fd >= 0) {
+			if (mbox_dotlock_write_owner(fd) < 0) {
+				saved_errno = errno;
+				close(fd);
+				unlink(path_r->data);
+				errno = saved_errno;
+				return -1;
+			}
 			close(fd);
 			return 0;
 		}
@@ -264,11 +320,12 @@ static int mbox_dotlock_attempt_excl(struct mbox_lock *lock,
 		errno = saved_errno;
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (mbox_dotlock_write_owner(fd) < 0 || fstat(fd, &st) < 0) {
 		saved_errno = errno;
-		*error_r = error_slot_set(&mbox_lock_error, "fstat(%s) failed: %s",
-					       lock->dotlock_path,
-					       strerror(saved_errno));
+		*error_r = error_slot_set(&mbox_lock_error,
+					  "write(%s) failed: %s",
+					  lock->dotlock_path,
+					  strerror(saved_errno));
 		close(fd);
 		unlink(lock->dotlock_path);
 		errno = saved_errno;
@@ -389,27 +446,76 @@ static int mbox_dotlock_attempt_priv(struct mbox_lock *lock,
 	return ret;
 }
 
-/* mbox_dotlock_unlink - remove the .lock file, with the privileged gid if
-   that was needed to create locks here; 0 or -1 with errno */
-static int mbox_dotlock_unlink(const struct mbox_lock *lock)
+int mbox_lock_privileged_unlink(const char *group, const char *path)
 {
 	const char *error;
 	gid_t old_egid;
 	int ret, saved_errno;
 
-	if (!lock->dotlock_privileged)
-		return unlink(lock->dotlock_path);
-	if (mbox_lock_privileged_begin(lock->privileged_group, &old_egid,
-				       &error) < 0) {
+	if (*group == '\0')
+		return unlink(path);
+	if (mbox_lock_privileged_begin(group, &old_egid, &error) < 0) {
 		errno = EPERM;
 		return -1;
 	}
-	ret = unlink(lock->dotlock_path);
+	ret = unlink(path);
 	saved_errno = errno;
 	if (mbox_lock_privileged_end(old_egid) < 0)
 		return -1;
 	errno = saved_errno;
 	return ret;
+}
+
+/* mbox_dotlock_unlink - remove the .lock file, with the privileged gid if
+   that was needed to create locks here; 0 or -1 with errno */
+static int mbox_dotlock_unlink(const struct mbox_lock *lock)
+{
+	return mbox_lock_privileged_unlink(lock->dotlock_privileged ?
+					   lock->privileged_group : "",
+					   lock->dotlock_path);
+}
+
+enum mbox_dotlock_owner {
+	MBOX_DOTLOCK_OWNER_UNKNOWN,	/* no pid, another host, or us */
+	MBOX_DOTLOCK_OWNER_ALIVE,
+	MBOX_DOTLOCK_OWNER_DEAD,
+};
+
+/* mbox_dotlock_owner - read "<pid>:<host>" from the lock file as Dovecot
+   does (one trailing LF allowed) and probe the pid when the host is ours.
+   Our own pid is not judged: another thread's lock of this file under a
+   different inode (a replaced mbox) must not be broken, so such a lock
+   ages out as one without a pid */
+static enum mbox_dotlock_owner mbox_dotlock_owner(const struct mbox_lock *lock)
+{
+	char buf[512], *host, *end;
+	ssize_t ret;
+	long pid;
+	int fd;
+
+	fd = open(lock->dotlock_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return MBOX_DOTLOCK_OWNER_UNKNOWN;
+	ret = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (ret <= 0)
+		return MBOX_DOTLOCK_OWNER_UNKNOWN;
+	if (buf[ret - 1] == '\n')
+		ret--;
+	buf[ret] = '\0';
+	host = strchr(buf, ':');
+	if (host == NULL)
+		return MBOX_DOTLOCK_OWNER_UNKNOWN;
+	*host++ = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || end == buf || pid <= 0 ||
+	    (pid_t)pid != pid || strcmp(host, mbox_lock_my_hostname()) != 0 ||
+	    (pid_t)pid == getpid())
+		return MBOX_DOTLOCK_OWNER_UNKNOWN;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return MBOX_DOTLOCK_OWNER_ALIVE;
+	return MBOX_DOTLOCK_OWNER_DEAD;
 }
 
 /* mbox_dotlock_is_stale - the lock in st was not modified for stale_ms */
@@ -508,6 +614,7 @@ static int mbox_lock_dotlock(struct mbox_lock *lock,
 			     const char **error_r)
 {
 	struct stat st;
+	bool stale;
 	int ret;
 
 	*held_r = false;
@@ -525,7 +632,19 @@ static int mbox_lock_dotlock(struct mbox_lock *lock,
 		}
 		if (st.st_ino == 0)
 			continue;	/* removed meanwhile: try again now */
-		if (mbox_dotlock_is_stale(lock, &st)) {
+		switch (mbox_dotlock_owner(lock)) {
+		case MBOX_DOTLOCK_OWNER_ALIVE:
+			stale = false;
+			break;
+		case MBOX_DOTLOCK_OWNER_DEAD:
+			stale = true;
+			break;
+		case MBOX_DOTLOCK_OWNER_UNKNOWN:
+		default:
+			stale = mbox_dotlock_is_stale(lock, &st);
+			break;
+		}
+		if (stale) {
 			if (mbox_dotlock_remove_stale(lock, &st, error_r) < 0)
 				return -1;
 			continue;
@@ -537,30 +656,51 @@ static int mbox_lock_dotlock(struct mbox_lock *lock,
 	}
 }
 
-/* mbox_lock_fd_try - one non-blocking fd lock attempt: 1 locked, 0 held
-   by another process, -1 error with errno */
-static int mbox_lock_fd_try(int fd, enum mbox_lock_method method)
+/* mbox_lock_fcntl_set - F_OFD_SETLK of type over the whole of fd; a
+   kernel without OFD locks (before 3.15) gets a classic F_SETLK, which the
+   in-process lock keeps safe between threads. fcntl()'s return */
+static int mbox_lock_fcntl_set(int fd, short type)
 {
+	static bool ofd_unsupported;
 	struct flock fl;
 	int ret;
 
+	/* l_pid must be 0 for OFD locks; lockf() is this same POSIX record
+	   lock on Linux: take it over the whole file, not from the offset */
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	if (!__atomic_load_n(&ofd_unsupported, __ATOMIC_RELAXED)) {
+		ret = fcntl(fd, F_OFD_SETLK, &fl);
+		if (ret == 0 || errno != EINVAL)
+			return ret;
+		__atomic_store_n(&ofd_unsupported, true, __ATOMIC_RELAXED);
+	}
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+/* mbox_lock_fd_try - one non-blocking fd lock attempt: 1 locked, 0 held
+   by another process or file description, -1 error with errno */
+static int mbox_lock_fd_try(int fd, enum mbox_lock_method method)
+{
+	int ret;
+
 	do {
-		if (method == MBOX_LOCK_FLOCK) {
+		if (method == MBOX_LOCK_FLOCK)
 			ret = flock(fd, LOCK_EX | LOCK_NB);
-		} else {
-			/* lockf() is this same POSIX record lock on Linux;
-			   take it over the whole file, not from the offset */
-			memset(&fl, 0, sizeof(fl));
-			fl.l_type = F_WRLCK;
-			fl.l_whence = SEEK_SET;
-			ret = fcntl(fd, F_SETLK, &fl);
-		}
+		else
+			ret = mbox_lock_fcntl_set(fd, F_WRLCK);
 	} while (ret < 0 && errno == EINTR);
 	if (ret == 0)
 		return 1;
 	if (errno == EAGAIN || errno == EACCES || errno == EWOULDBLOCK)
 		return 0;
 	return -1;
+}
+
+int mbox_lock_ofd_try(int fd)
+{
+	return mbox_lock_fd_try(fd, MBOX_LOCK_FCNTL);
 }
 
 /* mbox_lock_fd - take an fcntl/lockf/flock lock: 1, 0 timeout, -1 error */
@@ -597,7 +737,6 @@ static int mbox_lock_fd(struct mbox_lock *lock, enum mbox_lock_method method,
 static void mbox_lock_drop(struct mbox_lock *lock,
 			   enum mbox_lock_method method)
 {
-	struct flock fl;
 	struct stat st;
 
 	switch (method) {
@@ -615,12 +754,104 @@ static void mbox_lock_drop(struct mbox_lock *lock,
 	case MBOX_LOCK_FCNTL:
 	case MBOX_LOCK_LOCKF:
 	case MBOX_LOCK_METHOD_COUNT:
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_UNLCK;
-		fl.l_whence = SEEK_SET;
-		(void)fcntl(lock->fd, F_SETLK, &fl);
+		(void)mbox_lock_fcntl_set(lock->fd, F_UNLCK);
 		break;
 	}
+}
+
+/* mbox_lock_inproc_try - one attempt at the in-process lock of the file
+   in lock->inproc: 1 taken, 0 held by another thread */
+static int mbox_lock_inproc_try(struct mbox_lock *lock)
+{
+	struct mbox_lock_inproc *p;
+	int ret = 1;
+
+	pthread_mutex_lock(&mbox_lock_inproc_mutex);
+	for (p = mbox_lock_inproc_list; p != NULL; p = p->next) {
+		if (p->dev == lock->inproc.dev && p->ino == lock->inproc.ino) {
+			ret = 0;
+			break;
+		}
+	}
+	if (ret > 0) {
+		lock->inproc.next = mbox_lock_inproc_list;
+		mbox_lock_inproc_list = &lock->inproc;
+		lock->inproc_held = true;
+	}
+	pthread_mutex_unlock(&mbox_lock_inproc_mutex);
+	return ret;
+}
+
+/* mbox_lock_inproc_drop - let the next thread have the file */
+static void mbox_lock_inproc_drop(struct mbox_lock *lock)
+{
+	struct mbox_lock_inproc **p;
+
+	pthread_mutex_lock(&mbox_lock_inproc_mutex);
+	for (p = &mbox_lock_inproc_list; *p != NULL; p = &(*p)->next) {
+		if (*p == &lock->inproc) {
+			*p = lock->inproc.next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mbox_lock_inproc_mutex);
+	lock->inproc_held = false;
+}
+
+/* mbox_lock_inproc - wait for the in-process lock of the file: 1 held (or
+   nothing to lock: no fd and no file), 0 timeout, -1 error */
+static int mbox_lock_inproc(struct mbox_lock *lock, const char **error_r)
+{
+	struct stat st;
+	int ret;
+
+	ret = lock->fd >= 0 ? fstat(lock->fd, &st) : stat(lock->path, &st);
+	if (ret < 0) {
+		if (lock->fd < 0 && errno == ENOENT)
+			return 1;	/* dotlock only, and no file yet */
+		*error_r = error_slot_set(&mbox_lock_error,
+					  "fstat(%s) failed: %s", lock->path,
+					  strerror(errno));
+		return -1;
+	}
+	lock->inproc.dev = st.st_dev;
+	lock->inproc.ino = st.st_ino;
+	while (mbox_lock_inproc_try(lock) == 0) {
+		if (!mbox_lock_wait(lock)) {
+			*error_r = error_slot_set(&mbox_lock_error,
+				"Timeout while waiting for lock for mbox file "
+				"%s (held by another delivery of this process)",
+				lock->path);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* mbox_lock_journal_open - wait for the append journal's lock: 1 (with
+   lock->journal, or none where the directory takes no file), 0 timeout:
+   a live process still appends without our locks, -1 error */
+static int mbox_lock_journal_open(struct mbox_lock *lock,
+				  const char **error_r)
+{
+	int ret;
+
+	while ((ret = mbox_journal_open(lock->path, lock->privileged_group,
+					&lock->journal, error_r)) == 0) {
+		if (!mbox_lock_wait(lock)) {
+			*error_r = error_slot_set(&mbox_lock_error,
+				"Timeout while waiting for lock for mbox file "
+				"%s (its append journal is held by another "
+				"process)", lock->path);
+			return 0;
+		}
+	}
+	return ret;
+}
+
+struct mbox_journal *mbox_lock_journal(struct mbox_lock *lock)
+{
+	return lock->journal;
 }
 
 /* mbox_lock_new - the lock state for path, its deadline starting now */
@@ -664,18 +895,21 @@ int mbox_lock_acquire(const char *path, int fd,
 	if (mbox_lock_parse_methods(set->methods, methods, &count, error_r) < 0)
 		return -1;
 	lock = mbox_lock_new(path, fd, set);
-	for (i = 0; i < count; i++) {
+	ret = mbox_lock_inproc(lock, error_r);
+	for (i = 0; ret > 0 && i < count; i++) {
 		held = true;
 		if (mbox_lock_is_dotlock(methods[i]))
 			ret = mbox_lock_dotlock(lock, methods[i], &held, error_r);
 		else
 			ret = mbox_lock_fd(lock, methods[i], error_r);
-		if (ret <= 0) {
-			mbox_lock_release(&lock);
-			return ret;
-		}
-		if (held)
+		if (ret > 0 && held)
 			lock->held[lock->held_count++] = methods[i];
+	}
+	if (ret > 0 && set->journal)
+		ret = mbox_lock_journal_open(lock, error_r);
+	if (ret <= 0) {
+		mbox_lock_release(&lock);
+		return ret;
 	}
 	*lock_r = lock;
 	return 1;
@@ -688,8 +922,11 @@ void mbox_lock_release(struct mbox_lock **_lock)
 	if (lock == NULL)
 		return;
 	*_lock = NULL;
+	mbox_journal_close(&lock->journal);
 	while (lock->held_count > 0)
 		mbox_lock_drop(lock, lock->held[--lock->held_count]);
+	if (lock->inproc_held)
+		mbox_lock_inproc_drop(lock);
 	free(lock->path);
 	free(lock->dir);
 	free(lock->dotlock_path);

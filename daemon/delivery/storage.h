@@ -48,9 +48,12 @@ struct storage_save_params {
 struct storage_save_result {
 	char *path;		/* the file written (maildir new/ file, or mbox) */
 	uint64_t size, vsize;
-	/* maildir: stale tmp/ files removed on the way, and a problem of
-	   that cleanup (it never fails the save); NULL when none */
+	/* maildir: stale tmp/ files removed on the way */
 	unsigned int tmp_removed;
+	/* for the log: a problem met on the way that did not fail the save
+	   (a tmp/ cleanup that failed), or a repair done on the way (an mbox
+	   append a dead writer left half done); also set when the save
+	   failed. NULL when none. */
 	char *warning;
 };
 
@@ -59,6 +62,7 @@ enum storage_error storage_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
 				const char **error_r);
+/* storage_save_result_free - free path and warning */
 void storage_save_result_free(struct storage_save_result *result);
 
 /* storage_usage - bytes used by all mailboxes of loc, for quota:

@@ -3,8 +3,11 @@
  * From_ line, ">From " quoting and separators (checked byte for byte and
  * with Python's mailbox.mbox when python3 is installed), 20 concurrent
  * deliveries into one file, lock timeouts (dotlock and fcntl), stale
- * dotlocks, an all-or-nothing append on a full disk (RLIMIT_FSIZE), INBOX
- * and mailbox creation, subscriptions and mbox_usage.
+ * dotlocks, an all-or-nothing append on a full disk (RLIMIT_FSIZE), the
+ * repair of an append whose writer was killed half way (with every lock
+ * method; left alone when others appended after it or while a live process
+ * holds its journal), INBOX and mailbox creation, subscriptions and
+ * mbox_usage.
  */
 #include <check.h>
 #include <errno.h>
@@ -24,6 +27,8 @@
 #include <unistd.h>
 
 #include "mail_location.h"
+#include "mbox_journal.h"
+#include "mbox_lock.h"
 #include "message.h"
 #include "storage.h"
 #include "strbuf.h"
@@ -737,6 +742,190 @@ static const struct mailbox_case mailbox_cases[] = {
 	  STORAGE_ERR_INVALID, "Invalid mailbox name", NULL, NULL },
 };
 
+#define DEAD_HEAD "From dead@example.com  Mon Jan 01 00:00:00 2024\n"
+
+/* die_mid_append - a child that locks the INBOX as mbox_save does,
+   records its append in the journal, writes the From_ line and partial,
+   and is killed there */
+static void die_mid_append(const char *methods, const char *partial)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mbox_lock_settings set = {
+			.methods = methods, .timeout_ms = 5000, .journal = true,
+		};
+		struct mbox_journal_record rec;
+		struct mbox_lock *lock;
+		const char *error;
+		struct stat st;
+		int fd = open(test_inbox, O_RDWR | O_APPEND);
+
+		if (fd < 0 || mbox_lock_acquire(test_inbox, fd, &set, &lock,
+						&error) != 1 ||
+		    mbox_lock_journal(lock) == NULL || fstat(fd, &st) < 0)
+			_exit(2);
+		mbox_journal_record_init(&rec);
+		rec.dev = (uint64_t)st.st_dev;
+		rec.ino = (uint64_t)st.st_ino;
+		rec.size = (uint64_t)st.st_size;
+		rec.head_len = strlen(DEAD_HEAD);
+		memcpy(rec.head, DEAD_HEAD, rec.head_len);
+		if (mbox_journal_write(mbox_lock_journal(lock), &rec, false,
+				       &error) < 0 ||
+		    write(fd, DEAD_HEAD, strlen(DEAD_HEAD)) < 0 ||
+		    write(fd, partial, strlen(partial)) < 0)
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		      "got status %d, want killed", status);
+}
+
+/* save_ok - save text into INBOX with methods; the result's notice */
+static char *save_ok(const char *methods, const char *text,
+		     uint64_t timeout_ms)
+{
+	struct storage_save_params p;
+	struct storage_save_result res;
+	const char *error = NULL;
+	enum storage_error ret;
+	char *notice;
+
+	init_params(&p, "INBOX");
+	p.mbox_write_locks = methods;
+	p.lock_timeout_ms = timeout_ms;
+	ret = save_text(&p, text, &res, &error);
+	ck_assert_msg(ret == STORAGE_OK, "%s: got %d (%s)", methods, ret,
+		      error == NULL ? "" : error);
+	notice = res.warning;
+	res.warning = NULL;
+	storage_save_result_free(&res);
+	return notice;
+}
+
+static const char *const repair_methods[] = {
+	"dotlock fcntl", "fcntl", "lockf", "flock", "dotlock", "dotlock_try",
+};
+
+START_TEST(test_dead_writer_repaired)
+{
+	const char *methods = repair_methods[_i];
+	struct strbuf before, after;
+	char *notice, *journal = NULL;
+	struct stat st;
+
+	notice = save_ok(methods, "Subject: first\n\nbody one\n", 10000);
+	ck_assert_ptr_null(notice);
+	strbuf_init(&before, 256);
+	strbuf_init(&after, 256);
+	ck_assert_int_eq(read_file(test_inbox, &before), 0);
+	die_mid_append(methods, "Subject: half\n\nthe first li");
+	/* a dotlock of the dead writer is taken over at once: the stale
+	   time is 2 minutes, the timeout 5 s */
+	notice = save_ok(methods, "Subject: second\n\nbody two\n", 5000);
+	ck_assert_msg(notice != NULL && strstr(notice, "truncated") != NULL &&
+		      strstr(notice, test_inbox) != NULL,
+		      "%s: got notice %s", methods, notice);
+	free(notice);
+	ck_assert_int_eq(read_file(test_inbox, &after), 0);
+	ck_assert_msg(after.len > before.len &&
+		      memcmp(after.data, before.data, before.len) == 0 &&
+		      strncmp(after.data + before.len,
+			      "From sender@example.com ", 24) == 0 &&
+		      strstr(after.data, "dead@") == NULL &&
+		      strstr(after.data, "half") == NULL &&
+		      strstr(after.data + before.len, "body two\n\n") != NULL,
+		      "%s: got [%s]", methods, after.data);
+	journal = mbox_journal_path(test_inbox);
+	ck_assert_int_eq(stat(journal, &st), -1);
+	free(journal);
+	journal = xasprintf("%s.lock", test_inbox);
+	ck_assert_int_eq(stat(journal, &st), -1);
+	free(journal);
+	strbuf_free(&before);
+	strbuf_free(&after);
+}
+END_TEST
+
+START_TEST(test_dead_writer_others_appended)
+{
+	/* another MDA (not knowing the journal) appended after the half
+	   message: nothing is cut, its message stays */
+	static const char other[] =
+		"\nFrom other@example.com  Mon Jan 01 00:00:01 2024\n"
+		"Subject: other\n\nkept\n\n";
+	struct strbuf after;
+	char *notice;
+	int fd;
+
+	write_file(test_inbox, "");
+	die_mid_append("fcntl", "Subject: half\n\nthe first li");
+	fd = open(test_inbox, O_WRONLY | O_APPEND);
+	ck_assert_int_eq(write(fd, other, strlen(other)),
+			 (ssize_t)strlen(other));
+	close(fd);
+	notice = save_ok("fcntl", "Subject: second\n\nbody two\n", 5000);
+	ck_assert_msg(notice != NULL && strstr(notice, "left as is") != NULL,
+		      "got notice %s", notice);
+	free(notice);
+	strbuf_init(&after, 256);
+	ck_assert_int_eq(read_file(test_inbox, &after), 0);
+	ck_assert_msg(strncmp(after.data, DEAD_HEAD, strlen(DEAD_HEAD)) == 0 &&
+		      strstr(after.data, other) != NULL &&
+		      strstr(after.data, "body two") != NULL,
+		      "got [%s]", after.data);
+	strbuf_free(&after);
+	/* the journal is settled: the next delivery has nothing to say */
+	notice = save_ok("fcntl", "Subject: third\n\nbody three\n", 5000);
+	ck_assert_ptr_null(notice);
+}
+END_TEST
+
+START_TEST(test_journal_held_by_live_process)
+{
+	/* a live writer that does not honour our locks keeps its journal
+	   locked: never cut what it writes, tempfail instead */
+	static const char content[] = "From x  Mon Jan 01 00:00:00 2024\n"
+		"\nold\n\nFrom live@example.com  Mon Jan 01 00:00:00 2024\n";
+	struct storage_save_params p;
+	struct storage_save_result res;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct strbuf after;
+	const char *error = NULL;
+	char *journal = mbox_journal_path(test_inbox);
+	char *record;
+	struct stat st;
+	int fd;
+
+	write_file(test_inbox, content);
+	ck_assert_int_eq(stat(test_inbox, &st), 0);
+	record = xasprintf("1:%s\n%llu %llu 14 0\n", "host",
+			   (unsigned long long)st.st_dev,
+			   (unsigned long long)st.st_ino);
+	write_file(journal, record);
+	fd = open(journal, O_RDWR);
+	ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
+	init_params(&p, "INBOX");
+	p.lock_timeout_ms = 300;
+	ck_assert_int_eq(save_text(&p, "Subject: x\n\ny\n", &res, &error),
+			 STORAGE_ERR_TEMP);
+	ck_assert_msg(strstr(error, "journal") != NULL, "got error %s", error);
+	storage_save_result_free(&res);
+	strbuf_init(&after, 256);
+	ck_assert_int_eq(read_file(test_inbox, &after), 0);
+	ck_assert_str_eq(after.data, content);
+	strbuf_free(&after);
+	close(fd);
+	free(record);
+	free(journal);
+}
+END_TEST
+
 START_TEST(test_mailbox)
 {
 	const struct mailbox_case *c = &mailbox_cases[_i];
@@ -1062,6 +1251,10 @@ static Suite *mbox_suite(void)
 			    (int)LOFT_N_ELEMENTS(nospace_extras));
 	tcase_add_loop_test(tc, test_mailbox, 0,
 			    (int)LOFT_N_ELEMENTS(mailbox_cases));
+	tcase_add_loop_test(tc, test_dead_writer_repaired, 0,
+			    (int)LOFT_N_ELEMENTS(repair_methods));
+	tcase_add_test(tc, test_dead_writer_others_appended);
+	tcase_add_test(tc, test_journal_held_by_live_process);
 	tcase_add_test(tc, test_subscriptions);
 	tcase_add_test(tc, test_inbox_created);
 	tcase_add_test(tc, test_inbox_spool_must_exist);

@@ -2,8 +2,10 @@
  * test_mbox_lock - unit tests for mbox_lock: method list parsing, the NFS-safe
  * dotlock (creation, cleanup, timeout, stale removal, ownership on
  * release), fcntl/lockf/flock locks held by another process, mutual
- * exclusion between concurrent processes and the mail_privileged_group
- * error paths.
+ * exclusion between concurrent processes and between threads of one
+ * process with every method (a thread that times out must not drop the
+ * holder's lock), the "<pid>:<host>" dotlock content and the takeover of a
+ * dead owner's dotlock, and the mail_privileged_group error paths.
  */
 #include <check.h>
 #include <dirent.h>
@@ -11,7 +13,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +399,192 @@ START_TEST(test_mutual_exclusion)
 }
 END_TEST
 
+static const char *const thread_methods[] = {
+	"dotlock", "dotlock_try", "fcntl", "lockf", "flock",
+	"dotlock fcntl", "dotlock_try flock lockf",
+};
+
+struct thread_try {
+	const char *methods;
+	int ret;
+	const char *error;
+};
+
+/* thread_try_lock - another thread of this process, with its own fd,
+   tries the lock the main thread holds, and closes its fd */
+static void *thread_try_lock(void *arg)
+{
+	struct thread_try *t = arg;
+	struct mbox_lock *lock = NULL;
+	int fd = open(test_mbox, O_RDWR);
+
+	t->ret = try_lock(fd, t->methods, 300, "", &lock, &t->error);
+	mbox_lock_release(&lock);
+	close(fd);
+	return NULL;
+}
+
+/* child_can_lock - can another process take a classic fcntl write lock
+   on test_mbox right now? */
+static bool child_can_lock(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(test_mbox, O_RDWR);
+
+		_exit(fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+START_TEST(test_threads_exclude)
+{
+	struct thread_try t = { .methods = thread_methods[_i], .ret = 99 };
+	struct mbox_lock *lock = NULL;
+	const char *error = NULL;
+	int fd = open(test_mbox, O_RDWR);
+	pthread_t thread;
+
+	ck_assert_msg(try_lock(fd, t.methods, 1000, "", &lock, &error) == 1,
+		      "%s: got error %s", t.methods, error);
+	ck_assert_int_eq(pthread_create(&thread, NULL, thread_try_lock, &t), 0);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_msg(t.ret == 0, "%s: another thread got %d, want 0 (timeout)",
+		      t.methods, t.ret);
+	ck_assert_msg(strstr(t.error, "Timeout") != NULL, "got error %s",
+		      t.error);
+	/* the waiter's close() left our fcntl/lockf lock in place */
+	if (strstr(t.methods, "fcntl") != NULL ||
+	    strstr(t.methods, "lockf") != NULL)
+		ck_assert_msg(!child_can_lock(), "%s: lock lost", t.methods);
+	mbox_lock_release(&lock);
+	ck_assert(child_can_lock());
+	/* and after the release the other thread gets it */
+	ck_assert_int_eq(pthread_create(&thread, NULL, thread_try_lock, &t), 0);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_msg(t.ret == 1, "%s: got %d after release, error %s",
+		      t.methods, t.ret, t.error);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_close_elsewhere_keeps_lock)
+{
+	/* quota, subscriptions or a failed open may open and close the mbox
+	   in the same process while a delivery holds it */
+	struct mbox_lock *lock = NULL;
+	const char *error = NULL;
+	int fd = open(test_mbox, O_RDWR);
+
+	ck_assert_int_eq(try_lock(fd, "fcntl", 1000, "", &lock, &error), 1);
+	close(open(test_mbox, O_RDONLY));
+	ck_assert_msg(!child_can_lock(), "lock lost by another fd's close");
+	mbox_lock_release(&lock);
+	close(fd);
+}
+END_TEST
+
+/* this_host - gethostname() */
+static const char *this_host(void)
+{
+	static char host[256];
+
+	ck_assert_int_eq(gethostname(host, sizeof(host) - 1), 0);
+	return host;
+}
+
+/* dead_pid - the pid of a process that has exited and been reaped */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/* make_owned_dotlock - a foreign dotlock holding content */
+static void make_owned_dotlock(const char *content, long age_secs)
+{
+	int fd;
+
+	make_dotlock(age_secs);
+	fd = open(test_dotlock, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, strlen(content)),
+			 (ssize_t)strlen(content));
+	close(fd);
+	if (age_secs > 0) {
+		struct timeval tv[2];
+
+		gettimeofday(&tv[0], NULL);
+		tv[0].tv_sec -= age_secs;
+		tv[1] = tv[0];
+		ck_assert_int_eq(utimes(test_dotlock, tv), 0);
+	}
+}
+
+START_TEST(test_dotlock_content)
+{
+	struct mbox_lock *lock;
+	const char *error;
+	char buf[512], want[512];
+	ssize_t n;
+	int fd;
+
+	ck_assert_int_eq(try_lock(-1, "dotlock", 1000, "", &lock, &error), 1);
+	fd = open(test_dotlock, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	snprintf(want, sizeof(want), "%ld:%s", (long)getpid(), this_host());
+	ck_assert_str_eq(buf, want);
+	mbox_lock_release(&lock);
+}
+END_TEST
+
+struct owner_case {
+	const char *what;
+	bool dead, other_host;
+	long age_secs;
+	int ret;		/* with a 400 ms timeout, stale time 2 min */
+};
+
+static const struct owner_case owner_cases[] = {
+	{ "dead owner, fresh lock: taken over", true, false, 0, 1 },
+	{ "live owner, old lock: waited for", false, false, 3600, 0 },
+	{ "live owner, fresh lock: waited for", false, false, 0, 0 },
+	{ "other host, fresh lock: waited for", true, true, 0, 0 },
+	{ "other host, old lock: stale", true, true, 3600, 1 },
+};
+
+START_TEST(test_dotlock_owner)
+{
+	const struct owner_case *c = &owner_cases[_i];
+	struct mbox_lock *lock = NULL;
+	const char *error = NULL;
+	char content[512];
+	int ret;
+
+	snprintf(content, sizeof(content), "%ld:%s\n",
+		 c->dead ? (long)dead_pid() : (long)getppid(),
+		 c->other_host ? "other.host.example" : this_host());
+	make_owned_dotlock(content, c->age_secs);
+	ret = try_lock(-1, "dotlock", 400, "", &lock, &error);
+	ck_assert_msg(ret == c->ret, "%s: got %d, want %d (%s)", c->what, ret,
+		      c->ret, error == NULL ? "" : error);
+	mbox_lock_release(&lock);
+}
+END_TEST
+
 #define NOBODY_ID 65534
 
 /* run_as_nobody - fork a child that becomes uid/gid nobody, keeping
@@ -540,6 +730,12 @@ static Suite *mbox_lock_suite(void)
 			    (int)LOFT_N_ELEMENTS(fd_methods));
 	tcase_add_test(tc, test_one_deadline_for_all);
 	tcase_add_test(tc, test_mutual_exclusion);
+	tcase_add_loop_test(tc, test_threads_exclude, 0,
+			    (int)LOFT_N_ELEMENTS(thread_methods));
+	tcase_add_test(tc, test_close_elsewhere_keeps_lock);
+	tcase_add_test(tc, test_dotlock_content);
+	tcase_add_loop_test(tc, test_dotlock_owner, 0,
+			    (int)LOFT_N_ELEMENTS(owner_cases));
 	tcase_add_test(tc, test_dotlock_eacces);
 	tcase_add_test(tc, test_dotlock_privileged_group);
 	tcase_add_test(tc, test_privileged_own_group);
