@@ -196,7 +196,8 @@ static void on_concurrency(struct stats_peer *peer,
 	reply.allowed = stats_sessions_concurrency_acquire(peer->server->sessions,
 							   m->user,
 							   m->session_id,
-							   m->limit, &current);
+							   m->limit, peer->owner,
+							   &current);
 	reply.current = current;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_REPLY;
 	env.concurrency_reply = &reply;
