@@ -238,14 +238,11 @@ static void on_hello(struct stats_peer *peer, const Loft__Hello *m)
 		send_debug(peer->server, peer);
 }
 
-/* peer_message - one envelope from a reporter (loop thread) */
-static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
-			 void *context)
+void stats_server_peer_message(struct stats_peer *peer,
+				const Loft__Envelope *env)
 {
-	struct stats_peer *peer = context;
 	struct stats_server *server = peer->server;
 
-	(void)conn;
 	pthread_mutex_lock(&server->lock);
 	switch (env->body_case) {
 	case LOFT__ENVELOPE__BODY_HELLO:
@@ -323,13 +320,10 @@ static void peer_remove(struct stats_server *server, struct stats_peer *peer)
 	free(peer);
 }
 
-static void peer_close(struct ipc_conn *conn, const char *reason,
-		       void *context)
+void stats_server_peer_close(struct stats_peer *peer, const char *reason)
 {
-	struct stats_peer *peer = context;
 	struct stats_server *server = peer->server;
 
-	(void)conn;
 	pthread_mutex_lock(&server->lock);
 	if (strcmp(reason, "EOF") != 0 && strstr(reason, "reset") == NULL &&
 	    strstr(reason, "closed") == NULL) {
@@ -342,6 +336,34 @@ static void peer_close(struct ipc_conn *conn, const char *reason,
 	}
 	peer_remove(server, peer);
 	pthread_mutex_unlock(&server->lock);
+}
+
+struct stats_peer *stats_server_peer_create(struct stats_server *server)
+{
+	struct stats_peer *peer = xcalloc(1, sizeof(*peer));
+
+	peer->server = server;
+	pthread_mutex_lock(&server->lock);
+	peer->owner = ++server->next_owner;
+	peer->next = server->peers;
+	server->peers = peer;
+	pthread_mutex_unlock(&server->lock);
+	return peer;
+}
+
+/* peer_message - one envelope from a reporter (loop thread) */
+static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
+			 void *context)
+{
+	(void)conn;
+	stats_server_peer_message(context, env);
+}
+
+static void peer_close(struct ipc_conn *conn, const char *reason,
+		       void *context)
+{
+	(void)conn;
+	stats_server_peer_close(context, reason);
 }
 
 static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
@@ -359,19 +381,14 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			.threaded = true, .on_message = peer_message,
 			.on_close = peer_close,
 		};
-		struct stats_peer *peer = xcalloc(1, sizeof(*peer));
+		struct stats_peer *peer = stats_server_peer_create(server);
 
-		peer->server = server;
 		cs.context = peer;
 		pthread_mutex_lock(&server->lock);
-		peer->owner = ++server->next_owner;
 		if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
 				    &error) < 0) {
 			log_error("stats: %s", error);
-			free(peer);
-		} else {
-			peer->next = server->peers;
-			server->peers = peer;
+			peer_remove(server, peer);
 		}
 		pthread_mutex_unlock(&server->lock);
 	}
