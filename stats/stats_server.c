@@ -178,11 +178,18 @@ static void on_master_status(struct stats_peer *peer,
 	free(buf);
 	server->master = peer;
 	server->master_status_usecs = clock_realtime_usecs();
-	for (; server->reloads_ok_seen < m->reloads_ok; server->reloads_ok_seen++)
-		stats_metrics_reload(server->metrics, true);
-	for (; server->reloads_failed_seen < m->reloads_failed;
-	     server->reloads_failed_seen++)
-		stats_metrics_reload(server->metrics, false);
+	/* the counts only grow while loftd runs: add the difference (in
+	   one step - the report says how many, not the loop) */
+	if (m->reloads_ok > server->reloads_ok_seen) {
+		stats_metrics_reload(server->metrics, true,
+				     m->reloads_ok - server->reloads_ok_seen);
+		server->reloads_ok_seen = m->reloads_ok;
+	}
+	if (m->reloads_failed > server->reloads_failed_seen) {
+		stats_metrics_reload(server->metrics, false,
+				     m->reloads_failed - server->reloads_failed_seen);
+		server->reloads_failed_seen = m->reloads_failed;
+	}
 }
 
 static void on_concurrency(struct stats_peer *peer,
