@@ -245,6 +245,14 @@ static void on_hello(struct stats_peer *peer, const Loft__Hello *m)
 		send_debug(peer->server, peer);
 }
 
+/* peer_unexpected - a message this peer has no business sending */
+static void peer_unexpected(struct stats_peer *peer, const Loft__Envelope *env)
+{
+	log_warning("stats: %s (pid %u) sent an unexpected %s message",
+		    peer->service, peer->pid,
+		    ipc_envelope_body_name(env->body_case));
+}
+
 void stats_server_peer_message(struct stats_peer *peer,
 				const Loft__Envelope *env)
 {
@@ -289,7 +297,12 @@ void stats_server_peer_message(struct stats_peer *peer,
 		stats_metrics_dropped(server->metrics, env->dropped->events);
 		break;
 	case LOFT__ENVELOPE__BODY_MASTER_STATUS:
-		on_master_status(peer, env->master_status);
+		/* only loftd reports services and reloads, and only it
+		   becomes the peer master commands go to */
+		if (peer->role == LOFT__ROLE__ROLE_MASTER)
+			on_master_status(peer, env->master_status);
+		else
+			peer_unexpected(peer, env);
 		break;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE:
 		on_concurrency(peer, env->concurrency_acquire);
@@ -300,12 +313,13 @@ void stats_server_peer_message(struct stats_peer *peer,
 						   env->concurrency_release->session_id);
 		break;
 	case LOFT__ENVELOPE__BODY_RELOAD_RESULT:
-		on_reload_result(server, env->reload_result);
+		if (peer->role == LOFT__ROLE__ROLE_MASTER)
+			on_reload_result(server, env->reload_result);
+		else
+			peer_unexpected(peer, env);
 		break;
 	default:
-		log_warning("stats: %s (pid %u) sent an unexpected %s message",
-			    peer->service, peer->pid,
-			    ipc_envelope_body_name(env->body_case));
+		peer_unexpected(peer, env);
 		break;
 	}
 	pthread_mutex_unlock(&server->lock);

@@ -10,9 +10,10 @@
  *
  * with ctl & 3 the peer (3 = the first again), ctl & 0x80 "the peer
  * disconnects first", ctl & 0x40 "render who, metrics and stats now".
- * Checked: the session table's count matches what who lists, every
- * rendering works, and once every peer has gone no session is left and
- * no user holds a concurrency slot.
+ * Checked: the session table's count matches what who lists, only a
+ * peer that said it is loftd becomes the master, every rendering works,
+ * and once every peer has gone no session is left and no user holds a
+ * concurrency slot.
  */
 #include "fuzz_util.h"
 
@@ -115,6 +116,9 @@ static void check_table(struct stats_server *server)
 	FUZZ_CHECK(stats_sessions_foreach(server->sessions, NULL, count_cb,
 					  &listed) == listed);
 	FUZZ_CHECK(listed == stats_sessions_count(server->sessions));
+	/* only loftd speaks for loftd */
+	FUZZ_CHECK(server->master == NULL ||
+		   server->master->role == LOFT__ROLE__ROLE_MASTER);
 	pthread_mutex_unlock(&server->lock);
 }
 
