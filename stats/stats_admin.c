@@ -96,7 +96,8 @@ static int since_limit(const char *since, const char *limit,
 	if (since != NULL) {
 		if (settings_parse_time(since, &msecs, error_r) < 0)
 			return -1;
-		*since_r = msecs * 1000 >= now ? 0 : now - msecs * 1000;
+		/* compared in msecs: msecs * 1000 may wrap */
+		*since_r = msecs >= now / 1000 ? 0 : now - msecs * 1000;
 	}
 	if (limit != NULL) {
 		errno = 0;

@@ -7,12 +7,15 @@
  * command and up to 16 arguments separated by '\n'. Checked: the answer
  * is a loftadm exit status (0, 64, 75, 77); 0 comes with a JSON document,
  * anything else with an error text; only reload and log-reopen are
- * handed on; a mutating command from a non-root uid is refused.
+ * handed on; a mutating command from a non-root uid is refused;
+ * `log-errors --since DUR` with DUR reaching back before the epoch lists
+ * the error logged at time 1.
  */
 #include "fuzz_util.h"
 
 #include <sysexits.h>
 
+#include "clock.h"
 #include "evloop.h"
 #include "settings.h"
 #include "stats_ops.h"
@@ -58,6 +61,21 @@ static void populate(struct stats_server *server)
 	(void)stats_errors_add(server->errors, 1, LOG_LEVEL_ERROR, "lmtp", 100,
 			       s.id, users[0], "disk full");
 	pthread_mutex_unlock(&server->lock);
+}
+
+/* check_since - "log-errors --since DUR": a DUR longer than the time
+   since the epoch covers everything, the error at time 1 included */
+static void check_since(const Loft__AdminRequest *req, json_object *json)
+{
+	uint64_t msecs;
+	const char *error;
+
+	if (strcmp(req->command, "log-errors") != 0 || req->n_args != 2 ||
+	    strcmp(req->args[0], "--since") != 0 ||
+	    settings_parse_time(req->args[1], &msecs, &error) < 0 ||
+	    msecs <= clock_realtime_usecs() / 1000 + 1000)
+		return;
+	FUZZ_CHECK(json_object_array_length(json) == 1);
 }
 
 static bool mutates(const char *command)
@@ -107,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (status == EX_OK) {
 			FUZZ_CHECK(json != NULL && error == NULL);
 			FUZZ_CHECK(json_object_to_json_string(json) != NULL);
+			check_since(&req, json);
 			json_object_put(json);
 		} else {
 			FUZZ_CHECK(json == NULL);
