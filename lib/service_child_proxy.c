@@ -106,7 +106,10 @@ static int proxy_v1(const unsigned char *buf, size_t len,
 		    const char **error_r)
 {
 	size_t prefix = strlen(PROXY_V1_PREFIX);
-	size_t max = len < SERVICE_CHILD_PROXY_V1_MAX ? len : SERVICE_CHILD_PROXY_V1_MAX;
+	/* the CR is at most at the 106th byte: CRLF included, the line
+	   is at most SERVICE_CHILD_PROXY_V1_MAX bytes */
+	size_t cr_max = SERVICE_CHILD_PROXY_V1_MAX - 1;
+	size_t max = len < cr_max ? len : cr_max;
 	char line[SERVICE_CHILD_PROXY_V1_MAX + 1];
 	size_t end;
 
@@ -121,7 +124,7 @@ static int proxy_v1(const unsigned char *buf, size_t len,
 			return proxy_invalid(error_r, "v1: invalid character");
 	}
 	if (end == max)
-		return len >= SERVICE_CHILD_PROXY_V1_MAX ?
+		return len >= cr_max ?
 			proxy_invalid(error_r, "v1: line too long") : 0;
 	if (end + 1 == len)
 		return 0;

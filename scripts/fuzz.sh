@@ -1,15 +1,31 @@
 #!/bin/sh
 # fuzz.sh - build loft's libFuzzer targets (tests/fuzz/fuzz_*.c) with clang,
 # ASan and UBSan into build-fuzz, then run each for LOFT_FUZZ_SECONDS
-# (default 20) seconds starting from its seed corpus in
+# (default 10) seconds starting from its seed corpus in
 # tests/fuzz/corpus/<target>/. Leak detection is on. Exits non-zero when any
 # target crashes, leaks, trips a sanitizer or times out; the reproducer is
 # left in build-fuzz/artifacts/. New corpus entries go to
-# build-fuzz/corpus/<target>/, never into the committed seeds.
+# build-fuzz/corpus/<target>/, never into the committed seeds, and are kept
+# between runs: each run starts from what the last ones found.
+#
+#   scripts/fuzz.sh [--long [SECONDS]] [TARGET...]
+#
+# --long runs each target for SECONDS (default 600) instead: the soak run
+# that grows the working corpus. TARGET (fuzz_proxy, ...) limits the run to
+# those targets. Each target's summary line gives its executions and time.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-fuzz"
-seconds=${LOFT_FUZZ_SECONDS:-20}
+seconds=${LOFT_FUZZ_SECONDS:-10}
+
+if [ "${1:-}" = "--long" ]; then
+	shift
+	seconds=600
+	case "${1:-}" in
+	''|*[!0-9]*) ;;
+	*) seconds=$1; shift ;;
+	esac
+fi
 
 if ! command -v clang >/dev/null 2>&1; then
 	echo "fuzz.sh: clang not found (run scripts/deps.sh)" >&2
@@ -20,6 +36,15 @@ targets=""
 for src in "$root"/tests/fuzz/fuzz_*.c; do
 	targets="$targets $(basename "$src" .c)"
 done
+if [ $# -gt 0 ]; then
+	for t in "$@"; do
+		if [ ! -f "$root/tests/fuzz/$t.c" ]; then
+			echo "fuzz.sh: no such target: $t" >&2
+			exit 64
+		fi
+	done
+	targets="$*"
+fi
 
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang \
 	-DLOFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
@@ -40,7 +65,10 @@ for t in $targets; do
 		-detect_leaks=1 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$build/artifacts/$t-" \
 		"$work" "$root/tests/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then
-		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$build/$t.log" || true
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/$t.log")
+		rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$build/$t.log")
+		echo "fuzz.sh: $t: ${execs:-?} executions in ${seconds}s," \
+			"peak RSS ${rss:-?} MB, corpus $(ls "$work" | wc -l) entries"
 	else
 		tail -n 60 "$build/$t.log"
 		failed="$failed $t"

@@ -96,7 +96,8 @@ static int since_limit(const char *since, const char *limit,
 	if (since != NULL) {
 		if (settings_parse_time(since, &msecs, error_r) < 0)
 			return -1;
-		*since_r = msecs * 1000 >= now ? 0 : now - msecs * 1000;
+		/* compared in msecs: msecs * 1000 may wrap */
+		*since_r = msecs >= now / 1000 ? 0 : now - msecs * 1000;
 	}
 	if (limit != NULL) {
 		errno = 0;
@@ -164,22 +165,24 @@ static int filter_args(char **args, size_t n, struct stats_filter *filter,
 	return stats_filter_parse((const char *const *)args, n, filter, error_r);
 }
 
-static void admin_request(struct stats_admin_client *client,
-			  const Loft__AdminRequest *req)
+int stats_admin_answer(struct stats_server *server, uid_t uid, pid_t pid,
+		       const Loft__AdminRequest *req, unsigned int *status_r,
+		       json_object **json_r, const char **error_r)
 {
-	struct stats_server *server = client->server;
 	struct stats_filter filter;
 	const char *error = NULL;
 	char **args = req->args;
 	size_t n = req->n_args;
 	json_object *result = NULL;
 
-	if (command_mutates(req->command) && client->uid != 0) {
+	*json_r = NULL;
+	*error_r = NULL;
+	if (command_mutates(req->command) && uid != 0) {
 		log_warning("admin: refused %s from uid %u (pid %d): only root may",
-			    req->command, (unsigned int)client->uid, (int)client->pid);
-		admin_reply(client, req->id, EX_NOPERM, NULL,
-			    "permission denied: only root may do this");
-		return;
+			    req->command, (unsigned int)uid, (int)pid);
+		*status_r = EX_NOPERM;
+		*error_r = "permission denied: only root may do this";
+		return 1;
 	}
 	if (strcmp(req->command, "who") == 0) {
 		bool per_session = n > 0 && strcmp(args[0], "-1") == 0;
@@ -200,8 +203,7 @@ static void admin_request(struct stats_admin_client *client,
 		stats_filter_free(&filter);
 	} else if (strcmp(req->command, "reload") == 0 ||
 		   strcmp(req->command, "log-reopen") == 0) {
-		admin_master(client, req->id, req->command);
-		return;
+		return 0;
 	} else if (strcmp(req->command, "stats-dump") == 0) {
 		result = stats_ops_stats(server);
 	} else if (strcmp(req->command, "stats-reset") == 0) {
@@ -248,13 +250,31 @@ static void admin_request(struct stats_admin_client *client,
 		}
 		result = stats_ops_debug(server, args[0], strcmp(args[1], "on") == 0);
 	} else {
-		admin_reply(client, req->id, EX_USAGE, NULL, "unknown command");
-		return;
+		*status_r = EX_USAGE;
+		*error_r = "unknown command";
+		return 1;
 	}
-	admin_reply(client, req->id, EX_OK, result, NULL);
-	return;
+	*status_r = EX_OK;
+	*json_r = result;
+	return 1;
 usage:
-	admin_reply(client, req->id, EX_USAGE, NULL, error);
+	*status_r = EX_USAGE;
+	*error_r = error;
+	return 1;
+}
+
+static void admin_request(struct stats_admin_client *client,
+			  const Loft__AdminRequest *req)
+{
+	unsigned int status;
+	json_object *json;
+	const char *error;
+
+	if (stats_admin_answer(client->server, client->uid, client->pid, req,
+			       &status, &json, &error) == 0)
+		admin_master(client, req->id, req->command);
+	else
+		admin_reply(client, req->id, status, json, error);
 }
 
 static void admin_message(struct ipc_conn *conn, const Loft__Envelope *env,

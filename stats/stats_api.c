@@ -32,7 +32,8 @@ static int query_since(const char *since, uint64_t *since_r,
 	if (settings_parse_time(since, &msecs, error_r) < 0)
 		return -1;
 	now = clock_realtime_usecs();
-	*since_r = msecs * 1000 >= now ? 0 : now - msecs * 1000;
+	/* compared in msecs: msecs * 1000 may wrap */
+	*since_r = msecs >= now / 1000 ? 0 : now - msecs * 1000;
 	return 0;
 }
 

@@ -372,9 +372,9 @@ void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 	m->c.kicks += n;
 }
 
-void stats_metrics_reload(struct stats_metrics *m, bool ok)
+void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 {
-	m->c.reloads[ok ? 0 : 1]++;
+	m->c.reloads[ok ? 0 : 1] += n;
 }
 
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)

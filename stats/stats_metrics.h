@@ -127,9 +127,9 @@ void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n);
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
 /* stats_metrics_kicks - n sessions kicked (loft_kicks_total) */
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n);
-/* stats_metrics_reload - a config reload succeeded (ok) or failed
+/* stats_metrics_reload - n config reloads succeeded (ok) or failed
    (loft_config_reloads_total{result="ok|failed"}) */
-void stats_metrics_reload(struct stats_metrics *m, bool ok);
+void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n);
 /* stats_metrics_dropped - n stats events lost on the way
    (loft_stats_events_dropped_total) */
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n);

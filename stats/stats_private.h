@@ -11,6 +11,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
 
 #include "evloop.h"
 #include "ipc_conn.h"
@@ -79,6 +82,19 @@ struct stats_server {
 };
 
 /* stats_server.c */
+/* stats_server_peer_create - a reporter as if just accepted: a fresh
+   owner id, linked, no connection yet (listener_accept adds it; without
+   one, as in the fuzzer that feeds envelopes in-process, what loft-stats
+   sends the peer is dropped) */
+struct stats_peer *stats_server_peer_create(struct stats_server *server);
+/* stats_server_peer_message - what one decoded envelope from peer does
+   to the state (its Hello already checked, as ipc_conn does); takes the
+   lock */
+void stats_server_peer_message(struct stats_peer *peer,
+			       const Loft__Envelope *env);
+/* stats_server_peer_close - peer is gone (reason "EOF", or why it was
+   dropped): its sessions and slots go, and it is freed; takes the lock */
+void stats_server_peer_close(struct stats_peer *peer, const char *reason);
 /* stats_server_broadcast_debug - send the debug masks to every service */
 void stats_server_broadcast_debug(struct stats_server *server);
 /* stats_server_services - per-service metric values (free with
@@ -88,6 +104,15 @@ void stats_server_services(struct stats_server *server,
 void stats_server_services_free(struct stats_metrics_services *services);
 
 /* stats_admin.c */
+/* stats_admin_answer - loftadm's request req from a peer with uid (and
+   pid, for the log): 1 when answered now, with *status_r (loftadm's exit
+   code), *json_r (the caller's, or NULL) and *error_r (static or
+   thread-local, or NULL); 0 for a master command (reload, log-reopen),
+   which the caller hands to loftd (stats_ops_master_command). The admin
+   socket's request parser; exposed for the fuzzer. */
+int stats_admin_answer(struct stats_server *server, uid_t uid, pid_t pid,
+		       const Loft__AdminRequest *req, unsigned int *status_r,
+		       json_object **json_r, const char **error_r);
 void stats_admin_listen(struct stats_server *server, int fd);
 void stats_admin_close_all(struct stats_server *server);
 

@@ -193,11 +193,18 @@ static void on_master_status(struct stats_peer *peer,
 	free(buf);
 	server->master = peer;
 	server->master_status_usecs = clock_realtime_usecs();
-	for (; server->reloads_ok_seen < m->reloads_ok; server->reloads_ok_seen++)
-		stats_metrics_reload(server->metrics, true);
-	for (; server->reloads_failed_seen < m->reloads_failed;
-	     server->reloads_failed_seen++)
-		stats_metrics_reload(server->metrics, false);
+	/* the counts only grow while loftd runs: add the difference (in
+	   one step - the report says how many, not the loop) */
+	if (m->reloads_ok > server->reloads_ok_seen) {
+		stats_metrics_reload(server->metrics, true,
+				     m->reloads_ok - server->reloads_ok_seen);
+		server->reloads_ok_seen = m->reloads_ok;
+	}
+	if (m->reloads_failed > server->reloads_failed_seen) {
+		stats_metrics_reload(server->metrics, false,
+				     m->reloads_failed - server->reloads_failed_seen);
+		server->reloads_failed_seen = m->reloads_failed;
+	}
 }
 
 static void on_concurrency(struct stats_peer *peer,
@@ -211,7 +218,8 @@ static void on_concurrency(struct stats_peer *peer,
 	reply.allowed = stats_sessions_concurrency_acquire(peer->server->sessions,
 							   m->user,
 							   m->session_id,
-							   m->limit, &current);
+							   m->limit, peer->owner,
+							   &current);
 	reply.current = current;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_REPLY;
 	env.concurrency_reply = &reply;
@@ -252,14 +260,19 @@ static void on_hello(struct stats_peer *peer, const Loft__Hello *m)
 		send_debug(peer->server, peer);
 }
 
-/* peer_message - one envelope from a reporter (loop thread) */
-static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
-			 void *context)
+/* peer_unexpected - a message this peer has no business sending */
+static void peer_unexpected(struct stats_peer *peer, const Loft__Envelope *env)
 {
-	struct stats_peer *peer = context;
+	log_warning("stats: %s (pid %u) sent an unexpected %s message",
+		    peer->service, peer->pid,
+		    ipc_envelope_body_name(env->body_case));
+}
+
+void stats_server_peer_message(struct stats_peer *peer,
+				const Loft__Envelope *env)
+{
 	struct stats_server *server = peer->server;
 
-	(void)conn;
 	pthread_mutex_lock(&server->lock);
 	switch (env->body_case) {
 	case LOFT__ENVELOPE__BODY_HELLO:
@@ -302,7 +315,12 @@ static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
 		stats_metrics_dropped(server->metrics, env->dropped->events);
 		break;
 	case LOFT__ENVELOPE__BODY_MASTER_STATUS:
-		on_master_status(peer, env->master_status);
+		/* only loftd reports services and reloads, and only it
+		   becomes the peer master commands go to */
+		if (peer->role == LOFT__ROLE__ROLE_MASTER)
+			on_master_status(peer, env->master_status);
+		else
+			peer_unexpected(peer, env);
 		break;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE:
 		on_concurrency(peer, env->concurrency_acquire);
@@ -313,12 +331,13 @@ static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
 						   env->concurrency_release->session_id);
 		break;
 	case LOFT__ENVELOPE__BODY_RELOAD_RESULT:
-		on_reload_result(server, env->reload_result);
+		if (peer->role == LOFT__ROLE__ROLE_MASTER)
+			on_reload_result(server, env->reload_result);
+		else
+			peer_unexpected(peer, env);
 		break;
 	default:
-		log_warning("stats: %s (pid %u) sent an unexpected %s message",
-			    peer->service, peer->pid,
-			    ipc_envelope_body_name(env->body_case));
+		peer_unexpected(peer, env);
 		break;
 	}
 	pthread_mutex_unlock(&server->lock);
@@ -340,13 +359,10 @@ static void peer_remove(struct stats_server *server, struct stats_peer *peer)
 	free(peer);
 }
 
-static void peer_close(struct ipc_conn *conn, const char *reason,
-		       void *context)
+void stats_server_peer_close(struct stats_peer *peer, const char *reason)
 {
-	struct stats_peer *peer = context;
 	struct stats_server *server = peer->server;
 
-	(void)conn;
 	pthread_mutex_lock(&server->lock);
 	if (strcmp(reason, "EOF") != 0 && strstr(reason, "reset") == NULL &&
 	    strstr(reason, "closed") == NULL) {
@@ -359,6 +375,34 @@ static void peer_close(struct ipc_conn *conn, const char *reason,
 	}
 	peer_remove(server, peer);
 	pthread_mutex_unlock(&server->lock);
+}
+
+struct stats_peer *stats_server_peer_create(struct stats_server *server)
+{
+	struct stats_peer *peer = xcalloc(1, sizeof(*peer));
+
+	peer->server = server;
+	pthread_mutex_lock(&server->lock);
+	peer->owner = ++server->next_owner;
+	peer->next = server->peers;
+	server->peers = peer;
+	pthread_mutex_unlock(&server->lock);
+	return peer;
+}
+
+/* peer_message - one envelope from a reporter (loop thread) */
+static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
+			 void *context)
+{
+	(void)conn;
+	stats_server_peer_message(context, env);
+}
+
+static void peer_close(struct ipc_conn *conn, const char *reason,
+		       void *context)
+{
+	(void)conn;
+	stats_server_peer_close(context, reason);
 }
 
 static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
@@ -376,19 +420,14 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			.threaded = true, .on_message = peer_message,
 			.on_close = peer_close,
 		};
-		struct stats_peer *peer = xcalloc(1, sizeof(*peer));
+		struct stats_peer *peer = stats_server_peer_create(server);
 
-		peer->server = server;
 		cs.context = peer;
 		pthread_mutex_lock(&server->lock);
-		peer->owner = ++server->next_owner;
 		if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
 				    &error) < 0) {
 			log_error("stats: %s", error);
-			free(peer);
-		} else {
-			peer->next = server->peers;
-			server->peers = peer;
+			peer_remove(server, peer);
 		}
 		pthread_mutex_unlock(&server->lock);
 	}

@@ -42,6 +42,7 @@ struct stats_conc_user {
 	struct stats_hash_node node;
 	char *user;
 	char **session_ids;
+	int *owners;		/* who asked for each slot */
 	size_t count;
 };
 
@@ -187,6 +188,7 @@ static void stats_conc_user_free(struct stats_conc_user *cu)
 	for (i = 0; i < cu->count; i++)
 		free(cu->session_ids[i]);
 	free(cu->session_ids);
+	free(cu->owners);
 	free(cu->user);
 	free(cu);
 }
@@ -197,6 +199,7 @@ static void stats_conc_remove_at(struct stats_sessions *table,
 {
 	free(cu->session_ids[i]);
 	cu->session_ids[i] = cu->session_ids[--cu->count];
+	cu->owners[i] = cu->owners[cu->count];
 	if (cu->count == 0) {
 		stats_hash_unlink(&table->conc, &cu->node);
 		stats_conc_user_free(cu);
@@ -233,6 +236,32 @@ static void stats_conc_release_session(struct stats_sessions *table,
 			slot = stats_conc_find_slot(cu, id, len);
 			if (slot < cu->count)
 				stats_conc_remove_at(table, cu, slot);
+		}
+	}
+}
+
+/* stats_conc_release_owner - release every slot owner asked for */
+static void stats_conc_release_owner(struct stats_sessions *table, int owner)
+{
+	struct stats_hash_node *node, *next;
+	struct stats_conc_user *cu;
+	size_t b, i;
+
+	for (b = 0; b < table->conc.size; b++) {
+		for (node = table->conc.buckets[b]; node != NULL; node = next) {
+			next = node->next;
+			cu = (struct stats_conc_user *)node;
+			/* downwards: remove_at moves the last (already
+			   seen) slot to i - 1, and frees cu with its last */
+			for (i = cu->count; i > 0; i--) {
+				if (cu->owners[i - 1] != owner)
+					continue;
+				if (cu->count == 1) {
+					stats_conc_remove_at(table, cu, 0);
+					break;
+				}
+				stats_conc_remove_at(table, cu, i - 1);
+			}
 		}
 	}
 }
@@ -363,6 +392,7 @@ size_t stats_sessions_end_owner(struct stats_sessions *table, int owner)
 			removed++;
 		}
 	}
+	stats_conc_release_owner(table, owner);
 	return removed;
 }
 
@@ -614,7 +644,7 @@ json_object *stats_sessions_who_json(const struct stats_sessions *table,
 
 bool stats_sessions_concurrency_acquire(struct stats_sessions *table,
 					const char *user, const char *session_id,
-					unsigned int limit,
+					unsigned int limit, int owner,
 					unsigned int *current_r)
 {
 	size_t len = stats_sessions_id_len(session_id);
@@ -639,6 +669,9 @@ bool stats_sessions_concurrency_acquire(struct stats_sessions *table,
 		}
 		cu->session_ids = xreallocarray(cu->session_ids, cu->count + 1,
 						sizeof(*cu->session_ids));
+		cu->owners = xreallocarray(cu->owners, cu->count + 1,
+					   sizeof(*cu->owners));
+		cu->owners[cu->count] = owner;
 		cu->session_ids[cu->count++] = xstrndup(session_id, len);
 		held++;
 	}

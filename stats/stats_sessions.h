@@ -68,7 +68,8 @@ bool stats_sessions_update(struct stats_sessions *table, const char *id,
    false when id was not in the table. */
 bool stats_sessions_end(struct stats_sessions *table, const char *id);
 /* stats_sessions_end_owner - remove all sessions reported by owner (its
-   process disconnected) and release their slots; the number removed */
+   process disconnected), release their slots and every slot owner
+   acquired; the number of sessions removed */
 size_t stats_sessions_end_owner(struct stats_sessions *table, int owner);
 
 /* stats_sessions_lookup - the session with id (suffixes ignored), or
@@ -112,10 +113,12 @@ json_object *stats_sessions_who_json(const struct stats_sessions *table,
    one slot per user: acquiring again succeeds without taking another.
    limit 0 = unlimited. true when the slot is held; false when limit slots
    are taken by other sessions. *current_r (may be NULL) gets the number
-   of slots of user held afterwards (when refused: held now). */
+   of slots of user held afterwards (when refused: held now). owner is the
+   asking connection: stats_sessions_end_owner releases its slots, also
+   those of a session whose start was never reported. */
 bool stats_sessions_concurrency_acquire(struct stats_sessions *table,
 					const char *user, const char *session_id,
-					unsigned int limit,
+					unsigned int limit, int owner,
 					unsigned int *current_r);
 /* stats_sessions_concurrency_release - give back session_id's slot of
    user; nothing when it holds none */

@@ -5,18 +5,10 @@
  * left allocated) and that a parsed MAIL/RCPT path, written back as
  * "<path>", parses to the same path, local part and domain.
  */
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_util.h"
 
 #include "lmtp_command.h"
 #include "strbuf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* FUZZ_CHECK - abort, which libFuzzer reports as a crash, unless cond */
-#define FUZZ_CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 /* str_null_eq - equal strings, or both NULL */
 static bool str_null_eq(const char *a, const char *b)

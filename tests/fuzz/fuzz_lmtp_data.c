@@ -5,18 +5,10 @@
  * whose sizes the input itself chooses; the message is never longer than
  * what was consumed, and a finished stream ends in LF.
  */
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_util.h"
 
 #include "lmtp_data.h"
 #include "strbuf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* FUZZ_CHECK - abort, which libFuzzer reports as a crash, unless cond */
-#define FUZZ_CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
 struct decoded {
 	struct strbuf out;

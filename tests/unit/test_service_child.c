@@ -88,6 +88,12 @@ static const struct proxy_case proxy_cases[] = {
 	  STR_CASE("PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"),
 	  -1, 0, 0, false, 0, "", "", 0, 0 },
+	{ "v1 at the 107-byte limit",
+	  STR_CASE("PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"), 1, 107, 1, true, AF_UNSPEC, "", "", 0, 0 },
+	{ "v1 108 bytes",
+	  STR_CASE("PROXY UNKNOWN xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"), -1, 0, 0, false, 0, "", "", 0, 0 },
 	{ "v2 bad version", STR_CASE(V2_SIG "\x11\x11\x00\x0c"), -1, 0, 0, false, 0,
 	  "", "", 0, 0 },
 	{ "v2 bad command", STR_CASE(V2_SIG "\x22\x11\x00\x0c"), -1, 0, 0, false, 0,

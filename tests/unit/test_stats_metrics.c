@@ -319,7 +319,7 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_session_started(m, "lmtp");
 	stats_metrics_log(m, LOG_LEVEL_WARNING, 2);
 	stats_metrics_kicks(m, 1);
-	stats_metrics_reload(m, true);
+	stats_metrics_reload(m, true, 1);
 	stats_metrics_dropped(m, 3);
 	return m;
 }
@@ -483,8 +483,8 @@ START_TEST(test_counting)
 	stats_metrics_log(m, LOG_LEVEL_PANIC, 1);
 	stats_metrics_kicks(m, 2);
 	stats_metrics_kicks(m, 3);
-	stats_metrics_reload(m, false);
-	stats_metrics_reload(m, false);
+	/* MasterStatus reports a count: two failed reloads at once */
+	stats_metrics_reload(m, false, 2);
 	stats_metrics_dropped(m, 10);
 
 	/* a saved delivery's reason is not a rejection; bytes only when saved */

@@ -336,29 +336,29 @@ START_TEST(test_concurrency)
 	start(t, SID2, "lmtp", 2, NULL, T0, 1, NULL, NULL);
 	start(t, SID3, "lmtp", 3, NULL, T0, 2, NULL, NULL);
 
-	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID1, 2, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID1, 2, 1, &cur));
 	ck_assert_uint_eq(cur, 1);
 	/* the same session again holds no second slot */
 	ck_assert(stats_sessions_concurrency_acquire(t, "Alice@X", SID1 ":T1:R2",
-						     2, &cur));
+						     2, 1, &cur));
 	ck_assert_uint_eq(cur, 1);
-	ck_assert(stats_sessions_concurrency_acquire(t, "ALICE@x", SID2, 2, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "ALICE@x", SID2, 2, 1, &cur));
 	ck_assert_uint_eq(cur, 2);
-	ck_assert(!stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, &cur));
+	ck_assert(!stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 1, &cur));
 	ck_assert_uint_eq(cur, 2);
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "alice@X"), 2);
 	/* other users are independent; limit 0 is unlimited */
-	ck_assert(stats_sessions_concurrency_acquire(t, "bob@x", SID3, 1, &cur));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID1, 0, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID2, 0, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID3, 0, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "bob@x", SID3, 1, 1, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID1, 0, 1, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID2, 0, 1, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID3, 0, 1, &cur));
 	ck_assert_uint_eq(cur, 3);
 
 	/* release frees the slot; releasing again is harmless */
 	stats_sessions_concurrency_release(t, "alice@x", SID2);
 	stats_sessions_concurrency_release(t, "alice@x", SID2);
 	stats_sessions_concurrency_release(t, "nobody@x", SID2);
-	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 1, &cur));
 	ck_assert_uint_eq(cur, 2);
 
 	/* ending a session releases all its slots */
@@ -371,11 +371,19 @@ START_TEST(test_concurrency)
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "bob@x"), 0);
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "carol@x"), 1);
 	/* a slot of a session that was never started goes with its end */
-	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", SID4, 1, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", SID4, 1, 1, NULL));
 	ck_assert(!stats_sessions_end(t, SID4));
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "dave@x"), 0);
+	/* a slot whose session start never arrived (dropped, or the
+	   process died first) goes with the connection that took it */
+	ck_assert(stats_sessions_concurrency_acquire(t, "frank@x", SID4, 2, 7, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "frank@x", SID2, 2, 1, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "gina@x", SID4, 1, 7, NULL));
+	ck_assert_uint_eq(stats_sessions_end_owner(t, 7), 0);
+	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "frank@x"), 1);
+	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "gina@x"), 0);
 	/* freeing with slots still held leaks nothing (ASan checks) */
-	ck_assert(stats_sessions_concurrency_acquire(t, "erin@x", SID2, 1, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "erin@x", SID2, 1, 1, NULL));
 	stats_sessions_free(&t);
 }
 END_TEST
