@@ -126,6 +126,42 @@ int ipc_decoder_feed(struct ipc_decoder *dec, const void *data, size_t size,
 	return 0;
 }
 
+/* ipc_frame_has_unknown_fields - whether msg or a message inside it
+   carries fields its descriptor does not name (strict decoding: protobuf-c
+   keeps them, even under an overlong tag, and would write them back in
+   another form) */
+static bool ipc_frame_has_unknown_fields(const ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *desc = msg->descriptor;
+
+	if (msg->n_unknown_fields > 0)
+		return true;
+	for (unsigned int i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		const char *base = (const char *)msg;
+		size_t count = 1;
+		ProtobufCMessage *const *items;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			count = *(const size_t *)(base + f->quantifier_offset);
+			items = *(ProtobufCMessage *const *const *)(base + f->offset);
+		} else {
+			items = (ProtobufCMessage *const *)(base + f->offset);
+		}
+		for (size_t j = 0; j < count; j++) {
+			if (items[j] != NULL &&
+			    ipc_frame_has_unknown_fields(items[j]))
+				return true;
+		}
+	}
+	return false;
+}
+
 int ipc_decoder_next(struct ipc_decoder *dec, Loft__Envelope **env_r,
 		     const char **error_r)
 {
@@ -168,6 +204,11 @@ int ipc_decoder_next(struct ipc_decoder *dec, Loft__Envelope **env_r,
 		ipc_envelope_free(&env);
 		return ipc_decoder_fail(dec, error_r,
 					"envelope without a known body");
+	}
+	if (ipc_frame_has_unknown_fields(&env->base)) {
+		ipc_envelope_free(&env);
+		return ipc_decoder_fail(dec, error_r,
+					"envelope with fields this version does not know");
 	}
 	dec->pos += IPC_FRAME_HEADER_SIZE + size;
 	*env_r = env;

@@ -276,7 +276,12 @@ void stats_server_peer_message(struct stats_peer *peer,
 	pthread_mutex_lock(&server->lock);
 	switch (env->body_case) {
 	case LOFT__ENVELOPE__BODY_HELLO:
-		on_hello(peer, env->hello);
+		/* the first Hello fixes the role: a second one would turn
+		   a peer trusted as loftd into something else, or back */
+		if (peer->hello_seen)
+			peer_unexpected(peer, env);
+		else
+			on_hello(peer, env->hello);
 		break;
 	case LOFT__ENVELOPE__BODY_SESSION_START:
 		on_session_start(peer, env->session_start);

@@ -60,13 +60,46 @@ static void check_lower(const char *template, const struct var_expand_user *vu,
 	free(got);
 }
 
+/* has_dot_component - path has a "." or ".." component */
+static bool has_dot_component(const char *path)
+{
+	for (const char *p = path; *p != '\0'; ) {
+		size_t len = strcspn(p, "/");
+
+		if ((len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return false;
+}
+
+/* check_path - a path made from the template and the user name never
+   gains a "." or ".." component the template did not have */
+static void check_path(const char *template, const char *user,
+		       const char *home)
+{
+	const char *error;
+	char *path;
+	int ret = var_expand_user_string(template, user, home, true, &path,
+					 &error);
+
+	if (ret != 0)
+		return;
+	FUZZ_CHECK(!has_dot_component(path) || has_dot_component(template) ||
+		   (*home != '\0' && has_dot_component(home)));
+	free(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in = { data, size };
 	char *template = fuzz_field(&in, '\0');
 	char *user = fuzz_field(&in, '\0');
 	char *home = fuzz_field(&in, '\0');
-	const char *at = strchr(user, '@');
+	const char *at = strrchr(user, '@');
 	struct var_expand_user vu;
 	char *local, *got;
 
@@ -86,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_var("%%", &vu, "%");
 	check_lower("%Lu", &vu, user);
 	check_lower("%UL{user}", &vu, user);
+	check_path(template, user, home);
 	free(local);
 	var_expand_user_free(&vu);
 	free(template);

@@ -425,6 +425,14 @@ static const struct garbage_case garbage_cases[] = {
 	GARBAGE("no body", "\x00\x00\x00\x03\x98\x06\x01", "without a known body"),
 	/* a bare invalid tag (field number 0) */
 	GARBAGE("field zero", "\x00\x00\x00\x02\x00\x01", "not a valid envelope"),
+	/* hello with an unknown field inside (field 0 under an overlong
+	   tag, which protobuf-c keeps and would write back as 0x00) */
+	GARBAGE("unknown field in hello",
+		"\x00\x00\x00\x0e\x0a\x0c\x08\x60\x10\x01\x1a\x03lda\x80\x00\x00",
+		"does not know"),
+	/* a known body next to an unknown field 99 */
+	GARBAGE("unknown field beside the body",
+		"\x00\x00\x00\x09\x0a\x04\x08\x01\x10\x01\x98\x06\x01", "does not know"),
 	{ "random bytes", NULL, 64, true, "out of range" },
 };
 
