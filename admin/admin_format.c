@@ -149,21 +149,48 @@ static json_object *admin_format_rows(json_object *doc,
 }
 
 /* admin_format_escaped - value with backslash, tab, CR and LF escaped
-   (and double quotes, when quotes) */
+   (and double quotes, when quotes), every other control byte as \xHH:
+   header values (Message-ID, From) are a sender's bytes, and must not
+   reach root's terminal as escape sequences */
 static void admin_format_escaped(FILE *out, const char *value, bool quotes)
 {
+	struct strbuf buf;
+
+	strbuf_init(&buf, strlen(value) + 16);
 	for (const char *p = value; *p != '\0'; p++) {
 		switch (*p) {
-		case '\\': fputs("\\\\", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\r': fputs("\\r", out); break;
+		case '\\': strbuf_append_str(&buf, "\\\\"); break;
+		case '\t': strbuf_append_str(&buf, "\\t"); break;
+		case '\n': strbuf_append_str(&buf, "\\n"); break;
+		case '\r': strbuf_append_str(&buf, "\\r"); break;
 		case '"':
-			fputs(quotes ? "\\\"" : "\"", out);
+			strbuf_append_str(&buf, quotes ? "\\\"" : "\"");
 			break;
-		default: fputc(*p, out); break;
+		default: {
+			/* up to the next special character, made printable */
+			size_t run = strcspn(p, "\\\t\n\r\"");
+			char *text = xstrndup(p, run);
+
+			strbuf_append_printable(&buf, text);
+			free(text);
+			p += run - 1;
+			break;
+		}
 		}
 	}
+	fputs(buf.data, out);
+	strbuf_free(&buf);
+}
+
+/* admin_format_printable - value as a table cell shows it (controls as
+   \xHH), xmalloc'ed */
+static char *admin_format_printable(const char *value)
+{
+	struct strbuf buf;
+
+	strbuf_init(&buf, strlen(value) + 1);
+	strbuf_append_printable(&buf, value);
+	return strbuf_detach(&buf);
 }
 
 /* admin_format_flow_value - a flow value, double-quoted with backslash
@@ -171,7 +198,7 @@ static void admin_format_escaped(FILE *out, const char *value, bool quotes)
 static void admin_format_flow_value(FILE *out, const char *value)
 {
 	if (value[strcspn(value, " \t\r\n\"\\")] == '\0') {
-		fputs(value, out);
+		admin_format_escaped(out, value, false);
 		return;
 	}
 	fputc('"', out);
@@ -374,7 +401,7 @@ static void admin_format_columns(FILE *out, json_object *rows,
 		for (size_t c = 0; c < cols; c++) {
 			admin_format_cell(&buf, json_object_array_get_idx(rows, r),
 					  &view->columns[c]);
-			cells[(r + 1) * cols + c] = xstrdup(buf.data);
+			cells[(r + 1) * cols + c] = admin_format_printable(buf.data);
 		}
 	}
 	for (size_t i = 0; i < (n + 1) * cols; i++) {
@@ -409,9 +436,13 @@ static void admin_format_vertical(FILE *out, json_object *rows)
 		if (i > 0)
 			fputc('\n', out);
 		fprintf(out, "%-*s value\n", (int)width, "field");
-		for (size_t j = 0; j < list.count; j++)
+		for (size_t j = 0; j < list.count; j++) {
+			char *value = admin_format_printable(list.items[j].value);
+
 			fprintf(out, "%-*s %s\n", (int)width, list.items[j].key,
-				list.items[j].value);
+				value);
+			free(value);
+		}
 		kvlist_free(&list);
 	}
 }

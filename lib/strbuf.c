@@ -107,3 +107,19 @@ void strbuf_truncate(struct strbuf *buf, size_t len)
 		buf->data[len] = '\0';
 	}
 }
+
+void strbuf_append_printable(struct strbuf *buf, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			strbuf_appendf(buf, "\\x%02x", *p);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			strbuf_appendf(buf, "\\x%02x\\x%02x", p[0], p[1]);
+			p++;
+		} else {
+			strbuf_putc(buf, (char)*p);
+		}
+	}
+}

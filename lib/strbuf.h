@@ -32,5 +32,10 @@ void strbuf_appendf(struct strbuf *buf, const char *fmt, ...) LOFT_ATTR_FORMAT(2
 void strbuf_vappendf(struct strbuf *buf, const char *fmt, va_list args) LOFT_ATTR_FORMAT(2, 0);
 /* strbuf_truncate - shorten to len bytes (no-op when already shorter) */
 void strbuf_truncate(struct strbuf *buf, size_t len);
+/* strbuf_append_printable - str with every byte a terminal could act on
+   written as \xHH: C0 controls (ESC, CR, LF, ...), DEL and the C1
+   controls U+0080..U+009F in UTF-8; other text as it is. For client or
+   sender data on its way to a terminal, a header or one log line. */
+void strbuf_append_printable(struct strbuf *buf, const char *str);
 
 #endif

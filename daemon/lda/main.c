@@ -39,6 +39,7 @@
 #include "message.h"
 #include "privileges.h"
 #include "session_id.h"
+#include "strbuf.h"
 #include "settings.h"
 #include "stats_report.h"
 #include "userdb.h"
@@ -128,8 +129,15 @@ static void LOFT_ATTR_NORETURN lda_exit(const struct outcome *out)
 {
 	int code = outcome_exit_code(out);
 
-	if (code != EX_OK && lda_stderr_reason)
-		fprintf(stderr, "%s %s\n", out->enhanced, out->text);
+	if (code != EX_OK && lda_stderr_reason) {
+		/* one line: the text may quote -d, which is the caller's */
+		struct strbuf line;
+
+		strbuf_init(&line, 128);
+		strbuf_append_printable(&line, out->text);
+		fprintf(stderr, "%s %s\n", out->enhanced, line.data);
+		strbuf_free(&line);
+	}
 	lda_stats_finish();
 	log_deinit();
 	exit(code);
@@ -163,6 +171,20 @@ lda_fail_usage(const char *fmt, ...)
 	fputc('\n', stderr);
 	log_deinit();
 	exit(EX_USAGE);
+}
+
+/* lda_check_address - an address from the command line has no control
+   byte (a newline would start a header of the caller's choosing) */
+static void lda_check_address(const char *flag, const char *address)
+{
+	if (address == NULL)
+		return;
+	for (const unsigned char *p = (const unsigned char *)address;
+	     *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			lda_fail_usage("Invalid %s address: control character "
+				       "0x%02x", flag, *p);
+	}
 }
 
 static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
@@ -201,6 +223,10 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	}
 	if (opts->user != NULL && *opts->user == '\0')
 		lda_fail_usage("empty -d user");
+	/* addresses become header lines (Return-Path, Delivered-To) */
+	lda_check_address("-f", opts->sender);
+	lda_check_address("-r", opts->final_rcpt);
+	lda_check_address("-a", opts->orig_rcpt);
 	/* Postfix's -m ${extension} is empty for a plain address */
 	if (opts->mailbox != NULL && *opts->mailbox == '\0')
 		opts->mailbox = NULL;
@@ -252,28 +278,43 @@ static void lda_load_settings(const struct lda_options *opts,
 }
 
 
-/* lda_system_user - who invoked us (no -d): $USER/$HOME, else passwd */
-static int lda_system_user(const struct loft_settings *set, const char *user,
-			   const char *home, struct delivery_user **user_r,
-			   struct outcome *out)
+/* lda_caller - the real uid's passwd name and (home_r non-NULL) home,
+   xmalloc'ed, NULL when it has no entry: who invoked us, never $USER,
+   which the caller sets as it likes */
+static void lda_caller(char **name_r, char **home_r)
 {
 	struct passwd pw, *result = NULL;
 	char buf[4096];
 
 	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &result) != 0)
 		result = NULL;
-	if (user == NULL || *user == '\0')
-		user = result != NULL ? pw.pw_name : NULL;
+	*name_r = result == NULL ? NULL : xstrdup(pw.pw_name);
+	if (home_r != NULL)
+		*home_r = result == NULL ? NULL : xstrdup(pw.pw_dir);
+}
+
+/* lda_system_user - the invoking user (no -d): its passwd name, $HOME
+   else its passwd home */
+static int lda_system_user(const struct loft_settings *set, const char *home,
+			   struct delivery_user **user_r, struct outcome *out)
+{
+	char *user, *pw_home;
+	int ret;
+
+	lda_caller(&user, &pw_home);
 	if (home == NULL || *home == '\0')
-		home = result != NULL ? pw.pw_dir : NULL;
+		home = pw_home;
 	if (user == NULL) {
 		log_error("cannot determine the invoking user (uid %u): "
-			  "no $USER and no passwd entry", (unsigned int)getuid());
+			  "no passwd entry", (unsigned int)getuid());
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	return delivery_user_system(set, user, home, getuid(), getgid(),
-				    user_r, out);
+	ret = delivery_user_system(set, user, home, getuid(), getgid(),
+				   user_r, out);
+	free(user);
+	free(pw_home);
+	return ret;
 }
 
 /* lda_become_user - as root: check and take the user's uid/gid for good */
@@ -389,14 +430,13 @@ static char *lda_orig_rcpt(const struct loft_settings *set,
 	return xstrdup(value);
 }
 
-/* lda_clear_env - keep only TZ; capture USER/HOME first */
-static void lda_clear_env(char **user_r, char **home_r)
+/* lda_clear_env - keep only TZ; capture HOME first */
+static void lda_clear_env(char **home_r)
 {
-	const char *user = getenv("USER"), *home = getenv("HOME");
+	const char *home = getenv("HOME");
 	const char *tz = getenv("TZ");
 	char *tz_copy = tz == NULL ? NULL : xstrdup(tz);
 
-	*user_r = user == NULL ? NULL : xstrdup(user);
 	*home_r = home == NULL ? NULL : xstrdup(home);
 	clearenv();
 	if (tz_copy != NULL) {
@@ -413,7 +453,7 @@ int main(int argc, char **argv)
 	struct delivery_request req;
 	struct message *msg;
 	struct outcome out;
-	char *env_user, *env_home, *sender, *orig_rcpt, *final_rcpt;
+	char *caller, *env_home, *sender, *orig_rcpt, *final_rcpt;
 	bool setuid_caller = geteuid() == 0 && getuid() != 0;
 	uint64_t start = clock_realtime_usecs();
 
@@ -437,13 +477,11 @@ int main(int argc, char **argv)
 			lda_drop_to_caller();
 		opts.keep_env = false;
 	}
-	env_user = env_home = NULL;
+	env_home = NULL;
 	if (!opts.keep_env)
-		lda_clear_env(&env_user, &env_home);
-	else {
-		env_user = getenv("USER") ? xstrdup(getenv("USER")) : NULL;
-		env_home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
-	}
+		lda_clear_env(&env_home);
+	else if (getenv("HOME") != NULL)
+		env_home = xstrdup(getenv("HOME"));
 	if (opts.user == NULL && geteuid() == 0 && getuid() == 0)
 		lda_fail_usage("destination user parameter (-d user) not given");
 
@@ -451,7 +489,9 @@ int main(int argc, char **argv)
 	log_configure_from(&set);
 	session_id_generate(lda_session_id);
 	log_set_session(lda_session_id);
-	lda_stats_start(&set, opts.user != NULL ? opts.user : env_user);
+	lda_caller(&caller, NULL);
+	lda_stats_start(&set, opts.user != NULL ? opts.user : caller);
+	free(caller);
 
 	memset(&req, 0, sizeof(req));
 	req.protocol = "lda";
@@ -470,7 +510,7 @@ int main(int argc, char **argv)
 			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
 			lda_exit(&out);
 		}
-	} else if (lda_system_user(&set, env_user, env_home, &user, &out) < 0) {
+	} else if (lda_system_user(&set, env_home, &user, &out) < 0) {
 		lda_exit(&out);
 	}
 	log_set_user(user->username);
@@ -504,7 +544,6 @@ int main(int argc, char **argv)
 	free(sender);
 	free(final_rcpt);
 	free(orig_rcpt);
-	free(env_user);
 	free(env_home);
 	free(opts.overrides);
 	delivery_user_free(&user);

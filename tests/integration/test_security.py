@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 
-from conftest import NOBODY, SAMPLE, Daemon, needs_root
+from conftest import NOBODY, SAMPLE, Daemon, binary, needs_root, wait_for
 from test_lmtp import Raw
 
 pytestmark = needs_root
@@ -60,9 +60,9 @@ def test_hostile_addresses_choose_no_path(inst):
             assert reply == f"550 5.1.1 <{r}> User doesn't exist: {r}", (chars, reply)
         assert replies[-1] == "250 2.1.5 OK"
         assert outside(tmp) == []
-        log = inst.log()
-        assert ("auth_username_chars" in log) if chars == "" else \
-            ("refused: a user name that goes into a path" in log), log
+        want = "auth_username_chars" if chars == "" else \
+            "refused: a user name that goes into a path"
+        assert wait_for(lambda: want in inst.log()), inst.log()
     # loft-lda -d: the same names are unknown users (67), nothing written
     for r in rcpts:
         res = inst.lda("-d", r.replace('"', ''))
@@ -96,11 +96,13 @@ def test_address_chooses_no_userdb_file_and_planted_files_are_refused(inst):
         assert replies[1].startswith("550 5.1.1 ")
         # owned by nobody: not trusted, a temporary failure until fixed
         assert replies[2] == "451 4.3.0 <evil@planted.example> Temporary user lookup failure"
-        assert "is owned by uid %d: not trusted" % NOBODY.pw_uid in inst.log("loft.log")
+        assert wait_for(lambda: "is owned by uid %d: not trusted" % NOBODY.pw_uid
+                        in inst.log("loft.log"))
         os.chown(planted, 0, 0)
         os.chmod(planted, 0o646)
         assert rcpt_replies(d, ["evil@planted.example"])[0].startswith("451 ")
-        assert "is writable by everyone (mode 0646): not trusted" in inst.log("loft.log")
+        assert wait_for(lambda: "is writable by everyone (mode 0646): not trusted"
+                        in inst.log("loft.log"))
         os.chmod(planted, 0o644)
         assert rcpt_replies(d, ["evil@planted.example"]) == ["250 2.1.5 OK"]
     finally:
@@ -136,3 +138,66 @@ def test_system_groups_outside_the_gid_range_are_dropped(inst):
         assert r.returncode == 0, inst.log("loft.log")
     finally:
         subprocess.run(["groupdel", group], capture_output=True)
+
+
+def test_sender_chosen_bytes_reach_no_terminal_and_no_header(inst):
+    """A Message-ID with ESC sequences is shown escaped by loftadm in
+    every text format (JSON escapes it itself); a newline in loft-lda -f
+    or -r is a usage error, not a new header; the -e line carries no
+    control byte of -d."""
+    from test_loftadm import adm, ok
+    from test_stats import StatsDaemon
+    sd = StatsDaemon(inst)
+    sd.start()
+    try:
+        evil = b"<\x1b]0;pwned\x07\x1b[31mred@example.org>"
+        msg = b"From: \x1b[2Jx@example.org\r\nMessage-ID: " + evil + b"\r\n\r\nbody\r\n"
+        c = Raw(("127.0.0.1", sd.port))
+        c.reply()
+        c.cmd("LHLO x")
+        c.cmd("MAIL FROM:<x@example.org>")
+        c.cmd("RCPT TO:<user0@example.com>")
+        c.cmd("DATA")
+        c.send(msg + b".\r\n")
+        assert c.line().endswith(" Saved")
+        c.close()
+
+        def shown(fmt):
+            return ok(adm(inst, "deliveries", "--user", "user0*", fmt=fmt))
+        import time
+        for _ in range(100):
+            if "red@example.org" in shown("tab"):
+                break
+            time.sleep(0.1)
+        for fmt in (None, "flow", "tab"):
+            out = shown(fmt)
+            assert "\x1b" not in out and "\x07" not in out, (fmt, out)
+            assert "\\x1b]0;pwned\\x07\\x1b[31mred@example.org" in out, (fmt, out)
+    finally:
+        sd.stop()
+    for flag in ("-f", "-r"):
+        r = inst.lda("-d", "user0@example.com", flag, "a@b.c\nX-Injected: yes")
+        assert r.returncode == 64, (flag, r.returncode, r.stderr)
+    for name in inst.new_files("user0@example.com"):
+        with open(os.path.join(inst.maildir("user0@example.com"), "new", name), "rb") as f:
+            assert b"X-Injected" not in f.read()
+    r = inst.lda("-e", "-d", "nosuch\x1b[2J@example.com")
+    assert r.returncode == 67
+    first = r.stderr.split(b"\n")[0]
+    assert first.startswith(b"5.1.1 ") and b"\x1b" not in first, r.stderr
+    assert b"nosuch\\x1b[2J@example.com" in first
+
+
+def test_lda_without_d_logs_the_real_user_not_user_env(inst):
+    """Run as nobody without -d: the log names nobody, whatever $USER says."""
+    home = os.path.join(inst.root, "nobody-home")
+    os.makedirs(home)
+    os.chown(home, NOBODY.pw_uid, NOBODY.pw_gid)
+    inst.write_conf(extra="first_valid_uid = 1\nmail_home =\nmail_location = maildir:~/Maildir\n")
+    os.chmod(inst.logdir, 0o777)
+    r = subprocess.run(["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                        "--clear-groups", "env", "USER=root", f"HOME={home}",
+                        binary("loft-lda"), "-c", inst.conf], input=SAMPLE, capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    log = inst.log()
+    assert "lda(nobody)" in log and "lda(root)" not in log, log
