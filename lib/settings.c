@@ -70,6 +70,9 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
 	G(STR, listen, "127.0.0.1",
 	  "Addresses inet listeners bind to when they name none (loopback by default)"),
+	G(STR, haproxy_trusted_networks, "",
+	  "Addresses and CIDR ranges allowed to send a PROXY header to a "
+	  "haproxy = yes listener (empty: none; others are disconnected)"),
 	G(STR, mail_temp_dir, "/tmp",
 	  "Directory for temporary copies of incoming mail"),
 

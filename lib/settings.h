@@ -91,6 +91,7 @@ struct loft_settings {
 	char *postmaster_address;
 	char *protocols;
 	char *listen;
+	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
 	char *mail_temp_dir;
 
 	/* mail storage */

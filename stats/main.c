@@ -198,6 +198,8 @@ int main(int argc, char **argv)
 			log_fatal(EX_NOPERM, "%s", error);
 		if (service_child_drop_note() != NULL)
 			log_debug("%s", service_child_drop_note());
+		/* root's log files are loft-log's to write, not ours */
+		log_release_files();
 		ctx.child = service_child_create(ctx.loop, env.master_fd,
 						 on_master_gone, &ctx);
 		/* one process serves every reporter: never ask for more */

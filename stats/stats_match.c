@@ -4,11 +4,9 @@
  */
 #include "stats_match.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "error_slot.h"
 #include "mask.h"
@@ -17,114 +15,6 @@
 #include "xalloc.h"
 
 static __thread struct error_slot stats_match_error;
-
-static const unsigned char stats_match_v4_mapped_prefix[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
-
-/* stats_match_parse_ip - inet_pton for either family into addr[16];
-   the family (4 or 6), or 0 when text is no address */
-static unsigned int stats_match_parse_ip(const char *text, unsigned char addr[16])
-{
-	if (inet_pton(AF_INET, text, addr) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, text, addr) == 1)
-		return 6;
-	return 0;
-}
-
-/* stats_match_parse_bits - a decimal prefix length <= max, or -1 */
-static int stats_match_parse_bits(const char *text, unsigned int max)
-{
-	unsigned int bits = 0;
-
-	if (*text == '\0' || strlen(text) > 3)
-		return -1;
-	for (; *text != '\0'; text++) {
-		if (!isdigit((unsigned char)*text))
-			return -1;
-		bits = bits * 10 + (unsigned int)(*text - '0');
-	}
-	return bits <= max ? (int)bits : -1;
-}
-
-/* stats_match_prefix_equal - are the first bits bits of a and b equal? */
-static bool stats_match_prefix_equal(const unsigned char *a,
-				     const unsigned char *b, unsigned int bits)
-{
-	unsigned int whole = bits / 8, rest = bits % 8;
-	unsigned char mask;
-
-	if (memcmp(a, b, whole) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (unsigned char)(0xff << (8 - rest));
-	return (a[whole] & mask) == (b[whole] & mask);
-}
-
-int stats_cidr_parse(const char *text, struct stats_cidr *cidr_r,
-		     const char **error_r)
-{
-	const char *slash = strchr(text, '/');
-	char host[64];
-	size_t host_len = slash != NULL ? (size_t)(slash - text) : strlen(text);
-	unsigned int max_bits, i;
-	int bits;
-
-	memset(cidr_r, 0, sizeof(*cidr_r));
-	if (host_len >= sizeof(host)) {
-		*error_r = error_slot_set(&stats_match_error,
-					  "Invalid IP address: %s", text);
-		return -1;
-	}
-	memcpy(host, text, host_len);
-	host[host_len] = '\0';
-	cidr_r->family = stats_match_parse_ip(host, cidr_r->addr);
-	if (cidr_r->family == 0) {
-		*error_r = error_slot_set(&stats_match_error,
-					  "Invalid IP address: %s", text);
-		return -1;
-	}
-	max_bits = cidr_r->family == 4 ? 32 : 128;
-	bits = slash == NULL ? (int)max_bits :
-		stats_match_parse_bits(slash + 1, max_bits);
-	if (bits < 0) {
-		*error_r = error_slot_set(&stats_match_error,
-			"Invalid CIDR prefix length in %s (want 0..%u)",
-			text, max_bits);
-		return -1;
-	}
-	cidr_r->bits = (unsigned int)bits;
-	/* clear the host bits so that equal ranges compare equal */
-	for (i = cidr_r->bits; i < max_bits; i++)
-		cidr_r->addr[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
-	return 0;
-}
-
-bool stats_cidr_match(const struct stats_cidr *cidr, const char *ip_text)
-{
-	unsigned char addr[16], mapped[16];
-	unsigned int family;
-
-	if (ip_text == NULL || *ip_text == '\0')
-		return false;
-	family = stats_match_parse_ip(ip_text, addr);
-	if (family == 0)
-		return false;
-	if (family == 6 && cidr->family == 4) {
-		if (memcmp(addr, stats_match_v4_mapped_prefix, 12) != 0)
-			return false;
-		return stats_match_prefix_equal(addr + 12, cidr->addr,
-						cidr->bits);
-	}
-	if (family == 4 && cidr->family == 6) {
-		memcpy(mapped, stats_match_v4_mapped_prefix, 12);
-		memcpy(mapped + 12, addr, 4);
-		return stats_match_prefix_equal(mapped, cidr->addr, cidr->bits);
-	}
-	return stats_match_prefix_equal(addr, cidr->addr, cidr->bits);
-}
 
 /* stats_match_is_base64 - one of [A-Za-z0-9+/] */
 static bool stats_match_is_base64(char c)
@@ -179,7 +69,7 @@ static void stats_match_push_string(char ***arr, size_t *count,
 int stats_filter_add(struct stats_filter *filter, enum stats_filter_kind kind,
 		     const char *value, const char **error_r)
 {
-	struct stats_cidr cidr;
+	struct cidr cidr;
 
 	if (*value == '\0') {
 		*error_r = error_slot_set(&stats_match_error,
@@ -206,7 +96,7 @@ int stats_filter_add(struct stats_filter *filter, enum stats_filter_kind kind,
 					SESSION_ID_LEN);
 		return 0;
 	case STATS_FILTER_IP:
-		if (stats_cidr_parse(value, &cidr, error_r) < 0)
+		if (cidr_parse(value, &cidr, error_r) < 0)
 			return -1;
 		filter->cidrs = xreallocarray(filter->cidrs,
 					      filter->cidr_count + 1,
@@ -296,7 +186,7 @@ static bool stats_match_any_cidr(const struct stats_filter *filter,
 	size_t i;
 
 	for (i = 0; i < filter->cidr_count; i++) {
-		if (stats_cidr_match(&filter->cidrs[i], session->client_ip))
+		if (cidr_match(&filter->cidrs[i], session->client_ip))
 			return true;
 	}
 	return false;

@@ -10,29 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cidr.h"
+
 struct stats_session;
 
 /* User masks: mask_match() in lib/mask.h. */
-
-/* An address range: family is 4 or 6, addr holds 4 or 16 bytes in network
-   order with the bits after `bits` cleared. */
-struct stats_cidr {
-	unsigned int family;
-	unsigned char addr[16];
-	unsigned int bits;
-};
-
-/* stats_cidr_parse - "192.0.2.0/24", "2001:db8::/32", "::1/128"; a bare
-   address is a full-length prefix (/32, /128). Host bits after the prefix
-   are accepted and cleared ("10.1.2.3/8" = 10.0.0.0/8). 0, or -1 with
-   *error_r (valid until this thread's next stats_match error). */
-int stats_cidr_parse(const char *text, struct stats_cidr *cidr_r,
-		     const char **error_r);
-/* stats_cidr_match - is the address ip_text inside cidr? An IPv4-mapped
-   IPv6 address (::ffff:192.0.2.1) matches IPv4 ranges and a plain IPv4
-   address matches ::ffff:0:0/96-style ranges. NULL, empty or unparsable
-   ip_text never matches. */
-bool stats_cidr_match(const struct stats_cidr *cidr, const char *ip_text);
 
 /* stats_session_id_valid - is text a session id: 22 base64 characters
    ([A-Za-z0-9+/]), optionally followed by ":T<n>" / ":R<n>" suffixes */
@@ -54,7 +36,7 @@ enum stats_filter_kind {
 struct stats_filter {
 	char **masks;
 	size_t mask_count;
-	struct stats_cidr *cidrs;
+	struct cidr *cidrs;
 	size_t cidr_count;
 	char **session_ids;	/* without :T/:R suffixes */
 	size_t session_id_count;

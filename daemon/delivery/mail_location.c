@@ -9,6 +9,7 @@
  * are validated here so that no name can reach outside the mail root.
  */
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -284,6 +285,19 @@ int mail_location_mailbox_path(const struct mail_location *loc,
 			return -1;
 		if (slash == NULL)
 			break;
+	}
+	/* Maildir++ makes one directory of every level: ".a.b.c" */
+	if (maildirpp && strlen(mailbox) + 1 > NAME_MAX) {
+		*error_r = error_slot_set(&mail_location_error,
+			"Invalid mailbox name '%.64s...': longer than a Maildir++ "
+			"folder name can be (%u bytes)", mailbox, NAME_MAX - 1);
+		return -1;
+	}
+	if (strlen(loc->root) + strlen(mailbox) + 2 >= PATH_MAX) {
+		*error_r = error_slot_set(&mail_location_error,
+			"Invalid mailbox name '%.64s...': the path would be "
+			"longer than %u bytes", mailbox, PATH_MAX);
+		return -1;
 	}
 	strbuf_init(&path, strlen(loc->root) + strlen(mailbox) + 3);
 	strbuf_append_str(&path, loc->root);

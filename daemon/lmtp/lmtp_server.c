@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "service_child.h"
 
@@ -390,8 +391,16 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 		peer_address(client, ip, sizeof(ip), &port);
 		/* may close the listeners (and free l): l is not used after */
 		server_count_served(server);
-		if (haproxy)
+		if (haproxy && !cidr_list_match(server->set->haproxy_trusted_networks,
+						ip)) {
+			/* Dovecot's rule: only listed proxies may say who
+			   the client is */
+			log_warning("haproxy: dropping connection from %s: not in "
+				    "haproxy_trusted_networks", ip);
+			close(client);
+		} else if (haproxy) {
 			proxy_client_start(server, client, ip, port);
+		}
 		else
 			lmtp_session_create(server, client, client, ip, port);
 	}

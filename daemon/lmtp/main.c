@@ -115,6 +115,9 @@ static void drop_privileges(const struct loft_settings *set,
 		log_fatal(EX_NOPERM, "%s", error);
 	if (service_child_drop_note() != NULL)
 		log_debug("%s", service_child_drop_note());
+	/* as another user, root's log files are loft-log's to write */
+	if (geteuid() != 0)
+		log_release_files();
 }
 
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "log.h"
 #include "master_log.h"
@@ -244,6 +245,11 @@ static int master_config_check_services(const struct loft_settings *set,
 		[LISTENER_INET] = "inet_listener",
 	};
 
+	const char *error;
+
+	if (cidr_list_check(set->haproxy_trusted_networks, &error) < 0)
+		return master_config_fail(error_r, "haproxy_trusted_networks: %s",
+					  error);
 	for (size_t i = 0; i < set->service_count; i++) {
 		const struct service_settings *svc = &set->services[i];
 

@@ -201,3 +201,46 @@ def test_lda_without_d_logs_the_real_user_not_user_env(inst):
     assert r.returncode == 0, r.stderr
     log = inst.log()
     assert "lda(nobody)" in log and "lda(root)" not in log, log
+
+
+def test_detail_mailbox_too_long_for_maildirpp_falls_back_to_inbox(inst):
+    """Levels of 100 bytes are each fine, but Maildir++ joins them into one
+    directory name over 255 bytes: that can never be created, so the mail
+    goes to INBOX (it used to get 451 forever)."""
+    d = Daemon(inst, extra="lmtp_save_to_detail_mailbox = yes\nlda_mailbox_autocreate = yes\n")
+    d.start()
+    try:
+        detail = "/".join(["x" * 100] * 3)
+        c = Raw(("127.0.0.1", d.port))
+        c.reply()
+        c.cmd("LHLO x")
+        c.cmd("MAIL FROM:<a@example.org>")
+        assert c.cmd(f"RCPT TO:<user0+{detail}@example.com>") == ["250 2.1.5 OK"]
+        c.cmd("DATA")
+        c.send(b"Subject: long\r\n\r\nbody\r\n.\r\n")
+        assert c.line().endswith(" Saved")
+        c.close()
+    finally:
+        d.stop()
+    assert len(inst.new_files("user0@example.com")) == 1
+
+
+def test_unprivileged_services_hold_no_log_file(inst):
+    """loft-stats (and loft-lmtp with user = nobody) run as another user
+    and hold no descriptor of root's log files: loft-log writes them."""
+    d = Daemon(inst, service_extra="user = nobody")
+    d.start()
+    try:
+        for name in ("loft-stats", "loft-lmtp"):
+            for pid in d.children(name):
+                targets = []
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    try:
+                        targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+                    except OSError:
+                        pass
+                assert not [t for t in targets if t.startswith(inst.logdir)], (name, targets)
+        # and their lines still arrive
+        assert wait_for(lambda: "service(stats): process" in inst.log())
+    finally:
+        d.stop()

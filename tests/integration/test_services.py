@@ -206,7 +206,7 @@ def test_proxy_protocol_sets_client_address(inst, daemons):
     address = 127.0.0.1
     port = {pport}
     haproxy = yes
-  }}""")
+  }}""", extra="haproxy_trusted_networks = 10.0.0.0/8, 127.0.0.1/32\n")
     addr = ("127.0.0.1", pport)
     quit_session(greet(addr, b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 24\r\n"))
     quit_session(greet(addr, proxy_v2_tcp4("203.0.113.8", "192.0.2.1", 40001, 24)))
@@ -338,3 +338,32 @@ def test_unreachable_executable_is_one_clear_error(inst):
     check = subprocess.run([loftd, "-c", inst.conf, "--check"],
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
+
+
+def test_proxy_header_only_from_trusted_networks(inst, daemons):
+    """haproxy_trusted_networks (Dovecot's setting, empty by default):
+    a client outside it cannot say which address it comes from."""
+    pport = free_port()
+    start(daemons, inst, f"""inet_listener proxied {{
+    address = 127.0.0.1
+    port = {pport}
+    haproxy = yes
+  }}""", extra="haproxy_trusted_networks = 192.0.2.0/24\n")
+    s = socket.create_connection(("127.0.0.1", pport), timeout=10)
+    s.sendall(b"PROXY TCP4 203.0.113.7 192.0.2.1 40000 24\r\n")
+    try:
+        assert s.recv(200) == b""
+    except ConnectionResetError:
+        pass
+    s.close()
+    assert wait_for(lambda: "haproxy: dropping connection from 127.0.0.1: not in "
+                    "haproxy_trusted_networks" in inst.log("loft.log"))
+    assert "203.0.113.7" not in inst.log()
+    bad = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 0, bad.stderr
+    with open(inst.conf, "a") as f:
+        f.write("haproxy_trusted_networks = 10.0.0.0/99\n")
+    bad = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "haproxy_trusted_networks: Invalid CIDR" in bad.stderr

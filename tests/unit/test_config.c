@@ -751,6 +751,7 @@ END_TEST
 /* every field of struct loft_settings but the sections, in order */
 static const char *const global_names[] = {
 	"base_dir", "hostname", "postmaster_address", "protocols", "listen",
+	"haproxy_trusted_networks",
 	"mail_temp_dir", "mail_home", "mail_location", "mail_uid", "mail_gid",
 	"first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
 	"mail_privileged_group", "mail_fsync", "mail_max_lock_timeout",

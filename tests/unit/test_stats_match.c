@@ -110,9 +110,9 @@ static const struct cidr_case cidr_cases[] = {
 START_TEST(test_cidr)
 {
 	const struct cidr_case *c = &cidr_cases[_i];
-	struct stats_cidr cidr;
+	struct cidr cidr;
 	const char *error = NULL;
-	int ret = stats_cidr_parse(c->cidr, &cidr, &error);
+	int ret = cidr_parse(c->cidr, &cidr, &error);
 
 	if (c->want < 0) {
 		ck_assert_msg(ret < 0, "%s: got success, want error", c->cidr);
@@ -121,7 +121,7 @@ START_TEST(test_cidr)
 		return;
 	}
 	ck_assert_msg(ret == 0, "%s: got error %s, want success", c->cidr, error);
-	ck_assert_msg(stats_cidr_match(&cidr, c->ip) == (c->want == 1),
+	ck_assert_msg(cidr_match(&cidr, c->ip) == (c->want == 1),
 		      "%s vs %s: got %d, want %d", c->cidr,
 		      c->ip != NULL ? c->ip : "(null)", !c->want, c->want);
 }
@@ -129,17 +129,17 @@ END_TEST
 
 START_TEST(test_cidr_normalised)
 {
-	struct stats_cidr cidr;
+	struct cidr cidr;
 	const char *error;
 	static const unsigned char want[4] = { 10, 0, 0, 0 };
 
-	ck_assert_int_eq(stats_cidr_parse("10.1.2.3/8", &cidr, &error), 0);
+	ck_assert_int_eq(cidr_parse("10.1.2.3/8", &cidr, &error), 0);
 	ck_assert_uint_eq(cidr.family, 4);
 	ck_assert_uint_eq(cidr.bits, 8);
 	ck_assert_msg(memcmp(cidr.addr, want, 4) == 0,
 		      "got %u.%u.%u.%u, want 10.0.0.0", cidr.addr[0],
 		      cidr.addr[1], cidr.addr[2], cidr.addr[3]);
-	ck_assert_int_eq(stats_cidr_parse("2001:db8::1", &cidr, &error), 0);
+	ck_assert_int_eq(cidr_parse("2001:db8::1", &cidr, &error), 0);
 	ck_assert_uint_eq(cidr.family, 6);
 	ck_assert_uint_eq(cidr.bits, 128);
 }
