@@ -190,6 +190,8 @@ int main(int argc, char **argv)
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
+	/* retired by a reload: loft-stats has no sessions to finish */
+	evloop_add_signal(ctx.loop, SIGUSR2, on_signal, &ctx);
 	server = stats_server_create(ctx.loop, &set);
 	ctx.server = server;
 	if (env.service != NULL) {

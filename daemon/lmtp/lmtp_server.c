@@ -457,6 +457,22 @@ void lmtp_server_kick(struct lmtp_server *server, const char *session_id)
 	}
 }
 
+void lmtp_server_retire(struct lmtp_server *server,
+			lmtp_server_idle_callback_t *cb, void *context)
+{
+	struct lmtp_server_state *state = server_state(server);
+
+	if (server->shutting_down || state->service_count_reached)
+		return;
+	/* as when service_count is reached: no more connections */
+	state->service_count_reached = true;
+	listeners_close(server);
+	server->idle_cb = cb;
+	server->idle_context = context;
+	server_report(server);
+	server_check_idle(server);
+}
+
 void lmtp_server_shutdown(struct lmtp_server *server, bool now,
 			  lmtp_server_idle_callback_t *cb, void *context)
 {

@@ -68,6 +68,11 @@ void lmtp_server_add_client(struct lmtp_server *server, int in_fd, int out_fd,
    no session is left. */
 void lmtp_server_shutdown(struct lmtp_server *server, bool now,
 			  lmtp_server_idle_callback_t *cb, void *context);
+/* lmtp_server_retire - a reload made this process the old generation:
+   stop accepting, let every session go on to its own end (QUIT, the idle
+   timeout, a kick), then cb runs. Nothing is said to the clients. */
+void lmtp_server_retire(struct lmtp_server *server,
+			lmtp_server_idle_callback_t *cb, void *context);
 /* lmtp_server_on_idle - cb runs once when the last session has gone
    (a process serving one session on stdin/stdout exits then) */
 void lmtp_server_on_idle(struct lmtp_server *server,

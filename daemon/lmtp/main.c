@@ -10,8 +10,10 @@
  * exits after service_count connections. SIGTERM (or EOF on fd 4: loftd
  * is gone): stop accepting, finish transactions in progress, end idle
  * sessions with 421; a second SIGTERM ends the remaining sessions at once
- * (deliveries already running always complete). SIGUSR1 reopens the log
- * files.
+ * (deliveries already running always complete). SIGUSR2 (loftd retires
+ * the process at a reload): stop accepting, let every session end on its
+ * own (QUIT, idle timeout, kick) with the settings it started with, then
+ * exit, as Dovecot's old processes do. SIGUSR1 reopens the log files.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -76,6 +78,12 @@ static void on_signal(int signo, void *context)
 		break;
 	case SIGUSR1:
 		log_reopen();
+		break;
+	case SIGUSR2:
+		log_info("received SIGUSR2 (reload): accepting no new sessions, "
+			 "exiting when the %u open ones have ended",
+			 lmtp_server_session_count(ctx->server));
+		lmtp_server_retire(ctx->server, lmtp_main_idle, ctx);
 		break;
 	default:
 		break;
@@ -172,6 +180,7 @@ int main(int argc, char **argv)
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
+	evloop_add_signal(ctx.loop, SIGUSR2, on_signal, &ctx);
 	if (env.service != NULL) {
 		lmtp_server_set_service(ctx.server,
 					service_child_find_service(&set, env.service),

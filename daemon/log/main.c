@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
+	/* retired by a reload: as SIGTERM */
+	evloop_add_signal(ctx.loop, SIGUSR2, on_signal, &ctx);
 	ctx.reader = log_reader_create(ctx.loop, fd, on_channel_eof, &ctx);
 	ctx.child = service_child_create(ctx.loop, env.master_fd,
 					 on_master_gone, &ctx);

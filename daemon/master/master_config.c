@@ -491,6 +491,22 @@ char **master_config_argv(const struct service_settings *svc)
 	return argv;
 }
 
+bool master_config_is_loft_program(const char *executable)
+{
+	static const char *const programs[] = {
+		MASTER_LMTP_EXECUTABLE, MASTER_STATS_EXECUTABLE,
+		MASTER_LOG_EXECUTABLE,
+	};
+	const char *slash = strrchr(executable, '/');
+	const char *base = slash != NULL ? slash + 1 : executable;
+
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(programs); i++) {
+		if (strcmp(base, programs[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 int master_config_check_executable(const struct master_config *config,
 				   const struct service_settings *svc,
 				   const char *executable, const char **error_r)

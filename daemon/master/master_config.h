@@ -76,6 +76,11 @@ int master_config_snapshot(struct master_config *config,
 char **master_config_argv(const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
 
+/* master_config_is_loft_program - whether executable is one of loft's
+   own service programs (they understand SIGUSR2 as "retired by a
+   reload") */
+bool master_config_is_loft_program(const char *executable);
+
 /* master_config_check_executable - loftd can start svc from executable:
    it exists and, with drop_priv_before_exec, the service's user can reach
    and execute it. 0, or -1 with *error_r ("FILE:LINE: service(NAME):

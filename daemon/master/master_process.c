@@ -293,6 +293,12 @@ void master_process_stop(struct master_process *proc)
 	(void)kill(proc->pid, SIGTERM);
 }
 
+void master_process_retire(struct master_process *proc, bool graceful)
+{
+	proc->stopping = true;
+	(void)kill(proc->pid, graceful ? SIGUSR2 : SIGTERM);
+}
+
 void master_process_signal_all(struct master_process_list *list, int signo)
 {
 	for (struct master_process *proc = list->head; proc != NULL;

@@ -91,6 +91,11 @@ void master_process_remove(struct master_process_list *list,
 
 /* master_process_stop - send SIGTERM and mark it stopping */
 void master_process_stop(struct master_process *proc);
+/* master_process_retire - a reload made proc the old generation. With
+   graceful (loft's own programs), SIGUSR2: it accepts no more clients and
+   exits when its own have gone (services without clients treat it as
+   SIGTERM); else SIGTERM, which a foreign program surely understands */
+void master_process_retire(struct master_process *proc, bool graceful);
 /* master_process_signal_all - send signo to every child */
 void master_process_signal_all(struct master_process_list *list, int signo);
 

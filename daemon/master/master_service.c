@@ -535,7 +535,8 @@ void master_services_retire(struct master_service_list *list,
 				continue;
 			proc->service = NULL;
 			list->services[i]->counters.connections_done += proc->served;
-			master_process_stop(proc);
+			master_process_retire(proc, master_config_is_loft_program(
+				list->services[i]->argv[0]));
 			list->services[i]->process_count--;
 		}
 	}

@@ -656,3 +656,46 @@ def test_pipelined_duplicate_among_many_recipients(daemon, inst):
     assert bystander.cmd("NOOP") == ["250 2.0.0 OK"]
     assert len(new_files(inst, "user0@example.com")) == 2
     assert len(new_files(inst, "user1@example.com")) == 2
+
+
+@needs_root
+def test_reload_keeps_open_sessions_on_the_old_generation(inst):
+    """An MTA keeps LMTP connections open for reuse: a reload must not end
+    them with 421 at their next MAIL. The old process takes no new
+    connection, serves its open sessions with the settings they started
+    with, and exits when the last one has gone."""
+    d = Daemon(inst, extra="lmtp_max_message_size = 1M\n")
+    try:
+        d.start()
+        kept = Raw(("127.0.0.1", d.port))
+        kept.reply()
+        assert "250 SIZE 1048576" in kept.cmd("LHLO kept")
+        old = set(d.children())
+        with open(inst.conf) as f:
+            text = f.read().replace("lmtp_max_message_size = 1M", "lmtp_max_message_size = 2M")
+        with open(inst.conf, "w") as f:
+            f.write(text)
+        for _ in range(3):
+            r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"], capture_output=True)
+            assert r.returncode == 0, r.stderr
+            # the kept session delivers after every reload
+            assert kept.cmd("MAIL FROM:<a@example.org>") == ["250 2.1.0 OK"]
+            assert kept.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+            assert kept.cmd("DATA") == ["354 OK"]
+            kept.send(MSG + b".\r\n")
+            assert kept.line().endswith(" Saved")
+        # new connections go to the new generation, with the new size
+        assert wait_for(lambda: set(d.children()) - old)
+        fresh = Raw(("127.0.0.1", d.port))
+        fresh.reply()
+        assert "250 SIZE 2097152" in fresh.cmd("LHLO fresh")
+        fresh.cmd("QUIT")
+        old_pids = old & set(d.children())
+        assert old_pids, "the old process left with a session open"
+        assert kept.cmd("QUIT") == ["221 2.0.0 Bye"]
+        # and once its last session is gone, the old process exits
+        assert wait_for(lambda: not (old_pids & set(d.children())), timeout=15)
+        assert len(inst.new_files("user0@example.com")) == 3
+        assert "421" not in "".join(inst.log())
+    finally:
+        d.stop()
