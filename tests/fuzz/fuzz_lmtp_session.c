@@ -23,7 +23,8 @@
  * Any other byte is data. At the end the client closes and the loop runs
  * until the session is gone. Checked after every input, besides ASan,
  * UBSan and LSan: the session is gone and no job is left; no descriptor
- * leaked; no file is left in a maildir tmp/ or the spool dir; every
+ * leaked; no file is left in a maildir tmp/ or the spool dir; replies are
+ * well-formed lines and none follows a 221 or 421; every
  * "250 2.0.0 <rcpt> <id> Saved" reply has its message in a maildir, and
  * unless the client disconnected early every stored message was answered
  * (distinct ids answered Saved == files in new/).
@@ -369,6 +370,30 @@ static unsigned int saved_ids(const struct strbuf *replies)
 	return (unsigned int)count;
 }
 
+/* check_replies - every reply line is "NNN " or "NNN-" text CRLF, and
+   nothing follows a 221 or 421 (the session's last word); cut: the client
+   hung up early, the last line may be incomplete */
+static void check_replies(const struct strbuf *replies, bool cut)
+{
+	const char *p = replies->data, *end = p + replies->len;
+	bool last_word = false;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (eol == NULL && cut)
+			break;
+		FUZZ_CHECK(eol != NULL && eol - p >= 5 && eol[-1] == '\r');
+		FUZZ_CHECK(p[0] >= '2' && p[0] <= '5' &&
+			   p[1] >= '0' && p[1] <= '9' &&
+			   p[2] >= '0' && p[2] <= '9' &&
+			   (p[3] == ' ' || p[3] == '-'));
+		FUZZ_CHECK(!last_word);
+		last_word = strncmp(p, "221 ", 4) == 0 || strncmp(p, "421 ", 4) == 0;
+		p = eol + 1;
+	}
+}
+
 /* check_outcome - what the session left behind matches what it said */
 static void check_outcome(const struct fuzz_client *c)
 {
@@ -386,6 +411,7 @@ static void check_outcome(const struct fuzz_client *c)
 	closedir(dir);
 	if (c->replies_truncated)
 		return;
+	check_replies(&c->replies, c->closed_early);
 	answered = saved_ids(&c->replies);
 	FUZZ_CHECK(answered <= stored_new);
 	if (!c->closed_early)
