@@ -18,6 +18,7 @@
  *   0xFF 'H'   shut down its write side (EOF; replies are still read)
  *   0xFF 'S'   lmtp_server_shutdown(): graceful (SIGTERM)
  *   0xFF 'Z'   lmtp_server_shutdown() at once (a second SIGTERM)
+ *   0xFF 'K'   lmtp_server_kick() the session (`loftadm kick`)
  *   0xFF 0xFD/0xFE/0xFF   that byte as data
  *
  * Any other byte is data. At the end the client closes and the loop runs
@@ -76,6 +77,7 @@ struct fuzz_env {
 	struct loft_settings set;
 	struct evloop *loop;
 	struct lmtp_server *server;
+	char session_id[64];	/* of the input's session, for 'K' */
 };
 
 /* the state of one input's connection */
@@ -124,6 +126,24 @@ static void env_cleanup(void)
 		empty_dir(env.dir);
 		(void)rmdir(env.dir);
 	}
+}
+
+/* on_log_line - keep the id of the session that just connected: its
+   "Connect from" line is "... lmtp<pid><id>: Info: Connect from ..." */
+static void on_log_line(enum log_level level, const char *line, void *context)
+{
+	const char *id, *end;
+
+	(void)level;
+	(void)context;
+	if (strstr(line, ": Connect from ") == NULL ||
+	    (id = strstr(line, "><")) == NULL)
+		return;
+	id += 2;
+	end = strchr(id, '>');
+	if (end != NULL && (size_t)(end - id) < sizeof(env.session_id))
+		snprintf(env.session_id, sizeof(env.session_id), "%.*s",
+			 (int)(end - id), id);
 }
 
 /* env_server - a fresh server on the shared loop */
@@ -199,6 +219,7 @@ static void env_init(void)
 	log_init("lmtp");
 	FUZZ_CHECK(config_load(path, "lmtp", &env.set, &error) == 0);
 	log_configure_from(&env.set);
+	log_set_capture(on_log_line, NULL);
 	env.loop = evloop_create();
 	env_server();
 }
@@ -286,6 +307,10 @@ static void run_op(struct fuzz_client *c, uint8_t op)
 		if (c->fd >= 0 && !c->write_shut)
 			(void)shutdown(c->fd, SHUT_WR);
 		c->write_shut = true;
+		break;
+	case 'K':
+		if (env.session_id[0] != '\0')
+			lmtp_server_kick(env.server, env.session_id);
 		break;
 	case 'S':
 	case 'Z':
@@ -432,7 +457,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.fd = sv[1];
 	strbuf_init(&c.replies, 1024);
 	strbuf_init(&chunk, 1024);
+	env.session_id[0] = '\0';
 	lmtp_server_add_client(env.server, sv[0], sv[0], "127.0.0.1", 2525);
+	FUZZ_CHECK(env.session_id[0] != '\0');
 	pump(&c, true);
 
 	for (size_t i = 0; i < size; i++) {
