@@ -293,9 +293,12 @@ void evloop_remove_io(struct evloop_io **_io)
 	}
 }
 
-/* evloop_dispatch_io - deliver one epoll_wait() batch */
-static void evloop_dispatch_io(struct evloop *loop, int count)
+/* evloop_dispatch_io - deliver one epoll_wait() batch; returns the number
+   of callbacks run */
+static unsigned int evloop_dispatch_io(struct evloop *loop, int count)
 {
+	unsigned int calls = 0;
+
 	for (int i = 0; i < count; i++) {
 		struct evloop_io *io = loop->events[i].data.ptr;
 		uint32_t ev = loop->events[i].events;
@@ -320,9 +323,12 @@ static void evloop_dispatch_io(struct evloop *loop, int count)
 		report &= io->events;
 		if ((ev & (EPOLLERR | EPOLLHUP)) != 0)
 			report |= EVLOOP_ERROR | io->events;
-		if (report != 0)
+		if (report != 0) {
 			io->cb(io, io->fd, report, io->context);
+			calls++;
+		}
 	}
+	return calls;
 }
 
 /* evloop_have_forced - is any io ready without asking epoll */
@@ -337,18 +343,24 @@ static bool evloop_have_forced(const struct evloop *loop)
 	return false;
 }
 
-/* evloop_dispatch_forced - deliver events of always-ready/broken ios */
-static void evloop_dispatch_forced(struct evloop *loop)
+/* evloop_dispatch_forced - deliver events of always-ready/broken ios;
+   returns the number of callbacks run */
+static unsigned int evloop_dispatch_forced(struct evloop *loop)
 {
+	unsigned int calls = 0;
+
 	if (loop->forced_ios == 0)
-		return;
+		return 0;
 	/* removals are deferred while running, so io->next stays valid */
 	for (struct evloop_io *io = loop->ios; io != NULL; io = io->next) {
 		unsigned int report = evloop_io_forced_events(io);
 
-		if (report != 0)
+		if (report != 0) {
 			io->cb(io, io->fd, report, io->context);
+			calls++;
+		}
 	}
+	return calls;
 }
 
 /* ------------------------------------------------------------- timers */
@@ -476,9 +488,12 @@ void evloop_remove_timer(struct evloop_timer **_timer)
 }
 
 /* evloop_run_timers - fire the timers due now. They are taken out of the
-   heap first, so one re-armed with delay 0 waits for the next iteration. */
-static void evloop_run_timers(struct evloop *loop)
+   heap first, so one re-armed with delay 0 waits for the next iteration.
+   Returns the number of callbacks run. */
+static unsigned int evloop_run_timers(struct evloop *loop)
 {
+	unsigned int calls = 0;
+
 	while (loop->heap_count > 0 && loop->heap[0]->when <= loop->now) {
 		struct evloop_timer *timer = loop->heap[0];
 
@@ -494,6 +509,7 @@ static void evloop_run_timers(struct evloop *loop)
 		if (timer->dead || timer->heap_index != EVLOOP_NOT_IN_HEAP)
 			continue;
 		int64_t next = timer->cb(timer, timer->context);
+		calls++;
 		if (timer->dead)
 			continue;
 		if (next < 0)
@@ -502,6 +518,7 @@ static void evloop_run_timers(struct evloop *loop)
 			evloop_timer_arm(timer, (uint64_t)next);
 	}
 	loop->due_count = 0;
+	return calls;
 }
 
 /* ------------------------------------------------------------ signals */
@@ -774,6 +791,39 @@ static void evloop_reserve_events(struct evloop *loop)
 	loop->events_cap = want;
 }
 
+/* evloop_round - one iteration: the hook, one wait of at most timeout
+   msecs (-1: until an event or timer), the callbacks. Returns the number of
+   callbacks run, or -1 with errno set when epoll_wait() fails. loop->running
+   is set by the caller. */
+static int evloop_round(struct evloop *loop, int max_timeout)
+{
+	unsigned int calls;
+	int timeout, count;
+
+	if (loop->before_sleep != NULL)
+		loop->before_sleep(loop->before_sleep_context);
+	if (loop->stop)
+		return 0;
+	evloop_reserve_events(loop);
+	timeout = evloop_wait_timeout(loop);
+	if (max_timeout >= 0 && (timeout < 0 || timeout > max_timeout))
+		timeout = max_timeout;
+	count = epoll_wait(loop->epfd, loop->events, (int)loop->events_cap,
+			   timeout);
+	if (count < 0) {
+		if (errno != EINTR)
+			return -1;
+		count = 0;
+	}
+	loop->now = evloop_clock_msecs();
+	calls = evloop_dispatch_io(loop, count);
+	calls += evloop_dispatch_forced(loop);
+	loop->now = evloop_clock_msecs();
+	calls += evloop_run_timers(loop);
+	evloop_free_dead(loop);
+	return calls > INT_MAX ? INT_MAX : (int)calls;
+}
+
 int evloop_run(struct evloop *loop)
 {
 	int ret = 0, saved_errno = 0;
@@ -783,33 +833,32 @@ int evloop_run(struct evloop *loop)
 	loop->running = true;
 	loop->stop = false;
 	while (!loop->stop) {
-		if (loop->before_sleep != NULL)
-			loop->before_sleep(loop->before_sleep_context);
-		if (loop->stop)
+		if (evloop_round(loop, -1) < 0) {
+			saved_errno = errno;
+			ret = -1;
 			break;
-		evloop_reserve_events(loop);
-		int count = epoll_wait(loop->epfd, loop->events,
-				       (int)loop->events_cap,
-				       evloop_wait_timeout(loop));
-		if (count < 0) {
-			if (errno != EINTR) {
-				saved_errno = errno;
-				ret = -1;
-				break;
-			}
-			count = 0;
 		}
-		loop->now = evloop_clock_msecs();
-		evloop_dispatch_io(loop, count);
-		evloop_dispatch_forced(loop);
-		loop->now = evloop_clock_msecs();
-		evloop_run_timers(loop);
-		evloop_free_dead(loop);
 	}
 	evloop_free_dead(loop);
 	loop->running = false;
 	if (ret < 0)
 		errno = saved_errno;
+	return ret;
+}
+
+int evloop_run_once(struct evloop *loop, int max_timeout_msecs)
+{
+	int ret, saved_errno;
+
+	if (loop->running)
+		evloop_fatal("evloop_run_once() called from inside the loop");
+	loop->running = true;
+	loop->stop = false;
+	ret = evloop_round(loop, max_timeout_msecs);
+	saved_errno = errno;
+	evloop_free_dead(loop);
+	loop->running = false;
+	errno = saved_errno;
 	return ret;
 }
 

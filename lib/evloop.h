@@ -55,6 +55,14 @@ void evloop_free(struct evloop **loop);
 /* evloop_run - dispatch until evloop_stop(); 0, or -1 with errno set when
    epoll_wait() fails (EINTR is retried). Not reentrant. */
 int evloop_run(struct evloop *loop);
+/* evloop_run_once - one iteration of evloop_run() (the before-sleep hook,
+   one wait, the callbacks), waiting at most max_timeout_msecs (0: only
+   what is ready now; -1: until an fd event or the next timer). Returns the
+   number of callbacks run (0 when nothing was ready), or -1 with errno set
+   when epoll_wait() fails. For callers that drive the loop step by step,
+   such as tests and fuzzers that must know when every session is idle.
+   Not callable from inside evloop_run() or a callback. */
+int evloop_run_once(struct evloop *loop, int max_timeout_msecs);
 /* evloop_stop - make evloop_run() return once the current round of
    callbacks is finished; callable from any callback or the hook. Each
    evloop_run() starts afresh: a stop made outside it is forgotten. */

@@ -2,7 +2,8 @@
 # fuzz.sh - build loft's libFuzzer targets (tests/fuzz/fuzz_*.c) with clang,
 # ASan and UBSan into build-fuzz, then run each for LOFT_FUZZ_SECONDS
 # (default 10) seconds starting from its seed corpus in
-# tests/fuzz/corpus/<target>/. Leak detection is on. Exits non-zero when any
+# tests/fuzz/corpus/<target>/ (and its dictionary tests/fuzz/<target>.dict
+# when there is one). Leak detection is on. Exits non-zero when any
 # target crashes, leaks, trips a sanitizer or times out; the reproducer is
 # left in build-fuzz/artifacts/. New corpus entries go to
 # build-fuzz/corpus/<target>/, never into the committed seeds, and are kept
@@ -59,9 +60,13 @@ for t in $targets; do
 	work="$build/corpus/$t"
 	mkdir -p "$work"
 	echo "fuzz.sh: $t for ${seconds}s"
+	# a target's dictionary, when it has one, sits beside its source
+	dict=""
+	[ -f "$root/tests/fuzz/$t.dict" ] && dict="-dict=$root/tests/fuzz/$t.dict"
 	# libFuzzer's progress goes to a log; the summary and any failure
 	# are printed
-	if "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+	# shellcheck disable=SC2086
+	if "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 $dict \
 		-detect_leaks=1 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$build/artifacts/$t-" \
 		"$work" "$root/tests/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then

@@ -144,7 +144,6 @@ void lmtp_transaction_data_end(struct lmtp_session *session);
 unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans);
 
 /* lmtp_server.c */
-void lmtp_server_kick(struct lmtp_server *server, const char *session_id);
 void lmtp_server_session_gone(struct lmtp_server *server,
 			      struct lmtp_session *session);
 

@@ -504,6 +504,11 @@ unsigned int lmtp_server_session_count(const struct lmtp_server *server)
 	return server->session_count;
 }
 
+unsigned int lmtp_server_jobs_pending(const struct lmtp_server *server)
+{
+	return workpool_pending(server->pool);
+}
+
 void lmtp_server_free(struct lmtp_server **_server)
 {
 	struct lmtp_server *server = *_server;

@@ -78,5 +78,15 @@ void lmtp_server_retire(struct lmtp_server *server,
 void lmtp_server_on_idle(struct lmtp_server *server,
 			 lmtp_server_idle_callback_t *cb, void *context);
 unsigned int lmtp_server_session_count(const struct lmtp_server *server);
+/* lmtp_server_kick - `loftadm kick`: the session with this id (its
+   "Connect from" log line names it) gets 421 4.3.2 once any delivery in
+   progress has been answered; no such session: nothing happens */
+void lmtp_server_kick(struct lmtp_server *server, const char *session_id);
+/* lmtp_server_jobs_pending - userdb lookups and deliveries submitted to
+   the worker threads whose completion has not been handled on the loop
+   yet. With evloop_run_once() a caller driving the loop by hand (the
+   session fuzzer) knows that the sessions are idle when this is 0 and a
+   round with timeout 0 runs nothing. */
+unsigned int lmtp_server_jobs_pending(const struct lmtp_server *server);
 
 #endif

@@ -530,10 +530,12 @@ void lmtp_session_resume(struct lmtp_session *session)
 		lmtp_session_kick(session);
 		return;
 	}
-	if (session->server->shutting_down && session->trans == NULL) {
+	if (session->server->shutting_down && session->trans == NULL &&
+	    !session->quit) {
+		/* 421 and close: that may free the session, so nothing more
+		   here (lmtp_session_shutdown arms the io itself) */
 		lmtp_session_shutdown(session, session->server->shutdown_now);
-		if (session->destroyed)
-			return;
+		return;
 	}
 	session_process_input(session);
 	if (session->destroyed)

@@ -226,14 +226,16 @@ class Daemon:
         return pids
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # checked even when the test stopped loftd itself
         # loft-log inherits loftd's stderr: its sanitizer reports land here
         out = self.proc.stdout.read().decode("utf-8", "replace")
         assert "Sanitizer" not in out and "runtime error" not in out, out

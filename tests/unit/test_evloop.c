@@ -3,7 +3,8 @@
  * resuming, removal from inside callbacks (own and another io's, in the
  * same epoll batch), EOF/hang-up reporting, always-ready and broken fds,
  * timer order, repetition, reset and EVLOOP_NOMORE, signal delivery, the
- * before-sleep hook, evloop_stop() and evloop_free() of a busy loop.
+ * before-sleep hook, evloop_stop(), evloop_run_once() and evloop_free() of
+ * a busy loop.
  */
 #include <check.h>
 #include <dirent.h>
@@ -869,6 +870,48 @@ START_TEST(test_free_in_forked_child)
 }
 END_TEST
 
+/* count_timer - a one-shot timer counting its calls in an unsigned int */
+static int64_t count_timer(struct evloop_timer *timer, void *context)
+{
+	unsigned int *count = context;
+
+	(void)timer;
+	(*count)++;
+	return EVLOOP_NOMORE;
+}
+
+START_TEST(test_run_once)
+{
+	struct io_state st = { 0 };
+	unsigned int fired = 0;
+	uint64_t start;
+	int fds[2];
+
+	st.loop = evloop_create();
+	make_fd_pair(fds, true);
+	st.io = evloop_add_io(st.loop, fds[0], EVLOOP_READ, record_io, &st);
+	/* nothing ready: 0 at once, and no longer than the bound */
+	ck_assert_int_eq(evloop_run_once(st.loop, 0), 0);
+	start = now_ms();
+	ck_assert_int_eq(evloop_run_once(st.loop, 20), 0);
+	ck_assert_uint_ge(now_ms() - start, 15);
+	ck_assert_uint_lt(now_ms() - start, GUARD_MSECS);
+	/* one readable io: one callback, counted */
+	put_byte(fds[1]);
+	ck_assert_int_eq(evloop_run_once(st.loop, -1), 1);
+	ck_assert_uint_eq(st.calls, 1);
+	ck_assert_int_eq(st.read_ret, 1);
+	ck_assert_int_eq(evloop_run_once(st.loop, 0), 0);
+	/* a timer ends an unbounded wait and counts as a callback */
+	(void)evloop_add_timer(st.loop, 5, count_timer, &fired);
+	ck_assert_int_eq(evloop_run_once(st.loop, -1), 1);
+	ck_assert_uint_eq(fired, 1);
+	evloop_remove_io(&st.io);
+	evloop_free(&st.loop);
+	close_pair(fds);
+}
+END_TEST
+
 /* evloop_suite - io, timer and signal cases */
 static Suite *evloop_suite(void)
 {
@@ -894,6 +937,7 @@ static Suite *evloop_suite(void)
 	tcase_add_test(tc_timer, test_timer_nomore);
 	tcase_add_test(tc_timer, test_stop_from_timer);
 	tcase_add_test(tc_timer, test_before_sleep);
+	tcase_add_test(tc_timer, test_run_once);
 	suite_add_tcase(s, tc_timer);
 
 	tcase_add_test(tc_signal, test_signal);
