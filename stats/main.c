@@ -193,6 +193,8 @@ int main(int argc, char **argv)
 	server = stats_server_create(ctx.loop, &set);
 	ctx.server = server;
 	if (env.service != NULL) {
+		/* the master is the process that started us */
+		stats_server_set_master(server, getppid());
 		start_service(server, &env);
 		if (service_child_drop_privileges(&set, env.service, &error) < 0)
 			log_fatal(EX_NOPERM, "%s", error);

@@ -19,6 +19,7 @@
 #include "stats_http.h"
 #include "stats_journal.h"
 #include "stats_metrics.h"
+#include "stats_peer.h"
 #include "stats_sessions.h"
 
 /* a reporting process (or loftd) connected to the stats-writer socket */
@@ -27,10 +28,15 @@ struct stats_peer {
 	struct stats_server *server;
 	struct ipc_conn *conn;
 	int owner;		/* session table owner id */
-	Loft__Role role;
-	char service[32];
+	/* what the kernel says (SO_PEERCRED at accept) */
+	uid_t uid;
+	pid_t cred_pid;
+	/* what those credentials allow (stats_peer.h), set at Hello */
+	enum stats_peer_trust trust;
+	Loft__Role role;	/* as claimed in its Hello */
+	char service[32];	/* "lda" for a USER peer */
 	unsigned int pid;
-	bool hello_seen;
+	unsigned int sessions;	/* its sessions in the table */
 };
 
 /* A master command (reload, log-reopen) waiting for loftd's answer.
@@ -55,12 +61,15 @@ struct stats_server {
 	uint64_t start_usecs;
 	struct evloop_timer *own_errors_timer;
 	uint64_t own_log_failures;	/* log_write_failures() counted */
+	pid_t master_pid;		/* loftd (our parent), 0 standalone */
+	struct stats_peer_uids *peer_uids;
 
 	pthread_mutex_t lock;
 	pthread_cond_t reload_cond;
 	/* everything from here on is guarded by lock */
 	struct stats_peer *peers;
 	int next_owner;
+	struct stats_peer_logs *peer_logs;
 	struct stats_sessions *sessions;
 	struct stats_metrics *metrics;
 	struct stats_journal *journal;
