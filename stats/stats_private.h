@@ -23,6 +23,8 @@
 #include "stats_sessions.h"
 
 /* a reporting process (or loftd) connected to the stats-writer socket */
+struct accept_backoff;
+
 struct stats_peer {
 	struct stats_peer *next;
 	struct stats_server *server;
@@ -57,6 +59,7 @@ struct stats_server {
 	const struct loft_settings *set;
 	struct evloop_io *listen_io;
 	int listen_fd;
+	struct accept_backoff *listen_backoff, *admin_backoff;
 	struct stats_http *http;
 	uint64_t start_usecs;
 	struct evloop_timer *own_errors_timer;
@@ -88,6 +91,11 @@ struct stats_server {
 };
 
 /* stats_server.c */
+/* stats_server_accept_failed - an accept() of the listener behind
+   backoff failed: pause it, and log (what: error) at most once per
+   interval */
+void stats_server_accept_failed(struct accept_backoff *backoff,
+				const char *what, const char *error);
 /* stats_server_broadcast_debug - send the debug masks to every service */
 void stats_server_broadcast_debug(struct stats_server *server);
 /* stats_server_services - per-service metric values (free with

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accept_backoff.h"
 #include "clock.h"
 #include "ipc_socket.h"
 #include "log.h"
@@ -585,12 +586,32 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 	(void)io;
 	(void)events;
 	while ((ret = ipc_accept(fd, &client, &error)) > 0) {
+		accept_backoff_succeeded(server->listen_backoff);
 		pthread_mutex_lock(&server->lock);
 		peer_add(server, client);
 		pthread_mutex_unlock(&server->lock);
 	}
 	if (ret < 0)
-		log_error("stats: %s", error);
+		stats_server_accept_failed(server->listen_backoff, "stats", error);
+}
+
+void stats_server_accept_failed(struct accept_backoff *backoff,
+				const char *what, const char *error)
+{
+	char note[128];
+
+	if (accept_backoff_failed(backoff, note, sizeof(note)))
+		log_error("%s: %s (%s)", what, error, note);
+}
+
+/* listen_watch - the accept back-off pauses and resumes the listener */
+static void listen_watch(bool watch, void *context)
+{
+	struct stats_server *server = context;
+
+	if (server->listen_io != NULL)
+		evloop_io_set_events(server->listen_io,
+				     watch ? EVLOOP_READ : 0);
 }
 
 void stats_server_set_master(struct stats_server *server, pid_t pid)
@@ -604,6 +625,8 @@ void stats_server_listen(struct stats_server *server, int fd)
 	server->listen_fd = fd;
 	server->listen_io = evloop_add_io(server->loop, fd, EVLOOP_READ,
 					  listener_accept, server);
+	server->listen_backoff = accept_backoff_create(server->loop,
+						       listen_watch, server);
 }
 
 int stats_server_start_http(struct stats_server *server, int listen_fd,
@@ -718,6 +741,8 @@ void stats_server_stopping(struct stats_server *server)
 		evloop_remove_io(&server->listen_io);
 	if (server->admin_io != NULL)
 		evloop_remove_io(&server->admin_io);
+	accept_backoff_free(&server->listen_backoff);
+	accept_backoff_free(&server->admin_backoff);
 }
 
 struct stats_server *stats_server_create(struct evloop *loop,
@@ -757,6 +782,7 @@ void stats_server_free(struct stats_server **_server)
 	stats_admin_close_all(server);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);
+	accept_backoff_free(&server->listen_backoff);
 	pthread_mutex_lock(&server->lock);
 	while (server->peers != NULL)
 		peer_remove(server, server->peers);
