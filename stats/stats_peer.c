@@ -78,6 +78,28 @@ int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r)
 	return 0;
 }
 
+int stats_peer_process_uid(pid_t pid, uid_t *uid_r)
+{
+	char path[64], line[256];
+	unsigned long real, effective;
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "Uid: %lu %lu", &real, &effective) == 2) {
+			*uid_r = (uid_t)effective;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
 struct stats_peer_uid {
 	char *service;
 	uid_t uid;
@@ -88,7 +110,8 @@ struct stats_peer_uids {
 	size_t count;
 };
 
-struct stats_peer_uids *stats_peer_uids_create(const struct loft_settings *set)
+struct stats_peer_uids *stats_peer_uids_create(const struct loft_settings *set,
+					       uid_t master_uid)
 {
 	struct stats_peer_uids *uids = xcalloc(1, sizeof(*uids));
 	const char *error;
@@ -99,8 +122,8 @@ struct stats_peer_uids *stats_peer_uids_create(const struct loft_settings *set)
 		const struct service_settings *svc = &set->services[i];
 		struct stats_peer_uid *item = &uids->items[uids->count];
 
-		/* an empty user keeps loftd's identity: root */
-		item->uid = 0;
+		/* an empty user keeps loftd's identity */
+		item->uid = master_uid;
 		if (svc->user[0] != '\0' &&
 		    service_child_lookup_user(svc->user, &item->uid, &gid,
 					      &error) < 0)

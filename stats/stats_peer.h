@@ -6,7 +6,7 @@
  * decided by its kernel credentials (SO_PEERCRED at accept), never by
  * what its Hello claims:
  *
- *   master   uid 0 and the pid of loftd (loft-stats' parent): service
+ *   master   the pid and uid of loftd (loft-stats' parent; root): service
  *            status, reload answers, its own log lines
  *   service  a pid loftd reported as a child of that service (MasterStatus
  *            pids, or /proc says its parent is loftd) running as the
@@ -59,12 +59,18 @@ const char *stats_peer_trust_name(enum stats_peer_trust trust);
 /* stats_peer_parent_pid - pid's parent from /proc/PID/stat; 0, or -1
    when it cannot be read (gone, or /proc hidden) */
 int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r);
+/* stats_peer_process_uid - pid's effective uid from /proc/PID/status
+   (what SO_PEERCRED reports); 0, or -1 when it cannot be read */
+int stats_peer_process_uid(pid_t pid, uid_t *uid_r);
 
 /* The uids the configured services run as (resolved once, before
    loft-stats drops privileges: NSS may not be reachable afterwards). */
 struct stats_peer_uids;
 
-struct stats_peer_uids *stats_peer_uids_create(const struct loft_settings *set);
+/* stats_peer_uids_create - a service with an empty user runs as
+   master_uid (loftd's: root) */
+struct stats_peer_uids *stats_peer_uids_create(const struct loft_settings *set,
+					       uid_t master_uid);
 void stats_peer_uids_free(struct stats_peer_uids **uids);
 /* stats_peer_uids_match - service runs as uid (false for an unknown
    service, or a user that could not be resolved) */

@@ -65,6 +65,7 @@ struct stats_server {
 	struct evloop_timer *own_errors_timer;
 	uint64_t own_log_failures;	/* log_write_failures() counted */
 	pid_t master_pid;		/* loftd (our parent), 0 standalone */
+	uid_t master_uid;		/* its uid: root */
 	struct stats_peer_uids *peer_uids;
 
 	pthread_mutex_t lock;

@@ -347,13 +347,14 @@ static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
 	}
 	switch (m->role) {
 	case LOFT__ROLE__ROLE_MASTER:
-		if (server->master_pid <= 0 || peer->uid != 0 ||
+		if (server->master_pid <= 0 || peer->uid != server->master_uid ||
 		    peer->cred_pid != server->master_pid)
 			return "claims to be loftd but is not";
 		peer->trust = STATS_PEER_MASTER;
 		break;
 	case LOFT__ROLE__ROLE_SERVICE:
-		if (stats_peer_uids_match(server->peer_uids, service, peer->uid) &&
+		if (server->peer_uids != NULL &&
+		    stats_peer_uids_match(server->peer_uids, service, peer->uid) &&
 		    master_child(server, service, peer->cred_pid)) {
 			peer->trust = STATS_PEER_SERVICE;
 			break;
@@ -617,6 +618,13 @@ static void listen_watch(bool watch, void *context)
 void stats_server_set_master(struct stats_server *server, pid_t pid)
 {
 	server->master_pid = pid;
+	/* loftd runs as root; a developer's may not, and its services
+	   with an empty user then run as that user */
+	if (stats_peer_process_uid(pid, &server->master_uid) < 0)
+		server->master_uid = 0;
+	stats_peer_uids_free(&server->peer_uids);
+	server->peer_uids = stats_peer_uids_create(server->set,
+						   server->master_uid);
 }
 
 void stats_server_listen(struct stats_server *server, int fd)
@@ -762,7 +770,6 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->journal = stats_journal_create(set->stats_journal_size);
 	server->errors = stats_errors_create(0);
 	server->peer_logs = stats_peer_logs_create();
-	server->peer_uids = stats_peer_uids_create(set);
 	server->own_errors_timer = evloop_add_timer(loop, STATS_OWN_ERRORS_MSECS,
 						    own_errors_flush, server);
 	log_set_forward(on_own_log, NULL);

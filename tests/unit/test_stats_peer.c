@@ -69,6 +69,16 @@ START_TEST(test_parent_pid)
 }
 END_TEST
 
+START_TEST(test_process_uid)
+{
+	uid_t uid = 12345;
+
+	ck_assert_int_eq(stats_peer_process_uid(getpid(), &uid), 0);
+	ck_assert_uint_eq(uid, geteuid());
+	ck_assert_int_eq(stats_peer_process_uid(0x7ffffff0, &uid), -1);
+}
+END_TEST
+
 START_TEST(test_uids)
 {
 	struct service_settings svcs[2];
@@ -83,12 +93,18 @@ START_TEST(test_uids)
 	svcs[1].user = (char *)"0";
 	set.services = svcs;
 	set.service_count = 2;
-	uids = stats_peer_uids_create(&set);
-	/* an empty user is root, as loftd leaves it */
+	uids = stats_peer_uids_create(&set, 0);
+	/* an empty user is loftd's, root */
 	ck_assert(stats_peer_uids_match(uids, "lmtp", 0));
 	ck_assert(!stats_peer_uids_match(uids, "lmtp", 65534));
 	ck_assert(stats_peer_uids_match(uids, "stats", 0));
 	ck_assert(!stats_peer_uids_match(uids, "imap", 0));
+	stats_peer_uids_free(&uids);
+	/* a loftd not running as root: its uid */
+	uids = stats_peer_uids_create(&set, 1000);
+	ck_assert(stats_peer_uids_match(uids, "lmtp", 1000));
+	ck_assert(!stats_peer_uids_match(uids, "lmtp", 0));
+	ck_assert(stats_peer_uids_match(uids, "stats", 0));
 	stats_peer_uids_free(&uids);
 	ck_assert_ptr_null(uids);
 }
@@ -128,6 +144,7 @@ static Suite *stats_peer_suite(void)
 	tcase_add_loop_test(tc, test_may_send, 0,
 			    (int)(sizeof(may_cases) / sizeof(may_cases[0])));
 	tcase_add_test(tc, test_parent_pid);
+	tcase_add_test(tc, test_process_uid);
 	tcase_add_test(tc, test_uids);
 	tcase_add_test(tc, test_log_limit);
 	suite_add_tcase(s, tc);
