@@ -616,3 +616,30 @@ const char *service_child_drop_note(void)
 {
 	return service_child_note;
 }
+
+int service_child_raise_nofile(unsigned int client_limit, const char **error_r)
+{
+	rlim_t needed = (rlim_t)client_limit + SERVICE_CHILD_NOFILE_RESERVE;
+	struct rlimit rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return service_child_fail(error_r, "getrlimit(RLIMIT_NOFILE) failed: %s",
+					  strerror(errno));
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= needed)
+		return 0;
+	want.rlim_cur = needed;
+	want.rlim_max = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < needed ?
+		needed : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+		return 1;
+	/* the hard limit stays: take all of it */
+	want.rlim_cur = rl.rlim_max;
+	want.rlim_max = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &want);
+	return service_child_fail(error_r,
+		"RLIMIT_NOFILE is %llu, client_limit=%u needs %llu: raising it "
+		"failed (%s); raise the hard limit loftd starts with "
+		"(ulimit -Hn, LimitNOFILE=) or lower client_limit",
+		(unsigned long long)rl.rlim_max, client_limit,
+		(unsigned long long)needed, strerror(errno));
+}

@@ -119,6 +119,19 @@ int service_child_drop_privileges(const struct loft_settings *set,
    directory that blocks the path. */
 int service_child_check_exec(const struct service_settings *svc,
 			     const char *path, const char **error_r);
+/* descriptors a service keeps besides one per client: config, logs,
+   listeners, the stats connection, files of deliveries in progress */
+#define SERVICE_CHILD_NOFILE_RESERVE 64u
+
+/* service_child_raise_nofile - raise RLIMIT_NOFILE to client_limit +
+   SERVICE_CHILD_NOFILE_RESERVE: the soft limit, and the hard one too when
+   allowed (root with CAP_SYS_RESOURCE; call it before dropping
+   privileges). 1 raised, 0 already enough, -1 with *error_r when the
+   limit stays lower (then it is as high as the hard limit allows, and
+   the error says what to change) */
+int service_child_raise_nofile(unsigned int client_limit,
+			       const char **error_r);
+
 /* service_child_drop_note - after service_child_drop_privileges: a note
    worth a debug line ("vsz_limit not applied: ...") or NULL */
 const char *service_child_drop_note(void);

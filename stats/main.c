@@ -195,7 +195,12 @@ int main(int argc, char **argv)
 	server = stats_server_create(ctx.loop, &set);
 	ctx.server = server;
 	if (env.service != NULL) {
+		/* the master is the process that started us */
+		stats_server_set_master(server, getppid());
 		start_service(server, &env);
+		if (service_child_raise_nofile(service_child_client_limit(&set,
+			service_child_find_service(&set, env.service)), &error) < 0)
+			log_warning("%s", error);
 		if (service_child_drop_privileges(&set, env.service, &error) < 0)
 			log_fatal(EX_NOPERM, "%s", error);
 		if (service_child_drop_note() != NULL)

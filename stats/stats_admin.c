@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "accept_backoff.h"
 #include "clock.h"
 #include "ipc_socket.h"
 #include "log.h"
@@ -343,6 +344,7 @@ static void admin_accept(struct evloop_io *io, int fd, unsigned int events,
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 
+		accept_backoff_succeeded(server->admin_backoff);
 		if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			log_error("admin: SO_PEERCRED failed: %m");
 			close(sock);
@@ -363,7 +365,16 @@ static void admin_accept(struct evloop_io *io, int fd, unsigned int events,
 		server->admins = client;
 	}
 	if (ret < 0)
-		log_error("admin: %s", error);
+		stats_server_accept_failed(server->admin_backoff, "admin", error);
+}
+
+/* admin_watch - the accept back-off pauses and resumes the listener */
+static void admin_watch(bool watch, void *context)
+{
+	struct stats_server *server = context;
+
+	if (server->admin_io != NULL)
+		evloop_io_set_events(server->admin_io, watch ? EVLOOP_READ : 0);
 }
 
 void stats_admin_listen(struct stats_server *server, int fd)
@@ -372,12 +383,15 @@ void stats_admin_listen(struct stats_server *server, int fd)
 	server->admin_fd = fd;
 	server->admin_io = evloop_add_io(server->loop, fd, EVLOOP_READ,
 					 admin_accept, server);
+	server->admin_backoff = accept_backoff_create(server->loop,
+						      admin_watch, server);
 }
 
 void stats_admin_close_all(struct stats_server *server)
 {
 	if (server->admin_io != NULL)
 		evloop_remove_io(&server->admin_io);
+	accept_backoff_free(&server->admin_backoff);
 	while (server->admins != NULL)
 		client_free(server->admins);
 }

@@ -11,9 +11,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
-
-#include <json-c/json.h>
 
 #include "evloop.h"
 #include "ipc_conn.h"
@@ -22,18 +19,26 @@
 #include "stats_http.h"
 #include "stats_journal.h"
 #include "stats_metrics.h"
+#include "stats_peer.h"
 #include "stats_sessions.h"
 
 /* a reporting process (or loftd) connected to the stats-writer socket */
+struct accept_backoff;
+
 struct stats_peer {
 	struct stats_peer *next;
 	struct stats_server *server;
 	struct ipc_conn *conn;
 	int owner;		/* session table owner id */
-	Loft__Role role;
-	char service[32];
+	/* what the kernel says (SO_PEERCRED at accept) */
+	uid_t uid;
+	pid_t cred_pid;
+	/* what those credentials allow (stats_peer.h), set at Hello */
+	enum stats_peer_trust trust;
+	Loft__Role role;	/* as claimed in its Hello */
+	char service[32];	/* "lda" for a USER peer */
 	unsigned int pid;
-	bool hello_seen;
+	unsigned int sessions;	/* its sessions in the table */
 };
 
 /* A master command (reload, log-reopen) waiting for loftd's answer.
@@ -54,16 +59,21 @@ struct stats_server {
 	const struct loft_settings *set;
 	struct evloop_io *listen_io;
 	int listen_fd;
+	struct accept_backoff *listen_backoff, *admin_backoff;
 	struct stats_http *http;
 	uint64_t start_usecs;
 	struct evloop_timer *own_errors_timer;
 	uint64_t own_log_failures;	/* log_write_failures() counted */
+	pid_t master_pid;		/* loftd (our parent), 0 standalone */
+	uid_t master_uid;		/* its uid: root */
+	struct stats_peer_uids *peer_uids;
 
 	pthread_mutex_t lock;
 	pthread_cond_t reload_cond;
 	/* everything from here on is guarded by lock */
 	struct stats_peer *peers;
 	int next_owner;
+	struct stats_peer_logs *peer_logs;
 	struct stats_sessions *sessions;
 	struct stats_metrics *metrics;
 	struct stats_journal *journal;
@@ -82,19 +92,26 @@ struct stats_server {
 };
 
 /* stats_server.c */
-/* stats_server_peer_create - a reporter as if just accepted: a fresh
-   owner id, linked, no connection yet (listener_accept adds it; without
-   one, as in the fuzzer that feeds envelopes in-process, what loft-stats
-   sends the peer is dropped) */
-struct stats_peer *stats_server_peer_create(struct stats_server *server);
+/* stats_server_peer_create - a reporter with these credentials (what
+   SO_PEERCRED says at accept), as if just accepted: linked, a fresh owner
+   id, no connection (without one, as in the fuzzer that feeds envelopes
+   in-process, what loft-stats sends it is dropped); NULL when its uid has
+   too many connections. Takes the lock. */
+struct stats_peer *stats_server_peer_create(struct stats_server *server,
+					    uid_t uid, pid_t pid);
 /* stats_server_peer_message - what one decoded envelope from peer does
-   to the state (its Hello already checked, as ipc_conn does); takes the
-   lock */
-void stats_server_peer_message(struct stats_peer *peer,
+   (its Hello already checked by the framing, as ipc_conn does); false
+   when the peer was dropped for it (peer is freed). Takes the lock. */
+bool stats_server_peer_message(struct stats_peer *peer,
 			       const Loft__Envelope *env);
 /* stats_server_peer_close - peer is gone (reason "EOF", or why it was
-   dropped): its sessions and slots go, and it is freed; takes the lock */
+   dropped): its sessions and slots go, and it is freed. Takes the lock. */
 void stats_server_peer_close(struct stats_peer *peer, const char *reason);
+/* stats_server_accept_failed - an accept() of the listener behind
+   backoff failed: pause it, and log (what: error) at most once per
+   interval */
+void stats_server_accept_failed(struct accept_backoff *backoff,
+				const char *what, const char *error);
 /* stats_server_broadcast_debug - send the debug masks to every service */
 void stats_server_broadcast_debug(struct stats_server *server);
 /* stats_server_services - per-service metric values (free with

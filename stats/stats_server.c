@@ -2,24 +2,31 @@
  * stats_server - the reporting side of loft-stats (see stats_server.h).
  *
  * Every accepted connection is an ipc_conn (Hello first, strict frames).
- * A peer that sends garbage is dropped, the frame counted in
- * loft_stats_events_dropped_total, and loft-stats goes on. When a peer
- * goes away its sessions leave the who table and release their
- * concurrency slots. Deliveries decided at RCPT (unknown user,
+ * Its kernel credentials decide what it may report (stats_peer.h): only
+ * loftd is the master, only loftd's service processes take concurrency
+ * slots, anyone else reports as loft-lda under its real pid. A peer that
+ * sends garbage, or a message it may not send, is dropped, the frame
+ * counted in loft_stats_events_dropped_total (the complaint logged at
+ * most once per interval per uid), and loft-stats goes on. When a peer
+ * goes away its sessions leave the who table and every concurrency slot
+ * it took is released. Deliveries decided at RCPT (unknown user,
  * concurrency) count as refused recipients; everything else as delivery
  * outcomes with their duration.
  */
 #include "stats_private.h"
 #include "stats_server.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "accept_backoff.h"
 #include "clock.h"
 #include "ipc_socket.h"
 #include "log.h"
@@ -51,7 +58,7 @@ static void send_debug(struct stats_server *server, struct stats_peer *peer)
 void stats_server_broadcast_debug(struct stats_server *server)
 {
 	for (struct stats_peer *p = server->peers; p != NULL; p = p->next) {
-		if (p->role == LOFT__ROLE__ROLE_SERVICE)
+		if (p->trust == STATS_PEER_SERVICE)
 			send_debug(server, p);
 	}
 }
@@ -83,23 +90,73 @@ void stats_server_services_free(struct stats_metrics_services *services)
 	services->count = 0;
 }
 
-static void on_session_start(struct stats_peer *peer,
-			     const Loft__SessionStart *m)
+/* peer_complain - log a warning about a peer, at most once per
+   STATS_PEER_LOG_MSECS for its uid (lock held) */
+static void LOFT_ATTR_FORMAT(2, 3)
+peer_complain(struct stats_peer *peer, const char *fmt, ...)
 {
 	struct stats_server *server = peer->server;
+	unsigned int suppressed;
+	char text[512];
+	va_list args;
+
+	if (!stats_peer_logs_allow(server->peer_logs, peer->uid,
+				   clock_monotonic_msecs(), &suppressed))
+		return;
+	va_start(args, fmt);
+	vsnprintf(text, sizeof(text), fmt, args);
+	va_end(args);
+	if (suppressed == 0)
+		log_warning("stats: %s", text);
+	else
+		log_warning("stats: %s (%u similar lines about uid %u left out)",
+			    text, suppressed, (unsigned int)peer->uid);
+}
+
+/* on_session_start - NULL, or why the peer must go */
+static const char *on_session_start(struct stats_peer *peer,
+				    const Loft__SessionStart *m)
+{
+	struct stats_server *server = peer->server;
+	const struct stats_session *old;
 	struct stats_session s = {
 		.id = m->session_id, .service = m->service, .pid = m->pid,
 		.client_ip = m->client_ip, .client_port = m->client_port,
 		.state = m->state, .users = m->users, .user_count = m->n_users,
 		.start_usecs = m->start_usecs, .owner = peer->owner,
 	};
+	unsigned int max = STATS_PEER_SERVICE_SESSIONS_MAX;
+	int ret;
 
+	if (peer->trust == STATS_PEER_USER) {
+		/* a local user's report is loft-lda's, under its real pid */
+		s.service = peer->service;
+		s.pid = (unsigned int)peer->cred_pid;
+		if (s.user_count > STATS_PEER_USER_USERS_MAX)
+			s.user_count = STATS_PEER_USER_USERS_MAX;
+		max = STATS_PEER_USER_SESSIONS_MAX;
+	}
+	old = stats_sessions_lookup(server->sessions, m->session_id);
+	if (old != NULL && old->owner != peer->owner)
+		return "started a session that another process reported";
+	if (old == NULL && peer->sessions >= max)
+		return "has too many sessions";
 	/* a session announced again after loft-stats restarted was counted
 	   by the previous instance */
-	if (stats_sessions_lookup(server->sessions, m->session_id) == NULL &&
-	    m->start_usecs >= server->start_usecs)
-		stats_metrics_session_started(server->metrics, m->service);
-	stats_sessions_start(server->sessions, &s);
+	if (old == NULL && m->start_usecs >= server->start_usecs)
+		stats_metrics_session_started(server->metrics, s.service);
+	ret = stats_sessions_start(server->sessions, &s);
+	if (ret > 0)
+		peer->sessions++;
+	return NULL;
+}
+
+/* on_session_end - a session of the peer's own ended */
+static void on_session_end(struct stats_peer *peer, const Loft__SessionEnd *m)
+{
+	if (stats_sessions_end(peer->server->sessions, m->session_id,
+			       peer->owner) && peer->sessions > 0)
+		peer->sessions--;
 }
 
 static bool reason_at_rcpt(enum stats_reason reason)
@@ -109,8 +166,11 @@ static bool reason_at_rcpt(enum stats_reason reason)
 		reason == STATS_REASON_SYNTAX;
 }
 
-static void on_delivery(struct stats_server *server, const Loft__Delivery *m)
+/* on_delivery - NULL, or why the peer must go */
+static const char *on_delivery(struct stats_peer *peer,
+			       const Loft__Delivery *m)
 {
+	struct stats_server *server = peer->server;
 	struct stats_delivery d = {
 		.ts_usecs = m->ts_usecs, .protocol = m->protocol, .pid = m->pid,
 		.session_id = m->session_id, .user = m->user, .msgid = m->msgid,
@@ -125,16 +185,17 @@ static void on_delivery(struct stats_server *server, const Loft__Delivery *m)
 	enum stats_result result;
 	enum stats_reason reason = STATS_REASON_OTHER;
 
+	if (peer->trust == STATS_PEER_USER) {
+		d.protocol = "lda";
+		d.pid = (unsigned int)peer->cred_pid;
+	}
+	if (!stats_metrics_protocol_parse(d.protocol, &protocol) ||
+	    !stats_metrics_result_parse(m->result, &result))
+		return "sent a delivery with an unknown protocol or result";
 	stats_journal_add(server->journal, &d);
 	if (m->has_storage_write_seconds)
 		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
 				     m->storage_write_seconds);
-	if (!stats_metrics_protocol_parse(m->protocol, &protocol) ||
-	    !stats_metrics_result_parse(m->result, &result)) {
-		log_warning("stats: delivery with protocol=%s result=%s ignored",
-			    m->protocol, m->result);
-		return;
-	}
 	if (m->reason != NULL)
 		(void)stats_metrics_reason_parse(m->reason, &reason);
 	if (result != STATS_RESULT_SAVED && reason_at_rcpt(reason) &&
@@ -144,6 +205,7 @@ static void on_delivery(struct stats_server *server, const Loft__Delivery *m)
 	else
 		stats_metrics_delivery(server->metrics, protocol, result, reason,
 				       m->size, m->duration_ms / 1000.0);
+	return NULL;
 }
 
 static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
@@ -156,8 +218,11 @@ static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 	stats_metrics_log(server->metrics, level, m->has_count ? m->count : 1);
 	if (m->text != NULL && level >= LOG_LEVEL_WARNING)
 		(void)stats_errors_add(server->errors, m->ts_usecs, level,
-				       m->service, m->pid, m->session_id,
-				       m->user, m->text);
+				       peer->trust == STATS_PEER_USER ?
+				       peer->service : m->service,
+				       peer->trust == STATS_PEER_USER ?
+				       (unsigned int)peer->cred_pid : m->pid,
+				       m->session_id, m->user, m->text);
 }
 
 /* on_log_write_failures - counted, and one recent error that says why */
@@ -218,8 +283,8 @@ static void on_concurrency(struct stats_peer *peer,
 	reply.allowed = stats_sessions_concurrency_acquire(peer->server->sessions,
 							   m->user,
 							   m->session_id,
-							   m->limit, peer->owner,
-							   &current);
+							   peer->owner,
+							   m->limit, &current);
 	reply.current = current;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_REPLY;
 	env.concurrency_reply = &reply;
@@ -249,59 +314,102 @@ static void on_reload_result(struct stats_server *server,
 	}
 }
 
-static void on_hello(struct stats_peer *peer, const Loft__Hello *m)
+/* master_child - pid is a process of service that loftd started: in
+   its last report, or (a process younger than that report) a child of
+   loftd according to /proc */
+static bool master_child(struct stats_server *server, const char *service,
+			 pid_t pid)
 {
-	peer->hello_seen = true;
+	const Loft__MasterStatus *st = server->master_status;
+	pid_t ppid;
+
+	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
+		if (strcmp(st->services[i]->name, service) != 0)
+			continue;
+		for (size_t j = 0; j < st->services[i]->n_pids; j++) {
+			if (st->services[i]->pids[j] == (uint32_t)pid)
+				return true;
+		}
+	}
+	return server->master_pid > 0 &&
+		stats_peer_parent_pid(pid, &ppid) == 0 &&
+		ppid == server->master_pid;
+}
+
+/* on_hello - what the peer's credentials allow; NULL, or why it must go */
+static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
+{
+	struct stats_server *server = peer->server;
+	const char *service = m->service != NULL ? m->service : "";
+
+	if (peer->trust != STATS_PEER_PENDING)
+		return "sent a second Hello";
 	peer->role = m->role;
-	snprintf(peer->service, sizeof(peer->service), "%s",
-		 m->service != NULL ? m->service : "");
 	peer->pid = m->has_pid ? m->pid : 0;
-	if (peer->role == LOFT__ROLE__ROLE_SERVICE && peer->server->debug_count > 0)
-		send_debug(peer->server, peer);
+	snprintf(peer->service, sizeof(peer->service), "%s", service);
+	/* it is logged: no control characters, no line breaks */
+	for (char *p = peer->service; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("-_.", *p) == NULL)
+			*p = '?';
+	}
+	switch (m->role) {
+	case LOFT__ROLE__ROLE_MASTER:
+		if (server->master_pid <= 0 || peer->uid != server->master_uid ||
+		    peer->cred_pid != server->master_pid)
+			return "claims to be loftd but is not";
+		peer->trust = STATS_PEER_MASTER;
+		break;
+	case LOFT__ROLE__ROLE_SERVICE:
+		if (server->peer_uids != NULL &&
+		    stats_peer_uids_match(server->peer_uids, service, peer->uid) &&
+		    master_child(server, service, peer->cred_pid)) {
+			peer->trust = STATS_PEER_SERVICE;
+			break;
+		}
+		/* not one of loftd's: it may report what loft-lda may */
+		peer->trust = STATS_PEER_USER;
+		break;
+	case LOFT__ROLE__ROLE_LDA:
+		peer->trust = STATS_PEER_USER;
+		break;
+	default:
+		return "sent a Hello with a role that does not report";
+	}
+	if (peer->trust == STATS_PEER_USER)
+		snprintf(peer->service, sizeof(peer->service), "lda");
+	if (peer->trust == STATS_PEER_SERVICE && server->debug_count > 0)
+		send_debug(server, peer);
+	return NULL;
 }
 
-/* peer_unexpected - a message this peer has no business sending */
-static void peer_unexpected(struct stats_peer *peer, const Loft__Envelope *env)
-{
-	log_warning("stats: %s (pid %u) sent an unexpected %s message",
-		    peer->service, peer->pid,
-		    ipc_envelope_body_name(env->body_case));
-}
-
-void stats_server_peer_message(struct stats_peer *peer,
-				const Loft__Envelope *env)
+/* peer_report - one report the peer is allowed to send (lock held);
+   NULL, or why the peer must go */
+static const char *peer_report(struct stats_peer *peer,
+			       const Loft__Envelope *env)
 {
 	struct stats_server *server = peer->server;
 
-	pthread_mutex_lock(&server->lock);
 	switch (env->body_case) {
-	case LOFT__ENVELOPE__BODY_HELLO:
-		/* the first Hello fixes the role: a second one would turn
-		   a peer trusted as loftd into something else, or back */
-		if (peer->hello_seen)
-			peer_unexpected(peer, env);
-		else
-			on_hello(peer, env->hello);
-		break;
 	case LOFT__ENVELOPE__BODY_SESSION_START:
-		on_session_start(peer, env->session_start);
-		break;
+		return on_session_start(peer, env->session_start);
 	case LOFT__ENVELOPE__BODY_SESSION_UPDATE: {
 		const Loft__SessionUpdate *m = env->session_update;
+		size_t n_users = m->n_users;
 
+		if (peer->trust == STATS_PEER_USER &&
+		    n_users > STATS_PEER_USER_USERS_MAX)
+			n_users = STATS_PEER_USER_USERS_MAX;
 		(void)stats_sessions_update(server->sessions, m->session_id,
-					    m->state,
+					    peer->owner, m->state,
 					    (const char *const *)m->users,
-					    m->n_users, m->bytes_in);
+					    n_users, m->bytes_in);
 		break;
 	}
 	case LOFT__ENVELOPE__BODY_SESSION_END:
-		(void)stats_sessions_end(server->sessions,
-					 env->session_end->session_id);
+		on_session_end(peer, env->session_end);
 		break;
 	case LOFT__ENVELOPE__BODY_DELIVERY:
-		on_delivery(server, env->delivery);
-		break;
+		return on_delivery(peer, env->delivery);
 	case LOFT__ENVELOPE__BODY_TIMING:
 		stats_metrics_timing(server->metrics,
 				     env->timing->kind ==
@@ -313,19 +421,21 @@ void stats_server_peer_message(struct stats_peer *peer,
 	case LOFT__ENVELOPE__BODY_LOG_EVENT:
 		on_log_event(peer, env->log_event);
 		break;
-	case LOFT__ENVELOPE__BODY_LOG_WRITE_FAILURES:
-		on_log_write_failures(server, env->log_write_failures);
+	case LOFT__ENVELOPE__BODY_LOG_WRITE_FAILURES: {
+		Loft__LogWriteFailures m = *env->log_write_failures;
+
+		if (peer->trust == STATS_PEER_USER) {
+			m.service = peer->service;
+			m.pid = (uint32_t)peer->cred_pid;
+		}
+		on_log_write_failures(server, &m);
 		break;
+	}
 	case LOFT__ENVELOPE__BODY_DROPPED:
 		stats_metrics_dropped(server->metrics, env->dropped->events);
 		break;
 	case LOFT__ENVELOPE__BODY_MASTER_STATUS:
-		/* only loftd reports services and reloads, and only it
-		   becomes the peer master commands go to */
-		if (peer->role == LOFT__ROLE__ROLE_MASTER)
-			on_master_status(peer, env->master_status);
-		else
-			peer_unexpected(peer, env);
+		on_master_status(peer, env->master_status);
 		break;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE:
 		on_concurrency(peer, env->concurrency_acquire);
@@ -333,19 +443,17 @@ void stats_server_peer_message(struct stats_peer *peer,
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_RELEASE:
 		stats_sessions_concurrency_release(server->sessions,
 						   env->concurrency_release->user,
-						   env->concurrency_release->session_id);
+						   env->concurrency_release->session_id,
+						   peer->owner);
 		break;
 	case LOFT__ENVELOPE__BODY_RELOAD_RESULT:
-		if (peer->role == LOFT__ROLE__ROLE_MASTER)
-			on_reload_result(server, env->reload_result);
-		else
-			peer_unexpected(peer, env);
+		on_reload_result(server, env->reload_result);
 		break;
 	default:
-		peer_unexpected(peer, env);
-		break;
+		/* stats_peer_may_send() lets nothing else through */
+		return "sent an unexpected message";
 	}
-	pthread_mutex_unlock(&server->lock);
+	return NULL;
 }
 
 /* peer_remove - unlink and free (lock held) */
@@ -364,6 +472,40 @@ static void peer_remove(struct stats_server *server, struct stats_peer *peer)
 	free(peer);
 }
 
+bool stats_server_peer_message(struct stats_peer *peer,
+			       const Loft__Envelope *env)
+{
+	struct stats_server *server = peer->server;
+	const char *refused = NULL;
+
+	pthread_mutex_lock(&server->lock);
+	if (env->body_case == LOFT__ENVELOPE__BODY_HELLO)
+		refused = on_hello(peer, env->hello);
+	else if (!stats_peer_may_send(peer->trust, env->body_case))
+		refused = "may not send this message";
+	else
+		refused = peer_report(peer, env);
+	if (refused != NULL) {
+		peer_complain(peer, "dropped %s peer (uid %u pid %ld, says %s): "
+			      "%s (%s)", stats_peer_trust_name(peer->trust),
+			      (unsigned int)peer->uid, (long)peer->cred_pid,
+			      peer->service[0] != '\0' ? peer->service : "nothing",
+			      refused, ipc_envelope_body_name(env->body_case));
+		stats_metrics_dropped(server->metrics, 1);
+		peer_remove(server, peer);
+	}
+	pthread_mutex_unlock(&server->lock);
+	return refused == NULL;
+}
+
+/* peer_message - one envelope from a reporter (loop thread) */
+static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
+			 void *context)
+{
+	(void)conn;
+	(void)stats_server_peer_message(context, env);
+}
+
 void stats_server_peer_close(struct stats_peer *peer, const char *reason)
 {
 	struct stats_server *server = peer->server;
@@ -373,34 +515,14 @@ void stats_server_peer_close(struct stats_peer *peer, const char *reason)
 	    strstr(reason, "closed") == NULL) {
 		/* garbage or a broken handshake: the peer is dropped and what
 		   it sent counts as lost events */
-		log_warning("stats: dropped %s peer (pid %u): %s",
-			    peer->hello_seen ? peer->service : "unidentified",
-			    peer->pid, reason);
+		peer_complain(peer, "dropped %s peer (uid %u pid %ld): %s",
+			      stats_peer_trust_name(peer->trust),
+			      (unsigned int)peer->uid, (long)peer->cred_pid,
+			      reason);
 		stats_metrics_dropped(server->metrics, 1);
 	}
 	peer_remove(server, peer);
 	pthread_mutex_unlock(&server->lock);
-}
-
-struct stats_peer *stats_server_peer_create(struct stats_server *server)
-{
-	struct stats_peer *peer = xcalloc(1, sizeof(*peer));
-
-	peer->server = server;
-	pthread_mutex_lock(&server->lock);
-	peer->owner = ++server->next_owner;
-	peer->next = server->peers;
-	server->peers = peer;
-	pthread_mutex_unlock(&server->lock);
-	return peer;
-}
-
-/* peer_message - one envelope from a reporter (loop thread) */
-static void peer_message(struct ipc_conn *conn, const Loft__Envelope *env,
-			 void *context)
-{
-	(void)conn;
-	stats_server_peer_message(context, env);
 }
 
 static void peer_close(struct ipc_conn *conn, const char *reason,
@@ -408,6 +530,89 @@ static void peer_close(struct ipc_conn *conn, const char *reason,
 {
 	(void)conn;
 	stats_server_peer_close(context, reason);
+}
+
+/* uid_connections - the peers of uid connected now (lock held) */
+static unsigned int uid_connections(struct stats_server *server, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (struct stats_peer *p = server->peers; p != NULL; p = p->next) {
+		if (p->uid == uid)
+			n++;
+	}
+	return n;
+}
+
+/* peer_new - a reporter with these credentials, linked, with a fresh
+   owner id; NULL when uid has too many connections (lock held) */
+static struct stats_peer *peer_new(struct stats_server *server, uid_t uid,
+				   pid_t pid)
+{
+	struct stats_peer *peer = xcalloc(1, sizeof(*peer));
+
+	peer->server = server;
+	peer->uid = uid;
+	peer->cred_pid = pid;
+	if (uid != 0 &&
+	    uid_connections(server, uid) >= STATS_PEER_UID_CONNS_MAX) {
+		peer_complain(peer, "refused a connection of uid %u (pid %ld): "
+			      "%u connections are open", (unsigned int)uid,
+			      (long)pid, STATS_PEER_UID_CONNS_MAX);
+		stats_metrics_dropped(server->metrics, 1);
+		free(peer);
+		return NULL;
+	}
+	peer->owner = ++server->next_owner;
+	peer->next = server->peers;
+	server->peers = peer;
+	return peer;
+}
+
+struct stats_peer *stats_server_peer_create(struct stats_server *server,
+					    uid_t uid, pid_t pid)
+{
+	struct stats_peer *peer;
+
+	pthread_mutex_lock(&server->lock);
+	peer = peer_new(server, uid, pid);
+	pthread_mutex_unlock(&server->lock);
+	return peer;
+}
+
+/* peer_add - a reporter connected on client (lock held) */
+static void peer_add(struct stats_server *server, int client)
+{
+	struct ipc_conn_settings cs = {
+		.role = LOFT__ROLE__ROLE_STATS, .service = "stats",
+		.threaded = true, .on_message = peer_message,
+		.on_close = peer_close,
+	};
+	struct stats_peer *peer;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	const char *error;
+
+	if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_error("stats: SO_PEERCRED failed: %m");
+		close(client);
+		return;
+	}
+	peer = peer_new(server, cred.uid, cred.pid);
+	if (peer == NULL) {
+		close(client);
+		return;
+	}
+	/* only root's processes get the default queue: what we send a
+	   user's peer is small, and it may not read it */
+	if (peer->uid != 0)
+		cs.queue_max = STATS_PEER_USER_QUEUE_MAX;
+	cs.context = peer;
+	if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
+			    &error) < 0) {
+		log_error("stats: %s", error);
+		peer_remove(server, peer);
+	}
 }
 
 static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
@@ -420,24 +625,44 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 	(void)io;
 	(void)events;
 	while ((ret = ipc_accept(fd, &client, &error)) > 0) {
-		struct ipc_conn_settings cs = {
-			.role = LOFT__ROLE__ROLE_STATS, .service = "stats",
-			.threaded = true, .on_message = peer_message,
-			.on_close = peer_close,
-		};
-		struct stats_peer *peer = stats_server_peer_create(server);
-
-		cs.context = peer;
+		accept_backoff_succeeded(server->listen_backoff);
 		pthread_mutex_lock(&server->lock);
-		if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
-				    &error) < 0) {
-			log_error("stats: %s", error);
-			peer_remove(server, peer);
-		}
+		peer_add(server, client);
 		pthread_mutex_unlock(&server->lock);
 	}
 	if (ret < 0)
-		log_error("stats: %s", error);
+		stats_server_accept_failed(server->listen_backoff, "stats", error);
+}
+
+void stats_server_accept_failed(struct accept_backoff *backoff,
+				const char *what, const char *error)
+{
+	char note[128];
+
+	if (accept_backoff_failed(backoff, note, sizeof(note)))
+		log_error("%s: %s (%s)", what, error, note);
+}
+
+/* listen_watch - the accept back-off pauses and resumes the listener */
+static void listen_watch(bool watch, void *context)
+{
+	struct stats_server *server = context;
+
+	if (server->listen_io != NULL)
+		evloop_io_set_events(server->listen_io,
+				     watch ? EVLOOP_READ : 0);
+}
+
+void stats_server_set_master(struct stats_server *server, pid_t pid)
+{
+	server->master_pid = pid;
+	/* loftd runs as root; a developer's may not, and its services
+	   with an empty user then run as that user */
+	if (stats_peer_process_uid(pid, &server->master_uid) < 0)
+		server->master_uid = 0;
+	stats_peer_uids_free(&server->peer_uids);
+	server->peer_uids = stats_peer_uids_create(server->set,
+						   server->master_uid);
 }
 
 void stats_server_listen(struct stats_server *server, int fd)
@@ -446,6 +671,8 @@ void stats_server_listen(struct stats_server *server, int fd)
 	server->listen_fd = fd;
 	server->listen_io = evloop_add_io(server->loop, fd, EVLOOP_READ,
 					  listener_accept, server);
+	server->listen_backoff = accept_backoff_create(server->loop,
+						       listen_watch, server);
 }
 
 int stats_server_start_http(struct stats_server *server, int listen_fd,
@@ -560,6 +787,8 @@ void stats_server_stopping(struct stats_server *server)
 		evloop_remove_io(&server->listen_io);
 	if (server->admin_io != NULL)
 		evloop_remove_io(&server->admin_io);
+	accept_backoff_free(&server->listen_backoff);
+	accept_backoff_free(&server->admin_backoff);
 }
 
 struct stats_server *stats_server_create(struct evloop *loop,
@@ -578,6 +807,7 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->metrics = stats_metrics_create(LOFT_VERSION);
 	server->journal = stats_journal_create(set->stats_journal_size);
 	server->errors = stats_errors_create(0);
+	server->peer_logs = stats_peer_logs_create();
 	server->own_errors_timer = evloop_add_timer(loop, STATS_OWN_ERRORS_MSECS,
 						    own_errors_flush, server);
 	log_set_forward(on_own_log, NULL);
@@ -597,6 +827,7 @@ void stats_server_free(struct stats_server **_server)
 	stats_admin_close_all(server);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);
+	accept_backoff_free(&server->listen_backoff);
 	pthread_mutex_lock(&server->lock);
 	while (server->peers != NULL)
 		peer_remove(server, server->peers);
@@ -611,6 +842,8 @@ void stats_server_free(struct stats_server **_server)
 	stats_metrics_free(&server->metrics);
 	stats_journal_free(&server->journal);
 	stats_errors_free(&server->errors);
+	stats_peer_logs_free(&server->peer_logs);
+	stats_peer_uids_free(&server->peer_uids);
 	pthread_cond_destroy(&server->reload_cond);
 	pthread_mutex_destroy(&server->lock);
 	free(server);

@@ -10,6 +10,7 @@
 #define LOFT_STATS_SERVER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "evloop.h"
 #include "settings.h"
@@ -22,6 +23,11 @@ void stats_server_free(struct stats_server **server);
 
 /* stats_server_listen - accept reporters on a listening UNIX socket */
 void stats_server_listen(struct stats_server *server, int fd);
+/* stats_server_set_master - loftd's pid (our parent, when it started us;
+   call it before dropping privileges): only a connection made by that
+   pid with loftd's uid is the master, and only loftd's children can be
+   services; without it (standalone) no connection is either */
+void stats_server_set_master(struct stats_server *server, pid_t pid);
 /* stats_server_start_http - serve the HTTP API on listen_fd (from loftd)
    or, when it is -1, on address:port. 0 or -1 with *error_r. */
 int stats_server_start_http(struct stats_server *server, int listen_fd,

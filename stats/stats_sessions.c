@@ -37,12 +37,18 @@ struct stats_session_entry {
 	struct stats_session s;
 };
 
+/* One delivery slot: the session holding it and the connection that
+   took it (released with that connection). */
+struct stats_conc_slot {
+	char *session_id;
+	int owner;
+};
+
 /* The sessions holding a slot of one user; node must stay first. */
 struct stats_conc_user {
 	struct stats_hash_node node;
 	char *user;
-	char **session_ids;
-	int *owners;		/* who asked for each slot */
+	struct stats_conc_slot *slots;
 	size_t count;
 };
 
@@ -186,24 +192,24 @@ static void stats_conc_user_free(struct stats_conc_user *cu)
 	size_t i;
 
 	for (i = 0; i < cu->count; i++)
-		free(cu->session_ids[i]);
-	free(cu->session_ids);
-	free(cu->owners);
+		free(cu->slots[i].session_id);
+	free(cu->slots);
 	free(cu->user);
 	free(cu);
 }
 
-/* stats_conc_remove_at - drop slot i of cu; frees cu when it was the last */
-static void stats_conc_remove_at(struct stats_sessions *table,
+/* stats_conc_remove_at - drop slot i of cu; frees cu when it was the
+   last, and then returns true */
+static bool stats_conc_remove_at(struct stats_sessions *table,
 				 struct stats_conc_user *cu, size_t i)
 {
-	free(cu->session_ids[i]);
-	cu->session_ids[i] = cu->session_ids[--cu->count];
-	cu->owners[i] = cu->owners[cu->count];
-	if (cu->count == 0) {
-		stats_hash_unlink(&table->conc, &cu->node);
-		stats_conc_user_free(cu);
-	}
+	free(cu->slots[i].session_id);
+	cu->slots[i] = cu->slots[--cu->count];
+	if (cu->count > 0)
+		return false;
+	stats_hash_unlink(&table->conc, &cu->node);
+	stats_conc_user_free(cu);
+	return true;
 }
 
 /* stats_conc_find_slot - index of the slot of session id (first len
@@ -214,18 +220,19 @@ static size_t stats_conc_find_slot(const struct stats_conc_user *cu,
 	size_t i;
 
 	for (i = 0; i < cu->count; i++) {
-		if (strlen(cu->session_ids[i]) == len &&
-		    strncmp(cu->session_ids[i], id, len) == 0)
+		if (strlen(cu->slots[i].session_id) == len &&
+		    strncmp(cu->slots[i].session_id, id, len) == 0)
 			break;
 	}
 	return i;
 }
 
-/* stats_conc_release_session - release every slot of session id */
-static void stats_conc_release_session(struct stats_sessions *table,
-				       const char *id)
+/* stats_conc_release - release the slots of session id (NULL: of every
+   session) that owner took */
+static void stats_conc_release(struct stats_sessions *table, const char *id,
+			       int owner)
 {
-	size_t b, len = stats_sessions_id_len(id), slot;
+	size_t b, len = id == NULL ? 0 : stats_sessions_id_len(id), slot;
 	struct stats_hash_node *node, *next;
 	struct stats_conc_user *cu;
 
@@ -233,34 +240,18 @@ static void stats_conc_release_session(struct stats_sessions *table,
 		for (node = table->conc.buckets[b]; node != NULL; node = next) {
 			next = node->next;
 			cu = (struct stats_conc_user *)node;
-			slot = stats_conc_find_slot(cu, id, len);
-			if (slot < cu->count)
-				stats_conc_remove_at(table, cu, slot);
-		}
-	}
-}
-
-/* stats_conc_release_owner - release every slot owner asked for */
-static void stats_conc_release_owner(struct stats_sessions *table, int owner)
-{
-	struct stats_hash_node *node, *next;
-	struct stats_conc_user *cu;
-	size_t b, i;
-
-	for (b = 0; b < table->conc.size; b++) {
-		for (node = table->conc.buckets[b]; node != NULL; node = next) {
-			next = node->next;
-			cu = (struct stats_conc_user *)node;
-			/* downwards: remove_at moves the last (already
-			   seen) slot to i - 1, and frees cu with its last */
-			for (i = cu->count; i > 0; i--) {
-				if (cu->owners[i - 1] != owner)
-					continue;
-				if (cu->count == 1) {
-					stats_conc_remove_at(table, cu, 0);
+			if (id != NULL) {
+				slot = stats_conc_find_slot(cu, id, len);
+				if (slot < cu->count &&
+				    cu->slots[slot].owner == owner)
+					stats_conc_remove_at(table, cu, slot);
+				continue;
+			}
+			/* removing may free cu: walk down from the end */
+			for (slot = cu->count; slot > 0; slot--) {
+				if (cu->slots[slot - 1].owner == owner &&
+				    stats_conc_remove_at(table, cu, slot - 1))
 					break;
-				}
-				stats_conc_remove_at(table, cu, i - 1);
 			}
 		}
 	}
@@ -309,14 +300,20 @@ stats_sessions_find(const struct stats_sessions *table, const char *id)
 		stats_hash_find(&table->sessions, id, stats_sessions_id_len(id));
 }
 
-void stats_sessions_start(struct stats_sessions *table,
-			  const struct stats_session *session)
+int stats_sessions_start(struct stats_sessions *table,
+			 const struct stats_session *session)
 {
 	struct stats_session_entry *entry;
 	struct stats_session *s;
+	int ret = 1;
 
-	if (stats_sessions_find(table, session->id) != NULL)
-		stats_sessions_end(table, session->id);
+	entry = stats_sessions_find(table, session->id);
+	if (entry != NULL && entry->s.owner != session->owner)
+		return -1;
+	if (entry != NULL) {
+		(void)stats_sessions_end(table, session->id, session->owner);
+		ret = 0;
+	}
 	entry = xcalloc(1, sizeof(*entry));
 	s = &entry->s;
 	s->id = xstrndup(session->id, stats_sessions_id_len(session->id));
@@ -336,16 +333,18 @@ void stats_sessions_start(struct stats_sessions *table,
 	s->owner = session->owner;
 	entry->node.key = s->id;
 	stats_hash_insert(&table->sessions, &entry->node);
+	return ret;
 }
 
 bool stats_sessions_update(struct stats_sessions *table, const char *id,
-			   const char *state, const char *const *users,
-			   size_t user_count, uint64_t bytes_in)
+			   int owner, const char *state,
+			   const char *const *users, size_t user_count,
+			   uint64_t bytes_in)
 {
 	struct stats_session_entry *entry = stats_sessions_find(table, id);
 	struct stats_session *s;
 
-	if (entry == NULL)
+	if (entry == NULL || entry->s.owner != owner)
 		return false;
 	s = &entry->s;
 	if (state != NULL) {
@@ -362,12 +361,13 @@ bool stats_sessions_update(struct stats_sessions *table, const char *id,
 	return true;
 }
 
-bool stats_sessions_end(struct stats_sessions *table, const char *id)
+bool stats_sessions_end(struct stats_sessions *table, const char *id,
+			int owner)
 {
 	struct stats_session_entry *entry = stats_sessions_find(table, id);
 
-	stats_conc_release_session(table, id);
-	if (entry == NULL)
+	stats_conc_release(table, id, owner);
+	if (entry == NULL || entry->s.owner != owner)
 		return false;
 	stats_hash_unlink(&table->sessions, &entry->node);
 	stats_sessions_entry_free(entry);
@@ -386,13 +386,13 @@ size_t stats_sessions_end_owner(struct stats_sessions *table, int owner)
 			entry = (struct stats_session_entry *)node;
 			if (entry->s.owner != owner)
 				continue;
-			stats_conc_release_session(table, entry->s.id);
 			stats_hash_unlink(&table->sessions, node);
 			stats_sessions_entry_free(entry);
 			removed++;
 		}
 	}
-	stats_conc_release_owner(table, owner);
+	/* and the slots it took, of sessions it started or not */
+	stats_conc_release(table, NULL, owner);
 	return removed;
 }
 
@@ -644,45 +644,46 @@ json_object *stats_sessions_who_json(const struct stats_sessions *table,
 
 bool stats_sessions_concurrency_acquire(struct stats_sessions *table,
 					const char *user, const char *session_id,
-					unsigned int limit, int owner,
+					int owner, unsigned int limit,
 					unsigned int *current_r)
 {
-	size_t len = stats_sessions_id_len(session_id);
+	size_t len = stats_sessions_id_len(session_id), slot = 0;
+	const struct stats_session_entry *entry;
 	struct stats_conc_user *cu;
 	unsigned int held;
 
 	cu = (struct stats_conc_user *)
 		stats_hash_find(&table->conc, user, strlen(user));
 	held = cu == NULL ? 0 : (unsigned int)cu->count;
-	if (cu != NULL && stats_conc_find_slot(cu, session_id, len) < cu->count) {
-		/* this session already holds its one slot of user */
-	} else if (limit != 0 && held >= limit) {
-		if (current_r != NULL)
-			*current_r = held;
-		return false;
-	} else {
-		if (cu == NULL) {
-			cu = xcalloc(1, sizeof(*cu));
-			cu->user = xstrdup(user);
-			cu->node.key = cu->user;
-			stats_hash_insert(&table->conc, &cu->node);
-		}
-		cu->session_ids = xreallocarray(cu->session_ids, cu->count + 1,
-						sizeof(*cu->session_ids));
-		cu->owners = xreallocarray(cu->owners, cu->count + 1,
-					   sizeof(*cu->owners));
-		cu->owners[cu->count] = owner;
-		cu->session_ids[cu->count++] = xstrndup(session_id, len);
-		held++;
-	}
+	entry = stats_sessions_find(table, session_id);
+	if (cu != NULL)
+		slot = stats_conc_find_slot(cu, session_id, len);
 	if (current_r != NULL)
 		*current_r = held;
+	if (entry != NULL && entry->s.owner != owner)
+		return false;	/* another connection's session */
+	if (cu != NULL && slot < cu->count)
+		/* this session already holds its one slot of user */
+		return cu->slots[slot].owner == owner;
+	if (limit != 0 && held >= limit)
+		return false;
+	if (cu == NULL) {
+		cu = xcalloc(1, sizeof(*cu));
+		cu->user = xstrdup(user);
+		cu->node.key = cu->user;
+		stats_hash_insert(&table->conc, &cu->node);
+	}
+	cu->slots = xreallocarray(cu->slots, cu->count + 1, sizeof(*cu->slots));
+	cu->slots[cu->count].session_id = xstrndup(session_id, len);
+	cu->slots[cu->count++].owner = owner;
+	if (current_r != NULL)
+		*current_r = held + 1;
 	return true;
 }
 
 void stats_sessions_concurrency_release(struct stats_sessions *table,
 					const char *user,
-					const char *session_id)
+					const char *session_id, int owner)
 {
 	size_t len = stats_sessions_id_len(session_id), slot;
 	struct stats_conc_user *cu;
@@ -692,8 +693,8 @@ void stats_sessions_concurrency_release(struct stats_sessions *table,
 	if (cu == NULL)
 		return;
 	slot = stats_conc_find_slot(cu, session_id, len);
-	if (slot < cu->count)
-		stats_conc_remove_at(table, cu, slot);
+	if (slot < cu->count && cu->slots[slot].owner == owner)
+		(void)stats_conc_remove_at(table, cu, slot);
 }
 
 unsigned int stats_sessions_concurrency_count(const struct stats_sessions *table,

@@ -51,25 +51,31 @@ void stats_sessions_free(struct stats_sessions **table);
 /* stats_sessions_start - add a copy of session (id must not be NULL, a
    NULL service is stored as ""; users may be NULL when user_count is 0). Strings longer than
    STATS_JSON_MAX_STRING are cut and invalid UTF-8 bytes become '?'. A
-   session whose id is already in the table replaces it, as if the old
-   one had ended first (its concurrency slots are released). */
-void stats_sessions_start(struct stats_sessions *table,
-			  const struct stats_session *session);
+   session whose id is already in the table under the same owner
+   replaces it, as if the old one had ended first (its concurrency slots
+   are released). 1 added, 0 replaced, -1 refused: the id belongs to
+   another owner (no connection can take over another's session). */
+int stats_sessions_start(struct stats_sessions *table,
+			 const struct stats_session *session);
 /* stats_sessions_update - change a session: state (NULL keeps it), the
    user list (users NULL keeps it; a non-NULL array of user_count entries
    replaces it, also with 0 entries), bytes_in (the running total, kept
    when lower than the stored value). false when id is not in the table
-   (ignored: e.g. its start event was dropped). */
+   (ignored: e.g. its start event was dropped) or belongs to another
+   owner (refused). */
 bool stats_sessions_update(struct stats_sessions *table, const char *id,
-			   const char *state, const char *const *users,
-			   size_t user_count, uint64_t bytes_in);
+			   int owner, const char *state,
+			   const char *const *users, size_t user_count,
+			   uint64_t bytes_in);
 /* stats_sessions_end - remove session id and release every concurrency
-   slot it holds (also when the session itself was never started);
-   false when id was not in the table. */
-bool stats_sessions_end(struct stats_sessions *table, const char *id);
+   slot owner took for it (also when the session itself was never
+   started); false when id was not in the table or is another owner's
+   (then nothing changes). */
+bool stats_sessions_end(struct stats_sessions *table, const char *id,
+			int owner);
 /* stats_sessions_end_owner - remove all sessions reported by owner (its
-   process disconnected), release their slots and every slot owner
-   acquired; the number of sessions removed */
+   process disconnected) and release every concurrency slot it took,
+   for those sessions or any other id; the number of sessions removed */
 size_t stats_sessions_end_owner(struct stats_sessions *table, int owner);
 
 /* stats_sessions_lookup - the session with id (suffixes ignored), or
@@ -109,22 +115,23 @@ json_object *stats_sessions_who_json(const struct stats_sessions *table,
 
 /* stats_sessions_concurrency_acquire - take a delivery slot of user for
    session_id (users compared case-insensitively; the id's :T/:R suffixes
-   are ignored, so slots belong to the session). A session holds at most
-   one slot per user: acquiring again succeeds without taking another.
-   limit 0 = unlimited. true when the slot is held; false when limit slots
-   are taken by other sessions. *current_r (may be NULL) gets the number
-   of slots of user held afterwards (when refused: held now). owner is the
-   asking connection: stats_sessions_end_owner releases its slots, also
-   those of a session whose start was never reported. */
+   are ignored, so slots belong to the session) on behalf of owner, the
+   connection that asks; the slot goes when owner ends the session or
+   disconnects. A session holds at most one slot per user: acquiring
+   again succeeds without taking another. limit 0 = unlimited. true when
+   the slot is held; false when limit slots are taken by other sessions,
+   or session_id is another owner's (a started session or a slot).
+   *current_r (may be NULL) gets the number of slots of user held
+   afterwards (when refused: held now). */
 bool stats_sessions_concurrency_acquire(struct stats_sessions *table,
 					const char *user, const char *session_id,
-					unsigned int limit, int owner,
+					int owner, unsigned int limit,
 					unsigned int *current_r);
 /* stats_sessions_concurrency_release - give back session_id's slot of
-   user; nothing when it holds none */
+   user when owner took it; nothing otherwise */
 void stats_sessions_concurrency_release(struct stats_sessions *table,
 					const char *user,
-					const char *session_id);
+					const char *session_id, int owner);
 /* stats_sessions_concurrency_count - slots of user held now */
 unsigned int stats_sessions_concurrency_count(const struct stats_sessions *table,
 					      const char *user);

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accept_backoff.h"
 #include "cidr.h"
 #include "log.h"
 #include "service_child.h"
@@ -59,6 +60,8 @@ struct lmtp_server_state {
 	void *done_context;
 	lmtp_server_status_callback_t *status_cb;
 	void *status_context;
+	/* accept() failing (out of fds): the listeners rest a while */
+	struct accept_backoff *accept_backoff;
 };
 
 /* server_state - the whole server behind the shared part */
@@ -74,6 +77,8 @@ static unsigned int service_client_limit(const struct loft_settings *set)
 		service_child_find_service(set, "lmtp"));
 }
 
+static void listeners_backoff_watch(bool watch, void *context);
+
 struct lmtp_server *lmtp_server_create(struct evloop *loop,
 				       const struct loft_settings *set,
 				       unsigned int worker_threads)
@@ -86,6 +91,8 @@ struct lmtp_server *lmtp_server_create(struct evloop *loop,
 	server->pool = workpool_create(loop, worker_threads);
 	server->stats = lmtp_stats_create(server);
 	server->client_limit = service_client_limit(set);
+	state->accept_backoff = accept_backoff_create(loop, listeners_backoff_watch,
+						      server);
 	if (set->hostname != NULL && *set->hostname != '\0')
 		snprintf(server->hostname, sizeof(server->hostname), "%s",
 			 set->hostname);
@@ -149,12 +156,29 @@ static void server_check_idle(struct lmtp_server *server)
 	}
 }
 
+/* listeners_watch - watch the listeners unless client_limit is reached
+   or accept() is backing off */
+static void listeners_watch(struct lmtp_server *server)
+{
+	bool paused = server->accepting_paused ||
+		accept_backoff_paused(server_state(server)->accept_backoff);
+
+	for (struct lmtp_listener *l = server->listeners; l != NULL; l = l->next)
+		evloop_io_set_events(l->io, paused ? 0 : EVLOOP_READ);
+}
+
 /* listeners_set_paused - stop/resume accepting (client_limit) */
 static void listeners_set_paused(struct lmtp_server *server, bool paused)
 {
 	server->accepting_paused = paused;
-	for (struct lmtp_listener *l = server->listeners; l != NULL; l = l->next)
-		evloop_io_set_events(l->io, paused ? 0 : EVLOOP_READ);
+	listeners_watch(server);
+}
+
+/* listeners_backoff_watch - the back-off's pause began or ended */
+static void listeners_backoff_watch(bool watch, void *context)
+{
+	(void)watch;
+	listeners_watch(context);
 }
 
 /* listeners_close - close every listener for good */
@@ -366,6 +390,17 @@ static void server_count_served(struct lmtp_server *server)
 	}
 }
 
+/* accept_failed - accept() failed with err (out of fds, typically): the
+   listeners rest, and the error is logged at most once per interval */
+static void accept_failed(struct lmtp_server *server, int err)
+{
+	char note[128];
+
+	if (accept_backoff_failed(server_state(server)->accept_backoff, note,
+				  sizeof(note)))
+		log_error("accept() failed: %s (%s)", strerror(err), note);
+}
+
 /* listener_accept - take clients while slots are free */
 static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			    void *context)
@@ -385,9 +420,10 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_error("accept() failed: %m");
+				accept_failed(server, errno);
 			break;
 		}
+		accept_backoff_succeeded(state->accept_backoff);
 		peer_address(client, ip, sizeof(ip), &port);
 		/* may close the listeners (and free l): l is not used after */
 		server_count_served(server);
@@ -529,5 +565,6 @@ void lmtp_server_free(struct lmtp_server **_server)
 	}
 	workpool_free(&server->pool);
 	lmtp_stats_free(&server->stats);
+	accept_backoff_free(&server_state(server)->accept_backoff);
 	free(server_state(server));
 }

@@ -111,12 +111,19 @@ static void on_status(unsigned int sessions, unsigned int available,
 		service_child_report(ctx->child, sessions, available, served);
 }
 
-/* drop_privileges - become the service's user (loftd children only) */
+/* drop_privileges - room for client_limit clients (while we may still
+   raise the hard limit), then become the service's user (loftd children
+   only) */
 static void drop_privileges(const struct loft_settings *set,
 			    const struct service_env *env)
 {
 	const char *error;
 
+	if (service_child_raise_nofile(service_child_client_limit(set,
+		service_child_find_service(set, env->service != NULL ?
+					   env->service : "lmtp")),
+				       &error) < 0)
+		log_warning("%s", error);
 	if (env->service == NULL)
 		return;
 	if (service_child_drop_privileges(set, env->service, &error) < 0)

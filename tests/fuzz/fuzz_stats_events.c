@@ -71,16 +71,31 @@ static void peer_close(struct fuzz_peer *fp, const char *reason)
 	fp->hello = false;
 }
 
+/* The credentials SO_PEERCRED would give each peer: loftd itself (root,
+   its pid, so it may become the master), another root process (not one
+   of loftd's: it reports as a user may) and a local user. */
+static const struct {
+	uid_t uid;
+	bool master_pid;
+	pid_t pid;
+} fuzz_creds[FUZZ_PEERS] = {
+	{ 0, true, 0 }, { 0, false, 1 }, { 65534, false, 4242 },
+};
+
 /* peer_feed - bytes from one peer, dispatched as ipc_conn would */
 static void peer_feed(struct fuzz_state *st, struct fuzz_peer *fp,
 		      const uint8_t *data, size_t len)
 {
+	size_t i = (size_t)(fp - st->peers);
 	Loft__Envelope *env;
 	const char *error;
 	int ret;
 
 	if (fp->peer == NULL) {
-		fp->peer = stats_server_peer_create(st->server);
+		fp->peer = stats_server_peer_create(st->server, fuzz_creds[i].uid,
+						    fuzz_creds[i].master_pid ?
+						    getpid() : fuzz_creds[i].pid);
+		FUZZ_CHECK(fp->peer != NULL);
 		fp->dec = ipc_decoder_create();
 	}
 	FUZZ_CHECK(ipc_decoder_feed(fp->dec, data, len, &error) == 0);
@@ -93,7 +108,14 @@ static void peer_feed(struct fuzz_state *st, struct fuzz_peer *fp,
 		fp->hello = true;
 		if (env->body_case == LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE)
 			remember_user(st, env->concurrency_acquire->user);
-		stats_server_peer_message(fp->peer, env);
+		if (!stats_server_peer_message(fp->peer, env)) {
+			/* dropped: loft-stats closed the connection */
+			fp->peer = NULL;
+			ipc_envelope_free(&env);
+			ipc_decoder_free(&fp->dec);
+			fp->hello = false;
+			return;
+		}
 		ipc_envelope_free(&env);
 	}
 	if (ret < 0)
@@ -153,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_state st = { 0 };
 
 	st.server = stats_server_create(loop, &set);
+	/* this process plays loftd */
+	stats_server_set_master(st.server, getpid());
 	while (!fuzz_empty(&in)) {
 		uint8_t ctl = fuzz_u8(&in);
 		struct fuzz_peer *fp = &st.peers[(ctl & 3) % FUZZ_PEERS];

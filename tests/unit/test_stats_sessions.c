@@ -114,24 +114,29 @@ START_TEST(test_start_update_end)
 	ck_assert_ptr_eq(stats_sessions_lookup(t, SID1 ":T1:R1"), s);
 	ck_assert_ptr_null(stats_sessions_lookup(t, SID4));
 
-	ck_assert(stats_sessions_update(t, SID1, "rcpt", users, 2, 10));
+	ck_assert(stats_sessions_update(t, SID1, 1, "rcpt", users, 2, 10));
 	s = stats_sessions_lookup(t, SID1);
 	ck_assert_str_eq(s->state, "rcpt");
 	ck_assert_uint_eq(s->user_count, 2);
 	ck_assert_str_eq(s->users[1], "bob@example.com");
 	ck_assert_uint_eq(s->bytes_in, 10);
 	/* NULL keeps state and users; a lower byte count is ignored */
-	ck_assert(stats_sessions_update(t, SID1, NULL, NULL, 0, 5));
+	ck_assert(stats_sessions_update(t, SID1, 1, NULL, NULL, 0, 5));
 	ck_assert_str_eq(s->state, "rcpt");
 	ck_assert_uint_eq(s->user_count, 2);
 	ck_assert_uint_eq(s->bytes_in, 10);
-	ck_assert(stats_sessions_update(t, SID1, "data", users, 0, 4096));
+	ck_assert(stats_sessions_update(t, SID1, 1, "data", users, 0, 4096));
 	ck_assert_uint_eq(s->user_count, 0);
 	ck_assert_uint_eq(s->bytes_in, 4096);
-	ck_assert(!stats_sessions_update(t, SID4, "data", NULL, 0, 1));
+	ck_assert(!stats_sessions_update(t, SID4, 1, "data", NULL, 0, 1));
+	/* another connection can neither change nor end a session */
+	ck_assert(!stats_sessions_update(t, SID1, 2, "kicked", NULL, 0, 1));
+	ck_assert_str_eq(s->state, "data");
+	ck_assert(!stats_sessions_end(t, SID1, 2));
+	ck_assert_ptr_nonnull(stats_sessions_lookup(t, SID1));
 
-	ck_assert(stats_sessions_end(t, SID2 ":T1"));
-	ck_assert(!stats_sessions_end(t, SID2));
+	ck_assert(stats_sessions_end(t, SID2 ":T1", 1));
+	ck_assert(!stats_sessions_end(t, SID2, 1));
 	ck_assert_uint_eq(stats_sessions_count(t), 2);
 	ck_assert_uint_eq(stats_sessions_end_owner(t, 1), 1);
 	ck_assert_uint_eq(stats_sessions_end_owner(t, 1), 0);
@@ -139,10 +144,14 @@ START_TEST(test_start_update_end)
 	ck_assert_ptr_nonnull(stats_sessions_lookup(t, SID3));
 	ck_assert_uint_eq(stats_sessions_count(t), 1);
 
-	/* a repeated start replaces the session */
-	start(t, SID3, "lmtp", 200, NULL, T0 + 9, 3, NULL, NULL);
+	/* a repeated start by the same owner replaces the session; another
+	   owner cannot take it over */
+	start(t, SID3, "lmtp", 200, NULL, T0 + 9, 2, NULL, NULL);
 	ck_assert_uint_eq(stats_sessions_count(t), 1);
 	ck_assert_uint_eq(stats_sessions_lookup(t, SID3)->pid, 200);
+	start(t, SID3, "lmtp", 300, NULL, T0 + 9, 3, NULL, NULL);
+	ck_assert_uint_eq(stats_sessions_lookup(t, SID3)->pid, 200);
+	ck_assert_int_eq(stats_sessions_lookup(t, SID3)->owner, 2);
 	stats_sessions_free(&t);
 	ck_assert_ptr_null(t);
 }
@@ -279,7 +288,7 @@ START_TEST(test_who_per_session)
 
 	start(t, SID2, "lmtp", 42, "::1", T0 + 1500000, 1, NULL, NULL);
 	start(t, SID1, "lda", 41, NULL, T0, 2, NULL, NULL);
-	stats_sessions_update(t, SID2, "data", users, 2, 12345);
+	stats_sessions_update(t, SID2, 1, "data", users, 2, 12345);
 	arr = reparse(stats_sessions_who_json(t, NULL, true, T0 + 61000000));
 	ck_assert_uint_eq(json_object_array_length(arr), 2);
 
@@ -336,33 +345,38 @@ START_TEST(test_concurrency)
 	start(t, SID2, "lmtp", 2, NULL, T0, 1, NULL, NULL);
 	start(t, SID3, "lmtp", 3, NULL, T0, 2, NULL, NULL);
 
-	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID1, 2, 1, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID1, 1, 2, &cur));
 	ck_assert_uint_eq(cur, 1);
 	/* the same session again holds no second slot */
 	ck_assert(stats_sessions_concurrency_acquire(t, "Alice@X", SID1 ":T1:R2",
-						     2, 1, &cur));
+						     1, 2, &cur));
 	ck_assert_uint_eq(cur, 1);
-	ck_assert(stats_sessions_concurrency_acquire(t, "ALICE@x", SID2, 2, 1, &cur));
+	/* another connection cannot use a session that is not its own */
+	ck_assert(!stats_sessions_concurrency_acquire(t, "alice@x", SID1, 2, 2, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "ALICE@x", SID2, 1, 2, &cur));
 	ck_assert_uint_eq(cur, 2);
-	ck_assert(!stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 1, &cur));
+	ck_assert(!stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 2, &cur));
 	ck_assert_uint_eq(cur, 2);
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "alice@X"), 2);
 	/* other users are independent; limit 0 is unlimited */
-	ck_assert(stats_sessions_concurrency_acquire(t, "bob@x", SID3, 1, 1, &cur));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID1, 0, 1, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID2, 0, 1, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID3, 0, 1, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "bob@x", SID3, 2, 1, &cur));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID1, 1, 0, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID2, 1, 0, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "carol@x", SID3, 2, 0, &cur));
 	ck_assert_uint_eq(cur, 3);
 
-	/* release frees the slot; releasing again is harmless */
-	stats_sessions_concurrency_release(t, "alice@x", SID2);
-	stats_sessions_concurrency_release(t, "alice@x", SID2);
-	stats_sessions_concurrency_release(t, "nobody@x", SID2);
-	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 1, &cur));
+	/* release frees the slot; releasing again is harmless; another
+	   connection's release changes nothing */
+	stats_sessions_concurrency_release(t, "alice@x", SID2, 2);
+	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "alice@x"), 2);
+	stats_sessions_concurrency_release(t, "alice@x", SID2, 1);
+	stats_sessions_concurrency_release(t, "alice@x", SID2, 1);
+	stats_sessions_concurrency_release(t, "nobody@x", SID2, 1);
+	ck_assert(stats_sessions_concurrency_acquire(t, "alice@x", SID3, 2, 2, &cur));
 	ck_assert_uint_eq(cur, 2);
 
 	/* ending a session releases all its slots */
-	ck_assert(stats_sessions_end(t, SID1));
+	ck_assert(stats_sessions_end(t, SID1, 1));
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "alice@x"), 1);
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "carol@x"), 2);
 	/* ending an owner releases the slots of all its sessions */
@@ -371,17 +385,20 @@ START_TEST(test_concurrency)
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "bob@x"), 0);
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "carol@x"), 1);
 	/* a slot of a session that was never started goes with its end */
-	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", SID4, 1, 1, NULL));
-	ck_assert(!stats_sessions_end(t, SID4));
+	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", SID4, 3, 1, NULL));
+	ck_assert(!stats_sessions_end(t, SID4, 3));
 	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "dave@x"), 0);
-	/* a slot whose session start never arrived (dropped, or the
-	   process died first) goes with the connection that took it */
-	ck_assert(stats_sessions_concurrency_acquire(t, "frank@x", SID4, 2, 7, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "frank@x", SID2, 2, 1, NULL));
-	ck_assert(stats_sessions_concurrency_acquire(t, "gina@x", SID4, 1, 7, NULL));
-	ck_assert_uint_eq(stats_sessions_end_owner(t, 7), 0);
-	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "frank@x"), 1);
-	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "gina@x"), 0);
+	/* ... and with its connection: slots under ids never started are
+	   released when the owner goes (issue 10: a peer that took every
+	   slot of a user under made-up ids blocked them for good) */
+	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", "made-up-1", 4, 2, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", "made-up-2", 4, 2, NULL));
+	ck_assert(stats_sessions_concurrency_acquire(t, "erin@x", "made-up-1", 4, 2, NULL));
+	ck_assert(!stats_sessions_concurrency_acquire(t, "dave@x", SID4, 3, 2, NULL));
+	ck_assert_uint_eq(stats_sessions_end_owner(t, 4), 0);
+	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "dave@x"), 0);
+	ck_assert_uint_eq(stats_sessions_concurrency_count(t, "erin@x"), 0);
+	ck_assert(stats_sessions_concurrency_acquire(t, "dave@x", SID4, 3, 2, NULL));
 	/* freeing with slots still held leaks nothing (ASan checks) */
 	ck_assert(stats_sessions_concurrency_acquire(t, "erin@x", SID2, 1, 1, NULL));
 	stats_sessions_free(&t);

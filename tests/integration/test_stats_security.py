@@ -1,0 +1,313 @@
+"""Issue 10, trust boundaries of loft-stats: every attack a local user
+could make through the 0666 stats-writer socket, performed for real as
+`nobody` (stats_attack.py speaking the real framing), and what it no
+longer achieves; and accept loops that run out of file descriptors
+(loft-stats, loft-lmtp) backing off instead of spinning and flooding
+the log."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+import loftwire as w
+from conftest import binary, needs_root, wait_for
+from test_lmtp import MSG, Raw
+from test_stats import StatsDaemon, deliver
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture
+def sd(inst):
+    d = StatsDaemon(inst)
+    yield d
+    d.stop()
+
+
+class Attacker:
+    """stats_attack.py MODE ... run as nobody; JSON lines from stdout"""
+
+    def __init__(self, inst, *args):
+        folder = os.path.join(inst.root, "attack")
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, 0o755)
+        for name in ("stats_attack.py", "loftwire.py"):
+            shutil.copy(os.path.join(HERE, name), folder)
+        self.proc = subprocess.Popen(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+             "/usr/bin/python3", os.path.join(folder, "stats_attack.py"), args[0],
+             stats_writer(inst)] + [str(a) for a in args[1:]],
+            stdout=subprocess.PIPE, text=True, cwd=folder)
+
+    def next(self, timeout=15):
+        import select
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert ready, "no output from the attack script"
+        line = self.proc.stdout.readline()
+        assert line, f"attack script ended: {self.proc.wait()}"
+        return json.loads(line)
+
+    def events(self, timeout):
+        """the JSON lines printed within timeout seconds"""
+        import select
+        got, deadline = [], time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return got
+            ready, _, _ = select.select([self.proc.stdout], [], [], left)
+            if not ready:
+                return got
+            line = self.proc.stdout.readline()
+            if not line:
+                return got
+            got.append(json.loads(line))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def stats_writer(inst):
+    return os.path.join(inst.root, "run", "stats-writer")
+
+
+def log_lines(inst):
+    return len(inst.log("loft.log").splitlines())
+
+
+def cpu_secs(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sanitized():
+    out = subprocess.run([binary("loftd"), "--version"], capture_output=True, text=True)
+    return "asan" in out.stdout + out.stderr
+
+
+def rcpt(d, user):
+    c = Raw(("127.0.0.1", d.port))
+    c.reply()
+    c.cmd("MAIL FROM:<a@b.c>")
+    return c, c.cmd(f"RCPT TO:<{user}>")
+
+
+@needs_root
+def test_nobody_cannot_block_a_users_deliveries(sd, inst):
+    """Point 3: slots taken under made-up session ids blocked every RCPT
+    to the user with 451 for as long as loft-stats ran."""
+    sd.start()
+    a = Attacker(inst, "slots", "user0@example.com", 10)
+    try:
+        got = a.next()
+        # a local user is not one of loftd's services: no slot for it
+        assert got["allowed"] == 0, got
+        c, reply = rcpt(sd, "user0@example.com")
+        assert reply == ["250 2.1.5 OK"], reply
+    finally:
+        a.stop()
+    c2, reply = rcpt(sd, "user0@example.com")
+    assert reply == ["250 2.1.5 OK"], reply
+    # the real limit still holds between real sessions
+    assert c.cmd("DATA") == ["354 OK"]
+    c.send(MSG + b".\r\n")
+    assert c.line().endswith(" Saved")
+
+
+@needs_root
+def test_nobody_cannot_be_the_master(sd, inst):
+    """Point 4: the first peer that said it was loftd became the master:
+    it got the reloads (the admin was told ok, loftd never reloaded) and
+    made /healthz 503 with a service table of its own."""
+    sd.start()
+    a = Attacker(inst, "master")
+    try:
+        assert a.next()["ready"]
+        assert {"event": "closed", "commands": 0} in a.events(2)
+        assert sd.get("/healthz")[0] == 200
+        names = [s["name"] for s in sd.json("/api/v1/services")["services"]]
+        assert "lmtp" in names
+        before = inst.log("loft-info.log").count("config reloaded")
+        status, body = sd.post("/api/v1/reload")
+        assert status == 200 and body == {"ok": True}, body
+        assert wait_for(lambda: inst.log("loft-info.log").count("config reloaded") > before)
+    finally:
+        a.stop()
+    assert "claims to be loftd" in inst.log("loft.log")
+
+
+@needs_root
+def test_nobody_cannot_take_over_or_kick_a_session(sd, inst):
+    """Point 4: a peer that started a session with a real session id took
+    it over, so kick reported success without kicking."""
+    sd.start()
+    c, reply = rcpt(sd, "user0@example.com")
+    assert reply == ["250 2.1.5 OK"]
+
+    def held():
+        return [s for s in sd.json("/api/v1/who?per_session=1")
+                if s["user"] == "user0@example.com"]
+    assert wait_for(lambda: held())
+    real = held()[0]
+    a = Attacker(inst, "takeover", real["session"])
+    try:
+        assert a.next()["ready"]
+        time.sleep(0.5)
+        now = [s for s in sd.json("/api/v1/who?per_session=1")
+               if s["session"] == real["session"]]
+        assert len(now) == 1 and now[0]["pid"] == real["pid"], now
+        assert now[0]["user"] == "user0@example.com"
+        status, body = sd.post("/api/v1/kick", {"session": real["session"]})
+        assert status == 200 and body["count"] == 1
+        assert c.line() == "421 4.3.2 testhost Session terminated by administrator"
+        assert not [e for e in a.events(1) if e.get("event") == "kick"]
+    finally:
+        a.stop()
+    # loftd's own processes were never taken for intruders
+    assert "(uid 0 " not in inst.log("loft.log")
+
+
+@needs_root
+def test_a_local_user_reports_only_as_itself(sd, inst):
+    """Point 4: fake LMTP sessions, deliveries and errors of any pid were
+    taken as they came; now they are loft-lda's, under the real pid."""
+    sd.start()
+    a = Attacker(inst, "inject")
+    try:
+        pid = a.next()["pid"]
+
+        def fake():
+            return [s for s in sd.json("/api/v1/who?per_session=1")
+                    if s["session"] == "FAKEFAKEFAKEFAKEFAKE01"]
+        assert wait_for(lambda: fake())
+        assert fake()[0]["service"] == "lda" and fake()[0]["pid"] == pid
+        recs = sd.json("/api/v1/deliveries?session=FAKEFAKEFAKEFAKEFAKE01")
+        assert recs and all(r["service"] == "lda" and r["pid"] == pid for r in recs), recs
+        assert not sd.metric("loft_deliveries_total", protocol="lmtp", result="saved")
+        errs = [e for e in sd.json("/api/v1/errors") if "injected" in e["msg"]]
+        assert errs and errs[0]["service"] == "lda" and errs[0]["pid"] == pid, errs
+    finally:
+        a.stop()
+    # and it took its session with it
+    assert wait_for(lambda: not [s for s in sd.json("/api/v1/who?per_session=1")
+                                 if s["session"].startswith("FAKE")])
+
+
+@needs_root
+def test_a_flood_is_bounded_in_memory_and_log(sd, inst):
+    """Point 4: a flood grew loft-stats from 5 to 135 MB and wrote a log
+    line per bad frame."""
+    sd.start()
+    pid = sd.stats_pid()
+    rss, lines = rss_kib(pid), log_lines(inst)
+    a = Attacker(inst, "flood", 6)
+    try:
+        got = a.next(timeout=30)
+        assert got["connections"] > 50, got
+    finally:
+        a.stop()
+    grown_mib = (rss_kib(pid) - rss) / 1024
+    new_lines = log_lines(inst) - lines
+    # ASan keeps freed memory in quarantine (256 MiB): RSS says nothing
+    if not sanitized():
+        assert grown_mib < 25, f"loft-stats grew {grown_mib:.0f} MiB"
+    assert new_lines <= 5, inst.log("loft.log").splitlines()[lines:][:20]
+    assert sd.stats_pid() == pid and sd.get("/healthz")[0] == 200
+    # no leftovers of the flood in the session table
+    assert not [s for s in sd.json("/api/v1/who?per_session=1")
+                if s["session"].startswith("flood")]
+    deliver(sd, ["user0@example.com"])
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp",
+                                      result="saved") == 1)
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def set_nofile(pid, limit):
+    """prlimit as the process's own user: root may lack CAP_SYS_RESOURCE
+    (a container), and a process may always lower its user's limits"""
+    with open(f"/proc/{pid}/status") as f:
+        uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+    cmd = ["prlimit", f"--pid={pid}", f"--nofile={limit}:{limit}"]
+    if uid != "0":
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + cmd
+    subprocess.run(cmd, check=True)
+
+
+def assert_quiet_while(pid, inst, secs=3):
+    """the process uses little CPU and logs a few lines over secs"""
+    lines, cpu, t0 = log_lines(inst), cpu_secs(pid), time.monotonic()
+    time.sleep(secs)
+    ratio = (cpu_secs(pid) - cpu) / (time.monotonic() - t0)
+    new = log_lines(inst) - lines
+    assert ratio < 0.3, (f"{ratio:.0%} CPU while out of file descriptors",
+                         inst.log("loft.log").splitlines()[-5:])
+    assert new <= 4, inst.log("loft.log").splitlines()[lines:][:10]
+
+
+@needs_root
+def test_stats_out_of_fds_backs_off(sd, inst):
+    """Point 5: with EMFILE on accept() loft-stats spun at 100% CPU and
+    logged one error per attempt (6.8 GB in 10 minutes); any local user
+    could cause it through the 0666 socket."""
+    sd.start()
+    pid = sd.stats_pid()
+    set_nofile(pid, open_fds(pid) + 8)
+    a = Attacker(inst, "conns", 40)
+    try:
+        assert a.next()["opened"] == 40
+        time.sleep(0.5)
+        assert_quiet_while(pid, inst)
+        assert "Too many open files" in inst.log("loft.log")
+    finally:
+        a.stop()
+    # fds free again: a new reporter is answered
+    def answered():
+        try:
+            c = w.Conn(stats_writer(inst), timeout=1)
+            c.send(w.hello(w.ROLE_LDA, "lda", 1))
+            m = c.recv(timeout=1)
+            c.close()
+            return m is not None and m[0] == w.HELLO
+        except OSError:
+            return False
+    assert wait_for(answered, timeout=10)
+    assert sd.stats_pid() == pid
+
+
+@needs_root
+def test_lmtp_out_of_fds_backs_off(sd, inst):
+    """Point 5: the same in loft-lmtp (110 MB of errors.log in 12 s)."""
+    sd.start()
+    [pid] = sd.children("loft-lmtp")
+    set_nofile(pid, open_fds(pid) + 6)
+    clients = []
+    try:
+        for _ in range(30):
+            clients.append(socket.create_connection(("127.0.0.1", sd.port), timeout=5))
+        time.sleep(0.5)
+        assert_quiet_while(pid, inst)
+        assert "Too many open files" in inst.log("loft.log")
+    finally:
+        for s in clients:
+            s.close()
+    assert wait_for(sd.connectable, timeout=10)
+    deliver(sd, ["user0@example.com"])
+    assert wait_for(lambda: len(inst.new_files("user0@example.com")) == 1)
