@@ -32,6 +32,7 @@
 #include "settings.h"
 #include "stats_private.h"
 #include "stats_server.h"
+#include "stats_state.h"
 
 #ifndef LOFT_DEFAULT_CONFIG
 #define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
@@ -46,6 +47,7 @@ struct stats_main {
 	struct evloop *loop;
 	struct service_child *child;
 	struct stats_server *server;
+	char *state_path;
 	struct evloop_timer *stop_timer;
 	uint64_t stop_deadline;
 };
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 	struct loft_settings set;
 	struct stats_server *server;
 	const char *config_path = LOFT_DEFAULT_CONFIG, *error;
+	char *state_path;
 	int c, ret;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -192,7 +195,9 @@ int main(int argc, char **argv)
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
 	/* retired by a reload: loft-stats has no sessions to finish */
 	evloop_add_signal(ctx.loop, SIGUSR2, on_signal, &ctx);
-	server = stats_server_create(ctx.loop, &set);
+	state_path = xasprintf("%s/%s", set.base_dir, STATS_STATE_FILE);
+	server = stats_server_create(ctx.loop, &set, state_path);
+	free(state_path);
 	ctx.server = server;
 	if (env.service != NULL) {
 		/* the master is the process that started us */

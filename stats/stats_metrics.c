@@ -57,12 +57,19 @@ struct stats_metrics_counters {
 	uint64_t dropped;
 };
 
+/* What outlives the process (stats_state): the counters and the names
+   behind counters.sessions_total (the extra slot is "other"). */
+struct stats_metrics_store {
+	struct stats_metrics_counters c;
+	uint64_t service_count;
+	char service_names[STATS_METRICS_MAX_SERVICES + 1]
+			  [STATS_METRICS_SERVICE_NAME_MAX + 1];
+};
+
 struct stats_metrics {
 	char *version;
-	/* names behind counters.sessions_total; the extra slot is "other" */
-	char *service_names[STATS_METRICS_MAX_SERVICES + 1];
-	size_t service_count;
-	struct stats_metrics_counters c;
+	struct stats_metrics_store *store;
+	bool own_store;		/* xcalloc'ed, not the caller's */
 };
 
 enum stats_metric_type {
@@ -247,24 +254,42 @@ bool stats_metrics_reason_parse(const char *name, enum stats_reason *r)
 	return i >= 0;
 }
 
+static size_t stats_metrics_service_index(struct stats_metrics *m,
+					  const char *service);
+
+size_t stats_metrics_store_size(void)
+{
+	return sizeof(struct stats_metrics_store);
+}
+
 struct stats_metrics *stats_metrics_create(const char *version)
+{
+	return stats_metrics_create_in(version, NULL);
+}
+
+struct stats_metrics *stats_metrics_create_in(const char *version, void *store)
 {
 	struct stats_metrics *m = xcalloc(1, sizeof(*m));
 
+	m->own_store = store == NULL;
+	m->store = store != NULL ? store : xcalloc(1, sizeof(*m->store));
 	m->version = stats_json_strdup(version != NULL ? version : "unknown",
 				       STATS_JSON_MAX_STRING);
+	/* every documented label combination exists from the first scrape:
+	   the services that start sessions */
+	(void)stats_metrics_service_index(m, "lmtp");
+	(void)stats_metrics_service_index(m, "lda");
 	return m;
 }
 
 void stats_metrics_free(struct stats_metrics **_m)
 {
 	struct stats_metrics *m = *_m;
-	size_t i;
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->service_count; i++)
-		free(m->service_names[i]);
+	if (m->own_store)
+		free(m->store);
 	free(m->version);
 	free(m);
 	*_m = NULL;
@@ -295,14 +320,14 @@ void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protoco
 	if ((unsigned int)protocol >= STATS_PROTOCOL_COUNT ||
 	    (unsigned int)result >= STATS_RESULT_COUNT)
 		return;
-	m->c.deliveries[protocol][result]++;
-	stats_metrics_observe(&m->c.delivery_duration[protocol], seconds);
+	m->store->c.deliveries[protocol][result]++;
+	stats_metrics_observe(&m->store->c.delivery_duration[protocol], seconds);
 	if (result == STATS_RESULT_SAVED) {
-		m->c.delivered_bytes[protocol] += bytes;
+		m->store->c.delivered_bytes[protocol] += bytes;
 	} else {
 		if ((unsigned int)reason >= STATS_REASON_COUNT)
 			reason = STATS_REASON_OTHER;
-		m->c.rcpt_rejected[reason]++;
+		m->store->c.rcpt_rejected[reason]++;
 	}
 }
 
@@ -317,15 +342,15 @@ void stats_metrics_rcpt_rejected(struct stats_metrics *m,
 		result = STATS_RESULT_REJECTED;
 	if ((unsigned int)reason >= STATS_REASON_COUNT)
 		reason = STATS_REASON_OTHER;
-	m->c.deliveries[protocol][result]++;
-	m->c.rcpt_rejected[reason]++;
+	m->store->c.deliveries[protocol][result]++;
+	m->store->c.rcpt_rejected[reason]++;
 }
 
 void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 			  double seconds)
 {
 	if ((unsigned int)kind < STATS_TIMING_COUNT)
-		stats_metrics_observe(&m->c.timings[kind], seconds);
+		stats_metrics_observe(&m->store->c.timings[kind], seconds);
 }
 
 /* stats_metrics_service_index - the sessions_total slot of service,
@@ -334,57 +359,60 @@ static size_t stats_metrics_service_index(struct stats_metrics *m,
 					  const char *service)
 {
 	const char *name = service;
+	char *copy;
 	size_t i;
 
 	for (;;) {
-		for (i = 0; i < m->service_count; i++) {
-			if (strcmp(m->service_names[i], name) == 0)
+		for (i = 0; i < m->store->service_count; i++) {
+			if (strcmp(m->store->service_names[i], name) == 0)
 				return i;
 		}
-		if (m->service_count < STATS_METRICS_MAX_SERVICES ||
+		if (m->store->service_count < STATS_METRICS_MAX_SERVICES ||
 		    strcmp(name, "other") == 0)
 			break;
 		name = "other";
 	}
-	m->service_names[m->service_count] =
-		stats_json_strdup(name, STATS_METRICS_SERVICE_NAME_MAX);
-	return m->service_count++;
+	copy = stats_json_strdup(name, STATS_METRICS_SERVICE_NAME_MAX);
+	snprintf(m->store->service_names[m->store->service_count],
+		 sizeof(m->store->service_names[0]), "%s", copy);
+	free(copy);
+	return m->store->service_count++;
 }
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
 {
-	m->c.sessions_total[stats_metrics_service_index(m, service)]++;
+	m->store->c.sessions_total[stats_metrics_service_index(m, service)]++;
 }
 
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n)
 {
 	if ((unsigned int)level < LOG_LEVEL_COUNT)
-		m->c.log_messages[level] += n;
+		m->store->c.log_messages[level] += n;
 }
 
 void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n)
 {
-	m->c.log_write_failures += n;
+	m->store->c.log_write_failures += n;
 }
 
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 {
-	m->c.kicks += n;
+	m->store->c.kicks += n;
 }
 
 void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 {
-	m->c.reloads[ok ? 0 : 1] += n;
+	m->store->c.reloads[ok ? 0 : 1] += n;
 }
 
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 {
-	m->c.dropped += n;
+	m->store->c.dropped += n;
 }
 
 void stats_metrics_reset(struct stats_metrics *m)
 {
-	memset(&m->c, 0, sizeof(m->c));
+	memset(&m->store->c, 0, sizeof(m->store->c));
 }
 
 /* ---- the walk ---- */
@@ -479,17 +507,17 @@ static void stats_metrics_walk_sessions_total(const struct stats_metrics *m,
 	for (i = 0; services != NULL && i < services->count; i++) {
 		l.value = services->items[i].name;
 		value = 0;
-		for (j = 0; j < m->service_count; j++) {
-			if (strcmp(m->service_names[j], l.value) == 0)
-				value = m->c.sessions_total[j];
+		for (j = 0; j < m->store->service_count; j++) {
+			if (strcmp(m->store->service_names[j], l.value) == 0)
+				value = m->store->c.sessions_total[j];
 		}
 		sink->sample(sink, f, &l, 1, value);
 	}
-	for (j = 0; j < m->service_count; j++) {
-		if (stats_metrics_passed(services, m->service_names[j]))
+	for (j = 0; j < m->store->service_count; j++) {
+		if (stats_metrics_passed(services, m->store->service_names[j]))
 			continue;
-		l.value = m->service_names[j];
-		sink->sample(sink, f, &l, 1, m->c.sessions_total[j]);
+		l.value = m->store->service_names[j];
+		sink->sample(sink, f, &l, 1, m->store->c.sessions_total[j]);
 	}
 }
 
@@ -517,7 +545,7 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 		l[0].value = stats_metrics_protocol_names[p];
 		for (r = 0; r < STATS_RESULT_COUNT; r++) {
 			l[1].value = stats_metrics_result_names[r];
-			sink->sample(sink, f, l, 2, m->c.deliveries[p][r]);
+			sink->sample(sink, f, l, 2, m->store->c.deliveries[p][r]);
 		}
 	}
 
@@ -525,15 +553,15 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	sink->family(sink, f);
 	for (p = 0; p < STATS_PROTOCOL_COUNT; p++) {
 		l[0].value = stats_metrics_protocol_names[p];
-		sink->histogram(sink, f, l, 1, &m->c.delivery_duration[p]);
+		sink->histogram(sink, f, l, 1, &m->store->c.delivery_duration[p]);
 	}
 
 	stats_metrics_walk_enum(sink, STATS_M_DELIVERED_BYTES, "protocol",
 				stats_metrics_protocol_names,
-				m->c.delivered_bytes, STATS_PROTOCOL_COUNT);
+				m->store->c.delivered_bytes, STATS_PROTOCOL_COUNT);
 	stats_metrics_walk_enum(sink, STATS_M_RCPT_REJECTED, "reason",
 				stats_metrics_reason_names,
-				m->c.rcpt_rejected, STATS_REASON_COUNT);
+				m->store->c.rcpt_rejected, STATS_REASON_COUNT);
 	stats_metrics_walk_services(sink, STATS_M_SESSIONS_ACTIVE, services,
 				    STATS_SERVICE_SESSIONS_ACTIVE);
 	stats_metrics_walk_sessions_total(m, services, sink);
@@ -545,22 +573,22 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	f = &stats_metric_families[STATS_M_USERDB_DURATION];
 	sink->family(sink, f);
 	sink->histogram(sink, f, NULL, 0,
-			&m->c.timings[STATS_TIMING_USERDB_LOOKUP]);
+			&m->store->c.timings[STATS_TIMING_USERDB_LOOKUP]);
 	f = &stats_metric_families[STATS_M_STORAGE_DURATION];
 	sink->family(sink, f);
 	sink->histogram(sink, f, NULL, 0,
-			&m->c.timings[STATS_TIMING_STORAGE_WRITE]);
+			&m->store->c.timings[STATS_TIMING_STORAGE_WRITE]);
 
 	for (r = 0; r < LOG_LEVEL_COUNT; r++)
 		level_names[r] = stats_json_level_name((enum log_level)r);
 	stats_metrics_walk_enum(sink, STATS_M_LOG_MESSAGES, "level",
-				level_names, m->c.log_messages, LOG_LEVEL_COUNT);
+				level_names, m->store->c.log_messages, LOG_LEVEL_COUNT);
 	stats_metrics_walk_plain(sink, STATS_M_LOG_WRITE_FAILURES,
-				 m->c.log_write_failures);
-	stats_metrics_walk_plain(sink, STATS_M_KICKS, m->c.kicks);
+				 m->store->c.log_write_failures);
+	stats_metrics_walk_plain(sink, STATS_M_KICKS, m->store->c.kicks);
 	stats_metrics_walk_enum(sink, STATS_M_CONFIG_RELOADS, "result",
-				stats_metrics_reload_names, m->c.reloads, 2);
-	stats_metrics_walk_plain(sink, STATS_M_EVENTS_DROPPED, m->c.dropped);
+				stats_metrics_reload_names, m->store->c.reloads, 2);
+	stats_metrics_walk_plain(sink, STATS_M_EVENTS_DROPPED, m->store->c.dropped);
 }
 
 /* ---- numbers ---- */

@@ -91,6 +91,14 @@ bool stats_metrics_reason_parse(const char *name, enum stats_reason *r);
 /* stats_metrics_create - all counters 0; version is loft_build_info's
    label (copied) */
 struct stats_metrics *stats_metrics_create(const char *version);
+/* stats_metrics_store_size - the bytes of counters (and the service
+   names behind them) that stats_metrics_create_in keeps in the caller's
+   memory */
+size_t stats_metrics_store_size(void);
+/* stats_metrics_create_in - as stats_metrics_create, with the counters in
+   store (stats_metrics_store_size() bytes, all 0 or as an earlier process
+   left them: stats_state), which the caller frees after m */
+struct stats_metrics *stats_metrics_create_in(const char *version, void *store);
 /* stats_metrics_free - free m; NULLs *m */
 void stats_metrics_free(struct stats_metrics **m);
 

@@ -238,6 +238,7 @@ json_object *stats_ops_debug(struct stats_server *server, const char *mask,
 			(server->debug_count - i) * sizeof(char *));
 		server->debug_count--;
 	}
+	stats_server_save_debug(server);
 	stats_server_broadcast_debug(server);
 	list = json_object_new_array();
 	for (i = 0; i < server->debug_count; i++)

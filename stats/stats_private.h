@@ -21,6 +21,7 @@
 #include "stats_metrics.h"
 #include "stats_peer.h"
 #include "stats_sessions.h"
+#include "stats_state.h"
 
 /* a reporting process (or loftd) connected to the stats-writer socket */
 struct accept_backoff;
@@ -83,7 +84,8 @@ struct stats_server {
 	struct stats_peer *master;	/* loftd, when connected */
 	Loft__MasterStatus *master_status; /* last report (owned copy) */
 	uint64_t master_status_usecs;
-	uint64_t reloads_ok_seen, reloads_failed_seen;
+	struct stats_state *state;	/* counters that outlive us */
+	struct stats_state_server *persist; /* in state */
 	uint64_t next_request_id;
 	struct stats_master_wait *master_waits;
 	struct evloop_io *admin_io;
@@ -114,6 +116,9 @@ void stats_server_accept_failed(struct accept_backoff *backoff,
 				const char *what, const char *error);
 /* stats_server_broadcast_debug - send the debug masks to every service */
 void stats_server_broadcast_debug(struct stats_server *server);
+/* stats_server_save_debug - keep the debug masks in the state file, for
+   the next loft-stats (lock held) */
+void stats_server_save_debug(struct stats_server *server);
 /* stats_server_services - per-service metric values (free with
    stats_server_services_free) */
 void stats_server_services(struct stats_server *server,

@@ -258,17 +258,23 @@ static void on_master_status(struct stats_peer *peer,
 	free(buf);
 	server->master = peer;
 	server->master_status_usecs = clock_realtime_usecs();
-	/* the counts only grow while loftd runs: add the difference (in
-	   one step - the report says how many, not the loop) */
-	if (m->reloads_ok > server->reloads_ok_seen) {
-		stats_metrics_reload(server->metrics, true,
-				     m->reloads_ok - server->reloads_ok_seen);
-		server->reloads_ok_seen = m->reloads_ok;
+	/* the counts only grow while one loftd runs: add the difference
+	   (in one step - the report says how many, not the loop); what was
+	   seen survives loft-stats restarts in the state file */
+	if (m->start_usecs != server->persist->master_start_usecs) {
+		server->persist->master_start_usecs = m->start_usecs;
+		server->persist->reloads_ok_seen = 0;
+		server->persist->reloads_failed_seen = 0;
 	}
-	if (m->reloads_failed > server->reloads_failed_seen) {
-		stats_metrics_reload(server->metrics, false,
-				     m->reloads_failed - server->reloads_failed_seen);
-		server->reloads_failed_seen = m->reloads_failed;
+	if (m->reloads_ok > server->persist->reloads_ok_seen) {
+		stats_metrics_reload(server->metrics, true,
+				     m->reloads_ok - server->persist->reloads_ok_seen);
+		server->persist->reloads_ok_seen = m->reloads_ok;
+	}
+	if (m->reloads_failed > server->persist->reloads_failed_seen) {
+		stats_metrics_reload(server->metrics, false, m->reloads_failed -
+				     server->persist->reloads_failed_seen);
+		server->persist->reloads_failed_seen = m->reloads_failed;
 	}
 }
 
@@ -791,10 +797,38 @@ void stats_server_stopping(struct stats_server *server)
 	accept_backoff_free(&server->admin_backoff);
 }
 
+/* stats_server_restore_debug - the debug masks an earlier loft-stats
+   left in the state */
+static void stats_server_restore_debug(struct stats_server *server)
+{
+	const struct stats_state_server *p = server->persist;
+
+	server->debug_count = 0;
+	server->debug_masks = xcalloc(STATS_STATE_DEBUG_MASKS + 1,
+				      sizeof(char *));
+	for (uint32_t i = 0; i < p->debug_count && i < STATS_STATE_DEBUG_MASKS; i++)
+		server->debug_masks[server->debug_count++] =
+			xstrndup(p->debug_masks[i], STATS_STATE_DEBUG_MASK_MAX - 1);
+}
+
+void stats_server_save_debug(struct stats_server *server)
+{
+	struct stats_state_server *p = server->persist;
+
+	p->debug_count = 0;
+	for (size_t i = 0; i < server->debug_count &&
+	     p->debug_count < STATS_STATE_DEBUG_MASKS; i++)
+		snprintf(p->debug_masks[p->debug_count++],
+			 sizeof(p->debug_masks[0]), "%s", server->debug_masks[i]);
+}
+
 struct stats_server *stats_server_create(struct evloop *loop,
-					 const struct loft_settings *set)
+					 const struct loft_settings *set,
+					 const char *state_path)
 {
 	struct stats_server *server = xcalloc(1, sizeof(*server));
+	const char *error;
+	bool fresh;
 
 	server->loop = loop;
 	server->set = set;
@@ -804,7 +838,17 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	pthread_mutex_init(&server->lock, NULL);
 	pthread_cond_init(&server->reload_cond, NULL);
 	server->sessions = stats_sessions_create();
-	server->metrics = stats_metrics_create(LOFT_VERSION);
+	server->state = stats_state_open(state_path, stats_metrics_store_size(),
+					 &fresh, &error);
+	if (error != NULL)
+		log_warning("stats: counters are kept in memory only, a restart "
+			    "of loft-stats starts them again: %s", error);
+	else if (state_path != NULL && !fresh)
+		log_info("stats: counters go on from %s", state_path);
+	server->persist = stats_state_server(server->state);
+	server->metrics = stats_metrics_create_in(LOFT_VERSION,
+						  stats_state_metrics(server->state));
+	stats_server_restore_debug(server);
 	server->journal = stats_journal_create(set->stats_journal_size);
 	server->errors = stats_errors_create(0);
 	server->peer_logs = stats_peer_logs_create();
@@ -840,6 +884,7 @@ void stats_server_free(struct stats_server **_server)
 	free(server->debug_masks);
 	stats_sessions_free(&server->sessions);
 	stats_metrics_free(&server->metrics);
+	stats_state_close(&server->state);
 	stats_journal_free(&server->journal);
 	stats_errors_free(&server->errors);
 	stats_peer_logs_free(&server->peer_logs);

@@ -17,8 +17,13 @@
 
 struct stats_server;
 
+/* stats_server_create - with state_path (base_dir/stats-state, see
+   stats_state.h) the counters, loftd's seen reload counts and the debug
+   masks are those an earlier loft-stats left there; NULL keeps them in
+   memory only (tests, fuzzers) */
 struct stats_server *stats_server_create(struct evloop *loop,
-					 const struct loft_settings *set);
+					 const struct loft_settings *set,
+					 const char *state_path);
 void stats_server_free(struct stats_server **server);
 
 /* stats_server_listen - accept reporters on a listening UNIX socket */

@@ -222,6 +222,10 @@ struct master_stats *master_stats_create(struct evloop *loop,
 	stats->timer = evloop_add_timer(loop, MASTER_STATS_INTERVAL_MSECS,
 					master_stats_tick, stats);
 	log_set_forward(on_log, stats);
+	/* at once, not on the timer: the stats-writer listener is loftd's,
+	   so this waits in its backlog and loft-stats has the service table
+	   from its first second (`service status`, the first scrape) */
+	master_stats_send(stats);
 	return stats;
 }
 

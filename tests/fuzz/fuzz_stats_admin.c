@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.args = args;
 	while (!fuzz_empty(&in) && req.n_args < FUZZ_MAX_ARGS)
 		args[req.n_args++] = fuzz_field(&in, '\n');
-	server = stats_server_create(loop, &set);
+	server = stats_server_create(loop, &set, NULL);
 	populate(server);
 	ret = stats_admin_answer(server, uid, 1, &req, &status, &json, &error);
 	if (ret == 0) {

@@ -174,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { data, size };
 	struct fuzz_state st = { 0 };
 
-	st.server = stats_server_create(loop, &set);
+	st.server = stats_server_create(loop, &set, NULL);
 	/* this process plays loftd */
 	stats_server_set_master(st.server, getpid());
 	while (!fuzz_empty(&in)) {

@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_body(req.json, route->any_json);
 	}
-	server = stats_server_create(loop, &set);
+	server = stats_server_create(loop, &set, NULL);
 	{
 		char *users[] = { "alice@example.com" };
 		struct stats_session s = {

@@ -85,6 +85,7 @@ static const char want_prometheus[] =
 	"# HELP loft_sessions_total Sessions started, by service.\n"
 	"# TYPE loft_sessions_total counter\n"
 	"loft_sessions_total{service=\"lmtp\"} 2\n"
+	"loft_sessions_total{service=\"lda\"} 0\n"
 	"# HELP loft_service_processes Processes running, by service.\n"
 	"# TYPE loft_service_processes gauge\n"
 	"loft_service_processes{service=\"lmtp\"} 2\n"
@@ -223,6 +224,7 @@ static const char want_openmetrics[] =
 	"# TYPE loft_sessions counter\n"
 	"# HELP loft_sessions Sessions started, by service.\n"
 	"loft_sessions_total{service=\"lmtp\"} 2\n"
+	"loft_sessions_total{service=\"lda\"} 0\n"
 	"# TYPE loft_service_processes gauge\n"
 	"# HELP loft_service_processes Processes running, by service.\n"
 	"loft_service_processes{service=\"lmtp\"} 2\n"
@@ -632,6 +634,7 @@ START_TEST(test_service_names)
 	ck_assert_ptr_nonnull(strstr(text,
 		"loft_sessions_total{service=\"stats\"} 0\n"
 		"loft_sessions_total{service=\"lmtp\"} 1\n"
+		"loft_sessions_total{service=\"lda\"} 0\n"
 		"loft_sessions_total{service=\"imap\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(text,
 		"loft_sessions_active{service=\"stats\"} 0\n"
@@ -642,16 +645,17 @@ START_TEST(test_service_names)
 		"loft_service_restarts_total{service=\"stats\"} 4\n"));
 	free(text);
 
-	/* past STATS_METRICS_MAX_SERVICES names, sessions count as "other" */
+	/* past STATS_METRICS_MAX_SERVICES names (lmtp and lda are there
+	   from the start), sessions count as "other" */
 	for (i = 0; i < STATS_METRICS_MAX_SERVICES + 10; i++) {
 		snprintf(name, sizeof(name), "svc%u", i);
 		stats_metrics_session_started(m, name);
 	}
 	text = stats_metrics_render(m, NULL, false);
 	ck_assert_ptr_nonnull(strstr(text,
-		"loft_sessions_total{service=\"other\"} 12\n"));
-	ck_assert_ptr_null(strstr(text, "service=\"svc62\""));
-	ck_assert_ptr_nonnull(strstr(text, "service=\"svc61\""));
+		"loft_sessions_total{service=\"other\"} 13\n"));
+	ck_assert_ptr_null(strstr(text, "service=\"svc61\""));
+	ck_assert_ptr_nonnull(strstr(text, "service=\"svc60\""));
 	free(text);
 	stats_metrics_free(&m);
 }
@@ -669,7 +673,7 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	ck_assert_uint_eq(json_object_array_length(metrics), 34);
+	ck_assert_uint_eq(json_object_array_length(metrics), 35);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
