@@ -41,6 +41,8 @@
 /* after SIGTERM, how long an HTTP reload still waiting for loftd's
    answer may keep the process (the reload itself sent the SIGTERM) */
 #define STATS_MAIN_STOP_GRACE_MSECS 5000
+/* how long a new loft-stats waits for loftd's first report */
+#define STATS_MAIN_MASTER_WAIT_MSECS 1000
 #define STATS_MAIN_STOP_POLL_MSECS 50
 
 struct stats_main {
@@ -137,11 +139,12 @@ static void start_standalone(struct stats_server *server,
 		log_fatal(EX_UNAVAILABLE, "http: %s", error);
 }
 
-/* start_service - the listeners loftd handed us */
-static void start_service(struct stats_server *server,
-			  const struct service_env *env)
+/* start_service - the listeners loftd handed us; the HTTP one's fd is
+   returned (-1: none), for start_http */
+static int start_service(struct stats_server *server,
+			 const struct service_env *env)
 {
-	const char *error;
+	int http_fd = -1;
 
 	for (size_t i = 0; i < env->listener_count; i++) {
 		const struct service_listener *l = &env->listeners[i];
@@ -150,12 +153,24 @@ static void start_service(struct stats_server *server,
 			stats_server_listen(server, l->fd);
 		else if (strcmp(l->name, "admin") == 0)
 			stats_admin_listen(server, l->fd);
-		else if (strcmp(l->name, "http") == 0) {
-			if (stats_server_start_http(server, l->fd, NULL, 0,
-						    &error) < 0)
-				log_fatal(EX_UNAVAILABLE, "http: %s", error);
-		}
+		else if (strcmp(l->name, "http") == 0)
+			http_fd = l->fd;
 	}
+	return http_fd;
+}
+
+/* start_http - serve HTTP once loftd's first report (waiting in the
+   stats-writer backlog) is in or a moment has passed, so the first scrape
+   already knows every service */
+static void start_http(struct stats_server *server, struct evloop *loop,
+		       int http_fd)
+{
+	const char *error;
+
+	stats_server_await_master(server, loop, STATS_MAIN_MASTER_WAIT_MSECS);
+	if (http_fd >= 0 &&
+	    stats_server_start_http(server, http_fd, NULL, 0, &error) < 0)
+		log_fatal(EX_UNAVAILABLE, "http: %s", error);
 }
 
 int main(int argc, char **argv)
@@ -166,7 +181,7 @@ int main(int argc, char **argv)
 	struct stats_server *server;
 	const char *config_path = LOFT_DEFAULT_CONFIG, *error;
 	char *state_path;
-	int c, ret;
+	int c, ret, http_fd;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("stats");
@@ -202,7 +217,7 @@ int main(int argc, char **argv)
 	if (env.service != NULL) {
 		/* the master is the process that started us */
 		stats_server_set_master(server, getppid());
-		start_service(server, &env);
+		http_fd = start_service(server, &env);
 		if (service_child_raise_nofile(service_child_client_limit(&set,
 			service_child_find_service(&set, env.service)), &error) < 0)
 			log_warning("%s", error);
@@ -216,6 +231,7 @@ int main(int argc, char **argv)
 						 on_master_gone, &ctx);
 		/* one process serves every reporter: never ask for more */
 		service_child_report(ctx.child, 0, 1, 0);
+		start_http(server, ctx.loop, http_fd);
 	} else {
 		start_standalone(server, &set);
 	}

@@ -6,6 +6,8 @@
  */
 #include "stats_ops.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +18,9 @@
 
 /* loftd reports every few seconds; older than this it counts as gone */
 #define STATS_OPS_MASTER_STALE_USECS (15ULL * 1000000)
+/* a loft-stats just started (by a reload, or after a crash) waits this
+   long for loftd's first report before it calls loftd missing */
+#define STATS_OPS_MASTER_GRACE_USECS (5ULL * 1000000)
 
 json_object *stats_ops_who(struct stats_server *server,
 			   const struct stats_filter *filter, bool per_session)
@@ -186,6 +191,18 @@ json_object *stats_ops_services(struct stats_server *server)
 	return obj;
 }
 
+/* stats_ops_master_pending - loftd started this loft-stats moments ago,
+   is alive and has not reported yet: a reload is no outage (lock held) */
+static bool stats_ops_master_pending(const struct stats_server *server)
+{
+	if (server->master_pid <= 0 ||
+	    clock_realtime_usecs() - server->start_usecs >
+	    STATS_OPS_MASTER_GRACE_USECS)
+		return false;
+	/* EPERM: alive, and root's */
+	return kill(server->master_pid, 0) == 0 || errno == EPERM;
+}
+
 json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r)
 {
 	json_object *obj = json_object_new_object(), *problems = json_object_new_array();
@@ -193,11 +210,15 @@ json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r)
 
 	pthread_mutex_lock(&server->lock);
 	st = server->master_status;
-	if (server->master == NULL || st == NULL)
-		json_object_array_add(problems, json_object_new_string("loftd is not connected"));
-	else if (clock_realtime_usecs() - server->master_status_usecs >
-		 STATS_OPS_MASTER_STALE_USECS)
-		json_object_array_add(problems, json_object_new_string("loftd stopped reporting"));
+	if (server->master == NULL || st == NULL) {
+		if (!stats_ops_master_pending(server))
+			json_object_array_add(problems,
+				json_object_new_string("loftd is not connected"));
+	} else if (clock_realtime_usecs() - server->master_status_usecs >
+		   STATS_OPS_MASTER_STALE_USECS) {
+		json_object_array_add(problems,
+			json_object_new_string("loftd stopped reporting"));
+	}
 	for (size_t i = 0; server->master != NULL && st != NULL &&
 	     i < st->n_services; i++) {
 		if (st->services[i]->n_listeners > 0 && !st->services[i]->up) {

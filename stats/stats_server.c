@@ -671,6 +671,24 @@ void stats_server_set_master(struct stats_server *server, pid_t pid)
 						   server->master_uid);
 }
 
+void stats_server_await_master(struct stats_server *server,
+			       struct evloop *loop, int timeout_msecs)
+{
+	uint64_t deadline = evloop_now_msecs(loop) + (uint64_t)timeout_msecs;
+	bool known = false;
+
+	while (!known && server->master_pid > 0) {
+		uint64_t now = evloop_now_msecs(loop);
+
+		pthread_mutex_lock(&server->lock);
+		known = server->master_status != NULL;
+		pthread_mutex_unlock(&server->lock);
+		if (known || now >= deadline ||
+		    evloop_run_once(loop, (int)(deadline - now)) < 0)
+			break;
+	}
+}
+
 void stats_server_listen(struct stats_server *server, int fd)
 {
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

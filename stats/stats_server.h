@@ -33,6 +33,10 @@ void stats_server_listen(struct stats_server *server, int fd);
    pid with loftd's uid is the master, and only loftd's children can be
    services; without it (standalone) no connection is either */
 void stats_server_set_master(struct stats_server *server, pid_t pid);
+/* stats_server_await_master - run loop until loftd's first status report
+   is in, at most timeout_msecs (at start-up, before HTTP serves) */
+void stats_server_await_master(struct stats_server *server,
+			       struct evloop *loop, int timeout_msecs);
 /* stats_server_start_http - serve the HTTP API on listen_fd (from loftd)
    or, when it is -1, on address:port. 0 or -1 with *error_r. */
 int stats_server_start_http(struct stats_server *server, int listen_fd,

@@ -84,3 +84,37 @@ def test_counters_and_debug_masks_survive_crash_and_reload(inst):
         assert wait_for(lambda: saved(sd) == 6)
     finally:
         sd.stop()
+
+
+def test_healthz_does_not_flap_through_reloads(inst):
+    """Polled all through three reloads (each starts a new loft-stats),
+    /healthz of a healthy instance answers 200 every time it answers."""
+    sd = StatsDaemon(inst)
+    sd.start()
+    try:
+        assert wait_for(lambda: sd.get("/healthz")[0] == 200)
+        import threading
+        seen, stop = [], threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                try:
+                    st, _, body = sd.get("/healthz")
+                    seen.append(st if st == 200 else (st, body))
+                except OSError:
+                    seen.append("refused")
+                time.sleep(0.02)
+        t = threading.Thread(target=poll)
+        t.start()
+        for i in range(3):
+            r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"],
+                               capture_output=True)
+            assert r.returncode == 0, r.stderr
+            assert wait_for(lambda: sd.metric("loft_config_reloads_total",
+                                              result="ok") == i + 1, timeout=20)
+            time.sleep(0.5)
+        stop.set()
+        t.join()
+        assert seen and set(seen) == {200}, seen
+    finally:
+        sd.stop()
