@@ -160,7 +160,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, default_internal_user, "loft",
 	  "Unprivileged user internal services run as"),
 	G(STR, http_api_key, "",
-	  "Bearer token for mutating HTTP API calls (empty: they are refused)"),
+	  "Bearer token every HTTP API call needs but /metrics and /healthz (empty: the API is off)"),
+	/* loft's own (Dovecot has no HTTP API Host check) */
+	G(STR, http_api_allowed_hosts, "",
+	  "Host header names the HTTP endpoint accepts without the key, besides localhost, 127.0.0.1, [::1] and its listener address (DNS rebinding guard)"),
 	G(UINT, stats_journal_size, "10000",
 	  "Delivery outcomes loft-stats keeps for deliveries queries"),
 	G(STR, admin_socket_group, "",

@@ -139,6 +139,7 @@ struct loft_settings {
 	uint64_t default_vsz_limit;	/* bytes */
 	char *default_internal_user;
 	char *http_api_key;
+	char *http_api_allowed_hosts;	/* more Host names for the HTTP API */
 	unsigned int stats_journal_size;	/* deliveries kept for queries */
 	char *admin_socket_group;	/* widens base_dir/admin to 0660 */
 

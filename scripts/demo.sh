@@ -102,7 +102,7 @@ ls -l "$mail/demo/Maildir/new/" | tail -n +2 | sed "s|^|  $mail/demo/Maildir/new
 echo "log ($demo/log/loft-info.log):"
 grep -h "saved mail" "$demo/log/loft-info.log" | tail -n 2
 echo "metrics and API: curl http://127.0.0.1:$http_port/metrics"
-echo "                curl http://127.0.0.1:$http_port/api/v1/deliveries"
+echo "                curl -H 'Authorization: Bearer $api_key' http://127.0.0.1:$http_port/api/v1/deliveries"
 echo "                curl -H 'Authorization: Bearer $api_key' -d '{\"user\":\"*\"}' http://127.0.0.1:$http_port/api/v1/kick"
 echo "stop it with: $top/build/bin/loftd -c $demo/loft.conf stop"
 exit "$rc"

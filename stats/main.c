@@ -95,30 +95,11 @@ static void on_master_gone(void *context)
 }
 
 
-/* http_listener_settings - the config's `service stats { inet_listener
-   http { } }`, or NULL */
-static const struct listener_settings *
-http_listener_settings(const struct loft_settings *set)
-{
-	for (size_t i = 0; i < set->service_count; i++) {
-		const struct service_settings *svc = &set->services[i];
-
-		if (strcmp(svc->name, "stats") != 0)
-			continue;
-		for (size_t j = 0; j < svc->listener_count; j++) {
-			if (svc->listeners[j].type == LISTENER_INET &&
-			    strcmp(svc->listeners[j].name, "http") == 0)
-				return &svc->listeners[j];
-		}
-	}
-	return NULL;
-}
-
 /* start_standalone - no loftd: open our own sockets */
 static void start_standalone(struct stats_server *server,
 			     const struct loft_settings *set)
 {
-	const struct listener_settings *http = http_listener_settings(set);
+	const struct listener_settings *http = stats_api_http_listener(set);
 	char *path = xasprintf("%s/stats-writer", set->base_dir);
 	const char *error;
 	int fd;

@@ -7,10 +7,13 @@
  * stats_http_check.c, the listening socket in stats_http_socket.c.
  *
  * Request flow: MHD calls stats_http_access() once after the headers
- * (routing, auth and a declared Content-Length are judged there, so a
- * refused request is answered before its body is read), then once per
- * piece of body (counted; buffered only up to max_body), then once at the
- * end, where the body is validated and the route's handler runs.
+ * (routing, the Host name, auth and a declared Content-Length are judged
+ * there, so a refused request is answered before its body is read), then
+ * once per piece of body (counted; buffered only up to max_body), then
+ * once at the end, where the body is validated and the route's handler
+ * runs. A handler that defers (stats_http_defer) gets its connection
+ * suspended; MHD calls stats_http_access() again when it is resumed, and
+ * the handler runs again there (stats_http_watch.c keeps the deadlines).
  */
 #include "stats_http_private.h"
 
@@ -24,40 +27,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "error_slot.h"
-#include "strbuf.h"
 
 /* a chunked body this far past max_body gets the connection dropped */
 #define STATS_HTTP_DISCARD_MAX (1024 * 1024)
-
-struct stats_http {
-	struct MHD_Daemon *daemon;
-	int listen_fd;
-	bool own_fd;		/* we opened listen_fd, so we close it */
-	unsigned int port;
-	struct stats_http_route *routes;
-	size_t route_count;
-	char *api_key;
-	size_t max_body;
-	stats_http_extra_auth_t *extra_auth;
-	void *context;
-	unsigned int in_flight;	/* requests not completed yet (atomic) */
-	bool quiesced;		/* no longer accepting */
-};
-
-/* one request in progress (MHD's per-request con_cls) */
-struct stats_http_conn {
-	struct stats_http *http;
-	struct MHD_Connection *connection;
-	const struct stats_http_route *route;
-	struct strbuf body;	/* zeroed until the first byte */
-	size_t received;	/* body bytes seen, kept or not */
-	bool want_body;
-	bool too_large;
-	char remote_ip[INET6_ADDRSTRLEN];
-};
 
 static __thread struct error_slot stats_http_error;
 
@@ -215,33 +188,55 @@ static const char *stats_http_req_header(const struct stats_http_request *req,
 	return stats_http_header(req->impl, name);
 }
 
-/* stats_http_fill_remote_ip - the peer's address as text; IPv4-mapped
-   IPv6 addresses are shown as IPv4 */
-static void stats_http_fill_remote_ip(struct stats_http_conn *conn)
+/* stats_http_addr_text - sa's address as text into buf ("" if not IP);
+   IPv4-mapped IPv6 addresses are shown as IPv4 */
+static void stats_http_addr_text(const struct sockaddr *sa,
+				 char buf[INET6_ADDRSTRLEN])
 {
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn->connection,
-					MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = info != NULL ? info->client_addr : NULL;
-
-	conn->remote_ip[0] = '\0';
+	buf[0] = '\0';
 	if (sa == NULL)
 		return;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
-		inet_ntop(AF_INET, &sin->sin_addr, conn->remote_ip,
-			  sizeof(conn->remote_ip));
+		inet_ntop(AF_INET, &sin->sin_addr, buf, INET6_ADDRSTRLEN);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const void *)sa;
 
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
-				  conn->remote_ip, sizeof(conn->remote_ip));
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
+				  INET6_ADDRSTRLEN);
 		else
-			inet_ntop(AF_INET6, &sin6->sin6_addr, conn->remote_ip,
-				  sizeof(conn->remote_ip));
+			inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
+				  INET6_ADDRSTRLEN);
 	}
+}
+
+/* stats_http_fill_remote_ip - the peer's address as text */
+static void stats_http_fill_remote_ip(struct stats_http_conn *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn->connection,
+					MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	stats_http_addr_text(info != NULL ? info->client_addr : NULL,
+			     conn->remote_ip);
+}
+
+/* stats_http_local_ip - the address the connection came in on */
+static void stats_http_local_ip(struct stats_http_conn *conn,
+				char buf[INET6_ADDRSTRLEN])
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn->connection,
+					MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	buf[0] = '\0';
+	if (info != NULL &&
+	    getsockname(info->connect_fd, (struct sockaddr *)&ss, &len) == 0)
+		stats_http_addr_text((struct sockaddr *)&ss, buf);
 }
 
 /* --- routing --- */
@@ -306,14 +301,21 @@ static char *stats_http_allow(const struct stats_http *http, const char *path)
 
 /* --- request flow --- */
 
-/* stats_http_refuse_auth - answer a failed auth check */
-static enum MHD_Result stats_http_refuse_auth(struct MHD_Connection *connection,
+/* stats_http_refuse_auth - answer a failed auth check (and tell the
+   auth_failed hook, unless the API is only disabled) */
+static enum MHD_Result stats_http_refuse_auth(struct stats_http_conn *conn,
+					      const char *path,
 					      enum stats_http_auth_result res)
 {
+	struct stats_http *http = conn->http;
+	struct MHD_Connection *connection = conn->connection;
+
+	if (res != STATS_HTTP_AUTH_DISABLED && http->auth_failed != NULL)
+		http->auth_failed(conn->remote_ip, path, http->context);
 	switch (res) {
 	case STATS_HTTP_AUTH_DISABLED:
 		return stats_http_send_error(connection, 403, NULL, NULL,
-			"mutating API disabled: set http_api_key in the config");
+			"HTTP API disabled: set http_api_key in the config");
 	case STATS_HTTP_AUTH_MISSING:
 		return stats_http_send_error(connection, 401,
 			MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"loft\"",
@@ -344,7 +346,32 @@ static bool stats_http_declared_too_large(struct stats_http_conn *conn)
 	return errno == ERANGE || (end != value && len > conn->http->max_body);
 }
 
-/* stats_http_begin - first call, headers received: route, auth, size */
+/* stats_http_auth - the request's credentials, judged */
+static enum stats_http_auth_result stats_http_auth(struct stats_http_conn *conn)
+{
+	struct stats_http *http = conn->http;
+
+	return stats_http_check_auth(
+		stats_http_header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+		http->api_key, http->extra_auth, http->context);
+}
+
+/* stats_http_host_refused - the Host header names another site (a page
+   that reached us through DNS rebinding) and no valid key came with it */
+static bool stats_http_host_refused(struct stats_http_conn *conn,
+				    const char **host_r)
+{
+	char local_ip[INET6_ADDRSTRLEN];
+
+	*host_r = stats_http_header(conn, MHD_HTTP_HEADER_HOST);
+	stats_http_local_ip(conn, local_ip);
+	if (stats_http_check_host(*host_r, local_ip, conn->http->allowed_hosts))
+		return false;
+	return stats_http_auth(conn) != STATS_HTTP_AUTH_OK;
+}
+
+/* stats_http_begin - first call, headers received: route, Host, auth,
+   size */
 static enum MHD_Result stats_http_begin(struct stats_http *http,
 					struct MHD_Connection *connection,
 					const char *path, const char *method,
@@ -352,6 +379,7 @@ static enum MHD_Result stats_http_begin(struct stats_http *http,
 {
 	struct stats_http_conn *conn = xcalloc(1, sizeof(*conn));
 	enum stats_http_auth_result auth;
+	const char *host;
 	bool path_known;
 	enum MHD_Result ret;
 	char *allow;
@@ -360,7 +388,15 @@ static enum MHD_Result stats_http_begin(struct stats_http *http,
 	conn->connection = connection;
 	*con_cls = conn;
 	__atomic_add_fetch(&http->in_flight, 1, __ATOMIC_RELAXED);
+	stats_http_watch_request(http, connection, true);
+	stats_http_fill_remote_ip(conn);
 
+	if (stats_http_host_refused(conn, &host)) {
+		return stats_http_send_error(connection, 421, NULL, NULL,
+			"Host '%s' is not this server's: use its address or "
+			"localhost, list the name in http_api_allowed_hosts, "
+			"or send the API key", host);
+	}
 	conn->route = stats_http_find_route(http, method, path, &path_known);
 	if (!path_known) {
 		return stats_http_send_error(connection, 404, NULL, NULL,
@@ -376,11 +412,9 @@ static enum MHD_Result stats_http_begin(struct stats_http *http,
 		return ret;
 	}
 	if (conn->route->auth) {
-		auth = stats_http_check_auth(
-			stats_http_header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
-			http->api_key, http->extra_auth, http->context);
+		auth = stats_http_auth(conn);
 		if (auth != STATS_HTTP_AUTH_OK)
-			return stats_http_refuse_auth(connection, auth);
+			return stats_http_refuse_auth(conn, path, auth);
 	}
 	if (stats_http_declared_too_large(conn)) {
 		return stats_http_send_error(connection, 413, NULL, NULL,
@@ -413,8 +447,52 @@ static enum MHD_Result stats_http_upload(struct stats_http_conn *conn,
 	return MHD_YES;
 }
 
-/* stats_http_finish - last call, whole request received: validate the
-   body, run the handler, send its response */
+/* stats_http_run_handler - run conn's handler on req; false when it
+   deferred and the connection is suspended (answered later), true when
+   resp holds the answer */
+static bool stats_http_run_handler(struct stats_http_conn *conn,
+				   struct stats_http_request *req,
+				   struct stats_http_response *resp)
+{
+	struct stats_http *http = conn->http;
+	bool again;
+
+	do {
+		pthread_mutex_lock(&http->watch_lock);
+		req->deferred = NULL;
+		req->wake = STATS_HTTP_WAKE_NONE;
+		if (conn->phase == STATS_HTTP_DEFER_WOKEN) {
+			req->deferred = conn->deferral->state;
+			req->wake = conn->wake;
+			conn->phase = STATS_HTTP_DEFER_NONE;
+		}
+		pthread_mutex_unlock(&http->watch_lock);
+
+		stats_http_set_body(resp, 0, NULL);
+		conn->route->handler(http->context, req, resp);
+
+		pthread_mutex_lock(&http->watch_lock);
+		if (conn->phase == STATS_HTTP_DEFER_ASKED) {
+			if (!http->stopping) {
+				MHD_suspend_connection(conn->connection);
+				conn->phase = STATS_HTTP_DEFER_SUSPENDED;
+				pthread_mutex_unlock(&http->watch_lock);
+				return false;
+			}
+			stats_http_watch_expire(conn, STATS_HTTP_WAKE_STOPPING);
+			/* a handler told to stop must answer: no third run */
+			if (req->wake == STATS_HTTP_WAKE_STOPPING)
+				conn->phase = STATS_HTTP_DEFER_NONE;
+		}
+		again = conn->phase == STATS_HTTP_DEFER_WOKEN;
+		pthread_mutex_unlock(&http->watch_lock);
+	} while (again);
+	return true;
+}
+
+/* stats_http_finish - last call, whole request received (or a deferred
+   request resumed): validate the body, run the handler, send its
+   response */
 static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 					 const char *path, const char *method)
 {
@@ -428,24 +506,26 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 			"request body too large: limit is %zu bytes",
 			http->max_body);
 	}
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.path = path;
-	if (conn->want_body && conn->body.len > 0) {
-		req.body = conn->body.data;
-		req.body_len = conn->body.len;
-		req.json = stats_http_check_json_body(conn->route->any_json,
-			stats_http_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE),
-			req.body, req.body_len, &error);
-		if (req.json == NULL) {
+	if (!conn->body_checked && conn->want_body && conn->body.len > 0) {
+		conn->json = stats_http_check_json_body(conn->route->any_json,
+			conn->body.data, conn->body.len, &error);
+		if (conn->json == NULL) {
 			return stats_http_send_error(conn->connection, 400,
 				NULL, NULL, "invalid JSON body: %s", error);
 		}
 	}
+	conn->body_checked = true;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	if (conn->json != NULL) {
+		req.body = conn->body.data;
+		req.body_len = conn->body.len;
+		req.json = conn->json;
+	}
 	accept = stats_http_header(conn, MHD_HTTP_HEADER_ACCEPT);
 	req.openmetrics = accept != NULL &&
 		strcasestr(accept, "application/openmetrics-text") != NULL;
-	stats_http_fill_remote_ip(conn);
 	req.remote_ip = conn->remote_ip;
 	req.authorization = stats_http_header(conn,
 					      MHD_HTTP_HEADER_AUTHORIZATION);
@@ -454,8 +534,8 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 	req.header = stats_http_req_header;
 	req.impl = conn;
 
-	conn->route->handler(http->context, &req, &resp);
-	json_object_put(req.json);
+	if (!stats_http_run_handler(conn, &req, &resp))
+		return MHD_YES;
 	return stats_http_send(conn->connection, &resp, NULL, NULL);
 }
 
@@ -477,16 +557,30 @@ static enum MHD_Result stats_http_access(void *cls,
 	return stats_http_finish(conn, url, method);
 }
 
-/* stats_http_completed - MHD's request-completed notice: free our state */
+/* stats_http_completed - MHD's request-completed notice: free our state;
+   the connection waits for its next request's headers */
 static void stats_http_completed(void *cls, struct MHD_Connection *connection,
 				 void **con_cls,
 				 enum MHD_RequestTerminationCode toe)
 {
+	struct stats_http *http = cls;
 	struct stats_http_conn *conn = *con_cls;
+	struct stats_http_deferral *d;
 
+	(void)toe;
+	stats_http_watch_request(http, connection, false);
 	if (conn == NULL)
 		return;
-	__atomic_sub_fetch(&conn->http->in_flight, 1, __ATOMIC_RELAXED);
+	if ((d = conn->deferral) != NULL) {
+		pthread_mutex_lock(&http->watch_lock);
+		stats_http_watch_unlink(conn);
+		pthread_mutex_unlock(&http->watch_lock);
+		if (d->state_free != NULL)
+			d->state_free(d->state);
+		free(d);
+	}
+	__atomic_sub_fetch(&http->in_flight, 1, __ATOMIC_RELAXED);
+	json_object_put(conn->json);
 	strbuf_free(&conn->body);
 	free(conn);
 	*con_cls = NULL;
@@ -538,6 +632,11 @@ static void stats_http_free(struct stats_http *http)
 		close(http->listen_fd);
 	free(http->routes);
 	free(http->api_key);
+	stats_http_free_names(http->allowed_hosts);
+	if (http->watch_running)
+		stats_http_watch_stop(http);
+	pthread_cond_destroy(&http->watch_cond);
+	pthread_mutex_destroy(&http->watch_lock);
 	free(http);
 }
 
@@ -547,7 +646,7 @@ int stats_http_start(const struct stats_http_settings *set,
 		     const char **error_r)
 {
 	struct stats_http *http;
-	int fd;
+	int fd, err;
 
 	if (stats_http_check_routes(routes, route_count, error_r) < 0)
 		return -1;
@@ -576,25 +675,38 @@ int stats_http_start(const struct stats_http_settings *set,
 	http->max_body = set->max_body != 0 ? set->max_body :
 		STATS_HTTP_DEFAULT_MAX_BODY;
 	http->extra_auth = set->extra_auth;
+	http->auth_failed = set->auth_failed;
+	http->allowed_hosts = stats_http_split_names(set->allowed_hosts);
 	http->context = context;
+	if ((err = stats_http_watch_start(http)) < 0) {
+		stats_http_free(http);
+		return stats_http_fail(error_r, "watchdog thread: %s",
+				       strerror(-err));
+	}
 
-	/* poll(), not MHD_USE_AUTO's epoll: with 0.9.75's edge-triggered
-	   epoll a client that sends part of a request and closes keeps its
-	   connection slot until the timeout, so a few such connects would
-	   lock an address out (per-IP limit) for 10 s. MHD_USE_ITC lets
-	   stats_http_stop() quiesce the daemon, which keeps MHD from
-	   closing a listening socket that is not ours. */
+	/* a pool of poll() threads, not MHD_USE_AUTO's epoll: with 0.9.75's
+	   edge-triggered epoll a client that sends part of a request and
+	   closes keeps its connection slot until the timeout. MHD_USE_ITC
+	   lets stats_http_stop() quiesce the daemon, which keeps MHD from
+	   closing a listening socket that is not ours; suspend/resume frees
+	   a thread while a deferred request waits. The per-IP limit leaves
+	   room for STATS_HTTP_CONNECTION_LIMIT / STATS_HTTP_PER_IP_LIMIT
+	   addresses, and the watchdog closes connections slow to send their
+	   headers, so slow clients cannot keep /metrics from answering. */
 	http->daemon = MHD_start_daemon(
-		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC,
+		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
+		MHD_ALLOW_SUSPEND_RESUME,
 		0, NULL, NULL, stats_http_access, http,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)STATS_HTTP_THREADS,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)STATS_HTTP_CONNECTION_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned int)STATS_HTTP_PER_IP_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)STATS_HTTP_TIMEOUT_SECS,
-		MHD_OPTION_NOTIFY_COMPLETED, stats_http_completed, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, stats_http_completed, http,
+		MHD_OPTION_NOTIFY_CONNECTION, stats_http_notify_connection, http,
 		MHD_OPTION_END);
 	if (http->daemon == NULL) {
 		unsigned int port = http->port;
@@ -620,6 +732,8 @@ void stats_http_stop(struct stats_http **_http)
 		return;
 	*_http = NULL;
 	stats_http_quiesce(http);
+	/* MHD refuses to stop with suspended connections: end their waits */
+	stats_http_watch_stop(http);
 	MHD_stop_daemon(http->daemon);
 	stats_http_free(http);
 }

@@ -2,41 +2,51 @@
  * stats_http - the HTTP endpoint of loft-stats (libmicrohttpd + json-c).
  *
  * This module owns the HTTP mechanics only: it listens, routes requests by
- * exact path and method, authenticates the mutating routes, limits and
+ * exact path and method, authenticates the routes that need the key, limits and
  * validates request bodies, and turns the owner's answers into responses.
  * What the endpoints return is decided by the owner (loft-stats) through a
  * table of handler callbacks, so this module knows nothing about sessions,
  * metrics or the journal.
  *
- * THREADING - READ THIS BEFORE WRITING A HANDLER: libmicrohttpd runs its
- * own internal polling thread (MHD_USE_POLL_INTERNAL_THREAD: one thread,
- * poll()), and every handler, and the extra_auth hook, is called ON THAT
- * THREAD, not on the owner's event loop. A handler MUST take the owner's
- * lock (loft-stats uses one mutex for its state) before it reads or
- * changes any shared state, and must not block for long: all HTTP clients
- * share that one thread. Handlers are never called concurrently with each
- * other. Connections are limited (STATS_HTTP_CONNECTION_LIMIT in all,
- * STATS_HTTP_PER_IP_LIMIT per address, idle ones closed after
- * STATS_HTTP_TIMEOUT_SECS) so that no client can exhaust the thread.
+ * THREADING - READ THIS BEFORE WRITING A HANDLER: libmicrohttpd runs a
+ * pool of STATS_HTTP_THREADS internal polling threads (poll()), and every
+ * handler, and the extra_auth and auth_failed hooks, is called ON ONE OF
+ * THOSE THREADS, not on the owner's event loop, possibly on several at
+ * once. A handler MUST take the owner's lock (loft-stats uses one mutex
+ * for its state) before it reads or changes any shared state, and must
+ * never block: a handler that waits for someone else (loftd's answer to
+ * a reload) defers its request with stats_http_defer() instead, which
+ * frees the thread. Connections are limited (STATS_HTTP_CONNECTION_LIMIT
+ * in all, STATS_HTTP_PER_IP_LIMIT per address); one that has not sent
+ * its request's headers STATS_HTTP_HEADER_TIMEOUT_SECS after it opened
+ * (or after its previous response) is closed, however slowly it trickles
+ * bytes, and any other idle one after STATS_HTTP_TIMEOUT_SECS, so slow
+ * clients cannot hold the endpoint for long.
  *
  * Behaviour, for every response:
  *   - exact-path routing; unknown path -> 404 {"error":"not found: /x"};
  *     known path with another method -> 405 with an Allow header; HEAD
  *     works on every GET route (the handler sees method "HEAD", the body
  *     is not sent);
+ *   - a request whose Host header does not name this endpoint (localhost,
+ *     127.0.0.1, [::1], the address the connection came in on, or one of
+ *     allowed_hosts; any port) answers 421 unless it carries valid
+ *     credentials, so a web page cannot reach the API through DNS
+ *     rebinding; a request without Host (HTTP/1.0) passes;
  *   - routes with auth = true need "Authorization: Bearer <api_key>"
  *     (compared in constant time) or the settings' extra_auth hook to say
  *     yes; with no api_key and no extra_auth configured they answer 403
- *     {"error":"mutating API disabled: set http_api_key in the config"},
+ *     {"error":"HTTP API disabled: set http_api_key in the config"},
  *     otherwise missing/wrong credentials answer 401 with
- *     WWW-Authenticate: Bearer;
+ *     WWW-Authenticate: Bearer, and the auth_failed hook is told;
  *   - request bodies larger than max_body answer 413 and are never
  *     buffered past max_body (a declared Content-Length is refused before
  *     the body is read; a chunked body is counted while it arrives and the
  *     excess discarded; a sender that goes on far past the limit is
  *     disconnected);
- *   - on non-GET routes a non-empty body must be sent as application/json
- *     and be one JSON object, else 400 {"error":"invalid JSON body: ..."};
+ *   - on non-GET routes a non-empty body must be one JSON object, else
+ *     400 {"error":"invalid JSON body: ..."}; it is read as JSON whatever
+ *     its Content-Type (curl -d sends application/x-www-form-urlencoded);
  *     an empty body is allowed and gives req->json == NULL;
  *   - Content-Type is application/json unless the handler sets another,
  *     and every response carries "Cache-Control: no-store".
@@ -60,11 +70,21 @@
 #define STATS_HTTP_CONTENT_TYPE_JSON "application/json"
 
 #define STATS_HTTP_DEFAULT_MAX_BODY (64 * 1024)
-#define STATS_HTTP_CONNECTION_LIMIT 64
+#define STATS_HTTP_THREADS 4
+#define STATS_HTTP_CONNECTION_LIMIT 512
 #define STATS_HTTP_PER_IP_LIMIT 16
+#define STATS_HTTP_HEADER_TIMEOUT_SECS 5
 #define STATS_HTTP_TIMEOUT_SECS 10
 
 struct stats_http;
+
+/* why a deferred request's handler is called again */
+enum stats_http_wake {
+	STATS_HTTP_WAKE_NONE,		/* first call: not deferred */
+	STATS_HTTP_WAKE_RESUMED,	/* the owner called stats_http_resume() */
+	STATS_HTTP_WAKE_TIMEOUT,	/* its timeout passed first */
+	STATS_HTTP_WAKE_STOPPING,	/* the endpoint stops: answer now */
+};
 
 struct stats_http_request {
 	const char *method;	/* "GET", "HEAD", "POST", ... */
@@ -90,6 +110,11 @@ struct stats_http_request {
 	/* request header value (name case-insensitive), NULL when absent */
 	const char *(*header)(const struct stats_http_request *req,
 			      const char *name);
+	/* when the handler is called again for a request it deferred:
+	   the state stats_http_defer() returned, and why; else NULL and
+	   STATS_HTTP_WAKE_NONE */
+	void *deferred;
+	enum stats_http_wake wake;
 	void *impl;		/* the module's, do not touch */
 };
 
@@ -110,6 +135,19 @@ typedef void stats_http_handler_t(void *context,
    the HTTP thread, like the handlers. */
 typedef bool stats_http_extra_auth_t(const char *authorization_header,
 				     void *context);
+/* a request was refused for missing or wrong credentials (not when the
+   API is disabled): remote_ip as in the request, path without query.
+   Runs on an HTTP thread. */
+typedef void stats_http_auth_failed_t(const char *remote_ip, const char *path,
+				      void *context);
+/* a deferred request's wait ends without the owner (wake is TIMEOUT or
+   STOPPING): the owner must forget state and never resume it; the
+   handler is then called again with that wake (unless the endpoint stops
+   first, see stats_http_defer). Runs without any lock of the module's. */
+typedef void stats_http_expire_t(void *state, enum stats_http_wake wake,
+				 void *context);
+/* frees what a deferred request's state owns, when the request ends */
+typedef void stats_http_state_free_t(void *state);
 
 struct stats_http_route {
 	const char *method;	/* "GET" or "POST" (any token); static */
@@ -133,6 +171,10 @@ struct stats_http_settings {
 	const char *api_key;	/* NULL or "" = none configured */
 	size_t max_body;	/* 0 = STATS_HTTP_DEFAULT_MAX_BODY */
 	stats_http_extra_auth_t *extra_auth;	/* NULL = none */
+	stats_http_auth_failed_t *auth_failed;	/* NULL = none */
+	/* more Host names accepted (see above), space or comma separated,
+	   without port; "*" is ignored. NULL = none. */
+	const char *allowed_hosts;
 };
 
 /* stats_http_start - start serving on MHD's own thread. routes (copied;
@@ -155,6 +197,24 @@ void stats_http_quiesce(struct stats_http *http);
 /* stats_http_in_flight - requests begun and not yet completed (their
    response not yet sent); a stopping owner waits for 0, bounded */
 unsigned int stats_http_in_flight(const struct stats_http *http);
+
+/* stats_http_defer - called by a handler that cannot answer yet: it
+   leaves resp unset and returns; its connection is suspended (the HTTP
+   threads serve others meanwhile) until the owner calls
+   stats_http_resume() from any thread, or timeout_msecs pass, or the
+   endpoint stops (then expire runs first). The handler is then called
+   again with the same request, req->deferred = the returned state and
+   req->wake saying why; it may defer again (the same state comes back).
+   state is state_size zeroed bytes owned by the module, freed with the
+   request (after state_free, when not NULL). With STATS_HTTP_WAKE_STOPPING
+   the handler must answer. */
+void *stats_http_defer(const struct stats_http_request *req, size_t state_size,
+		       unsigned int timeout_msecs, stats_http_expire_t *expire,
+		       stats_http_state_free_t *state_free);
+/* stats_http_resume - the owner's answer for a deferred request is ready:
+   its handler runs again (on an HTTP thread). Once per defer; never after
+   its expire was called. */
+void stats_http_resume(void *state);
 
 /* helpers for handlers */
 /* stats_http_respond_json - status and obj serialized (takes ownership of

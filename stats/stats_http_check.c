@@ -2,9 +2,11 @@
  * stats_http_check - the verdicts of the HTTP endpoint that do not need
  * libmicrohttpd: whether an Authorization header carries the configured
  * API key (compared in constant time, so response timing does not reveal
- * how much of a guess was right), and whether a request body is one JSON
- * object sent as application/json. Kept apart from the request flow in
- * stats_http.c; both run on MHD's thread and share no state.
+ * how much of a guess was right), whether a Host header names this
+ * endpoint (DNS rebinding), and whether a request body is one JSON
+ * object (whatever its Content-Type: the key, not the type, is what keeps
+ * other sites out). Kept apart from the request flow in stats_http.c;
+ * both run on MHD's threads and share no state.
  */
 #include "stats_http_private.h"
 
@@ -13,7 +15,6 @@
 #include <strings.h>
 
 #define STATS_HTTP_BEARER "Bearer"
-#define STATS_HTTP_JSON_TYPE "application/json"
 
 /* stats_http_secret_equal_n - constant-time comparison: the loop covers
    the longer of both and never exits early, every byte's difference is
@@ -81,24 +82,6 @@ stats_http_check_auth(const char *authorization, const char *api_key,
 	return STATS_HTTP_AUTH_INVALID;
 }
 
-/* stats_http_is_json_type - Content-Type is application/json, with or
-   without parameters such as charset */
-static bool stats_http_is_json_type(const char *content_type)
-{
-	size_t len = strlen(STATS_HTTP_JSON_TYPE);
-
-	if (content_type == NULL)
-		return false;
-	while (*content_type == ' ' || *content_type == '\t')
-		content_type++;
-	if (strncasecmp(content_type, STATS_HTTP_JSON_TYPE, len) != 0)
-		return false;
-	content_type += len;
-	while (*content_type == ' ' || *content_type == '\t')
-		content_type++;
-	return *content_type == '\0' || *content_type == ';';
-}
-
 /* stats_http_parse_json - strict parse of exactly one JSON value that
    fills the whole body (blanks around it allowed) */
 static json_object *stats_http_parse_json(const char *body, size_t len,
@@ -131,17 +114,11 @@ static json_object *stats_http_parse_json(const char *body, size_t len,
 	return obj;
 }
 
-json_object *stats_http_check_json_body(bool any_value,
-					const char *content_type,
-					const char *body, size_t len,
-					const char **error_r)
+json_object *stats_http_check_json_body(bool any_value, const char *body,
+					size_t len, const char **error_r)
 {
 	json_object *obj;
 
-	if (!stats_http_is_json_type(content_type)) {
-		*error_r = "Content-Type must be application/json";
-		return NULL;
-	}
 	if (memchr(body, '\0', len) != NULL) {
 		*error_r = "NUL byte in body";
 		return NULL;
@@ -155,4 +132,99 @@ json_object *stats_http_check_json_body(bool any_value,
 		return NULL;
 	}
 	return obj;
+}
+
+/* --- Host names --- */
+
+/* stats_http_host_name - the name part of a Host value (name, name:port,
+   [v6] or [v6]:port) into *name_r and *len_r; false when malformed */
+static bool stats_http_host_name(const char *host, const char **name_r,
+				 size_t *len_r)
+{
+	const char *end, *port;
+
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (end == NULL)
+			return false;
+		*name_r = host + 1;
+		*len_r = (size_t)(end - host - 1);
+		port = end + 1;
+	} else {
+		port = strchr(host, ':');
+		if (port == NULL)
+			port = host + strlen(host);
+		*name_r = host;
+		*len_r = (size_t)(port - host);
+	}
+	if (*port == ':') {
+		port++;
+		if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+		    strlen(port) > 5)
+			return false;
+	} else if (*port != '\0') {
+		return false;
+	}
+	return *len_r > 0;
+}
+
+/* stats_http_name_is - name (len bytes) is want, case-insensitively */
+static bool stats_http_name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+bool stats_http_check_host(const char *host, const char *local_ip,
+			   char *const *names)
+{
+	static const char *const always[] = { "localhost", "127.0.0.1", "::1" };
+	const char *name;
+	size_t len;
+
+	if (host == NULL)
+		return true;	/* HTTP/1.0: not a browser */
+	if (!stats_http_host_name(host, &name, &len))
+		return false;
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+		if (stats_http_name_is(name, len, always[i]))
+			return true;
+	}
+	if (*local_ip != '\0' && stats_http_name_is(name, len, local_ip))
+		return true;
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+		if (stats_http_name_is(name, len, names[i]))
+			return true;
+	}
+	return false;
+}
+
+char **stats_http_split_names(const char *list)
+{
+	char **names = xcalloc(1, sizeof(*names));
+	size_t count = 0;
+
+	while (list != NULL && *list != '\0') {
+		size_t len = strcspn(list, " \t,");
+		const char *name = list;
+
+		list += len;
+		list += strspn(list, " \t,");
+		if (len > 1 && name[0] == '[' && name[len - 1] == ']') {
+			name++;
+			len -= 2;
+		}
+		if (len == 0 || (len == 1 && *name == '*'))
+			continue;
+		names = xreallocarray(names, count + 2, sizeof(*names));
+		names[count++] = xstrndup(name, len);
+		names[count] = NULL;
+	}
+	return names;
+}
+
+void stats_http_free_names(char **names)
+{
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
 }

@@ -55,6 +55,7 @@ struct stats_metrics_counters {
 	uint64_t kicks;
 	uint64_t reloads[2];		/* ok, failed */
 	uint64_t dropped;
+	uint64_t http_auth_failures;
 };
 
 /* What outlives the process (stats_state): the counters and the names
@@ -104,6 +105,7 @@ enum stats_metric_id {
 	STATS_M_KICKS,
 	STATS_M_CONFIG_RELOADS,
 	STATS_M_EVENTS_DROPPED,
+	STATS_M_HTTP_AUTH_FAILURES,
 	STATS_M_COUNT
 };
 
@@ -147,6 +149,9 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_EVENTS_DROPPED] = { "loft_stats_events_dropped_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Stats events lost because the stats process was slow or down." },
+	[STATS_M_HTTP_AUTH_FAILURES] = { "loft_http_auth_failures_total",
+		STATS_METRIC_COUNTER, NULL,
+		"HTTP API requests refused for missing or wrong credentials." },
 };
 
 static const char *const stats_metric_type_names[] = {
@@ -405,6 +410,11 @@ void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 	m->store->c.reloads[ok ? 0 : 1] += n;
 }
 
+void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n)
+{
+	m->store->c.http_auth_failures += n;
+}
+
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 {
 	m->store->c.dropped += n;
@@ -589,6 +599,8 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_enum(sink, STATS_M_CONFIG_RELOADS, "result",
 				stats_metrics_reload_names, m->store->c.reloads, 2);
 	stats_metrics_walk_plain(sink, STATS_M_EVENTS_DROPPED, m->store->c.dropped);
+	stats_metrics_walk_plain(sink, STATS_M_HTTP_AUTH_FAILURES,
+				 m->store->c.http_auth_failures);
 }
 
 /* ---- numbers ---- */

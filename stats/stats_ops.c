@@ -271,6 +271,16 @@ json_object *stats_ops_debug(struct stats_server *server, const char *mask,
 	return result;
 }
 
+bool stats_ops_master_connected(struct stats_server *server)
+{
+	bool connected;
+
+	pthread_mutex_lock(&server->lock);
+	connected = server->master != NULL && server->master->conn != NULL;
+	pthread_mutex_unlock(&server->lock);
+	return connected;
+}
+
 int stats_ops_master_command(struct stats_server *server, const char *command,
 			     struct stats_master_wait *wait)
 {

@@ -35,6 +35,8 @@ json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r);
 /* stats_ops_debug - run-time debug logging on/off for a user mask */
 json_object *stats_ops_debug(struct stats_server *server, const char *mask,
 			     bool on);
+/* stats_ops_master_connected - loftd is connected (it may go at once) */
+bool stats_ops_master_connected(struct stats_server *server);
 /* stats_ops_master_command - ask loftd ("reload", "log-reopen"); the
    answer completes wait (see struct stats_master_wait). -1 when loftd is
    not connected (wait untouched). */

@@ -43,9 +43,9 @@ struct stats_peer {
 };
 
 /* A master command (reload, log-reopen) waiting for loftd's answer.
-   With a callback (the admin socket, on the loop thread) it is called and
-   the wait freed when the answer comes; without one (an HTTP request) done
-   is set and reload_cond broadcast, and the waiter unlinks it. */
+   When the answer comes, done, ok and error are set, the wait unlinked
+   and its callback called (on the loop thread, lock held): the admin
+   socket replies, the HTTP API resumes its deferred request. */
 struct stats_master_wait {
 	struct stats_master_wait *next;
 	uint64_t id;
@@ -53,6 +53,15 @@ struct stats_master_wait {
 	char error[512];
 	void (*callback)(struct stats_master_wait *wait, void *context);
 	void *context;
+};
+
+/* failed HTTP authentications of one address, for rate-limited logging
+   (stats_api.c); the last slot is shared by every address beyond */
+#define STATS_AUTH_LOG_PEERS 16
+struct stats_auth_log_peer {
+	char ip[46];		/* INET6_ADDRSTRLEN */
+	uint64_t last_msecs;	/* last line logged (monotonic), 0 = never */
+	unsigned int suppressed;	/* failures not logged since */
 };
 
 struct stats_server {
@@ -70,7 +79,6 @@ struct stats_server {
 	struct stats_peer_uids *peer_uids;
 
 	pthread_mutex_t lock;
-	pthread_cond_t reload_cond;
 	/* everything from here on is guarded by lock */
 	struct stats_peer *peers;
 	int next_owner;
@@ -91,6 +99,7 @@ struct stats_server {
 	struct evloop_io *admin_io;
 	int admin_fd;
 	struct stats_admin_client *admins;	/* loop thread only */
+	struct stats_auth_log_peer auth_log[STATS_AUTH_LOG_PEERS];
 };
 
 /* stats_server.c */
@@ -141,7 +150,13 @@ void stats_admin_close_all(struct stats_server *server);
 /* stats_api.c */
 extern const struct stats_http_route stats_api_routes[];
 extern const size_t stats_api_route_count;
-/* stats_api_doveadm_auth - the HTTP module's extra_auth hook */
-bool stats_api_doveadm_auth(const char *authorization, void *context);
+/* stats_api_start - serve the HTTP API with hs (listener fields set by
+   the caller; credentials, hooks and Host names are filled in here) */
+int stats_api_start(struct stats_server *server,
+		    struct stats_http_settings *hs, const char **error_r);
+/* stats_api_http_listener - the config's `service stats { inet_listener
+   http { } }`, or NULL */
+const struct listener_settings *
+stats_api_http_listener(const struct loft_settings *set);
 
 #endif

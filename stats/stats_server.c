@@ -310,12 +310,8 @@ static void on_reload_result(struct stats_server *server,
 		w->ok = m->ok;
 		snprintf(w->error, sizeof(w->error), "%s",
 			 m->error != NULL ? m->error : "");
-		if (w->callback != NULL) {
-			*p = w->next;
-			w->callback(w, w->context);
-		} else {
-			pthread_cond_broadcast(&server->reload_cond);
-		}
+		*p = w->next;
+		w->callback(w, w->context);
 		return;
 	}
 }
@@ -705,15 +701,9 @@ int stats_server_start_http(struct stats_server *server, int listen_fd,
 {
 	struct stats_http_settings hs = {
 		.listen_fd = listen_fd, .address = address, .port = port,
-		.api_key = server->set->http_api_key,
-		/* Dovecot's credential forms for the same key; with no key
-		   the mutating API stays disabled (403) */
-		.extra_auth = *server->set->http_api_key != '\0' ?
-			stats_api_doveadm_auth : NULL,
 	};
 
-	return stats_http_start(&hs, stats_api_routes, stats_api_route_count,
-				server, &server->http, error_r);
+	return stats_api_start(server, &hs, error_r);
 }
 
 /* loft-stats' own warnings and errors: the log hook runs under the log
@@ -854,7 +844,6 @@ struct stats_server *stats_server_create(struct evloop *loop,
 	server->admin_fd = -1;
 	server->start_usecs = clock_realtime_usecs();
 	pthread_mutex_init(&server->lock, NULL);
-	pthread_cond_init(&server->reload_cond, NULL);
 	server->sessions = stats_sessions_create();
 	server->state = stats_state_open(state_path, stats_metrics_store_size(),
 					 &fresh, &error);
@@ -907,7 +896,6 @@ void stats_server_free(struct stats_server **_server)
 	stats_errors_free(&server->errors);
 	stats_peer_logs_free(&server->peer_logs);
 	stats_peer_uids_free(&server->peer_uids);
-	pthread_cond_destroy(&server->reload_cond);
 	pthread_mutex_destroy(&server->lock);
 	free(server);
 }

@@ -2,7 +2,11 @@
 OpenMetrics output (promtool), who/kick over HTTP with and without the
 key, the per-user concurrency limit, the journal, recent errors, run-time
 debug, reload over HTTP, and loft-stats dying under load without losing
-mail."""
+mail. The HTTP endpoint's defences: every API call needs the key (failures
+counted and logged, rate-limited), bodies are JSON whatever their
+Content-Type, a forged Host is refused (DNS rebinding), and slow clients
+or a reload waiting for a stopped loftd do not keep /metrics from
+answering."""
 import json
 import os
 import re
@@ -11,6 +15,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -40,10 +45,13 @@ class StatsDaemon(Daemon):
     def url(self, path):
         return f"http://127.0.0.1:{self.http_port}{path}"
 
-    def get(self, path, headers=None):
-        req = urllib.request.Request(self.url(path), headers=headers or {})
+    def get(self, path, headers=None, key=KEY, timeout=20):
+        headers = dict(headers or {})
+        if key is not None:
+            headers.setdefault("Authorization", f"Bearer {key}")
+        req = urllib.request.Request(self.url(path), headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=20) as r:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, r.headers, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.headers, e.read().decode()
@@ -287,6 +295,11 @@ def test_reload_over_http(sd, inst):
     assert wait_for(lambda: any(e["service"] == "master" and "reload failed" in e["msg"]
                                 for e in sd.json("/api/v1/errors")))
     assert {"lmtp", "stats"} <= services(), sd.json("/api/v1/services")
+    # /doveadm/v1 runs a batch in order around its (deferred) reload
+    status, body = sd.post("/doveadm/v1", [["reload", {}, "r"], ["statsDump", {}, "s"]])
+    assert status == 200, body
+    assert body[0] == ["error", {"type": "exitCode", "exitCode": 75}, "r"]
+    assert body[1][0] == "doveadmResponse" and body[1][2] == "s"
 
 
 @needs_root
@@ -376,3 +389,191 @@ def test_doveadm_http_api_shape(sd, inst):
     status, body = call([["kick", {"mask": "user0*"}, "k"]], basic)
     assert status == 200 and body[0][0] == "doveadmResponse" and len(body[0][1]) == 1
     assert c.line().startswith("421 4.3.2 ")
+
+
+def raw_http(port, request, source="127.0.0.1", timeout=5):
+    """Send request bytes from source, return (status, headers+body text)."""
+    with socket.socket() as s:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    text = data.decode("utf-8", "replace")
+    return int(text.split()[1]) if text.startswith("HTTP/1.") else None, text
+
+
+def timed_get(d, path, source, key=None, limit=5.0):
+    """GET path from source address; (status, seconds); the liveness bound
+    is generous: slow clients or a pending reload must not block it."""
+    req = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{d.http_port}\r\n"
+           + (f"Authorization: Bearer {key}\r\n" if key else "")
+           + "Connection: close\r\n\r\n").encode()
+    start = time.monotonic()
+    try:
+        status, _ = raw_http(d.http_port, req, source=source, timeout=limit)
+    except OSError:
+        status = None
+    return status, time.monotonic() - start
+
+
+@needs_root
+def test_every_api_call_needs_the_key(sd, inst):
+    sd.start()
+    for path in ["/api/v1/who", "/api/v1/stats", "/api/v1/deliveries",
+                 "/api/v1/errors", "/api/v1/services"]:
+        status, headers, body = sd.get(path, key=None)
+        assert status == 401 and "authorization required" in body, (path, status, body)
+        assert headers["WWW-Authenticate"].startswith("Bearer")
+        assert sd.get(path, key="wrong")[0] == 401, path
+        assert sd.get(path)[0] == 200, path
+    # the scrapers' endpoints stay open
+    assert sd.get("/metrics", key=None)[0] == 200
+    assert sd.get("/healthz", key=None)[0] == 200
+    status, body = sd.post("/doveadm/v1", [["who", {}, "t"]], key=None)
+    assert status == 401
+    # a flood is counted one by one and logged once per address and 10 s,
+    # with the peer address and the path
+    before = sd.metric("loft_http_auth_failures_total")
+    for _ in range(30):
+        assert sd.get("/api/v1/who", key="guess")[0] == 401
+    assert sd.metric("loft_http_auth_failures_total") == before + 30
+    line = r"Warning: http: authentication failed for (\S+) from 127\.0\.0\.1"
+    assert wait_for(lambda: re.search(line, inst.log("loft.log")))
+    time.sleep(0.5)
+    assert len(re.findall(line, inst.log("loft.log"))) == 1, inst.log("loft.log")
+    assert re.search(line, inst.log("loft.log")).group(1) in ("/api/v1/who", "/api/v1/stats",
+                                                     "/api/v1/deliveries", "/api/v1/errors",
+                                                     "/api/v1/services")
+
+
+@needs_root
+def test_curl_form_body_is_read_as_json(sd, inst):
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    sd.start()
+
+    def curl(body):
+        r = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "-d", body,
+                            "-H", f"Authorization: Bearer {KEY}", sd.url("/api/v1/kick")],
+                           capture_output=True, text=True, timeout=20)
+        text, code = r.stdout.rsplit("\n", 1)
+        return int(code), json.loads(text)
+    # curl -d sends application/x-www-form-urlencoded
+    status, body = curl('{"user":"nobody@example.com"}')
+    assert status == 200 and body == {"count": 0, "kicked": []}, body
+    status, body = curl("user=nobody")
+    assert status == 400 and body["error"].startswith("invalid JSON body: "), body
+
+
+@needs_root
+def test_forged_host_is_refused(inst):
+    d = StatsDaemon(inst, extra="http_api_allowed_hosts = stats.example.org, [::1]\n")
+    try:
+        d.start()
+        for path in ["/metrics", "/healthz", "/api/v1/who"]:
+            # a page on evil.example rebinding its name to 127.0.0.1
+            status, _, body = d.get(path, {"Host": f"evil.example:{d.http_port}"}, key=None)
+            assert status == 421, (path, status, body)
+            assert "evil.example" in json.loads(body)["error"]
+        # the key is what matters: with it any Host is fine
+        assert d.get("/api/v1/who", {"Host": "evil.example"})[0] == 200
+        for host in ["localhost", f"localhost:{d.http_port}", "127.0.0.1",
+                     f"127.0.0.1:{d.http_port}", f"[::1]:{d.http_port}",
+                     "stats.example.org", f"STATS.example.org:{d.http_port}"]:
+            assert d.get("/metrics", {"Host": host}, key=None)[0] == 200, host
+        assert d.get("/metrics", {"Host": "stats.example.org.evil.example"},
+                     key=None)[0] == 421
+    finally:
+        d.stop()
+
+
+def open_slow(port, sources, per_source):
+    """Connections that send half a request and hold it."""
+    held = []
+    for src in sources:
+        for _ in range(per_source):
+            s = socket.socket()
+            s.bind((src, 0))
+            s.settimeout(5)
+            try:
+                s.connect(("127.0.0.1", port))
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+    return held
+
+
+@needs_root
+def test_slow_clients_do_not_block_metrics(sd, inst):
+    sd.start()
+    sources = [f"127.0.0.{i}" for i in range(2, 8)]
+    held = open_slow(sd.http_port, sources, 16)
+    try:
+        time.sleep(0.3)
+        for path in ["/metrics", "/healthz"]:
+            status, took = timed_get(sd, path, "127.0.0.20")
+            assert status == 200 and took < 5, (path, status, took)
+        assert timed_get(sd, "/api/v1/who", "127.0.0.20", key=KEY)[0] == 200
+    finally:
+        for s in held:
+            s.close()
+
+
+@needs_root
+def test_trickling_client_is_cut_off(sd, inst):
+    sd.start()
+    # sixteen connections from one address, each sending a byte a second:
+    # never idle, so only a deadline for the headers frees the address
+    held = open_slow(sd.http_port, ["127.0.0.30"], 16)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(1):
+            for s in held:
+                try:
+                    s.send(b"x")
+                except OSError:
+                    pass
+    t = threading.Thread(target=trickle)
+    t.start()
+    try:
+        time.sleep(0.3)
+        assert wait_for(lambda: timed_get(sd, "/metrics", "127.0.0.30", limit=2)[0] == 200,
+                        timeout=12, interval=0.5)
+    finally:
+        stop.set()
+        t.join()
+        for s in held:
+            s.close()
+
+
+@needs_root
+def test_reload_waiting_for_stopped_loftd_does_not_block_metrics(sd, inst):
+    sd.start()
+    result = {}
+
+    def reload():
+        result["reload"] = sd.post("/api/v1/reload")
+    os.kill(sd.proc.pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=reload)
+        t.start()
+        time.sleep(0.5)
+        assert t.is_alive()     # the reload waits for loftd
+        for _ in range(3):
+            status, took = timed_get(sd, "/metrics", "127.0.0.1")
+            assert status == 200 and took < 5, (status, took)
+            assert timed_get(sd, "/api/v1/stats", "127.0.0.1", key=KEY)[0] == 200
+    finally:
+        os.kill(sd.proc.pid, signal.SIGCONT)
+    t.join(timeout=30)
+    assert result["reload"] == (200, {"ok": True}), result
+    assert wait_for(lambda: sd.get("/healthz")[0] == 200, timeout=20)

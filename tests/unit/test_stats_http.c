@@ -6,8 +6,10 @@
  * the bearer-key gate (403 when disabled, 401 on missing or wrong keys,
  * the extra_auth hook); JSON body validation and the 413 size limit for
  * declared and chunked bodies; /metrics content negotiation and handler
- * content types; 100 quick connections; listen_fd hand-over; and
- * start/stop cycles that must leave no fd, thread or allocation behind.
+ * content types; 100 quick connections; deferred requests (resumed,
+ * timed out, and stopped while suspended); the Host check; listen_fd
+ * hand-over; and start/stop cycles that must leave no fd, thread or
+ * allocation behind.
  */
 #include <check.h>
 #include <dirent.h>
@@ -39,9 +41,14 @@
 struct test_owner {
 	pthread_mutex_t lock;
 	unsigned int calls;
+	/* /defer: the deferred request's state, its timeout, and the wake
+	   its expire hook saw (-1: not called) */
+	void *deferred;
+	unsigned int defer_msecs;
+	int expired;
 };
 
-static struct test_owner owner = { PTHREAD_MUTEX_INITIALIZER, 0 };
+static struct test_owner owner = { PTHREAD_MUTEX_INITIALIZER, 0, NULL, 0, -1 };
 
 /* owner_count_call - what every handler does first: touch shared state
    under the owner's lock, as the header demands */
@@ -140,7 +147,43 @@ static void handle_unavailable(void *context,
 	stats_http_respond_error(resp, 503, "loftd is %s", "down");
 }
 
+/* defer_expire - the module gave up waiting for the owner */
+static void defer_expire(void *state, enum stats_http_wake wake,
+			 void *context)
+{
+	struct test_owner *o = context;
+
+	pthread_mutex_lock(&o->lock);
+	ck_assert_ptr_eq(state, o->deferred);
+	o->expired = (int)wake;
+	o->deferred = NULL;
+	pthread_mutex_unlock(&o->lock);
+}
+
+/* handle_defer - defer the first time; answer with the wake after */
+static void handle_defer(void *context, const struct stats_http_request *req,
+			 struct stats_http_response *resp)
+{
+	struct test_owner *o = context;
+	json_object *obj;
+	void *state;
+
+	owner_count_call(context);
+	if (req->deferred == NULL) {
+		state = stats_http_defer(req, sizeof(int), o->defer_msecs,
+					 defer_expire, NULL);
+		pthread_mutex_lock(&o->lock);
+		o->deferred = state;
+		pthread_mutex_unlock(&o->lock);
+		return;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "wake", json_object_new_int(req->wake));
+	stats_http_respond_json(resp, 200, obj);
+}
+
 static const struct stats_http_route test_routes[] = {
+	{ "GET", "/defer", handle_defer, false, false },
 	{ "GET", "/echo", handle_echo, false, false },
 	{ "GET", "/both", handle_echo, false, false },
 	{ "POST", "/both", handle_body, false, false },
@@ -175,6 +218,8 @@ static struct stats_http *server_start_fd(int listen_fd, const char *api_key,
 
 	pthread_mutex_lock(&owner.lock);
 	owner.calls = 0;
+	owner.deferred = NULL;
+	owner.expired = -1;
 	pthread_mutex_unlock(&owner.lock);
 	ck_assert_msg(stats_http_start(&set, test_routes, N_CASES(test_routes),
 				       &owner, &http, &error) == 0,
@@ -448,9 +493,9 @@ static const struct auth_case auth_cases[] = {
 	  BODY_HDRS "Authorization: bearer   s3cret-key\r\n",
 	  200, "\"user\":\"a\"", NULL },
 	{ "", false, BODY_HDRS "Authorization: Bearer anything\r\n", 403,
-	  "{\"error\":\"mutating API disabled: set http_api_key in the config\"}",
+	  "{\"error\":\"HTTP API disabled: set http_api_key in the config\"}",
 	  NULL },
-	{ "", false, BODY_HDRS, 403, "mutating API disabled", NULL },
+	{ "", false, BODY_HDRS, 403, "HTTP API disabled", NULL },
 	{ "", true, BODY_HDRS "Authorization: " TEST_EXTRA_CREDENTIAL "\r\n"
 	  "X-Dovecot-API: raw-value\r\n", 200,
 	  "\"authorization\":\"" TEST_EXTRA_CREDENTIAL "\","
@@ -544,11 +589,15 @@ static const struct body_case body_cases[] = {
 	{ NULL, "{\"a\":'x'}", 400, "invalid JSON body: " },
 	{ NULL, "{\"a\":1,}", 400, "invalid JSON body: " },
 	{ NULL, "{\"a\":\"\xff\"}", 400, "invalid JSON body: " },
-	{ "Content-Type: text/plain\r\n", "{\"a\":1}", 400,
-	  "invalid JSON body: Content-Type must be application/json" },
-	{ "Content-Type: application/jsonx\r\n", "{\"a\":1}", 400,
-	  "Content-Type must be application/json" },
-	{ "", "{\"a\":1}", 400, "Content-Type must be application/json" },
+	/* read as JSON whatever the Content-Type (curl -d sends a form type) */
+	{ "Content-Type: text/plain\r\n", "{\"a\":1}", 200, "\"json\":{\"a\":1}" },
+	{ "Content-Type: application/x-www-form-urlencoded\r\n",
+	  "{\"user\":\"x\"}", 200, "\"json\":{\"user\":\"x\"}" },
+	{ "Content-Type: application/jsonx\r\n", "{\"a\":1}", 200,
+	  "\"json\":{\"a\":1}" },
+	{ "", "{\"a\":1}", 200, "\"json\":{\"a\":1}" },
+	{ "Content-Type: application/x-www-form-urlencoded\r\n", "user=x",
+	  400, "{\"error\":\"invalid JSON body: " },
 	{ "", NULL, 200, "{\"json\":null,\"len\":0," },
 	{ "", "", 200, "{\"json\":null,\"len\":0," },
 	{ NULL, "", 200, "{\"json\":null,\"len\":0," },
@@ -639,13 +688,13 @@ START_TEST(test_declared_too_large)
 
 	/* refused from the headers alone: the body is never sent */
 	http_raw(stats_http_port(http),
-		 "POST /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		 "POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
 		 BODY_HDRS "Content-Length: 1025\r\n\r\n", &r);
 	check_reply(&r, 413, "{\"error\":\"request body too large: "
 		    "limit is 1024 bytes\"}", NULL);
 	strbuf_free(&r.raw);
 	http_raw(stats_http_port(http),
-		 "POST /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		 "POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
 		 BODY_HDRS "Content-Length: 99999999999999999999999\r\n\r\n",
 		 &r);
 	ck_assert_msg(r.status == 413 || r.status == 400,
@@ -668,7 +717,7 @@ static char *chunked_request(unsigned int chunks, size_t size)
 	piece[size] = '\0';
 	piece[0] = '{';
 	strbuf_init(&req, 256 + chunks * (size + 16));
-	strbuf_append_str(&req, "POST /body HTTP/1.1\r\nHost: x\r\n"
+	strbuf_append_str(&req, "POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			  "Connection: close\r\n" BODY_HDRS
 			  "Transfer-Encoding: chunked\r\n\r\n");
 	for (unsigned int i = 0; i < chunks; i++) {
@@ -715,7 +764,7 @@ START_TEST(test_endless_chunked_body_dropped)
 {
 	struct stats_http *http = server_start("", NULL);
 	int fd = client_connect(stats_http_port(http));
-	const char *head = "POST /body HTTP/1.1\r\nHost: x\r\n" BODY_HDRS
+	const char *head = "POST /body HTTP/1.1\r\nHost: 127.0.0.1\r\n" BODY_HDRS
 			   "Transfer-Encoding: chunked\r\n\r\n";
 	char chunk[8192 + 16];
 	bool sent = true;
@@ -780,7 +829,7 @@ START_TEST(test_many_connections)
 {
 	struct stats_http *http = server_start("", NULL);
 	unsigned int port = stats_http_port(http);
-	const char *req = "GET /echo HTTP/1.1\r\nHost: x\r\n"
+	const char *req = "GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			  "Connection: close\r\n\r\n";
 	int fds[MANY_CONNECTIONS];
 	unsigned int ok = 0;
@@ -816,6 +865,145 @@ START_TEST(test_many_connections)
 			close(fd);
 	}
 	check_survives(http);
+	stats_http_stop(&http);
+}
+END_TEST
+
+/* --- deferred requests --- */
+
+/* deferred_wait - the /defer request's state once its handler deferred */
+static void *deferred_wait(void)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	void *state = NULL;
+
+	for (int i = 0; i < 300 && state == NULL; i++) {
+		pthread_mutex_lock(&owner.lock);
+		state = owner.deferred;
+		pthread_mutex_unlock(&owner.lock);
+		if (state == NULL)
+			nanosleep(&pause, NULL);
+	}
+	ck_assert_ptr_nonnull(state);
+	return state;
+}
+
+/* defer_start - a server whose /defer waits msecs, and a connection
+   with that request sent, its handler deferred */
+static struct stats_http *defer_start(unsigned int msecs, int *fd_r)
+{
+	static const char req[] = "GET /defer HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				  "Connection: close\r\n\r\n";
+	struct stats_http *http = server_start("", NULL);
+
+	owner.defer_msecs = msecs;
+	*fd_r = client_connect(stats_http_port(http));
+	ck_assert_int_ge(*fd_r, 0);
+	ck_assert(client_send(*fd_r, req, strlen(req)));
+	(void)deferred_wait();
+	return http;
+}
+
+/* while one request waits, the others are served; resume answers it */
+START_TEST(test_defer_resume)
+{
+	int fd;
+	struct stats_http *http = defer_start(60000, &fd);
+	struct reply r;
+
+	for (unsigned int i = 0; i < STATS_HTTP_THREADS * 2; i++) {
+		http_request(stats_http_port(http), "GET", "/echo", NULL, NULL, &r);
+		check_reply(&r, 200, "\"path\":\"/echo\"", NULL);
+		strbuf_free(&r.raw);
+	}
+	stats_http_resume(deferred_wait());
+	client_read_reply(fd, &r);
+	check_reply(&r, 200, "{\"wake\":1}", NULL);
+	ck_assert_int_eq(owner.expired, -1);
+	strbuf_free(&r.raw);
+	close(fd);
+	stats_http_stop(&http);
+}
+END_TEST
+
+/* an owner that never answers: the expire hook, then the handler again */
+START_TEST(test_defer_timeout)
+{
+	int fd;
+	struct stats_http *http = defer_start(200, &fd);
+	struct reply r;
+
+	client_read_reply(fd, &r);
+	check_reply(&r, 200, "{\"wake\":2}", NULL);
+	ck_assert_int_eq(owner.expired, STATS_HTTP_WAKE_TIMEOUT);
+	strbuf_free(&r.raw);
+	close(fd);
+	stats_http_stop(&http);
+}
+END_TEST
+
+/* stopping with a request suspended (MHD would panic) ends its wait */
+START_TEST(test_defer_stop)
+{
+	int fd;
+	struct stats_http *http = defer_start(60000, &fd);
+
+	stats_http_stop(&http);
+	ck_assert_int_eq(owner.expired, STATS_HTTP_WAKE_STOPPING);
+	close(fd);
+}
+END_TEST
+
+/* --- the Host header (DNS rebinding) --- */
+
+struct host_case {
+	const char *host;	/* NULL: no Host header (HTTP/1.0) */
+	const char *auth;	/* an Authorization header line, or "" */
+	int want_status;
+};
+
+static const struct host_case host_cases[] = {
+	{ "127.0.0.1", "", 200 }, { "127.0.0.1:9190", "", 200 },
+	{ "localhost", "", 200 }, { "LocalHost:80", "", 200 },
+	{ "[::1]", "", 200 }, { "[::1]:9190", "", 200 },
+	{ "stats.example.org", "", 200 }, { "[2001:db8::1]:1", "", 200 },
+	{ NULL, "", 200 },
+	{ "evil.example", "", 421 }, { "evil.example:9190", "", 421 },
+	{ "localhost.evil.example", "", 421 }, { "127.0.0.1.nip.io", "", 421 },
+	{ "localhost:", "", 421 }, { "localhost:x", "", 421 },
+	{ "[::1", "", 421 }, { "", "", 421 }, { "::1", "", 421 },
+	{ "evil.example", "Authorization: Bearer wrong\r\n", 421 },
+	{ "evil.example", "Authorization: Bearer " TEST_API_KEY "\r\n", 200 },
+};
+
+START_TEST(test_host)
+{
+	const struct host_case *c = &host_cases[_i];
+	struct stats_http_settings set = {
+		.listen_fd = -1, .address = "127.0.0.1", .api_key = TEST_API_KEY,
+		.allowed_hosts = "stats.example.org, * [2001:db8::1]",
+	};
+	struct stats_http *http = NULL;
+	const char *error = NULL;
+	struct strbuf req;
+	struct reply r;
+
+	ck_assert_msg(stats_http_start(&set, test_routes, N_CASES(test_routes),
+				       &owner, &http, &error) == 0, "%s", error);
+	strbuf_init(&req, 128);
+	if (c->host != NULL)
+		strbuf_appendf(&req, "GET /metrics HTTP/1.1\r\nHost: %s\r\n"
+			       "Connection: close\r\n%s\r\n", c->host, c->auth);
+	else
+		strbuf_appendf(&req, "GET /metrics HTTP/1.0\r\n%s\r\n", c->auth);
+	http_raw(stats_http_port(http), req.data, &r);
+	ck_assert_msg(r.status == c->want_status, "Host '%s': got %d, want %d",
+		      c->host != NULL ? c->host : "(none)", r.status,
+		      c->want_status);
+	if (c->want_status == 421)
+		ck_assert_ptr_nonnull(strstr(r.body, "is not this server's"));
+	strbuf_free(&req);
+	strbuf_free(&r.raw);
 	stats_http_stop(&http);
 }
 END_TEST
@@ -1012,6 +1200,10 @@ static Suite *stats_http_suite(void)
 	tcase_add_loop_test(tc, test_openmetrics_negotiation, 0,
 			    N_CASES(accept_cases));
 	tcase_add_test(tc, test_many_connections);
+	tcase_add_test(tc, test_defer_resume);
+	tcase_add_test(tc, test_defer_timeout);
+	tcase_add_test(tc, test_defer_stop);
+	tcase_add_loop_test(tc, test_host, 0, N_CASES(host_cases));
 	tcase_add_test(tc, test_listen_fd);
 	tcase_add_test(tc, test_start_stop_cycles);
 	tcase_add_loop_test(tc, test_start_errors, 0,

@@ -152,7 +152,10 @@ static const char want_prometheus[] =
 	"loft_config_reloads_total{result=\"failed\"} 0\n"
 	"# HELP loft_stats_events_dropped_total Stats events lost because the stats process was slow or down.\n"
 	"# TYPE loft_stats_events_dropped_total counter\n"
-	"loft_stats_events_dropped_total 3\n";
+	"loft_stats_events_dropped_total 3\n"
+	"# HELP loft_http_auth_failures_total HTTP API requests refused for missing or wrong credentials.\n"
+	"# TYPE loft_http_auth_failures_total counter\n"
+	"loft_http_auth_failures_total 4\n";
 
 static const char want_openmetrics[] =
 	"# TYPE loft_build info\n"
@@ -294,6 +297,9 @@ static const char want_openmetrics[] =
 	"# TYPE loft_stats_events_dropped counter\n"
 	"# HELP loft_stats_events_dropped Stats events lost because the stats process was slow or down.\n"
 	"loft_stats_events_dropped_total 3\n"
+	"# TYPE loft_http_auth_failures counter\n"
+	"# HELP loft_http_auth_failures HTTP API requests refused for missing or wrong credentials.\n"
+	"loft_http_auth_failures_total 4\n"
 	"# EOF\n";
 
 static const struct stats_metrics_service fixed_service[] = {
@@ -323,6 +329,7 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_kicks(m, 1);
 	stats_metrics_reload(m, true, 1);
 	stats_metrics_dropped(m, 3);
+	stats_metrics_http_auth_failures(m, 4);
 	return m;
 }
 
@@ -488,6 +495,7 @@ START_TEST(test_counting)
 	/* MasterStatus reports a count: two failed reloads at once */
 	stats_metrics_reload(m, false, 2);
 	stats_metrics_dropped(m, 10);
+	stats_metrics_http_auth_failures(m, 6);
 
 	/* a saved delivery's reason is not a rejection; bytes only when saved */
 	text = stats_metrics_render(m, NULL, false);
@@ -517,6 +525,8 @@ START_TEST(test_counting)
 				  "ok"), 0);
 	ck_assert_int_eq(value_of(m, "loft_stats_events_dropped_total", NULL,
 				  NULL), 10);
+	ck_assert_int_eq(value_of(m, "loft_http_auth_failures_total", NULL,
+				  NULL), 6);
 
 	/* the rcpt rejections count as outcomes without a duration */
 	root = stats_metrics_json(m, NULL);
@@ -673,7 +683,7 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	ck_assert_uint_eq(json_object_array_length(metrics), 35);
+	ck_assert_uint_eq(json_object_array_length(metrics), 36);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
