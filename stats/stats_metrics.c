@@ -98,12 +98,17 @@ enum stats_metric_id {
 	STATS_M_SESSIONS_TOTAL,
 	STATS_M_SERVICE_PROCESSES,
 	STATS_M_SERVICE_RESTARTS,
+	STATS_M_PROCESS_CPU,
+	STATS_M_PROCESS_RESIDENT,
+	STATS_M_PROCESS_FDS,
+	STATS_M_PROCESS_START,
 	STATS_M_USERDB_DURATION,
 	STATS_M_STORAGE_DURATION,
 	STATS_M_LOG_MESSAGES,
 	STATS_M_LOG_WRITE_FAILURES,
 	STATS_M_KICKS,
 	STATS_M_CONFIG_RELOADS,
+	STATS_M_CONFIG_RELOAD_TIME,
 	STATS_M_EVENTS_DROPPED,
 	STATS_M_HTTP_AUTH_FAILURES,
 	STATS_M_COUNT
@@ -132,6 +137,17 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_SERVICE_RESTARTS] = { "loft_service_restarts_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Service processes replaced after an abnormal exit." },
+	[STATS_M_PROCESS_CPU] = { "process_cpu_seconds_total",
+		STATS_METRIC_COUNTER, "seconds",
+		"User and system CPU time of the service's processes, exited ones included." },
+	[STATS_M_PROCESS_RESIDENT] = { "process_resident_memory_bytes",
+		STATS_METRIC_GAUGE, "bytes",
+		"Resident memory of the service's processes, summed." },
+	[STATS_M_PROCESS_FDS] = { "process_open_fds", STATS_METRIC_GAUGE,
+		NULL, "Open file descriptors of the service's processes, summed." },
+	[STATS_M_PROCESS_START] = { "process_start_time_seconds",
+		STATS_METRIC_GAUGE, "seconds",
+		"Start time of the service's oldest process since the epoch." },
 	[STATS_M_USERDB_DURATION] = { "loft_userdb_lookup_duration_seconds",
 		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups." },
 	[STATS_M_STORAGE_DURATION] = { "loft_storage_write_duration_seconds",
@@ -146,6 +162,10 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		"Sessions ended by an admin kick." },
 	[STATS_M_CONFIG_RELOADS] = { "loft_config_reloads_total",
 		STATS_METRIC_COUNTER, NULL, "Configuration reloads, by result." },
+	[STATS_M_CONFIG_RELOAD_TIME] = {
+		"loft_config_last_reload_success_timestamp_seconds",
+		STATS_METRIC_GAUGE, "seconds",
+		"When the configuration was last loaded successfully (start-up included)." },
 	[STATS_M_EVENTS_DROPPED] = { "loft_stats_events_dropped_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Stats events lost because the stats process was slow or down." },
@@ -174,6 +194,11 @@ struct stats_metrics_sink {
 		       const struct stats_metric_family *f,
 		       const struct stats_metric_label *labels, size_t label_count,
 		       uint64_t value);
+	/* a sample whose value is not an integer */
+	void (*real)(struct stats_metrics_sink *sink,
+		     const struct stats_metric_family *f,
+		     const struct stats_metric_label *labels, size_t label_count,
+		     double value);
 	void (*histogram)(struct stats_metrics_sink *sink,
 			  const struct stats_metric_family *f,
 			  const struct stats_metric_label *labels,
@@ -196,6 +221,14 @@ enum stats_metrics_service_value {
 	STATS_SERVICE_SESSIONS_ACTIVE,
 	STATS_SERVICE_PROCESSES,
 	STATS_SERVICE_RESTARTS,
+};
+
+/* Which figure a process_* family shows. */
+enum stats_metrics_process_value {
+	STATS_PROCESS_CPU,
+	STATS_PROCESS_RESIDENT,
+	STATS_PROCESS_FDS,
+	STATS_PROCESS_START,
 };
 
 /* stats_metrics_name_parse - index of name in names[0..n-1], or -1 */
@@ -488,6 +521,39 @@ static void stats_metrics_walk_services(struct stats_metrics_sink *sink,
 	}
 }
 
+/* stats_metrics_walk_processes - a process_* family over loftd's figures */
+static void stats_metrics_walk_processes(struct stats_metrics_sink *sink,
+					 enum stats_metric_id id,
+					 const struct stats_metrics_services *services,
+					 enum stats_metrics_process_value which)
+{
+	const struct stats_metric_family *f = &stats_metric_families[id];
+	struct stats_metric_label l = { "service", NULL };
+	const struct stats_metrics_process *p;
+	size_t i;
+
+	sink->family(sink, f);
+	for (i = 0; services != NULL && i < services->process_count; i++) {
+		p = &services->processes[i];
+		l.value = p->service;
+		switch (which) {
+		case STATS_PROCESS_CPU:
+			sink->real(sink, f, &l, 1, p->cpu_seconds);
+			break;
+		case STATS_PROCESS_RESIDENT:
+			sink->sample(sink, f, &l, 1, p->resident_bytes);
+			break;
+		case STATS_PROCESS_FDS:
+			sink->sample(sink, f, &l, 1, p->open_fds);
+			break;
+		case STATS_PROCESS_START:
+			if (p->start_seconds > 0)
+				sink->real(sink, f, &l, 1, p->start_seconds);
+			break;
+		}
+	}
+}
+
 /* stats_metrics_passed - is name one of the caller's services? */
 static bool stats_metrics_passed(const struct stats_metrics_services *services,
 				 const char *name)
@@ -579,6 +645,14 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 				    STATS_SERVICE_PROCESSES);
 	stats_metrics_walk_services(sink, STATS_M_SERVICE_RESTARTS, services,
 				    STATS_SERVICE_RESTARTS);
+	stats_metrics_walk_processes(sink, STATS_M_PROCESS_CPU, services,
+				     STATS_PROCESS_CPU);
+	stats_metrics_walk_processes(sink, STATS_M_PROCESS_RESIDENT, services,
+				     STATS_PROCESS_RESIDENT);
+	stats_metrics_walk_processes(sink, STATS_M_PROCESS_FDS, services,
+				     STATS_PROCESS_FDS);
+	stats_metrics_walk_processes(sink, STATS_M_PROCESS_START, services,
+				     STATS_PROCESS_START);
 
 	f = &stats_metric_families[STATS_M_USERDB_DURATION];
 	sink->family(sink, f);
@@ -598,6 +672,11 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_plain(sink, STATS_M_KICKS, m->store->c.kicks);
 	stats_metrics_walk_enum(sink, STATS_M_CONFIG_RELOADS, "result",
 				stats_metrics_reload_names, m->store->c.reloads, 2);
+	f = &stats_metric_families[STATS_M_CONFIG_RELOAD_TIME];
+	sink->family(sink, f);
+	if (services != NULL && services->last_reload_success_seconds > 0)
+		sink->real(sink, f, NULL, 0,
+			   services->last_reload_success_seconds);
 	stats_metrics_walk_plain(sink, STATS_M_EVENTS_DROPPED, m->store->c.dropped);
 	stats_metrics_walk_plain(sink, STATS_M_HTTP_AUTH_FAILURES,
 				 m->store->c.http_auth_failures);
@@ -763,6 +842,21 @@ static void stats_metrics_text_sample(struct stats_metrics_sink *sink,
 	strbuf_appendf(&ts->buf, "%llu\n", (unsigned long long)value);
 }
 
+/* stats_metrics_text_real - "series value" for a non-integer value */
+static void stats_metrics_text_real(struct stats_metrics_sink *sink,
+				    const struct stats_metric_family *f,
+				    const struct stats_metric_label *labels,
+				    size_t label_count, double value)
+{
+	struct stats_metrics_text_sink *ts = (struct stats_metrics_text_sink *)sink;
+	char num[STATS_METRICS_NUMBER_SIZE];
+
+	stats_metrics_format_double(value, ts->openmetrics, num);
+	stats_metrics_text_series(&ts->buf, f->name, "", labels, label_count,
+				  NULL);
+	strbuf_appendf(&ts->buf, "%s\n", num);
+}
+
 /* stats_metrics_text_histogram - _bucket lines, _sum and _count */
 static void stats_metrics_text_histogram(struct stats_metrics_sink *sink,
 					 const struct stats_metric_family *f,
@@ -798,6 +892,7 @@ char *stats_metrics_render(const struct stats_metrics *m,
 		.sink = {
 			.family = stats_metrics_text_family,
 			.sample = stats_metrics_text_sample,
+			.real = stats_metrics_text_real,
 			.histogram = stats_metrics_text_histogram,
 		},
 		.openmetrics = openmetrics,
@@ -852,6 +947,20 @@ static void stats_metrics_json_sample(struct stats_metrics_sink *sink,
 	json_object_object_add(obj, "value", json_object_new_uint64(value));
 }
 
+/* stats_metrics_json_real - {"name", "type", "labels", "value"} with a
+   non-integer value */
+static void stats_metrics_json_real(struct stats_metrics_sink *sink,
+				    const struct stats_metric_family *f,
+				    const struct stats_metric_label *labels,
+				    size_t label_count, double value)
+{
+	json_object *obj = stats_metrics_json_series(sink, f, labels, label_count);
+	char num[STATS_METRICS_NUMBER_SIZE];
+
+	stats_metrics_format_double(value, true, num);
+	json_object_object_add(obj, "value", json_object_new_double_s(value, num));
+}
+
 /* stats_metrics_json_histogram - {"name", "type", "labels", "count",
    "sum", "buckets"} */
 static void stats_metrics_json_histogram(struct stats_metrics_sink *sink,
@@ -883,6 +992,7 @@ json_object *stats_metrics_json(const struct stats_metrics *m,
 		.sink = {
 			.family = stats_metrics_json_family,
 			.sample = stats_metrics_json_sample,
+			.real = stats_metrics_json_real,
 			.histogram = stats_metrics_json_histogram,
 		},
 		.series = json_object_new_array(),

@@ -9,7 +9,10 @@
  * combination is emitted, with 0 until something is counted, so series
  * never appear or disappear. Per-service series come from the services
  * the caller passes at render time plus (for loft_sessions_total) every
- * service a session was counted for.
+ * service a session was counted for. The process_* families (the names
+ * every exporter serves, with a service label instead of one series per
+ * exporter process) and the last good reload's time are loftd's figures,
+ * also passed at render time.
  *
  * Not thread-safe: the stats process serialises calls with one mutex.
  */
@@ -72,9 +75,25 @@ struct stats_metrics_service {
 	uint64_t restarts;		/* loft_service_restarts_total */
 };
 
+/* What one service's processes use, summed over them ("master" is
+   loftd), as loftd read it from /proc: the process_* families. */
+struct stats_metrics_process {
+	const char *service;
+	double cpu_seconds;		/* process_cpu_seconds_total */
+	uint64_t resident_bytes;	/* process_resident_memory_bytes */
+	uint64_t open_fds;		/* process_open_fds */
+	double start_seconds;		/* process_start_time_seconds of the
+					   oldest; 0: none runs (no series) */
+};
+
 struct stats_metrics_services {
 	const struct stats_metrics_service *items;
 	size_t count;
+	const struct stats_metrics_process *processes;
+	size_t process_count;
+	/* loft_config_last_reload_success_timestamp_seconds (seconds since
+	   the epoch); 0: not known yet (no series) */
+	double last_reload_success_seconds;
 };
 
 struct stats_metrics;

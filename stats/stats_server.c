@@ -63,6 +63,36 @@ void stats_server_broadcast_debug(struct stats_server *server)
 	}
 }
 
+/* stats_server_process_usage - loftd's process figures and last good
+   reload from its last report (the strings borrowed from st) */
+static void stats_server_process_usage(const Loft__MasterStatus *st,
+				       struct stats_metrics_services *services_r)
+{
+	struct stats_metrics_process *procs;
+	size_t n = st == NULL ? 0 : st->n_usage;
+
+	/* one per service name loftd knows: bounded by its config, and
+	   by the series count a family may have */
+	if (n > STATS_METRICS_MAX_SERVICES)
+		n = STATS_METRICS_MAX_SERVICES;
+	procs = xcalloc(n + 1, sizeof(*procs));
+	for (size_t i = 0; i < n; i++) {
+		const Loft__ProcessUsage *u = st->usage[i];
+
+		procs[i].service = u->service;
+		procs[i].cpu_seconds = u->cpu_seconds;
+		procs[i].resident_bytes = u->resident_bytes;
+		procs[i].open_fds = u->open_fds;
+		procs[i].start_seconds = u->has_start_usecs ?
+			(double)u->start_usecs / 1e6 : 0;
+	}
+	services_r->processes = procs;
+	services_r->process_count = n;
+	services_r->last_reload_success_seconds =
+		st != NULL && st->has_last_reload_ok_usecs ?
+		(double)st->last_reload_ok_usecs / 1e6 : 0;
+}
+
 void stats_server_services(struct stats_server *server,
 			   struct stats_metrics_services *services_r)
 {
@@ -81,13 +111,14 @@ void stats_server_services(struct stats_server *server,
 	}
 	services_r->items = items;
 	services_r->count = n;
+	stats_server_process_usage(st, services_r);
 }
 
 void stats_server_services_free(struct stats_metrics_services *services)
 {
 	free((void *)services->items);
-	services->items = NULL;
-	services->count = 0;
+	free((void *)services->processes);
+	memset(services, 0, sizeof(*services));
 }
 
 /* peer_complain - log a warning about a peer, at most once per

@@ -48,11 +48,12 @@ void delivery_set_hooks(const struct delivery_hooks *hooks)
 }
 
 /* delivery_timing - report one timing sample */
-static void delivery_timing(enum delivery_timing kind, uint64_t start_usecs)
+static void delivery_timing(enum delivery_timing kind,
+			    uint64_t start_mono_usecs)
 {
 	if (delivery_hooks.timing != NULL)
-		delivery_hooks.timing(kind, (double)(clock_realtime_usecs() -
-						     start_usecs) / 1e6,
+		delivery_hooks.timing(kind, (double)(clock_monotonic_usecs() -
+						     start_mono_usecs) / 1e6,
 				      delivery_hooks.context);
 }
 
@@ -238,7 +239,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	enum userdb_result result;
 	const char *error;
 	char *translated, *lookup_name;
-	uint64_t start = clock_realtime_usecs();
+	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
 	*user_r = NULL;
@@ -259,7 +260,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
-			  (double)(clock_realtime_usecs() - start) / 1000.0);
+			  (double)(clock_monotonic_usecs() - start) / 1000.0);
 		delivery_user_unknown(address, out);
 		return 0;
 	case USERDB_RESULT_INTERNAL_FAILURE:
@@ -274,7 +275,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	kvlist_copy(&user->fields, &reply->fields);
 	userdb_reply_free(&reply);
 	log_debug("userdb: %s found (%.3f ms)", address,
-		  (double)(clock_realtime_usecs() - start) / 1000.0);
+		  (double)(clock_monotonic_usecs() - start) / 1000.0);
 
 	ret = user_resolve(set, user, &error);
 	if (ret == VAR_EXPAND_UNSAFE) {
@@ -493,8 +494,9 @@ void delivery_log(const struct loft_settings *set,
 	rec.code = out->code;
 	rec.enhanced_code = out->enhanced;
 	rec.status = status;
-	rec.duration_ms = req->start_usecs == 0 ? 0.0 :
-		(double)(clock_realtime_usecs() - req->start_usecs) / 1000.0;
+	rec.duration_ms = req->start_mono_usecs == 0 ? 0.0 :
+		(double)(clock_monotonic_usecs() - req->start_mono_usecs) /
+		1000.0;
 	log_delivery(set->deliver_log_format, &rec);
 	if (delivery_hooks.delivery != NULL) {
 		struct delivery_report report = {
@@ -658,7 +660,7 @@ void delivery_deliver(const struct loft_settings *set,
 		goto out_loc;
 	}
 
-	storage_start = clock_realtime_usecs();
+	storage_start = clock_monotonic_usecs();
 	error = save_to(set, &loc, req, mailbox, req->autocreate, &prefix,
 			msg, &result, &error_str);
 	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
@@ -681,7 +683,7 @@ void delivery_deliver(const struct loft_settings *set,
 		goto out_loc;
 	}
 	/* reported with the delivery record, not as a timing of its own */
-	delivery_storage_seconds = (double)(clock_realtime_usecs() -
+	delivery_storage_seconds = (double)(clock_monotonic_usecs() -
 					    storage_start) / 1e6;
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);

@@ -64,7 +64,8 @@ struct delivery_request {
 	const char *delivered_to;	/* Delivered-To value, NULL = none */
 	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
 	const char *link_source;	/* identical stored copy to hard-link */
-	uint64_t start_usecs;		/* for duration_ms */
+	uint64_t start_mono_usecs;	/* clock_monotonic_usecs() at the
+					   start, for duration_ms; 0: none */
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the

@@ -455,7 +455,7 @@ int main(int argc, char **argv)
 	struct outcome out;
 	char *caller, *env_home, *sender, *orig_rcpt, *final_rcpt;
 	bool setuid_caller = geteuid() == 0 && getuid() != 0;
-	uint64_t start = clock_realtime_usecs();
+	uint64_t start = clock_monotonic_usecs();
 
 	/* a file size limit (RLIMIT_FSIZE) must fail the write, not kill us */
 	signal(SIGXFSZ, SIG_IGN);
@@ -496,7 +496,7 @@ int main(int argc, char **argv)
 	memset(&req, 0, sizeof(req));
 	req.protocol = "lda";
 	req.session_id = lda_session_id;
-	req.start_usecs = start;
+	req.start_mono_usecs = start;
 
 	if (opts.user != NULL) {
 		log_set_user(opts.user);

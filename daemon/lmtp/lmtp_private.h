@@ -66,7 +66,7 @@ struct lmtp_transaction {
 	bool too_big;		/* over lmtp_max_message_size: read, not kept */
 	bool spool_failed;	/* the spool could not take the data */
 	bool bdat_started;
-	uint64_t start_usecs;
+	uint64_t start_mono_usecs;	/* MAIL FROM, for durations */
 };
 
 enum lmtp_session_state {
@@ -86,7 +86,7 @@ struct lmtp_session {
 	char peer_ip[64];
 	unsigned int peer_port;
 	char *lhlo;
-	uint64_t start_usecs;
+	uint64_t start_usecs;		/* wall clock: who's session start */
 	uint64_t bytes_in;
 
 	enum lmtp_session_state state;

@@ -60,7 +60,7 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->id,
 			 trans->number);
 	trans->mail_from = xstrdup(from);
-	trans->start_usecs = clock_realtime_usecs();
+	trans->start_mono_usecs = clock_monotonic_usecs();
 	session->trans = trans;
 }
 
@@ -189,7 +189,7 @@ static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
 	req_r->envelope_sender = trans->mail_from;
 	req_r->rcpt = address;
 	req_r->orig_rcpt = orcpt != NULL ? orcpt : address;
-	req_r->start_usecs = trans->start_usecs;
+	req_r->start_mono_usecs = trans->start_mono_usecs;
 }
 
 /* rcpt_record - the delivery record of a recipient whose outcome was

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,10 +139,12 @@ static void master_shutdown_progress(struct master *m)
 /* master_reap - collect every dead child, replace those still wanted */
 static void master_reap(struct master *m)
 {
+	struct rusage ru;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	/* wait4: the child's CPU time stays in process_cpu_seconds_total */
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		struct master_process *proc =
 			master_process_find(&m->rt.processes, pid);
 		struct master_service *service;
@@ -150,6 +153,7 @@ static void master_reap(struct master *m)
 			continue;
 		service = proc->service;
 		master_log_exit(m, proc, status);
+		master_stats_process_reaped(m->stats, proc, &ru);
 		/* no longer one of the service's processes when it counts */
 		proc->service = NULL;
 		if (service != NULL)
@@ -280,6 +284,13 @@ static const struct master_service_list *master_stats_services(void *context)
 	struct master *m = context;
 
 	return &m->services;
+}
+
+static struct master_process_list *master_stats_processes(void *context)
+{
+	struct master *m = context;
+
+	return &m->rt.processes;
 }
 
 /* master_on_signal - every signal the master handles */
@@ -441,6 +452,7 @@ int master_daemon_run(const char *config_path, bool foreground)
 					      master_config_settings(m.config)->base_dir,
 					      &(struct master_stats_callbacks) {
 						      .services = master_stats_services,
+						      .processes = master_stats_processes,
 						      .reload = master_stats_reload,
 						      .log_reopen = master_log_reopen,
 						      .context = &m,

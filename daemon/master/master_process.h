@@ -39,6 +39,8 @@ struct master_process {
 	uint64_t served;		/* connections accepted, last status */
 	uint64_t idle_since_msecs;	/* evloop clock: last change to idle */
 	bool status_seen;		/* a status record arrived */
+	double cpu_seconds_read;	/* CPU time at the last /proc reading
+					   (master_usage) */
 
 	int stderr_fd;			/* read end of its stderr pipe, or -1 */
 	struct master_log_pipe *stderr_pipe; /* reading it (master_log.h) */

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "master_usage.h"
 #include "stats_client.h"
 #include "stats_report.h"
 #include "xalloc.h"
@@ -19,8 +20,10 @@ struct master_stats {
 	struct stats_client *client;
 	struct evloop_timer *timer;
 	struct master_stats_callbacks cb;
+	struct master_usage *usage;
 	uint64_t start_usecs;
 	uint64_t reloads_ok, reloads_failed;
+	uint64_t last_reload_ok_usecs;	/* start-up counts as the first */
 };
 
 /* service_status - one service into its message (strings borrowed) */
@@ -89,6 +92,11 @@ static void master_stats_send(struct master_stats *stats)
 	msg.has_reloads_ok = msg.has_reloads_failed = true;
 	msg.reloads_ok = stats->reloads_ok;
 	msg.reloads_failed = stats->reloads_failed;
+	msg.has_last_reload_ok_usecs = true;
+	msg.last_reload_ok_usecs = stats->last_reload_ok_usecs;
+	master_usage_sample(stats->usage, stats->cb.processes(stats->cb.context),
+			    clock_monotonic_msecs());
+	master_usage_fill(stats->usage, &msg);
 	env.body_case = LOFT__ENVELOPE__BODY_MASTER_STATUS;
 	env.master_status = &msg;
 	stats_client_send(stats->client, &env);
@@ -116,19 +124,31 @@ static int64_t master_stats_tick(struct evloop_timer *timer, void *context)
 
 void master_stats_changed(struct master_stats *stats)
 {
-	if (stats != NULL)
-		evloop_timer_reset(stats->timer, 0);
+	if (stats == NULL)
+		return;
+	master_usage_refresh(stats->usage);
+	evloop_timer_reset(stats->timer, 0);
 }
 
 void master_stats_reloaded(struct master_stats *stats, bool ok)
 {
 	if (stats == NULL)
 		return;
-	if (ok)
+	if (ok) {
 		stats->reloads_ok++;
-	else
+		stats->last_reload_ok_usecs = clock_realtime_usecs();
+	} else {
 		stats->reloads_failed++;
+	}
 	master_stats_changed(stats);
+}
+
+void master_stats_process_reaped(struct master_stats *stats,
+				 const struct master_process *proc,
+				 const struct rusage *ru)
+{
+	if (stats != NULL)
+		master_usage_reaped(stats->usage, proc, ru);
 }
 
 /* answer - the result of a master command, by its id */
@@ -214,6 +234,8 @@ struct master_stats *master_stats_create(struct evloop *loop,
 	stats->loop = loop;
 	stats->cb = *cb;
 	stats->start_usecs = clock_realtime_usecs();
+	stats->last_reload_ok_usecs = stats->start_usecs;
+	stats->usage = master_usage_create();
 	stats->client = stats_client_create(loop, path, LOFT__ROLE__ROLE_MASTER,
 					    "master");
 	free(path);
@@ -239,5 +261,6 @@ void master_stats_free(struct master_stats **_stats)
 	log_set_forward(NULL, NULL);
 	evloop_remove_timer(&stats->timer);
 	stats_client_free(&stats->client);
+	master_usage_free(&stats->usage);
 	free(stats);
 }

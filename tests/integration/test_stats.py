@@ -1,7 +1,8 @@
 """loft-stats end to end: counters after real deliveries, Prometheus and
 OpenMetrics output (promtool), who/kick over HTTP with and without the
 key, the per-user concurrency limit, the journal, recent errors, run-time
-debug, reload over HTTP, and loft-stats dying under load without losing
+debug, reload over HTTP, loftd's process_* figures per service and the
+last good reload's time, and loft-stats dying under load without losing
 mail. The HTTP endpoint's defences: every API call needs the key (failures
 counted and logged, rate-limited), bodies are JSON whatever their
 Content-Type, a forged Host is refused (DNS rebinding), and slow clients
@@ -149,6 +150,72 @@ def test_counters_exact_and_promtool(sd, inst):
     status, headers, text = sd.get("/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"})
     assert headers["Content-Type"].startswith("application/openmetrics-text")
     assert text.endswith("# EOF\n")
+
+
+def process_figures(text):
+    """{service: {metric: value}} of the process_* series in text."""
+    figures = {}
+    for m in re.finditer(r'^(process_[a-z_]+)\{service="([a-z]+)"\} (\S+)$', text, re.M):
+        figures.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
+    return figures
+
+
+@needs_root
+def test_process_metrics_and_reload_time(sd, inst):
+    """loftd reads /proc for itself and every child: process_* per service
+    with plausible values, and the last good reload's time moves on."""
+    started = time.time()
+    sd.start()
+    deliver(sd, ["user0@example.com"])
+    want = {"master", "lmtp", "stats", "log"}
+
+    def plausible():
+        figures = process_figures(sd.get("/metrics")[2])
+        return want <= set(figures) and all(
+            figures[s].get("process_resident_memory_bytes", 0) > 0 for s in want)
+    # a process caught in its exec reads as empty until the next reading
+    assert wait_for(plausible, timeout=15), sd.get("/metrics")[2]
+    _, _, text = sd.get("/metrics")
+    figures = process_figures(text)
+    for service in want:
+        f = figures[service]
+        assert f.keys() == {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                            "process_open_fds", "process_start_time_seconds"}, (service, f)
+        # the processes started with this test, loftd first
+        assert started - 5 <= f["process_start_time_seconds"] <= time.time(), (service, f)
+        assert f["process_start_time_seconds"] >= figures["master"]["process_start_time_seconds"] - 1
+        assert f["process_resident_memory_bytes"] > 0, (service, f)
+        assert f["process_open_fds"] > 0, (service, f)
+        assert 0 <= f["process_cpu_seconds_total"] < time.time() - started + 5, (service, f)
+    # no pid or other unbounded label
+    assert not re.search(r"^process_\w+\{[^}]*pid=", text, re.M)
+    first = sd.metric("loft_config_last_reload_success_timestamp_seconds")
+    assert first is not None and started - 5 <= first <= time.time()
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        r = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    time.sleep(1.1)
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"], capture_output=True)
+    assert r.returncode == 0, r.stderr
+
+    def reloaded():
+        t = sd.metric("loft_config_last_reload_success_timestamp_seconds")
+        return t is not None and t >= first + 1
+    assert wait_for(reloaded, timeout=20)
+    assert sd.metric("loft_config_last_reload_success_timestamp_seconds") <= time.time()
+    # a failed reload does not move it
+    good = sd.metric("loft_config_last_reload_success_timestamp_seconds")
+    with open(inst.conf, "a") as f:
+        f.write("no_such_setting = 1\n")
+    # (`loftd reload` reads the config to find loftd: ask over HTTP)
+    status, body = sd.post("/api/v1/reload")
+    assert status == 400, body
+    assert wait_for(lambda: sd.metric("loft_config_reloads_total", result="failed") == 1, timeout=20)
+    assert sd.metric("loft_config_last_reload_success_timestamp_seconds") == good
+    # the new processes (a reload replaces them) are still measured
+    assert wait_for(lambda: want <= set(process_figures(sd.get("/metrics")[2])), timeout=15)
 
 
 @needs_root

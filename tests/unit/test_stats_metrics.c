@@ -2,7 +2,8 @@
  * test_stats_metrics - unit tests for stats/stats_metrics: what each
  * record function counts, histogram bucketing at the bucket edges (le is
  * inclusive), the exposition for a small fixed state in Prometheus 0.0.4
- * and OpenMetrics 1.0 form (compared with the expected text), number
+ * and OpenMetrics 1.0 form (compared with the expected text; loftd's
+ * process_* figures and last good reload included), number
  * formatting, label escaping, the JSON series list, and stats reset.
  */
 #include <check.h>
@@ -16,7 +17,8 @@
 #include "stats_metrics.h"
 #include "xalloc.h"
 
-/* The exposition of fixed_state() with the service "lmtp" passed. */
+/* The exposition of fixed_state() with the service "lmtp" and the
+   process figures of fixed_process passed. */
 static const char want_prometheus[] =
 	"# HELP loft_build_info loft build information.\n"
 	"# TYPE loft_build_info gauge\n"
@@ -92,6 +94,21 @@ static const char want_prometheus[] =
 	"# HELP loft_service_restarts_total Service processes replaced after an abnormal exit.\n"
 	"# TYPE loft_service_restarts_total counter\n"
 	"loft_service_restarts_total{service=\"lmtp\"} 0\n"
+	"# HELP process_cpu_seconds_total User and system CPU time of the service's processes, exited ones included.\n"
+	"# TYPE process_cpu_seconds_total counter\n"
+	"process_cpu_seconds_total{service=\"master\"} 1.5\n"
+	"process_cpu_seconds_total{service=\"lmtp\"} 0.03\n"
+	"# HELP process_resident_memory_bytes Resident memory of the service's processes, summed.\n"
+	"# TYPE process_resident_memory_bytes gauge\n"
+	"process_resident_memory_bytes{service=\"master\"} 4096000\n"
+	"process_resident_memory_bytes{service=\"lmtp\"} 0\n"
+	"# HELP process_open_fds Open file descriptors of the service's processes, summed.\n"
+	"# TYPE process_open_fds gauge\n"
+	"process_open_fds{service=\"master\"} 12\n"
+	"process_open_fds{service=\"lmtp\"} 0\n"
+	"# HELP process_start_time_seconds Start time of the service's oldest process since the epoch.\n"
+	"# TYPE process_start_time_seconds gauge\n"
+	"process_start_time_seconds{service=\"master\"} 1.70000000025e+09\n"
 	"# HELP loft_userdb_lookup_duration_seconds Time taken by userdb lookups.\n"
 	"# TYPE loft_userdb_lookup_duration_seconds histogram\n"
 	"loft_userdb_lookup_duration_seconds_bucket{le=\"0.0005\"} 1\n"
@@ -150,6 +167,9 @@ static const char want_prometheus[] =
 	"# TYPE loft_config_reloads_total counter\n"
 	"loft_config_reloads_total{result=\"ok\"} 1\n"
 	"loft_config_reloads_total{result=\"failed\"} 0\n"
+	"# HELP loft_config_last_reload_success_timestamp_seconds When the configuration was last loaded successfully (start-up included).\n"
+	"# TYPE loft_config_last_reload_success_timestamp_seconds gauge\n"
+	"loft_config_last_reload_success_timestamp_seconds 1.7000001e+09\n"
 	"# HELP loft_stats_events_dropped_total Stats events lost because the stats process was slow or down.\n"
 	"# TYPE loft_stats_events_dropped_total counter\n"
 	"loft_stats_events_dropped_total 3\n"
@@ -234,6 +254,24 @@ static const char want_openmetrics[] =
 	"# TYPE loft_service_restarts counter\n"
 	"# HELP loft_service_restarts Service processes replaced after an abnormal exit.\n"
 	"loft_service_restarts_total{service=\"lmtp\"} 0\n"
+	"# TYPE process_cpu_seconds counter\n"
+	"# UNIT process_cpu_seconds seconds\n"
+	"# HELP process_cpu_seconds User and system CPU time of the service's processes, exited ones included.\n"
+	"process_cpu_seconds_total{service=\"master\"} 1.5\n"
+	"process_cpu_seconds_total{service=\"lmtp\"} 0.03\n"
+	"# TYPE process_resident_memory_bytes gauge\n"
+	"# UNIT process_resident_memory_bytes bytes\n"
+	"# HELP process_resident_memory_bytes Resident memory of the service's processes, summed.\n"
+	"process_resident_memory_bytes{service=\"master\"} 4096000\n"
+	"process_resident_memory_bytes{service=\"lmtp\"} 0\n"
+	"# TYPE process_open_fds gauge\n"
+	"# HELP process_open_fds Open file descriptors of the service's processes, summed.\n"
+	"process_open_fds{service=\"master\"} 12\n"
+	"process_open_fds{service=\"lmtp\"} 0\n"
+	"# TYPE process_start_time_seconds gauge\n"
+	"# UNIT process_start_time_seconds seconds\n"
+	"# HELP process_start_time_seconds Start time of the service's oldest process since the epoch.\n"
+	"process_start_time_seconds{service=\"master\"} 1.70000000025e+09\n"
 	"# TYPE loft_userdb_lookup_duration_seconds histogram\n"
 	"# UNIT loft_userdb_lookup_duration_seconds seconds\n"
 	"# HELP loft_userdb_lookup_duration_seconds Time taken by userdb lookups.\n"
@@ -294,6 +332,10 @@ static const char want_openmetrics[] =
 	"# HELP loft_config_reloads Configuration reloads, by result.\n"
 	"loft_config_reloads_total{result=\"ok\"} 1\n"
 	"loft_config_reloads_total{result=\"failed\"} 0\n"
+	"# TYPE loft_config_last_reload_success_timestamp_seconds gauge\n"
+	"# UNIT loft_config_last_reload_success_timestamp_seconds seconds\n"
+	"# HELP loft_config_last_reload_success_timestamp_seconds When the configuration was last loaded successfully (start-up included).\n"
+	"loft_config_last_reload_success_timestamp_seconds 1.7000001e+09\n"
 	"# TYPE loft_stats_events_dropped counter\n"
 	"# HELP loft_stats_events_dropped Stats events lost because the stats process was slow or down.\n"
 	"loft_stats_events_dropped_total 3\n"
@@ -305,8 +347,14 @@ static const char want_openmetrics[] =
 static const struct stats_metrics_service fixed_service[] = {
 	{ "lmtp", 1, 2, 0 },
 };
+/* loftd itself, and an lmtp whose processes have all exited: its CPU
+   time stays, it has no start time */
+static const struct stats_metrics_process fixed_process[] = {
+	{ "master", 1.5, 4096000, 12, 1700000000.25 },
+	{ "lmtp", 0.03, 0, 0, 0 },
+};
 static const struct stats_metrics_services fixed_services = {
-	fixed_service, 1
+	fixed_service, 1, fixed_process, 2, 1700000100
 };
 
 /* fixed_state - the state behind want_prometheus / want_openmetrics */
@@ -633,7 +681,7 @@ START_TEST(test_service_names)
 	static const struct stats_metrics_service svc[] = {
 		{ "stats", 0, 1, 4 }, { "lmtp", 3, 5, 0 },
 	};
-	struct stats_metrics_services services = { svc, 2 };
+	struct stats_metrics_services services = { svc, 2, NULL, 0, 0 };
 	char name[32], *text;
 	unsigned int i;
 
@@ -683,7 +731,8 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	ck_assert_uint_eq(json_object_array_length(metrics), 36);
+	/* 36 loft_* series, 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 44);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
@@ -707,6 +756,20 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(series, "type", &v));
 	ck_assert_str_eq(json_object_get_string(v), "gauge");
 	ck_assert_int_eq(series_int(series, "value"), 1);
+
+	series = find_series(parsed, "process_cpu_seconds_total", "service",
+			     "master");
+	ck_assert(json_object_object_get_ex(series, "type", &v));
+	ck_assert_str_eq(json_object_get_string(v), "counter");
+	ck_assert(json_object_object_get_ex(series, "value", &v));
+	ck_assert_double_eq_tol(json_object_get_double(v), 1.5, 1e-12);
+	ck_assert_ptr_null(find_series(parsed, "process_start_time_seconds",
+				       "service", "lmtp"));
+	series = find_series(parsed,
+			     "loft_config_last_reload_success_timestamp_seconds",
+			     NULL, NULL);
+	ck_assert(json_object_object_get_ex(series, "value", &v));
+	ck_assert_double_eq_tol(json_object_get_double(v), 1700000100, 1e-3);
 	json_object_put(parsed);
 	stats_metrics_free(&m);
 }
@@ -735,7 +798,7 @@ START_TEST(test_reset)
 		static const struct stats_metrics_service svc[] = {
 			{ "lmtp", 1, 2, 0 }, { "imap", 0, 0, 0 },
 		};
-		struct stats_metrics_services services = { svc, 2 };
+		struct stats_metrics_services services = { svc, 2, NULL, 0, 0 };
 
 		got = stats_metrics_render(m, &services, _i == 1);
 		want = stats_metrics_render(fresh, &services, _i == 1);
