@@ -345,6 +345,26 @@ int log_configure(const struct log_settings *set, const char **error_r)
 	return ret;
 }
 
+void log_release_files(void)
+{
+	pthread_mutex_lock(&log_lock);
+	for (unsigned int i = 0; log_state.remote_fd >= 0 &&
+	     i < log_state.dest_count; i++) {
+		struct log_dest *dest = &log_state.dests[i];
+
+		if (dest->kind != LOG_DEST_FILE)
+			continue;
+		if (dest->fd != -1)
+			close(dest->fd);
+		XFREE(dest->path);
+		dest->kind = LOG_DEST_STDERR;
+		dest->fd = STDERR_FILENO;
+		dest->may_sigpipe = true;
+		dest->partial = false;
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
 void log_reopen(void)
 {
 	pthread_mutex_lock(&log_lock);

@@ -69,6 +69,11 @@ void log_init(const char *service);
 /* log_configure - open the files of set; 0, or -1 with *error_r. On -1
    logging still works (stderr), so callers may go on. */
 int log_configure(const struct log_settings *set, const char **error_r);
+/* log_release_files - with a log channel: close the log files this
+   process opened (root's, before it dropped privileges); lines the channel
+   cannot take go to stderr, which loftd logs. Without a channel, nothing
+   changes. */
+void log_release_files(void);
 /* log_reopen - reopen the files (logrotate, SIGUSR1) */
 void log_reopen(void);
 /* log_deinit - release held stderr lines, close the files */
