@@ -126,3 +126,13 @@ bool stats_json_level_parse(const char *name, enum log_level *level_r)
 	}
 	return false;
 }
+
+void stats_json_array_append(json_object *dst, json_object *src,
+			     size_t limit)
+{
+	size_t i, n = json_object_array_length(src);
+
+	for (i = 0; i < n && json_object_array_length(dst) < limit; i++)
+		json_object_array_add(dst, json_object_get(
+			json_object_array_get_idx(src, i)));
+}

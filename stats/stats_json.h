@@ -35,6 +35,11 @@ json_object *stats_json_ts(uint64_t usecs);
    str is NULL; str is expected to be clean already (stats_json_strdup) */
 json_object *stats_json_string(const char *str);
 
+/* stats_json_array_append - append src's items to the array dst until
+   dst holds limit items (src keeps its own references) */
+void stats_json_array_append(json_object *dst, json_object *src,
+			     size_t limit);
+
 /* stats_json_level_name - "debug", "info", "warning", "error", "fatal",
    "panic"; "unknown" for an out-of-range level */
 const char *stats_json_level_name(enum log_level level);

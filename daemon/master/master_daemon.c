@@ -23,6 +23,7 @@
 #include "master_log.h"
 #include "master_pidfile.h"
 #include "master_service.h"
+#include "master_state.h"
 #include "master_stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -377,6 +378,8 @@ static int master_start(struct master *m)
 	const char *error;
 
 	if (master_pidfile_create(set->base_dir, &m->pidfile, &error) < 0)
+		return master_fatal("%s", error);
+	if (master_state_dir_create(set, &error) < 0)
 		return master_fatal("%s", error);
 	signal(SIGPIPE, SIG_IGN);
 	m->rt.loop = evloop_create();

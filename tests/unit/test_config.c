@@ -768,7 +768,8 @@ static const char *const global_names[] = {
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
-	"http_api_key", "stats_journal_size", "admin_socket_group",
+	"http_api_key", "stats_journal_size", "state_dir",
+	"stats_journal_max_age", "stats_journal_max_size", "admin_socket_group",
 };
 
 START_TEST(test_global_table)
