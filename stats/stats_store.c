@@ -648,7 +648,7 @@ static struct timespec stats_store_deadline(uint64_t msecs)
 
 /* stats_store_wait - until there is work for the writer: the stop; with
    the file open, records or a retention step; without, the time to try
-   again (records wait in the queue meanwhile). Lock held. */
+   again (records wait in the queue until then). Lock held. */
 static void stats_store_wait(struct stats_store *store)
 {
 	struct timespec until;
@@ -684,22 +684,21 @@ static void *stats_store_thread(void *context)
 		pthread_mutex_lock(&store->lock);
 		stats_store_wait(store);
 		stopping = store->stopping;
-		if (store->db == NULL && !stopping) {
-			pthread_mutex_unlock(&store->lock);
-			(void)stats_store_open(store);
-			continue;
-		}
+		pthread_mutex_unlock(&store->lock);
+		/* at the stop, one last try even during a pause */
+		if (stopping)
+			store->next_open_msecs = 0;
+		/* what waited for this attempt is dropped if it fails:
+		   a broken disk holds no more than a pause's records */
+		(void)stats_store_open(store);
+
+		pthread_mutex_lock(&store->lock);
 		swap = store->queue;
 		store->queue = batch;
 		batch = swap;
 		pthread_mutex_unlock(&store->lock);
-
-		if (batch.count > 0) {
-			/* at the stop, one last try even during a pause */
-			if (stopping)
-				store->next_open_msecs = 0;
+		if (batch.count > 0)
 			stats_store_write(store, &batch);
-		}
 		for (size_t i = 0; i < batch.count; i++)
 			stats_store_item_free(&batch.items[i]);
 		pthread_mutex_lock(&store->lock);

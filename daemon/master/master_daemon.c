@@ -108,29 +108,36 @@ static void master_signal_services(struct master *m, int signo)
 	}
 }
 
-/* master_shutdown_progress - the log service goes last: it is stopped
-   once every other child has exited (their last lines are in the
-   channel by then), and when it is gone loftd writes its own lines and
-   what is left in the channel; the loop ends with the last child */
+/* master_stop_stage - when a child stops at shutdown: 0 the services,
+   1 loft-stats (it writes the journal of their last deliveries), 2 the
+   log service (it writes everyone's last lines) */
+static unsigned int master_stop_stage(const struct master_process *proc)
+{
+	if (master_is_log_process(proc))
+		return 2;
+	return strcmp(proc->service_name, "stats") == 0 ? 1 : 0;
+}
+
+/* master_shutdown_progress - children stop stage by stage: a stage is
+   stopped once every child of the stages before it has exited (what
+   they reported is in the channels by then); when the log service is
+   gone loftd writes its own lines and what is left in the channel; the
+   loop ends with the last child */
 static void master_shutdown_progress(struct master *m)
 {
-	unsigned int others = 0, logs = 0;
+	unsigned int left[3] = { 0, 0, 0 }, stage = 0;
 
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
+	     proc = proc->next)
+		left[master_stop_stage(proc)]++;
+	while (stage < 2 && left[stage] == 0)
+		stage++;
+	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (master_is_log_process(proc))
-			logs++;
-		else
-			others++;
+		if (!proc->stopping && master_stop_stage(proc) <= stage)
+			master_process_stop(proc);
 	}
-	if (others == 0) {
-		for (struct master_process *proc = m->rt.processes.head;
-		     proc != NULL; proc = proc->next) {
-			if (!proc->stopping)
-				master_process_stop(proc);
-		}
-	}
-	if (logs == 0 && m->rt.log != NULL)
+	if (left[2] == 0 && m->rt.log != NULL)
 		master_log_direct(m->rt.log);
 	if (m->rt.processes.count == 0)
 		evloop_stop(m->rt.loop);
@@ -200,9 +207,9 @@ static void master_shutdown(struct master *m, int signo)
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		/* retired by a reload: already told, let it finish; the
-		   log service waits for the others */
-		if (!proc->stopping && !master_is_log_process(proc))
+		/* retired by a reload: already told, let it finish;
+		   loft-stats and the log service wait for the others */
+		if (!proc->stopping && master_stop_stage(proc) == 0)
 			master_process_stop(proc);
 	}
 	master_shutdown_progress(m);
