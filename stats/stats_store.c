@@ -794,6 +794,16 @@ int stats_store_flush(struct stats_store *store, unsigned int timeout_msecs)
 	return ret;
 }
 
+size_t stats_store_queued(struct stats_store *store)
+{
+	size_t n;
+
+	pthread_mutex_lock(&store->lock);
+	n = store->queue.count;
+	pthread_mutex_unlock(&store->lock);
+	return n;
+}
+
 void stats_store_get_counters(struct stats_store *store,
 			      struct stats_store_counters *counters_r)
 {

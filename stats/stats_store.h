@@ -21,6 +21,7 @@
 #ifndef LOFT_STATS_STORE_H
 #define LOFT_STATS_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -75,6 +76,8 @@ void stats_store_error_sink(void *context, uint64_t seq,
 /* stats_store_flush - wait until every record queued before the call is
    written or dropped: 0, or -1 after timeout_msecs */
 int stats_store_flush(struct stats_store *store, unsigned int timeout_msecs);
+/* stats_store_queued - records waiting for the writer now */
+size_t stats_store_queued(struct stats_store *store);
 /* stats_store_get_counters - the counts so far */
 void stats_store_get_counters(struct stats_store *store,
 			      struct stats_store_counters *counters_r);
