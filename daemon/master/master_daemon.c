@@ -255,6 +255,10 @@ static int master_reload(struct master *m, const char **error_r)
 	if (master_services_create(&m->rt, config, &m->services, &services,
 				   &error) < 0)
 		return master_reload_fail(m, &config, error, error_r);
+	/* a new state_dir: loft-stats, restarted by the reload, moves there
+	   (without it, it keeps its journal in memory) */
+	if (master_state_dir_create(master_config_settings(config), &error) < 0)
+		log_warning("%s", error);
 	/* old processes finish their sessions and exit; their exit is not
 	   a crash and they are not replaced */
 	master_services_commit(&services);
