@@ -88,9 +88,11 @@ static void stats_store_fail(struct stats_store *store, uint64_t count,
 	pthread_mutex_lock(&store->lock);
 	store->counters.write_failures++;
 	store->counters.dropped += count;
-	snprintf(store->counters.last_error,
-		 sizeof(store->counters.last_error), "%s: %s: %s (%s)",
-		 store->path, what, detail, sqlite3_errstr(rc));
+	/* a long path or message is cut: the reason is what counts */
+	if (snprintf(store->counters.last_error,
+		     sizeof(store->counters.last_error), "%s: %s: %s (%s)",
+		     store->path, what, detail, sqlite3_errstr(rc)) < 0)
+		store->counters.last_error[0] = '\0';
 	pthread_mutex_unlock(&store->lock);
 }
 
