@@ -68,7 +68,8 @@ static const struct admin_option admin_deliveries_options[] = {
 	{ "--user", ADMIN_CHECK_TEXT }, { "--sender", ADMIN_CHECK_TEXT },
 	{ "--msgid", ADMIN_CHECK_TEXT }, { "--session", ADMIN_CHECK_TEXT },
 	{ "--result", ADMIN_CHECK_RESULT }, { "--since", ADMIN_CHECK_DURATION },
-	{ "--limit", ADMIN_CHECK_NUMBER }, { NULL, ADMIN_CHECK_TEXT },
+	{ "--until", ADMIN_CHECK_DURATION }, { "--limit", ADMIN_CHECK_NUMBER },
+	{ NULL, ADMIN_CHECK_TEXT },
 };
 static const char *const admin_on_off[] = { "on", "off", NULL };
 static const char *const admin_results[] = { "saved", "rejected", "tempfail", NULL };
@@ -169,8 +170,9 @@ static const struct admin_command admin_commands[] = {
 	  NULL, false, 1, 1, NULL, NULL, NULL, admin_deliver_test_run },
 	{ "deliveries", "deliveries",
 	  "[--user <mask>] [--sender <addr>] [--msgid <id>] [--session <id>] "
-	  "[--result saved|rejected|tempfail] [--since <dur>] [--limit <n>]",
-	  "recent delivery outcomes from the journal",
+	  "[--result saved|rejected|tempfail] [--since <dur>] [--until <dur>] "
+	  "[--limit <n>]",
+	  "delivery outcomes from the journal (on disk: kept stats_journal_max_age)",
 	  admin_deliveries_options, false, 0, 0, NULL,
 	  &admin_view_deliveries, NULL, NULL },
 	{ "kick", "kick", "<user mask>|<ip/bits>|<session> [...]",

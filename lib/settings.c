@@ -165,7 +165,19 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, http_api_allowed_hosts, "",
 	  "Host header names the HTTP endpoint accepts without the key, besides localhost, 127.0.0.1, [::1] and its listener address (DNS rebinding guard)"),
 	G(UINT, stats_journal_size, "10000",
-	  "Delivery outcomes loft-stats keeps for deliveries queries"),
+	  "Delivery outcomes and recent errors loft-stats also keeps in memory: "
+	  "the newest ones, served before they reach the disk journal, and "
+	  "everything when there is none"),
+	G(STR, state_dir, "/var/lib/loft",
+	  "Directory for persistent state: loft-stats' journal.db (loftd "
+	  "creates it, mode 0750, owned by default_internal_user; empty: the "
+	  "journal is kept in memory only)"),
+	G(TIME, stats_journal_max_age, "7 days",
+	  "Deliveries and recent errors older than this leave the disk journal "
+	  "(0: no age limit)"),
+	G(SIZE, stats_journal_max_size, "1G",
+	  "Largest size of the disk journal; the oldest deliveries go first "
+	  "(0: no size limit)"),
 	G(STR, admin_socket_group, "",
 	  "Group allowed on the admin socket (mode 0660; empty: root only, 0600)"),
 	SETTING_END

@@ -140,7 +140,10 @@ struct loft_settings {
 	char *default_internal_user;
 	char *http_api_key;
 	char *http_api_allowed_hosts;	/* more Host names for the HTTP API */
-	unsigned int stats_journal_size;	/* deliveries kept for queries */
+	unsigned int stats_journal_size;	/* in-memory recent window */
+	char *state_dir;		/* "": no disk journal */
+	uint64_t stats_journal_max_age;	/* ms; 0: no limit */
+	uint64_t stats_journal_max_size;	/* bytes; 0: no limit */
 	char *admin_socket_group;	/* widens base_dir/admin to 0660 */
 
 	/* sections */

@@ -7,10 +7,11 @@
  * stats-writer (reports from loft-lmtp, loft-lda, loftd), admin (loftadm)
  * and, when configured, the inet listener http. Started by hand with -c it
  * opens base_dir/stats-writer itself and the http listener of `service
- * stats` if the config has one. State lives in memory only: a restart
+ * stats` if the config has one. Counters and sessions live in memory: a restart
  * starts the counters from zero and the services announce their live
- * sessions again. Runs as default_internal_user (never root), after its
- * sockets are open.
+ * sessions again; deliveries and recent errors are also kept on disk
+ * (state_dir/journal.db, stats_persist.h). Runs as default_internal_user
+ * (never root), after its sockets are open.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +32,7 @@
 #include "service_env.h"
 #include "settings.h"
 #include "stats_private.h"
+#include "stats_persist.h"
 #include "stats_server.h"
 #include "stats_state.h"
 
@@ -216,6 +218,8 @@ int main(int argc, char **argv)
 	} else {
 		start_standalone(server, &set);
 	}
+	/* as the internal user: the journal file is its own */
+	stats_persist_open(server);
 	if (evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 

@@ -22,6 +22,7 @@
 #include "ipc_socket.h"
 #include "log.h"
 #include "settings.h"
+#include "stats_json.h"
 #include "stats_match.h"
 
 struct stats_admin_client {
@@ -89,17 +90,11 @@ static int since_limit(const char *since, const char *limit,
 		       uint64_t *since_r, unsigned int *limit_r,
 		       const char **error_r)
 {
-	uint64_t msecs, now = clock_realtime_usecs();
 	char *end;
 
-	*since_r = 0;
 	*limit_r = 0;
-	if (since != NULL) {
-		if (settings_parse_time(since, &msecs, error_r) < 0)
-			return -1;
-		/* compared in msecs: msecs * 1000 may wrap */
-		*since_r = msecs >= now / 1000 ? 0 : now - msecs * 1000;
-	}
+	if (stats_json_parse_ago(since, since_r, error_r) < 0)
+		return -1;
 	if (limit != NULL) {
 		errno = 0;
 		unsigned long v = strtoul(limit, &end, 10);
@@ -228,14 +223,15 @@ int stats_admin_answer(struct stats_server *server, uid_t uid, pid_t pid,
 	} else if (strcmp(req->command, "deliveries") == 0) {
 		static const char *const names[] = {
 			"--user", "--sender", "--msgid", "--session", "--result",
-			"--since", "--limit",
+			"--since", "--limit", "--until",
 		};
-		const char *values[7] = { NULL };
+		const char *values[8] = { NULL };
 		struct stats_journal_query q = { 0 };
 
-		if (parse_options(args, n, names, values, 7, &error) < 0 ||
+		if (parse_options(args, n, names, values, 8, &error) < 0 ||
 		    since_limit(values[5], values[6], &q.since_usecs, &q.limit,
-				&error) < 0)
+				&error) < 0 ||
+		    stats_json_parse_ago(values[7], &q.until_usecs, &error) < 0)
 			goto usage;
 		q.user_mask = values[0];
 		q.sender = values[1];

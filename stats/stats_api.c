@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "log.h"
 #include "settings.h"
+#include "stats_json.h"
 #include "stats_match.h"
 
 #define STATS_API_RELOAD_WAIT_MSECS 15000
@@ -28,17 +29,7 @@
 static int query_since(const char *since, uint64_t *since_r,
 		       const char **error_r)
 {
-	uint64_t msecs, now;
-
-	*since_r = 0;
-	if (since == NULL || *since == '\0')
-		return 0;
-	if (settings_parse_time(since, &msecs, error_r) < 0)
-		return -1;
-	now = clock_realtime_usecs();
-	/* compared in msecs: msecs * 1000 may wrap */
-	*since_r = msecs >= now / 1000 ? 0 : now - msecs * 1000;
-	return 0;
+	return stats_json_parse_ago(since, since_r, error_r);
 }
 
 static int query_limit(const char *limit, unsigned int *limit_r,
@@ -304,6 +295,10 @@ static void api_deliveries(void *context, const struct stats_http_request *req,
 
 	if (query_since(req->query(req, "since"), &q.since_usecs, &error) < 0) {
 		stats_http_respond_error(resp, 400, "since: %s", error);
+		return;
+	}
+	if (query_since(req->query(req, "until"), &q.until_usecs, &error) < 0) {
+		stats_http_respond_error(resp, 400, "until: %s", error);
 		return;
 	}
 	if (query_limit(req->query(req, "limit"), &q.limit, &error) < 0) {

@@ -11,6 +11,7 @@
 #include "xalloc.h"
 
 struct stats_error_entry {
+	uint64_t seq;
 	uint64_t ts_usecs;
 	enum log_level level;
 	unsigned int pid;
@@ -19,6 +20,9 @@ struct stats_error_entry {
 
 struct stats_errors {
 	struct stats_error_entry *ring;
+	uint64_t last_seq;
+	stats_errors_sink_t *sink;
+	void *sink_context;
 	size_t capacity;
 	size_t head;		/* where the next entry goes */
 	size_t count;
@@ -58,6 +62,26 @@ void stats_errors_free(struct stats_errors **_errors)
 	*_errors = NULL;
 }
 
+void stats_errors_set_sink(struct stats_errors *errors,
+			   stats_errors_sink_t *sink, void *context)
+{
+	errors->sink = sink;
+	errors->sink_context = context;
+}
+
+/* stats_errors_record - the entry as a record (pointing into it) */
+static struct stats_error_record
+stats_errors_record(const struct stats_error_entry *e)
+{
+	struct stats_error_record r = {
+		.ts_usecs = e->ts_usecs, .level = e->level,
+		.service = e->service, .pid = e->pid, .session = e->session,
+		.user = e->user, .text = e->text,
+	};
+
+	return r;
+}
+
 bool stats_errors_add(struct stats_errors *errors, uint64_t ts_usecs,
 		      enum log_level level, const char *service,
 		      unsigned int pid, const char *session, const char *user,
@@ -77,9 +101,15 @@ bool stats_errors_add(struct stats_errors *errors, uint64_t ts_usecs,
 	e->user = stats_json_strdup(user, STATS_JSON_MAX_STRING);
 	e->text = stats_json_strdup(text != NULL ? text : "",
 				    STATS_JSON_MAX_STRING);
+	e->seq = ++errors->last_seq;
 	errors->head = (errors->head + 1) % errors->capacity;
 	if (errors->count < errors->capacity)
 		errors->count++;
+	if (errors->sink != NULL) {
+		struct stats_error_record r = stats_errors_record(e);
+
+		errors->sink(errors->sink_context, e->seq, &r);
+	}
 	return true;
 }
 
@@ -88,8 +118,7 @@ size_t stats_errors_count(const struct stats_errors *errors)
 	return errors->count;
 }
 
-/* stats_errors_json - the JSON object of one entry */
-static json_object *stats_errors_json(const struct stats_error_entry *e)
+json_object *stats_errors_record_json(const struct stats_error_record *e)
 {
 	json_object *obj = json_object_new_object();
 
@@ -107,6 +136,14 @@ static json_object *stats_errors_json(const struct stats_error_entry *e)
 json_object *stats_errors_query(const struct stats_errors *errors,
 				uint64_t since_usecs, unsigned int limit)
 {
+	return stats_errors_query_after(errors, since_usecs, limit, 0);
+}
+
+json_object *stats_errors_query_after(const struct stats_errors *errors,
+				      uint64_t since_usecs, unsigned int limit,
+				      uint64_t after_seq)
+{
+	struct stats_error_record r;
 	json_object *result = json_object_new_array();
 	const struct stats_error_entry *e;
 	size_t k, max, found = 0;
@@ -117,9 +154,13 @@ json_object *stats_errors_query(const struct stats_errors *errors,
 	for (k = 0; k < errors->count && found < max; k++) {
 		e = &errors->ring[(errors->head + errors->capacity - 1 - k) %
 				  errors->capacity];
+		/* numbered in order: the rest is older still */
+		if (e->seq <= after_seq)
+			break;
 		if (e->ts_usecs < since_usecs)
 			continue;
-		json_object_array_add(result, stats_errors_json(e));
+		r = stats_errors_record(e);
+		json_object_array_add(result, stats_errors_record_json(&r));
 		found++;
 	}
 	return result;

@@ -22,6 +22,19 @@
 
 struct stats_errors;
 
+/* One entry as a sink or the disk journal sees it; text is never NULL. */
+struct stats_error_record {
+	uint64_t ts_usecs;
+	enum log_level level;
+	const char *service;
+	unsigned int pid;
+	const char *session, *user, *text;
+};
+
+/* Receives each entry added, numbered; valid during the call only. */
+typedef void stats_errors_sink_t(void *context, uint64_t seq,
+				 const struct stats_error_record *e);
+
 /* stats_errors_create - a ring of capacity entries (0: the default
    STATS_ERRORS_DEFAULT_CAPACITY) */
 struct stats_errors *stats_errors_create(size_t capacity);
@@ -36,6 +49,9 @@ bool stats_errors_add(struct stats_errors *errors, uint64_t ts_usecs,
 		      enum log_level level, const char *service,
 		      unsigned int pid, const char *session, const char *user,
 		      const char *text);
+/* stats_errors_set_sink - hand every entry added from now on to sink */
+void stats_errors_set_sink(struct stats_errors *errors,
+			   stats_errors_sink_t *sink, void *context);
 /* stats_errors_count - entries held now */
 size_t stats_errors_count(const struct stats_errors *errors);
 /* stats_errors_query - entries with ts >= since_usecs, newest first, at
@@ -46,5 +62,12 @@ size_t stats_errors_count(const struct stats_errors *errors);
    (NULL strings are JSON null). */
 json_object *stats_errors_query(const struct stats_errors *errors,
 				uint64_t since_usecs, unsigned int limit);
+/* stats_errors_query_after - the same, only entries numbered above
+   after_seq */
+json_object *stats_errors_query_after(const struct stats_errors *errors,
+				      uint64_t since_usecs, unsigned int limit,
+				      uint64_t after_seq);
+/* stats_errors_record_json - the JSON object of one entry */
+json_object *stats_errors_record_json(const struct stats_error_record *e);
 
 #endif

@@ -594,10 +594,13 @@ void stats_http_quiesce(struct stats_http *http)
 	}
 }
 
-unsigned int stats_http_in_flight(const struct stats_http *http)
+unsigned int stats_http_in_flight(struct stats_http *http)
 {
+	/* a connection accepted just before the quiesce has its request
+	   still to come: it is answered too, not closed unanswered */
 	return http == NULL ? 0 :
-		__atomic_load_n(&http->in_flight, __ATOMIC_RELAXED);
+		__atomic_load_n(&http->in_flight, __ATOMIC_RELAXED) +
+		stats_http_watch_fresh(http);
 }
 
 /* --- lifecycle --- */

@@ -70,7 +70,13 @@
 #define STATS_HTTP_CONTENT_TYPE_JSON "application/json"
 
 #define STATS_HTTP_DEFAULT_MAX_BODY (64 * 1024)
-#define STATS_HTTP_THREADS 4
+/* One polling thread: libmicrohttpd serves slow clients side by side on
+   it, the watchdog and deferred reloads keep it from blocking. With a pool
+   of 4, loft-stats aborted in json-c (a json_object_object_add on a fresh
+   object failed its type assertion) under sequential requests after
+   failed authentications: shared state reached from two pool threads,
+   not found yet. Raise this only once that is found. */
+#define STATS_HTTP_THREADS 1
 #define STATS_HTTP_CONNECTION_LIMIT 512
 #define STATS_HTTP_PER_IP_LIMIT 16
 #define STATS_HTTP_HEADER_TIMEOUT_SECS 5
@@ -195,8 +201,9 @@ void stats_http_stop(struct stats_http **http);
    still served (a stopping process lets its successor take the socket) */
 void stats_http_quiesce(struct stats_http *http);
 /* stats_http_in_flight - requests begun and not yet completed (their
-   response not yet sent); a stopping owner waits for 0, bounded */
-unsigned int stats_http_in_flight(const struct stats_http *http);
+   response not yet sent), and connections accepted whose first request
+   has not begun; a stopping owner waits for 0, bounded */
+unsigned int stats_http_in_flight(struct stats_http *http);
 
 /* stats_http_defer - called by a handler that cannot answer yet: it
    leaves resp unset and returns; its connection is suspended (the HTTP

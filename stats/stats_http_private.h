@@ -90,6 +90,9 @@ struct stats_http_peer {
 	/* waiting for a request's headers since (clock_monotonic_msecs) */
 	bool waiting;
 	uint64_t since_msecs;
+	/* accepted, its first request not begun: a loft-stats that stops
+	   answers it before it goes (stats_http_in_flight) */
+	bool fresh;
 };
 
 enum stats_http_auth_result {
@@ -132,6 +135,9 @@ void stats_http_watch_stop(struct stats_http *http);
 void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 				  void **socket_context,
 				  enum MHD_ConnectionNotificationCode toe);
+/* stats_http_watch_fresh - connections accepted whose first request
+   has not begun */
+unsigned int stats_http_watch_fresh(struct stats_http *http);
 /* stats_http_watch_request - the connection's request headers arrived
    (busy) or its request completed (waiting for the next one) */
 void stats_http_watch_request(struct stats_http *http,

@@ -45,6 +45,7 @@ void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 		peer = xcalloc(1, sizeof(*peer));
 		peer->fd = info != NULL ? info->connect_fd : -1;
 		peer->waiting = true;
+		peer->fresh = true;
 		peer->since_msecs = clock_monotonic_msecs();
 		pthread_mutex_lock(&http->watch_lock);
 		peer->next = http->peers;
@@ -82,10 +83,25 @@ void stats_http_watch_request(struct stats_http *http,
 		return;
 	pthread_mutex_lock(&http->watch_lock);
 	peer->waiting = !busy;
+	if (busy)
+		peer->fresh = false;
 	peer->since_msecs = clock_monotonic_msecs();
 	if (!busy)
 		pthread_cond_signal(&http->watch_cond);
 	pthread_mutex_unlock(&http->watch_lock);
+}
+
+unsigned int stats_http_watch_fresh(struct stats_http *http)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&http->watch_lock);
+	for (const struct stats_http_peer *p = http->peers; p != NULL; p = p->next) {
+		if (p->fresh)
+			n++;
+	}
+	pthread_mutex_unlock(&http->watch_lock);
+	return n;
 }
 
 /* watch_peers - shut down connections past their header deadline; the

@@ -19,6 +19,10 @@
 
 struct stats_journal {
 	struct stats_delivery *ring;
+	uint64_t *seqs;		/* each slot's sequence number */
+	uint64_t last_seq;
+	stats_journal_sink_t *sink;
+	void *sink_context;
 	size_t capacity;
 	size_t head;		/* where the next record goes */
 	size_t count;
@@ -62,14 +66,27 @@ static const char *stats_journal_cstr(const struct stats_delivery *d,
 	return *(const char *const *)(const void *)((const char *)d + offset);
 }
 
-/* stats_journal_clear - free the strings of a ring slot */
-static void stats_journal_clear(struct stats_delivery *d)
+void stats_journal_delivery_clear(struct stats_delivery *d)
 {
 	size_t i;
 
 	for (i = 0; i < LOFT_N_ELEMENTS(stats_journal_fields); i++)
 		free((char *)*stats_journal_str(d, stats_journal_fields[i].offset));
 	memset(d, 0, sizeof(*d));
+}
+
+void stats_journal_delivery_copy(struct stats_delivery *dst,
+				 const struct stats_delivery *src)
+{
+	size_t i, off;
+
+	*dst = *src;
+	for (i = 0; i < LOFT_N_ELEMENTS(stats_journal_fields); i++) {
+		off = stats_journal_fields[i].offset;
+		if (stats_journal_cstr(src, off) != NULL)
+			*stats_journal_str(dst, off) =
+				xstrdup(stats_journal_cstr(src, off));
+	}
 }
 
 struct stats_journal *stats_journal_create(size_t capacity)
@@ -79,6 +96,7 @@ struct stats_journal *stats_journal_create(size_t capacity)
 	journal->capacity = capacity > 0 ? capacity :
 		STATS_JOURNAL_DEFAULT_CAPACITY;
 	journal->ring = xcalloc(journal->capacity, sizeof(*journal->ring));
+	journal->seqs = xcalloc(journal->capacity, sizeof(*journal->seqs));
 	return journal;
 }
 
@@ -90,28 +108,40 @@ void stats_journal_free(struct stats_journal **_journal)
 	if (journal == NULL)
 		return;
 	for (i = 0; i < journal->capacity; i++)
-		stats_journal_clear(&journal->ring[i]);
+		stats_journal_delivery_clear(&journal->ring[i]);
 	free(journal->ring);
+	free(journal->seqs);
 	free(journal);
 	*_journal = NULL;
 }
 
-void stats_journal_add(struct stats_journal *journal,
-		       const struct stats_delivery *d)
+void stats_journal_set_sink(struct stats_journal *journal,
+			    stats_journal_sink_t *sink, void *context)
+{
+	journal->sink = sink;
+	journal->sink_context = context;
+}
+
+uint64_t stats_journal_add(struct stats_journal *journal,
+			   const struct stats_delivery *d)
 {
 	struct stats_delivery *slot = &journal->ring[journal->head];
 	size_t i, off;
 
-	stats_journal_clear(slot);
+	stats_journal_delivery_clear(slot);
 	*slot = *d;
 	for (i = 0; i < LOFT_N_ELEMENTS(stats_journal_fields); i++) {
 		off = stats_journal_fields[i].offset;
 		*stats_journal_str(slot, off) = stats_json_strdup(
 			stats_journal_cstr(d, off), STATS_JSON_MAX_STRING);
 	}
+	journal->seqs[journal->head] = ++journal->last_seq;
 	journal->head = (journal->head + 1) % journal->capacity;
 	if (journal->count < journal->capacity)
 		journal->count++;
+	if (journal->sink != NULL)
+		journal->sink(journal->sink_context, journal->last_seq, slot);
+	return journal->last_seq;
 }
 
 size_t stats_journal_count(const struct stats_journal *journal)
@@ -124,9 +154,7 @@ size_t stats_journal_capacity(const struct stats_journal *journal)
 	return journal->capacity;
 }
 
-/* stats_journal_unbracket - str without one pair of surrounding <>;
-   *len_r gets the length */
-static const char *stats_journal_unbracket(const char *str, size_t *len_r)
+const char *stats_journal_msgid_key(const char *str, size_t *len_r)
 {
 	size_t len = strlen(str);
 
@@ -145,8 +173,8 @@ static bool stats_journal_msgid_equal(const char *want, const char *have)
 
 	if (have == NULL)
 		return false;
-	want = stats_journal_unbracket(want, &want_len);
-	have = stats_journal_unbracket(have, &have_len);
+	want = stats_journal_msgid_key(want, &want_len);
+	have = stats_journal_msgid_key(have, &have_len);
 	return want_len == have_len && memcmp(want, have, want_len) == 0;
 }
 
@@ -161,11 +189,12 @@ static bool stats_journal_sender_match(const char *want, const char *have)
 	return mask_match(want, have);
 }
 
-/* stats_journal_matches - does d satisfy every criterion of q? */
-static bool stats_journal_matches(const struct stats_delivery *d,
-				  const struct stats_journal_query *q)
+bool stats_journal_match(const struct stats_delivery *d,
+			 const struct stats_journal_query *q)
 {
 	if (d->ts_usecs < q->since_usecs)
+		return false;
+	if (q->until_usecs != 0 && d->ts_usecs > q->until_usecs)
 		return false;
 	if (q->user_mask != NULL && !mask_match(q->user_mask, d->user))
 		return false;
@@ -184,8 +213,7 @@ static bool stats_journal_matches(const struct stats_delivery *d,
 	return true;
 }
 
-/* stats_journal_json - the JSON object of one record */
-static json_object *stats_journal_json(const struct stats_delivery *d)
+json_object *stats_journal_delivery_json(const struct stats_delivery *d)
 {
 	json_object *obj = json_object_new_object();
 	double ms = isfinite(d->duration_ms) && d->duration_ms > 0 ?
@@ -218,25 +246,37 @@ static json_object *stats_journal_json(const struct stats_delivery *d)
 	return obj;
 }
 
+unsigned int stats_journal_query_limit(const struct stats_journal_query *q)
+{
+	if (q == NULL || q->limit == 0)
+		return STATS_JOURNAL_DEFAULT_LIMIT;
+	return q->limit < STATS_JOURNAL_MAX_LIMIT ? q->limit :
+		STATS_JOURNAL_MAX_LIMIT;
+}
+
 json_object *stats_journal_query(const struct stats_journal *journal,
 				 const struct stats_journal_query *q)
 {
 	static const struct stats_journal_query all = { .limit = 0 };
 	json_object *result = json_object_new_array();
 	const struct stats_delivery *d;
-	size_t k, limit, found = 0;
+	size_t k, slot, limit, found = 0;
 
 	if (q == NULL)
 		q = &all;
-	limit = q->limit > 0 ? q->limit : STATS_JOURNAL_DEFAULT_LIMIT;
+	limit = stats_journal_query_limit(q);
 	if (limit > journal->capacity)
 		limit = journal->capacity;
 	for (k = 0; k < journal->count && found < limit; k++) {
-		d = &journal->ring[(journal->head + journal->capacity - 1 - k) %
-				   journal->capacity];
-		if (!stats_journal_matches(d, q))
+		slot = (journal->head + journal->capacity - 1 - k) %
+			journal->capacity;
+		/* numbered in order: the rest is older still */
+		if (journal->seqs[slot] <= q->after_seq)
+			break;
+		d = &journal->ring[slot];
+		if (!stats_journal_match(d, q))
 			continue;
-		json_object_array_add(result, stats_journal_json(d));
+		json_object_array_add(result, stats_journal_delivery_json(d));
 		found++;
 	}
 	return result;

@@ -1,14 +1,22 @@
 /*
- * stats_journal - the delivery journal: a ring of the last N recipient
- * delivery outcomes reported to loft-stats, behind `loftadm deliveries`
- * and GET /api/v1/deliveries. Memory is bounded: N records (fixed at
- * create time) of at most STATS_JSON_MAX_STRING bytes per string.
+ * stats_journal - the delivery journal's memory: a ring of the last N
+ * recipient delivery outcomes reported to loft-stats (stats_journal_size),
+ * behind `loftadm deliveries` and GET /api/v1/deliveries. Memory is
+ * bounded: N records (fixed at create time) of at most
+ * STATS_JSON_MAX_STRING bytes per string.
+ *
+ * Each record gets a sequence number (1, 2, ...) and is handed to an
+ * optional sink, the disk journal (stats_store.h), which keeps every
+ * outcome; a query then asks the ring only for what the disk does not
+ * have yet (after_seq). The match and JSON functions are shared with the
+ * disk journal, so both answer a query the same way.
  *
  * Not thread-safe: the stats process serialises calls with one mutex.
  */
 #ifndef LOFT_STATS_JOURNAL_H
 #define LOFT_STATS_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,22 +57,37 @@ struct stats_journal_query {
 	const char *session_id;	/* prefix: "SID" finds "SID:T1:R2" */
 	const char *result;	/* exact, case-insensitive */
 	uint64_t since_usecs;	/* ts_usecs >= since (0: everything) */
+	uint64_t until_usecs;	/* ts_usecs <= until (0: no upper bound) */
 	unsigned int limit;	/* 0: STATS_JOURNAL_DEFAULT_LIMIT; at most
-				   the capacity */
+				   STATS_JOURNAL_MAX_LIMIT (the ring gives
+				   at most its capacity) */
+	uint64_t after_seq;	/* ring only: records numbered above this */
 };
 
+#define STATS_JOURNAL_MAX_LIMIT 100000
+
 struct stats_journal;
+
+/* Receives each record added, numbered; d is the ring's clean copy,
+   valid during the call only. Called with the caller's lock held. */
+typedef void stats_journal_sink_t(void *context, uint64_t seq,
+				  const struct stats_delivery *d);
 
 /* stats_journal_create - a ring of capacity records (0: the default
    STATS_JOURNAL_DEFAULT_CAPACITY) */
 struct stats_journal *stats_journal_create(size_t capacity);
 /* stats_journal_free - free the journal; NULLs *journal */
 void stats_journal_free(struct stats_journal **journal);
+/* stats_journal_set_sink - hand every record added from now on to sink
+   (NULL: none) */
+void stats_journal_set_sink(struct stats_journal *journal,
+			    stats_journal_sink_t *sink, void *context);
 /* stats_journal_add - append a copy of d (strings cut to
    STATS_JSON_MAX_STRING bytes, invalid UTF-8 bytes replaced by '?'),
-   dropping the oldest record when the ring is full */
-void stats_journal_add(struct stats_journal *journal,
-		       const struct stats_delivery *d);
+   dropping the oldest record when the ring is full; the copy goes to the
+   sink. Returns the record's sequence number. */
+uint64_t stats_journal_add(struct stats_journal *journal,
+			   const struct stats_delivery *d);
 /* stats_journal_count - records held now (at most the capacity) */
 size_t stats_journal_count(const struct stats_journal *journal);
 /* stats_journal_capacity - the N given at create */
@@ -77,5 +100,23 @@ size_t stats_journal_capacity(const struct stats_journal *journal);
    enhanced_code, text, reason, duration_ms (3 decimals). */
 json_object *stats_journal_query(const struct stats_journal *journal,
 				 const struct stats_journal_query *q);
+/* stats_journal_query_limit - how many records q asks for */
+unsigned int stats_journal_query_limit(const struct stats_journal_query *q);
+/* stats_journal_match - does d satisfy every criterion of q (after_seq
+   aside)? */
+bool stats_journal_match(const struct stats_delivery *d,
+			 const struct stats_journal_query *q);
+/* stats_journal_delivery_json - the JSON object of one record, as
+   stats_journal_query gives it */
+json_object *stats_journal_delivery_json(const struct stats_delivery *d);
+/* stats_journal_delivery_copy - *dst becomes a deep copy of src (free
+   with stats_journal_delivery_clear) */
+void stats_journal_delivery_copy(struct stats_delivery *dst,
+				 const struct stats_delivery *src);
+/* stats_journal_delivery_clear - free a copy's strings, zero it */
+void stats_journal_delivery_clear(struct stats_delivery *d);
+/* stats_journal_msgid_key - msgid without one pair of surrounding <>
+   (how msgids compare); *len_r gets its length */
+const char *stats_journal_msgid_key(const char *msgid, size_t *len_r);
 
 #endif

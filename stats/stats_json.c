@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "settings.h"
 #include "strbuf.h"
 
 static const char *const stats_json_level_names[LOG_LEVEL_COUNT] = {
@@ -125,4 +126,30 @@ bool stats_json_level_parse(const char *name, enum log_level *level_r)
 		}
 	}
 	return false;
+}
+
+void stats_json_array_append(json_object *dst, json_object *src,
+			     size_t limit)
+{
+	size_t i, n = json_object_array_length(src);
+
+	for (i = 0; i < n && json_object_array_length(dst) < limit; i++)
+		json_object_array_add(dst, json_object_get(
+			json_object_array_get_idx(src, i)));
+}
+
+int stats_json_parse_ago(const char *duration, uint64_t *usecs_r,
+			 const char **error_r)
+{
+	uint64_t msecs, now;
+
+	*usecs_r = 0;
+	if (duration == NULL || *duration == '\0')
+		return 0;
+	if (settings_parse_time(duration, &msecs, error_r) < 0)
+		return -1;
+	now = clock_realtime_usecs();
+	/* compared in msecs: msecs * 1000 may wrap */
+	*usecs_r = msecs >= now / 1000 ? 1 : now - msecs * 1000;
+	return 0;
 }

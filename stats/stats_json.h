@@ -35,6 +35,17 @@ json_object *stats_json_ts(uint64_t usecs);
    str is NULL; str is expected to be clean already (stats_json_strdup) */
 json_object *stats_json_string(const char *str);
 
+/* stats_json_parse_ago - a duration from a query (1h, 30 min, 90) as
+   the absolute time that long ago, in usecs (at least 1); NULL or "" gives
+   0 (no bound). 0, or -1 with *error_r. */
+int stats_json_parse_ago(const char *duration, uint64_t *usecs_r,
+			 const char **error_r);
+
+/* stats_json_array_append - append src's items to the array dst until
+   dst holds limit items (src keeps its own references) */
+void stats_json_array_append(json_object *dst, json_object *src,
+			     size_t limit);
+
 /* stats_json_level_name - "debug", "info", "warning", "error", "fatal",
    "panic"; "unknown" for an out-of-range level */
 const char *stats_json_level_name(enum log_level level);

@@ -52,6 +52,7 @@ struct stats_metrics_counters {
 	struct stats_histogram timings[STATS_TIMING_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
 	uint64_t log_write_failures;
+	uint64_t journal_written, journal_dropped, journal_write_failures;
 	uint64_t kicks;
 	uint64_t reloads[2];		/* ok, failed */
 	uint64_t dropped;
@@ -106,6 +107,9 @@ enum stats_metric_id {
 	STATS_M_STORAGE_DURATION,
 	STATS_M_LOG_MESSAGES,
 	STATS_M_LOG_WRITE_FAILURES,
+	STATS_M_JOURNAL_WRITTEN,
+	STATS_M_JOURNAL_DROPPED,
+	STATS_M_JOURNAL_WRITE_FAILURES,
 	STATS_M_KICKS,
 	STATS_M_CONFIG_RELOADS,
 	STATS_M_CONFIG_RELOAD_TIME,
@@ -158,6 +162,15 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_LOG_WRITE_FAILURES] = { "loft_log_write_failures_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Log lines that could not be written where configured." },
+	[STATS_M_JOURNAL_WRITTEN] = { "loft_journal_written_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Deliveries and recent errors written to the disk journal." },
+	[STATS_M_JOURNAL_DROPPED] = { "loft_journal_dropped_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Deliveries and recent errors that never reached the disk journal." },
+	[STATS_M_JOURNAL_WRITE_FAILURES] = { "loft_journal_write_failures_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Failed opens and batch writes of the disk journal." },
 	[STATS_M_KICKS] = { "loft_kicks_total", STATS_METRIC_COUNTER, NULL,
 		"Sessions ended by an admin kick." },
 	[STATS_M_CONFIG_RELOADS] = { "loft_config_reloads_total",
@@ -433,6 +446,14 @@ void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n)
 	m->store->c.log_write_failures += n;
 }
 
+void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
+			   uint64_t dropped, uint64_t write_failures)
+{
+	m->store->c.journal_written += written;
+	m->store->c.journal_dropped += dropped;
+	m->store->c.journal_write_failures += write_failures;
+}
+
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 {
 	m->store->c.kicks += n;
@@ -669,6 +690,12 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 				level_names, m->store->c.log_messages, LOG_LEVEL_COUNT);
 	stats_metrics_walk_plain(sink, STATS_M_LOG_WRITE_FAILURES,
 				 m->store->c.log_write_failures);
+	stats_metrics_walk_plain(sink, STATS_M_JOURNAL_WRITTEN,
+				 m->store->c.journal_written);
+	stats_metrics_walk_plain(sink, STATS_M_JOURNAL_DROPPED,
+				 m->store->c.journal_dropped);
+	stats_metrics_walk_plain(sink, STATS_M_JOURNAL_WRITE_FAILURES,
+				 m->store->c.journal_write_failures);
 	stats_metrics_walk_plain(sink, STATS_M_KICKS, m->store->c.kicks);
 	stats_metrics_walk_enum(sink, STATS_M_CONFIG_RELOADS, "result",
 				stats_metrics_reload_names, m->store->c.reloads, 2);

@@ -150,6 +150,10 @@ void stats_metrics_session_started(struct stats_metrics *m, const char *service)
 /* stats_metrics_log_write_failures - n lines a process could not write
    (loft_log_write_failures_total) */
 void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n);
+/* stats_metrics_journal - disk journal records written and dropped, and
+   failed opens/writes (loft_journal_{written,dropped,write_failures}_total) */
+void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
+			   uint64_t dropped, uint64_t write_failures);
 /* stats_metrics_log - n lines logged at level (loft_log_messages_total) */
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
 /* stats_metrics_http_auth_failures - n HTTP API requests refused for

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stats_json.h"
+#include "stats_persist.h"
 
 /* loftd reports every few seconds; older than this it counts as gone */
 #define STATS_OPS_MASTER_STALE_USECS (15ULL * 1000000)
@@ -124,23 +125,13 @@ json_object *stats_ops_stats_reset(struct stats_server *server)
 json_object *stats_ops_deliveries(struct stats_server *server,
 				  const struct stats_journal_query *q)
 {
-	json_object *list;
-
-	pthread_mutex_lock(&server->lock);
-	list = stats_journal_query(server->journal, q);
-	pthread_mutex_unlock(&server->lock);
-	return list;
+	return stats_persist_deliveries(server, q);
 }
 
 json_object *stats_ops_errors(struct stats_server *server, uint64_t since,
 			      unsigned int limit)
 {
-	json_object *list;
-
-	pthread_mutex_lock(&server->lock);
-	list = stats_errors_query(server->errors, since, limit);
-	pthread_mutex_unlock(&server->lock);
-	return list;
+	return stats_persist_errors(server, since, limit);
 }
 
 /* services_json - loftd's last report (lock held) */

@@ -22,6 +22,7 @@
 #include "stats_peer.h"
 #include "stats_sessions.h"
 #include "stats_state.h"
+#include "stats_store.h"
 
 /* a reporting process (or loftd) connected to the stats-writer socket */
 struct accept_backoff;
@@ -87,6 +88,10 @@ struct stats_server {
 	struct stats_metrics *metrics;
 	struct stats_journal *journal;
 	struct stats_errors *errors;
+	struct stats_store *store;	/* the disk journal, or NULL */
+	struct stats_store_counters journal_seen; /* counted into metrics */
+	uint64_t journal_unreported_dropped, journal_unreported_failures;
+	uint64_t journal_reported_usecs;
 	char **debug_masks;
 	size_t debug_count;
 	struct stats_peer *master;	/* loftd, when connected */

@@ -31,6 +31,7 @@
 #include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"
+#include "stats_persist.h"
 
 /* peer_send - to one peer; callable from the HTTP thread (threaded conn) */
 static void peer_send(struct stats_peer *peer, const Loft__Envelope *env)
@@ -811,6 +812,7 @@ static int64_t own_errors_flush(struct evloop_timer *timer, void *context)
 		server->own_log_failures = failures;
 		on_log_write_failures(server, &m);
 	}
+	stats_persist_poll(server);
 	pthread_mutex_unlock(&server->lock);
 	return STATS_OWN_ERRORS_MSECS;
 }
@@ -920,6 +922,7 @@ void stats_server_free(struct stats_server **_server)
 	for (size_t i = 0; i < server->debug_count; i++)
 		free(server->debug_masks[i]);
 	free(server->debug_masks);
+	stats_persist_close(server);
 	stats_sessions_free(&server->sessions);
 	stats_metrics_free(&server->metrics);
 	stats_state_close(&server->state);

@@ -24,6 +24,7 @@
 #include "master_log.h"
 #include "master_pidfile.h"
 #include "master_service.h"
+#include "master_state.h"
 #include "master_stats.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -108,29 +109,36 @@ static void master_signal_services(struct master *m, int signo)
 	}
 }
 
-/* master_shutdown_progress - the log service goes last: it is stopped
-   once every other child has exited (their last lines are in the
-   channel by then), and when it is gone loftd writes its own lines and
-   what is left in the channel; the loop ends with the last child */
+/* master_stop_stage - when a child stops at shutdown: 0 the services,
+   1 loft-stats (it writes the journal of their last deliveries), 2 the
+   log service (it writes everyone's last lines) */
+static unsigned int master_stop_stage(const struct master_process *proc)
+{
+	if (master_is_log_process(proc))
+		return 2;
+	return strcmp(proc->service_name, "stats") == 0 ? 1 : 0;
+}
+
+/* master_shutdown_progress - children stop stage by stage: a stage is
+   stopped once every child of the stages before it has exited (what
+   they reported is in the channels by then); when the log service is
+   gone loftd writes its own lines and what is left in the channel; the
+   loop ends with the last child */
 static void master_shutdown_progress(struct master *m)
 {
-	unsigned int others = 0, logs = 0;
+	unsigned int left[3] = { 0, 0, 0 }, stage = 0;
 
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
+	     proc = proc->next)
+		left[master_stop_stage(proc)]++;
+	while (stage < 2 && left[stage] == 0)
+		stage++;
+	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (master_is_log_process(proc))
-			logs++;
-		else
-			others++;
+		if (!proc->stopping && master_stop_stage(proc) <= stage)
+			master_process_stop(proc);
 	}
-	if (others == 0) {
-		for (struct master_process *proc = m->rt.processes.head;
-		     proc != NULL; proc = proc->next) {
-			if (!proc->stopping)
-				master_process_stop(proc);
-		}
-	}
-	if (logs == 0 && m->rt.log != NULL)
+	if (left[2] == 0 && m->rt.log != NULL)
 		master_log_direct(m->rt.log);
 	if (m->rt.processes.count == 0)
 		evloop_stop(m->rt.loop);
@@ -203,9 +211,9 @@ static void master_shutdown(struct master *m, int signo)
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		/* retired by a reload: already told, let it finish; the
-		   log service waits for the others */
-		if (!proc->stopping && !master_is_log_process(proc))
+		/* retired by a reload: already told, let it finish;
+		   loft-stats and the log service wait for the others */
+		if (!proc->stopping && master_stop_stage(proc) == 0)
 			master_process_stop(proc);
 	}
 	master_shutdown_progress(m);
@@ -251,6 +259,10 @@ static int master_reload(struct master *m, const char **error_r)
 	if (master_services_create(&m->rt, config, &m->services, &services,
 				   &error) < 0)
 		return master_reload_fail(m, &config, error, error_r);
+	/* a new state_dir: loft-stats, restarted by the reload, moves there
+	   (without it, it keeps its journal in memory) */
+	if (master_state_dir_create(master_config_settings(config), &error) < 0)
+		log_warning("%s", error);
 	/* old processes finish their sessions and exit; their exit is not
 	   a crash and they are not replaced */
 	master_services_commit(&services);
@@ -388,6 +400,8 @@ static int master_start(struct master *m)
 	const char *error;
 
 	if (master_pidfile_create(set->base_dir, &m->pidfile, &error) < 0)
+		return master_fatal("%s", error);
+	if (master_state_dir_create(set, &error) < 0)
 		return master_fatal("%s", error);
 	signal(SIGPIPE, SIG_IGN);
 	m->rt.loop = evloop_create();

@@ -103,6 +103,7 @@ class Instance:
             }}"""
         text = textwrap.dedent(f"""\
             base_dir = {self.root}/run
+            state_dir = {self.root}/state
             hostname = testhost
             log_path = {self.logdir}/loft.log
             info_log_path = {self.logdir}/loft-info.log

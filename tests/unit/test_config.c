@@ -769,6 +769,7 @@ static const char *const global_names[] = {
 	"log_format", "default_process_limit", "default_client_limit",
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
 	"http_api_key", "http_api_allowed_hosts", "stats_journal_size",
+	"state_dir", "stats_journal_max_age", "stats_journal_max_size",
 	"admin_socket_group",
 };
 

@@ -160,6 +160,15 @@ static const char want_prometheus[] =
 	"# HELP loft_log_write_failures_total Log lines that could not be written where configured.\n"
 	"# TYPE loft_log_write_failures_total counter\n"
 	"loft_log_write_failures_total 0\n"
+	"# HELP loft_journal_written_total Deliveries and recent errors written to the disk journal.\n"
+	"# TYPE loft_journal_written_total counter\n"
+	"loft_journal_written_total 0\n"
+	"# HELP loft_journal_dropped_total Deliveries and recent errors that never reached the disk journal.\n"
+	"# TYPE loft_journal_dropped_total counter\n"
+	"loft_journal_dropped_total 0\n"
+	"# HELP loft_journal_write_failures_total Failed opens and batch writes of the disk journal.\n"
+	"# TYPE loft_journal_write_failures_total counter\n"
+	"loft_journal_write_failures_total 0\n"
 	"# HELP loft_kicks_total Sessions ended by an admin kick.\n"
 	"# TYPE loft_kicks_total counter\n"
 	"loft_kicks_total 1\n"
@@ -325,6 +334,15 @@ static const char want_openmetrics[] =
 	"# TYPE loft_log_write_failures counter\n"
 	"# HELP loft_log_write_failures Log lines that could not be written where configured.\n"
 	"loft_log_write_failures_total 0\n"
+	"# TYPE loft_journal_written counter\n"
+	"# HELP loft_journal_written Deliveries and recent errors written to the disk journal.\n"
+	"loft_journal_written_total 0\n"
+	"# TYPE loft_journal_dropped counter\n"
+	"# HELP loft_journal_dropped Deliveries and recent errors that never reached the disk journal.\n"
+	"loft_journal_dropped_total 0\n"
+	"# TYPE loft_journal_write_failures counter\n"
+	"# HELP loft_journal_write_failures Failed opens and batch writes of the disk journal.\n"
+	"loft_journal_write_failures_total 0\n"
 	"# TYPE loft_kicks counter\n"
 	"# HELP loft_kicks Sessions ended by an admin kick.\n"
 	"loft_kicks_total 1\n"
@@ -731,8 +749,8 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 36 loft_* series, 7 process_* ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 44);
+	/* 39 loft_* series, 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 47);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
