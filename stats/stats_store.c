@@ -109,10 +109,14 @@ static void stats_store_item_free(struct stats_store_item *item)
 	free((char *)item->e.text);
 }
 
-/* stats_store_enqueue - a slot for one record, or NULL when the queue is
-   full (counted); lock held */
-static struct stats_store_item *stats_store_enqueue(struct stats_store *store)
+/* stats_store_enqueue - a zeroed slot for one record of kind, or NULL
+   when the queue is full (counted); the writer is woken when the caller
+   releases the lock; lock held */
+static struct stats_store_item *stats_store_enqueue(struct stats_store *store,
+						    enum stats_store_kind kind,
+						    uint64_t seq)
 {
+	struct stats_store_item *item;
 	struct stats_store_queue *q = &store->queue;
 
 	if (q->count >= store->set.queue_max) {
@@ -128,7 +132,12 @@ static struct stats_store_item *stats_store_enqueue(struct stats_store *store)
 		q->items = xreallocarray(q->items, q->size, sizeof(*q->items));
 	}
 	store->queued++;
-	return &q->items[q->count++];
+	item = &q->items[q->count++];
+	memset(item, 0, sizeof(*item));
+	item->kind = kind;
+	item->seq = seq;
+	pthread_cond_signal(&store->wake);
+	return item;
 }
 
 void stats_store_delivery_sink(void *context, uint64_t seq,
@@ -138,14 +147,9 @@ void stats_store_delivery_sink(void *context, uint64_t seq,
 	struct stats_store_item *item;
 
 	pthread_mutex_lock(&store->lock);
-	item = stats_store_enqueue(store);
-	if (item != NULL) {
-		memset(item, 0, sizeof(*item));
-		item->kind = STATS_STORE_DELIVERY;
-		item->seq = seq;
+	item = stats_store_enqueue(store, STATS_STORE_DELIVERY, seq);
+	if (item != NULL)
 		stats_journal_delivery_copy(&item->d, d);
-		pthread_cond_signal(&store->wake);
-	}
 	pthread_mutex_unlock(&store->lock);
 }
 
@@ -162,17 +166,13 @@ void stats_store_error_sink(void *context, uint64_t seq,
 	struct stats_store_item *item;
 
 	pthread_mutex_lock(&store->lock);
-	item = stats_store_enqueue(store);
+	item = stats_store_enqueue(store, STATS_STORE_ERROR, seq);
 	if (item != NULL) {
-		memset(item, 0, sizeof(*item));
-		item->kind = STATS_STORE_ERROR;
-		item->seq = seq;
 		item->e = *e;
 		item->e.service = stats_store_strdup(e->service);
 		item->e.session = stats_store_strdup(e->session);
 		item->e.user = stats_store_strdup(e->user);
 		item->e.text = xstrdup(e->text != NULL ? e->text : "");
-		pthread_cond_signal(&store->wake);
 	}
 	pthread_mutex_unlock(&store->lock);
 }
