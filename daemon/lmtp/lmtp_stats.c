@@ -287,7 +287,26 @@ static void on_message(const Loft__Envelope *env, void *context)
 	}
 }
 
-/* on_connect - loft-stats came (back): announce every live session */
+/* reannounce_slots - the concurrency slots session's transaction holds,
+   taken again in a loft-stats that does not know them (its answers only
+   close the breaker: the recipients were accepted already) */
+static void reannounce_slots(struct lmtp_stats *stats,
+			     const struct lmtp_session *session)
+{
+	const struct lmtp_transaction *trans = session->trans;
+	unsigned int limit = stats->server->set->lmtp_user_concurrency_limit;
+
+	for (size_t i = 0; trans != NULL && limit > 0 && i < trans->rcpt_count; i++) {
+		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+
+		if (rcpt->duplicate_of < 0 && rcpt->user != NULL)
+			concurrency_send_acquire(stats, ++stats->next_id, session,
+						 rcpt->user->username, limit);
+	}
+}
+
+/* on_connect - loft-stats came (back): announce every live session and
+   the slots it holds, so who, kick and the per-user limit go on as before */
 static void on_connect(struct stats_client *client, void *context)
 {
 	struct lmtp_stats *stats = context;
@@ -296,8 +315,10 @@ static void on_connect(struct stats_client *client, void *context)
 	responsive_again(stats);
 	for (struct lmtp_session *s = stats->server->sessions; s != NULL;
 	     s = s->next) {
-		if (!s->destroyed)
-			lmtp_stats_session_start(stats, s);
+		if (s->destroyed)
+			continue;
+		lmtp_stats_session_start(stats, s);
+		reannounce_slots(stats, s);
 	}
 }
 

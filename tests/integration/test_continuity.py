@@ -118,3 +118,38 @@ def test_healthz_does_not_flap_through_reloads(inst):
         assert seen and set(seen) == {200}, seen
     finally:
         sd.stop()
+
+
+def test_concurrency_slots_survive_a_loft_stats_crash(inst):
+    """A transaction holding a user's slot keeps it across a kill -9 of
+    loft-stats: loft-lmtp takes its slots again in the new one."""
+    sd = StatsDaemon(inst, extra="lmtp_user_concurrency_limit = 1\n")
+    sd.start()
+    try:
+        held = Raw(("127.0.0.1", sd.port))
+        held.reply()
+        held.cmd("MAIL FROM:<a@example.org>")
+        assert held.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+        stats_pid = sd.children("loft-stats")[0]
+        os.kill(stats_pid, signal.SIGKILL)
+        assert wait_for(lambda: sd.children("loft-stats") and
+                        sd.children("loft-stats")[0] != stats_pid, timeout=20)
+        assert wait_for(lambda: sd.get("/healthz")[0] == 200, timeout=20)
+
+        def second():
+            c = Raw(("127.0.0.1", sd.port))
+            c.reply()
+            c.cmd("MAIL FROM:<a@example.org>")
+            reply = c.cmd("RCPT TO:<user0@example.com>")
+            c.close()
+            return reply
+        # once the slot is back, the limit holds again
+        assert wait_for(lambda: second() == [
+            "451 4.3.0 <user0@example.com> Too many concurrent deliveries for user"],
+            timeout=10)
+        held.cmd("DATA")
+        held.send(MSG + b".\r\n")
+        assert held.line().endswith(" Saved")
+        assert wait_for(lambda: second() == ["250 2.1.5 OK"], timeout=10)
+    finally:
+        sd.stop()
