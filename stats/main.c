@@ -167,6 +167,10 @@ int main(int argc, char **argv)
 	int c, ret, http_fd;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* the journal and the counters name users and senders: every file
+	   loft-stats makes (journal.db and its -wal/-shm, stats-state) is
+	   its own user's only, from the moment it exists */
+	umask(077);
 	log_init("stats");
 	while ((c = getopt(argc, argv, "c:")) != -1) {
 		if (c != 'c') {
