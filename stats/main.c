@@ -54,6 +54,9 @@ struct stats_main {
 	char *state_path;
 	struct evloop_timer *stop_timer;
 	uint64_t stop_deadline;
+	/* loftd went away, possibly while start-up drove the loop itself
+	   (waiting for its first report), where evloop_stop() is forgotten */
+	bool master_gone;
 };
 
 /* stop_poll - stop once no HTTP request waits for loftd, or at the
@@ -93,6 +96,7 @@ static void on_master_gone(void *context)
 	struct stats_main *ctx = context;
 
 	log_info("master process is gone, exiting");
+	ctx->master_gone = true;
 	evloop_stop(ctx->loop);
 }
 
@@ -224,7 +228,7 @@ int main(int argc, char **argv)
 	}
 	/* as the internal user: the journal file is its own */
 	stats_persist_open(server);
-	if (evloop_run(ctx.loop) < 0)
+	if (!ctx.master_gone && evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 
 	if (ctx.stop_timer != NULL)

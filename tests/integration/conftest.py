@@ -238,11 +238,33 @@ class Daemon:
                 self.proc.wait()
         # checked even when the test stopped loftd itself
         # loft-log inherits loftd's stderr: its sanitizer reports land here
-        out = self.proc.stdout.read().decode("utf-8", "replace")
+        out = read_to_eof(self.proc.stdout, 30).decode("utf-8", "replace")
         assert "Sanitizer" not in out and "runtime error" not in out, out
         # the other children's stderr is logged as "stderr:" error lines
         reports = stderr_reports(self.inst.log("loft.log"))
         assert not reports, reports
+
+
+def read_to_eof(pipe, timeout):
+    """All of pipe until every writer has closed it; a process of loft's
+    still holding it after timeout seconds (a child that outlived loftd)
+    fails the test instead of hanging it"""
+    import select
+    import time
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([pipe], [], [], max(left, 0))
+        if not ready:
+            held = subprocess.run(["pgrep", "-a", "loft-"], capture_output=True,
+                                  text=True).stdout
+            raise AssertionError(f"loftd's output still open after {timeout} s "
+                                 f"(a child outlived loftd?):\n{held}")
+        chunk = pipe.read1(65536)
+        if not chunk:
+            return data
+        data += chunk
 
 
 def stderr_reports(log):
