@@ -54,9 +54,10 @@ struct stats_main {
 	char *state_path;
 	struct evloop_timer *stop_timer;
 	uint64_t stop_deadline;
-	/* loftd went away, possibly while start-up drove the loop itself
-	   (waiting for its first report), where evloop_stop() is forgotten */
-	bool master_gone;
+	/* loftd went away, or the stop is done, possibly while start-up
+	   drove the loop itself (waiting for loftd's first report), where
+	   evloop_stop() is forgotten */
+	bool quit;
 };
 
 /* stop_poll - stop once no HTTP request waits for loftd, or at the
@@ -70,6 +71,7 @@ static int64_t stop_poll(struct evloop_timer *timer, void *context)
 	    evloop_now_msecs(ctx->loop) < ctx->stop_deadline)
 		return STATS_MAIN_STOP_POLL_MSECS;
 	ctx->stop_timer = NULL;
+	ctx->quit = true;
 	evloop_stop(ctx->loop);
 	return EVLOOP_NOMORE;
 }
@@ -96,7 +98,7 @@ static void on_master_gone(void *context)
 	struct stats_main *ctx = context;
 
 	log_info("master process is gone, exiting");
-	ctx->master_gone = true;
+	ctx->quit = true;
 	evloop_stop(ctx->loop);
 }
 
@@ -149,14 +151,16 @@ static int start_service(struct stats_server *server,
 /* start_http - serve HTTP once loftd's first report (waiting in the
    stats-writer backlog) is in or a moment has passed, so the first scrape
    already knows every service */
-static void start_http(struct stats_server *server, struct evloop *loop,
-		       int http_fd)
+static void start_http(struct stats_main *ctx, int http_fd)
 {
 	const char *error;
 
-	stats_server_await_master(server, loop, STATS_MAIN_MASTER_WAIT_MSECS);
+	stats_server_await_master(ctx->server, ctx->loop,
+				  STATS_MAIN_MASTER_WAIT_MSECS, &ctx->quit);
+	if (ctx->quit)
+		return;
 	if (http_fd >= 0 &&
-	    stats_server_start_http(server, http_fd, NULL, 0, &error) < 0)
+	    stats_server_start_http(ctx->server, http_fd, NULL, 0, &error) < 0)
 		log_fatal(EX_UNAVAILABLE, "http: %s", error);
 }
 
@@ -222,13 +226,13 @@ int main(int argc, char **argv)
 						 on_master_gone, &ctx);
 		/* one process serves every reporter: never ask for more */
 		service_child_report(ctx.child, 0, 1, 0);
-		start_http(server, ctx.loop, http_fd);
+		start_http(&ctx, http_fd);
 	} else {
 		start_standalone(server, &set);
 	}
 	/* as the internal user: the journal file is its own */
 	stats_persist_open(server);
-	if (!ctx.master_gone && evloop_run(ctx.loop) < 0)
+	if (!ctx.quit && evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 
 	if (ctx.stop_timer != NULL)

@@ -700,7 +700,8 @@ void stats_server_set_master(struct stats_server *server, pid_t pid)
 }
 
 void stats_server_await_master(struct stats_server *server,
-			       struct evloop *loop, int timeout_msecs)
+			       struct evloop *loop, int timeout_msecs,
+			       const bool *quit)
 {
 	uint64_t deadline = evloop_now_msecs(loop) + (uint64_t)timeout_msecs;
 	bool known = false;
@@ -711,7 +712,7 @@ void stats_server_await_master(struct stats_server *server,
 		pthread_mutex_lock(&server->lock);
 		known = server->master_status != NULL;
 		pthread_mutex_unlock(&server->lock);
-		if (known || now >= deadline ||
+		if (known || *quit || now >= deadline ||
 		    evloop_run_once(loop, (int)(deadline - now)) < 0)
 			break;
 	}

@@ -34,9 +34,11 @@ void stats_server_listen(struct stats_server *server, int fd);
    services; without it (standalone) no connection is either */
 void stats_server_set_master(struct stats_server *server, pid_t pid);
 /* stats_server_await_master - run loop until loftd's first status report
-   is in, at most timeout_msecs (at start-up, before HTTP serves) */
+   is in, at most timeout_msecs, or until *quit (a stop or loftd gone,
+   set by a callback of the loop) - at start-up, before HTTP serves */
 void stats_server_await_master(struct stats_server *server,
-			       struct evloop *loop, int timeout_msecs);
+			       struct evloop *loop, int timeout_msecs,
+			       const bool *quit);
 /* stats_server_start_http - serve the HTTP API on listen_fd (from loftd)
    or, when it is -1, on address:port. 0 or -1 with *error_r. */
 int stats_server_start_http(struct stats_server *server, int listen_fd,
