@@ -348,6 +348,15 @@ static const char *stats_store_sender_key(const char *sender, char *buf,
 	return stats_store_lower(sender, buf, size);
 }
 
+/* stats_store_step - run an insert and make s ready for the next */
+static int stats_store_step(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* stats_store_write_delivery - one row */
 static int stats_store_write_delivery(struct stats_store *store,
 				      const struct stats_delivery *d)
@@ -356,7 +365,6 @@ static int stats_store_write_delivery(struct stats_store *store,
 	char sender_key[STATS_JSON_MAX_STRING + 1];
 	const char *key = NULL;
 	size_t key_len = 0;
-	int rc;
 
 	if (d->msgid != NULL)
 		key = stats_journal_msgid_key(d->msgid, &key_len);
@@ -385,9 +393,7 @@ static int stats_store_write_delivery(struct stats_store *store,
 	stats_store_bind_text(s, 19, d->text);
 	stats_store_bind_text(s, 20, d->reason);
 	sqlite3_bind_double(s, 21, d->duration_ms);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	return stats_store_step(s);
 }
 
 /* stats_store_write_error - one row */
@@ -395,7 +401,6 @@ static int stats_store_write_error(struct stats_store *store,
 				   const struct stats_error_record *e)
 {
 	sqlite3_stmt *s = store->ins_error;
-	int rc;
 
 	sqlite3_bind_int64(s, 1, (int64_t)e->ts_usecs);
 	sqlite3_bind_int(s, 2, (int)e->level);
@@ -404,9 +409,7 @@ static int stats_store_write_error(struct stats_store *store,
 	stats_store_bind_text(s, 5, e->session);
 	stats_store_bind_text(s, 6, e->user);
 	stats_store_bind_text(s, 7, e->text);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	return stats_store_step(s);
 }
 
 /* stats_store_set_meta - one meta row */
