@@ -180,17 +180,31 @@ static int stats_store_reader(struct stats_store *store)
 }
 
 /* stats_store_last_seq - this run's last sequence number of kind (its
-   meta key) as of the read transaction, 0 when another run wrote last */
-static uint64_t stats_store_last_seq(struct stats_store *store,
-				     const char *key)
+   meta key) as of the read transaction in *seq_r, 0 when another run
+   wrote last; SQLITE_OK or the failing code. A failure must fail the
+   query: a guessed 0 would let the ring repeat what the disk returns. */
+static int stats_store_last_seq(struct stats_store *store, const char *key,
+				uint64_t *seq_r)
 {
-	char sql[128];
+	sqlite3_stmt *stmt;
+	int rc;
 
-	if (stats_store_int(store->rdb, "SELECT value FROM meta WHERE key = 'run'",
-			    0) != store->run)
-		return 0;
-	snprintf(sql, sizeof(sql), "SELECT value FROM meta WHERE key = '%s'", key);
-	return (uint64_t)stats_store_int(store->rdb, sql, 0);
+	*seq_r = 0;
+	rc = sqlite3_prepare_v2(store->rdb,
+		"SELECT (SELECT value FROM meta WHERE key = 'run'),"
+		" (SELECT value FROM meta WHERE key = ?1)", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+		    sqlite3_column_int64(stmt, 0) == store->run)
+			*seq_r = (uint64_t)sqlite3_column_int64(stmt, 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 /* stats_store_query_begin - the reader in a read transaction; SQLITE_OK,
@@ -216,11 +230,14 @@ static int stats_store_query_begin(struct stats_store *store,
 static int stats_store_query_end(struct stats_store *store, int rc,
 				 const char **error_r)
 {
-	(void)stats_store_exec(store->rdb, "COMMIT");
-	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+	if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) {
+		(void)stats_store_exec(store->rdb, "COMMIT");
 		return 0;
+	}
+	/* the message before COMMIT replaces it */
 	*error_r = error_slot_set(&stats_store_query_error, "%s: %s",
 				  store->path, sqlite3_errmsg(store->rdb));
+	(void)stats_store_exec(store->rdb, "COMMIT");
 	sqlite3_close(store->rdb);
 	store->rdb = NULL;
 	return -1;
@@ -248,9 +265,11 @@ int stats_store_query_deliveries(struct stats_store *store,
 		free(sql);
 		return -1;
 	}
-	*seq_r = stats_store_last_seq(store, "deliveries_seq");
+	rc = stats_store_last_seq(store, "deliveries_seq", seq_r);
 	*list_r = json_object_new_array();
-	rc = sqlite3_prepare_v2(store->rdb, sql->text, -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(store->rdb, sql->text, -1, &stmt,
+					NULL);
 	if (rc == SQLITE_OK) {
 		for (i = 0; i < sql->count; i++)
 			sqlite3_bind_text(stmt, col++, sql->params[i], -1,
@@ -299,12 +318,13 @@ int stats_store_query_errors(struct stats_store *store, uint64_t since_usecs,
 		pthread_mutex_unlock(&store->read_lock);
 		return -1;
 	}
-	*seq_r = stats_store_last_seq(store, "errors_seq");
+	rc = stats_store_last_seq(store, "errors_seq", seq_r);
 	*list_r = json_object_new_array();
-	rc = sqlite3_prepare_v2(store->rdb,
-		"SELECT ts, level, service, pid, session, user, msg FROM errors"
-		" WHERE ts >= ?1 ORDER BY ts DESC, id DESC LIMIT ?2", -1,
-		&stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(store->rdb,
+			"SELECT ts, level, service, pid, session, user, msg"
+			" FROM errors WHERE ts >= ?1 ORDER BY ts DESC, id DESC"
+			" LIMIT ?2", -1, &stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(stmt, 1, (int64_t)since_usecs);
 		sqlite3_bind_int64(stmt, 2, limit);

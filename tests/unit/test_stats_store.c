@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <sqlite3.h>
 
 #include "clock.h"
 #include "stats_store.h"
@@ -256,6 +257,40 @@ START_TEST(test_survives_restart)
 	stats_store_get_counters(store, &c);
 	ck_assert_uint_eq(c.dropped, 0);
 	ck_assert_uint_eq(c.write_failures, 0);
+	stats_store_free(&store);
+}
+END_TEST
+
+/* a sequence number the store cannot read fails the query (the caller
+   answers from memory): a guessed 0 would have the ring repeat every
+   record the disk returns */
+START_TEST(test_unreadable_seq_fails)
+{
+	struct stats_journal *j = stats_journal_create(0);
+	struct stats_store *store = store_open(0, 0, 0);
+	json_object *list = NULL;
+	const char *error;
+	uint64_t seq = 0;
+	sqlite3 *db;
+
+	stats_journal_set_sink(j, stats_store_delivery_sink, store);
+	sample(j, clock_realtime_usecs() - 60 * 1000000);
+	ck_assert_int_eq(stats_store_flush(store, 5000), 0);
+	ck_assert_int_eq(stats_store_query_deliveries(store, NULL, &list, &seq,
+						      &error), 0);
+	ck_assert_uint_eq(seq, 7);
+	json_object_put(list);
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE meta RENAME TO gone",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	list = NULL;
+	ck_assert_int_eq(stats_store_query_deliveries(store, NULL, &list, &seq,
+						      &error), -1);
+	ck_assert_ptr_null(list);
+	ck_assert_ptr_nonnull(strstr(error, "meta"));
+	stats_journal_free(&j);
 	stats_store_free(&store);
 }
 END_TEST
@@ -527,6 +562,7 @@ static Suite *stats_store_suite(void)
 	tcase_add_test(tc, test_queries_as_ring);
 	tcase_add_test(tc, test_json_same);
 	tcase_add_test(tc, test_survives_restart);
+	tcase_add_test(tc, test_unreadable_seq_fails);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_retention_age);
 	tcase_add_test(tc, test_retention_size);
