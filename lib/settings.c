@@ -995,6 +995,48 @@ void settings_print(const struct loft_settings *set, FILE *out, bool all,
 	settings_hide_secrets = false;
 }
 
+int settings_print_named(const struct loft_settings *set,
+			 char *const *names, size_t count, FILE *out,
+			 bool values_only, bool changed_only,
+			 bool show_secrets, const char **error_r)
+{
+	struct strbuf buf;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct setting_def *def =
+			setting_find(loft_setting_defs, names[i]);
+
+		if (def == NULL) {
+			*error_r = settings_error("Unknown setting: %s", names[i]);
+			return -1;
+		}
+		if (values_only && !show_secrets && settings_is_secret(def)) {
+			*error_r = settings_error("%s is hidden, use -P to show it",
+						  names[i]);
+			return -1;
+		}
+	}
+	strbuf_init(&buf, 128);
+	for (size_t i = 0; i < count; i++) {
+		const struct setting_def *def =
+			setting_find(loft_setting_defs, names[i]);
+
+		if (changed_only && setting_is_default(def, set))
+			continue;
+		strbuf_reset(&buf);
+		setting_format_value(def, set, &buf);
+		if (values_only)
+			fprintf(out, "%s\n", buf.data);
+		else if (!show_secrets && settings_is_secret(def) &&
+			 !setting_is_default(def, set))
+			fprintf(out, "%s = # hidden, use -P to show it\n", def->name);
+		else
+			fprintf(out, "%s = %s\n", def->name, buf.data);
+	}
+	strbuf_free(&buf);
+	return 0;
+}
+
 void settings_print_protocol(const struct loft_settings *base,
 			     const struct loft_settings *view,
 			     const char *protocol, FILE *out,

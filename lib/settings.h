@@ -219,6 +219,17 @@ void settings_write(const struct loft_settings *set, FILE *out, bool all);
    show_secrets */
 void settings_print(const struct loft_settings *set, FILE *out, bool all,
 		    bool show_secrets);
+/* settings_print_named - the global settings named in names, in that
+   order: "name = value" lines as `doveconf NAME` prints them, or with
+   values_only just the values, one a line (`doveconf -h NAME`);
+   changed_only leaves out those at their default (`doveconf -n NAME`).
+   Secrets are hidden as in settings_print; values_only refuses them.
+   0, or -1 with *error_r ("Unknown setting: x") before anything is
+   printed. */
+int settings_print_named(const struct loft_settings *set,
+			 char *const *names, size_t count, FILE *out,
+			 bool values_only, bool changed_only,
+			 bool show_secrets, const char **error_r);
 /* settings_print_protocol - "protocol NAME { ... }" with the global
    settings whose value in view differs from base (nothing when none do);
    secrets hidden as in settings_print */
