@@ -26,12 +26,14 @@ static void master_notify_send(const char *state, const char *fmt,
 {
 #ifdef LOFT_HAVE_SYSTEMD
 	struct strbuf msg;
+	size_t status_start;
 
 	strbuf_init(&msg, 128);
 	strbuf_appendf(&msg, "%sSTATUS=", state);
+	status_start = msg.len;
 	strbuf_vappendf(&msg, fmt, args);
 	/* STATUS= is one line: a newline would start a bogus assignment */
-	for (size_t i = 0; i < msg.len; i++) {
+	for (size_t i = status_start; i < msg.len; i++) {
 		if (msg.data[i] == '\n')
 			msg.data[i] = ' ';
 	}
