@@ -25,8 +25,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "error_slot.h"
 #include "log.h"
 #include "mail_location.h"
+#include "perm_error.h"
 #include "storage.h"
 #include "strbuf.h"
 #include "userdb.h"
@@ -432,7 +434,7 @@ int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
    parents) with mode 0700, as Dovecot does on first delivery */
 static int ensure_home(const char *home, const char **error_r)
 {
-	static __thread char error[512];
+	static __thread struct error_slot error;
 	char *path;
 	int ret = 0;
 
@@ -445,9 +447,7 @@ static int ensure_home(const char *home, const char **error_r)
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			snprintf(error, sizeof(error), "mkdir(%s) failed: %s",
-				 path, strerror(errno));
-			*error_r = error;
+			*error_r = perm_error_syscall(&error, "mkdir", path, true);
 			ret = -1;
 		}
 		*p = saved;
