@@ -1,7 +1,8 @@
 /*
  * loftd - loft's master process: the command line. `loftd [-c FILE] [-F]`
  * runs the master (master_daemon.c); --check, -n and -a inspect the
- * configuration; `stop` and `reload` act on the running instance
+ * configuration (-a/-n/-h NAME...: just those settings, as doveconf
+ * NAME / -n NAME / -h NAME); `stop` and `reload` act on the running instance
  * (master_control.c). Exit codes: 0 ok, 64 usage, 1 config error or
  * failed start, 75 not running.
  */
