@@ -210,8 +210,9 @@ static void master_shutdown(struct master *m, int signo)
 	}
 	log_info("received %s, shutting down", master_signal_name(signo));
 	m->rt.shutting_down = true;
-	master_notify_stopping("Shutting down: stopping %u processes",
-			       m->rt.processes.count);
+	master_notify(MASTER_NOTIFY_STOPPING,
+		      "Shutting down: stopping %u processes",
+		      m->rt.processes.count);
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
@@ -283,8 +284,8 @@ static int master_reload_generation(struct master *m, const char **error_r)
 /* master_notify_serving - READY=1 and how much is running */
 static void master_notify_serving(const struct master *m, const char *what)
 {
-	master_notify_ready("%s: %zu services, %u processes", what,
-			    m->services.count, m->rt.processes.count);
+	master_notify(MASTER_NOTIFY_READY, "%s: %zu services, %u processes",
+		      what, m->services.count, m->rt.processes.count);
 }
 
 /* master_reload - SIGHUP, loftadm reload, the HTTP API: the service
@@ -295,13 +296,13 @@ static int master_reload(struct master *m, const char **error_r)
 
 	if (m->rt.shutting_down)
 		return master_reload_fail(m, NULL, "loftd is shutting down", error_r);
-	master_notify_reloading("Reloading %s", m->config_path);
+	master_notify(MASTER_NOTIFY_RELOADING, "Reloading %s", m->config_path);
 	ret = master_reload_generation(m, error_r);
 	if (ret == 0)
 		master_notify_serving(m, "Config reloaded");
 	else
-		master_notify_ready("Reload failed, still serving the previous "
-				    "config: %s", *error_r);
+		master_notify(MASTER_NOTIFY_READY, "Reload failed, still "
+			      "serving the previous config: %s", *error_r);
 	return ret;
 }
 

@@ -16,13 +16,14 @@
 
 #include "xalloc.h"
 
-/* master_notify_ready - start-up (or a reload) is complete */
-void master_notify_ready(const char *status_fmt, ...) LOFT_ATTR_FORMAT(1, 2);
-/* master_notify_reloading - a reload begins (RELOADING=1, MONOTONIC_USEC) */
-void master_notify_reloading(const char *status_fmt, ...) LOFT_ATTR_FORMAT(1, 2);
-/* master_notify_stopping - the shutdown begins (STOPPING=1) */
-void master_notify_stopping(const char *status_fmt, ...) LOFT_ATTR_FORMAT(1, 2);
-/* master_notify_status - only a new STATUS= line */
-void master_notify_status(const char *status_fmt, ...) LOFT_ATTR_FORMAT(1, 2);
+enum master_notify_event {
+	MASTER_NOTIFY_READY,		/* start-up or a reload is complete */
+	MASTER_NOTIFY_RELOADING,	/* a reload begins (MONOTONIC_USEC too) */
+	MASTER_NOTIFY_STOPPING,		/* the shutdown begins */
+};
+
+/* master_notify - event and the formatted STATUS= line, as one message */
+void master_notify(enum master_notify_event event, const char *status_fmt, ...)
+	LOFT_ATTR_FORMAT(2, 3);
 
 #endif
