@@ -214,7 +214,7 @@ def test_unit_security_exposure(unit_root):
     m = re.search(r"Overall exposure level for loft\.service: (\d+\.\d+) (\w+)", r.stdout)
     assert m, r
     # a root master that switches users cannot drop everything; this
-    # is what the unit's hardening reaches (3.3 when written)
+    # is what the unit's hardening reaches (3.1 when written)
     assert float(m.group(1)) <= 4.0, r.stdout
     # delivery into home directories and /var/mail stays possible
     with open(UNIT) as f:
