@@ -5,7 +5,8 @@ failed one, STOPPING=1 at shutdown, all from loftd's own pid and none
 from its children), loftd without a reachable socket, and the unit file
 packaging/systemd/loft.service checked by `systemd-analyze verify` and
 `systemd-analyze security --offline` on a copy of the systemd unit tree
-(systemd does not run here)."""
+(systemd does not run here), and its SystemCallFilter= against every
+syscall of a strace'd loftd run."""
 import array
 import os
 import re
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, binary, BUILD_BIN
+from conftest import Daemon, binary, BUILD_BIN, SAMPLE, wait_for
 
 SOURCE = os.environ.get("LOFT_SOURCE",
                         os.path.join(os.path.dirname(__file__), "../.."))
@@ -221,3 +222,79 @@ def test_unit_security_exposure(unit_root):
         unit = f.read()
     assert re.search(r"^ProtectHome=no$", unit, re.M)
     assert re.search(r"^ProtectSystem=full$", unit, re.M)
+
+
+def syscall_group(name, seen=None):
+    """the syscalls of a systemd-analyze syscall-filter group, nested
+    groups expanded"""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return set()
+    seen.add(name)
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    calls = set()
+    for line in out.splitlines()[1:]:
+        word = line.strip()
+        if not word or word.startswith("#"):
+            continue
+        calls |= syscall_group(word, seen) if word.startswith("@") else {word}
+    return calls
+
+
+def unit_syscall_filter():
+    """(allowed, denied) syscalls of the unit's SystemCallFilter= lines"""
+    with open(UNIT) as f:
+        lines = re.findall(r"^SystemCallFilter=(.*)$", f.read(), re.M)
+    allowed, denied = set(), set()
+    for line in lines:
+        target = allowed
+        if line.startswith("~"):
+            target, line = denied, line[1:]
+        for word in line.split():
+            target |= syscall_group(word) if word.startswith("@") else {word}
+    return allowed, denied
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace not installed")
+def test_unit_syscall_filter_allows_what_loft_uses(inst):
+    """systemd does not run here, so the filter is checked against what
+    loftd and its services really call: every syscall of a strace'd run
+    (start-up, LMTP deliveries, loftadm, reload, log reopen, shutdown)
+    must be allowed and none denied"""
+    import smtplib
+    allowed, denied = unit_syscall_filter()
+    assert "setresuid" in allowed and "chroot" in allowed and "mount" in denied
+    trace = os.path.join(inst.root, "strace.txt")
+    d = Daemon(inst, extra="mail_fsync = always\n")
+    d.proc = subprocess.Popen(["strace", "-f", "-c", "-o", trace, binary("loftd"),
+                               "-c", inst.conf, "-F"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(d.connectable, timeout=30)
+        for user in ("user0@example.com", "user1@example.com"):
+            with smtplib.LMTP("127.0.0.1", d.port) as s:
+                s.sendmail("sender@example.org", [user], SAMPLE)
+        subprocess.run([binary("loftadm"), "-c", inst.conf, "who"], capture_output=True,
+                       timeout=30)
+        assert subprocess.run([binary("loftd"), "-c", inst.conf, "reload"],
+                              timeout=30).returncode == 0
+        assert wait_for(lambda: "config reloaded" in inst.log(), timeout=30)
+        subprocess.run([binary("loftadm"), "-c", inst.conf, "log", "reopen"],
+                       capture_output=True, timeout=30)
+        # SIGTERM to loftd itself, not to strace
+        loftd_pid = int(subprocess.run(["pgrep", "-P", str(d.proc.pid)], capture_output=True,
+                                       text=True).stdout.split()[0])
+        os.kill(loftd_pid, 15)
+        assert d.proc.wait(timeout=60) == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+    assert len(inst.new_files("user0@example.com")) == 1
+    with open(trace) as f:
+        used = {line.split()[-1] for line in f
+                if re.match(r"^\s*\d+\.\d+\s", line) and line.split()[-1] != "total"}
+    assert len(used) > 40, used
+    assert used - allowed == set(), sorted(used - allowed)
+    assert used & denied == set(), sorted(used & denied)
