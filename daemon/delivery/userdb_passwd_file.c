@@ -263,39 +263,6 @@ static int args_expand(const struct passwd_file_args *args,
 	return ret;
 }
 
-/* file_trusted - a passwd-file decides uids, homes and mail locations:
-   it is read only when owned by root or by mail_uid and not writable by
-   others; 0, or -1 with *error_r */
-static int file_trusted(const struct loft_settings *set, const char *path,
-			int fd, const char **error_r)
-{
-	unsigned int mail_uid = 0;
-	const char *error;
-	struct stat st;
-
-	if (fstat(fd, &st) < 0) {
-		*error_r = userdb_driver_error("fstat(%s) failed: %s", path,
-					       strerror(errno));
-		return -1;
-	}
-	if (set->mail_uid != NULL && *set->mail_uid != '\0' &&
-	    userdb_resolve_uid(set->mail_uid, &mail_uid, &error) < 0)
-		mail_uid = 0;
-	if (st.st_uid != 0 && st.st_uid != (uid_t)mail_uid) {
-		*error_r = userdb_driver_error(
-			"%s is owned by uid %u: not trusted (the owner must be "
-			"root or mail_uid)", path, (unsigned int)st.st_uid);
-		return -1;
-	}
-	if ((st.st_mode & S_IWOTH) != 0) {
-		*error_r = userdb_driver_error(
-			"%s is writable by everyone (mode %04o): not trusted",
-			path, (unsigned int)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
 /* passwd_file_validate - args parse and expand for a sample user */
 static int passwd_file_validate(const char *args, const char **error_r)
 {
@@ -342,7 +309,7 @@ static int file_find(const struct loft_settings *set, const char *path,
 					       strerror(errno));
 		return -1;
 	}
-	if (file_trusted(set, path, fileno(file), error_r) < 0) {
+	if (userdb_file_trusted(set, path, fileno(file), error_r) < 0) {
 		fclose(file);
 		return -1;
 	}
