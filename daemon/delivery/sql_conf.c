@@ -81,8 +81,10 @@ int sql_conf_parse(const char *path, const char *text, struct sql_conf *conf_r,
 			free(line);
 			continue;
 		}
-		if (continued)
+		if (continued) {
 			trimmed[--tlen] = '\0';
+			trimmed = trim(trimmed);
+		}
 		if (logical.len > 0)
 			strbuf_putc(&logical, ' ');
 		strbuf_append_str(&logical, trimmed);
