@@ -222,3 +222,39 @@ def test_check_refuses_bad_files(inst, pg):
         out = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode != 0 and want in out.stderr + out.stdout, (text, out)
+
+
+def test_auth_cache(inst, pg):
+    """auth_cache_*: hits and misses counted; a cached user is delivered
+    while the database is down; a cached "unknown" lasts its own TTL; an
+    expired answer is used when the lookup that should replace it fails"""
+    from test_stats import StatsDaemon
+    sql_conf(inst, pg)
+    add_user(inst, pg, "frank@example.com")
+    pg.sql("DELETE FROM users WHERE userid = 'gina@example.com'")
+    d = StatsDaemon(inst, extra="auth_cache_size = 1M\nauth_cache_ttl = 2s\n"
+                    "auth_cache_negative_ttl = 3s\n")
+    d.start()
+    try:
+        got = send(d, ["frank@example.com", "gina@example.com"])
+        assert got["frank@example.com"][0] == 250
+        assert got["gina@example.com"][0] == 550
+        # gina is unknown, and stays so for the negative TTL
+        add_user(inst, pg, "gina@example.com")
+        assert send(d, ["gina@example.com"])["gina@example.com"][0] == 550
+        assert send(d, ["frank@example.com"])["frank@example.com"][0] == 250
+        assert wait_for(lambda: (d.metric("loft_userdb_cache_hits_total") or 0) >= 2)
+        assert d.metric("loft_userdb_cache_misses_total") >= 2
+        assert wait_for(lambda: send(d, ["gina@example.com"])["gina@example.com"][0] == 250,
+                        timeout=10, interval=0.5)
+        # frank's answer expires; with the database down it is used anyway
+        time.sleep(2.5)
+        pg.stop()
+        try:
+            assert send(d, ["frank@example.com"])["frank@example.com"][0] == 250
+            assert "using its expired cache entry" in inst.log("loft.log")
+        finally:
+            pg.start()
+        assert len(inst.new_files("frank@example.com")) == 3
+    finally:
+        d.stop()
