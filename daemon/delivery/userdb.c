@@ -545,3 +545,37 @@ void userdb_reply_free(struct userdb_reply **reply)
 	free((*reply)->username);
 	XFREE(*reply);
 }
+
+int userdb_iterate(const struct loft_settings *set,
+		   userdb_iterate_callback_t *cb, void *context,
+		   unsigned int *skipped_r, const char **error_r)
+{
+	unsigned int listed = 0;
+	const char *error;
+
+	*skipped_r = 0;
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		const struct userdb_settings *block = &set->userdbs[i];
+		const struct userdb_driver *driver =
+			userdb_driver_find(block->driver);
+
+		if (driver == NULL || driver->iterate == NULL) {
+			(*skipped_r)++;
+			continue;
+		}
+		if (driver->iterate(set, block->args == NULL ? "" : block->args,
+				    cb, context, &error) < 0) {
+			*error_r = error_slot_set(&userdb_error_slot,
+						  "userdb %s: %s",
+						  driver->name, error);
+			return -1;
+		}
+		listed++;
+	}
+	if (listed == 0) {
+		*error_r = "No userdb can list its users (sql and passwd-file "
+			"can)";
+		return -1;
+	}
+	return 0;
+}

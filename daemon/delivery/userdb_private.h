@@ -32,6 +32,11 @@ struct userdb_driver {
 				     const char *args, const char *username,
 				     struct userdb_reply *reply,
 				     const char **error_r);
+	/* iterate - call cb with every user name the driver knows; NULL
+	   when it cannot list its users; 0, or -1 with *error_r */
+	int (*iterate)(const struct loft_settings *set, const char *args,
+		       userdb_iterate_callback_t *cb, void *context,
+		       const char **error_r);
 };
 
 extern const struct userdb_driver userdb_driver_passwd_file;

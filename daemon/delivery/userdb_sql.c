@@ -221,8 +221,66 @@ userdb_sql_lookup(const struct loft_settings *set, const char *args,
 	return result;
 }
 
+/* column - the index of the column called name, or -1 */
+static int column(const PGresult *res, const char *name)
+{
+	return PQfnumber(res, name);
+}
+
+/* userdb_sql_iterate - iterate_query's rows: a `user` column, or
+   `username` and `domain` joined with '@' (Dovecot's two forms) */
+static int userdb_sql_iterate(const struct loft_settings *set,
+			      const char *args, userdb_iterate_callback_t *cb,
+			      void *context, const char **error_r)
+{
+	struct userdb_sql *db = sql_get(set, args, error_r);
+	int user_col, name_col, domain_col, rows;
+	PGresult *res;
+
+	if (db == NULL)
+		return -1;
+	if (db->iterate_query.param_count > 0) {
+		*error_r = "iterate_query may not use variables";
+		return -1;
+	}
+	if (pgsql_pool_query(db->pool, db->iterate_query.text, 0, NULL,
+			     (unsigned int)set->userdb_sql_timeout, &res,
+			     error_r) < 0)
+		return -1;
+	user_col = column(res, "user");
+	name_col = column(res, "username");
+	domain_col = column(res, "domain");
+	if (user_col < 0 && name_col < 0) {
+		PQclear(res);
+		*error_r = "iterate_query returns neither a user nor a "
+			"username column";
+		return -1;
+	}
+	rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		char *name;
+
+		if (user_col >= 0) {
+			if (!PQgetisnull(res, r, user_col))
+				cb(PQgetvalue(res, r, user_col), context);
+			continue;
+		}
+		if (PQgetisnull(res, r, name_col))
+			continue;
+		name = domain_col >= 0 && !PQgetisnull(res, r, domain_col) ?
+			xasprintf("%s@%s", PQgetvalue(res, r, name_col),
+				  PQgetvalue(res, r, domain_col)) :
+			xstrdup(PQgetvalue(res, r, name_col));
+		cb(name, context);
+		free(name);
+	}
+	PQclear(res);
+	return 0;
+}
+
 const struct userdb_driver userdb_driver_sql = {
 	.name = "sql",
 	.validate = userdb_sql_validate,
 	.lookup = userdb_sql_lookup,
+	.iterate = userdb_sql_iterate,
 };

@@ -258,3 +258,37 @@ def test_auth_cache(inst, pg):
         assert len(inst.new_files("frank@example.com")) == 3
     finally:
         d.stop()
+
+
+def test_loftadm_user_mask_iterates(inst, pg):
+    """`loftadm user MASK` lists the users of iterate_query (user, or
+    username + domain) and of a passwd-file, filtered by the mask"""
+    sql_conf(inst, pg, query="iterate_query = SELECT split_part(userid, '@', 1) "
+             "AS username, split_part(userid, '@', 2) AS domain FROM users\n")
+    for u in ("hal@example.com", "ida@example.net"):
+        add_user(inst, pg, u)
+    inst.userdb += f"""
+        userdb {{
+          driver = passwd-file
+          args = {inst.passwd}
+        }}
+        userdb {{
+          driver = static
+          args = uid=nobody gid=nogroup home=/nonexistent/%u
+        }}"""
+    inst.write_conf()
+
+    def users(mask, fmt="json"):
+        out = subprocess.run([binary("loftadm"), "-c", inst.conf, "-f", fmt, "user", mask],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "1 userdb(s) cannot list their users" in out.stderr
+        return out.stdout
+
+    import json
+    got = json.loads(users("*"))
+    assert {"hal@example.com", "ida@example.net", "user0@example.com",
+            "user1@example.com"} <= set(got)
+    assert json.loads(users("*@example.net")) == ["ida@example.net"]
+    assert users("user?@*", fmt="table").splitlines() == [
+        "user", "user0@example.com", "user1@example.com"]
