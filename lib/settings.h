@@ -114,6 +114,10 @@ struct loft_settings {
 	char *auth_username_chars;	/* allowed in a recipient name */
 	char *auth_username_translation; /* "ab": 'a' becomes 'b' */
 	char *auth_username_format;	/* userdb lookup key, "%Lu" */
+	uint64_t auth_cache_size;	/* bytes; 0: no userdb cache */
+	uint64_t auth_cache_ttl;	/* ms */
+	uint64_t auth_cache_negative_ttl; /* ms; 0: unknown not cached */
+	uint64_t userdb_sql_timeout;	/* ms */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;

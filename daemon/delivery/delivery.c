@@ -32,6 +32,7 @@
 #include "storage.h"
 #include "strbuf.h"
 #include "userdb.h"
+#include "userdb_cache.h"
 #include "var_expand.h"
 
 #define DELIVERY_INTERNAL_ERROR \
@@ -241,6 +242,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	enum userdb_result result;
 	const char *error;
 	char *translated, *lookup_name;
+	enum userdb_cache_use cache_use;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
@@ -256,9 +258,16 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	result = userdb_lookup(set, lookup_name, &reply, &error);
+	result = userdb_lookup_cached(set, lookup_name, &reply, &cache_use,
+				      &error);
+	if (cache_use == USERDB_CACHE_STALE)
+		log_warning("userdb lookup for %s failed, using its expired "
+			    "cache entry: %s", lookup_name, error);
 	free(lookup_name);
-	delivery_timing(DELIVERY_TIMING_USERDB, start);
+	delivery_timing(cache_use == USERDB_CACHE_HIT ?
+			DELIVERY_TIMING_USERDB_CACHE_HIT :
+			cache_use == USERDB_CACHE_OFF ? DELIVERY_TIMING_USERDB :
+			DELIVERY_TIMING_USERDB_CACHE_MISS, start);
 	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,

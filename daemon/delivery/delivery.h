@@ -86,8 +86,14 @@ void delivery_log(const struct loft_settings *set,
 /* Observers of every delivery record and timing (loft-stats reporting).
    Called on the thread that delivers; must not block. The storage time
    comes with the delivery record (storage_seconds); timing() reports
-   userdb lookups. */
-enum delivery_timing { DELIVERY_TIMING_USERDB, DELIVERY_TIMING_STORAGE };
+   userdb lookups (with whether the userdb cache answered, when there is
+   one: userdb_cache.h). */
+enum delivery_timing {
+	DELIVERY_TIMING_USERDB,
+	DELIVERY_TIMING_USERDB_CACHE_HIT,
+	DELIVERY_TIMING_USERDB_CACHE_MISS,
+	DELIVERY_TIMING_STORAGE,
+};
 struct delivery_report {
 	const struct delivery_request *req;
 	const struct log_delivery *rec;	/* what was logged */
