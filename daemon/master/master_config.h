@@ -72,9 +72,18 @@ int master_config_snapshot(struct master_config *config,
 
 /* master_config_argv - svc's executable split on spaces into a
    NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
-   argv[0] is resolved in loftd's own directory when it has no '/' */
-char **master_config_argv(const struct service_settings *svc);
+   a relative argv[0] is relative to base_dir, except loft's own programs
+   (loft-lmtp, or Dovecot's name lmtp; loft-stats/stats, loft-log/log),
+   which are found in loftd's own directory */
+char **master_config_argv(const struct loft_settings *set,
+			  const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
+
+/* master_config_service_listen - the addresses svc's inet listeners
+   without an address bind: `listen`, but loopback for the stats service
+   (its HTTP API stays local unless an address is given) */
+const char *master_config_service_listen(const struct loft_settings *set,
+					 const struct service_settings *svc);
 
 /* master_config_is_loft_program - whether executable is one of loft's
    own service programs (they understand SIGUSR2 as "retired by a
