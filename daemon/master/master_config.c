@@ -377,10 +377,12 @@ static int master_config_privileged_group(const char *path,
 	return 0;
 }
 
-/* master_config_warn_modes - Dovecot reads a listener mode without a
-   leading 0 as a decimal number; say so once (global view) */
-static void master_config_warn_modes(const struct loft_settings *set)
+void master_config_warn(const struct master_config *config)
 {
+	const struct loft_settings *set = &config->file_set;
+
+	/* Dovecot reads a listener mode without a leading 0 as a decimal
+	   number: so does loftd, and it says so */
 	for (size_t i = 0; i < set->service_count; i++) {
 		const struct service_settings *svc = &set->services[i];
 
@@ -455,10 +457,8 @@ static int master_config_load_view(struct master_config *config,
 	}
 	if (userdb_validate(set, &error) < 0)
 		return master_config_fail(error_r, "%s", error);
-	if (view == MASTER_CONFIG_VIEW_GLOBAL) {
+	if (view == MASTER_CONFIG_VIEW_GLOBAL)
 		settings_copy(&config->file_set, set);
-		master_config_warn_modes(set);
-	}
 	master_config_add_builtins(set);
 	if (master_config_service_users(config->path, set, error_r) < 0 ||
 	    master_config_privileged_group(config->path, set, view, error_r) < 0)

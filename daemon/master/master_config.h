@@ -43,6 +43,11 @@ struct master_config {
 int master_config_load(const char *path, struct master_config **config_r,
 		       const char **error_r);
 void master_config_free(struct master_config **config);
+/* master_config_warn - log (warning) what the file says that works but
+   is likely not what was meant: a listener mode without a leading 0
+   (decimal, as in Dovecot). Called once the log is set up: by --check,
+   at start-up and after a reload. */
+void master_config_warn(const struct master_config *config);
 
 /* master_config_settings - the master's settings (global view) */
 const struct loft_settings *
