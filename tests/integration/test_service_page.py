@@ -15,7 +15,6 @@ import smtplib
 import socket
 import stat
 import subprocess
-import textwrap
 
 import pytest
 
@@ -47,8 +46,9 @@ def loftd(inst, *args):
                           capture_output=True, text=True, timeout=60)
 
 
-class Loftd:
-    """loftd -F on whatever inst.conf says; ready when predicate holds."""
+class Loftd(Daemon):
+    """conftest's Daemon (its stop() checks for sanitizer reports), on
+    whatever inst.conf already says; ready when a predicate holds."""
 
     def __init__(self, inst):
         self.inst = inst
@@ -62,30 +62,6 @@ class Loftd:
             (self.proc.stdout.read().decode() if self.proc.poll() is not None else "")
             + self.inst.log("loft.log"))
         return self
-
-    def children(self, comm):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout.split()
-        pids = []
-        for p in out:
-            try:
-                with open(f"/proc/{p}/comm") as f:
-                    if f.read().strip() == comm[:15]:
-                        pids.append(int(p))
-            except OSError:
-                pass
-        return pids
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture
@@ -138,11 +114,11 @@ def test_vsz_limit_zero_is_unlimited_default_is_default_vsz_limit(inst, running)
         }}
         """)
     d = running(inst, lambda: os.path.exists(os.path.join(inst.root, "run", "lmtp")))
-    assert wait_for(lambda: d.children("loft-lmtp") and d.children("loft-stats"))
+    assert wait_for(lambda: d.children() and d.children("loft-stats"))
     # 0: no limit at all (loftd itself runs without one)
     assert limit(os.getpid()) == "unlimited"
-    assert limit(d.children("loft-lmtp")[0]) == "unlimited"
-    assert limit(d.children("loft-lmtp")[0], "Max data size") == "unlimited"
+    assert limit(d.children()[0]) == "unlimited"
+    assert limit(d.children()[0], "Max data size") == "unlimited"
     # no vsz_limit: the 2^64-1 default, which means default_vsz_limit
     assert limit(d.children("loft-stats")[0]) == str(300 << 20)
     out = loftd(inst, "-a").stdout
@@ -157,8 +133,8 @@ def test_vsz_limit_zero_is_unlimited_default_is_default_vsz_limit(inst, running)
         }}
         """)
     d = running(inst, lambda: os.path.exists(os.path.join(inst.root, "run", "lmtp")))
-    assert wait_for(lambda: d.children("loft-lmtp"))
-    assert limit(d.children("loft-lmtp")[0]) == str(200 << 20)
+    assert wait_for(lambda: d.children())
+    assert limit(d.children()[0]) == str(200 << 20)
 
 
 # ---- listener modes ----
@@ -221,8 +197,8 @@ def test_relative_executable_and_chroot_are_in_base_dir(inst, running):
     inst.write_conf(extra="service lmtp {\n  chroot = jail\n  user = nobody\n"
                           "  process_min_avail = 1\n}\n")
     d = running(inst, lambda: os.path.exists(os.path.join(run, "lmtp")))
-    assert wait_for(lambda: d.children("loft-lmtp"))
-    child = d.children("loft-lmtp")[0]
+    assert wait_for(lambda: d.children())
+    child = d.children()[0]
     assert wait_for(lambda: os.readlink(f"/proc/{child}/root") == os.path.join(run, "jail"))
     assert proc_status(child)["Uid"].split()[0] == str(NOBODY.pw_uid)
 
@@ -316,8 +292,8 @@ def test_service_lmtp_without_listener_keeps_builtin_socket(inst, running):
     assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o666
     deliver(lmtp_over(sock))
     assert wait_for(lambda: len(inst.new_files("user0@example.com")) == 1)
-    assert wait_for(lambda: d.children("loft-lmtp"))
-    assert proc_status(d.children("loft-lmtp")[0])["Uid"].split()[0] == str(NOBODY.pw_uid)
+    assert wait_for(lambda: d.children())
+    assert proc_status(d.children()[0])["Uid"].split()[0] == str(NOBODY.pw_uid)
     assert re.search(rf"service\(lmtp\): unix_listener lmtp: listening on {re.escape(sock)}$",
                      inst.log(), re.M), inst.log()
 
