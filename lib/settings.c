@@ -783,7 +783,8 @@ static void settings_format_typed(const struct setting_def *def,
 		strbuf_appendf(out, "%u", v->uint);
 		break;
 	case SETTING_MODE:
-		strbuf_appendf(out, "%04o", v->uint);
+		/* always with a leading 0: without one it reads as decimal */
+		strbuf_appendf(out, "0%03o", v->uint);
 		break;
 	case SETTING_SIZE:
 		settings_format_units(out, v->u64, settings_size_format_units,

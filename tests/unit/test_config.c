@@ -456,7 +456,7 @@ static const struct good_case good_cases[] = {
 		"service:lmtp:vsz_limit=0", "service:stats:vsz_limit=18446744073709551615",
 		"service:lmtp:privileged_group=mail", "service:lmtp:chroot=empty",
 		"service:lmtp:type=startup",
-		"listener:lmtp:a:mode=1130", "listener:lmtp:b:mode=0000",
+		"listener:lmtp:a:mode=01130", "listener:lmtp:b:mode=0000",
 		"listener:lmtp:c:mode=0666", "default_internal_group=loft",
 		"service:other:user=dovenull2" } },
 };
@@ -687,6 +687,9 @@ static const char round_trip_text[] =
 	"  unix_listener \"/run/my sock\" {\n"
 	"    mode = 0666\n"
 	"  }\n"
+	"  unix_listener decimal {\n"
+	"    mode = 666\n"
+	"  }\n"
 	"  inet_listener lmtp {\n"
 	"    address = 127.0.0.1\n"
 	"    port = 24\n"
@@ -747,6 +750,8 @@ START_TEST(test_write_round_trip)
 	ck_assert_ptr_nonnull(strstr(changed, "lmtp_max_message_size = 100\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "mail_max_lock_timeout = 1500 ms\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "recipient_delimiter = \"\"\n"));
+	/* a decimal mode is written in octal with its leading 0 */
+	ck_assert_ptr_nonnull(strstr(changed, "    mode = 01232\n"));
 	again = reparse(changed, false);
 	ck_assert_msg(strcmp(again, changed) == 0, "got:\n%s\nwant:\n%s", again, changed);
 	free(again);
