@@ -161,6 +161,10 @@ static const struct {
 	{ "log", MASTER_LOG_EXECUTABLE },
 };
 
+/* loft's own programs are called loft-*: a bare name of that shape is
+   looked for beside loftd */
+#define MASTER_CONFIG_PROGRAM_PREFIX "loft-"
+
 /* Service types of Dovecot's service page that belong to Dovecot's own
    processes (login, config, anvil, auth-worker), none of which loft runs */
 static const char *const master_config_dovecot_only_types[] = {
@@ -587,9 +591,9 @@ static char *master_config_self_dir(void)
 }
 
 /* master_config_program - the path of an executable's first word: as
-   it is when absolute; loft's own programs (and Dovecot's names for
-   them) beside loftd; anything else relative to base_dir (Dovecot's
-   rule) */
+   it is when absolute; loft's own programs (a bare "loft-*" name, or
+   Dovecot's name for one) beside loftd; anything else relative to
+   base_dir (Dovecot's rule) */
 static char *master_config_program(const struct loft_settings *set,
 				   const char *word)
 {
@@ -599,10 +603,13 @@ static char *master_config_program(const struct loft_settings *set,
 	if (word[0] == '/')
 		return xstrdup(word);
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(master_config_program_aliases); i++) {
-		if (strcmp(word, master_config_program_aliases[i].dovecot) == 0 ||
-		    strcmp(word, master_config_program_aliases[i].loft) == 0)
+		if (strcmp(word, master_config_program_aliases[i].dovecot) == 0)
 			program = master_config_program_aliases[i].loft;
 	}
+	if (program == NULL && strchr(word, '/') == NULL &&
+	    strncmp(word, MASTER_CONFIG_PROGRAM_PREFIX,
+		    strlen(MASTER_CONFIG_PROGRAM_PREFIX)) == 0)
+		program = word;
 	if (program == NULL)
 		return xasprintf("%s/%s", set->base_dir, word);
 	dir = master_config_self_dir();

@@ -78,8 +78,9 @@ int master_config_snapshot(struct master_config *config,
 /* master_config_argv - svc's executable split on spaces into a
    NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
    a relative argv[0] is relative to base_dir, except loft's own programs
-   (loft-lmtp, or Dovecot's name lmtp; loft-stats/stats, loft-log/log),
-   which are found in loftd's own directory */
+   (a bare loft-* name, or Dovecot's names lmtp, stats and log for
+   loft-lmtp, loft-stats and loft-log), which are found in loftd's own
+   directory */
 char **master_config_argv(const struct loft_settings *set,
 			  const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
