@@ -68,8 +68,9 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, postmaster_address, "postmaster@%d",
 	  "Address used as the sender of rejects and in error replies"),
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
-	G(STR, listen, "127.0.0.1",
-	  "Addresses inet listeners bind to when they name none (loopback by default)"),
+	G(STR, listen, "*, ::",
+	  "Addresses inet listeners bind to when they name none (* all IPv4, "
+	  ":: all IPv6; the stats service's listeners use 127.0.0.1 instead)"),
 	G(STR, haproxy_trusted_networks, "",
 	  "Addresses and CIDR ranges allowed to send a PROXY header to a "
 	  "haproxy = yes listener (empty: none; others are disconnected)"),
@@ -165,9 +166,15 @@ const struct setting_def loft_setting_defs[] = {
 	G(TIME, default_idle_kill, "1 min",
 	  "Idle time after which a surplus service process exits"),
 	G(SIZE, default_vsz_limit, "256M",
-	  "Address space limit of a service process that sets none"),
+	  "Address space limit of a service process that sets none (0: no limit)"),
 	G(STR, default_internal_user, "loft",
 	  "Unprivileged user internal services run as"),
+	G(STR, default_internal_group, "",
+	  "Group internal services run as (empty: default_internal_user's "
+	  "primary group)"),
+	G(STR, default_login_user, "dovenull",
+	  "Dovecot's user for login processes: loft runs none, so it only "
+	  "serves $default_login_user references"),
 	G(STR, http_api_key, "",
 	  "Bearer token every HTTP API call needs but /metrics and /healthz (empty: the API is off)"),
 	/* loft's own (Dovecot has no HTTP API Host check) */
@@ -193,26 +200,42 @@ const struct setting_def loft_setting_defs[] = {
 };
 
 const struct setting_def loft_service_setting_defs[] = {
-	SV(STR, executable, "", "Program started for this service"),
-	SV(STR, type, "", "Special service type"),
+	SV(STR, executable, "",
+	   "Program started for this service and its arguments; a path not "
+	   "beginning with / is relative to base_dir (loft's own programs are "
+	   "found beside loftd)"),
+	SV(STR, type, "",
+	   "Service type: \"\" or startup (one process from start-up on); "
+	   "log for the log service; login, config, anvil and worker only "
+	   "for Dovecot's own services"),
 	SV(STR, protocol, "", "Protocol that must be enabled for the service to run"),
 	SV(STR, user, "", "User the processes run as"),
 	SV(STR, group, "", "Group the processes run as"),
 	SV(STR, extra_groups, "", "Supplementary groups of the processes"),
-	SV(STR, chroot, "", "Directory the processes chroot into"),
-	SV(BOOL, drop_priv_before_exec, "no", "Drop privileges before exec()"),
+	SV(STR, privileged_group, "",
+	   "Group the process may switch to when it needs it (lmtp: the same "
+	   "as mail_privileged_group)"),
+	SV(STR, chroot, "",
+	   "Directory the processes chroot into, relative to base_dir unless "
+	   "absolute"),
+	SV(BOOL, drop_priv_before_exec, "no",
+	   "Drop privileges before exec() (not together with chroot)"),
 	SV(UINT, client_limit, "0", "Clients per process (0: default_client_limit)"),
 	SV(UINT, service_count, "0", "Clients a process serves before exiting (0: unlimited)"),
 	SV(UINT, process_limit, "0", "Most processes (0: default_process_limit)"),
 	SV(UINT, process_min_avail, "0", "Processes kept waiting for clients"),
 	SV(TIME, idle_kill, "0", "Idle time before a surplus process exits (0: default_idle_kill)"),
-	SV(SIZE, vsz_limit, "0", "Address space limit (0: default_vsz_limit)"),
+	SV(SIZE, vsz_limit, "18446744073709551615",
+	   "Address space limit (0: no limit; 18446744073709551615, the "
+	   "default: default_vsz_limit)"),
 	SETTING_END
 };
 
 const struct setting_def loft_listener_setting_defs[] = {
 	LS(STR, path, "", "Socket or fifo path, relative to base_dir"),
-	LS(MODE, mode, "0600", "Permissions of the socket or fifo"),
+	LS(MODE, mode, "0600",
+	   "Permissions of the socket or fifo, octal with a leading 0 (without "
+	   "one the number is decimal, as in Dovecot; 0: the listener is off)"),
 	LS(STR, user, "", "Owner of the socket or fifo"),
 	LS(STR, group, "", "Group of the socket or fifo"),
 	LS(STR, address, "", "Addresses to bind (empty: listen)"),
@@ -420,15 +443,22 @@ static int settings_parse_uint(const char *str, unsigned int *value_r,
 	return 0;
 }
 
-/* settings_parse_mode - octal file mode up to 07777 */
+bool settings_mode_is_decimal(const char *str)
+{
+	return str[0] != '0';
+}
+
+/* settings_parse_mode - a file mode up to 07777, read as Dovecot reads
+   it: octal with a leading 0, decimal without one ("600" is 01130) */
 static int settings_parse_mode(const char *str, unsigned int *value_r,
 			       const char **error_r)
 {
-	unsigned int mode = 0;
+	unsigned int mode = 0, base = settings_mode_is_decimal(str) ? 10 : 8;
 	const char *p;
 
-	for (p = str; *p >= '0' && *p <= '7' && mode <= 07777; p++)
-		mode = mode * 8 + (unsigned int)(*p - '0');
+	for (p = str; *p >= '0' && (unsigned int)(*p - '0') < base &&
+		     mode <= 07777; p++)
+		mode = mode * base + (unsigned int)(*p - '0');
 	if (p == str || *p != '\0' || mode > 07777) {
 		*error_r = settings_error("Invalid file mode: %s", str);
 		return -1;
@@ -762,7 +792,8 @@ static void settings_format_typed(const struct setting_def *def,
 		strbuf_appendf(out, "%u", v->uint);
 		break;
 	case SETTING_MODE:
-		strbuf_appendf(out, "%04o", v->uint);
+		/* always with a leading 0: without one it reads as decimal */
+		strbuf_appendf(out, "0%03o", v->uint);
 		break;
 	case SETTING_SIZE:
 		settings_format_units(out, v->u64, settings_size_format_units,

@@ -471,7 +471,7 @@ static int ensure_home(const char *home, const char **error_r)
 static void build_prefix(const struct delivery_request *req,
 			 struct strbuf *prefix)
 {
-	if (req->envelope_sender != NULL)
+	if (req->return_path && req->envelope_sender != NULL)
 		strbuf_appendf(prefix, "Return-Path: <%s>\n",
 			       req->envelope_sender);
 	if (req->delivered_to != NULL)

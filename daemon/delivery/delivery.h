@@ -61,6 +61,8 @@ struct delivery_request {
 	const char *mailbox;		/* NULL = INBOX */
 	bool autocreate, autosubscribe;
 	bool fallback_to_inbox;		/* a missing mailbox falls back */
+	bool return_path;		/* prepend Return-Path: <envelope_sender>
+					   (LMTP; dovecot-lda adds none) */
 	const char *delivered_to;	/* Delivered-To value, NULL = none */
 	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
 	const char *link_source;	/* identical stored copy to hard-link */

@@ -215,6 +215,7 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 		ret = master_control_reload(master_config_settings(config)->base_dir);
 		break;
 	case LOFTD_MODE_CHECK:
+		master_config_warn(config);
 		if (master_config_check_executables(config, &error) < 0) {
 			fprintf(stderr, "%s\n", error);
 			ret = 1;

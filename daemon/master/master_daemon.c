@@ -275,6 +275,7 @@ static int master_reload_generation(struct master *m, const char **error_r)
 	master_config_free(&m->config);
 	m->config = config;
 	log_configure_from(master_config_settings(m->config));
+	master_config_warn(m->config);
 	master_services_start(&m->services);
 	log_info("config reloaded");
 	master_stats_reloaded(m->stats, true);
@@ -441,6 +442,7 @@ static int master_start(struct master *m)
 	   loft-log */
 	if (master_log_create(m->rt.loop, &m->rt.log, &error) < 0)
 		return master_fatal("%s", error);
+	master_config_warn(m->config);
 	if (master_services_create(&m->rt, m->config, NULL, &m->services,
 				   &error) < 0)
 		return master_fatal("%s", error);
