@@ -156,7 +156,8 @@ static void pool_put(const char *host, unsigned int port,
 	pthread_mutex_unlock(&lmtp_proxy_pool_lock);
 }
 
-void lmtp_proxy_close_idle(void)
+/* close_idle - close pooled connections idle for LMTP_PROXY_IDLE_SECS */
+static void close_idle(void)
 {
 	uint64_t now = clock_monotonic_msecs();
 	struct lmtp_proxy_idle **p, *idle, *expired = NULL;
@@ -390,4 +391,5 @@ void lmtp_proxy_free(struct lmtp_proxy **_proxy)
 	free(proxy->mail_from);
 	free(proxy->lhlo_name);
 	free(proxy);
+	close_idle();
 }

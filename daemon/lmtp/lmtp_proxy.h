@@ -46,7 +46,8 @@ struct lmtp_proxy;
 
 struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
 				      const char *lhlo_name);
-/* lmtp_proxy_free - keep clean connections for reuse, close the rest */
+/* lmtp_proxy_free - keep clean connections for reuse, close the rest
+   (and pooled ones idle for LMTP_PROXY_IDLE_SECS) */
 void lmtp_proxy_free(struct lmtp_proxy **proxy);
 
 /* lmtp_proxy_rcpt - RCPT TO address (as the backend should see it) at
@@ -62,9 +63,5 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
    gets its backend's reply, or a 451 */
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs);
-
-/* lmtp_proxy_close_idle - close pooled connections idle too long (the
-   server's timer) */
-void lmtp_proxy_close_idle(void);
 
 #endif
