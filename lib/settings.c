@@ -143,6 +143,9 @@ const struct setting_def loft_setting_defs[] = {
 	  "Parallel deliveries allowed to one user (0: no limit)"),
 	G(SIZE, lmtp_max_message_size, "50M",
 	  "Largest message accepted over LMTP (0: no limit)"),
+	G(BOOL, lmtp_proxy, "no",
+	  "Relay a recipient whose userdb answer has proxy and host fields "
+	  "to that LMTP server"),
 	G(UINT, lmtp_max_recipients, "500",
 	  "Most recipients in one LMTP transaction (0: no limit)"),
 	G(TIME, lmtp_client_idle_timeout, "5 mins",

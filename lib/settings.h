@@ -132,6 +132,7 @@ struct loft_settings {
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;
 	char *lmtp_hdr_delivery_address; /* final | original | none */
+	bool lmtp_proxy;		/* relay proxy=y host=H users */
 	unsigned int lmtp_user_concurrency_limit;
 	uint64_t lmtp_max_message_size;	/* bytes, 0 = unlimited */
 	unsigned int lmtp_max_recipients; /* 0 = unlimited */

@@ -234,8 +234,8 @@ static int delivery_user_name_check(const struct loft_settings *set,
 	return 0;
 }
 
-int delivery_user_lookup(const struct loft_settings *set, const char *address,
-			 struct delivery_user **user_r, struct outcome *out)
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out)
 {
 	struct userdb_reply *reply;
 	struct delivery_user *user;
@@ -287,22 +287,39 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	userdb_reply_free(&reply);
 	log_debug("userdb: %s found (%.3f ms)", address,
 		  (double)(clock_monotonic_usecs() - start) / 1000.0);
+	*user_r = user;
+	return 1;
+}
+
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **_user, struct outcome *out)
+{
+	struct delivery_user *user = *_user;
+	const char *error;
+	int ret;
 
 	ret = user_resolve(set, user, &error);
 	if (ret == VAR_EXPAND_UNSAFE) {
 		log_info("user %s refused: %s", user->username, error);
-		delivery_user_unknown(address, out);
-		delivery_user_free(&user);
+		delivery_user_unknown(user->username, out);
+		delivery_user_free(_user);
 		return 0;
 	}
 	if (ret < 0) {
 		log_error("user %s: %s", user->username, error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
-		delivery_user_free(&user);
+		delivery_user_free(_user);
 		return -1;
 	}
-	*user_r = user;
 	return 1;
+}
+
+int delivery_user_lookup(const struct loft_settings *set, const char *address,
+			 struct delivery_user **user_r, struct outcome *out)
+{
+	int ret = delivery_user_find(set, address, user_r, out);
+
+	return ret == 1 ? delivery_user_resolve(set, user_r, out) : ret;
 }
 
 int delivery_user_system(const struct loft_settings *set, const char *username,

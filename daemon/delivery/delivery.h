@@ -38,6 +38,14 @@ struct delivery_user {
    5.1.1); -1 temporary failure (out: 451 4.3.0). */
 int delivery_user_lookup(const struct loft_settings *set, const char *address,
 			 struct delivery_user **user_r, struct outcome *out);
+/* delivery_user_find and delivery_user_resolve - the two halves of
+   delivery_user_lookup: the userdb answer (username and fields only), and
+   home, uid/gid and mail location from it (on 0 and -1 *user is freed).
+   The LMTP proxy resolves only the users it does not relay. */
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out);
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **user, struct outcome *out);
 /* delivery_user_system - the invoking system user, no userdb lookup (LDA
    without -d). -1 with out filled when the mail location cannot be set. */
 int delivery_user_system(const struct loft_settings *set, const char *username,
