@@ -816,7 +816,7 @@ static const char *const global_names[] = {
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
-	"lmtp_max_message_size", "lmtp_max_recipients",
+	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
 	"lmtp_client_idle_timeout", "log_path",
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",
