@@ -84,7 +84,7 @@ unsigned int service_child_client_limit(const struct loft_settings *set,
 uint64_t service_child_vsz_limit(const struct loft_settings *set,
 				 const struct service_settings *svc);
 /* service_child_is_internal - whether the built-in service name runs as
-   default_internal_user by default and never as root (stats) */
+   default_internal_user by default and never as root (stats, auth) */
 bool service_child_is_internal(const char *service_name);
 
 /* --- privileges --- */

@@ -114,6 +114,7 @@ struct loft_settings {
 	char *auth_username_chars;	/* allowed in a recipient name */
 	char *auth_username_translation; /* "ab": 'a' becomes 'b' */
 	char *auth_username_format;	/* userdb lookup key, "%Lu" */
+	char *auth_socket_path;		/* loft-lda's auth-userdb socket */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;

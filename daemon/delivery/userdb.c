@@ -37,6 +37,7 @@ static const struct userdb_driver *const userdb_drivers[] = {
 	&userdb_driver_passwd_file,
 	&userdb_driver_static,
 	&userdb_driver_passwd,
+	&userdb_driver_auth,
 };
 
 /* the last error of the public API, and of the drivers */
@@ -345,7 +346,7 @@ static int block_validate(const struct userdb_settings *block,
 	driver = userdb_driver_find(block->driver);
 	if (driver == NULL) {
 		*error_r = userdb_driver_error(
-			"Unknown userdb driver: %s (known: passwd-file, static, passwd)",
+			"Unknown userdb driver: %s (known: passwd-file, static, passwd, auth)",
 			block->driver);
 		return -1;
 	}
@@ -467,6 +468,74 @@ static bool block_skipped(const struct userdb_settings *block,
 	return false;
 }
 
+int userdb_lookup_name(const struct loft_settings *set, const char *address,
+		       char **name_r, const char **error_r)
+{
+	const char *trans = set->auth_username_translation;
+	const char *chars = set->auth_username_chars;
+	size_t trans_len = strlen(trans);
+	char *name = xstrdup(address);
+	const char *error;
+	int ret;
+
+	*name_r = NULL;
+	for (char *p = name; *p != '\0'; p++) {
+		unsigned char c;
+
+		for (size_t i = 0; i + 1 < trans_len; i += 2) {
+			if (*p == trans[i]) {
+				*p = trans[i + 1];
+				break;
+			}
+		}
+		c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f ||
+		    (*chars != '\0' && strchr(chars, *p) == NULL)) {
+			*error_r = error_slot_set(&userdb_error_slot,
+				"character 0x%02x is not in auth_username_chars",
+				(unsigned int)c);
+			free(name);
+			return 0;
+		}
+	}
+	if (name[0] == '\0') {
+		*error_r = error_slot_set(&userdb_error_slot, "empty user name");
+		free(name);
+		return 0;
+	}
+	ret = var_expand_user_string(set->auth_username_format, name, NULL,
+				     false, name_r, &error);
+	free(name);
+	if (ret < 0) {
+		*error_r = error_slot_set(&userdb_error_slot,
+					  "auth_username_format %s: %s",
+					  set->auth_username_format, error);
+		return -1;
+	}
+	return 1;
+}
+
+void userdb_use_auth_socket(struct loft_settings *set, const char *path)
+{
+	struct userdb_settings *block;
+
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		settings_defs_free(loft_userdb_setting_defs, &set->userdbs[i]);
+		free(set->userdbs[i].name);
+		free(set->userdbs[i].file);
+	}
+	set->userdbs = xreallocarray(set->userdbs, 1, sizeof(*set->userdbs));
+	set->userdb_count = 1;
+	block = &set->userdbs[0];
+	memset(block, 0, sizeof(*block));
+	settings_defs_init(loft_userdb_setting_defs, block);
+	free(block->driver);
+	block->driver = xstrdup("auth");
+	free(block->args);
+	block->args = xstrdup(path);
+	block->file = xstrdup("auth_socket_path");
+}
+
 enum userdb_result userdb_lookup(const struct loft_settings *set,
 				 const char *username,
 				 struct userdb_reply **reply_r,
@@ -512,4 +581,33 @@ void userdb_reply_free(struct userdb_reply **reply)
 	kvlist_free(&(*reply)->fields);
 	free((*reply)->username);
 	XFREE(*reply);
+}
+
+int userdb_iterate(const struct loft_settings *set,
+		   userdb_iterate_callback_t *cb, void *context,
+		   const char **error_r)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		const struct userdb_settings *block = &set->userdbs[i];
+		const struct userdb_driver *driver =
+			userdb_driver_find(block->driver);
+		const char *error;
+		int block_ret;
+
+		if (driver == NULL || driver->iterate == NULL)
+			continue;
+		block_ret = driver->iterate(set, block->args == NULL ? "" :
+					    block->args, cb, context, &error);
+		if (block_ret < 0) {
+			*error_r = error_slot_set(&userdb_error_slot,
+						  "userdb %s: %s", driver->name,
+						  error);
+			return -1;
+		}
+		if (block_ret > 0)
+			ret = 1;
+	}
+	return ret;
 }

@@ -435,8 +435,58 @@ passwd_file_lookup(const struct loft_settings *set, const char *args,
 	return result;
 }
 
+/* passwd_file_iterate - every user column of a file named without
+   variables (see userdb_private.h) */
+static int passwd_file_iterate(const struct loft_settings *set,
+			       const char *args, userdb_iterate_callback_t *cb,
+			       void *context, const char **error_r)
+{
+	struct passwd_file_args parsed = { NULL, NULL };
+	size_t line_size = 0;
+	char *line = NULL;
+	ssize_t len;
+	FILE *file = NULL;
+	int ret;
+
+	ret = args_parse(args, &parsed, error_r);
+	if (ret < 0 || strchr(parsed.path, '%') != NULL ||
+	    strcmp(parsed.format, PASSWD_FILE_DEFAULT_FORMAT) != 0) {
+		args_free(&parsed);
+		return ret < 0 ? -1 : 0;
+	}
+	file = fopen(parsed.path, "re");
+	if (file == NULL) {
+		*error_r = userdb_driver_error("open(%s) failed: %s",
+					       parsed.path, strerror(errno));
+		args_free(&parsed);
+		return -1;
+	}
+	ret = file_trusted(set, parsed.path, fileno(file), error_r) < 0 ? -1 : 1;
+	errno = 0;
+	while (ret > 0 && (len = getline(&line, &line_size, file)) >= 0) {
+		size_t user_len = strcspn(line, ":\r\n");
+
+		if (user_len == 0 || line[0] == '#' ||
+		    strlen(line) != (size_t)len)
+			continue;
+		line[user_len] = '\0';
+		cb(line, context);
+		errno = 0;
+	}
+	if (ret > 0 && ferror(file)) {
+		*error_r = userdb_driver_error("read(%s) failed: %s",
+					       parsed.path, strerror(errno));
+		ret = -1;
+	}
+	free(line);
+	fclose(file);
+	args_free(&parsed);
+	return ret;
+}
+
 const struct userdb_driver userdb_driver_passwd_file = {
 	.name = "passwd-file",
 	.validate = passwd_file_validate,
 	.lookup = passwd_file_lookup,
+	.iterate = passwd_file_iterate,
 };

@@ -133,20 +133,26 @@ struct master_builtin_service {
 	const char *name, *executable, *protocol, *type;
 	const char *protocol_gate;	/* only when listed in `protocols` */
 	bool file_chooses_listeners;	/* a file's own block keeps its own */
+	bool file_only;			/* only when the file names it */
 	struct master_builtin_listener listeners[2];
 };
 
 static const struct master_builtin_service master_builtin_services[] = {
 	/* the only writer of log files and syslog: root, no listener */
 	{ MASTER_LOG_SERVICE, MASTER_LOG_EXECUTABLE, "", "startup", NULL, false,
-	  { { 0 } } },
-	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", true,
+	  false, { { 0 } } },
+	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", true, false,
 	  { { LISTENER_UNIX, "lmtp", "lmtp", "0600" } } },
 	/* the stats writer socket is 0666: loft-lda reports as any mail
 	   user; admin is loftadm's */
-	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL, false,
+	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL, false, false,
 	  { { LISTENER_UNIX, "stats-writer", "stats-writer", "0666" },
 	    { LISTENER_UNIX, "admin", "admin", "0600" } } },
+	/* userdb lookups over Dovecot's auth-master protocol, when the file
+	   has a `service auth`; auth-userdb as Dovecot's: mode 0666, owned
+	   by default_internal_user (auth_peer.h says what 0666 grants) */
+	{ "auth", MASTER_AUTH_EXECUTABLE, "", "", NULL, false, true,
+	  { { LISTENER_UNIX, "auth-userdb", "auth-userdb", "0666" } } },
 };
 
 /* master_config_has_listener - svc already has a listener type+name */
@@ -189,6 +195,8 @@ static void master_config_add_builtin(struct loft_settings *set,
 	bool from_file = svc != NULL;
 
 	if (svc == NULL) {
+		if (b->file_only)
+			return;
 		if (b->protocol_gate != NULL &&
 		    !master_config_in_list(set->protocols, b->protocol_gate))
 			return;
@@ -270,6 +278,62 @@ static int master_config_check_services(const struct loft_settings *set,
 	return 0;
 }
 
+/* master_config_auth_name_served - whether loft-auth speaks the protocol
+   of the auth listener called name: Dovecot tells its sockets apart by
+   the name's end, and loft-auth answers the auth-master protocol of
+   "...userdb" and "...master" sockets, not the client (SASL) protocol of
+   auth-client, auth-login, login/login or Postfix's private/auth */
+static bool master_config_auth_name_served(const char *name)
+{
+	size_t len = strlen(name);
+
+	return (len >= 6 && strcmp(name + len - 6, "userdb") == 0) ||
+		(len >= 6 && strcmp(name + len - 6, "master") == 0);
+}
+
+/* master_config_auth_listeners - service auth: unix listeners only; the
+   ones loft-auth cannot serve are left out (named once, in the log, when
+   log_dropped) */
+static int master_config_auth_listeners(struct loft_settings *set,
+					bool log_dropped, const char **error_r)
+{
+	struct service_settings *svc = master_config_find_service(set, "auth");
+	size_t kept = 0;
+
+	for (size_t i = 0; svc != NULL && i < svc->listener_count; i++) {
+		const struct listener_settings *l = &svc->listeners[i];
+
+		if (l->type != LISTENER_UNIX)
+			return master_config_fail(error_r,
+				"%s:%u: service(auth): %s: loft-auth serves unix_listener "
+				"only (peer credentials decide what a client may look up)",
+				l->file, l->line, l->name);
+	}
+	for (size_t i = 0; svc != NULL && i < svc->listener_count; i++) {
+		struct listener_settings *l = &svc->listeners[i];
+
+		if (master_config_auth_name_served(l->name)) {
+			/* Dovecot's default owner of auth-userdb */
+			if (strcmp(l->name, "auth-userdb") == 0 && l->user[0] == '\0')
+				master_config_set(loft_listener_setting_defs, l,
+						  "user", set->default_internal_user);
+			svc->listeners[kept++] = *l;
+			continue;
+		}
+		if (log_dropped)
+			log_info("%s:%u: service(auth): unix_listener %s is not used "
+				 "by loft (loft-auth answers userdb lookups only, on "
+				 "auth-userdb and auth-master sockets)",
+				 l->file, l->line, l->name);
+		free(l->name);
+		free(l->file);
+		settings_defs_free(loft_listener_setting_defs, l);
+	}
+	if (svc != NULL)
+		svc->listener_count = kept;
+	return 0;
+}
+
 /* master_config_where - "FILE:LINE" of svc for messages; a built-in
    service is reported against the config file itself */
 static const char *master_config_where(const char *path,
@@ -341,7 +405,9 @@ static int master_config_load_view(struct master_config *config,
 	if (view == MASTER_CONFIG_VIEW_GLOBAL)
 		settings_copy(&config->file_set, set);
 	master_config_add_builtins(set);
-	if (master_config_service_users(config->path, set, error_r) < 0)
+	if (master_config_auth_listeners(set, view == MASTER_CONFIG_VIEW_GLOBAL,
+					 error_r) < 0 ||
+	    master_config_service_users(config->path, set, error_r) < 0)
 		return -1;
 	return master_config_check_services(set, error_r);
 }
