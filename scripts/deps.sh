@@ -4,9 +4,9 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+postfix swaks prometheus python3-yaml dovecot-core"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do
@@ -21,7 +21,9 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	# postfix is installed for its smtp-source test client only: no
-	# configuration, and its service is never started
+	# configuration, and its service is never started; dovecot-core
+	# (doveadm, and a Dovecot auth-userdb socket the tests start
+	# privately) likewise
 	echo "postfix postfix/main_mailer_type select No configuration" |
 		debconf-set-selections
 	made_policy=no
