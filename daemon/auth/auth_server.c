@@ -504,6 +504,13 @@ static void conn_read(struct auth_conn *conn)
 	size_t room = AUTH_PROTO_MAX_REQUEST + 2 - conn->in.len;
 	ssize_t ret;
 
+	/* conn_input leaves no complete line behind and closes on a longer
+	   one, so the buffer always has room here; never read past it */
+	if (conn->in.len >= AUTH_PROTO_MAX_REQUEST + 2) {
+		conn_fail(conn, "request line longer than %u bytes",
+			  AUTH_PROTO_MAX_REQUEST);
+		return;
+	}
 	if (room > sizeof(buf))
 		room = sizeof(buf);
 	ret = recv(conn->fd, buf, room, MSG_DONTWAIT);

@@ -758,7 +758,7 @@ static const char *const global_names[] = {
 	"mbox_lock_timeout", "mbox_dotlock_change_timeout", "mbox_write_locks",
 	"mail_debug", "mail_plugins", "quota_full_tempfail",
 	"auth_username_chars", "auth_username_translation",
-	"auth_username_format", "recipient_delimiter",
+	"auth_username_format", "auth_socket_path", "recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
