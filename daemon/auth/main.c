@@ -10,8 +10,9 @@
  * snapshot on fd 3, the status channel on fd 4 and the unix listeners
  * from fd 5 (lib/service_env.h). Each listener's socket file (its mode,
  * owner and group, read at start-up) decides what its peers may ask
- * (auth_peer.h). SIGTERM, a reload and loftd going away stop accepting;
- * lookups in progress are answered first.
+ * (auth_peer.h). SIGTERM, a reload (SIGUSR2) and loftd going away stop
+ * accepting and close idle connections; lookups in progress are answered
+ * first. SIGUSR1 reopens the fallback log files.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -41,8 +42,13 @@ static void on_signal(int signo, void *context)
 {
 	struct auth_main *ctx = context;
 
-	if (signo == SIGUSR1)
-		return; /* logs are loft-log's: nothing to reopen here */
+	if (signo == SIGUSR1) {
+		/* the fallback log files, if a line had to go there */
+		log_reopen();
+		return;
+	}
+	log_debug("received %s: answering the lookups in progress, then exiting",
+		  signo == SIGUSR2 ? "SIGUSR2 (reload)" : strsignal(signo));
 	auth_server_shutdown(ctx->server);
 }
 

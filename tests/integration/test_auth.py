@@ -634,3 +634,30 @@ def test_fake_socket_answers_are_used(inst):
     finally:
         d.stop()
         server.close()
+
+
+def test_reload_replaces_loft_auth_and_keeps_the_socket(inst):
+    private_passwd(inst, ["alice@example.com::1234:1234::/home/alice"])
+    d = Daemon(inst, extra=auth_conf("mode = 0600"))
+    d.start()
+    try:
+        sock = os.path.join(inst.root, "run", "auth-userdb")
+        old = d.children("loft-auth")
+        assert len(old) == 1
+        idle = AuthClient(sock)
+        idle.handshake()
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        # the old process closes its idle connection and exits ...
+        assert idle.closed()
+        assert wait_for(lambda: d.children("loft-auth") not in ([], old))
+        # ... and the socket (the same listener) is served by the new one
+        c = AuthClient(sock)
+        v, s = c.handshake()
+        assert int(s[1]) != old[0]
+        assert c.ask("USER\t1\talice@example.com")[:3] == ["USER", "1", "alice@example.com"]
+        c.close()
+        assert wait_for(lambda: not os.path.exists(f"/proc/{old[0]}"))
+    finally:
+        d.stop()
