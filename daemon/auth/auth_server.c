@@ -170,22 +170,13 @@ static void conn_close(struct auth_conn *conn)
 	server_check_done(server);
 }
 
-/* conn_fail - log why and close */
-static void conn_fail(struct auth_conn *conn, const char *fmt, ...)
-	LOFT_ATTR_FORMAT(2, 3);
-static void conn_fail(struct auth_conn *conn, const char *fmt, ...)
+/* conn_fail - log why (what, then detail) and close */
+static void conn_fail(struct auth_conn *conn, const char *what,
+		      const char *detail)
 {
-	struct strbuf msg;
-	va_list args;
-
-	strbuf_init(&msg, 128);
-	va_start(args, fmt);
-	strbuf_vappendf(&msg, fmt, args);
-	va_end(args);
-	log_warning("%s (pid %ld uid %u): %s; disconnecting", conn->listener,
-		    (long)conn->peer.pid, (unsigned int)conn->peer.uid,
-		    msg.data);
-	strbuf_free(&msg);
+	log_warning("%s (pid %ld uid %u): %s%s; disconnecting", conn->listener,
+		    (long)conn->peer.pid, (unsigned int)conn->peer.uid, what,
+		    detail);
 	conn_close(conn);
 }
 
@@ -419,8 +410,8 @@ static int conn_request(struct auth_conn *conn,
 	if (!conn->version_received) {
 		if (req->cmd != AUTH_PROTO_REQ_VERSION ||
 		    req->major != AUTH_PROTO_MAJOR) {
-			conn_fail(conn, "client not compatible with this server "
-				  "(expected VERSION %u first)", AUTH_PROTO_MAJOR);
+			conn_fail(conn, "client not compatible with this server ",
+				  "(expected VERSION 1 first)");
 			return -1;
 		}
 		conn->version_received = true;
@@ -428,7 +419,7 @@ static int conn_request(struct auth_conn *conn,
 	}
 	switch (req->cmd) {
 	case AUTH_PROTO_REQ_VERSION:
-		conn_fail(conn, "VERSION sent twice");
+		conn_fail(conn, "VERSION sent twice", "");
 		return -1;
 	case AUTH_PROTO_REQ_USER:
 		conn_user(conn, req);
@@ -476,8 +467,7 @@ static void conn_input(struct auth_conn *conn)
 
 		if (lf == NULL) {
 			if (conn->in.len > AUTH_PROTO_MAX_REQUEST)
-				conn_fail(conn, "request line longer than %u bytes",
-					  AUTH_PROTO_MAX_REQUEST);
+				conn_fail(conn, "request line too long", "");
 			break;
 		}
 		len = (size_t)(lf - conn->in.data);
@@ -485,7 +475,7 @@ static void conn_input(struct auth_conn *conn)
 		memmove(conn->in.data, lf + 1, conn->in.len - len - 1);
 		strbuf_truncate(&conn->in, conn->in.len - len - 1);
 		if (ret < 0) {
-			conn_fail(conn, "broken request: %s", error);
+			conn_fail(conn, "broken request: ", error);
 			return;
 		}
 		ret = conn_request(conn, &req);
@@ -507,8 +497,7 @@ static void conn_read(struct auth_conn *conn)
 	/* conn_input leaves no complete line behind and closes on a longer
 	   one, so the buffer always has room here; never read past it */
 	if (conn->in.len >= AUTH_PROTO_MAX_REQUEST + 2) {
-		conn_fail(conn, "request line longer than %u bytes",
-			  AUTH_PROTO_MAX_REQUEST);
+		conn_fail(conn, "request line too long", "");
 		return;
 	}
 	if (room > sizeof(buf))

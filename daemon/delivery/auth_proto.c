@@ -5,11 +5,11 @@
  */
 #include "auth_proto.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "error_slot.h"
 #include "xalloc.h"
 
@@ -146,17 +146,7 @@ static int args_split(const char *line, size_t len, size_t max_len,
 /* parse_uint - a decimal unsigned int without sign or spaces */
 static bool parse_uint(const char *str, unsigned int *value_r)
 {
-	unsigned long value;
-	char *end;
-
-	if (str[0] < '0' || str[0] > '9')
-		return false;
-	errno = 0;
-	value = strtoul(str, &end, 10);
-	if (errno != 0 || *end != '\0' || value > UINT_MAX)
-		return false;
-	*value_r = (unsigned int)value;
-	return true;
+	return decimal_parse_uint(str, UINT_MAX, value_r);
 }
 
 /* request_params - service= and (for LIST) user= of args[first...] */

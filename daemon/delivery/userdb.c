@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "error_slot.h"
 #include "userdb_private.h"
 #include "var_expand.h"
@@ -218,17 +219,7 @@ int userdb_getpwnam(const char *name, struct passwd *pw_r, char **buf_r)
 /* parse_id - a decimal id that is not (id_t)-1; false when str is not */
 static bool parse_id(const char *str, unsigned int *id_r)
 {
-	unsigned long value;
-	char *end;
-
-	if (str[0] < '0' || str[0] > '9')
-		return false;
-	errno = 0;
-	value = strtoul(str, &end, 10);
-	if (errno != 0 || *end != '\0' || value >= UINT_MAX)
-		return false;
-	*id_r = (unsigned int)value;
-	return true;
+	return decimal_parse_uint(str, UINT_MAX - 1, id_r);
 }
 
 int userdb_resolve_uid(const char *str, unsigned int *uid_r,

@@ -79,6 +79,14 @@ def private_passwd(inst, lines):
     os.chmod(inst.passwd, 0o640)
 
 
+def auth_daemon(inst, lines, listener="mode = 0600"):
+    """loftd serving service auth with lines as its (private) userdb"""
+    private_passwd(inst, lines)
+    d = Daemon(inst, extra=auth_conf(listener))
+    d.start()
+    return d
+
+
 def vmail_home(inst, vmail, local):
     home = os.path.join(inst.root, "vhome", local)
     os.makedirs(home)
@@ -94,18 +102,15 @@ class AuthClient:
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.settimeout(10)
         self.sock.connect(path)
-        self.buf = b""
+        self.reader = self.sock.makefile("rb")
         if version:
             self.sock.sendall(b"VERSION\t1\t0\n")
 
     def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(self.buf)
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line.decode()
+        line = self.reader.readline()
+        if not line.endswith(b"\n"):
+            raise EOFError(line)
+        return line[:-1].decode()
 
     def handshake(self):
         v = self.line().split("\t")
@@ -128,6 +133,7 @@ class AuthClient:
             return False
 
     def close(self):
+        self.reader.close()
         self.sock.close()
 
 
@@ -197,13 +203,11 @@ def test_lda_as_vmail_resolves_through_the_socket(inst, vmail):
 
 
 def test_protocol_answers(inst, vmail):
-    private_passwd(inst, [
+    d = auth_daemon(inst, [
         "alice@example.com::vmail:vmail::/home/alice::userdb_mail=maildir:~/Maildir userdb_quota_rule=*:storage=1G",
         "Bob@example.com::1234:1234::/home/bob",
         "tab@example.com::1234:1234::/home/tab::userdb_note=a\tb",
     ])
-    d = Daemon(inst, extra=auth_conf("mode = 0600"))
-    d.start()
     try:
         sock = os.path.join(inst.root, "run", "auth-userdb")
         c = AuthClient(sock)
@@ -255,9 +259,7 @@ def test_protocol_answers(inst, vmail):
 
 
 def test_protocol_abuse_and_many_clients(inst):
-    private_passwd(inst, ["alice@example.com::1234:1234::/home/alice"])
-    d = Daemon(inst, extra=auth_conf("mode = 0600"))
-    d.start()
+    d = auth_daemon(inst, ["alice@example.com::1234:1234::/home/alice"])
     try:
         sock = os.path.join(inst.root, "run", "auth-userdb")
         pid = d.children("loft-auth")
@@ -389,12 +391,10 @@ def test_service_auth_defaults_and_foreign_listeners(inst):
 
 @pytest.mark.skipif(shutil.which("doveadm") is None, reason="doveadm (dovecot-core) missing")
 def test_doveadm_user_against_loft_socket(inst, vmail):
-    private_passwd(inst, [
+    d = auth_daemon(inst, [
         "alice@example.com::vmail:vmail::/home/alice::userdb_mail=maildir:~/Maildir",
         "bob@example.com::1234:1234::/home/bob",
     ])
-    d = Daemon(inst, extra=auth_conf("mode = 0600"))
-    d.start()
     try:
         sock = os.path.join(inst.root, "run", "auth-userdb")
         r = subprocess.run(["doveadm", "user", "-a", sock, "alice@example.com"],
@@ -637,9 +637,7 @@ def test_fake_socket_answers_are_used(inst):
 
 
 def test_reload_replaces_loft_auth_and_keeps_the_socket(inst):
-    private_passwd(inst, ["alice@example.com::1234:1234::/home/alice"])
-    d = Daemon(inst, extra=auth_conf("mode = 0600"))
-    d.start()
+    d = auth_daemon(inst, ["alice@example.com::1234:1234::/home/alice"])
     try:
         sock = os.path.join(inst.root, "run", "auth-userdb")
         old = d.children("loft-auth")
