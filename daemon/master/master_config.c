@@ -334,6 +334,72 @@ static int master_config_auth_listeners(struct loft_settings *set,
 	return 0;
 }
 
+/* master_config_same_socket - whether userdb auth args name the socket
+   path of l (both relative to base_dir unless absolute) */
+static bool master_config_same_socket(const struct loft_settings *set,
+				      const char *args,
+				      const struct listener_settings *l)
+{
+	const char *p = args, *word = NULL;
+	size_t word_len = 0, base_len = strlen(set->base_dir);
+	char *a, *b;
+	bool same;
+
+	/* the path is the argument without '=' (userdb_auth.c) */
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len > 0 && memchr(p, '=', len) == NULL) {
+			word = p;
+			word_len = len;
+		}
+		p += len;
+	}
+	if (word == NULL)
+		return false;
+	a = word[0] == '/' ? xstrndup(word, word_len) :
+		xasprintf("%.*s/%.*s", (int)base_len, set->base_dir,
+			  (int)word_len, word);
+	b = l->path[0] == '/' ? xstrdup(l->path) :
+		xasprintf("%s/%s", set->base_dir, l->path);
+	same = strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/* master_config_auth_loop - a userdb auth block that asks loft-auth's own
+   socket would make loft-auth ask itself until it times out */
+static int master_config_auth_loop(const struct loft_settings *set,
+				   const char **error_r)
+{
+	const struct service_settings *svc = NULL;
+
+	for (size_t i = 0; i < set->service_count; i++) {
+		if (strcmp(set->services[i].name, "auth") == 0)
+			svc = &set->services[i];
+	}
+	for (size_t i = 0; svc != NULL && i < set->userdb_count; i++) {
+		const struct userdb_settings *u = &set->userdbs[i];
+
+		if (u->driver == NULL || strcmp(u->driver, "auth") != 0)
+			continue;
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			if (master_config_same_socket(set, u->args == NULL ? "" :
+						      u->args, &svc->listeners[j]))
+				return master_config_fail(error_r,
+					"%s:%u: userdb auth: %s is service auth's own "
+					"socket: loft-auth would ask itself (give it "
+					"the userdb it should answer from)",
+					u->file != NULL ? u->file : "(config)",
+					u->line, svc->listeners[j].path);
+		}
+	}
+	return 0;
+}
+
 /* master_config_where - "FILE:LINE" of svc for messages; a built-in
    service is reported against the config file itself */
 static const char *master_config_where(const char *path,
@@ -407,6 +473,7 @@ static int master_config_load_view(struct master_config *config,
 	master_config_add_builtins(set);
 	if (master_config_auth_listeners(set, view == MASTER_CONFIG_VIEW_GLOBAL,
 					 error_r) < 0 ||
+	    master_config_auth_loop(set, error_r) < 0 ||
 	    master_config_service_users(config->path, set, error_r) < 0)
 		return -1;
 	return master_config_check_services(set, error_r);

@@ -387,6 +387,15 @@ def test_service_auth_defaults_and_foreign_listeners(inst):
     r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"], capture_output=True, text=True)
     assert r.returncode == 1 and "loft-auth serves unix_listener only" in r.stderr
     assert f"{inst.conf}:" in r.stderr
+    # loft-auth asking its own socket would only ever time out
+    inst.write_conf(extra="service auth {\n}\n", userdb=f"""
+        userdb {{
+          driver = auth
+          args = timeout=5s {inst.root}/run/auth-userdb
+        }}""")
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"], capture_output=True, text=True)
+    assert r.returncode == 1 and "loft-auth would ask itself" in r.stderr, r.stderr
+    assert f"{inst.conf}:" in r.stderr
 
 
 @pytest.mark.skipif(shutil.which("doveadm") is None, reason="doveadm (dovecot-core) missing")
