@@ -465,11 +465,12 @@ static void conn_input(struct auth_conn *conn)
 		size_t len;
 		int ret;
 
-		if (lf == NULL) {
-			if (conn->in.len > AUTH_PROTO_MAX_REQUEST)
-				conn_fail(conn, "request line too long", "");
-			break;
+		if (lf == NULL && conn->in.len > AUTH_PROTO_MAX_REQUEST) {
+			conn_fail(conn, "request line too long", "");
+			return;
 		}
+		if (lf == NULL)
+			break;
 		len = (size_t)(lf - conn->in.data);
 		ret = auth_proto_request_parse(conn->in.data, len, &req, &error);
 		memmove(conn->in.data, lf + 1, conn->in.len - len - 1);
@@ -524,19 +525,21 @@ static void conn_io(struct evloop_io *io, int fd, unsigned int events,
 
 	(void)io;
 	(void)fd;
-	if ((events & EVLOOP_WRITE) != 0) {
-		if (conn_flush(conn) < 0)
-			return;
-		conn_list_fill(conn);
-		if (conn_flush(conn) < 0)
-			return;
-		if (conn->list == NULL && out_pending(conn) == 0)
-			conn_input(conn);
-		else
-			conn_update_io(conn);
-	}
-	if (!conn->closed && (events & (EVLOOP_READ | EVLOOP_ERROR)) != 0)
+	/* each branch may close (and free) conn: nothing touches it after */
+	if ((events & EVLOOP_WRITE) == 0) {
 		conn_read(conn);
+		return;
+	}
+	if (conn_flush(conn) < 0)
+		return;
+	conn_list_fill(conn);
+	if (conn_flush(conn) < 0)
+		return;
+	/* input waiting, if any, is read in the next round */
+	if (conn->list == NULL && out_pending(conn) == 0)
+		conn_input(conn);
+	else
+		conn_update_io(conn);
 }
 
 static int64_t conn_idle(struct evloop_timer *timer, void *context)
