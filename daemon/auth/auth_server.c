@@ -345,8 +345,10 @@ static void lookup_done(void *context)
 	struct auth_job *job = context;
 	struct auth_conn *conn = job->conn;
 
+	bool peer_gone = conn->closed;
+
 	conn->busy = false;
-	if (conn->closed) {
+	if (peer_gone) {
 		conn_free(conn);
 	} else if (job->cmd == AUTH_PROTO_REQ_LIST) {
 		conn->list = job->list;
@@ -361,9 +363,8 @@ static void lookup_done(void *context)
 	free(job->mask);
 	free(job->error);
 	free(job);
-	if (conn->closed || conn_flush(conn) < 0)
-		return;
-	conn_input(conn);
+	if (!peer_gone && conn_flush(conn) == 0)
+		conn_input(conn);
 }
 
 /* conn_submit - run a lookup or listing for conn */

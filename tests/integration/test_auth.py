@@ -543,6 +543,7 @@ class FakeAuthServer:
         self.behaviour = behaviour
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.bind(path)
+        os.chmod(path, 0o666)
         self.sock.listen(16)
         self.stop = False
         self.conns = []
@@ -559,20 +560,23 @@ class FakeAuthServer:
             except OSError:
                 return
             self.conns.append(conn)
-            try:
-                conn.settimeout(5)
-                data = b""
-                while b"USER\t" not in data or not data.endswith(b"\n"):
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-                reply = self.behaviour(data)
-                if reply is not None:
-                    conn.sendall(reply)
-                    conn.close()
-            except OSError:
-                pass
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        try:
+            conn.settimeout(5)
+            data = b""
+            while b"USER\t" not in data or not data.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            reply = self.behaviour(data)
+            if reply is not None:
+                conn.sendall(reply)
+                conn.close()
+        except OSError:
+            pass
 
     def close(self):
         self.stop = True
@@ -667,3 +671,45 @@ def test_reload_replaces_loft_auth_and_keeps_the_socket(inst):
         assert wait_for(lambda: not os.path.exists(f"/proc/{old[0]}"))
     finally:
         d.stop()
+
+
+def test_slow_userdb_stalls_no_other_client_and_survives_hangups(inst):
+    """loft-auth's own userdb is slow for one user (another auth socket
+    that takes 1.5 s): other clients are answered meanwhile, and a client
+    that hangs up while its lookup runs harms nothing."""
+    def behaviour(data):
+        if b"slow@" in data:
+            time.sleep(1.5)
+        return b"VERSION\t1\t0\nSPID\t1\nUSER\t1\tx@example.com\tuid=1234\n"
+    path = os.path.join(inst.root, "fake-auth")
+    server = FakeAuthServer(path, behaviour)
+    inst.userdb = f"""
+        userdb {{
+          driver = auth
+          args = timeout=10s {path}
+        }}"""
+    d = Daemon(inst, extra=auth_conf("mode = 0600"))
+    d.start()
+    try:
+        sock = os.path.join(inst.root, "run", "auth-userdb")
+        pid = d.children("loft-auth")
+        gone = AuthClient(sock)
+        gone.sock.sendall(b"USER\t1\tslow@example.com\n")
+        time.sleep(0.2)
+        gone.close()
+        slow = AuthClient(sock)
+        slow.handshake()
+        slow.sock.sendall(b"USER\t2\tslow@example.com\n")
+        time.sleep(0.2)
+        start = time.monotonic()
+        fast = AuthClient(sock)
+        fast.handshake()
+        assert fast.ask("USER\t3\tfast@example.com")[:2] == ["USER", "3"]
+        assert time.monotonic() - start < 1.0
+        assert slow.line().startswith("USER\t2\t")
+        time.sleep(1.5)
+        assert fast.ask("USER\t4\tfast@example.com")[:2] == ["USER", "4"]
+        assert d.children("loft-auth") == pid
+    finally:
+        d.stop()
+        server.close()
