@@ -520,6 +520,20 @@ def test_loft_uses_a_real_dovecot_auth_userdb(inst, dovecot):
         code, msg = lmtp_rcpt(d, "dave@example.com")
         assert code == 550 and b"5.1.1" in msg
         assert wait_for(lambda: userdb_count(inst) >= before + 2)
+        # loft-lda pointed at Dovecot's socket by auth_socket_path alone:
+        # its own userdb (a passwd-file without carol) is not read then
+        conf2 = os.path.join(inst.root, "lda.conf")
+        with open(inst.conf) as f, open(conf2, "w") as g:
+            g.write(f.read().replace(f"driver = auth\n  args = {dovecot.sock}",
+                                     f"driver = passwd-file\n  args = {inst.passwd}"))
+        r = subprocess.run([binary("loft-lda"), "-c", conf2, "-e", "-d", "carol@example.com",
+                            "-f", "a@b.example"], input=SAMPLE, capture_output=True, timeout=60)
+        assert r.returncode == 67, r
+        r = subprocess.run([binary("loft-lda"), "-c", conf2, "-e", "-d", "carol@example.com",
+                            "-f", "a@b.example", "-o", f"auth_socket_path={dovecot.sock}"],
+                           input=SAMPLE, capture_output=True, timeout=60)
+        assert r.returncode == 0, r
+        assert len(maildir_new(dovecot.home)) == 2
         # Dovecot gone: temporary failure, never "unknown user"
         dovecot.proc.terminate()
         dovecot.proc.wait(timeout=30)
