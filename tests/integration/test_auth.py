@@ -3,7 +3,6 @@ protocol (service auth), loft-lda -d as vmail resolving through it with a
 userdb file it cannot read, doveadm against loft's socket, loft using a
 real Dovecot's auth-userdb socket as its userdb (driver = auth), and
 dead, slow or garbage-answering sockets as temporary failures."""
-import grp
 import json
 import os
 import pwd
@@ -31,8 +30,9 @@ def vmail():
     try:
         pw = pwd.getpwnam(VMAIL)
     except KeyError:
+        # another test run may be creating it at the same moment
         subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--shell", "/usr/sbin/nologin", VMAIL], check=True)
+                        "--shell", "/usr/sbin/nologin", VMAIL], capture_output=True)
         pw = pwd.getpwnam(VMAIL)
     return pw
 
