@@ -34,7 +34,8 @@ struct auth_conn {
 	int fd;
 	struct evloop_io *io;
 	struct evloop_timer *idle_timer;
-	const char *listener;		/* its listener's name */
+	char *listener;			/* its listener's name (a copy: the
+					   listener may close first) */
 	struct auth_peer peer;		/* groups not kept */
 	bool restricted;		/* only lookups of its own uid */
 	bool version_received;
@@ -67,6 +68,7 @@ struct auth_server {
 	unsigned int conn_count, client_limit, service_count;
 	uint64_t served;
 	bool accepting_paused, shutting_down;
+	bool retiring;			/* service_count reached */
 	struct accept_backoff *backoff;
 	auth_server_status_callback_t *status_cb;
 	auth_server_done_callback_t *done_cb;
@@ -81,8 +83,8 @@ static void server_report(struct auth_server *server)
 {
 	unsigned int available = 0;
 
-	if (!server->shutting_down && server->listeners != NULL &&
-	    server->conn_count < server->client_limit)
+	if (!server->shutting_down && !server->retiring &&
+	    server->listeners != NULL && server->conn_count < server->client_limit)
 		available = server->client_limit - server->conn_count;
 	if (server->status_cb != NULL)
 		server->status_cb(server->conn_count, available, server->served,
@@ -123,7 +125,8 @@ static void server_check_done(struct auth_server *server)
 {
 	auth_server_done_callback_t *cb = server->done_cb;
 
-	if (!server->shutting_down || server->conns != NULL || cb == NULL)
+	if ((!server->shutting_down && !server->retiring) ||
+	    server->conns != NULL || cb == NULL)
 		return;
 	server->done_cb = NULL;
 	cb(server->context);
@@ -133,6 +136,7 @@ static void server_check_done(struct auth_server *server)
 static void conn_free(struct auth_conn *conn)
 {
 	auth_list_free(&conn->list);
+	free(conn->listener);
 	strbuf_free(&conn->in);
 	strbuf_free(&conn->out);
 	free(conn);
@@ -585,7 +589,7 @@ static void conn_create(struct auth_listener *l, int fd)
 	conn = xcalloc(1, sizeof(*conn));
 	conn->server = server;
 	conn->fd = fd;
-	conn->listener = l->name;
+	conn->listener = xstrdup(l->name);
 	conn->peer = peer;
 	conn->restricted = access == AUTH_PEER_RESTRICTED;
 	strbuf_init(&conn->in, 256);
@@ -603,13 +607,18 @@ static void conn_create(struct auth_listener *l, int fd)
 		conn_update_io(conn);
 }
 
-/* server_served - one more connection; stop at service_count */
+/* server_served - one more connection; at service_count accept no more
+   and exit once the connections open have ended */
 static void server_served(struct auth_server *server)
 {
 	server->served++;
-	if (server->service_count != 0 &&
-	    server->served >= server->service_count)
-		auth_server_shutdown(server);
+	if (server->service_count == 0 || server->served < server->service_count)
+		return;
+	server->retiring = true;
+	listeners_close(server);
+	log_debug("service_count %u reached: exiting once the %u open "
+		  "connections have ended", server->service_count,
+		  server->conn_count);
 }
 
 static void listener_io(struct evloop_io *io, int fd, unsigned int events,
@@ -637,8 +646,10 @@ static void listener_io(struct evloop_io *io, int fd, unsigned int events,
 		server->accepting_paused = true;
 		listeners_watch(server);
 	}
+	/* l is freed when service_count closes the listeners */
 	server_served(server);
 	server_report(server);
+	server_check_done(server);
 }
 
 struct auth_server *auth_server_create(struct evloop *loop,

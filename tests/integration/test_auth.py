@@ -724,6 +724,47 @@ def test_slow_userdb_stalls_no_other_client_and_survives_hangups(inst):
         time.sleep(1.5)
         assert fast.ask("USER\t4\tfast@example.com")[:2] == ["USER", "4"]
         assert d.children("loft-auth") == pid
+        # a reload while a lookup runs: it is answered, then the old
+        # process closes the connection
+        slow.sock.sendall(b"USER\t5\tslow@example.com\n")
+        time.sleep(0.2)
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "reload"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert slow.line().startswith("USER\t5\t")
+        assert slow.closed()
     finally:
         d.stop()
         server.close()
+
+
+def test_service_count_finishes_its_connection_then_exits(inst):
+    private_passwd(inst, ["alice@example.com::1234:1234::/home/alice"])
+    d = Daemon(inst, extra="""
+        mail_debug = yes
+        service auth {
+          service_count = 1
+          unix_listener auth-userdb {
+            mode = 0600
+          }
+        }
+        """)
+    d.start()
+    try:
+        sock = os.path.join(inst.root, "run", "auth-userdb")
+        first = AuthClient(sock)
+        _, s1 = first.handshake()
+        # the connection that reached service_count is served to its end
+        assert first.ask("USER\t1\talice@example.com")[:2] == ["USER", "1"]
+        time.sleep(0.3)
+        assert first.ask("USER\t2\talice@example.com")[:2] == ["USER", "2"]
+        first.close()
+        # then the process exits and loftd starts another for the next
+        second = AuthClient(sock)
+        _, s2 = second.handshake()
+        assert s2[1] != s1[1]
+        assert second.ask("USER\t3\talice@example.com")[:2] == ["USER", "3"]
+        second.close()
+        assert wait_for(lambda: not os.path.exists(f"/proc/{s1[1]}"))
+    finally:
+        d.stop()
