@@ -60,8 +60,9 @@ void userdb_reply_free(struct userdb_reply **reply);
 
 typedef void userdb_iterate_callback_t(const char *username, void *context);
 /* userdb_iterate - call cb for each user of the blocks that can list
-   theirs (passwd-file without variables in its path); 1 done, 0 no block
-   can list, -1 a block failed (*error_r) */
+   theirs (passwd-file without variables in its path and without
+   username_format=); 1 done, 0 no block can list, -1 a block failed
+   (*error_r) */
 int userdb_iterate(const struct loft_settings *set,
 		   userdb_iterate_callback_t *cb, void *context,
 		   const char **error_r);
