@@ -130,9 +130,13 @@ static int admin_user_iterate(const struct admin_context *ctx,
 	struct admin_user_list list = { mask, json_object_new_array() };
 	unsigned int skipped;
 	const char *error;
+	int ret;
 
-	if (userdb_iterate(set, admin_user_listed, &list, &skipped,
-			   &error) < 0) {
+	ret = userdb_iterate(set, admin_user_listed, &list, &skipped, &error);
+	if (ret == 0)
+		error = "No userdb can list its users (sql, and passwd-file "
+			"without variables or username_format, can)";
+	if (ret <= 0) {
 		fprintf(stderr, "loftadm: user %s: %s\n", mask, error);
 		json_object_put(list.names);
 		return EX_TEMPFAIL;

@@ -59,7 +59,7 @@ static const struct config_section_kind config_section_kinds[] = {
 
 static const char *const config_protocols[] = { "lda", "lmtp" };
 static const char *const config_userdb_drivers[] = {
-	"passwd-file", "static", "passwd", "sql",
+	"passwd-file", "static", "passwd", "sql", "auth",
 };
 
 /* an open section on the stack */

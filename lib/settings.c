@@ -123,6 +123,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(TIME, userdb_sql_timeout, "5 secs",
 	  "Longest wait for an sql userdb: connecting, a free connection and "
 	  "the query together"),
+	G(STR, auth_socket_path, "auth-userdb",
+	  "Auth-master socket (relative to base_dir) loft-lda -d asks for its "
+	  "userdb lookups when the config has a service auth or sets this; "
+	  "else loft-lda reads the userdb itself"),
 	G(STR, recipient_delimiter, "+",
 	  "Characters separating the user from the detail part of an address"),
 	G(BOOL, lda_mailbox_autocreate, "no",
@@ -249,7 +253,7 @@ const struct setting_def loft_listener_setting_defs[] = {
 };
 
 const struct setting_def loft_userdb_setting_defs[] = {
-	UD(STR, driver, "", "Userdb driver: passwd-file, static or passwd"),
+	UD(STR, driver, "", "Userdb driver: passwd-file, static, passwd or auth"),
 	UD(STR, args, "", "Driver arguments"),
 	UD(STR, default_fields, "", "Fields used when the userdb gives none"),
 	UD(STR, override_fields, "", "Fields that replace what the userdb gives"),

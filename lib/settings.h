@@ -124,6 +124,7 @@ struct loft_settings {
 	uint64_t auth_cache_ttl;	/* ms */
 	uint64_t auth_cache_negative_ttl; /* ms; 0: unknown not cached */
 	uint64_t userdb_sql_timeout;	/* ms */
+	char *auth_socket_path;		/* loft-lda's auth-userdb socket */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;

@@ -201,39 +201,6 @@ static void delivery_user_unknown(const char *address, struct outcome *out)
 		    "5.1.1", "User doesn't exist: %s", address);
 }
 
-/* delivery_user_name_check - Dovecot's auth_username_translation, then
-   auth_username_chars: 0 with *translated_r (xmalloc'ed), or -1 with the
-   recipient refused in out (a name with a character outside the set is
-   never looked up: it cannot exist) */
-static int delivery_user_name_check(const struct loft_settings *set,
-				    const char *address, char **translated_r,
-				    struct outcome *out)
-{
-	const char *trans = set->auth_username_translation;
-	const char *chars = set->auth_username_chars;
-	size_t trans_len = strlen(trans);
-	char *name = xstrdup(address);
-
-	for (char *p = name; *p != '\0'; p++) {
-		for (size_t i = 0; i + 1 < trans_len; i += 2) {
-			if (*p == trans[i]) {
-				*p = trans[i + 1];
-				break;
-			}
-		}
-		if (*chars != '\0' && strchr(chars, *p) == NULL) {
-			log_info("recipient refused: character 0x%02x is not in "
-				 "auth_username_chars", (unsigned int)(unsigned char)*p);
-			free(name);
-			delivery_user_unknown(address, out);
-			*translated_r = NULL;
-			return -1;
-		}
-	}
-	*translated_r = name;
-	return 0;
-}
-
 int delivery_user_find(const struct loft_settings *set, const char *address,
 		       struct delivery_user **user_r, struct outcome *out)
 {
@@ -241,20 +208,20 @@ int delivery_user_find(const struct loft_settings *set, const char *address,
 	struct delivery_user *user;
 	enum userdb_result result;
 	const char *error;
-	char *translated, *lookup_name;
+	char *lookup_name;
 	enum userdb_cache_use cache_use;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
 	*user_r = NULL;
-	if (delivery_user_name_check(set, address, &translated, out) < 0)
+	ret = userdb_lookup_name(set, address, &lookup_name, &error);
+	if (ret == 0) {
+		log_info("recipient refused: %s", error);
+		delivery_user_unknown(address, out);
 		return 0;
-	ret = var_expand_user_string(set->auth_username_format, translated,
-				     NULL, false, &lookup_name, &error);
-	free(translated);
+	}
 	if (ret < 0) {
-		log_error("auth_username_format %s: %s",
-			  set->auth_username_format, error);
+		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
