@@ -4,9 +4,10 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+postfix swaks prometheus python3-yaml dovecot-core"
+# dovecot-core: doveadm checks loft's maildirsize (test_quota.py)
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do
