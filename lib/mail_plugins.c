@@ -1,65 +1,146 @@
 /*
- * mail_plugins - the mail_plugins list and the plugins loft implements
- * (see mail_plugins.h).
+ * mail_plugins - the plugin tables and the checks of `mail_plugins`
+ * (see mail_plugins.h; the reasoning is in docs/dovecot-compat.md).
  */
 #include "mail_plugins.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "kvlist.h"
 #include "xalloc.h"
 
-/* the plugins whose settings loft honours */
+#define MAIL_PLUGINS_NAME_MAX 64
+
+/* Plugins loft implements itself. */
 static const char *const mail_plugins_implemented[] = {
 	"quota",
+	NULL
 };
 
-/* mail_plugins_next - the next word of *list (length in *len_r), or NULL */
-static const char *mail_plugins_next(const char **list, size_t *len_r)
-{
-	const char *p = *list + strspn(*list, " \t");
-	size_t len = strcspn(p, " \t");
+/* Plugins that change nothing about what happens to a delivered message
+   (what they do is for IMAP sessions, search indexes or logs); accepted
+   and reported as not used. unless_setting: a plugin { } setting that,
+   when not empty, makes the plugin change delivery after all. */
+static const struct {
+	const char *name;
+	const char *unless_setting;
+} mail_plugins_inert[] = {
+	{ "notify", NULL },		/* a framework for other plugins */
+	{ "mail_log", NULL },		/* logs mail events; loft logs its own */
+	{ "fts", NULL },		/* search indexes catch up on search */
+	{ "fts_lucene", NULL },
+	{ "fts_solr", NULL },
+	{ "fts_squat", NULL },
+	{ "fts_flatcurve", NULL },
+	{ "fts_xapian", NULL },
+	{ "old_stats", NULL },		/* session statistics */
+	{ "last_login", NULL },		/* updated by logins, not deliveries */
+	{ "lazy_expunge", NULL },	/* acts on expunges */
+	{ "virtual", NULL },		/* virtual mailboxes are never delivered to */
+	{ "zlib", "zlib_save" },	/* reads compressed mail; saving it
+					   compressed would change what is stored */
+};
 
-	if (len == 0)
+/* mail_plugins_next - the next name of list after *pos into buf (names
+   longer than the buffer are cut, they match nothing); NULL at the end */
+static const char *mail_plugins_next(const char **pos, char *buf, size_t size)
+{
+	const char *p = *pos, *start;
+	size_t len;
+
+	p += strspn(p, " \t,");
+	if (*p == '\0') {
+		*pos = p;
 		return NULL;
-	*list = p + len;
-	*len_r = len;
-	return p;
+	}
+	start = p;
+	p += strcspn(p, " \t,");
+	len = (size_t)(p - start);
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, start, len);
+	buf[len] = '\0';
+	*pos = p;
+	return buf;
 }
 
-bool mail_plugins_has(const char *list, const char *name)
+/* mail_plugins_in - name is in the NULL-terminated list */
+static bool mail_plugins_in(const char *const *list, const char *name)
 {
-	size_t name_len = strlen(name), len;
-	const char *word;
-
-	while ((word = mail_plugins_next(&list, &len)) != NULL) {
-		if (len == name_len && memcmp(word, name, len) == 0)
+	for (; *list != NULL; list++) {
+		if (strcmp(*list, name) == 0)
 			return true;
 	}
 	return false;
 }
 
-int mail_plugins_check(const char *list, const char **error_r)
+/* mail_plugins_is_inert - name changes nothing for delivery with the
+   plugin settings given */
+static bool mail_plugins_is_inert(const char *name, const struct kvlist *plugin)
 {
-	static __thread char error[160];
-	const char *word;
-	size_t len;
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(mail_plugins_inert); i++) {
+		const char *unless = mail_plugins_inert[i].unless_setting;
+		const char *value;
 
-	while ((word = mail_plugins_next(&list, &len)) != NULL) {
-		bool known = false;
+		if (strcmp(mail_plugins_inert[i].name, name) != 0)
+			continue;
+		if (unless == NULL || plugin == NULL)
+			return true;
+		value = kvlist_get(plugin, unless);
+		return value == NULL || *value == '\0';
+	}
+	return false;
+}
 
-		for (size_t i = 0; i < LOFT_N_ELEMENTS(mail_plugins_implemented); i++) {
-			if (strlen(mail_plugins_implemented[i]) == len &&
-			    memcmp(mail_plugins_implemented[i], word, len) == 0)
-				known = true;
-		}
-		if (!known) {
+bool mail_plugins_has(const char *list, const char *name)
+{
+	char buf[MAIL_PLUGINS_NAME_MAX];
+	const char *pos = list, *word;
+
+	while ((word = mail_plugins_next(&pos, buf, sizeof(buf))) != NULL) {
+		if (strcmp(word, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+int mail_plugins_check(const char *list, const struct kvlist *plugin,
+		       const char **error_r)
+{
+	static __thread char error[MAIL_PLUGINS_NAME_MAX + 160];
+	char buf[MAIL_PLUGINS_NAME_MAX];
+	const char *pos = list, *word;
+
+	while ((word = mail_plugins_next(&pos, buf, sizeof(buf))) != NULL) {
+		if (mail_plugins_in(mail_plugins_implemented, word) ||
+		    mail_plugins_is_inert(word, plugin))
+			continue;
+		if (mail_plugins_is_inert(word, NULL))
 			snprintf(error, sizeof(error),
-				 "mail_plugins: plugin %.*s is not implemented by loft",
-				 (int)(len > 64 ? 64 : len), word);
-			*error_r = error;
-			return -1;
-		}
+				 "mail_plugins: %s: loft does not implement "
+				 "this plugin with the plugin { } settings given",
+				 word);
+		else
+			snprintf(error, sizeof(error),
+				 "mail_plugins: %s: loft does not implement this "
+				 "plugin (mail would be delivered without it)",
+				 word);
+		*error_r = error;
+		return -1;
 	}
 	return 0;
+}
+
+const char *mail_plugins_not_used(const char **pos)
+{
+	static __thread char buf[MAIL_PLUGINS_NAME_MAX];
+	const char *word;
+
+	while ((word = mail_plugins_next(pos, buf, sizeof(buf))) != NULL) {
+		if (!mail_plugins_in(mail_plugins_implemented, word) &&
+		    mail_plugins_is_inert(word, NULL))
+			return word;
+	}
+	return NULL;
 }
