@@ -30,6 +30,7 @@
 #include "log.h"
 #include "mail_location.h"
 #include "mail_plugins.h"
+#include "path.h"
 #include "quota.h"
 #include "storage.h"
 #include "strbuf.h"
@@ -431,36 +432,6 @@ int delivery_user_check_ids(const struct loft_settings *set,
 	return 0;
 }
 
-/* ensure_home - create a missing home directory (and its missing
-   parents) with mode 0700, as Dovecot does on first delivery */
-static int ensure_home(const char *home, const char **error_r)
-{
-	static __thread char error[512];
-	char *path;
-	int ret = 0;
-
-	if (home == NULL || *home != '/' || dir_exists(home))
-		return 0;
-	path = xstrdup(home);
-	for (char *p = path + 1; ret == 0; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			snprintf(error, sizeof(error), "mkdir(%s) failed: %s",
-				 path, strerror(errno));
-			*error_r = error;
-			ret = -1;
-		}
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	free(path);
-	return ret;
-}
-
 /* build_prefix - the header lines loft prepends */
 static void build_prefix(const struct delivery_request *req,
 			 struct strbuf *prefix)
@@ -729,7 +700,10 @@ void delivery_deliver(const struct loft_settings *set,
 				user->mail_location, error_str);
 		goto out_free;
 	}
-	if (ensure_home(user->home, &error_str) < 0) {
+	/* a missing home (and its missing parents) is created 0700, as
+	   Dovecot does on first delivery */
+	if (user->home != NULL &&
+	    path_mkdir_parents(user->home, 0700, &error_str) < 0) {
 		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "path.h"
 #include "quota_settings.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -387,9 +388,7 @@ int maildirsize_write(const char *path, const char *hostname,
 		      uint64_t bytes_limit, uint64_t count_limit,
 		      uint64_t bytes, uint64_t count, const char **error_r)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".") :
-		xstrndup(path, (size_t)(slash - path));
+	char *dir = path_dirname(path);
 	struct strbuf temp, text;
 	mode_t mode = 0600;
 	struct stat st;
@@ -397,8 +396,7 @@ int maildirsize_write(const char *path, const char *hostname,
 
 	if (stat(dir, &st) == 0)
 		mode = st.st_mode & 0666;
-	else if (errno == ENOENT && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*error_r = maildirsize_fail("mkdir(%s) failed: %m", dir);
+	else if (errno == ENOENT && path_mkdir_parents(dir, 0700, error_r) < 0) {
 		free(dir);
 		return -1;
 	}

@@ -184,9 +184,14 @@ def test_lmtp_until_over_quota_and_rcpt_check(qinst):
     # lmtp_rcpt_check_quota: refused at RCPT, before the data
     d = StatsDaemon(inst, extra=QUOTA_CONF + "lmtp_rcpt_check_quota = yes\n").start()
     try:
-        refused, replies = lmtp_send(d.port, [SMALL, "user0@example.com"], message(50))
+        # user1 has no home yet: the check creates nothing it cannot
+        assert not os.path.exists(inst.home("user1@example.com"))
+        refused, replies = lmtp_send(d.port, [SMALL, "user0@example.com",
+                                              "user1@example.com"], message(50))
         assert refused == {SMALL: (552, f"5.2.2 <{SMALL}> {REFUSED}")}, refused
         assert replies["user0@example.com"][0] == 250
+        assert replies["user1@example.com"][0] == 250
+        assert counted(inst, "user1@example.com") == maildir_usage(inst, "user1@example.com")
         # the counters outlive a restart
         assert wait_for(lambda: d.metric("loft_quota_rejections_total", result="rejected") == 2)
     finally:
