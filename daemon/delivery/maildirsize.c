@@ -281,12 +281,19 @@ static int subdir_mtime(const char *dir, const char *sub, char **path_r,
 	return -1;
 }
 
-/* count_visit - sum new/ and cur/ of one folder */
-static int count_visit(const char *dir, const char *mailbox, void *context,
-		       const char **error_r)
+/* What a walk does in each folder's new/ and cur/: sum them, or (usage
+   NULL) look for one changed after since. */
+struct folder_visit {
+	struct maildirsize_usage *usage;
+	time_t since;
+};
+
+/* visit_folder - 0, 1 (stops the walk) when a subdirectory changed, -1 */
+static int visit_folder(const char *dir, const char *mailbox, void *context,
+			const char **error_r)
 {
 	static const char *const subdirs[] = { "new", "cur" };
-	struct maildirsize_usage *usage = context;
+	struct folder_visit *v = context;
 	int ret = 0;
 
 	(void)mailbox;
@@ -295,12 +302,14 @@ static int count_visit(const char *dir, const char *mailbox, void *context,
 		time_t mtime;
 		int found = subdir_mtime(dir, subdirs[i], &path, &mtime, error_r);
 
-		if (found < 0)
+		if (found < 0) {
 			ret = -1;
-		if (found > 0) {
-			if (mtime > usage->last_mtime)
-				usage->last_mtime = mtime;
-			ret = sum_dir(path, usage, error_r);
+		} else if (found > 0 && v->usage == NULL) {
+			ret = mtime > v->since ? 1 : 0;
+		} else if (found > 0) {
+			if (mtime > v->usage->last_mtime)
+				v->usage->last_mtime = mtime;
+			ret = sum_dir(path, v->usage, error_r);
 		}
 		free(path);
 	}
@@ -311,45 +320,24 @@ int maildirsize_count(const struct mail_location *loc,
 		      maildirsize_skip_t *skip, void *context,
 		      struct maildirsize_usage *usage_r, const char **error_r)
 {
+	struct folder_visit v = { .usage = usage_r };
 	struct folder_walk w = {
 		.loc = loc, .skip = skip, .skip_context = context,
-		.visit = count_visit, .context = usage_r,
+		.visit = visit_folder, .context = &v,
 	};
 
 	memset(usage_r, 0, sizeof(*usage_r));
 	return walk(&w, error_r);
 }
 
-/* changed_visit - 1 (stops the walk) when new/ or cur/ is newer */
-static int changed_visit(const char *dir, const char *mailbox, void *context,
-			 const char **error_r)
-{
-	static const char *const subdirs[] = { "new", "cur" };
-	const time_t *since = context;
-	int ret = 0;
-
-	(void)mailbox;
-	for (size_t i = 0; ret == 0 && i < LOFT_N_ELEMENTS(subdirs); i++) {
-		char *path;
-		time_t mtime;
-		int found = subdir_mtime(dir, subdirs[i], &path, &mtime, error_r);
-
-		if (found < 0)
-			ret = -1;
-		else if (found > 0 && mtime > *since)
-			ret = 1;
-		free(path);
-	}
-	return ret;
-}
-
 int maildirsize_changed(const struct mail_location *loc,
 			maildirsize_skip_t *skip, void *context, time_t since,
 			const char **error_r)
 {
+	struct folder_visit v = { .since = since };
 	struct folder_walk w = {
 		.loc = loc, .skip = skip, .skip_context = context,
-		.visit = changed_visit, .context = &since,
+		.visit = visit_folder, .context = &v,
 	};
 
 	return walk(&w, error_r);
