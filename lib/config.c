@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +113,8 @@ struct config_ctx {
 	struct config_location *locations; /* per loft_setting_defs entry */
 	struct kvlist plugin_where;	/* plugin key -> "FILE:LINE" */
 	struct kvlist quota_expanded;	/* expanded values being checked */
+	char quota_expand_key[64];	/* the first that did not expand */
+	char quota_expand_error[256];
 
 	struct strbuf value;	/* the value of the current line */
 	struct strbuf scratch;	/* $reference expansion */
@@ -963,8 +966,16 @@ static const char *config_quota_lookup(const char *key, void *context)
 	if (value == NULL || strchr(value, '%') == NULL)
 		return value;
 	if (var_expand_user_string(value, "user@example.com", "/home/user",
-				   false, &expanded, &error) < 0)
-		return value;	/* the parse below names the setting */
+				   false, &expanded, &error) < 0) {
+		if (ctx->quota_expand_key[0] == '\0') {
+			snprintf(ctx->quota_expand_key,
+				 sizeof(ctx->quota_expand_key), "%s", key);
+			snprintf(ctx->quota_expand_error,
+				 sizeof(ctx->quota_expand_error), "%s: %s",
+				 key, error);
+		}
+		return value;
+	}
 	kvlist_set(&ctx->quota_expanded, key, expanded);
 	free(expanded);
 	return kvlist_get(&ctx->quota_expanded, key);
@@ -980,6 +991,13 @@ static int config_validate_quota(struct config_ctx *ctx)
 	int ret;
 
 	ret = quota_settings_read(config_quota_lookup, ctx, &quota, &key, &error);
+	if (ret >= 0 && ctx->quota_expand_key[0] != '\0') {
+		/* a value no delivery could expand */
+		quota_settings_free(&quota);
+		key = ctx->quota_expand_key;
+		error = ctx->quota_expand_error;
+		ret = -1;
+	}
 	if (ret < 0) {
 		where = kvlist_get(&ctx->plugin_where, key);
 		return config_error(ctx, where != NULL ? where : "plugin", 0,

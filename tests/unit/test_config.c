@@ -523,6 +523,8 @@ static const struct error_case error_cases[] = {
 	  M ":2: Unknown parameter for backend maildir: bogus" },
 	{ "plugin {\n  quota = maildir\n  quota_warning = storage=95%% quota-warning 95 %u\n}\n",
 	  NULL, M ":3: quota_warning is not implemented by loft" },
+	{ "plugin {\n  quota = maildir\n  quota_exceeded_message = 100% full\n}\n",
+	  NULL, M ":3: quota_exceeded_message: Unknown variable: % " },
 	{ "plugin {\n  quota2 = maildir:Other\n}\n", NULL,
 	  M ":2: quota2 is not implemented by loft" },
 	{ "mail_location = mbox:~/mail\nmail_plugins = quota\n"
