@@ -141,6 +141,8 @@ const struct setting_def loft_setting_defs[] = {
 	  "Save mail for user+detail into the mailbox named detail"),
 	G(BOOL, lmtp_add_received_header, "yes",
 	  "Add a Received: header naming the session id"),
+	G(BOOL, lmtp_rcpt_check_quota, "no",
+	  "Refuse a recipient already over quota at RCPT, before the message"),
 	G_ENUM(lmtp_hdr_delivery_address, "final:none:original",
 	       "Address put in Delivered-To: final, none or original"),
 	G(UINT, lmtp_user_concurrency_limit, "10",

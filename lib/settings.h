@@ -132,6 +132,7 @@ struct loft_settings {
 	char *deliver_log_format;
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;
+	bool lmtp_rcpt_check_quota;
 	char *lmtp_hdr_delivery_address; /* final | original | none */
 	bool lmtp_proxy;		/* relay proxy=y host=H users */
 	unsigned int lmtp_user_concurrency_limit;

@@ -12,7 +12,8 @@ PACKAGES="$PACKAGES libpq-dev postgresql"
 # sd_notify, systemd-analyze, the man page checks, the syscall filter test
 PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
 # dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda,
-# test_auth.py runs a private Dovecot for its auth-userdb socket
+# test_auth.py runs a private Dovecot for its auth-userdb socket, doveadm
+# checks loft's maildirsize (test_quota.py)
 PACKAGES="$PACKAGES dovecot-core"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"

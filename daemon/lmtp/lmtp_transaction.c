@@ -54,6 +54,12 @@ struct delivery_job {
 	char *received_for;	/* with the "for" clause (one recipient) */
 };
 
+/* Work done with a recipient's identity, on a worker thread. */
+typedef void as_user_work_t(void *context);
+static void as_user(const struct loft_settings *set,
+		    const struct delivery_user *user, const char *session_id,
+		    struct outcome *out, as_user_work_t *work, void *context);
+
 unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans)
 {
 	return (unsigned int)trans->rcpt_count;
@@ -163,6 +169,15 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 	lmtp_proxy_route_free(&route);
 }
 
+/* rcpt_quota_work - lmtp_rcpt_check_quota, for as_user: a refusal
+   fills job->outcome */
+static void rcpt_quota_work(void *context)
+{
+	struct rcpt_lookup_job *job = context;
+
+	(void)delivery_quota_rcpt_check(job->set, job->user, &job->outcome);
+}
+
 static void rcpt_lookup_work(void *context)
 {
 	struct rcpt_lookup_job *job = context;
@@ -178,6 +193,15 @@ static void rcpt_lookup_work(void *context)
 	if (job->ret == 1 && !job->proxied)
 		job->ret = delivery_user_resolve(job->set, &job->user,
 						 &job->outcome);
+	if (job->ret == 1 && !job->proxied &&
+	    job->set->lmtp_rcpt_check_quota && job->user->quota != NULL) {
+		/* anything but SAVED afterwards is the refusal */
+		job->outcome.result = OUTCOME_SAVED;
+		as_user(job->set, job->user, job->id, &job->outcome,
+			rcpt_quota_work, job);
+		if (job->outcome.result != OUTCOME_SAVED)
+			job->ret = -1;
+	}
 	log_set_thread_debug(false);
 }
 
@@ -515,18 +539,16 @@ static char *received_header(const struct lmtp_session *session,
 			 trans->mail_from, for_rcpt, date);
 }
 
-/* deliver_as_user - one recipient, on a worker thread */
-static void deliver_as_user(const struct loft_settings *set,
-			    const struct lmtp_recipient *rcpt,
-			    const struct delivery_request *req,
-			    struct message *msg, struct outcome *out,
-			    char **saved_path_r)
+/* as_user - run work as user: when the process runs as root this thread
+   alone takes the user's uid/gid for it; otherwise the user must be the
+   process's own uid. out gets a 4xx when the identity cannot be taken. */
+static void as_user(const struct loft_settings *set,
+		    const struct delivery_user *user, const char *session_id,
+		    struct outcome *out, as_user_work_t *work, void *context)
 {
-	const struct delivery_user *user = rcpt->user;
 	gid_t saved_gid = user->gid;
 	const char *error;
 
-	*saved_path_r = NULL;
 	if (geteuid() != 0) {
 		if (user->have_uid && user->uid != geteuid()) {
 			log_error("user %s has uid %u but loft-lmtp runs as uid %u "
@@ -534,10 +556,10 @@ static void deliver_as_user(const struct loft_settings *set,
 				  (unsigned int)user->uid, (unsigned int)geteuid());
 			outcome_tempfail(out, "4.3.0",
 					 "Internal error occurred. Refer to server log for more information. [%s]",
-					 req->session_id);
+					 session_id);
 			return;
 		}
-		delivery_deliver(set, user, req, msg, out, saved_path_r);
+		work(context);
 		return;
 	}
 	if (delivery_user_check_ids(set, user, out) < 0)
@@ -550,7 +572,7 @@ static void deliver_as_user(const struct loft_settings *set,
 			log_error("mail_privileged_group: %s", error);
 			outcome_tempfail(out, "4.3.0",
 					 "Internal error occurred. Refer to server log for more information. [%s]",
-					 req->session_id);
+					 session_id);
 			return;
 		}
 		saved_gid = (gid_t)pgid;
@@ -559,11 +581,11 @@ static void deliver_as_user(const struct loft_settings *set,
 		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0",
 				 "Internal error occurred. Refer to server log for more information. [%s]",
-				 req->session_id);
+				 session_id);
 		(void)privileges_thread_restore(&error);
 		return;
 	}
-	delivery_deliver(set, user, req, msg, out, saved_path_r);
+	work(context);
 	if (privileges_thread_restore(&error) < 0)
 		log_panic("cannot return to root after a delivery: %s", error);
 }
@@ -588,6 +610,40 @@ static void delivery_relay(struct delivery_job *job)
 				    rcpt->user->username, rcpt->address,
 				    rcpt->orcpt, &rcpt->outcome);
 	}
+}
+
+/* One recipient's delivery, for as_user. */
+struct deliver_work {
+	const struct loft_settings *set;
+	const struct delivery_user *user;
+	const struct delivery_request *req;
+	struct message *msg;
+	struct outcome *out;
+	char **saved_path_r;
+};
+
+static void deliver_work(void *context)
+{
+	struct deliver_work *w = context;
+
+	delivery_deliver(w->set, w->user, w->req, w->msg, w->out,
+			 w->saved_path_r);
+}
+
+/* deliver_as_user - one recipient, on a worker thread */
+static void deliver_as_user(const struct loft_settings *set,
+			    const struct lmtp_recipient *rcpt,
+			    const struct delivery_request *req,
+			    struct message *msg, struct outcome *out,
+			    char **saved_path_r)
+{
+	struct deliver_work w = {
+		.set = set, .user = rcpt->user, .req = req, .msg = msg,
+		.out = out, .saved_path_r = saved_path_r,
+	};
+
+	*saved_path_r = NULL;
+	as_user(set, rcpt->user, req->session_id, out, deliver_work, &w);
 }
 
 static void delivery_work(void *context)

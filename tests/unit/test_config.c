@@ -548,6 +548,32 @@ static const struct error_case error_cases[] = {
 	{ "protocol lda {\n  plugin {\n  }\n}\n", NULL, M ":2: Section plugin not allowed here" },
 	{ "plugin foo {\n}\n", NULL, M ":1: Unexpected name for plugin section: foo" },
 	{ "{\n}\n", NULL, M ":1: Missing section type before '{'" },
+	/* the quota plugin's settings, with the line of the one at fault */
+	{ "plugin {\n  quota = count:User quota\n}\n", NULL,
+	  M ":2: quota backend count is not implemented by loft (only maildir is)" },
+	{ "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=1G\n"
+	  "  quota_rule2 = Trash:storage=+1Q\n}\n", NULL,
+	  M ":4: Invalid rule Trash:storage=+1Q: Invalid rule limit value "
+	  "'storage=1Q': Unknown unit: Q" },
+	{ "plugin {\n  quota = maildir\n  quota_rule = *:storage=-1G\n}\n", NULL,
+	  M ":3: Invalid rule *:storage=-1G: Bytes limit can't be negative" },
+	{ "plugin {\n  quota = maildir\n  quota_rule = *:storage=10%\n}\n", NULL,
+	  M ":3: Invalid rule *:storage=10%: Invalid rule limit value "
+	  "'storage=10%': Default rule can't be a percentage" },
+	{ "plugin {\n  quota = maildir\n  quota_grace = lots\n}\n", NULL,
+	  M ":3: Invalid quota_grace value 'lots'" },
+	{ "plugin {\n  quota = maildir:q:noenforcing:bogus\n}\n", NULL,
+	  M ":2: Unknown parameter for backend maildir: bogus" },
+	{ "plugin {\n  quota = maildir\n  quota_warning = storage=95%% quota-warning 95 %u\n}\n",
+	  NULL, M ":3: quota_warning is not implemented by loft" },
+	{ "plugin {\n  quota = maildir\n  quota_exceeded_message = 100% full\n}\n",
+	  NULL, M ":3: quota_exceeded_message: Unknown variable: % " },
+	{ "plugin {\n  quota2 = maildir:Other\n}\n", NULL,
+	  M ":2: quota2 is not implemented by loft" },
+	{ "mail_location = mbox:~/mail\nmail_plugins = quota\n"
+	  "plugin {\n  quota = maildir:User quota\n}\n", NULL,
+	  M ":4: quota backend maildir counts Maildir only, but mail_location "
+	  "is mbox:~/mail" },
 	/* protocol */
 	{ "protocol imap {\n}\n", NULL, M ":1: Unknown protocol: imap" },
 	{ "protocol lda pop3 {\n}\n", "lda", M ":1: Unknown protocol: pop3" },
@@ -816,7 +842,7 @@ static const char *const global_names[] = {
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
-	"lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
+	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
 	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
 	"lmtp_client_idle_timeout", "log_path",
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
