@@ -16,7 +16,7 @@
 
 #include "settings.h"
 
-/* The executable of the built-in lmtp service, in loftd's directory. */
+/* The executables of the built-in services (see master_config_argv) */
 #define MASTER_LMTP_EXECUTABLE "loft-lmtp"
 #define MASTER_STATS_EXECUTABLE "loft-stats"
 
@@ -72,7 +72,8 @@ int master_config_snapshot(struct master_config *config,
 
 /* master_config_argv - svc's executable split on spaces into a
    NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
-   argv[0] is resolved in loftd's own directory when it has no '/' */
+   argv[0] without a '/' is resolved in the services' directory: /usr/lib/loft
+   for an installed loftd, loftd's own directory otherwise (build/bin) */
 char **master_config_argv(const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
 
