@@ -1,10 +1,12 @@
 #!/bin/sh
-# deps.sh - install what building and testing loft needs on Debian 12,
+# deps.sh - install what building and testing loft needs on Debian 12
+# (dpkg-dev, lintian, logrotate, man-db: the Debian package and its test),
 # skipping the apt run when everything is already there.
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+postfix swaks prometheus python3-yaml
+dpkg-dev lintian adduser logrotate man-db"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
 fi

@@ -351,7 +351,7 @@ static const struct good_case good_cases[] = {
 	  "mail_home = /srv/$base_dir/x\n"
 	  "hostname = cost $ 5\n"
 	  "postmaster_address = $lmtp_max_message_size\n",
-	  NULL, { "mail_plugins=quota acl", "mail_home=/srv//var/run/loft/x",
+	  NULL, { "mail_plugins=quota acl", "mail_home=/srv/" LOFT_BASE_DIR "/x",
 		  "hostname=cost $ 5", "postmaster_address=50M" } },
 	/* 5: <file values, relative and absolute */
 	{ "http_api_key = <value.txt\n"
