@@ -52,6 +52,7 @@ BASE_DIR = "/run/loft"
 STATE_DIR = "/var/lib/loft"
 LIBEXEC = "/usr/lib/loft"
 TEST_USER = "loftpkgtest"
+WANTS = "/etc/systemd/system/multi-user.target.wants/loft.service"
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=120",
        "--no-install-recommends"]
 
@@ -62,6 +63,11 @@ def run(argv, **kwargs):
     proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     assert proc.returncode == 0, f"{argv}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+def has_unit():
+    """whether the tree has loft.service (the package then installs it)"""
+    return os.path.exists(os.path.join(SOURCE, "packaging", "systemd", "loft.service"))
 
 
 def installed(package="loft"):
@@ -244,7 +250,7 @@ def check_contents(deb):
                  "/usr/share/doc/loft/copyright", "/usr/share/doc/loft/changelog.gz"):
         assert path in files, f"{path} not packaged:\n{listing}"
     assert not [f for f in files if f.startswith("/run") or f.startswith("/var/run")], listing
-    if os.path.exists(os.path.join(SOURCE, "packaging", "systemd", "loft.service")):
+    if has_unit():
         assert "/lib/systemd/system/loft.service" in files, listing
     control = run(["dpkg-deb", "-f", deb, "Depends"]).stdout
     # dpkg-shlibdeps: the libraries the programs link, and adduser
@@ -344,6 +350,9 @@ def install_and_deliver(deb, user):
     assert installed()
     check_installed_files()
     check_man_pages()
+    if has_unit():
+        # enabled on install (deb-systemd-helper works without systemd)
+        assert os.path.islink(WANTS), WANTS
 
     # an HTTP API key where the config says to put it: loftd reads it,
     # loft-lda run as a mail user does not see it
@@ -425,10 +434,15 @@ def remove_and_purge(user):
     assert not os.path.exists("/usr/sbin/loftd")
     assert os.path.exists(CONF) and os.path.exists(os.path.join(STATE_DIR, "journal.db"))
     assert user_exists("loft")
+    if has_unit():
+        assert os.readlink("/etc/systemd/system/loft.service") == "/dev/null"
     # purge: they go; the mail stays
     run(["dpkg", "--purge", "loft"])
     assert subprocess.run(["dpkg-query", "-W", "loft"], capture_output=True).returncode != 0
     assert not os.path.exists(CONF_DIR), os.listdir(CONF_DIR)
     assert not os.path.exists(STATE_DIR) and not os.path.exists(BASE_DIR)
     assert not user_exists("loft") and not group_exists("loft")
+    if has_unit():
+        assert not os.path.lexists(WANTS)
+        assert not os.path.lexists("/etc/systemd/system/loft.service")   # remove's mask
     assert len(delivered(user.pw_dir, "over-tcp")) == 1
