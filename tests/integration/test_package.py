@@ -282,6 +282,7 @@ def check_installed_files():
     # parses (logrotate -d changes nothing)
     run(["/usr/sbin/loftd", "-c", CONF, "--check"])
     run(["/usr/sbin/loftd", "--check"])   # the compiled-in default path
+    check_commented_defaults()
     if shutil.which("logrotate"):
         run(["logrotate", "-d", "/etc/logrotate.d/loft"])
     with open(CONF) as f:
@@ -292,6 +293,40 @@ def check_installed_files():
                  "mailbox_transport = lmtp:inet:127.0.0.1:24", "    port = 9190",
                  "    port = 24", "#http_api_allowed_hosts ="):
         assert line in text, line
+
+
+def settings_by_block(lines, commented):
+    """{(block, name): value} of a config text: block is "" at the top and
+    "service lmtp" in that block; with commented, the "#name = value"
+    lines (a default shown in a comment) instead of the set ones"""
+    found, blocks = {}, []
+    for line in lines:
+        text = line.strip()
+        if text.endswith("{") and not text.startswith("#"):
+            blocks.append(text[:-1].strip())
+            continue
+        if text == "}":
+            blocks.pop()
+            continue
+        m = re.match(r"^#(\w+) = ?(.*)$" if commented else r"^(\w+) = ?(.*)$", text)
+        if m and len(blocks) <= 1:
+            value = m.group(2)
+            found[(" ".join(blocks), m.group(1))] = "" if value == '""' else value.strip('"')
+    return found
+
+
+def check_commented_defaults():
+    """every "#setting = value" of the shipped config is a setting, shown
+    with the value loftd has for it (`loftd -a`): the comments cannot
+    drift from the settings table"""
+    with open(CONF) as f:
+        shown = settings_by_block(f.read().splitlines(), commented=True)
+    actual = settings_by_block(
+        run(["/usr/sbin/loftd", "-c", CONF, "-a"]).stdout.splitlines(), commented=False)
+    assert len(shown) > 40, shown
+    for key, value in shown.items():
+        assert key in actual, f"{CONF}: #{key[1]} is not a setting loftd -a prints"
+        assert actual[key] == value, f"{CONF}: #{key[1]} = {value}, but loftd -a: {actual[key]}"
 
 
 def check_man_pages():
