@@ -124,6 +124,14 @@ def processes_of(sid):
     return pids
 
 
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 class InstalledLoftd:
     """/usr/sbin/loftd -F on RUN_CONF, in its own session so that it and
     every child can be found and stopped"""
@@ -169,22 +177,32 @@ def api_get(port, path, key):
         return resp.status, resp.read()
 
 
+def check_preconditions():
+    """nothing of a loft installation is on the machine: the test would
+    purge it"""
+    assert not installed(), "the loft package is installed already: this test installs and purges it"
+    assert not user_exists("loft") and not group_exists("loft"), \
+        "a loft user or group exists that no package made: a purge would remove it"
+    pidfile = os.path.join(BASE_DIR, "master.pid")
+    assert not os.path.exists(pidfile), f"{pidfile} exists: is a loftd using {BASE_DIR}?"
+
+
 @pytest.fixture
 def machine():
-    """the lock, the preconditions, a scratch folder and the test user;
-    afterwards the package purged and the user gone, whatever happened"""
+    """the lock, a scratch folder and the test user; afterwards the
+    package purged and the user gone, whatever happened"""
     os.makedirs(os.path.dirname(LOCK), exist_ok=True)
     lock = open(LOCK, "w")
     fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        check_preconditions()
+    except BaseException:
+        lock.close()
+        raise
     scratch = tempfile.mkdtemp(prefix="loft-test-package-", dir="/var/tmp")
     os.chmod(scratch, 0o755)   # apt's _apt user reads the .deb from here
     made_policy = False
     try:
-        assert not installed(), "the loft package is installed already: this test installs and purges it"
-        assert not user_exists("loft") and not group_exists("loft"), \
-            "a loft user or group exists that no package made: a purge would remove it"
-        pidfile = os.path.join(BASE_DIR, "master.pid")
-        assert not os.path.exists(pidfile), f"{pidfile} exists: is a loftd using {BASE_DIR}?"
         if os.path.isdir("/run/systemd/system") and not os.path.exists("/usr/sbin/policy-rc.d"):
             # systemd would start loft.service on install: the test starts
             # loftd itself (policy-rc.d 101: no service starts)
@@ -201,14 +219,12 @@ def machine():
         for path in (RUN_CONF, os.path.join(CONF_DIR, "private", "test-key.conf")):
             if os.path.exists(path):
                 os.unlink(path)
-        if installed() or subprocess.run(["dpkg-query", "-W", "loft"],
-                                         capture_output=True).returncode == 0:
+        if subprocess.run(["dpkg-query", "-W", "loft"], capture_output=True).returncode == 0:
             subprocess.run(["dpkg", "--purge", "loft"], capture_output=True, timeout=180)
         subprocess.run(["userdel", "-r", TEST_USER], capture_output=True)
         if made_policy:
             os.unlink("/usr/sbin/policy-rc.d")
         shutil.rmtree(scratch, ignore_errors=True)
-        fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
 
 
@@ -216,6 +232,9 @@ def build_package(scratch):
     """the .deb CPack makes from this build, written into scratch"""
     config = os.path.join(BUILD_DIR, "CPackConfig.cmake")
     assert os.path.exists(config), f"{config} missing: configure the build first"
+    with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as f:
+        prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", f.read(), re.M).group(1)
+    assert prefix == "/usr", f"{BUILD_DIR} is configured with prefix {prefix}: a Debian package needs /usr"
     run(["cpack", "--config", config, "-B", scratch], timeout=300)
     debs = glob.glob(os.path.join(scratch, "loft_*.deb"))
     assert len(debs) == 1, debs
@@ -396,7 +415,10 @@ def install_and_deliver(deb, user):
     with open(os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write(f"http_api_key = {key}\n")
 
-    lmtp_port, http_port = free_port(), free_port()
+    lmtp_port = free_port()
+    http_port = free_port()
+    while http_port == lmtp_port:
+        http_port = free_port()
     run_config(lmtp_port, http_port)
     daemon = InstalledLoftd()
     leftover, out = [], ""
@@ -434,9 +456,8 @@ def install_and_deliver(deb, user):
             assert (st.st_uid, st.st_gid) == (user.pw_uid, user.pw_gid), subject
 
         # loft-stats runs as the loft user and journals into state_dir
-        stats = [p for p in processes_of(daemon.proc.pid)
-                 if open(f"/proc/{p}/comm").read().strip() == "loft-stats"]
-        assert stats, "no loft-stats"
+        stats = [p for p in processes_of(daemon.proc.pid) if comm(p) == "loft-stats"]
+        assert len(stats) == 1, "no loft-stats"
         with open(f"/proc/{stats[0]}/status") as f:
             uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
         assert int(uid) == pwd.getpwnam("loft").pw_uid
