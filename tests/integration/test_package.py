@@ -259,10 +259,14 @@ def check_contents(deb):
     Dovecot would put it"""
     listing = run(["dpkg-deb", "-c", deb]).stdout
     files = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
+    places = {"loftd": ["/usr/sbin"], "loftadm": ["/usr/bin"]}
+    for name in ("loft-lmtp", "loft-stats", "loft-log", "loft-auth", "loft-lda"):
+        places[name] = [LIBEXEC]
     for name in os.listdir(BUILD_BIN):
-        want = {"loftd": "/usr/sbin/loftd", "loftadm": "/usr/bin/loftadm"}.get(
-            name, f"{LIBEXEC}/{name}")
-        assert want in files, f"{name} of build/bin is not packaged (as {want}):\n{listing}"
+        # another program: a command (/usr/bin) or loftd's (/usr/lib/loft)
+        dirs = places.get(name, ["/usr/bin", LIBEXEC])
+        assert any(f"{d}/{name}" in files for d in dirs), \
+            f"{name} of build/bin is not packaged (in {' or '.join(dirs)}):\n{listing}"
     for path in ("/etc/loft/loft.conf", "/etc/logrotate.d/loft", "/var/lib/loft/",
                  "/usr/share/loft/loft-grafana.json", "/usr/share/loft/loft-alerts.yml",
                  "/usr/share/bash-completion/completions/loftadm",
