@@ -1,5 +1,6 @@
 #!/bin/sh
-# deps.sh - install what building and testing loft needs on Debian 12,
+# deps.sh - install what building and testing loft needs on Debian 12
+# (dpkg-dev, lintian, logrotate, man-db: the Debian package and its test),
 # skipping the apt run when everything is already there.
 set -eu
 # one group per line, so that additions merge cleanly
@@ -15,6 +16,8 @@ PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
 # test_auth.py runs a private Dovecot for its auth-userdb socket, doveadm
 # checks loft's maildirsize (test_quota.py)
 PACKAGES="$PACKAGES dovecot-core"
+# the package test: cpack, lintian and what the maintainer scripts use
+PACKAGES="$PACKAGES dpkg-dev lintian adduser logrotate"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi

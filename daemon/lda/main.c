@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "delivery.h"
 #include "delivery_stats.h"
+#include "install_paths.h"
 #include "log.h"
 #include "log_settings.h"
 #include "message.h"
@@ -45,9 +46,6 @@
 #include "service_child.h"
 #include "userdb.h"
 
-#ifndef LOFT_DEFAULT_CONFIG
-#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
-#endif
 
 #define LDA_READ_BUFSIZE 65536
 
@@ -194,7 +192,7 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->config_path = LOFT_DEFAULT_CONFIG;
+	opts->config_path = LOFT_CONFIG_PATH;
 	opts->overrides = xcalloc((size_t)argc + 1, sizeof(*opts->overrides));
 	while ((c = getopt(argc, argv, "a:c:d:ef:km:o:p:r:s")) != -1) {
 		switch (c) {

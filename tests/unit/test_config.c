@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "install_paths.h"
 #include "settings.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -294,7 +295,7 @@ struct good_case {
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
-		"base_dir=/var/run/loft", "hostname=", "postmaster_address=postmaster@%d",
+		"base_dir=" LOFT_BASE_DIR, "hostname=", "postmaster_address=postmaster@%d",
 		"protocols=lmtp", "listen=*, ::", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
@@ -350,7 +351,7 @@ static const struct good_case good_cases[] = {
 	  "mail_home = /srv/$base_dir/x\n"
 	  "hostname = cost $ 5\n"
 	  "postmaster_address = $lmtp_max_message_size\n",
-	  NULL, { "mail_plugins=quota acl", "mail_home=/srv//var/run/loft/x",
+	  NULL, { "mail_plugins=quota acl", "mail_home=/srv/" LOFT_BASE_DIR "/x",
 		  "hostname=cost $ 5", "postmaster_address=50M" } },
 	/* 5: <file values, relative and absolute */
 	{ "http_api_key = <value.txt\n"
@@ -787,7 +788,7 @@ START_TEST(test_write_round_trip)
 
 	/* everything, with docs, reads back to the same settings */
 	ck_assert_ptr_nonnull(strstr(all, "# Directory for runtime data"));
-	ck_assert_ptr_nonnull(strstr(all, "base_dir = /var/run/loft\n"));
+	ck_assert_ptr_nonnull(strstr(all, "base_dir = " LOFT_BASE_DIR "\n"));
 	again = reparse(all, true);
 	ck_assert_msg(strcmp(again, all) == 0, "got:\n%s\nwant:\n%s", again, all);
 	free(again);
