@@ -1,0 +1,61 @@
+/*
+ * sieve - compile and run (see sieve.h): the parser and validator make
+ * the compiled form, sieve_interp runs it.
+ */
+#include "sieve.h"
+
+#include <stdlib.h>
+
+#include "sieve_interp.h"
+#include "sieve_parser.h"
+#include "sieve_validate.h"
+#include "xalloc.h"
+
+void sieve_limits_default(struct sieve_limits *limits)
+{
+	limits->max_script_size = 1024 * 1024;
+	limits->max_actions = 32;
+	limits->max_redirects = 4;
+	limits->max_match_steps = 50 * 1000 * 1000;
+	limits->subaddress_separator = '+';
+}
+
+int sieve_compile(const char *text, size_t len,
+		  const struct sieve_limits *limits,
+		  struct sieve_script **script_r, char **error_r)
+{
+	struct sieve_script *script;
+
+	if (limits->max_script_size != 0 && len > limits->max_script_size) {
+		*error_r = xasprintf("script is too large (%zu > %zu bytes)", len,
+				     limits->max_script_size);
+		return -1;
+	}
+	script = xcalloc(1, sizeof(*script));
+	if (sieve_parse(text, len, &script->ast, error_r) < 0) {
+		free(script);
+		return -1;
+	}
+	if (sieve_validate(&script->ast, &script->exts, error_r) < 0) {
+		sieve_ast_free(&script->ast);
+		free(script);
+		return -1;
+	}
+	*script_r = script;
+	return 0;
+}
+
+void sieve_script_free(struct sieve_script **script)
+{
+	if (*script == NULL)
+		return;
+	sieve_ast_free(&(*script)->ast);
+	free(*script);
+	*script = NULL;
+}
+
+void sieve_run(const struct sieve_script *script,
+	       const struct sieve_run_env *env, struct sieve_result *res)
+{
+	sieve_interp_run(script, env, res);
+}

@@ -1,0 +1,54 @@
+/*
+ * sieve - loft's Sieve interpreter (library loft_sieve): compile a script
+ * (parse + validate, RFC 5228 and the extensions in sieve_spec.h) once,
+ * then run it on a message and envelope to get the actions to take
+ * (sieve_result.h). Running never fails in a way that loses mail: a
+ * runtime error leaves only the implicit keep, with res->error set.
+ * Bounds: script size, actions, redirects and the work matching may do.
+ */
+#ifndef LOFT_SIEVE_H
+#define LOFT_SIEVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sieve_message.h"
+#include "sieve_result.h"
+
+struct sieve_limits {
+	size_t max_script_size;		/* sieve_max_script_size */
+	unsigned int max_actions;	/* sieve_max_actions */
+	unsigned int max_redirects;	/* sieve_max_redirects */
+	uint64_t max_match_steps;	/* comparisons per run */
+	char subaddress_separator;	/* recipient_delimiter */
+};
+
+/* Pigeonhole's defaults: 1M, 32 actions, 4 redirects */
+void sieve_limits_default(struct sieve_limits *limits);
+
+struct sieve_script;
+
+/* sieve_compile - 0 with *script_r, or -1 with *error_r (malloced,
+   "line N: ...") */
+int sieve_compile(const char *text, size_t len,
+		  const struct sieve_limits *limits,
+		  struct sieve_script **script_r, char **error_r);
+void sieve_script_free(struct sieve_script **script);
+
+struct sieve_run_env {
+	const struct sieve_message *msg;
+	const struct sieve_envelope *envelope;
+	const struct sieve_limits *limits;
+	/* mailboxexists; NULL: no mailbox exists */
+	bool (*mailbox_exists)(void *context, const char *name);
+	/* trace: one line per test and action, for `loftadm debug` */
+	void (*trace)(void *context, unsigned int line, const char *text);
+	void *context;
+};
+
+/* sieve_run - the actions into res (sieve_result_init'ed by the caller) */
+void sieve_run(const struct sieve_script *script,
+	       const struct sieve_run_env *env, struct sieve_result *res);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * loft-sieve-test - run a Sieve script on a message file without
+ * delivering it and print the actions it would take, one a line (the
+ * normalized form of sieve_result_format), like Pigeonhole's sieve-test.
+ *
+ *   loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE
+ *
+ * -t traces each test and action to stderr. Exit codes: 0 the script
+ * ran, 1 it failed at run time (only the implicit keep is printed),
+ * 65 it does not compile (the error on stderr), 64 usage, 66 a file
+ * cannot be read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "sieve.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define MAX_MESSAGE_SIZE (64 * 1024 * 1024)
+
+static int read_file(const char *path, size_t max, struct strbuf *out)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "loft-sieve-test: %s: %m\n", path);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (out->len + n > max) {
+			fprintf(stderr, "loft-sieve-test: %s: too large\n", path);
+			fclose(f);
+			return -1;
+		}
+		strbuf_append(out, buf, n);
+	}
+	fclose(f);
+	return 0;
+}
+
+static void trace_line(void *context, unsigned int line, const char *text)
+{
+	(void)context;
+	fprintf(stderr, "trace: line %u: %s\n", line, text);
+}
+
+int main(int argc, char **argv)
+{
+	struct sieve_envelope envelope = { "", NULL, NULL };
+	struct sieve_limits limits;
+	struct sieve_script *script;
+	struct sieve_message msg;
+	struct sieve_result res;
+	struct sieve_run_env env;
+	struct strbuf text, message, out;
+	bool tracing = false;
+	char *error;
+	int c, status;
+
+	envelope.mail_from = "MAILER-DAEMON";
+	while ((c = getopt(argc, argv, "f:r:a:t")) != -1) {
+		switch (c) {
+		case 'f': envelope.mail_from = optarg; break;
+		case 'r': envelope.rcpt_to = optarg; break;
+		case 'a': envelope.orig_rcpt_to = optarg; break;
+		case 't': tracing = true; break;
+		default:
+			fprintf(stderr, "usage: loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE\n");
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "usage: loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE\n");
+		return EX_USAGE;
+	}
+	if (envelope.rcpt_to == NULL)
+		envelope.rcpt_to = envelope.orig_rcpt_to != NULL ?
+			envelope.orig_rcpt_to : "recipient@example.com";
+	sieve_limits_default(&limits);
+	strbuf_init(&text, 4096);
+	strbuf_init(&message, 65536);
+	if (read_file(argv[optind], limits.max_script_size + 1, &text) < 0 ||
+	    read_file(argv[optind + 1], MAX_MESSAGE_SIZE, &message) < 0) {
+		strbuf_free(&text);
+		strbuf_free(&message);
+		return EX_NOINPUT;
+	}
+	if (sieve_compile(text.data, text.len, &limits, &script, &error) < 0) {
+		fprintf(stderr, "%s: %s\n", argv[optind], error);
+		printf("compile-error\n");
+		free(error);
+		strbuf_free(&text);
+		strbuf_free(&message);
+		return EX_DATAERR;
+	}
+	sieve_message_parse(&msg, message.data, message.len);
+	memset(&env, 0, sizeof(env));
+	env.msg = &msg;
+	env.envelope = &envelope;
+	env.limits = &limits;
+	if (tracing)
+		env.trace = trace_line;
+	sieve_result_init(&res);
+	sieve_run(script, &env, &res);
+	strbuf_init(&out, 256);
+	sieve_result_format(&res, &out);
+	fputs(out.data, stdout);
+	if (res.error != NULL)
+		fprintf(stderr, "%s: %s\n", argv[optind], res.error);
+	status = res.error != NULL ? 1 : 0;
+	strbuf_free(&out);
+	sieve_result_free(&res);
+	sieve_message_free(&msg);
+	sieve_script_free(&script);
+	strbuf_free(&text);
+	strbuf_free(&message);
+	return status;
+}
