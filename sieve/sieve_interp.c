@@ -15,6 +15,8 @@
 #include "sieve_vars.h"
 #include "xalloc.h"
 
+#define SIEVE_VACATION_MIN_PERIOD 86400
+
 struct run {
 	const struct sieve_script *script;
 	const struct sieve_run_env *env;
@@ -554,12 +556,13 @@ static int vacation_action(struct run *run, const struct sieve_node *node)
 	act.target = expand_dup(run, &r->pos[0]->strs[0]);
 	if (r->tag_arg[SIEVE_TAG_DAYS] != NULL) {
 		uint64_t days = r->tag_arg[SIEVE_TAG_DAYS]->number;
-		seconds = (days < 1 ? 1 : days > 60 ? 60 : days) * 86400;
+		seconds = days > UINT32_MAX ? (uint64_t)UINT32_MAX * 86400 : days * 86400;
 	} else if (r->tag_arg[SIEVE_TAG_SECONDS] != NULL) {
-		uint64_t secs = r->tag_arg[SIEVE_TAG_SECONDS]->number;
-		seconds = secs == 0 ? 0 : secs < 86400 ? 86400 :
-			secs > 60 * 86400 ? 60 * 86400 : secs;
+		seconds = r->tag_arg[SIEVE_TAG_SECONDS]->number;
 	}
+	/* Pigeonhole's sieve_vacation_min_period (1d); no maximum */
+	if (seconds < SIEVE_VACATION_MIN_PERIOD)
+		seconds = SIEVE_VACATION_MIN_PERIOD;
 	act.vacation.seconds = seconds;
 	if (r->tag_arg[SIEVE_TAG_SUBJECT] != NULL)
 		act.vacation.subject = expand_dup(run, &r->tag_arg[SIEVE_TAG_SUBJECT]->strs[0]);

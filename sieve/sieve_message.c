@@ -5,6 +5,8 @@
 #include "sieve_message.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +149,46 @@ int sieve_base64_decode(const char *text, size_t len, unsigned char *out,
 	return 0;
 }
 
+/* append_charset - bytes in charset appended as UTF-8; as they are when
+   the charset is unknown or they do not convert */
+static void append_charset(struct strbuf *out, const char *charset,
+			   size_t charset_len, const char *data, size_t len)
+{
+	char name[64];
+	iconv_t cd;
+	size_t start = out->len;
+
+	if (charset_len >= sizeof(name) || len == 0 ||
+	    (charset_len == 5 && strncasecmp(charset, "utf-8", 5) == 0) ||
+	    (charset_len == 8 && strncasecmp(charset, "us-ascii", 8) == 0)) {
+		strbuf_append(out, data, len);
+		return;
+	}
+	memcpy(name, charset, charset_len);
+	name[charset_len] = '\0';
+	/* RFC 2231 language suffix: "iso-8859-1*de" */
+	name[strcspn(name, "*")] = '\0';
+	if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1) {
+		strbuf_append(out, data, len);
+		return;
+	}
+	char *in = (char *)data;
+	size_t inleft = len;
+	while (inleft > 0) {
+		char buf[256], *o = buf;
+		size_t oleft = sizeof(buf);
+
+		if (iconv(cd, &in, &inleft, &o, &oleft) == (size_t)-1 &&
+		    errno != E2BIG) {
+			strbuf_truncate(out, start);
+			strbuf_append(out, data, len);
+			break;
+		}
+		strbuf_append(out, buf, sizeof(buf) - oleft);
+	}
+	iconv_close(cd);
+}
+
 /* decode_word - one encoded-word "=?charset?E?text?=" at p; appended to
    out and the position after it returned, or NULL if not one */
 static const char *decode_word(struct strbuf *out, const char *p)
@@ -161,20 +203,22 @@ static const char *decode_word(struct strbuf *out, const char *p)
 	q2 = memchr(text, ' ', (size_t)(stop - text));
 	if (q2 != NULL)
 		return NULL;
+	struct strbuf raw;
+	strbuf_init(&raw, (size_t)(stop - text) + 1);
 	switch (q1[1]) {
 	case 'Q': case 'q':
 		for (const char *c = text; c < stop; c++) {
 			if (*c == '_') {
-				strbuf_putc(out, ' ');
+				strbuf_putc(&raw, ' ');
 			} else if (*c == '=' && c + 2 < stop &&
 				   hexval(c[1]) >= 0 && hexval(c[2]) >= 0) {
-				strbuf_putc(out, (char)(hexval(c[1]) * 16 + hexval(c[2])));
+				strbuf_putc(&raw, (char)(hexval(c[1]) * 16 + hexval(c[2])));
 				c += 2;
 			} else {
-				strbuf_putc(out, *c);
+				strbuf_putc(&raw, *c);
 			}
 		}
-		return stop + 2;
+		break;
 	case 'B': case 'b': {
 		size_t len = (size_t)(stop - text);
 		unsigned char *buf = xmalloc(len + 1);
@@ -182,15 +226,20 @@ static const char *decode_word(struct strbuf *out, const char *p)
 
 		if (sieve_base64_decode(text, len, buf, &outlen) < 0) {
 			free(buf);
+			strbuf_free(&raw);
 			return NULL;
 		}
-		strbuf_append(out, buf, outlen);
+		strbuf_append(&raw, buf, outlen);
 		free(buf);
-		return stop + 2;
+		break;
 	}
 	default:
+		strbuf_free(&raw);
 		return NULL;
 	}
+	append_charset(out, charset, (size_t)(q1 - charset), raw.data, raw.len);
+	strbuf_free(&raw);
+	return stop + 2;
 }
 
 void sieve_decode_mime_words(struct strbuf *out, const char *value)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sieve_message.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -220,7 +221,7 @@ static int check_envelope_parts(struct validator *v, struct sieve_node *node)
 	for (size_t i = 0; i < parts->nstrs; i++) {
 		const char *part = parts->strs[i].data;
 
-		if (parts->strs[i].has_vars)
+		if (parts->strs[i].has_vars && has_ext(v, SIEVE_EXT_VARIABLES))
 			continue;
 		if (strcasecmp(part, "from") != 0 && strcasecmp(part, "to") != 0)
 			return fail(v, node->line, "unknown envelope part '%s'", part);
@@ -287,6 +288,11 @@ static int check_node(struct validator *v, struct sieve_node *node, bool is_test
 			    "%s takes no block", node->name);
 	if (spec->id == SIEVE_TEST_ENVELOPE && check_envelope_parts(v, node) < 0)
 		return -1;
+	if (spec->id == SIEVE_CMD_REDIRECT &&
+	    (!node->r.pos[0]->strs[0].has_vars || !has_ext(v, SIEVE_EXT_VARIABLES)) &&
+	    !sieve_address_valid(node->r.pos[0]->strs[0].data))
+		return fail(v, node->line, "specified redirect address '%s' is invalid",
+			    node->r.pos[0]->strs[0].data);
 	if (spec->id == SIEVE_CMD_SET && !valid_var_name(node->r.pos[0]->strs[0].data))
 		return fail(v, node->line, "invalid variable name '%s'",
 			    node->r.pos[0]->strs[0].data);
