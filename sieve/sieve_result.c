@@ -88,6 +88,34 @@ static void each_flag(const char *list, struct sieve_flags *flags,
 	}
 }
 
+/* the system flags, in the order Pigeonhole lists them */
+static const char *const system_flags[] = {
+	"\\flagged", "\\answered", "\\deleted", "\\seen", "\\draft",
+};
+
+static int system_flag_rank(const char *flag)
+{
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(system_flags); i++) {
+		if (strcmp(flag, system_flags[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* flag_valid - a system flag IMAP knows (not \Recent) or a keyword
+   atom (RFC 3501) */
+static bool flag_valid(const char *flag)
+{
+	if (flag[0] == '\\')
+		return system_flag_rank(flag) >= 0;
+	for (const char *p = flag; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
 static void add_one(struct sieve_flags *flags, const char *flag, size_t len)
 {
 	char *copy = xstrndup(flag, len);
@@ -96,7 +124,8 @@ static void add_one(struct sieve_flags *flags, const char *flag, size_t len)
 		for (char *c = copy; *c != '\0'; c++)
 			*c = (char)tolower((unsigned char)*c);
 	}
-	if (sieve_flags_has(flags, copy) || flags->count >= 256) {
+	if (!flag_valid(copy) || sieve_flags_has(flags, copy) ||
+	    flags->count >= 256) {
 		free(copy);
 		return;
 	}
@@ -187,16 +216,8 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 		    (act->type == SIEVE_ACT_DISCARD ||
 		     ((act->type == SIEVE_ACT_STORE || act->type == SIEVE_ACT_REDIRECT) &&
 		      strcmp(old->target, act->target) == 0))) {
-			/* the same action again: one, but it still cancels
-			   the implicit keep if this one does */
-			if (act->type == SIEVE_ACT_STORE && act->create)
-				old->create = true;
-			if (!act->copy && act->type != SIEVE_ACT_DISCARD) {
-				old->copy = false;
-				res->implicit_keep = false;
-			}
-			if (act->type == SIEVE_ACT_DISCARD)
-				res->implicit_keep = false;
+			/* the same action again is dropped, with no effect
+			   on the implicit keep (as Pigeonhole does) */
 			action_free(act);
 			return 0;
 		}
@@ -226,15 +247,30 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 	return 0;
 }
 
+/* format_flags - system flags first in their fixed order, then the
+   keywords as they were added */
+static void format_flag(struct strbuf *out, const char *flag, bool *first)
+{
+	if (!*first)
+		strbuf_putc(out, ',');
+	*first = false;
+	strbuf_append_printable(out, flag);
+}
+
 static void format_flags(struct strbuf *out, const struct sieve_flags *flags)
 {
+	bool first = true;
+
 	if (flags->count == 0)
 		return;
 	strbuf_append_str(out, " flags=");
+	for (size_t rank = 0; rank < LOFT_N_ELEMENTS(system_flags); rank++) {
+		if (sieve_flags_has(flags, system_flags[rank]))
+			format_flag(out, system_flags[rank], &first);
+	}
 	for (size_t i = 0; i < flags->count; i++) {
-		if (i > 0)
-			strbuf_putc(out, ',');
-		strbuf_append_printable(out, flags->flags[i]);
+		if (system_flag_rank(flags->flags[i]) < 0)
+			format_flag(out, flags->flags[i], &first);
 	}
 }
 
