@@ -1,12 +1,14 @@
 #!/bin/sh
 # deps.sh - install what building and testing loft needs on Debian 12,
-# skipping the apt run when everything is already there.
+# skipping the apt run when everything is already there. dovecot-core and
+# dovecot-sieve give the Sieve conformance test Pigeonhole's sieve-test
+# (run with a private config; no dovecot service is started).
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
 libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+postfix swaks prometheus python3-yaml dovecot-core dovecot-sieve"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do

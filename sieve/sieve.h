@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "sieve_message.h"
 #include "sieve_result.h"
@@ -45,6 +46,8 @@ struct sieve_run_env {
 	/* trace: one line per test and action, for `loftadm debug` */
 	void (*trace)(void *context, unsigned int line, const char *text);
 	void *context;
+	/* the time currentdate sees and vacation/duplicate periods start at */
+	time_t now;
 };
 
 /* sieve_run - the actions into res (sieve_result_init'ed by the caller) */

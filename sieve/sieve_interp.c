@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sieve_body.h"
+#include "sieve_date.h"
 #include "sieve_vars.h"
 #include "xalloc.h"
 
@@ -362,6 +363,57 @@ static void flag_values(struct run *run, const struct sieve_node *node,
 		values_add(out, run->flags.flags[f], strlen(run->flags.flags[f]));
 }
 
+/* date_values - the date part of each dated header (date) or of now
+   (currentdate), in the zone the test asks for. -1 on an invalid zone */
+static int date_values(struct run *run, const struct sieve_node *node,
+		       struct values *out)
+{
+	bool current = node->r.spec->id == SIEVE_TEST_CURRENTDATE;
+	const struct sieve_arg *zone_arg = node->r.tag_arg[SIEVE_TAG_ZONE];
+	bool original = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_ORIGINALZONE)) != 0;
+	struct values raw = { 0 };
+	struct strbuf part, buf;
+	int zone = 0;
+
+	strbuf_init(&part, 16);
+	strbuf_init(&buf, 64);
+	if (zone_arg != NULL) {
+		/* an invalid zone is ignored, as Pigeonhole does: the date
+		   stays in its own zone */
+		expand(run, &zone_arg->strs[0], &buf);
+		if (!sieve_zone_parse(buf.data, &zone)) {
+			zone_arg = NULL;
+			original = true;
+		}
+	}
+	expand(run, &node->r.pos[current ? 0 : 1]->strs[0], &part);
+	if (current) {
+		struct sieve_date date = { run->env->now, 0 };
+
+		date.zone = zone_arg != NULL ? zone : sieve_local_zone(date.when);
+		if (sieve_date_part(&date, part.data, &buf))
+			values_add(out, buf.data, buf.len);
+	} else {
+		header_values(run, node, node->r.pos[0], false, &raw);
+		for (size_t i = 0; i < raw.count; i++) {
+			struct sieve_date date;
+
+			if (!sieve_date_parse(raw.data[i], &date))
+				continue;
+			if (zone_arg != NULL)
+				date.zone = zone;
+			else if (!original)
+				date.zone = sieve_local_zone(date.when);
+			if (sieve_date_part(&date, part.data, &buf))
+				values_add(out, buf.data, buf.len);
+		}
+	}
+	values_free(&raw);
+	strbuf_free(&part);
+	strbuf_free(&buf);
+	return 0;
+}
+
 /* eval_match_test - the tests that match values against keys */
 static int eval_match_test(struct run *run, const struct sieve_node *node)
 {
@@ -394,6 +446,13 @@ static int eval_match_test(struct run *run, const struct sieve_node *node)
 		break;
 	case SIEVE_TEST_HASFLAG:
 		flag_values(run, node, &values);
+		break;
+	case SIEVE_TEST_DATE:
+	case SIEVE_TEST_CURRENTDATE:
+		if (date_values(run, node, &values) < 0) {
+			values_free(&values);
+			return -1;
+		}
 		break;
 	case SIEVE_TEST_BODY:
 		if (sieve_body_values(run->env->msg, node, &values.data,

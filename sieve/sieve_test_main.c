@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sieve.h"
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
 	env.msg = &msg;
 	env.envelope = &envelope;
 	env.limits = &limits;
+	env.now = time(NULL);
 	if (tracing)
 		env.trace = trace_line;
 	sieve_result_init(&res);

@@ -229,6 +229,41 @@ static int check_envelope_parts(struct validator *v, struct sieve_node *node)
 	return 0;
 }
 
+/* the headers an address test may name literally: those that hold
+   address lists (RFC 5228 5.1 requires the restriction; the list is the
+   one Pigeonhole accepts, so scripts compile the same in both) */
+static const char *const address_headers[] = {
+	"from", "to", "cc", "bcc", "sender", "resent-from", "resent-to",
+	"reply-to", "resent-reply-to", "resent-sender", "resent-cc",
+	"resent-bcc", "for-approval", "for-handling", "for-comment",
+	"apparently-to", "errors-to", "delivered-to", "return-receipt-to",
+	"x-admin", "read-receipt-to", "x-confirm-reading-to",
+	"return-receipt-requested", "registered-mail-reply-requested-by",
+	"mail-followup-to", "mail-reply-to", "abuse-reports-to",
+	"x-complaints-to", "x-report-abuse-to", "x-beenthere",
+	"x-original-from", "x-original-to",
+};
+
+static int check_address_headers(struct validator *v, struct sieve_node *node)
+{
+	const struct sieve_arg *names = node->r.pos[0];
+
+	for (size_t i = 0; i < names->nstrs; i++) {
+		const struct sieve_string *name = &names->strs[i];
+		bool allowed = false;
+
+		if (name->has_vars && has_ext(v, SIEVE_EXT_VARIABLES))
+			continue;
+		for (size_t k = 0; k < LOFT_N_ELEMENTS(address_headers) && !allowed; k++)
+			allowed = strcasecmp(name->data, address_headers[k]) == 0;
+		if (!allowed)
+			return fail(v, node->line,
+				    "specified header '%s' is not allowed for the address test",
+				    name->data);
+	}
+	return 0;
+}
+
 static bool valid_var_name(const char *name)
 {
 	if (*name == '\0')
@@ -293,6 +328,8 @@ static int check_node(struct validator *v, struct sieve_node *node, bool is_test
 	    !sieve_address_valid(node->r.pos[0]->strs[0].data))
 		return fail(v, node->line, "specified redirect address '%s' is invalid",
 			    node->r.pos[0]->strs[0].data);
+	if (spec->id == SIEVE_TEST_ADDRESS && check_address_headers(v, node) < 0)
+		return -1;
 	if (spec->id == SIEVE_CMD_SET && !valid_var_name(node->r.pos[0]->strs[0].data))
 		return fail(v, node->line, "invalid variable name '%s'",
 			    node->r.pos[0]->strs[0].data);
@@ -442,7 +479,8 @@ int sieve_validate(struct sieve_ast *ast, uint32_t *exts_r, char **error_r)
 	/* vacation-seconds implies vacation (RFC 6131) */
 	if ((v.exts & (1u << SIEVE_EXT_VACATION_SECONDS)) != 0)
 		v.exts |= 1u << SIEVE_EXT_VACATION;
-	if (check_children(&v, ast->cmds + i, ast->ncmds - i, false) < 0)
+	if (i < ast->ncmds &&
+	    check_children(&v, &ast->cmds[i], ast->ncmds - i, false) < 0)
 		goto failed;
 	*exts_r = v.exts;
 	return 0;
