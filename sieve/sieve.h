@@ -43,6 +43,9 @@ struct sieve_run_env {
 	const struct sieve_limits *limits;
 	/* mailboxexists; NULL: no mailbox exists */
 	bool (*mailbox_exists)(void *context, const char *name);
+	/* duplicate: whether key was tracked before (and has not expired);
+	   NULL: nothing was ever tracked */
+	bool (*duplicate_seen)(void *context, const char *key);
 	/* trace: one line per test and action, for `loftadm debug` */
 	void (*trace)(void *context, unsigned int line, const char *text);
 	void *context;

@@ -17,6 +17,8 @@
 #include "xalloc.h"
 
 #define SIEVE_VACATION_MIN_PERIOD 86400
+/* Pigeonhole's sieve_duplicate_default_period */
+#define SIEVE_DUPLICATE_PERIOD (14 * 86400)
 
 struct run {
 	const struct sieve_script *script;
@@ -318,6 +320,8 @@ static void envelope_values(struct run *run, const struct sieve_node *node,
 }
 
 static int eval_test(struct run *run, const struct sieve_node *node);
+static int add_action(struct run *run, struct sieve_action *act);
+static int duplicate_test(struct run *run, const struct sieve_node *node);
 
 /* strings_values - each expanded string of a list */
 static void strings_values(struct run *run, const struct sieve_arg *arg,
@@ -545,6 +549,9 @@ static int eval_test(struct run *run, const struct sieve_node *node)
 		strbuf_free(&name);
 		break;
 	}
+	case SIEVE_TEST_DUPLICATE:
+		ret = duplicate_test(run, node);
+		break;
 	default:
 		ret = eval_match_test(run, node);
 		break;
@@ -552,6 +559,63 @@ static int eval_test(struct run *run, const struct sieve_node *node)
 	if (ret >= 0)
 		trace(run, node->line, "%s: %s", node->name, ret ? "true" : "false");
 	return ret;
+}
+
+/* duplicate_test - RFC 7352: whether this message's id (Message-ID, or
+   :header's, or :uniqueid) was seen under the handle; tracks it (an
+   action, done only when the delivery succeeds). No id: false. */
+static int duplicate_test(struct run *run, const struct sieve_node *node)
+{
+	const struct sieve_resolved *r = &node->r;
+	const struct sieve_arg *header = r->tag_arg[SIEVE_TAG_HEADER];
+	const struct sieve_arg *uniqueid = r->tag_arg[SIEVE_TAG_UNIQUEID];
+	const struct sieve_arg *handle = r->tag_arg[SIEVE_TAG_HANDLE];
+	const struct sieve_arg *seconds = r->tag_arg[SIEVE_TAG_SECONDS];
+	struct sieve_action act;
+	struct strbuf id, key;
+	bool seen;
+
+	strbuf_init(&id, 64);
+	strbuf_init(&key, 64);
+	if (uniqueid != NULL) {
+		expand(run, &uniqueid->strs[0], &id);
+	} else {
+		struct strbuf name;
+		const char *value = NULL;
+
+		strbuf_init(&name, 32);
+		if (header != NULL)
+			expand(run, &header->strs[0], &name);
+		else
+			strbuf_append_str(&name, "message-id");
+		for (size_t i = 0; i < run->env->msg->nheaders && value == NULL; i++) {
+			if (strcasecmp(run->env->msg->headers[i].name, name.data) == 0)
+				value = run->env->msg->headers[i].value;
+		}
+		strbuf_free(&name);
+		if (value == NULL) {
+			strbuf_free(&id);
+			strbuf_free(&key);
+			return 0;
+		}
+		strbuf_append_str(&id, value);
+	}
+	memset(&act, 0, sizeof(act));
+	act.type = SIEVE_ACT_DUPLICATE;
+	act.line = node->line;
+	if (handle != NULL)
+		act.handle = expand_dup(run, &handle->strs[0]);
+	/* the key: "h" handle NUL... kept printable: handle, a space, id */
+	strbuf_appendf(&key, "%s %s", act.handle == NULL ? "-" : act.handle, id.data);
+	seen = run->env->duplicate_seen != NULL &&
+		run->env->duplicate_seen(run->env->context, key.data);
+	act.target = strbuf_detach(&key);
+	act.seconds = seconds != NULL ? seconds->number : SIEVE_DUPLICATE_PERIOD;
+	act.last = (r->tags & SIEVE_TAGBIT(SIEVE_TAG_LAST)) != 0;
+	strbuf_free(&id);
+	if (add_action(run, &act) < 0)
+		return -1;
+	return seen ? 1 : 0;
 }
 
 static void flags_of_arg(struct run *run, const struct sieve_arg *arg,

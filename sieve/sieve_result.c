@@ -31,6 +31,7 @@ static void action_free(struct sieve_action *act)
 	free(act->vacation.subject);
 	free(act->vacation.from);
 	free(act->vacation.handle);
+	free(act->handle);
 	for (size_t i = 0; i < act->vacation.naddresses; i++)
 		free(act->vacation.addresses[i]);
 	free(act->vacation.addresses);
@@ -174,6 +175,7 @@ const char *sieve_action_name(enum sieve_action_type type)
 	case SIEVE_ACT_REJECT: return "reject";
 	case SIEVE_ACT_EREJECT: return "ereject";
 	case SIEVE_ACT_VACATION: return "vacation";
+	case SIEVE_ACT_DUPLICATE: return "duplicate";
 	}
 	return "?";
 }
@@ -209,6 +211,9 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 			return conflict(res, act, "duplicate reject/ereject action not allowed", old->line);
 		if (act->type == SIEVE_ACT_VACATION && old->type == SIEVE_ACT_VACATION)
 			return conflict(res, act, "duplicate vacation action not allowed", old->line);
+		if (act->type == SIEVE_ACT_DUPLICATE && old->type == SIEVE_ACT_DUPLICATE &&
+		    strcmp(act->target, old->target) == 0)
+			return conflict(res, act, "the same duplicate is tracked twice", old->line);
 		if ((is_reject(act) && (delivers(old) || old->type == SIEVE_ACT_VACATION)) ||
 		    (is_reject(old) && (delivers(act) || act->type == SIEVE_ACT_VACATION)))
 			return conflict(res, act, "reject/ereject conflicts with another action", old->line);
@@ -236,7 +241,8 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 		sieve_result_fail(res, error);
 		return -1;
 	}
-	if (act->type != SIEVE_ACT_VACATION && !act->copy)
+	if (act->type != SIEVE_ACT_VACATION && act->type != SIEVE_ACT_DUPLICATE &&
+	    !act->copy)
 		res->implicit_keep = false;
 	if (res->count == res->cap) {
 		res->cap = res->cap == 0 ? 8 : res->cap * 2;
@@ -316,6 +322,14 @@ void sieve_result_format(const struct sieve_result *res, struct strbuf *out)
 			if (act->vacation.from != NULL) {
 				strbuf_append_str(out, " from=");
 				strbuf_append_printable(out, act->vacation.from);
+			}
+			break;
+		case SIEVE_ACT_DUPLICATE:
+			strbuf_append_str(out, act->last ? "duplicate-track last" :
+					  "duplicate-track");
+			if (act->handle != NULL) {
+				strbuf_append_str(out, " handle=");
+				strbuf_append_printable(out, act->handle);
 			}
 			break;
 		}

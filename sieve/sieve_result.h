@@ -24,6 +24,7 @@ enum sieve_action_type {
 	SIEVE_ACT_REJECT,
 	SIEVE_ACT_EREJECT,
 	SIEVE_ACT_VACATION,
+	SIEVE_ACT_DUPLICATE,	/* duplicate: remember this message's id */
 };
 
 struct sieve_flags {
@@ -48,6 +49,10 @@ struct sieve_action {
 	struct sieve_flags flags;
 	bool copy, create;
 	struct sieve_vacation vacation;
+	/* duplicate: target is the tracked key (handle NUL-free + id) */
+	char *handle;
+	uint64_t seconds;
+	bool last;
 };
 
 struct sieve_result {

@@ -146,6 +146,12 @@ def pigeonhole_actions(path, meta, workdir):
                 cur = ("reject", body[len("reject message with reason: "):], {})
             elif body.startswith("send vacation message:"):
                 cur = ("vacation", None, {})
+            elif re.match(r"track( last)? duplicate", body):
+                m = re.match(r"track( last)? duplicate(?: with handle: (.*))?$", body)
+                text = "duplicate-track" + (" last" if m.group(1) else "")
+                if m.group(2) is not None:
+                    text += " handle=" + m.group(2)
+                cur = (text, None, {})
             else:
                 cur = ("unknown:" + body, None, {})
         elif line.startswith("+ ") and cur is not None:
