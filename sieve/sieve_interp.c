@@ -13,6 +13,7 @@
 
 #include "sieve_body.h"
 #include "sieve_date.h"
+#include "sieve_headers.h"
 #include "sieve_vars.h"
 #include "xalloc.h"
 
@@ -26,6 +27,7 @@ struct run {
 	struct sieve_result *res;
 	struct sieve_vars vars;
 	struct sieve_flags flags;	/* imap4flags' internal variable */
+	struct sieve_header_list headers;	/* with editheader's changes */
 	uint64_t budget;
 	char *error;
 };
@@ -175,7 +177,7 @@ static void header_values(struct run *run, const struct sieve_node *node,
 			  const struct sieve_arg *names, bool decode,
 			  struct values *out)
 {
-	const struct sieve_message *msg = run->env->msg;
+	const struct sieve_header_list *hdrs = &run->headers;
 	const struct sieve_arg *index_arg = node->r.tag_arg[SIEVE_TAG_INDEX];
 	bool last = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_LAST)) != 0;
 	struct strbuf name, value;
@@ -186,8 +188,8 @@ static void header_values(struct run *run, const struct sieve_node *node,
 		uint64_t seen = 0, total = 0, want;
 
 		expand(run, &names->strs[n], &name);
-		for (size_t i = 0; i < msg->nheaders; i++) {
-			if (strcasecmp(msg->headers[i].name, name.data) == 0)
+		for (size_t i = 0; i < hdrs->count; i++) {
+			if (strcasecmp(hdrs->items[i].name, name.data) == 0)
 				total++;
 		}
 		want = index_arg == NULL ? 0 : last ?
@@ -195,17 +197,17 @@ static void header_values(struct run *run, const struct sieve_node *node,
 			index_arg->number;
 		if (index_arg != NULL && want == 0)
 			continue;
-		for (size_t i = 0; i < msg->nheaders; i++) {
-			if (strcasecmp(msg->headers[i].name, name.data) != 0)
+		for (size_t i = 0; i < hdrs->count; i++) {
+			if (strcasecmp(hdrs->items[i].name, name.data) != 0)
 				continue;
 			seen++;
 			if (want != 0 && seen != want)
 				continue;
 			strbuf_reset(&value);
 			if (decode)
-				sieve_decode_mime_words(&value, msg->headers[i].value);
+				sieve_decode_mime_words(&value, hdrs->items[i].value);
 			else
-				strbuf_append_str(&value, msg->headers[i].value);
+				strbuf_append_str(&value, hdrs->items[i].value);
 			values_add(out, value.data, value.len);
 		}
 	}
@@ -521,8 +523,8 @@ static int eval_test(struct run *run, const struct sieve_node *node)
 			bool found = false;
 
 			expand(run, &names->strs[n], &name);
-			for (size_t i = 0; i < run->env->msg->nheaders && !found; i++)
-				found = strcasecmp(run->env->msg->headers[i].name,
+			for (size_t i = 0; i < run->headers.count && !found; i++)
+				found = strcasecmp(run->headers.items[i].name,
 						   name.data) == 0;
 			ret = found;
 		}
@@ -588,9 +590,9 @@ static int duplicate_test(struct run *run, const struct sieve_node *node)
 			expand(run, &header->strs[0], &name);
 		else
 			strbuf_append_str(&name, "message-id");
-		for (size_t i = 0; i < run->env->msg->nheaders && value == NULL; i++) {
-			if (strcasecmp(run->env->msg->headers[i].name, name.data) == 0)
-				value = run->env->msg->headers[i].value;
+		for (size_t i = 0; i < run->headers.count && value == NULL; i++) {
+			if (strcasecmp(run->headers.items[i].name, name.data) == 0)
+				value = run->headers.items[i].value;
 		}
 		strbuf_free(&name);
 		if (value == NULL) {
@@ -789,6 +791,86 @@ static int flag_command(struct run *run, const struct sieve_node *node)
 	return 0;
 }
 
+/* addheader - RFC 5293: a field first (or :last) */
+static int addheader_command(struct run *run, const struct sieve_node *node)
+{
+	char *name = expand_dup(run, &node->r.pos[0]->strs[0]);
+	char *value = expand_dup(run, &node->r.pos[1]->strs[0]);
+	int ret = 0;
+
+	if (!sieve_header_name_valid(name))
+		ret = run_error(run, node->line, "addheader: invalid field name");
+	else if (strlen(name) + strlen(value) + 2 > SIEVE_EDITHEADER_MAX_SIZE)
+		ret = run_error(run, node->line, "addheader: field too large");
+	else if (!sieve_header_edit_allowed(name, false))
+		trace(run, node->line, "addheader: adding %s is not allowed", name);
+	else
+		sieve_header_list_add(&run->headers, name, value,
+				      (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_LAST)) != 0);
+	free(name);
+	free(value);
+	return ret;
+}
+
+/* deleteheader - RFC 5293: the named fields (the :index one), or those
+   whose value matches one of the patterns */
+static int deleteheader_command(struct run *run, const struct sieve_node *node)
+{
+	const struct sieve_arg *index_arg = node->r.tag_arg[SIEVE_TAG_INDEX];
+	const struct sieve_arg *patterns = node->r.npos == 2 ? node->r.pos[1] : NULL;
+	bool last = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_LAST)) != 0;
+	char *name = expand_dup(run, &node->r.pos[0]->strs[0]);
+	struct sieve_header_list *hdrs = &run->headers;
+	uint64_t total = 0, seen = 0, want = 0;
+	int ret = 0;
+
+	if (!sieve_header_name_valid(name) || !sieve_header_edit_allowed(name, true)) {
+		trace(run, node->line, "deleteheader: deleting %s is not allowed", name);
+		free(name);
+		return 0;
+	}
+	for (size_t i = 0; i < hdrs->count; i++)
+		total += strcasecmp(hdrs->items[i].name, name) == 0;
+	if (index_arg != NULL) {
+		want = last ? (index_arg->number <= total ?
+			       total - index_arg->number + 1 : 0) : index_arg->number;
+		if (want == 0 || want > total) {
+			free(name);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < hdrs->count && ret >= 0; ) {
+		bool remove = false;
+
+		if (strcasecmp(hdrs->items[i].name, name) != 0) {
+			i++;
+			continue;
+		}
+		seen++;
+		if (want == 0 || seen == want) {
+			remove = true;
+			if (patterns != NULL) {
+				struct values one = { 0 };
+				struct strbuf decoded;
+
+				strbuf_init(&decoded, 64);
+				sieve_decode_mime_words(&decoded, hdrs->items[i].value);
+				values_add(&one, decoded.data, decoded.len);
+				ret = match_values(run, node, &one, patterns);
+				remove = ret > 0;
+				values_free(&one);
+				strbuf_free(&decoded);
+			}
+		}
+		if (remove)
+			sieve_header_list_remove(hdrs, i);
+		else
+			i++;
+	}
+	free(name);
+	return ret < 0 ? -1 : 0;
+}
+
 /* exec_command - 0 go on, 1 stop, -1 error */
 static int exec_block(struct run *run, const struct sieve_node *cmds,
 		      size_t count);
@@ -845,6 +927,10 @@ static int exec_command(struct run *run, const struct sieve_node *node)
 	case SIEVE_CMD_SETFLAG:
 	case SIEVE_CMD_REMOVEFLAG:
 		return flag_command(run, node);
+	case SIEVE_CMD_ADDHEADER:
+		return addheader_command(run, node);
+	case SIEVE_CMD_DELETEHEADER:
+		return deleteheader_command(run, node);
 	default:
 		return run_error(run, node->line, "command %s is not implemented",
 				 node->name);
@@ -895,13 +981,21 @@ void sieve_interp_run(const struct sieve_script *script,
 	run.res = res;
 	run.budget = env->limits->max_match_steps;
 	sieve_vars_init(&run.vars);
+	sieve_header_list_view(&run.headers, env->msg);
 	if (exec_block(&run, script->ast.cmds, script->ast.ncmds) < 0) {
 		trace(&run, 0, "error: %s", run.error);
 		sieve_result_fail(res, run.error);
 		run.error = NULL;
-	} else if (res->implicit_keep) {
-		sieve_flags_copy(&res->keep_flags, &run.flags);
+	} else {
+		if (res->implicit_keep)
+			sieve_flags_copy(&res->keep_flags, &run.flags);
+		if (run.headers.owned) {
+			/* the edited header goes to the delivery */
+			res->headers = run.headers;
+			memset(&run.headers, 0, sizeof(run.headers));
+		}
 	}
+	sieve_header_list_free(&run.headers);
 	free(run.error);
 	sieve_flags_clear(&run.flags);
 	sieve_vars_free(&run.vars);

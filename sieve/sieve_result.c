@@ -49,6 +49,7 @@ void sieve_result_free(struct sieve_result *res)
 	drop_actions(res);
 	free(res->actions);
 	sieve_flags_clear(&res->keep_flags);
+	sieve_header_list_free(&res->headers);
 	free(res->error);
 	memset(res, 0, sizeof(*res));
 }
@@ -56,6 +57,7 @@ void sieve_result_free(struct sieve_result *res)
 void sieve_result_fail(struct sieve_result *res, char *error)
 {
 	drop_actions(res);
+	sieve_header_list_free(&res->headers);
 	sieve_flags_clear(&res->keep_flags);
 	free(res->error);
 	res->error = error;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sieve_headers.h"
 #include "strbuf.h"
 
 enum sieve_action_type {
@@ -62,6 +63,9 @@ struct sieve_result {
 	struct sieve_flags keep_flags;	/* of the implicit keep */
 	size_t redirects;
 	char *error;			/* a runtime error: "line N: ..." */
+	/* editheader: the whole edited header to store instead of the
+	   message's (owned is false when nothing was edited) */
+	struct sieve_header_list headers;
 };
 
 void sieve_result_init(struct sieve_result *res);

@@ -139,10 +139,6 @@ bool sieve_ext_find(const char *name, enum sieve_ext *ext_r)
 		return true;
 	}
 	for (int i = 1; i < SIEVE_EXT_COUNT; i++) {
-		/* not implemented yet: refused at compile time, never
-		   half-run */
-		if (i == SIEVE_EXT_EDITHEADER)
-			continue;
 		if (strcmp(name, ext_names[i]) == 0) {
 			*ext_r = (enum sieve_ext)i;
 			return true;

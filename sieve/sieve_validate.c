@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sieve_headers.h"
 #include "sieve_message.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -328,6 +329,11 @@ static int check_node(struct validator *v, struct sieve_node *node, bool is_test
 	    !sieve_address_valid(node->r.pos[0]->strs[0].data))
 		return fail(v, node->line, "specified redirect address '%s' is invalid",
 			    node->r.pos[0]->strs[0].data);
+	if ((spec->id == SIEVE_CMD_ADDHEADER || spec->id == SIEVE_CMD_DELETEHEADER) &&
+	    !(node->r.pos[0]->strs[0].has_vars && has_ext(v, SIEVE_EXT_VARIABLES)) &&
+	    !sieve_header_name_valid(node->r.pos[0]->strs[0].data))
+		return fail(v, node->line, "%s: specified field name '%s' is invalid",
+			    node->name, node->r.pos[0]->strs[0].data);
 	if (spec->id == SIEVE_TEST_ADDRESS && check_address_headers(v, node) < 0)
 		return -1;
 	if (spec->id == SIEVE_CMD_SET && !valid_var_name(node->r.pos[0]->strs[0].data))

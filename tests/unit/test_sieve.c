@@ -313,6 +313,57 @@ START_TEST(test_action_limit)
 }
 END_TEST
 
+static bool seen_always(void *context, const char *key)
+{
+	(void)context;
+	return strcmp(key, "- <m1@x>") == 0;
+}
+
+START_TEST(test_duplicate_and_editheader)
+{
+	static const char text[] =
+		"require [\"duplicate\", \"editheader\"];"
+		"deleteheader \"x-folded\"; addheader :last \"X-New\" \"v\";"
+		"if duplicate { discard; }";
+	static const char msg_text[] = "Message-ID: <m1@x>\nX-Folded: a\nSubject: s\n\nbody\n";
+	struct sieve_envelope envelope = { "a@b.c", "d@e.f", NULL };
+	struct sieve_limits limits;
+	struct sieve_script *script;
+	struct sieve_message msg;
+	struct sieve_result res;
+	struct sieve_run_env env;
+	char *error;
+
+	sieve_limits_default(&limits);
+	ck_assert_int_eq(sieve_compile(text, strlen(text), &limits, &script, &error), 0);
+	sieve_message_parse(&msg, msg_text, strlen(msg_text));
+	memset(&env, 0, sizeof(env));
+	env.msg = &msg;
+	env.envelope = &envelope;
+	env.limits = &limits;
+	env.duplicate_seen = seen_always;
+	sieve_result_init(&res);
+	sieve_run(script, &env, &res);
+	ck_assert_ptr_null(res.error);
+	ck_assert_uint_eq(res.count, 2);
+	ck_assert_int_eq(res.actions[0].type, SIEVE_ACT_DUPLICATE);
+	ck_assert_str_eq(res.actions[0].target, "- <m1@x>");
+	ck_assert_int_eq(res.actions[1].type, SIEVE_ACT_DISCARD);
+	ck_assert(!res.implicit_keep);
+	/* the edited header: X-Folded gone, X-New last; the message's own
+	   fields untouched */
+	ck_assert(res.headers.owned);
+	ck_assert_uint_eq(res.headers.count, 3);
+	ck_assert_str_eq(res.headers.items[1].name, "Subject");
+	ck_assert_str_eq(res.headers.items[2].name, "X-New");
+	ck_assert_uint_eq(msg.nheaders, 3);
+	ck_assert_str_eq(msg.headers[1].name, "X-Folded");
+	sieve_result_free(&res);
+	sieve_message_free(&msg);
+	sieve_script_free(&script);
+}
+END_TEST
+
 static Suite *sieve_suite(void)
 {
 	Suite *s = suite_create("sieve");
@@ -330,6 +381,7 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_set_modifiers);
 	tcase_add_test(tc, test_runs);
 	tcase_add_test(tc, test_action_limit);
+	tcase_add_test(tc, test_duplicate_and_editheader);
 	suite_add_tcase(s, tc);
 	return s;
 }
