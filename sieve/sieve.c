@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "sieve_include.h"
 #include "sieve_interp.h"
 #include "sieve_parser.h"
 #include "sieve_validate.h"
@@ -24,6 +25,16 @@ int sieve_compile(const char *text, size_t len,
 		  const struct sieve_limits *limits,
 		  struct sieve_script **script_r, char **error_r)
 {
+	struct sieve_compile_env env = { limits, NULL, NULL };
+
+	return sieve_compile_with(text, len, &env, script_r, error_r);
+}
+
+int sieve_compile_with(const char *text, size_t len,
+		       const struct sieve_compile_env *env,
+		       struct sieve_script **script_r, char **error_r)
+{
+	const struct sieve_limits *limits = env->limits;
 	struct sieve_script *script;
 
 	if (limits->max_script_size != 0 && len > limits->max_script_size) {
@@ -41,17 +52,31 @@ int sieve_compile(const char *text, size_t len,
 		free(script);
 		return -1;
 	}
+	if (sieve_include_resolve(script, env, error_r) < 0) {
+		sieve_script_free(&script);
+		return -1;
+	}
 	*script_r = script;
 	return 0;
 }
 
-void sieve_script_free(struct sieve_script **script)
+void sieve_script_free(struct sieve_script **_script)
 {
-	if (*script == NULL)
+	struct sieve_script *script = *_script;
+
+	if (script == NULL)
 		return;
-	sieve_ast_free(&(*script)->ast);
-	free(*script);
-	*script = NULL;
+	*_script = NULL;
+	for (size_t i = 0; i < script->nincludes; i++) {
+		sieve_ast_free(&script->includes[i]->ast);
+		free(script->includes[i]);
+		free(script->include_names[i]);
+	}
+	free(script->includes);
+	free(script->include_names);
+	free(script->include_global);
+	sieve_ast_free(&script->ast);
+	free(script);
 }
 
 void sieve_run(const struct sieve_script *script,

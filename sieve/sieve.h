@@ -16,6 +16,7 @@
 
 #include "sieve_message.h"
 #include "sieve_result.h"
+#include "strbuf.h"
 
 struct sieve_limits {
 	size_t max_script_size;		/* sieve_max_script_size */
@@ -30,8 +31,24 @@ void sieve_limits_default(struct sieve_limits *limits);
 
 struct sieve_script;
 
+/* sieve_script_loader - the text of a script an include names (personal
+   or global): 1 with the text appended to *text, 0 when there is no such
+   script, -1 with *error_r (malloced) */
+typedef int sieve_script_loader(void *context, bool global, const char *name,
+				struct strbuf *text, char **error_r);
+
+struct sieve_compile_env {
+	const struct sieve_limits *limits;
+	sieve_script_loader *load;	/* NULL: no script can be included */
+	void *context;
+};
+
 /* sieve_compile - 0 with *script_r, or -1 with *error_r (malloced,
-   "line N: ...") */
+   "line N: ..."); includes are compiled with it through env->load */
+int sieve_compile_with(const char *text, size_t len,
+		       const struct sieve_compile_env *env,
+		       struct sieve_script **script_r, char **error_r);
+/* sieve_compile - the same without includes */
 int sieve_compile(const char *text, size_t len,
 		  const struct sieve_limits *limits,
 		  struct sieve_script **script_r, char **error_r);

@@ -37,6 +37,8 @@ struct sieve_arg {
 	char *tag;
 };
 
+struct sieve_script;
+
 /* what the validator learned about a node */
 struct sieve_resolved {
 	const struct sieve_spec *spec;
@@ -48,6 +50,9 @@ struct sieve_resolved {
 	enum sieve_relop relop;
 	enum sieve_comparator comparator;
 	enum sieve_addrpart addrpart;
+	/* include: the compiled script it runs (NULL: :optional and
+	   missing); owned by the top-level script */
+	struct sieve_script *included;
 };
 
 struct sieve_node {

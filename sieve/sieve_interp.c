@@ -14,6 +14,7 @@
 #include "sieve_body.h"
 #include "sieve_date.h"
 #include "sieve_headers.h"
+#include "sieve_include.h"
 #include "sieve_vars.h"
 #include "xalloc.h"
 
@@ -28,6 +29,10 @@ struct run {
 	struct sieve_vars vars;
 	struct sieve_flags flags;	/* imap4flags' internal variable */
 	struct sieve_header_list headers;	/* with editheader's changes */
+	struct sieve_vars globals;	/* include's global variables */
+	/* include :once: the scripts already run */
+	const struct sieve_script *ran[SIEVE_INCLUDE_MAX_SCRIPTS];
+	size_t nran;
 	uint64_t budget;
 	char *error;
 };
@@ -97,6 +102,44 @@ static void trace(struct run *run, unsigned int line, const char *fmt, ...)
 static bool uses_vars(const struct run *run)
 {
 	return (run->script->exts & (1u << SIEVE_EXT_VARIABLES)) != 0;
+}
+
+/* exec_block - 0 go on, 1 stop, 2 return, -1 error */
+static int exec_block(struct run *run, const struct sieve_node *cmds,
+		      size_t count);
+
+/* include_command - run an included script with its own local
+   variables (the globals shared); its return ends only it */
+static int include_command(struct run *run, const struct sieve_node *node)
+{
+	const struct sieve_script *script = node->r.included, *outer = run->script;
+	struct sieve_vars *saved;
+	int ret;
+
+	if (script == NULL) {
+		trace(run, node->line, "include: optional script missing");
+		return 0;
+	}
+	if ((node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_ONCE)) != 0) {
+		for (size_t i = 0; i < run->nran; i++) {
+			if (run->ran[i] == script)
+				return 0;
+		}
+	}
+	if (run->nran < SIEVE_INCLUDE_MAX_SCRIPTS)
+		run->ran[run->nran++] = script;
+	trace(run, node->line, "include %s", node->r.pos[0]->strs[0].data);
+	saved = xmalloc(sizeof(*saved));
+	*saved = run->vars;
+	sieve_vars_init(&run->vars);
+	run->vars.global = &run->globals;
+	run->script = script;
+	ret = exec_block(run, script->ast.cmds, script->ast.ncmds);
+	run->script = outer;
+	sieve_vars_free(&run->vars);
+	run->vars = *saved;
+	free(saved);
+	return ret == 2 ? 0 : ret;
 }
 
 /* expand - a string argument with variables substituted, into out
@@ -871,10 +914,7 @@ static int deleteheader_command(struct run *run, const struct sieve_node *node)
 	return ret < 0 ? -1 : 0;
 }
 
-/* exec_command - 0 go on, 1 stop, -1 error */
-static int exec_block(struct run *run, const struct sieve_node *cmds,
-		      size_t count);
-
+/* exec_command - 0 go on, 1 stop, 2 return, -1 error */
 static int exec_command(struct run *run, const struct sieve_node *node)
 {
 	struct sieve_action act;
@@ -927,6 +967,15 @@ static int exec_command(struct run *run, const struct sieve_node *node)
 	case SIEVE_CMD_SETFLAG:
 	case SIEVE_CMD_REMOVEFLAG:
 		return flag_command(run, node);
+	case SIEVE_CMD_INCLUDE:
+		return include_command(run, node);
+	case SIEVE_CMD_RETURN:
+		trace(run, node->line, "return");
+		return 2;
+	case SIEVE_CMD_GLOBAL:
+		for (size_t i = 0; i < node->r.pos[0]->nstrs; i++)
+			sieve_vars_declare_global(&run->vars, node->r.pos[0]->strs[i].data);
+		return 0;
 	case SIEVE_CMD_ADDHEADER:
 		return addheader_command(run, node);
 	case SIEVE_CMD_DELETEHEADER:
@@ -981,6 +1030,9 @@ void sieve_interp_run(const struct sieve_script *script,
 	run.res = res;
 	run.budget = env->limits->max_match_steps;
 	sieve_vars_init(&run.vars);
+	sieve_vars_init(&run.globals);
+	if ((script->exts & (1u << SIEVE_EXT_INCLUDE)) != 0)
+		run.vars.global = &run.globals;
 	sieve_header_list_view(&run.headers, env->msg);
 	if (exec_block(&run, script->ast.cmds, script->ast.ncmds) < 0) {
 		trace(&run, 0, "error: %s", run.error);
@@ -999,4 +1051,5 @@ void sieve_interp_run(const struct sieve_script *script,
 	free(run.error);
 	sieve_flags_clear(&run.flags);
 	sieve_vars_free(&run.vars);
+	sieve_vars_free(&run.globals);
 }

@@ -5,6 +5,8 @@
 #ifndef LOFT_SIEVE_INTERP_H
 #define LOFT_SIEVE_INTERP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sieve.h"
@@ -13,6 +15,12 @@
 struct sieve_script {
 	struct sieve_ast ast;
 	uint32_t exts;		/* 1 << enum sieve_ext of what it requires */
+	/* the top-level script owns every script included anywhere below
+	   it, once each (include_global/include_names say which) */
+	struct sieve_script **includes;
+	char **include_names;
+	bool *include_global;
+	size_t nincludes;
 };
 
 void sieve_interp_run(const struct sieve_script *script,

@@ -31,6 +31,7 @@ static const char *const ext_names[SIEVE_EXT_COUNT] = {
 	[SIEVE_EXT_INDEX] = "index",
 	[SIEVE_EXT_DUPLICATE] = "duplicate",
 	[SIEVE_EXT_EDITHEADER] = "editheader",
+	[SIEVE_EXT_INCLUDE] = "include",
 };
 
 const struct sieve_tag_spec sieve_tags[SIEVE_TAG_COUNT] = {
@@ -72,6 +73,10 @@ const struct sieve_tag_spec sieve_tags[SIEVE_TAG_COUNT] = {
 	[SIEVE_TAG_LAST] = { "last", SIEVE_EXT_CORE, 0, SIEVE_GROUP_NONE },
 	[SIEVE_TAG_HEADER] = { "header", SIEVE_EXT_DUPLICATE, 's', SIEVE_GROUP_DUPID },
 	[SIEVE_TAG_UNIQUEID] = { "uniqueid", SIEVE_EXT_DUPLICATE, 's', SIEVE_GROUP_DUPID },
+	[SIEVE_TAG_PERSONAL] = { "personal", SIEVE_EXT_INCLUDE, 0, SIEVE_GROUP_LOCATION },
+	[SIEVE_TAG_GLOBAL] = { "global", SIEVE_EXT_INCLUDE, 0, SIEVE_GROUP_LOCATION },
+	[SIEVE_TAG_ONCE] = { "once", SIEVE_EXT_INCLUDE, 0, SIEVE_GROUP_NONE },
+	[SIEVE_TAG_OPTIONAL] = { "optional", SIEVE_EXT_INCLUDE, 0, SIEVE_GROUP_NONE },
 };
 
 #define MATCH_TAGS SIEVE_TAGS_MATCH
@@ -96,6 +101,10 @@ static const struct sieve_spec specs[] = {
 	{ "addflag", SIEVE_CMD_ADDFLAG, false, SIEVE_EXT_IMAP4FLAGS, "sl", 1, 0, 0, false },
 	{ "setflag", SIEVE_CMD_SETFLAG, false, SIEVE_EXT_IMAP4FLAGS, "sl", 1, 0, 0, false },
 	{ "removeflag", SIEVE_CMD_REMOVEFLAG, false, SIEVE_EXT_IMAP4FLAGS, "sl", 1, 0, 0, false },
+	{ "include", SIEVE_CMD_INCLUDE, false, SIEVE_EXT_INCLUDE, "s", 1,
+	  B(PERSONAL) | B(GLOBAL) | B(ONCE) | B(OPTIONAL), 0, false },
+	{ "return", SIEVE_CMD_RETURN, false, SIEVE_EXT_INCLUDE, "", 0, 0, 0, false },
+	{ "global", SIEVE_CMD_GLOBAL, false, SIEVE_EXT_INCLUDE, "l", 1, 0, 0, false },
 	{ "addheader", SIEVE_CMD_ADDHEADER, false, SIEVE_EXT_EDITHEADER, "ss", 2, B(LAST), 0, false },
 	{ "deleteheader", SIEVE_CMD_DELETEHEADER, false, SIEVE_EXT_EDITHEADER, "sl", 1,
 	  MATCH_TAGS | SIEVE_TAGS_INDEX, 0, false },

@@ -3,13 +3,16 @@
  * delivering it and print the actions it would take, one a line (the
  * normalized form of sieve_result_format), like Pigeonhole's sieve-test.
  *
- *   loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE
+ *   loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-d DIR] [-g DIR] [-t]
+ *                   SCRIPT MESSAGE
  *
- * -t traces each test and action to stderr. Exit codes: 0 the script
+ * -d and -g are the personal and global script directories `include`
+ * reads NAME.sieve from. -t traces each test and action to stderr. Exit codes: 0 the script
  * ran, 1 it failed at run time (only the implicit keep is printed),
  * 65 it does not compile (the error on stderr), 64 usage, 66 a file
  * cannot be read.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,45 @@ static int read_file(const char *path, size_t max, struct strbuf *out)
 	return 0;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] "
+		"[-d DIR] [-g DIR] [-t] SCRIPT MESSAGE\n");
+	return EX_USAGE;
+}
+
+struct dirs {
+	const char *personal, *global;
+};
+
+/* load_script - include's loader: DIR/NAME.sieve */
+static int load_script(void *context, bool global, const char *name,
+		       struct strbuf *text, char **error_r)
+{
+	const struct dirs *dirs = context;
+	const char *dir = global ? dirs->global : dirs->personal;
+	char *path;
+	FILE *f;
+	char buf[65536];
+	size_t n;
+
+	if (dir == NULL)
+		return 0;
+	path = xasprintf("%s/%s.sieve", dir, name);
+	f = fopen(path, "rb");
+	free(path);
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = xasprintf("%s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && text->len <= 16 * 1024 * 1024)
+		strbuf_append(text, buf, n);
+	fclose(f);
+	return 1;
+}
+
 static void trace_line(void *context, unsigned int line, const char *text)
 {
 	(void)context;
@@ -61,24 +103,26 @@ int main(int argc, char **argv)
 	struct sieve_run_env env;
 	struct strbuf text, message, out;
 	bool tracing = false;
+	struct dirs dirs = { NULL, NULL };
+	struct sieve_compile_env cenv;
 	char *error;
 	int c, status;
 
 	envelope.mail_from = "MAILER-DAEMON";
-	while ((c = getopt(argc, argv, "f:r:a:t")) != -1) {
+	while ((c = getopt(argc, argv, "f:r:a:d:g:t")) != -1) {
 		switch (c) {
+		case 'd': dirs.personal = optarg; break;
+		case 'g': dirs.global = optarg; break;
 		case 'f': envelope.mail_from = optarg; break;
 		case 'r': envelope.rcpt_to = optarg; break;
 		case 'a': envelope.orig_rcpt_to = optarg; break;
 		case 't': tracing = true; break;
 		default:
-			fprintf(stderr, "usage: loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE\n");
-			return EX_USAGE;
+			return usage();
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: loft-sieve-test [-f FROM] [-r RCPT] [-a ORIG_RCPT] [-t] SCRIPT MESSAGE\n");
-		return EX_USAGE;
+		return usage();
 	}
 	if (envelope.rcpt_to == NULL)
 		envelope.rcpt_to = envelope.orig_rcpt_to != NULL ?
@@ -92,7 +136,10 @@ int main(int argc, char **argv)
 		strbuf_free(&message);
 		return EX_NOINPUT;
 	}
-	if (sieve_compile(text.data, text.len, &limits, &script, &error) < 0) {
+	cenv.limits = &limits;
+	cenv.load = load_script;
+	cenv.context = &dirs;
+	if (sieve_compile_with(text.data, text.len, &cenv, &script, &error) < 0) {
 		fprintf(stderr, "%s: %s\n", argv[optind], error);
 		printf("compile-error\n");
 		free(error);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sieve_headers.h"
+#include "sieve_include.h"
 #include "sieve_message.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -277,6 +278,14 @@ static bool valid_var_name(const char *name)
 	return true;
 }
 
+/* var_name_of - a set target without include's "global." namespace */
+static const char *var_name_of(const struct validator *v, const char *name)
+{
+	if (has_ext(v, SIEVE_EXT_INCLUDE) && strncasecmp(name, "global.", 7) == 0)
+		return name + 7;
+	return name;
+}
+
 static int check_node(struct validator *v, struct sieve_node *node, bool is_test);
 
 static int check_children(struct validator *v, struct sieve_node *nodes,
@@ -336,7 +345,13 @@ static int check_node(struct validator *v, struct sieve_node *node, bool is_test
 			    node->name, node->r.pos[0]->strs[0].data);
 	if (spec->id == SIEVE_TEST_ADDRESS && check_address_headers(v, node) < 0)
 		return -1;
-	if (spec->id == SIEVE_CMD_SET && !valid_var_name(node->r.pos[0]->strs[0].data))
+	if (spec->id == SIEVE_CMD_GLOBAL && !has_ext(v, SIEVE_EXT_VARIABLES))
+		return fail(v, node->line, "global needs the variables extension");
+	if (spec->id == SIEVE_CMD_INCLUDE &&
+	    !sieve_include_name_valid(node->r.pos[0]->strs[0].data))
+		return fail(v, node->line, "invalid script name '%s'",
+			    node->r.pos[0]->strs[0].data);
+	if (spec->id == SIEVE_CMD_SET && !valid_var_name(var_name_of(v, node->r.pos[0]->strs[0].data)))
 		return fail(v, node->line, "invalid variable name '%s'",
 			    node->r.pos[0]->strs[0].data);
 	if (check_children(v, node->tests, node->ntests, true) < 0)

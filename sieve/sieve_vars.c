@@ -22,12 +22,48 @@ void sieve_vars_free(struct sieve_vars *vars)
 	}
 	for (size_t i = 0; i < SIEVE_MATCH_VARS; i++)
 		free(vars->match[i]);
+	for (size_t i = 0; i < vars->nglobal_names; i++)
+		free(vars->global_names[i]);
+	free(vars->global_names);
 	memset(vars, 0, sizeof(*vars));
+}
+
+/* scope - the table a name lives in, with a "global." prefix removed */
+static struct sieve_vars *scope(const struct sieve_vars *vars,
+				const char **name, size_t *len)
+{
+	if (vars->global == NULL)
+		return (struct sieve_vars *)vars;
+	if (*len > 7 && strncasecmp(*name, "global.", 7) == 0) {
+		*name += 7;
+		*len -= 7;
+		return vars->global;
+	}
+	for (size_t i = 0; i < vars->nglobal_names; i++) {
+		if (strlen(vars->global_names[i]) == *len &&
+		    strncasecmp(vars->global_names[i], *name, *len) == 0)
+			return vars->global;
+	}
+	return (struct sieve_vars *)vars;
+}
+
+void sieve_vars_declare_global(struct sieve_vars *vars, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (vars->global == NULL || scope(vars, &name, &len) == vars->global ||
+	    vars->nglobal_names >= SIEVE_VAR_MAX_COUNT)
+		return;
+	vars->global_names = xreallocarray(vars->global_names,
+					   vars->nglobal_names + 1,
+					   sizeof(*vars->global_names));
+	vars->global_names[vars->nglobal_names++] = xstrdup(name);
 }
 
 static struct sieve_var *find(const struct sieve_vars *vars,
 			      const char *name, size_t len)
 {
+	vars = scope(vars, &name, &len);
 	for (size_t i = 0; i < vars->count; i++) {
 		if (strlen(vars->vars[i].name) == len &&
 		    strncasecmp(vars->vars[i].name, name, len) == 0)
@@ -40,7 +76,9 @@ int sieve_vars_set(struct sieve_vars *vars, const char *name,
 		   const char *value, size_t len)
 {
 	struct sieve_var *var = find(vars, name, strlen(name));
+	size_t name_len = strlen(name);
 
+	vars = scope(vars, &name, &name_len);
 	if (len > SIEVE_VAR_MAX_SIZE)
 		len = SIEVE_VAR_MAX_SIZE;
 	if (var == NULL) {

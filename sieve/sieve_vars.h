@@ -29,10 +29,17 @@ struct sieve_vars {
 	char *match[SIEVE_MATCH_VARS];
 	size_t match_len[SIEVE_MATCH_VARS];
 	size_t nmatch;
+	/* include (RFC 6609): the variables shared by all scripts, and the
+	   names this script declared with `global` (or "global.NAME") */
+	struct sieve_vars *global;
+	char **global_names;
+	size_t nglobal_names;
 };
 
 void sieve_vars_init(struct sieve_vars *vars);
 void sieve_vars_free(struct sieve_vars *vars);
+/* sieve_vars_declare_global - name lives in vars->global from now on */
+void sieve_vars_declare_global(struct sieve_vars *vars, const char *name);
 /* sieve_vars_set - -1 when the variable table is full */
 int sieve_vars_set(struct sieve_vars *vars, const char *name,
 		   const char *value, size_t len);

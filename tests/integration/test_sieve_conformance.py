@@ -1,6 +1,6 @@
 """Sieve conformance: every case of tests/sieve/cases (a script whose
 leading comments name its message in tests/sieve/messages and its
-envelope) is run by loft's interpreter (loft-sieve-test) and by
+envelope; the scripts it includes are in tests/sieve/include) is run by loft's interpreter (loft-sieve-test) and by
 Pigeonhole's sieve-test (Debian's dovecot-sieve, with a private minimal
 dovecot config, no running dovecot), and the two action lists must be
 the same once normalized. Each case's .expected file holds Pigeonhole's
@@ -49,7 +49,9 @@ def loft_actions(path, meta):
     msg = os.path.join(SIEVE_DIR, "messages", meta["message"])
     proc = subprocess.run(
         [os.path.join(BUILD_BIN, "loft-sieve-test"), "-f", meta["from"],
-         "-r", meta["to"], "-a", meta["to"], path, msg],
+         "-r", meta["to"], "-a", meta["to"],
+         "-d", os.path.join(SIEVE_DIR, "include", "personal"),
+         "-g", os.path.join(SIEVE_DIR, "include", "global"), path, msg],
         capture_output=True, text=True, timeout=30)
     assert proc.returncode in (0, 1, 65), proc.stderr
     lines = []
@@ -65,6 +67,8 @@ DOVECOT_CONF = """\
 mail_location = maildir:{dir}/mail
 log_path = /dev/stderr
 plugin {{
+  sieve = file:{sieve}/include/personal
+  sieve_global = {sieve}/include/global
   sieve_extensions = +vacation-seconds +editheader
 }}
 """
@@ -75,7 +79,8 @@ def pigeonhole_actions(path, meta, workdir):
     conf = os.path.join(workdir, "dovecot.conf")
     if not os.path.exists(conf):
         with open(conf, "w") as f:
-            f.write(DOVECOT_CONF.format(dir=workdir))
+            f.write(DOVECOT_CONF.format(dir=workdir,
+                                        sieve=os.path.abspath(SIEVE_DIR)))
     msg = os.path.join(SIEVE_DIR, "messages", meta["message"])
     cmd = [SIEVE_TEST, "-c", conf, "-o", "mail_home=" + workdir,
            "-f", meta["from"], "-r", meta["to"], "-a", meta["to"]]
