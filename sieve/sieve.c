@@ -19,6 +19,9 @@ void sieve_limits_default(struct sieve_limits *limits)
 	limits->max_redirects = 4;
 	limits->max_match_steps = 50 * 1000 * 1000;
 	limits->subaddress_separator = '+';
+	limits->vacation_min_period = 86400;
+	limits->vacation_max_period = 0;
+	limits->extensions = (1u << SIEVE_EXT_COUNT) - 1;
 }
 
 int sieve_compile(const char *text, size_t len,
@@ -47,7 +50,8 @@ int sieve_compile_with(const char *text, size_t len,
 		free(script);
 		return -1;
 	}
-	if (sieve_validate(&script->ast, &script->exts, error_r) < 0) {
+	if (sieve_validate(&script->ast, limits->extensions, &script->exts,
+			   error_r) < 0) {
 		sieve_ast_free(&script->ast);
 		free(script);
 		return -1;

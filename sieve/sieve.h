@@ -24,9 +24,15 @@ struct sieve_limits {
 	unsigned int max_redirects;	/* sieve_max_redirects */
 	uint64_t max_match_steps;	/* comparisons per run */
 	char subaddress_separator;	/* recipient_delimiter */
+	uint64_t vacation_min_period;	/* sieve_vacation_min_period, s */
+	uint64_t vacation_max_period;	/* sieve_vacation_max_period, 0: none */
+	uint32_t extensions;		/* enabled: 1 << enum sieve_ext */
 };
 
-/* Pigeonhole's defaults: 1M, 32 actions, 4 redirects */
+/* Pigeonhole's defaults: 1M, 32 actions, 4 redirects, vacation periods
+   1 day..unlimited; every extension loft implements enabled (Pigeonhole
+   leaves editheader and vacation-seconds off: sieve_settings does that
+   for a configured user) */
 void sieve_limits_default(struct sieve_limits *limits);
 
 struct sieve_script;

@@ -18,7 +18,6 @@
 #include "sieve_vars.h"
 #include "xalloc.h"
 
-#define SIEVE_VACATION_MIN_PERIOD 86400
 /* Pigeonhole's sieve_duplicate_default_period */
 #define SIEVE_DUPLICATE_PERIOD (14 * 86400)
 
@@ -728,9 +727,12 @@ static int vacation_action(struct run *run, const struct sieve_node *node)
 	} else if (r->tag_arg[SIEVE_TAG_SECONDS] != NULL) {
 		seconds = r->tag_arg[SIEVE_TAG_SECONDS]->number;
 	}
-	/* Pigeonhole's sieve_vacation_min_period (1d); no maximum */
-	if (seconds < SIEVE_VACATION_MIN_PERIOD)
-		seconds = SIEVE_VACATION_MIN_PERIOD;
+	/* sieve_vacation_min_period / max_period, as Pigeonhole clamps */
+	if (seconds < run->env->limits->vacation_min_period)
+		seconds = run->env->limits->vacation_min_period;
+	if (run->env->limits->vacation_max_period != 0 &&
+	    seconds > run->env->limits->vacation_max_period)
+		seconds = run->env->limits->vacation_max_period;
 	act.vacation.seconds = seconds;
 	if (r->tag_arg[SIEVE_TAG_SUBJECT] != NULL)
 		act.vacation.subject = expand_dup(run, &r->tag_arg[SIEVE_TAG_SUBJECT]->strs[0]);

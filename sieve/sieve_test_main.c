@@ -12,7 +12,6 @@
  * 65 it does not compile (the error on stderr), 64 usage, 66 a file
  * cannot be read.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "sieve.h"
+#include "sieve_settings.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -55,38 +55,6 @@ static int usage(void)
 	return EX_USAGE;
 }
 
-struct dirs {
-	const char *personal, *global;
-};
-
-/* load_script - include's loader: DIR/NAME.sieve */
-static int load_script(void *context, bool global, const char *name,
-		       struct strbuf *text, char **error_r)
-{
-	const struct dirs *dirs = context;
-	const char *dir = global ? dirs->global : dirs->personal;
-	char *path;
-	FILE *f;
-	char buf[65536];
-	size_t n;
-
-	if (dir == NULL)
-		return 0;
-	path = xasprintf("%s/%s.sieve", dir, name);
-	f = fopen(path, "rb");
-	free(path);
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = xasprintf("%s", strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && text->len <= 16 * 1024 * 1024)
-		strbuf_append(text, buf, n);
-	fclose(f);
-	return 1;
-}
-
 static void trace_line(void *context, unsigned int line, const char *text)
 {
 	(void)context;
@@ -103,7 +71,7 @@ int main(int argc, char **argv)
 	struct sieve_run_env env;
 	struct strbuf text, message, out;
 	bool tracing = false;
-	struct dirs dirs = { NULL, NULL };
+	struct sieve_script_dirs dirs = { NULL, NULL };
 	struct sieve_compile_env cenv;
 	char *error;
 	int c, status;
@@ -137,7 +105,7 @@ int main(int argc, char **argv)
 		return EX_NOINPUT;
 	}
 	cenv.limits = &limits;
-	cenv.load = load_script;
+	cenv.load = sieve_dir_loader;
 	cenv.context = &dirs;
 	if (sieve_compile_with(text.data, text.len, &cenv, &script, &error) < 0) {
 		fprintf(stderr, "%s: %s\n", argv[optind], error);

@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 struct validator {
+	uint32_t enabled;
 	uint32_t exts;
 	char *error;
 };
@@ -369,7 +370,8 @@ static int check_require(struct validator *v, struct sieve_node *node)
 		enum sieve_ext ext;
 		const char *name = node->args[0].strs[i].data;
 
-		if (!sieve_ext_find(name, &ext))
+		if (!sieve_ext_find(name, &ext) ||
+		    (ext != SIEVE_EXT_CORE && (v->enabled & (1u << ext)) == 0))
 			return fail(v, node->line, "unknown extension '%s'", name);
 		v->exts |= 1u << ext;
 	}
@@ -484,9 +486,10 @@ static void decode_node(struct sieve_node *node)
 		decode_node(&node->block[i]);
 }
 
-int sieve_validate(struct sieve_ast *ast, uint32_t *exts_r, char **error_r)
+int sieve_validate(struct sieve_ast *ast, uint32_t enabled, uint32_t *exts_r,
+		   char **error_r)
 {
-	struct validator v = { 0, NULL };
+	struct validator v = { enabled, 0, NULL };
 	size_t i = 0;
 
 	for (; i < ast->ncmds && strcmp(ast->cmds[i].name, "require") == 0; i++) {

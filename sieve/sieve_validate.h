@@ -14,8 +14,10 @@
 #include "sieve_ast.h"
 
 /* sieve_validate - 0 with *exts_r the required extensions (1 << ext), or
-   -1 with *error_r (malloced, "line N: ...") */
-int sieve_validate(struct sieve_ast *ast, uint32_t *exts_r, char **error_r);
+   -1 with *error_r (malloced, "line N: ..."). Extensions outside
+   enabled (1 << ext; sieve_extensions) are unknown. */
+int sieve_validate(struct sieve_ast *ast, uint32_t enabled, uint32_t *exts_r,
+		   char **error_r);
 
 /* sieve_decode_encoded_characters - RFC 5228 2.4.2.4 in place: ${hex:..}
    and ${unicode:..} replaced by their bytes; malformed ones kept */
