@@ -243,42 +243,53 @@ void sieve_user_settings_free(struct sieve_user_settings *set)
 	memset(set, 0, sizeof(*set));
 }
 
-int sieve_dir_loader(void *context, bool global, const char *name,
-		     struct strbuf *text, char **error_r)
+int sieve_script_read(const char *path, struct strbuf *text, char **error_r)
 {
-	const struct sieve_script_dirs *dirs = context;
-	const char *dir = global ? dirs->global : dirs->personal;
-	char buf[65536], *path;
-	FILE *f;
+	return sieve_file_read(path, SIEVE_MAX_INCLUDED_SIZE, text, error_r);
+}
+
+int sieve_file_read(const char *path, size_t max, struct strbuf *text,
+		    char **error_r)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "rb");
 	size_t n;
 
-	if (dir == NULL)
-		return 0;
-	path = xasprintf("%s/%s.sieve", dir, name);
-	f = fopen(path, "rb");
 	if (f == NULL) {
-		int err = errno;
-
-		free(path);
-		if (err == ENOENT)
+		if (errno == ENOENT)
 			return 0;
-		*error_r = xasprintf("%s", strerror(err));
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	free(path);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (text->len + n > SIEVE_MAX_INCLUDED_SIZE) {
+		if (text->len + n > max) {
 			fclose(f);
-			*error_r = xstrdup("script too large");
+			*error_r = xasprintf("%s: larger than %zu bytes", path, max);
 			return -1;
 		}
 		strbuf_append(text, buf, n);
 	}
 	if (ferror(f)) {
 		fclose(f);
-		*error_r = xstrdup("read error");
+		*error_r = xasprintf("%s: read error", path);
 		return -1;
 	}
 	fclose(f);
 	return 1;
+}
+
+int sieve_dir_loader(void *context, bool global, const char *name,
+		     struct strbuf *text, char **error_r)
+{
+	const struct sieve_script_dirs *dirs = context;
+	const char *dir = global ? dirs->global : dirs->personal;
+	char *path;
+	int ret;
+
+	if (dir == NULL)
+		return 0;
+	path = xasprintf("%s/%s.sieve", dir, name);
+	ret = sieve_script_read(path, text, error_r);
+	free(path);
+	return ret;
 }

@@ -36,6 +36,13 @@ void sieve_user_settings_free(struct sieve_user_settings *set);
 int sieve_extensions_parse(const char *value, uint32_t *mask,
 			   char **error_r);
 
+/* sieve_script_read - a script file into text: 1, 0 when it does not
+   exist, -1 with *error_r (malloced); at most 16M */
+int sieve_script_read(const char *path, struct strbuf *text, char **error_r);
+/* sieve_file_read - the same for any file of at most max bytes */
+int sieve_file_read(const char *path, size_t max, struct strbuf *text,
+		    char **error_r);
+
 /* the directories include reads NAME.sieve from */
 struct sieve_script_dirs {
 	const char *personal, *global;

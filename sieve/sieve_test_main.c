@@ -28,23 +28,18 @@
 
 static int read_file(const char *path, size_t max, struct strbuf *out)
 {
-	FILE *f = fopen(path, "rb");
-	char buf[65536];
-	size_t n;
+	char *error;
+	int ret = sieve_file_read(path, max, out, &error);
 
-	if (f == NULL) {
-		fprintf(stderr, "loft-sieve-test: %s: %m\n", path);
+	if (ret <= 0) {
+		if (ret < 0) {
+			fprintf(stderr, "loft-sieve-test: %s\n", error);
+			free(error);
+		} else {
+			fprintf(stderr, "loft-sieve-test: %s: no such file\n", path);
+		}
 		return -1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (out->len + n > max) {
-			fprintf(stderr, "loft-sieve-test: %s: too large\n", path);
-			fclose(f);
-			return -1;
-		}
-		strbuf_append(out, buf, n);
-	}
-	fclose(f);
 	return 0;
 }
 
