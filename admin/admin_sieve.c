@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin_commands.h"
@@ -23,15 +22,10 @@
 static int read_message(const char *path, struct strbuf *out)
 {
 	char *error;
-	int ret = sieve_file_read(path, ADMIN_SIEVE_MAX_MESSAGE, out, &error);
 
-	if (ret <= 0) {
-		if (ret < 0) {
-			fprintf(stderr, "loftadm: %s\n", error);
-			free(error);
-		} else {
-			fprintf(stderr, "loftadm: %s: no such file\n", path);
-		}
+	if (sieve_file_load(path, ADMIN_SIEVE_MAX_MESSAGE, out, &error) < 0) {
+		fprintf(stderr, "loftadm: %s\n", error);
+		free(error);
 		return -1;
 	}
 	return 0;
@@ -80,9 +74,6 @@ static int run_script(const struct sieve_user_settings *sset,
 	struct sieve_compile_env cenv = { &sset->limits, sieve_dir_loader, &dirs };
 	struct sieve_envelope envelope = { "MAILER-DAEMON", rcpt, rcpt };
 	struct sieve_script *script;
-	struct sieve_message msg;
-	struct sieve_result res;
-	struct sieve_run_env env;
 	struct strbuf text, out;
 	char *error = NULL;
 	int ret;
@@ -110,23 +101,15 @@ static int run_script(const struct sieve_user_settings *sset,
 		return EX_DATAERR;
 	}
 	strbuf_free(&text);
-	sieve_message_parse(&msg, message->data, message->len);
-	memset(&env, 0, sizeof(env));
-	env.msg = &msg;
-	env.envelope = &envelope;
-	env.limits = &sset->limits;
-	env.now = time(NULL);
-	sieve_result_init(&res);
-	sieve_run(script, &env, &res);
 	strbuf_init(&out, 256);
-	sieve_result_format(&res, &out);
+	error = sieve_test_message(script, message->data, message->len, &envelope,
+				   &sset->limits, NULL, &out);
 	fputs(out.data, stdout);
-	if (res.error != NULL)
-		fprintf(stderr, "loftadm: %s: %s\n", sset->active_path, res.error);
-	ret = res.error != NULL ? 1 : EX_OK;
+	if (error != NULL)
+		fprintf(stderr, "loftadm: %s: %s\n", sset->active_path, error);
+	ret = error != NULL ? 1 : EX_OK;
+	free(error);
 	strbuf_free(&out);
-	sieve_result_free(&res);
-	sieve_message_free(&msg);
 	sieve_script_free(&script);
 	return ret;
 }

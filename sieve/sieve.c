@@ -5,6 +5,7 @@
 #include "sieve.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "sieve_include.h"
 #include "sieve_interp.h"
@@ -87,4 +88,33 @@ void sieve_run(const struct sieve_script *script,
 	       const struct sieve_run_env *env, struct sieve_result *res)
 {
 	sieve_interp_run(script, env, res);
+}
+
+char *sieve_test_message(const struct sieve_script *script, const char *data,
+			 size_t size, const struct sieve_envelope *envelope,
+			 const struct sieve_limits *limits,
+			 void (*trace)(void *context, unsigned int line,
+				       const char *text),
+			 struct strbuf *out)
+{
+	struct sieve_message msg;
+	struct sieve_result res;
+	struct sieve_run_env env;
+	char *error;
+
+	sieve_message_parse(&msg, data, size);
+	memset(&env, 0, sizeof(env));
+	env.msg = &msg;
+	env.envelope = envelope;
+	env.limits = limits;
+	env.trace = trace;
+	env.now = time(NULL);
+	sieve_result_init(&res);
+	sieve_run(script, &env, &res);
+	sieve_result_format(&res, out);
+	error = res.error;
+	res.error = NULL;
+	sieve_result_free(&res);
+	sieve_message_free(&msg);
+	return error;
 }

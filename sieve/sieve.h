@@ -80,4 +80,15 @@ struct sieve_run_env {
 void sieve_run(const struct sieve_script *script,
 	       const struct sieve_run_env *env, struct sieve_result *res);
 
+/* sieve_test_message - what sieve-test does: run script on a raw message
+   (now, no mailbox or duplicate knowledge) and append the formatted
+   actions (sieve_result_format) to out. NULL, or the run's error
+   (malloced; only the implicit keep was formatted). */
+char *sieve_test_message(const struct sieve_script *script, const char *data,
+			 size_t size, const struct sieve_envelope *envelope,
+			 const struct sieve_limits *limits,
+			 void (*trace)(void *context, unsigned int line,
+				       const char *text),
+			 struct strbuf *out);
+
 #endif

@@ -11,21 +11,10 @@
 #include "xalloc.h"
 
 struct body_out {
-	char **data;
-	size_t *len;
-	size_t count;
+	struct sieve_values values;
 	size_t parts;
 	const struct sieve_arg *types;	/* NULL: "text" */
 };
-
-static void out_add(struct body_out *out, const char *data, size_t len)
-{
-	out->data = xreallocarray(out->data, out->count + 1, sizeof(*out->data));
-	out->len = xreallocarray(out->len, out->count + 1, sizeof(*out->len));
-	out->data[out->count] = xstrndup(data, len);
-	out->len[out->count] = len;
-	out->count++;
-}
 
 /* header_get - the first value of name among a part's headers */
 static const char *header_get(const struct sieve_message *part, const char *name)
@@ -206,7 +195,7 @@ static int walk(const char *data, size_t size, unsigned int depth,
 	} else if (type_wanted(out, type.data)) {
 		decode(header_get(&part, "Content-Transfer-Encoding"),
 		       data + part.body_offset, size - part.body_offset, &decoded);
-		out_add(out, decoded.data, decoded.len);
+		sieve_values_add(&out->values, decoded.data, decoded.len);
 	}
 	strbuf_free(&type);
 	strbuf_free(&boundary);
@@ -216,22 +205,20 @@ static int walk(const char *data, size_t size, unsigned int depth,
 }
 
 int sieve_body_values(const struct sieve_message *msg,
-		      const struct sieve_node *node, char ***data_r,
-		      size_t **len_r, size_t *count_r)
+		      const struct sieve_node *node,
+		      struct sieve_values *values_r)
 {
 	struct body_out out;
 	int ret = 0;
 
 	memset(&out, 0, sizeof(out));
 	if ((node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_RAW)) != 0) {
-		out_add(&out, msg->data + msg->body_offset,
+		sieve_values_add(&out.values, msg->data + msg->body_offset,
 			msg->size - msg->body_offset);
 	} else {
 		out.types = node->r.tag_arg[SIEVE_TAG_CONTENT];
 		ret = walk(msg->data, msg->size, 0, &out);
 	}
-	*data_r = out.data;
-	*len_r = out.len;
-	*count_r = out.count;
+	*values_r = out.values;
 	return ret;
 }

@@ -10,15 +10,16 @@
 #include <stddef.h>
 
 #include "sieve_ast.h"
+#include "sieve_match.h"
 #include "sieve_message.h"
 
 #define SIEVE_BODY_MAX_DEPTH 8
 #define SIEVE_BODY_MAX_PARTS 256
 
-/* sieve_body_values - malloced arrays of the strings to match; 0, or -1
-   when the structure exceeds the bounds */
+/* sieve_body_values - the strings to match into *values_r (free with
+   sieve_values_free); 0, or -1 when the structure exceeds the bounds */
 int sieve_body_values(const struct sieve_message *msg,
-		      const struct sieve_node *node, char ***data_r,
-		      size_t **len_r, size_t *count_r);
+		      const struct sieve_node *node,
+		      struct sieve_values *values_r);
 
 #endif

@@ -36,31 +36,6 @@ struct run {
 	char *error;
 };
 
-/* values a test matches: strings with their lengths */
-struct values {
-	char **data;
-	size_t *len;
-	size_t count;
-};
-
-static void values_add(struct values *v, const char *data, size_t len)
-{
-	v->data = xreallocarray(v->data, v->count + 1, sizeof(*v->data));
-	v->len = xreallocarray(v->len, v->count + 1, sizeof(*v->len));
-	v->data[v->count] = xstrndup(data, len);
-	v->len[v->count] = len;
-	v->count++;
-}
-
-static void values_free(struct values *v)
-{
-	for (size_t i = 0; i < v->count; i++)
-		free(v->data[i]);
-	free(v->data);
-	free(v->len);
-	memset(v, 0, sizeof(*v));
-}
-
 static int run_error(struct run *run, unsigned int line, const char *fmt, ...)
 	LOFT_ATTR_FORMAT(3, 4);
 
@@ -177,7 +152,7 @@ static void matcher_init(struct run *run, const struct sieve_node *node,
 /* match_values - any value matches any key (:count: the number of
    values against the keys). 1, 0, or -1 on a runtime error */
 static int match_values(struct run *run, const struct sieve_node *node,
-			const struct values *values, const struct sieve_arg *keys)
+			const struct sieve_values *values, const struct sieve_arg *keys)
 {
 	struct sieve_matcher m;
 	struct strbuf key;
@@ -217,7 +192,7 @@ static int match_values(struct run *run, const struct sieve_node *node,
    only that occurrence (from the end with :last) */
 static void header_values(struct run *run, const struct sieve_node *node,
 			  const struct sieve_arg *names, bool decode,
-			  struct values *out)
+			  struct sieve_values *out)
 {
 	const struct sieve_header_list *hdrs = &run->headers;
 	const struct sieve_arg *index_arg = node->r.tag_arg[SIEVE_TAG_INDEX];
@@ -250,7 +225,7 @@ static void header_values(struct run *run, const struct sieve_node *node,
 				sieve_decode_mime_words(&value, hdrs->items[i].value);
 			else
 				strbuf_append_str(&value, hdrs->items[i].value);
-			values_add(out, value.data, value.len);
+			sieve_values_add(out, value.data, value.len);
 		}
 	}
 	strbuf_free(&name);
@@ -300,9 +275,9 @@ static bool address_part(const struct run *run, enum sieve_addrpart part,
 }
 
 static void address_values(struct run *run, const struct sieve_node *node,
-			   struct values *out)
+			   struct sieve_values *out)
 {
-	struct values raw = { 0 };
+	struct sieve_values raw = { 0 };
 	struct strbuf part;
 
 	header_values(run, node, node->r.pos[0], false, &raw);
@@ -314,16 +289,16 @@ static void address_values(struct run *run, const struct sieve_node *node,
 		for (size_t a = 0; a < count; a++) {
 			if (address_part(run, node->r.addrpart, addrs[a].raw,
 					 addrs[a].local, addrs[a].domain, &part))
-				values_add(out, part.data, part.len);
+				sieve_values_add(out, part.data, part.len);
 		}
 		sieve_addresses_free(addrs, count);
 	}
 	strbuf_free(&part);
-	values_free(&raw);
+	sieve_values_free(&raw);
 }
 
 static void envelope_values(struct run *run, const struct sieve_node *node,
-			    struct values *out)
+			    struct sieve_values *out)
 {
 	const struct sieve_envelope *env = run->env->envelope;
 	const struct sieve_arg *parts = node->r.pos[0];
@@ -347,7 +322,7 @@ static void envelope_values(struct run *run, const struct sieve_node *node,
 		if (*addr == '\0') {
 			/* the null reverse-path: "" for every part */
 			if (node->r.addrpart != SIEVE_ADDR_DETAIL)
-				values_add(out, "", 0);
+				sieve_values_add(out, "", 0);
 			continue;
 		}
 		if ((at = strrchr(addr, '@')) != NULL) {
@@ -355,7 +330,7 @@ static void envelope_values(struct run *run, const struct sieve_node *node,
 			domain = xstrdup(at + 1);
 		}
 		if (address_part(run, node->r.addrpart, addr, local, domain, &part))
-			values_add(out, part.data, part.len);
+			sieve_values_add(out, part.data, part.len);
 		free(local);
 		free(domain);
 	}
@@ -369,57 +344,62 @@ static int duplicate_test(struct run *run, const struct sieve_node *node);
 
 /* strings_values - each expanded string of a list */
 static void strings_values(struct run *run, const struct sieve_arg *arg,
-			   struct values *out)
+			   struct sieve_values *out)
 {
 	struct strbuf buf;
 
 	strbuf_init(&buf, 64);
 	for (size_t i = 0; i < arg->nstrs; i++) {
 		expand(run, &arg->strs[i], &buf);
-		values_add(out, buf.data, buf.len);
+		sieve_values_add(out, buf.data, buf.len);
 	}
 	strbuf_free(&buf);
 }
 
-static void flag_values(struct run *run, const struct sieve_node *node,
-			struct values *out)
+/* var_flags - the flags held in the variable named by name */
+static void var_flags(struct run *run, const struct sieve_string *name,
+		      struct sieve_flags *flags)
 {
+	struct strbuf ref, value;
+
+	strbuf_init(&ref, 32);
+	strbuf_init(&value, 64);
+	strbuf_append_str(&ref, "${");
+	sieve_vars_expand(&run->vars, name->data, name->len, &ref);
+	strbuf_putc(&ref, '}');
+	sieve_vars_expand(&run->vars, ref.data, ref.len, &value);
+	sieve_flags_add(flags, value.data);
+	strbuf_free(&ref);
+	strbuf_free(&value);
+}
+
+/* flag_values - hasflag's values: the internal variable's flags, or
+   those of the named variables */
+static void flag_values(struct run *run, const struct sieve_node *node,
+			struct sieve_values *out)
+{
+	struct sieve_flags flags = { NULL, 0 };
+
 	if (node->r.npos == 2) {
-		/* hasflag on named variables */
-		for (size_t i = 0; i < node->r.pos[0]->nstrs; i++) {
-			struct sieve_flags flags = { NULL, 0 };
-			struct strbuf name = { 0 }, value;
-			strbuf_init(&name, 16);
-			strbuf_init(&value, 64);
-			expand(run, &node->r.pos[0]->strs[i], &name);
-			strbuf_appendf(&value, "${%s}", name.data);
-			struct sieve_string ref = { value.data, value.len, true };
-			struct strbuf flat;
-			strbuf_init(&flat, 64);
-			sieve_vars_expand(&run->vars, ref.data, ref.len, &flat);
-			sieve_flags_add(&flags, flat.data);
-			for (size_t f = 0; f < flags.count; f++)
-				values_add(out, flags.flags[f], strlen(flags.flags[f]));
-			sieve_flags_clear(&flags);
-			strbuf_free(&flat);
-			strbuf_free(&name);
-			strbuf_free(&value);
-		}
-		return;
+		for (size_t i = 0; i < node->r.pos[0]->nstrs; i++)
+			var_flags(run, &node->r.pos[0]->strs[i], &flags);
+	} else {
+		sieve_flags_copy(&flags, &run->flags);
 	}
-	for (size_t f = 0; f < run->flags.count; f++)
-		values_add(out, run->flags.flags[f], strlen(run->flags.flags[f]));
+	for (size_t f = 0; f < flags.count; f++)
+		sieve_values_add(out, flags.flags[f], strlen(flags.flags[f]));
+	sieve_flags_clear(&flags);
 }
 
 /* date_values - the date part of each dated header (date) or of now
    (currentdate), in the zone the test asks for. -1 on an invalid zone */
 static int date_values(struct run *run, const struct sieve_node *node,
-		       struct values *out)
+		       struct sieve_values *out)
 {
 	bool current = node->r.spec->id == SIEVE_TEST_CURRENTDATE;
 	const struct sieve_arg *zone_arg = node->r.tag_arg[SIEVE_TAG_ZONE];
 	bool original = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_ORIGINALZONE)) != 0;
-	struct values raw = { 0 };
+	struct sieve_values raw = { 0 };
 	struct strbuf part, buf;
 	int zone = 0;
 
@@ -440,7 +420,7 @@ static int date_values(struct run *run, const struct sieve_node *node,
 
 		date.zone = zone_arg != NULL ? zone : sieve_local_zone(date.when);
 		if (sieve_date_part(&date, part.data, &buf))
-			values_add(out, buf.data, buf.len);
+			sieve_values_add(out, buf.data, buf.len);
 	} else {
 		header_values(run, node, node->r.pos[0], false, &raw);
 		for (size_t i = 0; i < raw.count; i++) {
@@ -453,10 +433,10 @@ static int date_values(struct run *run, const struct sieve_node *node,
 			else if (!original)
 				date.zone = sieve_local_zone(date.when);
 			if (sieve_date_part(&date, part.data, &buf))
-				values_add(out, buf.data, buf.len);
+				sieve_values_add(out, buf.data, buf.len);
 		}
 	}
-	values_free(&raw);
+	sieve_values_free(&raw);
 	strbuf_free(&part);
 	strbuf_free(&buf);
 	return 0;
@@ -465,7 +445,7 @@ static int date_values(struct run *run, const struct sieve_node *node,
 /* eval_match_test - the tests that match values against keys */
 static int eval_match_test(struct run *run, const struct sieve_node *node)
 {
-	struct values values = { 0 };
+	struct sieve_values values = { 0 };
 	const struct sieve_arg *keys = node->r.pos[node->r.npos - 1];
 	int ret;
 
@@ -483,12 +463,12 @@ static int eval_match_test(struct run *run, const struct sieve_node *node)
 		strings_values(run, node->r.pos[0], &values);
 		if (node->r.match == SIEVE_MATCH_COUNT) {
 			/* :count counts the non-empty strings */
-			struct values nonempty = { 0 };
+			struct sieve_values nonempty = { 0 };
 			for (size_t i = 0; i < values.count; i++) {
 				if (values.len[i] > 0)
-					values_add(&nonempty, values.data[i], values.len[i]);
+					sieve_values_add(&nonempty, values.data[i], values.len[i]);
 			}
-			values_free(&values);
+			sieve_values_free(&values);
 			values = nonempty;
 		}
 		break;
@@ -498,14 +478,13 @@ static int eval_match_test(struct run *run, const struct sieve_node *node)
 	case SIEVE_TEST_DATE:
 	case SIEVE_TEST_CURRENTDATE:
 		if (date_values(run, node, &values) < 0) {
-			values_free(&values);
+			sieve_values_free(&values);
 			return -1;
 		}
 		break;
 	case SIEVE_TEST_BODY:
-		if (sieve_body_values(run->env->msg, node, &values.data,
-				      &values.len, &values.count) < 0) {
-			values_free(&values);
+		if (sieve_body_values(run->env->msg, node, &values) < 0) {
+			sieve_values_free(&values);
 			return run_error(run, node->line, "body: message too complex");
 		}
 		break;
@@ -514,7 +493,7 @@ static int eval_match_test(struct run *run, const struct sieve_node *node)
 				 node->name);
 	}
 	ret = match_values(run, node, &values, keys);
-	values_free(&values);
+	sieve_values_free(&values);
 	return ret;
 }
 
@@ -665,14 +644,12 @@ static int duplicate_test(struct run *run, const struct sieve_node *node)
 static void flags_of_arg(struct run *run, const struct sieve_arg *arg,
 			 struct sieve_flags *flags)
 {
-	struct strbuf buf;
+	struct sieve_values values = { 0 };
 
-	strbuf_init(&buf, 32);
-	for (size_t i = 0; i < arg->nstrs; i++) {
-		expand(run, &arg->strs[i], &buf);
-		sieve_flags_add(flags, buf.data);
-	}
-	strbuf_free(&buf);
+	strings_values(run, arg, &values);
+	for (size_t i = 0; i < values.count; i++)
+		sieve_flags_add(flags, values.data[i]);
+	sieve_values_free(&values);
 }
 
 static int add_action(struct run *run, struct sieve_action *act)
@@ -793,30 +770,24 @@ static int flag_command(struct run *run, const struct sieve_node *node)
 	if (node->r.npos == 2) {
 		const struct sieve_string *name = &node->r.pos[0]->strs[0];
 		struct sieve_flags cur = { NULL, 0 };
-		struct strbuf ref, flat;
+		struct strbuf var, flat;
+		int ret;
 
-		strbuf_init(&ref, 32);
-		strbuf_init(&flat, 64);
-		strbuf_append_str(&ref, "${");
-		sieve_vars_expand(&run->vars, name->data, name->len, &ref);
-		strbuf_putc(&ref, '}');
-		sieve_vars_expand(&run->vars, ref.data, ref.len, &flat);
 		if (id != SIEVE_CMD_SETFLAG)
-			sieve_flags_add(&cur, flat.data);
+			var_flags(run, name, &cur);
 		for (size_t i = 0; i < change.count; i++) {
 			if (id == SIEVE_CMD_REMOVEFLAG)
 				sieve_flags_remove(&cur, change.flags[i]);
 			else
 				sieve_flags_add(&cur, change.flags[i]);
 		}
-		strbuf_reset(&flat);
+		strbuf_init(&flat, 64);
 		for (size_t i = 0; i < cur.count; i++)
 			strbuf_appendf(&flat, "%s%s", i > 0 ? " " : "", cur.flags[i]);
-		/* the name without "${" and "}" */
-		char *var = xstrndup(ref.data + 2, ref.len - 3);
-		int ret = sieve_vars_set(&run->vars, var, flat.data, flat.len);
-		free(var);
-		strbuf_free(&ref);
+		strbuf_init(&var, 32);
+		sieve_vars_expand(&run->vars, name->data, name->len, &var);
+		ret = sieve_vars_set(&run->vars, var.data, flat.data, flat.len);
+		strbuf_free(&var);
 		strbuf_free(&flat);
 		sieve_flags_clear(&cur);
 		sieve_flags_clear(&change);
@@ -895,15 +866,15 @@ static int deleteheader_command(struct run *run, const struct sieve_node *node)
 		if (want == 0 || seen == want) {
 			remove = true;
 			if (patterns != NULL) {
-				struct values one = { 0 };
+				struct sieve_values one = { 0 };
 				struct strbuf decoded;
 
 				strbuf_init(&decoded, 64);
 				sieve_decode_mime_words(&decoded, hdrs->items[i].value);
-				values_add(&one, decoded.data, decoded.len);
+				sieve_values_add(&one, decoded.data, decoded.len);
 				ret = match_values(run, node, &one, patterns);
 				remove = ret > 0;
-				values_free(&one);
+				sieve_values_free(&one);
 				strbuf_free(&decoded);
 			}
 		}

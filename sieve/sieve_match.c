@@ -3,7 +3,30 @@
  */
 #include "sieve_match.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
+
+void sieve_values_add(struct sieve_values *values, const char *data, size_t len)
+{
+	size_t n = values->count + 1;
+
+	values->data = xreallocarray(values->data, n, sizeof(*values->data));
+	values->len = xreallocarray(values->len, n, sizeof(*values->len));
+	values->data[values->count] = xstrndup(data, len);
+	values->len[values->count] = len;
+	values->count = n;
+}
+
+void sieve_values_free(struct sieve_values *values)
+{
+	for (size_t i = 0; i < values->count; i++)
+		free(values->data[i]);
+	free(values->data);
+	free(values->len);
+	memset(values, 0, sizeof(*values));
+}
 
 static unsigned char fold(unsigned char c)
 {

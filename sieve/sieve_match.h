@@ -17,6 +17,16 @@
 
 #define SIEVE_MATCH_VARS 10
 
+/* the values a test matches: strings that may hold NULs */
+struct sieve_values {
+	char **data;
+	size_t *len;
+	size_t count;
+};
+
+void sieve_values_add(struct sieve_values *values, const char *data, size_t len);
+void sieve_values_free(struct sieve_values *values);
+
 struct sieve_matcher {
 	enum sieve_match match;
 	enum sieve_relop relop;

@@ -278,6 +278,16 @@ int sieve_file_read(const char *path, size_t max, struct strbuf *text,
 	return 1;
 }
 
+int sieve_file_load(const char *path, size_t max, struct strbuf *text,
+		    char **error_r)
+{
+	int ret = sieve_file_read(path, max, text, error_r);
+
+	if (ret == 0)
+		*error_r = xasprintf("%s: %s", path, strerror(ENOENT));
+	return ret > 0 ? 0 : -1;
+}
+
 int sieve_dir_loader(void *context, bool global, const char *name,
 		     struct strbuf *text, char **error_r)
 {

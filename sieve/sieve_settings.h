@@ -43,6 +43,11 @@ int sieve_script_read(const char *path, struct strbuf *text, char **error_r);
 int sieve_file_read(const char *path, size_t max, struct strbuf *text,
 		    char **error_r);
 
+/* sieve_file_load - the same, a missing file being an error too: 0, or
+   -1 with *error_r (malloced, "PATH: reason") */
+int sieve_file_load(const char *path, size_t max, struct strbuf *text,
+		    char **error_r);
+
 /* the directories include reads NAME.sieve from */
 struct sieve_script_dirs {
 	const char *personal, *global;

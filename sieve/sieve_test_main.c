@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sieve.h"
@@ -29,15 +28,10 @@
 static int read_file(const char *path, size_t max, struct strbuf *out)
 {
 	char *error;
-	int ret = sieve_file_read(path, max, out, &error);
 
-	if (ret <= 0) {
-		if (ret < 0) {
-			fprintf(stderr, "loft-sieve-test: %s\n", error);
-			free(error);
-		} else {
-			fprintf(stderr, "loft-sieve-test: %s: no such file\n", path);
-		}
+	if (sieve_file_load(path, max, out, &error) < 0) {
+		fprintf(stderr, "loft-sieve-test: %s\n", error);
+		free(error);
 		return -1;
 	}
 	return 0;
@@ -61,9 +55,6 @@ int main(int argc, char **argv)
 	struct sieve_envelope envelope = { "", NULL, NULL };
 	struct sieve_limits limits;
 	struct sieve_script *script;
-	struct sieve_message msg;
-	struct sieve_result res;
-	struct sieve_run_env env;
 	struct strbuf text, message, out;
 	bool tracing = false;
 	struct sieve_script_dirs dirs = { NULL, NULL };
@@ -110,25 +101,15 @@ int main(int argc, char **argv)
 		strbuf_free(&message);
 		return EX_DATAERR;
 	}
-	sieve_message_parse(&msg, message.data, message.len);
-	memset(&env, 0, sizeof(env));
-	env.msg = &msg;
-	env.envelope = &envelope;
-	env.limits = &limits;
-	env.now = time(NULL);
-	if (tracing)
-		env.trace = trace_line;
-	sieve_result_init(&res);
-	sieve_run(script, &env, &res);
 	strbuf_init(&out, 256);
-	sieve_result_format(&res, &out);
+	error = sieve_test_message(script, message.data, message.len, &envelope,
+				   &limits, tracing ? trace_line : NULL, &out);
 	fputs(out.data, stdout);
-	if (res.error != NULL)
-		fprintf(stderr, "%s: %s\n", argv[optind], res.error);
-	status = res.error != NULL ? 1 : 0;
+	if (error != NULL)
+		fprintf(stderr, "%s: %s\n", argv[optind], error);
+	status = error != NULL ? 1 : 0;
+	free(error);
 	strbuf_free(&out);
-	sieve_result_free(&res);
-	sieve_message_free(&msg);
 	sieve_script_free(&script);
 	strbuf_free(&text);
 	strbuf_free(&message);
