@@ -12,6 +12,7 @@
 #include "sieve.h"
 #include "sieve_lexer.h"
 #include "sieve_match.h"
+#include "sieve_vacation.h"
 #include "sieve_vars.h"
 
 /* run_script - compile and run text on msg; the formatted result, or
@@ -364,6 +365,52 @@ START_TEST(test_duplicate_and_editheader)
 }
 END_TEST
 
+static enum sieve_vacation_verdict vacation_verdict(const char *from,
+						   const char *header)
+{
+	struct sieve_envelope envelope = { from, "bob@example.com", NULL };
+	static char *addresses[] = { "robert@example.com" };
+	struct sieve_vacation vac = { 0 };
+	struct sieve_message msg;
+	enum sieve_vacation_verdict verdict;
+
+	vac.addresses = addresses;
+	vac.naddresses = 1;
+	sieve_message_parse(&msg, header, strlen(header));
+	verdict = sieve_vacation_check(&msg, &envelope, &vac);
+	sieve_message_free(&msg);
+	return verdict;
+}
+
+START_TEST(test_vacation_rules)
+{
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: Bob <bob@example.com>\n\n"),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "Cc: x@y, ROBERT@example.com\n\n"),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_int_eq(vacation_verdict("", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_NULL_SENDER);
+	ck_assert_int_eq(vacation_verdict("MAILER-DAEMON@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_SYSTEM_SENDER);
+	ck_assert_int_eq(vacation_verdict("owner-list@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_SYSTEM_SENDER);
+	ck_assert_int_eq(vacation_verdict("foo-request@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_SYSTEM_SENDER);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\nAuto-Submitted: auto-replied\n\n"),
+			 SIEVE_VACATION_AUTO_SUBMITTED);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\nAuto-Submitted: no\n\n"),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\nPrecedence: BULK\n\n"),
+			 SIEVE_VACATION_BULK);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\nList-Id: <l.x.org>\n\n"),
+			 SIEVE_VACATION_LIST);
+	ck_assert_int_eq(vacation_verdict("robert@example.com", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_OWN_MESSAGE);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: someone@else.org\n\n"),
+			 SIEVE_VACATION_NOT_ADDRESSED);
+}
+END_TEST
+
 static Suite *sieve_suite(void)
 {
 	Suite *s = suite_create("sieve");
@@ -382,6 +429,7 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_runs);
 	tcase_add_test(tc, test_action_limit);
 	tcase_add_test(tc, test_duplicate_and_editheader);
+	tcase_add_test(tc, test_vacation_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }
