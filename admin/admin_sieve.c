@@ -73,6 +73,8 @@ static int run_script(const struct sieve_user_settings *sset,
 	struct sieve_script_dirs dirs = { sset->personal_dir, sset->global_dir };
 	struct sieve_compile_env cenv = { &sset->limits, sieve_dir_loader, &dirs };
 	struct sieve_envelope envelope = { "MAILER-DAEMON", rcpt, rcpt };
+	struct sieve_message parsed;
+	char *sender;
 	struct sieve_script *script;
 	struct strbuf text, out;
 	char *error = NULL;
@@ -101,9 +103,16 @@ static int run_script(const struct sieve_user_settings *sset,
 		return EX_DATAERR;
 	}
 	strbuf_free(&text);
+	/* the envelope sender a delivery would have: the message's own */
+	sieve_message_parse(&parsed, message->data, message->len);
+	sender = sieve_message_sender(&parsed);
+	sieve_message_free(&parsed);
+	if (sender != NULL)
+		envelope.mail_from = sender;
 	strbuf_init(&out, 256);
 	error = sieve_test_message(script, message->data, message->len, &envelope,
-				   &sset->limits, NULL, &out);
+				   &sset->limits, NULL, true, &out);
+	free(sender);
 	fputs(out.data, stdout);
 	if (error != NULL)
 		fprintf(stderr, "loftadm: %s: %s\n", sset->active_path, error);

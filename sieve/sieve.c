@@ -6,9 +6,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sieve_include.h"
 #include "sieve_interp.h"
+#include "sieve_vacation.h"
 #include "sieve_parser.h"
 #include "sieve_validate.h"
 #include "xalloc.h"
@@ -95,7 +97,7 @@ char *sieve_test_message(const struct sieve_script *script, const char *data,
 			 const struct sieve_limits *limits,
 			 void (*trace)(void *context, unsigned int line,
 				       const char *text),
-			 struct strbuf *out)
+			 bool explain, struct strbuf *out)
 {
 	struct sieve_message msg;
 	struct sieve_result res;
@@ -112,9 +114,38 @@ char *sieve_test_message(const struct sieve_script *script, const char *data,
 	sieve_result_init(&res);
 	sieve_run(script, &env, &res);
 	sieve_result_format(&res, out);
+	for (size_t i = 0; explain && i < res.count; i++) {
+		if (res.actions[i].type != SIEVE_ACT_VACATION)
+			continue;
+		strbuf_appendf(out, "=> %s\n", sieve_vacation_verdict_text(
+			sieve_vacation_check(&msg, envelope, &res.actions[i].vacation)));
+	}
 	error = res.error;
 	res.error = NULL;
 	sieve_result_free(&res);
 	sieve_message_free(&msg);
 	return error;
+}
+
+char *sieve_message_sender(const struct sieve_message *msg)
+{
+	static const char *const names[] = { "return-path", "sender", "from" };
+
+	for (size_t n = 0; n < LOFT_N_ELEMENTS(names); n++) {
+		for (size_t i = 0; i < msg->nheaders; i++) {
+			size_t count;
+			struct sieve_address *addrs;
+			char *sender = NULL;
+
+			if (strcasecmp(msg->headers[i].name, names[n]) != 0)
+				continue;
+			addrs = sieve_parse_addresses(msg->headers[i].value, &count);
+			if (count > 0 && addrs[0].local != NULL)
+				sender = xstrdup(addrs[0].raw);
+			sieve_addresses_free(addrs, count);
+			if (sender != NULL)
+				return sender;
+		}
+	}
+	return NULL;
 }

@@ -82,13 +82,18 @@ void sieve_run(const struct sieve_script *script,
 
 /* sieve_test_message - what sieve-test does: run script on a raw message
    (now, no mailbox or duplicate knowledge) and append the formatted
-   actions (sieve_result_format) to out. NULL, or the run's error
-   (malloced; only the implicit keep was formatted). */
+   actions (sieve_result_format) to out; with explain, a last line "=>
+   vacation sent" (or "=> vacation not sent: REASON") says whether a
+   vacation action would answer. NULL, or the
+   run's error (malloced; only the implicit keep was formatted). */
 char *sieve_test_message(const struct sieve_script *script, const char *data,
 			 size_t size, const struct sieve_envelope *envelope,
 			 const struct sieve_limits *limits,
 			 void (*trace)(void *context, unsigned int line,
 				       const char *text),
-			 struct strbuf *out);
+			 bool explain, struct strbuf *out);
+/* sieve_message_sender - the sender a message names for itself: its
+   Return-Path, else Sender, else From address (malloced), or NULL */
+char *sieve_message_sender(const struct sieve_message *msg);
 
 #endif

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	}
 	strbuf_init(&out, 256);
 	error = sieve_test_message(script, message.data, message.len, &envelope,
-				   &limits, tracing ? trace_line : NULL, &out);
+				   &limits, tracing ? trace_line : NULL, false, &out);
 	fputs(out.data, stdout);
 	if (error != NULL)
 		fprintf(stderr, "%s: %s\n", argv[optind], error);

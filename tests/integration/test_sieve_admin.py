@@ -123,3 +123,16 @@ def test_runs_as_the_user(inst):
     os.chown(path, 0, 0)
     r = sieve_test(inst, "user0@example.com", SPAM, expect=75)
     assert "Permission denied" in r.stderr
+
+
+def test_vacation_explained(inst):
+    # the envelope sender is the message's own (Return-Path, Sender, From)
+    write_script(inst, "user0@example.com", ".dovecot.sieve",
+                 'require "vacation";\nvacation :days 3 "Away.";\n')
+    plain = (b"Return-Path: <alice@example.org>\nFrom: alice@example.org\n"
+             b"To: user0@example.com\nSubject: hi\n\nhello\n")
+    r = sieve_test(inst, "user0@example.com", plain)
+    assert r.stdout.splitlines()[1:] == ["vacation seconds=259200", "implicit-keep INBOX",
+                                         "=> vacation sent"]
+    r = sieve_test(inst, "user0@example.com", LIST)
+    assert r.stdout.splitlines()[-1] == "=> vacation not sent: list mail"
