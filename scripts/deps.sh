@@ -1,6 +1,5 @@
 #!/bin/sh
-# deps.sh - install what building and testing loft needs on Debian 12
-# (dpkg-dev, lintian, logrotate, man-db: the Debian package and its test),
+# deps.sh - install what building and testing loft needs on Debian 12,
 # skipping the apt run when everything is already there.
 set -eu
 # one group per line, so that additions merge cleanly
@@ -18,6 +17,9 @@ PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
 PACKAGES="$PACKAGES dovecot-core"
 # the package test: cpack, lintian and what the maintainer scripts use
 PACKAGES="$PACKAGES dpkg-dev lintian adduser logrotate"
+# Pigeonhole's sieve-test for the Sieve conformance test (run with a
+# private config; no dovecot service is started)
+PACKAGES="$PACKAGES dovecot-sieve"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
