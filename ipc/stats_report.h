@@ -44,6 +44,9 @@ struct stats_report_delivery {
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);
 
+/* stats_report_tls_handshake - a TLS handshake succeeded or failed */
+void stats_report_tls_handshake(struct stats_client *client, bool ok);
+
 /* kind: LOFT__TIMING__KIND__KIND_USERDB_LOOKUP / _STORAGE_WRITE */
 void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
 			 double seconds);

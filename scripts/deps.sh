@@ -3,7 +3,7 @@
 # skipping the apt run when everything is already there.
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
-libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
+libsqlite3-dev libssl-dev openssl libio-socket-ssl-perl libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
 postfix swaks prometheus python3-yaml"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"

@@ -63,6 +63,7 @@ master_listener_add(struct master_listener_set *set,
 	ml->path = path == NULL ? NULL : xstrdup(path);
 	ml->fd = -1;
 	ml->haproxy = l->type == LISTENER_INET && l->haproxy;
+	ml->ssl = l->type == LISTENER_INET && l->ssl;
 	return ml;
 }
 
@@ -484,6 +485,7 @@ char *master_listeners_env(const struct master_listener_set *set)
 		tmp[i].type = set->listeners[i].type;
 		tmp[i].name = set->listeners[i].name;
 		tmp[i].haproxy = set->listeners[i].haproxy;
+		tmp[i].ssl = set->listeners[i].ssl;
 	}
 	value = service_env_listeners_value(tmp, set->count);
 	free(tmp);
