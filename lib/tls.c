@@ -168,7 +168,13 @@ static int tls_load_key(SSL_CTX *ctx, const char *pem, const char *password,
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, key) != 1) {
-		*error_r = tls_fail("ssl_key: key refused");
+		unsigned long err = ERR_peek_last_error();
+		bool mismatch = ERR_GET_LIB(err) == ERR_LIB_X509 &&
+			(ERR_GET_REASON(err) == X509_R_KEY_VALUES_MISMATCH ||
+			 ERR_GET_REASON(err) == X509_R_KEY_TYPE_MISMATCH);
+
+		*error_r = tls_fail(mismatch ? "ssl_key: does not match ssl_cert" :
+				    "ssl_key: key refused");
 		ret = -1;
 	} else if (SSL_CTX_check_private_key(ctx) != 1) {
 		*error_r = tls_fail("ssl_key: does not match ssl_cert");
