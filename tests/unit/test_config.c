@@ -752,7 +752,11 @@ END_TEST
 static const char *const global_names[] = {
 	"base_dir", "hostname", "postmaster_address", "protocols", "listen",
 	"haproxy_trusted_networks",
-	"mail_temp_dir", "mail_home", "mail_location", "mail_uid", "mail_gid",
+	"mail_temp_dir",
+	"ssl", "ssl_cert", "ssl_key", "ssl_key_password", "ssl_ca",
+	"ssl_verify_client_cert", "ssl_min_protocol", "ssl_cipher_list",
+	"ssl_cipher_suites", "ssl_curve_list", "ssl_prefer_server_ciphers", "ssl_dh",
+	"mail_home", "mail_location", "mail_uid", "mail_gid",
 	"first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
 	"mail_privileged_group", "mail_fsync", "mail_max_lock_timeout",
 	"mbox_lock_timeout", "mbox_dotlock_change_timeout", "mbox_write_locks",
