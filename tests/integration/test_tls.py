@@ -1,6 +1,7 @@
 """TLS for LMTP through real clients: Python's ssl and smtplib.LMTP,
-swaks --tls/--tlsc and openssl s_client -starttls lmtp against a real
-loftd. Certificates are made here with the openssl command.
+swaks --tls/--tlsc, openssl s_client -starttls lmtp and Postfix's lmtp
+client (a private Postfix instance, lmtp_tls_security_level = secure)
+against a real loftd. Certificates are made here with the openssl command.
 
 Postfix's smtp-source has no TLS option, so it cannot take part here.
 """
@@ -428,3 +429,62 @@ def test_encrypted_key_and_dh_params(inst):
                          text=True, timeout=30).stdout
     assert "ssl_key = # hidden" in out and "ssl_key_password = # hidden" in out
     assert "s3cret" not in out and "ENCRYPTED" not in out
+
+
+def postfix_instance(folder, lmtp_port, cafile, level):
+    """a private Postfix (config and queue under folder, no listener of
+    its own) whose every message goes to loft over LMTP with
+    lmtp_tls_security_level = level"""
+    os.makedirs(os.path.join(folder, "queue"))
+    os.makedirs(os.path.join(folder, "data"))
+    shutil.chown(os.path.join(folder, "data"), "postfix")
+    shutil.copyfile("/etc/postfix/master.cf", os.path.join(folder, "master.cf"))
+    with open(os.path.join(folder, "main.cf"), "w") as f:
+        f.write(f"""compatibility_level = 3.6
+queue_directory = {folder}/queue
+data_directory = {folder}/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = testhost
+mydomain = localdomain
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+master_service_disable = inet
+default_transport = lmtp:inet:127.0.0.1:{lmtp_port}
+lmtp_tls_security_level = {level}
+lmtp_tls_CAfile = {cafile}
+lmtp_tls_loglevel = 1
+maillog_file_prefixes = {folder}
+maillog_file = {folder}/maillog
+""")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("postfix") is None
+                    or not os.path.exists("/etc/postfix/master.cf"),
+                    reason="needs root and Postfix")
+def test_postfix_lmtp_tls_security_level_encrypt(inst):
+    d = TlsDaemon(inst, ssl_mode="required")
+    d.start()
+    pf = os.path.join(inst.root, "postfix")
+    postfix_instance(pf, d.port, d.cert, "secure")
+    try:
+        r = subprocess.run(["postfix", "-c", pf, "start"], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = subprocess.run(["sendmail", "-C", pf, "-f", "sender@example.org",
+                            "user0@example.com"], input=MSG, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        def maillog():
+            with open(os.path.join(pf, "maillog")) as f:
+                return f.read()
+        assert wait_for(lambda: "status=sent" in maillog(), timeout=60), maillog()
+        assert delivered(inst) == 1
+        log = maillog()
+        # secure: the certificate was verified for the name Postfix expects
+        assert re.search(r"postfix/lmtp\[\d+\]: Verified TLS connection established to "
+                         r"127\.0\.0\.1\[127\.0\.0\.1\]:\d+: TLSv1\.3", log), log
+        assert re.search(r"status=sent \(250 2\.0\.0 <user0@example\.com> \S+ Saved\)", log)
+    finally:
+        subprocess.run(["postfix", "-c", pf, "stop"], capture_output=True, timeout=120)
+        d.stop()
