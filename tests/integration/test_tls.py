@@ -488,3 +488,31 @@ def test_postfix_lmtp_tls_security_level_encrypt(inst):
     finally:
         subprocess.run(["postfix", "-c", pf, "stop"], capture_output=True, timeout=120)
         d.stop()
+
+
+def test_client_certificate_required_with_ssl_verify_client_cert(inst):
+    client_cert, client_key = make_cert(inst.root, "client", 5)
+    d = TlsDaemon(inst, extra=f"""
+        ssl_ca = <{client_cert}
+        ssl_verify_client_cert = yes
+        """).add_tls_listener()
+    d.start()
+    try:
+        ctx = client_context(d.cert)
+        ctx.load_cert_chain(client_cert, client_key)
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", d.tls_port), timeout=20),
+                             server_hostname="testhost") as s:
+            c = TlsRaw(s)
+            assert c.line() == "220 testhost loft ready."
+        # without a certificate the handshake fails (TLS 1.3: the client
+        # learns it at its first read)
+        with pytest.raises((ssl.SSLError, ConnectionResetError, EOFError)):
+            with d.tls_socket() as s:
+                c = TlsRaw(s)
+                c.line()
+        assert wait_for(lambda: (d.metric("loft_tls_handshake_failures_total") or 0) >= 1)
+        assert re.search(r"TLS handshake with 127\.0\.0\.1 failed: SSL_accept\(\) failed: "
+                         r"error:\S+:SSL routines::peer did not return a certificate",
+                         d.warnings())
+    finally:
+        d.stop()
