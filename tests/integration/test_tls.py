@@ -516,3 +516,45 @@ def test_client_certificate_required_with_ssl_verify_client_cert(inst):
                          d.warnings())
     finally:
         d.stop()
+
+
+def test_haproxy_header_before_tls(inst):
+    """on a haproxy = yes, ssl = yes listener the PROXY header comes
+    first, in plaintext, then the handshake; ssl = required judges the
+    client by the header's addresses"""
+    d = TlsDaemon(inst, ssl_mode="required", extra="haproxy_trusted_networks = 127.0.0.1\n")
+    d.add_tls_listener()
+    proxied_port = _free_port_other_than(d.port, d.http_port, d.tls_port)
+    with open(inst.conf) as f:
+        text = f.read()
+    text = text.replace("    ssl = yes\n", "    ssl = yes\n    haproxy = yes\n", 1)
+    text = text.replace("  unix_listener lmtp {", f"""  inet_listener proxied {{
+    address = 127.0.0.1
+    port = {proxied_port}
+    haproxy = yes
+  }}
+  unix_listener lmtp {{""", 1)
+    with open(inst.conf, "w") as f:
+        f.write(text)
+    d.start()
+    try:
+        raw = socket.create_connection(("127.0.0.1", d.tls_port), timeout=20)
+        raw.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 24\r\n")
+        s = client_context(d.cert).wrap_socket(raw, server_hostname="testhost")
+        c = TlsRaw(s)
+        assert c.line() == "220 testhost loft ready."
+        assert c.cmd("MAIL FROM:<sender@example.org>") == ["250 2.1.0 OK"]
+        s.close()
+        assert re.search(r"Info: Connect from 192\.0\.2\.7$", inst.log(), re.M)
+        # plaintext through the proxy: remote unless the header says the
+        # client is the proxy host talking to itself
+        for header, reply in ((b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 24\r\n",
+                               "530 5.7.0 TLS required."),
+                              (b"PROXY TCP4 10.1.1.1 10.1.1.1 5555 24\r\n", "250 2.1.0 OK")):
+            c = Raw(("127.0.0.1", proxied_port))
+            c.send(header)
+            c.line()
+            assert c.cmd("MAIL FROM:<sender@example.org>") == [reply], header
+            c.close()
+    finally:
+        d.stop()
