@@ -445,6 +445,7 @@ int tls_conn_handshake(struct tls_conn *conn, const char **error_r)
 	ret = SSL_accept(conn->ssl);
 	if (ret == 1) {
 		conn->handshake_done = true;
+		conn->events = 0;
 		return 1;
 	}
 	result = tls_conn_result(conn, ret, errno, "SSL_accept()");
@@ -466,8 +467,10 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t size)
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_read(conn->ssl, buf, size > INT32_MAX ? INT32_MAX : (int)size);
-	if (ret > 0)
+	if (ret > 0) {
+		conn->events = 0;
 		return ret;
+	}
 	result = tls_conn_result(conn, ret, errno, "SSL_read()");
 	if (result == 1)
 		return 0;
@@ -483,8 +486,10 @@ ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t size)
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_write(conn->ssl, buf, size > INT32_MAX ? INT32_MAX : (int)size);
-	if (ret > 0)
+	if (ret > 0) {
+		conn->events = 0;
 		return ret;
+	}
 	if (tls_conn_result(conn, ret, errno, "SSL_write()") == 1) {
 		/* the peer closed its side: nothing more can be sent */
 		snprintf(conn->error, sizeof(conn->error),

@@ -54,8 +54,9 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t size);
 /* tls_conn_write - like write(2) (partial writes happen); a retry after
    EAGAIN must offer at least the same bytes again (they may have moved) */
 ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t size);
-/* tls_conn_events - EVLOOP_READ or EVLOOP_WRITE: what the last call that
-   would have blocked waits for (EVLOOP_READ before any) */
+/* tls_conn_events - EVLOOP_READ or EVLOOP_WRITE: what the last call
+   waits for when it would have blocked; 0 after a call that succeeded
+   (EVLOOP_READ before the handshake begins) */
 unsigned int tls_conn_events(const struct tls_conn *conn);
 /* tls_conn_error - why the last call failed */
 const char *tls_conn_error(const struct tls_conn *conn);

@@ -558,3 +558,48 @@ def test_haproxy_header_before_tls(inst):
             c.close()
     finally:
         d.stop()
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def test_backed_up_tls_output_then_idle_costs_no_cpu(tlsd):
+    """replies the client does not read fill the socket (SSL_write would
+    block), the client then reads them all, and the idle session after
+    that must not keep the loop spinning"""
+    import threading
+    count = 100000
+    s = tlsd.tls_socket()
+    c = TlsRaw(s)
+    c.line()
+    got = []
+
+    def reader():
+        time.sleep(1.0)
+        n = 0
+        buf = b""
+        while n < count:
+            buf += s.recv(65536)
+            n += buf.count(b"\n")
+            buf = buf[buf.rfind(b"\n") + 1:]
+        got.append(n)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    s.sendall(b"NOOP\r\n" * count)
+    t.join(60)
+    assert got == [count]
+    time.sleep(0.5)
+    pids = tlsd.children()
+    before = cpu_seconds(pids)
+    time.sleep(2)
+    assert cpu_seconds(pids) - before < 0.5
+    c = TlsRaw(s)
+    assert c.cmd("NOOP") == ["250 2.0.0 OK"]
+    s.close()
