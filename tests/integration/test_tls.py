@@ -603,3 +603,20 @@ def test_backed_up_tls_output_then_idle_costs_no_cpu(tlsd):
     c = TlsRaw(s)
     assert c.cmd("NOOP") == ["250 2.0.0 OK"]
     s.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads other processes' fds")
+def test_private_key_only_in_lmtp_snapshot(tlsd):
+    def snapshot(pid):
+        with open(f"/proc/{pid}/fd/3") as f:
+            return f.read()
+    lmtp = snapshot(tlsd.children("loft-lmtp")[0])
+    assert "-----BEGIN PRIVATE KEY-----" in lmtp
+    for name in ("loft-stats", "loft-log"):
+        pids = tlsd.children(name)
+        assert pids, name
+        for pid in pids:
+            text = snapshot(pid)
+            assert "-----BEGIN PRIVATE KEY-----" not in text, name
+            assert re.search(r'^ssl_key = ""$', text, re.M), name
+            assert "-----BEGIN CERTIFICATE-----" in text  # the rest is there
