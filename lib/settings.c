@@ -87,7 +87,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, ssl_cert, "",
 	  "PEM certificate (and chain) served: ssl_cert = </path/cert.pem"),
 	G(STR, ssl_key, "", "PEM private key of ssl_cert: ssl_key = </path/key.pem"),
-	G(STR, ssl_key_password, "", "Password of an encrypted ssl_key"),
+	G(STR, ssl_alt_cert, "",
+	  "A second PEM certificate of another key type (RSA beside ECDSA)"),
+	G(STR, ssl_alt_key, "", "PEM private key of ssl_alt_cert"),
+	G(STR, ssl_key_password, "", "Password of an encrypted ssl_key (and ssl_alt_key)"),
 	G(STR, ssl_ca, "",
 	  "PEM CA certificates client certificates are verified against "
 	  "(with ssl_verify_client_cert)"),
@@ -107,6 +110,9 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, ssl_dh, "",
 	  "PEM Diffie-Hellman parameters for DHE ciphers: ssl_dh = </path/dh.pem "
 	  "(empty: OpenSSL's built-in groups)"),
+	G(STR, ssl_options, "",
+	  "Space-separated: no_compression (always on in loft), no_ticket "
+	  "(no TLS session tickets)"),
 
 	/* mail storage */
 	G(STR, mail_home, "",
@@ -918,7 +924,7 @@ static void settings_write_key_value(FILE *out, int indent, const char *key,
 
 /* settings that settings_print() hides */
 static const char *const settings_secrets[] = {
-	"http_api_key", "ssl_key", "ssl_key_password",
+	"http_api_key", "ssl_key", "ssl_alt_key", "ssl_key_password",
 };
 static __thread bool settings_hide_secrets;
 

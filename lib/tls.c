@@ -91,9 +91,10 @@ static bool tls_eof_expected(void)
 	return err == 0;
 }
 
-/* tls_load_cert - the certificate, then its chain, from PEM text */
-static int tls_load_cert(struct tls_server *server, const char *pem,
-			 const char **error_r)
+/* tls_load_cert - the certificate, then its chain, from PEM text (name:
+   the setting, for messages); the first one's serial is kept */
+static int tls_load_cert(struct tls_server *server, const char *name,
+			 const char *pem, const char **error_r)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
 	X509 *cert, *extra;
@@ -103,19 +104,21 @@ static int tls_load_cert(struct tls_server *server, const char *pem,
 
 	cert = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
 	if (cert == NULL) {
-		*error_r = tls_fail("ssl_cert: not a PEM certificate%s",
-				    tls_pem_hint("ssl_cert", pem));
+		*error_r = tls_fail("%s: not a PEM certificate%s", name,
+				    tls_pem_hint(name, pem));
 		BIO_free(bio);
 		return -1;
 	}
-	bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), NULL);
-	hex = bn == NULL ? NULL : BN_bn2hex(bn);
-	snprintf(server->serial, sizeof(server->serial), "%s",
-		 hex != NULL ? hex : "?");
-	OPENSSL_free(hex);
-	BN_free(bn);
+	if (server->serial[0] == '\0') {
+		bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), NULL);
+		hex = bn == NULL ? NULL : BN_bn2hex(bn);
+		snprintf(server->serial, sizeof(server->serial), "%s",
+			 hex != NULL ? hex : "?");
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
 	if (SSL_CTX_use_certificate(server->ctx, cert) != 1) {
-		*error_r = tls_fail("ssl_cert: certificate refused");
+		*error_r = tls_fail("%s: certificate refused", name);
 		ret = -1;
 	}
 	X509_free(cert);
@@ -123,12 +126,12 @@ static int tls_load_cert(struct tls_server *server, const char *pem,
 	       (extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if (SSL_CTX_add0_chain_cert(server->ctx, extra) != 1) {
 			X509_free(extra);
-			*error_r = tls_fail("ssl_cert: chain certificate refused");
+			*error_r = tls_fail("%s: chain certificate refused", name);
 			ret = -1;
 		}
 	}
 	if (ret == 0 && !tls_eof_expected()) {
-		*error_r = tls_fail("ssl_cert: bad chain certificate");
+		*error_r = tls_fail("%s: bad chain certificate", name);
 		ret = -1;
 	}
 	BIO_free(bio);
@@ -148,7 +151,10 @@ static int tls_password_cb(char *buf, int size, int rwflag, void *context)
 	return (int)len;
 }
 
-static int tls_load_key(SSL_CTX *ctx, const char *pem, const char *password,
+/* tls_load_key - the private key of the certificate loaded last (name:
+   the key's setting, cert_name its certificate's) */
+static int tls_load_key(SSL_CTX *ctx, const char *name, const char *cert_name,
+			const char *pem, const char *password,
 			const char **error_r)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -160,11 +166,11 @@ static int tls_load_key(SSL_CTX *ctx, const char *pem, const char *password,
 	BIO_free(bio);
 	if (key == NULL) {
 		if (strstr(pem, "ENCRYPTED") != NULL && *password == '\0')
-			*error_r = tls_fail("ssl_key: the key is encrypted and "
-					    "ssl_key_password is not set");
+			*error_r = tls_fail("%s: the key is encrypted and "
+					    "ssl_key_password is not set", name);
 		else
-			*error_r = tls_fail("ssl_key: not a PEM private key%s",
-					    tls_pem_hint("ssl_key", pem));
+			*error_r = tls_fail("%s: not a PEM private key%s", name,
+					    tls_pem_hint(name, pem));
 		return -1;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, key) != 1) {
@@ -173,11 +179,12 @@ static int tls_load_key(SSL_CTX *ctx, const char *pem, const char *password,
 			(ERR_GET_REASON(err) == X509_R_KEY_VALUES_MISMATCH ||
 			 ERR_GET_REASON(err) == X509_R_KEY_TYPE_MISMATCH);
 
-		*error_r = tls_fail(mismatch ? "ssl_key: does not match ssl_cert" :
-				    "ssl_key: key refused");
+		*error_r = mismatch ?
+			tls_fail("%s: does not match %s", name, cert_name) :
+			tls_fail("%s: key refused", name);
 		ret = -1;
 	} else if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = tls_fail("ssl_key: does not match ssl_cert");
+		*error_r = tls_fail("%s: does not match %s", name, cert_name);
 		ret = -1;
 	}
 	EVP_PKEY_free(key);
@@ -249,14 +256,41 @@ static int tls_protocol_version(const char *name)
 	return -1;
 }
 
+/* tls_options - ssl_options as SSL_OP_* bits; -1 for an unknown word */
+static long tls_options(const char *value, const char **error_r)
+{
+	char *copy = xstrdup(value), *save = NULL;
+	long options = 0;
+
+	for (char *word = strtok_r(copy, " ,", &save); word != NULL;
+	     word = strtok_r(NULL, " ,", &save)) {
+		if (strcmp(word, "no_compression") == 0) {
+			options |= SSL_OP_NO_COMPRESSION;
+		} else if (strcmp(word, "no_ticket") == 0) {
+			options |= SSL_OP_NO_TICKET;
+		} else {
+			*error_r = tls_fail("ssl_options: unknown option %s "
+					    "(known: no_compression no_ticket)",
+					    word);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return options;
+}
+
 /* tls_server_setup - everything but the certificate and key */
 static int tls_server_setup(SSL_CTX *ctx, const struct loft_settings *set,
 			    const char **error_r)
 {
 	int version = tls_protocol_version(set->ssl_min_protocol);
+	long options = tls_options(set->ssl_options, error_r);
 
+	if (options < 0)
+		return -1;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-			    SSL_OP_IGNORE_UNEXPECTED_EOF |
+			    SSL_OP_IGNORE_UNEXPECTED_EOF | (unsigned long)options |
 			    (set->ssl_prefer_server_ciphers ?
 			     SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -306,6 +340,22 @@ static int tls_server_setup(SSL_CTX *ctx, const struct loft_settings *set,
 	return 0;
 }
 
+/* tls_load_alt - ssl_alt_cert and ssl_alt_key, both or neither */
+static int tls_load_alt(struct tls_server *server,
+			const struct loft_settings *set, const char **error_r)
+{
+	if (*set->ssl_alt_cert == '\0' && *set->ssl_alt_key == '\0')
+		return 0;
+	if (*set->ssl_alt_cert == '\0' || *set->ssl_alt_key == '\0') {
+		*error_r = tls_fail("ssl_alt_cert and ssl_alt_key go together");
+		return -1;
+	}
+	if (tls_load_cert(server, "ssl_alt_cert", set->ssl_alt_cert, error_r) < 0)
+		return -1;
+	return tls_load_key(server->ctx, "ssl_alt_key", "ssl_alt_cert",
+			    set->ssl_alt_key, set->ssl_key_password, error_r);
+}
+
 int tls_server_create(const struct loft_settings *set,
 		      struct tls_server **server_r, const char **error_r)
 {
@@ -328,9 +378,10 @@ int tls_server_create(const struct loft_settings *set,
 		return -1;
 	}
 	if (tls_server_setup(server->ctx, set, error_r) < 0 ||
-	    tls_load_cert(server, set->ssl_cert, error_r) < 0 ||
-	    tls_load_key(server->ctx, set->ssl_key, set->ssl_key_password,
-			 error_r) < 0) {
+	    tls_load_cert(server, "ssl_cert", set->ssl_cert, error_r) < 0 ||
+	    tls_load_key(server->ctx, "ssl_key", "ssl_cert", set->ssl_key,
+			 set->ssl_key_password, error_r) < 0 ||
+	    tls_load_alt(server, set, error_r) < 0) {
 		tls_server_free(&server);
 		return -1;
 	}

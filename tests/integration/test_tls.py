@@ -21,13 +21,14 @@ from test_lmtp import MSG, Raw
 from test_stats import StatsDaemon
 
 
-def make_cert(folder, name, serial):
-    """A self-signed EC certificate for testhost and 127.0.0.1 with this
-    serial: (cert path, key path)"""
+def make_cert(folder, name, serial, rsa=False):
+    """A self-signed EC (or RSA) certificate for testhost and 127.0.0.1
+    with this serial: (cert path, key path)"""
     cert = os.path.join(folder, f"{name}.pem")
     key = os.path.join(folder, f"{name}.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    keyopts = (["-newkey", "rsa:2048"] if rsa else
+               ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+    subprocess.run(["openssl", "req", "-x509", *keyopts, "-nodes",
                     "-keyout", key, "-out", cert, "-days", "2",
                     "-subj", "/CN=testhost",
                     "-addext", "subjectAltName=DNS:testhost,IP:127.0.0.1",
@@ -620,3 +621,37 @@ def test_private_key_only_in_lmtp_snapshot(tlsd):
             assert "-----BEGIN PRIVATE KEY-----" not in text, name
             assert re.search(r'^ssl_key = ""$', text, re.M), name
             assert "-----BEGIN CERTIFICATE-----" in text  # the rest is there
+
+
+def test_alt_cert_and_ssl_options(inst):
+    rsa_cert, rsa_key = make_cert(inst.root, "rsa", 0x4004, rsa=True)
+    d = TlsDaemon(inst, extra=f"""
+        ssl_alt_cert = <{rsa_cert}
+        ssl_alt_key = <{rsa_key}
+        ssl_options = no_compression no_ticket
+        """).add_tls_listener()
+    d.start()
+    try:
+        def serial_for(ciphers):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(ciphers)
+            raw = socket.create_connection(("127.0.0.1", d.tls_port), timeout=20)
+            with ctx.wrap_socket(raw) as s:
+                return serial_of_der(s.getpeercert(binary_form=True))
+        assert serial_for("ECDHE-ECDSA-AES128-GCM-SHA256") == 0x1001
+        assert serial_for("ECDHE-RSA-AES128-GCM-SHA256") == 0x4004
+        # no_ticket: no session ticket in a TLS 1.2 handshake
+        r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{d.tls_port}",
+                            "-tls1_2"], input=b"", capture_output=True, timeout=30)
+        assert b"Protocol  : TLSv1.2" in r.stdout and b"TLS session ticket:" not in r.stdout
+    finally:
+        d.stop()
+    r = check(inst, f"ssl = yes\nssl_cert = <{rsa_cert}\nssl_key = <{rsa_key}\n"
+              "ssl_options = no_sslv2\n")
+    assert r.returncode != 0 and "ssl_options: unknown option no_sslv2" in r.stderr
+    r = check(inst, f"ssl = yes\nssl_cert = <{rsa_cert}\nssl_key = <{rsa_key}\n"
+              f"ssl_alt_cert = <{rsa_cert}\n")
+    assert r.returncode != 0 and "ssl_alt_cert and ssl_alt_key go together" in r.stderr
