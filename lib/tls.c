@@ -34,7 +34,8 @@ struct tls_server {
 
 struct tls_conn {
 	SSL *ssl;
-	unsigned int events;	/* what the last blocked call waits for */
+	/* what the handshake, a read or a write waits for (EVLOOP_*) */
+	unsigned int handshake_events, read_events, write_events;
 	bool handshake_done;
 	bool failed;		/* a fatal error: no close_notify */
 	char error[256];
@@ -413,7 +414,8 @@ struct tls_conn *tls_conn_create(struct tls_server *server, int fd)
 	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, fd) != 1)
 		abort(); /* out of memory, as xmalloc() */
 	SSL_set_accept_state(conn->ssl);
-	conn->events = EVLOOP_READ;
+	conn->handshake_events = conn->read_events = EVLOOP_READ;
+	conn->write_events = EVLOOP_WRITE;
 	return conn;
 }
 
@@ -434,21 +436,21 @@ void tls_conn_free(struct tls_conn **_conn)
 }
 
 /* tls_conn_result - what an SSL_* call that returned ret <= 0 means: 0
-   would block (conn->events set, errno EAGAIN), 1 end of stream, -1
-   failure (conn->error set, errno set) */
+   would block (*events_r set, errno EAGAIN), 1 end of stream, -1 failure
+   (conn->error set, errno set) */
 static int tls_conn_result(struct tls_conn *conn, int ret, int saved_errno,
-			   const char *what)
+			   const char *what, unsigned int *events_r)
 {
 	int err = SSL_get_error(conn->ssl, ret);
 	unsigned long ssl_err;
 
 	switch (err) {
 	case SSL_ERROR_WANT_READ:
-		conn->events = EVLOOP_READ;
+		*events_r = EVLOOP_READ;
 		errno = EAGAIN;
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
-		conn->events = EVLOOP_WRITE;
+		*events_r = EVLOOP_WRITE;
 		errno = EAGAIN;
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
@@ -496,10 +498,10 @@ int tls_conn_handshake(struct tls_conn *conn, const char **error_r)
 	ret = SSL_accept(conn->ssl);
 	if (ret == 1) {
 		conn->handshake_done = true;
-		conn->events = 0;
 		return 1;
 	}
-	result = tls_conn_result(conn, ret, errno, "SSL_accept()");
+	result = tls_conn_result(conn, ret, errno, "SSL_accept()",
+				 &conn->handshake_events);
 	if (result == 0)
 		return 0;
 	if (result == 1) {
@@ -519,10 +521,11 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t size)
 	errno = 0;
 	ret = SSL_read(conn->ssl, buf, size > INT32_MAX ? INT32_MAX : (int)size);
 	if (ret > 0) {
-		conn->events = 0;
+		conn->read_events = EVLOOP_READ;
 		return ret;
 	}
-	result = tls_conn_result(conn, ret, errno, "SSL_read()");
+	result = tls_conn_result(conn, ret, errno, "SSL_read()",
+				 &conn->read_events);
 	if (result == 1)
 		return 0;
 	return -1;
@@ -538,10 +541,11 @@ ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t size)
 	errno = 0;
 	ret = SSL_write(conn->ssl, buf, size > INT32_MAX ? INT32_MAX : (int)size);
 	if (ret > 0) {
-		conn->events = 0;
+		conn->write_events = EVLOOP_WRITE;
 		return ret;
 	}
-	if (tls_conn_result(conn, ret, errno, "SSL_write()") == 1) {
+	if (tls_conn_result(conn, ret, errno, "SSL_write()",
+			    &conn->write_events) == 1) {
 		/* the peer closed its side: nothing more can be sent */
 		snprintf(conn->error, sizeof(conn->error),
 			 "SSL_write() failed: Connection closed");
@@ -550,9 +554,13 @@ ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t size)
 	return -1;
 }
 
-unsigned int tls_conn_events(const struct tls_conn *conn)
+unsigned int tls_conn_events(const struct tls_conn *conn, bool reading,
+			     bool writing)
 {
-	return conn->events;
+	if (!conn->handshake_done)
+		return conn->handshake_events;
+	return (reading ? conn->read_events : 0) |
+		(writing ? conn->write_events : 0);
 }
 
 const char *tls_conn_error(const struct tls_conn *conn)

@@ -54,10 +54,13 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t size);
 /* tls_conn_write - like write(2) (partial writes happen); a retry after
    EAGAIN must offer at least the same bytes again (they may have moved) */
 ssize_t tls_conn_write(struct tls_conn *conn, const void *buf, size_t size);
-/* tls_conn_events - EVLOOP_READ or EVLOOP_WRITE: what the last call
-   waits for when it would have blocked; 0 after a call that succeeded
-   (EVLOOP_READ before the handshake begins) */
-unsigned int tls_conn_events(const struct tls_conn *conn);
+/* tls_conn_events - what to watch the socket for (EVLOOP_READ and/or
+   EVLOOP_WRITE): until the handshake is done, what it waits for; then
+   what lets the caller's reading (when reading) and writing (when
+   writing) go on: readable for a read and writable for a write, unless
+   the last one that would have blocked asked for the other */
+unsigned int tls_conn_events(const struct tls_conn *conn, bool reading,
+			     bool writing);
 /* tls_conn_error - why the last call failed */
 const char *tls_conn_error(const struct tls_conn *conn);
 /* tls_conn_describe - "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384

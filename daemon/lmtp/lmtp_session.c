@@ -143,19 +143,6 @@ static bool session_wants_input(const struct lmtp_session *session)
 		session->out.len - session->out_pos < LMTP_MAX_OUTPUT;
 }
 
-/* session_tls_events - a TLS session's interest set: the handshake's, or
-   read/write plus whatever a blocked TLS read or write waits for */
-static unsigned int session_tls_events(const struct lmtp_session *session,
-				       bool want_read, bool want_write)
-{
-	if (session->tls_handshaking)
-		return tls_conn_events(session->tls);
-	if (!want_read && !want_write)
-		return 0;
-	return (want_read ? EVLOOP_READ : 0) | (want_write ? EVLOOP_WRITE : 0) |
-		tls_conn_events(session->tls);
-}
-
 /* session_update_io - read interest unless session_wants_input() says
    no; write interest while output is pending */
 static void session_update_io(struct lmtp_session *session)
@@ -164,9 +151,10 @@ static void session_update_io(struct lmtp_session *session)
 	bool want_write = session_output_pending(session);
 
 	if (session->tls != NULL) {
+		/* a TLS read or write may need the other readiness */
 		evloop_io_set_events(session->io_in,
-				     session_tls_events(session, want_read,
-							want_write));
+				     tls_conn_events(session->tls, want_read,
+						     want_write));
 		return;
 	}
 	if (session->io_in == session->io_out) {
