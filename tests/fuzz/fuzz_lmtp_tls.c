@@ -19,7 +19,6 @@
  * session is gone and no descriptor leaked (a peer leaving in the middle
  * of a handshake frees everything).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -133,19 +132,6 @@ static void env_init(void)
 	atexit(env_cleanup);
 }
 
-static unsigned int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	unsigned int count = 0;
-	struct dirent *d;
-
-	FUZZ_CHECK(dir != NULL);
-	while ((d = readdir(dir)) != NULL)
-		count += d->d_name[0] != '.';
-	closedir(dir);
-	return count;
-}
-
 /* drain - read and drop what the server sent */
 static void drain(int fd)
 {
@@ -242,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		env_init();
 	if (size == 0)
 		return 0;
-	fds_before = count_fds();
+	fds_before = fuzz_count_fds();
 	fd = client_connect(env.ports[data[0] & 1]);
 	chunk = xmalloc(size);
 	for (size_t i = 1; i < size && open; i++) {
@@ -269,6 +255,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pump(fd);
 	close(fd);
 	wait_gone();
-	FUZZ_CHECK(count_fds() == fds_before);
+	FUZZ_CHECK(fuzz_count_fds() == fds_before);
 	return 0;
 }
