@@ -58,7 +58,9 @@ static const struct config_section_kind config_section_kinds[] = {
 };
 
 static const char *const config_protocols[] = { "lda", "lmtp" };
-static const char *const config_userdb_drivers[] = { "passwd-file", "static", "passwd" };
+static const char *const config_userdb_drivers[] = {
+	"passwd-file", "static", "passwd", "sql", "auth",
+};
 
 /* an open section on the stack */
 struct config_section {
@@ -510,6 +512,7 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 {
 	const struct config_section *sec;
 	struct service_settings *svc;
+	struct listener_settings *l;
 	struct userdb_settings *udb;
 	const char *value, *path = file->path;
 	bool expand;
@@ -532,10 +535,14 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 				     expand, NULL);
 	case CONFIG_SECTION_LISTENER:
 		svc = &ctx->set->services[sec->index];
-		return config_set_in(ctx, path, line, loft_listener_setting_defs,
-				     &svc->listeners[sec->listener_index], key,
-				     value, expand,
-				     &svc->listeners[sec->listener_index]);
+		l = &svc->listeners[sec->listener_index];
+		if (config_set_in(ctx, path, line, loft_listener_setting_defs,
+				  l, key, value, expand, l) < 0)
+			return -1;
+		/* Dovecot reads "mode = 600" as decimal; loftd warns */
+		if (strcmp(key, "mode") == 0)
+			l->mode_decimal = settings_mode_is_decimal(value);
+		return 0;
 	case CONFIG_SECTION_USERDB:
 		udb = &ctx->set->userdbs[sec->index];
 		if (config_set_in(ctx, path, line, loft_userdb_setting_defs, udb,

@@ -2,11 +2,22 @@
 # deps.sh - install what building and testing loft needs on Debian 12,
 # skipping the apt run when everything is already there.
 set -eu
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
-libsqlite3-dev libssl-dev openssl libio-socket-ssl-perl libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+# one group per line, so that additions merge cleanly
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev"
+PACKAGES="$PACKAGES libmicrohttpd-dev libjson-c-dev libsqlite3-dev"
+PACKAGES="$PACKAGES libprotobuf-c-dev protobuf-c-compiler check"
+PACKAGES="$PACKAGES python3 python3-pytest python3-yaml postfix swaks prometheus"
+# the sql userdb, and the PostgreSQL server its tests start
+PACKAGES="$PACKAGES libpq-dev postgresql"
+# sd_notify, systemd-analyze, the man page checks, the syscall filter test
+PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
+# dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda,
+# test_auth.py runs a private Dovecot for its auth-userdb socket
+PACKAGES="$PACKAGES dovecot-core"
+# TLS: OpenSSL, and swaks' TLS (test_tls.py)
+PACKAGES="$PACKAGES libssl-dev openssl libio-socket-ssl-perl"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do
@@ -21,7 +32,9 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	# postfix is installed for its smtp-source test client only: no
-	# configuration, and its service is never started
+	# configuration, and its service is never started; dovecot-core
+	# (doveadm, and a Dovecot auth-userdb socket the tests start
+	# privately) likewise
 	echo "postfix postfix/main_mailer_type select No configuration" |
 		debconf-set-selections
 	made_policy=no

@@ -25,11 +25,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "error_slot.h"
 #include "log.h"
 #include "mail_location.h"
+#include "perm_error.h"
 #include "storage.h"
 #include "strbuf.h"
 #include "userdb.h"
+#include "userdb_cache.h"
 #include "var_expand.h"
 
 #define DELIVERY_INTERNAL_ERROR \
@@ -198,65 +201,40 @@ static void delivery_user_unknown(const char *address, struct outcome *out)
 		    "5.1.1", "User doesn't exist: %s", address);
 }
 
-/* delivery_user_name_check - Dovecot's auth_username_translation, then
-   auth_username_chars: 0 with *translated_r (xmalloc'ed), or -1 with the
-   recipient refused in out (a name with a character outside the set is
-   never looked up: it cannot exist) */
-static int delivery_user_name_check(const struct loft_settings *set,
-				    const char *address, char **translated_r,
-				    struct outcome *out)
-{
-	const char *trans = set->auth_username_translation;
-	const char *chars = set->auth_username_chars;
-	size_t trans_len = strlen(trans);
-	char *name = xstrdup(address);
-
-	for (char *p = name; *p != '\0'; p++) {
-		for (size_t i = 0; i + 1 < trans_len; i += 2) {
-			if (*p == trans[i]) {
-				*p = trans[i + 1];
-				break;
-			}
-		}
-		if (*chars != '\0' && strchr(chars, *p) == NULL) {
-			log_info("recipient refused: character 0x%02x is not in "
-				 "auth_username_chars", (unsigned int)(unsigned char)*p);
-			free(name);
-			delivery_user_unknown(address, out);
-			*translated_r = NULL;
-			return -1;
-		}
-	}
-	*translated_r = name;
-	return 0;
-}
-
-int delivery_user_lookup(const struct loft_settings *set, const char *address,
-			 struct delivery_user **user_r, struct outcome *out)
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out)
 {
 	struct userdb_reply *reply;
 	struct delivery_user *user;
 	enum userdb_result result;
 	const char *error;
-	char *translated, *lookup_name;
+	char *lookup_name;
+	enum userdb_cache_use cache_use;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
 	*user_r = NULL;
-	if (delivery_user_name_check(set, address, &translated, out) < 0)
+	ret = userdb_lookup_name(set, address, &lookup_name, &error);
+	if (ret == 0) {
+		log_info("recipient refused: %s", error);
+		delivery_user_unknown(address, out);
 		return 0;
-	ret = var_expand_user_string(set->auth_username_format, translated,
-				     NULL, false, &lookup_name, &error);
-	free(translated);
+	}
 	if (ret < 0) {
-		log_error("auth_username_format %s: %s",
-			  set->auth_username_format, error);
+		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	result = userdb_lookup(set, lookup_name, &reply, &error);
+	result = userdb_lookup_cached(set, lookup_name, &reply, &cache_use,
+				      &error);
+	if (cache_use == USERDB_CACHE_STALE)
+		log_warning("userdb lookup for %s failed, using its expired "
+			    "cache entry: %s", lookup_name, error);
 	free(lookup_name);
-	delivery_timing(DELIVERY_TIMING_USERDB, start);
+	delivery_timing(cache_use == USERDB_CACHE_HIT ?
+			DELIVERY_TIMING_USERDB_CACHE_HIT :
+			cache_use == USERDB_CACHE_OFF ? DELIVERY_TIMING_USERDB :
+			DELIVERY_TIMING_USERDB_CACHE_MISS, start);
 	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
@@ -276,22 +254,39 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	userdb_reply_free(&reply);
 	log_debug("userdb: %s found (%.3f ms)", address,
 		  (double)(clock_monotonic_usecs() - start) / 1000.0);
+	*user_r = user;
+	return 1;
+}
+
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **_user, struct outcome *out)
+{
+	struct delivery_user *user = *_user;
+	const char *error;
+	int ret;
 
 	ret = user_resolve(set, user, &error);
 	if (ret == VAR_EXPAND_UNSAFE) {
 		log_info("user %s refused: %s", user->username, error);
-		delivery_user_unknown(address, out);
-		delivery_user_free(&user);
+		delivery_user_unknown(user->username, out);
+		delivery_user_free(_user);
 		return 0;
 	}
 	if (ret < 0) {
 		log_error("user %s: %s", user->username, error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
-		delivery_user_free(&user);
+		delivery_user_free(_user);
 		return -1;
 	}
-	*user_r = user;
 	return 1;
+}
+
+int delivery_user_lookup(const struct loft_settings *set, const char *address,
+			 struct delivery_user **user_r, struct outcome *out)
+{
+	int ret = delivery_user_find(set, address, user_r, out);
+
+	return ret == 1 ? delivery_user_resolve(set, user_r, out) : ret;
 }
 
 int delivery_user_system(const struct loft_settings *set, const char *username,
@@ -432,7 +427,7 @@ int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
    parents) with mode 0700, as Dovecot does on first delivery */
 static int ensure_home(const char *home, const char **error_r)
 {
-	static __thread char error[512];
+	static __thread struct error_slot error;
 	char *path;
 	int ret = 0;
 
@@ -445,9 +440,7 @@ static int ensure_home(const char *home, const char **error_r)
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			snprintf(error, sizeof(error), "mkdir(%s) failed: %s",
-				 path, strerror(errno));
-			*error_r = error;
+			*error_r = perm_error_syscall(&error, "mkdir", path, true);
 			ret = -1;
 		}
 		*p = saved;
@@ -462,7 +455,7 @@ static int ensure_home(const char *home, const char **error_r)
 static void build_prefix(const struct delivery_request *req,
 			 struct strbuf *prefix)
 {
-	if (req->envelope_sender != NULL)
+	if (req->return_path && req->envelope_sender != NULL)
 		strbuf_appendf(prefix, "Return-Path: <%s>\n",
 			       req->envelope_sender);
 	if (req->delivered_to != NULL)

@@ -38,6 +38,14 @@ struct delivery_user {
    5.1.1); -1 temporary failure (out: 451 4.3.0). */
 int delivery_user_lookup(const struct loft_settings *set, const char *address,
 			 struct delivery_user **user_r, struct outcome *out);
+/* delivery_user_find and delivery_user_resolve - the two halves of
+   delivery_user_lookup: the userdb answer (username and fields only), and
+   home, uid/gid and mail location from it (on 0 and -1 *user is freed).
+   The LMTP proxy resolves only the users it does not relay. */
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out);
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **user, struct outcome *out);
 /* delivery_user_system - the invoking system user, no userdb lookup (LDA
    without -d). -1 with out filled when the mail location cannot be set. */
 int delivery_user_system(const struct loft_settings *set, const char *username,
@@ -61,6 +69,8 @@ struct delivery_request {
 	const char *mailbox;		/* NULL = INBOX */
 	bool autocreate, autosubscribe;
 	bool fallback_to_inbox;		/* a missing mailbox falls back */
+	bool return_path;		/* prepend Return-Path: <envelope_sender>
+					   (LMTP; dovecot-lda adds none) */
 	const char *delivered_to;	/* Delivered-To value, NULL = none */
 	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
 	const char *link_source;	/* identical stored copy to hard-link */
@@ -86,8 +96,14 @@ void delivery_log(const struct loft_settings *set,
 /* Observers of every delivery record and timing (loft-stats reporting).
    Called on the thread that delivers; must not block. The storage time
    comes with the delivery record (storage_seconds); timing() reports
-   userdb lookups. */
-enum delivery_timing { DELIVERY_TIMING_USERDB, DELIVERY_TIMING_STORAGE };
+   userdb lookups (with whether the userdb cache answered, when there is
+   one: userdb_cache.h). */
+enum delivery_timing {
+	DELIVERY_TIMING_USERDB,
+	DELIVERY_TIMING_USERDB_CACHE_HIT,
+	DELIVERY_TIMING_USERDB_CACHE_MISS,
+	DELIVERY_TIMING_STORAGE,
+};
 struct delivery_report {
 	const struct delivery_request *req;
 	const struct log_delivery *rec;	/* what was logged */

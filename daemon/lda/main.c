@@ -42,6 +42,7 @@
 #include "strbuf.h"
 #include "settings.h"
 #include "stats_report.h"
+#include "service_child.h"
 #include "userdb.h"
 
 #ifndef LOFT_DEFAULT_CONFIG
@@ -174,7 +175,8 @@ lda_fail_usage(const char *fmt, ...)
 }
 
 /* lda_check_address - an address from the command line has no control
-   byte (a newline would start a header of the caller's choosing) */
+   byte (a newline would start a log line or an mbox line of the
+   caller's choosing) */
 static void lda_check_address(const char *flag, const char *address)
 {
 	if (address == NULL)
@@ -223,7 +225,7 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	}
 	if (opts->user != NULL && *opts->user == '\0')
 		lda_fail_usage("empty -d user");
-	/* addresses become header lines (Return-Path, Delivered-To) */
+	/* addresses go into log lines, records and mbox From_ lines */
 	lda_check_address("-f", opts->sender);
 	lda_check_address("-r", opts->final_rcpt);
 	lda_check_address("-a", opts->orig_rcpt);
@@ -247,6 +249,16 @@ static void lda_drop_to_caller(void)
 	outcome_tempfail(&out, "4.3.0",
 			 "Internal error occurred. Refer to server log for more information.");
 	lda_exit(&out);
+}
+
+/* lda_uses_auth_socket - whether -d lookups go to auth_socket_path
+   instead of the userdb blocks: when loftd serves that socket (a `service
+   auth` in the config) or the setting names another server's, so that
+   loft-lda run as the mail user needs no read access to the userdb */
+static bool lda_uses_auth_socket(const struct loft_settings *set)
+{
+	return service_child_find_service(set, "auth") != NULL ||
+		strcmp(set->auth_socket_path, "auth-userdb") != 0;
 }
 
 /* lda_load_settings - config file, protocol lda, then -o overrides */
@@ -275,6 +287,8 @@ static void lda_load_settings(const struct lda_options *opts,
 		set->lda_mailbox_autosubscribe = true;
 	if (userdb_validate(set, &error) < 0)
 		lda_fail_config("%s", error);
+	if (lda_uses_auth_socket(set))
+		userdb_use_auth_socket(set, set->auth_socket_path);
 }
 
 
@@ -360,6 +374,10 @@ static struct message *lda_read_message(const struct loft_settings *set,
 	int fd = STDIN_FILENO;
 	ssize_t ret;
 
+	/* as dovecot-lda 2.3, loft-lda adds no header: what the MTA
+	   prepended (Postfix pipe flags=DRhu, local's mailbox_command) is
+	   stored as it came, Return-Path included */
+	message_keep_return_path(msg);
 	if (path != NULL && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		log_error("open(%s) failed: %m", path);
 		goto fail;
@@ -461,6 +479,7 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("lda");
+	userdb_set_service("lda");
 	lda_parse_args(argc, argv, &opts);
 	lda_stderr_reason = opts.stderr_reason;
 	/* Postfix reads the status code at the start of the output: log
@@ -525,7 +544,6 @@ int main(int argc, char **argv)
 	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
 			     opts.user != NULL ? opts.user : user->username);
 	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, final_rcpt);
-	const char *existing = message_header(msg, "Delivered-To");
 
 	req.envelope_sender = sender;
 	req.user = user->username;
@@ -535,9 +553,9 @@ int main(int argc, char **argv)
 	req.autocreate = set.lda_mailbox_autocreate;
 	req.autosubscribe = set.lda_mailbox_autosubscribe;
 	req.fallback_to_inbox = true;
-	/* Postfix's pipe D flag may have added the same line already */
-	req.delivered_to = existing != NULL &&
-		strcasecmp(existing, final_rcpt) == 0 ? NULL : final_rcpt;
+	/* no Return-Path, no Delivered-To: dovecot-lda 2.3 adds neither in
+	   any mode (-d or not, -a, -r, -f, lda_original_recipient_header);
+	   the envelope sender still makes mbox's From_ line */
 	delivery_deliver(&set, user, &req, msg, &out, NULL);
 
 	message_free(&msg);

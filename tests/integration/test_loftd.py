@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import binary, stderr_reports
+from conftest import binary, free_port, stderr_reports
 
 STANDIN = """\
 #!/usr/bin/python3
@@ -73,12 +73,6 @@ while True:
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(predicate, timeout=10.0, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -124,6 +118,10 @@ class Master:
 
     def service(self, name="lmtp", script=None, count=1, unix_mode="0660",
                 extra_listeners=""):
+        # a service lmtp block keeps Dovecot's built-in unix_listener lmtp
+        # unless mode = 0 turns it off: the stand-in has only its own two
+        builtin_off = ("unix_listener lmtp {\n  mode = 0\n}\n"
+                       if name == "lmtp" else "")
         return textwrap.dedent(f"""\
             service {name} {{
               executable = {script or self.script}
@@ -136,7 +134,7 @@ class Master:
                 path = standin
                 mode = {unix_mode}
               }}
-            """) + textwrap.dedent(extra_listeners) + "}\n"
+            """) + builtin_off + textwrap.dedent(extra_listeners) + "}\n"
 
     def configure(self, services, extra=""):
         self.inst.write_conf(extra=extra + "\n" + services)
