@@ -452,8 +452,9 @@ void master_listeners_commit(const char *service,
 			/* newly opened: every address loftd listens on is
 			   logged once, at start-up or by the reload that
 			   added it */
-			log_info("service(%s): %s %s: listening on %s",
-				 service, kinds[ml->type], ml->name, ml->desc);
+			log_info("service(%s): %s %s: listening on %s%s",
+				 service, kinds[ml->type], ml->name, ml->desc,
+				 ml->ssl ? " (TLS)" : "");
 			continue;
 		}
 		ml->from->fd = -1;

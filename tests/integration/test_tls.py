@@ -187,6 +187,8 @@ def test_starttls_with_parameters_refused(tlsd):
 
 
 def test_immediate_tls_listener(tlsd, inst):
+    assert re.search(rf"service\(lmtp\): inet_listener lmtps: listening on "
+                     rf"127\.0\.0\.1:{tlsd.tls_port} \(TLS\)$", inst.log(), re.M)
     s = tlsd.tls_socket()
     c = TlsRaw(s)
     assert c.line() == "220 testhost loft ready."
