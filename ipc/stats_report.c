@@ -108,6 +108,9 @@ void stats_report_delivery(struct stats_client *client,
 	msg.duration_ms = rec->duration_ms;
 	msg.reason = d->reason != NULL && *d->reason != '\0' ?
 		(char *)d->reason : NULL;
+	msg.proxy_backend = opt(d->proxy_backend);
+	msg.has_proxy_backend_up = d->proxy_backend != NULL;
+	msg.proxy_backend_up = d->proxy_backend_up;
 	msg.has_storage_write_seconds = d->storage_seconds > 0;
 	msg.storage_write_seconds = d->storage_seconds;
 	env.body_case = LOFT__ENVELOPE__BODY_DELIVERY;

@@ -40,6 +40,8 @@ struct stats_report_delivery {
 	const char *text;		/* the reply text */
 	const char *reason;		/* "" when saved */
 	double storage_seconds;
+	const char *proxy_backend;	/* relayed: "host:port", else NULL */
+	bool proxy_backend_up;
 };
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);

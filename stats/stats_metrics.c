@@ -62,15 +62,22 @@ struct stats_metrics_counters {
 	uint64_t http_auth_failures;
 	uint64_t userdb_cache[2];	/* hits, misses */
 	uint64_t tls_handshakes, tls_handshake_failures;
+	uint64_t proxy_deliveries[STATS_METRICS_MAX_BACKENDS + 1]
+				 [STATS_RESULT_COUNT];
 };
 
-/* What outlives the process (stats_state): the counters and the names
-   behind counters.sessions_total (the extra slot is "other"). */
+/* What outlives the process (stats_state): the counters, the names
+   behind counters.sessions_total and proxy_deliveries (the extra slot is
+   "other"), and whether each proxy backend answered last time. */
 struct stats_metrics_store {
 	struct stats_metrics_counters c;
 	uint64_t service_count;
 	char service_names[STATS_METRICS_MAX_SERVICES + 1]
 			  [STATS_METRICS_SERVICE_NAME_MAX + 1];
+	uint64_t backend_count;
+	char backend_names[STATS_METRICS_MAX_BACKENDS + 1]
+			  [STATS_METRICS_BACKEND_NAME_MAX + 1];
+	uint8_t backend_up[STATS_METRICS_MAX_BACKENDS + 1];
 };
 
 struct stats_metrics {
@@ -125,6 +132,8 @@ enum stats_metric_id {
 	STATS_M_HTTP_AUTH_FAILURES,
 	STATS_M_TLS_HANDSHAKES,
 	STATS_M_TLS_HANDSHAKE_FAILURES,
+	STATS_M_PROXY_DELIVERIES,
+	STATS_M_PROXY_BACKEND_UP,
 	STATS_M_COUNT
 };
 
@@ -210,6 +219,13 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_TLS_HANDSHAKE_FAILURES] = { "loft_tls_handshake_failures_total",
 		STATS_METRIC_COUNTER, NULL,
 		"LMTP TLS handshakes that failed or were abandoned." },
+	[STATS_M_PROXY_DELIVERIES] = { "loft_proxy_deliveries_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Recipients the LMTP proxy relayed, by backend and result." },
+	[STATS_M_PROXY_BACKEND_UP] = { "loft_proxy_backend_up",
+		STATS_METRIC_GAUGE, NULL,
+		"Whether the backend answered the proxy's last attempt (1) or "
+		"could not be reached (0)." },
 };
 
 static const char *const stats_metric_type_names[] = {
@@ -436,30 +452,52 @@ void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 		stats_metrics_observe(&m->store->c.timings[kind], seconds);
 }
 
-/* stats_metrics_service_index - the sessions_total slot of service,
-   remembering a new name (names past the limit share "other") */
-static size_t stats_metrics_service_index(struct stats_metrics *m,
-					  const char *service)
+/* stats_metrics_name_slot - the slot of name in a table of max + 1 rows
+   of width bytes holding *count names, remembering a new name (names past
+   max share the last slot, "other") */
+static size_t stats_metrics_name_slot(char *names, size_t width,
+				      uint64_t *count, size_t max,
+				      const char *name)
 {
-	const char *name = service;
 	char *copy;
 	size_t i;
 
 	for (;;) {
-		for (i = 0; i < m->store->service_count; i++) {
-			if (strcmp(m->store->service_names[i], name) == 0)
+		for (i = 0; i < *count; i++) {
+			if (strcmp(names + i * width, name) == 0)
 				return i;
 		}
-		if (m->store->service_count < STATS_METRICS_MAX_SERVICES ||
-		    strcmp(name, "other") == 0)
+		if (*count < max || strcmp(name, "other") == 0)
 			break;
 		name = "other";
 	}
-	copy = stats_json_strdup(name, STATS_METRICS_SERVICE_NAME_MAX);
-	snprintf(m->store->service_names[m->store->service_count],
-		 sizeof(m->store->service_names[0]), "%s", copy);
+	copy = stats_json_strdup(name, width - 1);
+	snprintf(names + *count * width, width, "%s", copy);
 	free(copy);
-	return m->store->service_count++;
+	return (size_t)(*count)++;
+}
+
+/* stats_metrics_service_index - the sessions_total slot of service */
+static size_t stats_metrics_service_index(struct stats_metrics *m,
+					  const char *service)
+{
+	return stats_metrics_name_slot(&m->store->service_names[0][0],
+				       sizeof(m->store->service_names[0]),
+				       &m->store->service_count,
+				       STATS_METRICS_MAX_SERVICES, service);
+}
+
+void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
+				  enum stats_result result, bool up)
+{
+	size_t i = stats_metrics_name_slot(&m->store->backend_names[0][0],
+					   sizeof(m->store->backend_names[0]),
+					   &m->store->backend_count,
+					   STATS_METRICS_MAX_BACKENDS, backend);
+
+	if ((unsigned int)result < STATS_RESULT_COUNT)
+		m->store->c.proxy_deliveries[i][result]++;
+	m->store->backend_up[i] = up;
 }
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
@@ -522,9 +560,39 @@ void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 void stats_metrics_reset(struct stats_metrics *m)
 {
 	memset(&m->store->c, 0, sizeof(m->store->c));
+	/* backends come back with their next relayed recipient */
+	m->store->backend_count = 0;
+	memset(m->store->backend_names, 0, sizeof(m->store->backend_names));
+	memset(m->store->backend_up, 0, sizeof(m->store->backend_up));
 }
 
 /* ---- the walk ---- */
+
+/* stats_metrics_walk_backends - the LMTP proxy's backends seen so far */
+static void stats_metrics_walk_backends(const struct stats_metrics *m,
+					struct stats_metrics_sink *sink)
+{
+	const struct stats_metric_family *f =
+		&stats_metric_families[STATS_M_PROXY_DELIVERIES];
+	struct stats_metric_label l[2] = { { "backend", NULL },
+					   { "result", NULL } };
+
+	sink->family(sink, f);
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		l[0].value = m->store->backend_names[i];
+		for (size_t r = 0; r < STATS_RESULT_COUNT; r++) {
+			l[1].value = stats_metrics_result_names[r];
+			sink->sample(sink, f, l, 2,
+				     m->store->c.proxy_deliveries[i][r]);
+		}
+	}
+	f = &stats_metric_families[STATS_M_PROXY_BACKEND_UP];
+	sink->family(sink, f);
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		l[0].value = m->store->backend_names[i];
+		sink->sample(sink, f, l, 1, m->store->backend_up[i]);
+	}
+}
 
 /* stats_metrics_walk_enum - one series per names[i], label name=names[i],
    value values[i] */
@@ -763,6 +831,7 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 				 m->store->c.tls_handshakes);
 	stats_metrics_walk_plain(sink, STATS_M_TLS_HANDSHAKE_FAILURES,
 				 m->store->c.tls_handshake_failures);
+	stats_metrics_walk_backends(m, sink);
 }
 
 /* ---- numbers ---- */

@@ -65,6 +65,10 @@ extern const double stats_metrics_bucket_bounds[STATS_METRICS_BUCKET_COUNT - 1];
 /* Distinct service names loft_sessions_total remembers; sessions of
    further names are counted under service="other". */
 #define STATS_METRICS_MAX_SERVICES 64
+/* LMTP proxy backends ("host:port") with their own series; more share
+   "other" */
+#define STATS_METRICS_MAX_BACKENDS 64
+#define STATS_METRICS_BACKEND_NAME_MAX 96
 
 /* Per-service values owned by the master/supervisor side, passed in at
    render time; names must be distinct. */
@@ -156,6 +160,11 @@ void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
 			   uint64_t dropped, uint64_t write_failures);
 /* stats_metrics_log - n lines logged at level (loft_log_messages_total) */
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
+/* stats_metrics_proxy_delivery - a recipient the LMTP proxy relayed to
+   backend ("host:port") with result; up: whether the backend answered
+   (loft_proxy_deliveries_total, loft_proxy_backend_up) */
+void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
+				  enum stats_result result, bool up);
 /* stats_metrics_userdb_cache - a userdb lookup the cache answered (hit)
    or not (loft_userdb_cache_{hits,misses}_total) */
 void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit);
@@ -174,7 +183,8 @@ void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n);
    (loft_stats_events_dropped_total) */
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n);
 /* stats_metrics_reset - `stats reset`: every counter and histogram back to
-   0; loft_build_info and the remembered service names stay */
+   0, the proxy backends forgotten; loft_build_info and the remembered
+   service names stay */
 void stats_metrics_reset(struct stats_metrics *m);
 
 /* stats_metrics_render - the exposition as a malloc'ed string.

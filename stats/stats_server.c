@@ -225,6 +225,10 @@ static const char *on_delivery(struct stats_peer *peer,
 	    !stats_metrics_result_parse(m->result, &result))
 		return "sent a delivery with an unknown protocol or result";
 	stats_journal_add(server->journal, &d);
+	if (m->proxy_backend != NULL)
+		stats_metrics_proxy_delivery(server->metrics, m->proxy_backend,
+					     result, m->has_proxy_backend_up &&
+					     m->proxy_backend_up);
 	if (m->has_storage_write_seconds)
 		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
 				     m->storage_write_seconds);

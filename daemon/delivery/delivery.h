@@ -80,6 +80,10 @@ struct delivery_request {
 	const char *link_source;	/* identical stored copy to hard-link */
 	uint64_t start_mono_usecs;	/* clock_monotonic_usecs() at the
 					   start, for duration_ms; 0: none */
+	/* a recipient the LMTP proxy relayed: "host:port" of its backend,
+	   and whether the backend answered; NULL otherwise */
+	const char *proxy_backend;
+	bool proxy_backend_up;
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the

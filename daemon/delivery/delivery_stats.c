@@ -23,6 +23,8 @@ static void on_delivery(const struct delivery_report *report, void *context)
 		.text = report->out->text,
 		.reason = outcome_reason_name(report->out->reason),
 		.storage_seconds = report->storage_seconds,
+		.proxy_backend = report->req->proxy_backend,
+		.proxy_backend_up = report->req->proxy_backend_up,
 	};
 
 	(void)context;

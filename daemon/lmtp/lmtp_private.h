@@ -60,6 +60,8 @@ struct lmtp_recipient {
 	struct delivery_user *user;
 	int duplicate_of;	/* index of the identical recipient, or -1 */
 	bool proxied;		/* relayed to a backend (lmtp_proxy.h) */
+	char *backend;		/* proxied: "host:port" */
+	bool backend_up;	/* proxied: the backend answered */
 	struct outcome outcome;	/* set by the delivery job */
 };
 

@@ -100,6 +100,12 @@ int lmtp_proxy_route_get(const struct delivery_user *user,
 	return 1;
 }
 
+char *lmtp_proxy_route_name(const struct lmtp_proxy_route *route)
+{
+	return xasprintf(strchr(route->host, ':') != NULL ? "[%s]:%u" :
+			 "%s:%u", route->host, route->port);
+}
+
 void lmtp_proxy_route_free(struct lmtp_proxy_route *route)
 {
 	free(route->host);
@@ -295,7 +301,8 @@ static void unreachable(struct outcome *out)
 
 bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		     const struct lmtp_proxy_route *route, size_t index,
-		     const char *address, struct outcome *out)
+		     const char *address, struct outcome *out,
+		     bool *answered_r)
 {
 	struct lmtp_proxy_backend *b = backend_find(proxy, route);
 	struct lmtp_reply reply;
@@ -304,8 +311,13 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 	int ret;
 
 	unreachable(out);
-	if (!backend_mail(proxy, b, out))
+	*answered_r = false;
+	if (!backend_mail(proxy, b, out)) {
+		/* a MAIL FROM refusal is the backend's answer */
+		*answered_r = out->code != 451 ||
+			strcmp(out->enhanced, "4.4.0") != 0;
 		return false;
+	}
 	line = xasprintf("RCPT TO:<%s>", address);
 	ret = lmtp_client_command(b->client, line, &reply, &error);
 	free(line);
@@ -314,6 +326,7 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		return false;
 	}
 	outcome_from_reply(out, &reply);
+	*answered_r = true;
 	if (reply.code / 100 != 2)
 		return false;
 	b->rcpts = xreallocarray(b->rcpts, b->rcpt_count + 1,
@@ -323,17 +336,20 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 }
 
 /* backend_data - DATA to one backend, a reply for each of its
-   recipients; on a failure the rest get a 451 */
+   recipients (answered[] set for those); on a failure the rest get a 451 */
 static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
-			 const char *prefix, struct outcome *const *outs)
+			 const char *prefix, struct outcome *const *outs,
+			 bool *answered)
 {
 	struct lmtp_reply reply;
 	const char *error = NULL;
 	uint64_t size;
 	size_t i = 0;
 
-	for (size_t k = 0; k < b->rcpt_count; k++)
+	for (size_t k = 0; k < b->rcpt_count; k++) {
 		unreachable(outs[b->rcpts[k]]);
+		answered[b->rcpts[k]] = false;
+	}
 	if (b->client == NULL || b->rcpt_count == 0)
 		return;
 	if (lmtp_client_command(b->client, "DATA", &reply, &error) < 0) {
@@ -341,8 +357,10 @@ static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
 		return;
 	}
 	if (reply.code != 354) {
-		for (size_t k = 0; k < b->rcpt_count; k++)
+		for (size_t k = 0; k < b->rcpt_count; k++) {
 			outcome_from_reply(outs[b->rcpts[k]], &reply);
+			answered[b->rcpts[k]] = true;
+		}
 		backend_fail(b, "DATA refused");
 		return;
 	}
@@ -359,15 +377,17 @@ static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
 			return;
 		}
 		outcome_from_reply(outs[b->rcpts[i]], &reply);
+		answered[b->rcpts[i]] = true;
 	}
 	b->clean = true;
 }
 
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
-		     const char *prefix, struct outcome *const *outs)
+		     const char *prefix, struct outcome *const *outs,
+		     bool *answered)
 {
 	for (size_t i = 0; i < proxy->backend_count; i++)
-		backend_data(&proxy->backends[i], msg, prefix, outs);
+		backend_data(&proxy->backends[i], msg, prefix, outs, answered);
 }
 
 void lmtp_proxy_free(struct lmtp_proxy **_proxy)

@@ -52,16 +52,22 @@ void lmtp_proxy_free(struct lmtp_proxy **proxy);
 
 /* lmtp_proxy_rcpt - RCPT TO address (as the backend should see it) at
    route's backend for the transaction's recipient number index; *out is
-   the backend's answer, or a 451 when it cannot give one. Returns whether
-   the backend accepted the recipient. */
+   the backend's answer (*answered_r true), or a 451 when it cannot give
+   one. Returns whether the backend accepted the recipient. */
 bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		     const struct lmtp_proxy_route *route, size_t index,
-		     const char *address, struct outcome *out);
+		     const char *address, struct outcome *out,
+		     bool *answered_r);
 
 /* lmtp_proxy_data - the message (with prefix, e.g. a Received: header,
    LF endings) to every backend; outs[index] of each proxied recipient
-   gets its backend's reply, or a 451 */
+   gets its backend's reply (answered[index] true), or a 451 */
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
-		     const char *prefix, struct outcome *const *outs);
+		     const char *prefix, struct outcome *const *outs,
+		     bool *answered);
+
+/* lmtp_proxy_route_name - "host:port" (xmalloc'ed), the backend's name
+   in records and metrics */
+char *lmtp_proxy_route_name(const struct lmtp_proxy_route *route);
 
 #endif

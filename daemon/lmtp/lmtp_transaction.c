@@ -44,6 +44,8 @@ struct rcpt_lookup_job {
 	struct lmtp_proxy *proxy;
 	size_t index;
 	bool proxied;
+	char *backend;		/* proxied: "host:port" */
+	bool backend_up;
 };
 
 struct delivery_job {
@@ -85,6 +87,7 @@ static void recipient_free(struct lmtp_recipient *rcpt)
 	free(rcpt->address);
 	free(rcpt->orcpt);
 	free(rcpt->detail);
+	free(rcpt->backend);
 	delivery_user_free(&rcpt->user);
 }
 
@@ -163,9 +166,11 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 		job->ret = -1;
 		return;
 	}
+	job->backend = lmtp_proxy_route_name(&route);
 	job->ret = lmtp_proxy_rcpt(job->proxy, &route, job->index,
 				   route.destuser != NULL ? route.destuser :
-				   job->address, &job->outcome) ? 1 : -1;
+				   job->address, &job->outcome,
+				   &job->backend_up) ? 1 : -1;
 	lmtp_proxy_route_free(&route);
 }
 
@@ -211,6 +216,7 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
 	free(job->lookup);
 	free(job->detail);
 	free(job->orcpt);
+	free(job->backend);
 	delivery_user_free(&job->user);
 	free(job);
 }
@@ -222,7 +228,7 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
 static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 			char *address, char *detail, char *orcpt,
 			struct delivery_user *user, int duplicate_of,
-			bool proxied)
+			bool proxied, char *backend)
 {
 	struct lmtp_recipient *rcpt;
 	char id_copy[sizeof(rcpt->id)];
@@ -243,6 +249,8 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->user = user;
 	rcpt->duplicate_of = duplicate_of;
 	rcpt->proxied = proxied;
+	rcpt->backend = backend;
+	rcpt->backend_up = backend != NULL;
 }
 
 /* rcpt_request - the delivery request of one recipient of trans: what
@@ -267,11 +275,14 @@ static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
    refused at the end of DATA) */
 static void rcpt_record(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
-			const char *orcpt, const struct outcome *out)
+			const char *orcpt, const struct outcome *out,
+			const char *backend, bool backend_up)
 {
 	struct delivery_request req;
 
 	rcpt_request(session->trans, id, user, address, orcpt, &req);
+	req.proxy_backend = backend;
+	req.proxy_backend_up = backend_up;
 	log_set_session(id);
 	log_set_user(user);
 	delivery_log(session->server->set, &req, NULL, NULL, 0, 0, out,
@@ -285,7 +296,7 @@ static void rcpt_refuse(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
 			const char *orcpt, const struct outcome *out)
 {
-	rcpt_record(session, id, user, address, orcpt, out);
+	rcpt_record(session, id, user, address, orcpt, out, NULL, false);
 	lmtp_session_reply(session, "%d %s <%s> %s", out->code, out->enhanced,
 			   address, out->text);
 }
@@ -300,15 +311,17 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 		if (accepted) {
 			rcpt_accept(session->trans, job->id, job->address,
 				    job->detail, job->orcpt, job->user, -1,
-				    job->proxied);
+				    job->proxied, job->backend);
 			job->address = job->detail = job->orcpt = NULL;
+			job->backend = NULL;
 			job->user = NULL;
 			lmtp_stats_session_update(session->server->stats, session);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 		} else if (job->proxied) {
 			/* the backend's own words, as Dovecot relays them */
 			rcpt_record(session, job->id, job->lookup, job->address,
-				    job->orcpt, &job->outcome);
+				    job->orcpt, &job->outcome, job->backend,
+				    job->backend_up);
 			lmtp_session_reply(session, "%d %s %s",
 					   job->outcome.code,
 					   job->outcome.enhanced,
@@ -379,7 +392,8 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 
 		outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 452,
 			    "4.5.3", "Too many recipients");
-		rcpt_record(session, id, address, address, orcpt, &out);
+		rcpt_record(session, id, address, address, orcpt, &out, NULL,
+			    false);
 		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
 		return;
 	}
@@ -388,7 +402,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			/* stored once, answered twice, with the first id */
 			rcpt_accept(trans, NULL, xstrdup(address),
 				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
-				    NULL, (int)i, trans->rcpts[i].proxied);
+				    NULL, (int)i, trans->rcpts[i].proxied, NULL);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 			return;
 		}
@@ -478,7 +492,8 @@ static void transaction_refuse(struct lmtp_session *session,
 		rcpt->outcome = *out;
 		if (rcpt->duplicate_of < 0)
 			rcpt_record(session, rcpt->id, rcpt->user->username,
-				    rcpt->address, rcpt->orcpt, out);
+				    rcpt->address, rcpt->orcpt, out,
+				    rcpt->backend, rcpt->backend_up);
 	}
 	reply_outcomes(session, trans);
 	lmtp_transaction_free(session);
@@ -596,20 +611,24 @@ static void delivery_relay(struct delivery_job *job)
 {
 	struct lmtp_transaction *trans = job->trans;
 	struct outcome **outs = xcalloc(trans->rcpt_count, sizeof(*outs));
+	bool *answered = xcalloc(trans->rcpt_count, sizeof(*answered));
 
 	for (size_t i = 0; i < trans->rcpt_count; i++)
 		outs[i] = &trans->rcpts[i].outcome;
 	lmtp_proxy_data(trans->proxy, trans->msg, job->received != NULL ?
-			job->received : "", outs);
+			job->received : "", outs, answered);
 	free(outs);
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
-		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+		struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
-		if (rcpt->proxied && rcpt->duplicate_of < 0)
-			rcpt_record(job->session, rcpt->id,
-				    rcpt->user->username, rcpt->address,
-				    rcpt->orcpt, &rcpt->outcome);
+		if (!rcpt->proxied || rcpt->duplicate_of >= 0)
+			continue;
+		rcpt->backend_up = answered[i];
+		rcpt_record(job->session, rcpt->id, rcpt->user->username,
+			    rcpt->address, rcpt->orcpt, &rcpt->outcome,
+			    rcpt->backend, rcpt->backend_up);
 	}
+	free(answered);
 }
 
 /* One recipient's delivery, for as_user. */

@@ -216,3 +216,39 @@ def test_backend_failing_at_data(fleet, mode):
         assert wait_for(lambda: "proxy: 127.0.0.1:%d" % fake.port in p_inst.log("loft.log"))
     finally:
         fake.close()
+
+
+def test_backend_metrics_and_journal(fleet):
+    """loft_proxy_deliveries_total{backend,result} and
+    loft_proxy_backend_up{backend} on the proxy, and its journal entries
+    for relayed recipients"""
+    from test_stats import StatsDaemon
+    instance, start = fleet
+    a_inst = instance(["alice@example.com"])
+    a = start(a_inst)
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()
+    p_inst = instance([])
+    proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port),
+                         "bob@example.com": ("127.0.0.1", dead_port)})
+    p = StatsDaemon(p_inst, extra="lmtp_proxy = yes\n")
+    p.start()
+    try:
+        got = transaction(p.port, ["alice@example.com", "bob@example.com"])
+        assert got["alice@example.com"][0] == 250 and got["bob@example.com"][0] == 451
+        live, down = f"127.0.0.1:{a.port}", f"127.0.0.1:{dead_port}"
+        assert wait_for(lambda: p.metric("loft_proxy_deliveries_total",
+                                         backend=live, result="saved") == 1)
+        assert p.metric("loft_proxy_backend_up", backend=live) == 1
+        assert p.metric("loft_proxy_deliveries_total", backend=down,
+                        result="tempfail") == 1
+        assert p.metric("loft_proxy_backend_up", backend=down) == 0
+        journal = p.json("/api/v1/deliveries")
+        by_rcpt = {r["rcpt"]: r for r in journal}
+        assert by_rcpt["alice@example.com"]["result"] == "saved"
+        assert "Saved" in by_rcpt["alice@example.com"]["text"]
+        assert by_rcpt["bob@example.com"]["code"] == 451
+    finally:
+        p.stop()

@@ -200,7 +200,19 @@ static const char want_prometheus[] =
 	"loft_tls_handshakes_total 2\n"
 	"# HELP loft_tls_handshake_failures_total LMTP TLS handshakes that failed or were abandoned.\n"
 	"# TYPE loft_tls_handshake_failures_total counter\n"
-	"loft_tls_handshake_failures_total 1\n";
+	"loft_tls_handshake_failures_total 1\n"
+	"# HELP loft_proxy_deliveries_total Recipients the LMTP proxy relayed, by backend and result.\n"
+	"# TYPE loft_proxy_deliveries_total counter\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"saved\"} 2\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"rejected\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"tempfail\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"saved\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"rejected\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"tempfail\"} 1\n"
+	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
+	"# TYPE loft_proxy_backend_up gauge\n"
+	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
+	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n";
 
 static const char want_openmetrics[] =
 	"# TYPE loft_build info\n"
@@ -392,6 +404,18 @@ static const char want_openmetrics[] =
 	"# TYPE loft_tls_handshake_failures counter\n"
 	"# HELP loft_tls_handshake_failures LMTP TLS handshakes that failed or were abandoned.\n"
 	"loft_tls_handshake_failures_total 1\n"
+	"# TYPE loft_proxy_deliveries counter\n"
+	"# HELP loft_proxy_deliveries Recipients the LMTP proxy relayed, by backend and result.\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"saved\"} 2\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"rejected\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"10.0.0.2:24\",result=\"tempfail\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"saved\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"rejected\"} 0\n"
+	"loft_proxy_deliveries_total{backend=\"[fd00::3]:24\",result=\"tempfail\"} 1\n"
+	"# TYPE loft_proxy_backend_up gauge\n"
+	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
+	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
+	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n"
 	"# EOF\n";
 
 static const struct stats_metrics_service fixed_service[] = {
@@ -431,6 +455,10 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, false);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
+	stats_metrics_proxy_delivery(m, "[fd00::3]:24", STATS_RESULT_TEMPFAIL,
+				     false);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
 	return m;
 }
 
@@ -786,8 +814,9 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 45 loft_* series, 7 process_* ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 53);
+	/* 53 loft_* series (8 of them for two proxy backends), 7 process_*
+	   ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 61);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
