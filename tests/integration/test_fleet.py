@@ -1,0 +1,134 @@
+"""A small fleet: users in a real PostgreSQL server, two loft backends on
+different loopback addresses reading the same users table, and a loft
+LMTP proxy in front that routes each recipient by the table's proxy/host/
+port columns. Mail for each backend's users lands there; one transaction
+with recipients on both is answered per recipient; PostgreSQL restarted
+under load costs 451s while it is down and nothing after, without
+restarting loft."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import Daemon, Instance, NOBODY, binary, needs_root, wait_for
+from test_lmtp_proxy import transaction
+from test_userdb_sql import PG_BIN, Postgres
+
+pytestmark = [needs_root, pytest.mark.skipif(
+    not PG_BIN, reason="PostgreSQL server binaries not installed (scripts/deps.sh)")]
+
+BACKENDS = {"127.0.0.2": ["ann@example.com", "bea@example.com"],
+            "127.0.0.3": ["cid@example.com", "dot@example.com"]}
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = Postgres()
+    server.start()
+    server.sql("CREATE DATABASE mail", db="postgres")
+    server.sql("CREATE TABLE users (userid text PRIMARY KEY, home text, uid integer, "
+               "gid integer, proxy text, host text, port integer)")
+    yield server
+    server.cleanup()
+
+
+def instance(roots, pg, listen, extra=""):
+    root = tempfile.mkdtemp(prefix="loft-fleet-")
+    os.chmod(root, 0o755)
+    roots.append(root)
+    inst = Instance(root)
+    conf = os.path.join(root, "loft-sql.conf")
+    with open(conf, "w") as f:
+        f.write("driver = pgsql\n"
+                f"connect = host=127.0.0.1 port={pg.port} dbname=mail user=postgres\n"
+                "user_query = SELECT home, uid, gid, proxy, host, port "
+                "FROM users WHERE userid = '%u'\n")
+    os.chmod(conf, 0o600)
+    inst.userdb = f"""
+        userdb {{
+          driver = sql
+          args = {conf}
+        }}"""
+    inst.write_conf()
+    d = Daemon(inst, extra=extra)
+    # each backend on its own loopback address
+    with open(inst.conf) as f:
+        text = f.read()
+    with open(inst.conf, "w") as f:
+        f.write(text.replace("address = 127.0.0.1", f"address = {listen}"))
+    d.host = listen
+    return inst, d
+
+
+def send(port, rcpts):
+    """{rcpt: code}: one transaction through the proxy, every reply read
+    (smtplib reads one reply after DATA, LMTP gives one per recipient)"""
+    return {r: code for r, (code, _) in transaction(port, rcpts).items()}
+
+
+def test_fleet_routes_and_survives_a_database_restart(pg):
+    roots, daemons = [], []
+    try:
+        backends = {}
+        for addr in BACKENDS:
+            backends[addr] = instance(roots, pg, addr)
+        proxy_inst, proxy = instance(roots, pg, "127.0.0.1",
+                                     extra="lmtp_proxy = yes\n")
+        for addr, users in BACKENDS.items():
+            inst, d = backends[addr]
+            for u in users:
+                pg.sql(f"INSERT INTO users VALUES ('{u}', '{inst.home(u)}', "
+                       f"{NOBODY.pw_uid}, {NOBODY.pw_gid}, 'y', '{addr}', {d.port})")
+        # Daemon.start probes 127.0.0.1: the backends are started here
+        for addr, (inst, d) in backends.items():
+            d.proc = subprocess.Popen([binary("loftd"), "-c", inst.conf, "-F"],
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT)
+            daemons.append(d)
+            assert wait_for(lambda: greets(addr, d.port)), inst.log("loft.log")
+        proxy.start()
+        daemons.append(proxy)
+
+        everyone = [u for users in BACKENDS.values() for u in users]
+        got = send(proxy.port, everyone)
+        assert all(code == 250 for code in got.values()), got
+        for addr, users in BACKENDS.items():
+            inst, _ = backends[addr]
+            for u in users:
+                assert len(inst.new_files(u)) == 1, (addr, u)
+        # nothing of another backend's users here
+        ann_home = backends["127.0.0.3"][0].home("ann@example.com")
+        assert not os.path.exists(ann_home)
+
+        # PostgreSQL restarted under load: 451 while it is down, then
+        # every delivery goes through again without touching loft
+        pg.stop()
+        try:
+            got = send(proxy.port, ["ann@example.com", "cid@example.com"])
+            assert set(got.values()) == {451}, got
+        finally:
+            pg.start()
+        assert wait_for(lambda: set(send(proxy.port, everyone).values()) == {250},
+                        timeout=40, interval=1)
+        # every acknowledged message is stored on its backend
+        for addr, users in BACKENDS.items():
+            inst, _ = backends[addr]
+            for u in users:
+                assert len(inst.new_files(u)) >= 2, (addr, u)
+    finally:
+        for d in daemons:
+            d.stop()
+        for r in roots:
+            shutil.rmtree(r, ignore_errors=True)
+
+
+def greets(host, port):
+    """whether an LMTP server answers 220 on host:port"""
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            return s.recv(100).startswith(b"220 ")
+    except OSError:
+        return False
