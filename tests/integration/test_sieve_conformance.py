@@ -82,9 +82,9 @@ def pigeonhole_actions(path, meta, workdir):
     conf = os.path.join(workdir, "dovecot.conf")
     if not os.path.exists(conf):
         with open(conf, "w") as f:
-            f.write(DOVECOT_CONF.format(dir=workdir,
-                                        sieve=os.path.abspath(SIEVE_DIR)))
+            f.write(DOVECOT_CONF.format(dir=workdir, sieve=SIEVE_DIR))
     msg = os.path.join(SIEVE_DIR, "messages", meta["message"])
+    path = os.path.join(SIEVE_DIR, "cases", os.path.basename(path))
     cmd = [SIEVE_TEST, "-c", conf, "-o", "mail_home=" + workdir,
            "-f", meta["from"], "-r", meta["to"], "-a", meta["to"]]
     if os.geteuid() == 0:
@@ -221,6 +221,26 @@ try:
         os.chmod(d, 0o777)
         yield d
         shutil.rmtree(d, True)
+
+    @pytest.fixture(scope="module", autouse=True)
+    def readable_corpus():
+        """sieve-test as root runs as mail_uid (nobody): it reads the
+        scripts and messages from a world-readable copy, since a checkout
+        may sit in a folder only root can enter (.ci/run's is 0700)"""
+        global SIEVE_DIR
+        source = SIEVE_DIR
+        copy = tempfile.mkdtemp(prefix="loft-sieve-corpus-")
+        os.chmod(copy, 0o755)
+        SIEVE_DIR = os.path.join(copy, "sieve")
+        shutil.copytree(source, SIEVE_DIR)
+        for root, dirs, files in os.walk(copy):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o755)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o644)
+        yield
+        SIEVE_DIR = source
+        shutil.rmtree(copy, True)
 
     @pytest.mark.parametrize("case", CASES,
                              ids=[os.path.basename(c)[:-6] for c in CASES])
