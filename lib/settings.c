@@ -65,8 +65,6 @@ const struct setting_def loft_setting_defs[] = {
 	  "Directory for runtime data: sockets, pid file, stats socket"),
 	G(STR, hostname, "",
 	  "Host name used in LMTP replies and headers (empty: the system host name)"),
-	G(STR, postmaster_address, "postmaster@%d",
-	  "Address used as the sender of rejects and in error replies"),
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
 	G(STR, listen, "127.0.0.1",
 	  "Addresses inet listeners bind to when they name none (loopback by default)"),
@@ -600,6 +598,7 @@ void settings_init(struct loft_settings *set)
 	memset(set, 0, sizeof(*set));
 	settings_defs_init(loft_setting_defs, set);
 	kvlist_init(&set->plugin);
+	kvlist_init(&set->not_used);
 }
 
 /* settings_listener_free - free one listener's strings */
@@ -640,6 +639,7 @@ void settings_free(struct loft_settings *set)
 		settings_userdb_free(&set->userdbs[i]);
 	free(set->userdbs);
 	kvlist_free(&set->plugin);
+	kvlist_free(&set->not_used);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -687,6 +687,7 @@ void settings_copy(struct loft_settings *dest, const struct loft_settings *src)
 		to->file = settings_strdup_or_null(from->file);
 	}
 	kvlist_copy(&dest->plugin, &src->plugin);
+	kvlist_copy(&dest->not_used, &src->not_used);
 }
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set)

@@ -88,7 +88,6 @@ struct loft_settings {
 	/* general */
 	char *base_dir;
 	char *hostname;
-	char *postmaster_address;
 	char *protocols;
 	char *listen;
 	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
@@ -152,6 +151,10 @@ struct loft_settings {
 	struct service_settings *services;
 	size_t service_count;
 	struct kvlist plugin;		/* plugin { } free-form settings */
+	/* Dovecot settings and sections the file has that loft does not
+	   use (dovecot_settings.h): "auth_mechanisms", "service imap" ...
+	   -> "FILE:LINE" of the first one, in file order */
+	struct kvlist not_used;
 };
 
 /* The global settings table, NULL-terminated; offsets into loft_settings. */

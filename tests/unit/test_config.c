@@ -166,8 +166,22 @@ static bool format_block_value(struct strbuf *out, const struct setting_def *def
 
 static const char *const listener_type_names[] = { "unix", "fifo", "inet" };
 
+/* format_not_used - the not-used list as "NAME@LINE|NAME@LINE..." (the
+   file is the config's own in these tests) */
+static void format_not_used(const struct loft_settings *set, struct strbuf *out)
+{
+	for (size_t i = 0; i < set->not_used.count; i++) {
+		const char *where = set->not_used.items[i].value;
+		const char *colon = strrchr(where, ':');
+
+		strbuf_appendf(out, "%s%s@%s", i == 0 ? "" : "|",
+			       set->not_used.items[i].key,
+			       colon == NULL ? where : colon + 1);
+	}
+}
+
 /* lookup_value - the value an expectation key names:
-   KEY (global), count:services, count:userdbs, count:listeners:SVC,
+   KEY (global), not_used (format_not_used), count:services, count:userdbs, count:listeners:SVC,
    service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY */
 static void lookup_value(const struct loft_settings *set, char *key,
 			 struct strbuf *out)
@@ -179,7 +193,9 @@ static void lookup_value(const struct loft_settings *set, char *key,
 	for (char *p = strtok_r(key, ":", &save); p != NULL && n < 4;
 	     p = strtok_r(NULL, ":", &save))
 		parts[n++] = p;
-	if (n == 1) {
+	if (n == 1 && strcmp(key, "not_used") == 0) {
+		format_not_used(set, out);
+	} else if (n == 1) {
 		const struct setting_def *def = setting_find(loft_setting_defs, key);
 		if (def == NULL)
 			strbuf_appendf(out, "(no setting %s)", key);
@@ -256,13 +272,13 @@ struct good_case {
 	"protocol lda {\n" \
 	"  mail_debug = yes\n" \
 	"  log_path =\n" \
-	"  mail_plugins = $mail_plugins sieve\n" \
+	"  mail_plugins = $mail_plugins fts\n" \
 	"}\n" \
 	"protocol lmtp {\n" \
 	"  lmtp_save_to_detail_mailbox = yes\n" \
 	"  mail_fsync = always\n" \
 	"}\n" \
-	"mail_plugins = quota\n" \
+	"mail_plugins = notify\n" \
 	"mail_fsync = never\n"
 
 #define SERVICE_TEXT \
@@ -294,7 +310,7 @@ struct good_case {
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
-		"base_dir=/var/run/loft", "hostname=", "postmaster_address=postmaster@%d",
+		"base_dir=/var/run/loft", "hostname=", "not_used=",
 		"protocols=lmtp", "listen=127.0.0.1", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
@@ -323,7 +339,7 @@ static const struct good_case good_cases[] = {
 		"lmtp_hdr_delivery_address=original" } },
 	/* 2: quotes and comments */
 	{ "hostname = \"mx # not a comment\" # a comment\n"
-	  "postmaster_address = 'pm@example.com'   \n"
+	  "syslog_facility = 'local1'   \n"
 	  "# a full-line comment\n"
 	  "   # an indented comment\n"
 	  "log_timestamp = \"%b %d \"\n"
@@ -333,7 +349,7 @@ static const struct good_case good_cases[] = {
 	  "mail_home = \"$mail_plugins\"\n"
 	  "lda_original_recipient_header =\n",
 	  NULL, {
-		"hostname=mx # not a comment", "postmaster_address=pm@example.com",
+		"hostname=mx # not a comment", "syslog_facility=local1",
 		"log_timestamp=%b %d ", "recipient_delimiter=",
 		"deliver_log_format=a \"q\" \\ b", "mail_plugins=quota",
 		"mail_home=$mail_plugins", "lda_original_recipient_header=" } },
@@ -349,9 +365,9 @@ static const struct good_case good_cases[] = {
 	  "mail_plugins = $mail_plugins acl\n"
 	  "mail_home = /srv/$base_dir/x\n"
 	  "hostname = cost $ 5\n"
-	  "postmaster_address = $lmtp_max_message_size\n",
+	  "syslog_facility = $lmtp_max_message_size\n",
 	  NULL, { "mail_plugins=quota acl", "mail_home=/srv//var/run/loft/x",
-		  "hostname=cost $ 5", "postmaster_address=50M" } },
+		  "hostname=cost $ 5", "syslog_facility=50M" } },
 	/* 5: <file values, relative and absolute */
 	{ "http_api_key = <value.txt\n"
 	  "hostname = < @DIR@/value_plain.txt\n",
@@ -371,13 +387,13 @@ static const struct good_case good_cases[] = {
 	  NULL, { "service:lmtp:process_limit=7" } },
 	/* 10-12: protocol overrides apply after all globals, per protocol */
 	{ PROTOCOL_TEXT, NULL, {
-		"mail_debug=no", "log_path=syslog", "mail_plugins=quota",
+		"mail_debug=no", "log_path=syslog", "mail_plugins=notify",
 		"mail_fsync=never", "lmtp_save_to_detail_mailbox=no" } },
 	{ PROTOCOL_TEXT, "lda", {
-		"mail_debug=yes", "log_path=", "mail_plugins=quota sieve",
+		"mail_debug=yes", "log_path=", "mail_plugins=notify fts",
 		"mail_fsync=never", "lmtp_save_to_detail_mailbox=no" } },
 	{ PROTOCOL_TEXT, "lmtp", {
-		"mail_debug=no", "log_path=syslog", "mail_plugins=quota",
+		"mail_debug=no", "log_path=syslog", "mail_plugins=notify",
 		"mail_fsync=always", "lmtp_save_to_detail_mailbox=yes" } },
 	/* 13-14: protocol lists and a protocol block from an include */
 	{ "protocol lda lmtp {\n  hostname = both\n}\n", "lmtp", { "hostname=both" } },
@@ -506,8 +522,8 @@ static const struct error_case error_cases[] = {
 	{ "plugin foo {\n}\n", NULL, M ":1: Unexpected name for plugin section: foo" },
 	{ "{\n}\n", NULL, M ":1: Missing section type before '{'" },
 	/* protocol */
-	{ "protocol imap {\n}\n", NULL, M ":1: Unknown protocol: imap" },
-	{ "protocol lda pop3 {\n}\n", "lda", M ":1: Unknown protocol: pop3" },
+	{ "protocol imapp {\n}\n", NULL, M ":1: Unknown protocol: imapp" },
+	{ "protocol lda pop33 {\n}\n", "lda", M ":1: Unknown protocol: pop33" },
 	{ "protocol {\n}\n", NULL, M ":1: Missing protocol name" },
 	{ "protocol lda {\n  process_limit = 5\n}\n", NULL, M ":2: Unknown setting: process_limit" },
 	{ "protocol lmtp {\n  mail_debug = maybe\n}\n", NULL,
@@ -623,7 +639,6 @@ static const char round_trip_text[] =
 	"first_valid_uid = 0\n"
 	"mail_fsync = never\n"
 	"http_api_key = <value.txt\n"
-	"postmaster_address = \"<pm@example.com>\"\n"
 	"mail_plugins = '{curly} quota'\n"
 	"userdb {\n"
 	"  driver = passwd-file\n"
@@ -643,7 +658,7 @@ static const char round_trip_text[] =
 	"  inet_listener lmtp {\n"
 	"    address = 127.0.0.1\n"
 	"    port = 24\n"
-	"    ssl = yes\n"
+	"    haproxy = yes\n"
 	"  }\n"
 	"}\n"
 	"service stats {\n"
@@ -750,7 +765,7 @@ END_TEST
 
 /* every field of struct loft_settings but the sections, in order */
 static const char *const global_names[] = {
-	"base_dir", "hostname", "postmaster_address", "protocols", "listen",
+	"base_dir", "hostname", "protocols", "listen",
 	"haproxy_trusted_networks",
 	"mail_temp_dir", "mail_home", "mail_location", "mail_uid", "mail_gid",
 	"first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
