@@ -1342,7 +1342,7 @@ static int config_validate_plugins(struct config_ctx *ctx)
 	if (ctx->protocol != NULL &&
 	    mail_plugins_check(list, &ctx->set->plugin, &error) < 0)
 		return config_error(ctx, where->file, where->line, "%s", error);
-	while ((name = mail_plugins_not_used(list, &pos)) != NULL) {
+	while ((name = mail_plugins_not_used(&pos)) != NULL) {
 		char *what = xasprintf("mail_plugins: %s", name);
 
 		config_not_used(ctx, what, where->file, where->line);

@@ -4,8 +4,10 @@
  *
  * The global names are those `doveconf -a` prints for Debian 12's
  * dovecot-core 2.3.19.1 (the same list as the reference capture
- * instance-doveconf-all.txt), without loft's own settings, plus the
- * ManageSieve settings of dovecot-managesieved. Refused entries carry the
+ * instance-doveconf-all.txt), without loft's own settings, plus those
+ * that `doveconf -a` does not print but doveconf accepts (index and cache
+ * tuning, found by probing doveconf with the names in Dovecot's
+ * libraries) and the ManageSieve settings of dovecot-managesieved. Refused entries carry the
  * value(s) under which they change nothing (Dovecot's default) and what
  * loft lacks; the reasoning for each class is in docs/dovecot-compat.md.
  */
@@ -81,6 +83,7 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(doveadm_http_rawlog_dir),
 	F(doveadm_password),
 	F(doveadm_port),
+	F(doveadm_proxy_port),
 	F(doveadm_socket_path),
 	F(doveadm_ssl),
 	F(doveadm_username),
@@ -106,6 +109,8 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(imap_urlauth_host),
 	F(imap_urlauth_logout_format),
 	F(imap_urlauth_port),
+	F(imap_urlauth_stream_user),
+	F(imap_urlauth_submit_user),
 	F(imapc_cmd_timeout),
 	F(imapc_connection_retry_count),
 	F(imapc_connection_retry_interval),
@@ -162,10 +167,24 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(mail_attachment_min_size),
 	F(mail_attribute_dict),
 	F(mail_cache_fields),
+	F(mail_cache_max_size),
+	F(mail_cache_min_mail_count),
+	F(mail_cache_purge_continued_percentage),
+	F(mail_cache_purge_delete_percentage),
+	F(mail_cache_purge_header_continue_count),
+	F(mail_cache_purge_min_size),
+	F(mail_cache_record_max_size),
+	F(mail_cache_unaccessed_field_drop),
 	R(mail_chroot, "",
 	  "chrooted mail access"),
 	R(mail_full_filesystem_access, "no",
 	  "mailbox names that are file system paths"),
+	F(mail_index_log2_max_age),
+	F(mail_index_log_rotate_max_size),
+	F(mail_index_log_rotate_min_age),
+	F(mail_index_log_rotate_min_size),
+	F(mail_index_rewrite_max_log_bytes),
+	F(mail_index_rewrite_min_log_bytes),
 	F(mail_log_prefix),
 	F(mail_max_keyword_length),
 	F(mail_max_userip_connections),
@@ -193,6 +212,7 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(maildir_stat_dirs),
 	F(maildir_very_dirty_syncs),
 	F(managesieve_client_workarounds),
+	F(managesieve_implementation_string),
 	F(managesieve_implicit_extensions),
 	F(managesieve_logout_format),
 	F(managesieve_max_compile_errors),
@@ -255,6 +275,7 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(shutdown_clients),
 	F(stats_http_rawlog_dir),
 	F(stats_writer_socket_path),
+	F(submission_backend_capabilities),
 	F(submission_client_workarounds),
 	F(submission_host),
 	F(submission_logout_format),

@@ -132,7 +132,7 @@ int mail_plugins_check(const char *list, const struct kvlist *plugin,
 	return 0;
 }
 
-const char *mail_plugins_not_used(const char *list, const char **pos)
+const char *mail_plugins_not_used(const char **pos)
 {
 	static __thread char buf[MAIL_PLUGINS_NAME_MAX];
 	const char *word;

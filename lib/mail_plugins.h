@@ -27,9 +27,9 @@ bool mail_plugins_has(const char *list, const char *name);
 int mail_plugins_check(const char *list, const struct kvlist *plugin,
 		       const char **error_r);
 
-/* mail_plugins_not_used - the next plugin of list, after *pos, that loft
+/* mail_plugins_not_used - the next plugin of a list, from *pos, that loft
    accepts without running it (each call advances *pos, which starts at
    list); NULL at the end. The name is valid until the next call. */
-const char *mail_plugins_not_used(const char *list, const char **pos);
+const char *mail_plugins_not_used(const char **pos);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "mail_plugins.h"
 #include "settings.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -307,6 +308,59 @@ struct good_case {
 	"  }\n" \
 	"}\n"
 
+#define DOVECOT_TEXT \
+	"auth_mechanisms = plain login\n" \
+	"instance_name = x\n" \
+	"ssl = yes\n" \
+	"ssl_cert = </nonexistent/cert.pem\n" \
+	"passdb {\n" \
+	"  driver = pam\n" \
+	"}\n" \
+	"namespace inbox {\n" \
+	"  inbox = yes\n" \
+	"  mailbox Drafts {\n" \
+	"    special_use = \\Drafts\n" \
+	"  }\n" \
+	"}\n" \
+	"dict {\n" \
+	"  quota = sqlite:/x\n" \
+	"}\n" \
+	"metric m {\n" \
+	"  filter = event=x\n" \
+	"}\n" \
+	"service imap-login {\n" \
+	"  inet_listener imaps {\n" \
+	"    port = 993\n" \
+	"    ssl = yes\n" \
+	"  }\n" \
+	"}\n" \
+	"protocol imap {\n" \
+	"  mail_plugins = $mail_plugins imap_quota\n" \
+	"  mail_max_userip_connections = 10\n" \
+	"  mail_save_crlf = yes\n" \
+	"}\n" \
+	"protocol !indexer-worker {\n" \
+	"  mail_debug = yes\n" \
+	"}\n" \
+	"remote 10.0.0.0/8 {\n" \
+	"  auth_mechanisms = plain\n" \
+	"}\n" \
+	"userdb {\n" \
+	"  driver = passwd\n" \
+	"  result_success = return-ok\n" \
+	"  auth_verbose = yes\n" \
+	"}\n" \
+	"mail_plugins = $mail_plugins fts\n" \
+	"protocol lda {\n" \
+	"  postmaster_address = pm@example.com\n" \
+	"}\n"
+
+#define DOVECOT_NOT_USED \
+	"not_used=auth_mechanisms@1|instance_name@2|ssl@3|ssl_cert@4|passdb@5|" \
+	"namespace inbox@8|dict@14|metric m@17|service imap-login@20|" \
+	"protocol imap@26|remote 10.0.0.0/8@34|userdb: result_success@39|" \
+	"userdb: auth_verbose@40|postmaster_address@44|mail_plugins: fts@42"
+
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
@@ -452,6 +506,23 @@ static const struct good_case good_cases[] = {
 	  NULL, { "mail_location=maildir:~/Maildir:LAYOUT=fs", "mail_home=/a=b" } },
 	{ "mail_location = mbox:~/mail:INBOX=/var/mail/%u\n",
 	  NULL, { "mail_location=mbox:~/mail:INBOX=/var/mail/%u" } },
+	/* 22-24: Dovecot's settings and sections loft does not use: accepted,
+	   listed once, kept out of the settings; a foreign <file is not
+	   read; protocol !NAME applies to every other protocol */
+	{ DOVECOT_TEXT, "lmtp", { DOVECOT_NOT_USED, "count:services=0",
+		"count:userdbs=1", "mail_debug=yes", "mail_plugins= fts" } },
+	{ DOVECOT_TEXT, "lda", { DOVECOT_NOT_USED, "mail_debug=yes" } },
+	{ DOVECOT_TEXT, NULL, { "mail_debug=no", "count:services=0" } },
+	/* 25-26: a negated loft protocol */
+	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lda", { "mail_debug=yes" } },
+	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lmtp", { "mail_debug=no" } },
+	/* 27: extras of loft's own blocks; a refused value at its default */
+	{ "service lmtp {\n  privileged_group = mail\n  inet_listener lmtp {\n"
+	  "    reuse_port = yes\n  }\n}\nlmtp_proxy = no\n", "lmtp",
+	  { "not_used=service lmtp: privileged_group@2|service lmtp: reuse_port@4|"
+	    "lmtp_proxy@7", "count:services=1" } },
+	/* 28: mail_plugins is only checked for a delivering protocol */
+	{ "mail_plugins = sieve\n", NULL, { "mail_plugins=sieve" } },
 };
 
 START_TEST(test_good_config)
@@ -576,6 +647,52 @@ static const struct error_case error_cases[] = {
 	  "@DIR@/recursive.conf:1: Includes nested more than 16 deep (recursive include?): "
 	  "@DIR@/recursive.conf" },
 	{ "!include_try adir.conf\n", NULL, M ":1: Can't read @DIR@/adir.conf: Is a directory" },
+	/* what loft does not implement but would change delivery */
+	{ "mail_plugins = $mail_plugins sieve\n", "lda",
+	  M ":1: mail_plugins: sieve: loft does not implement this plugin "
+	  "(mail would be delivered without it)" },
+	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = quota\n}\n", "lmtp",
+	  M ":3: mail_plugins: quota: loft does not implement this plugin "
+	  "(mail would be delivered without it)" },
+	{ "mail_plugins = zlib\nplugin {\n  zlib_save = gz\n}\n", "lda",
+	  M ":1: mail_plugins: zlib: loft does not implement this plugin with "
+	  "the plugin { } settings given" },
+	{ "mail_save_crlf = yes\n", NULL,
+	  M ":1: mail_save_crlf = yes: loft does not implement saving mail with "
+	  "CRLF line endings" },
+	{ "protocol lda {\n  lmtp_proxy = yes\n}\n", NULL,
+	  M ":2: lmtp_proxy = yes: loft does not implement LMTP proxying to other servers" },
+	{ "ssl = required\n", NULL, M ":1: ssl = required: loft does not implement TLS" },
+	{ "service lmtp {\n  inet_listener lmtp {\n    port = 24\n    ssl = yes\n  }\n}\n",
+	  NULL, M ":4: inet_listener lmtp: ssl = yes: loft does not implement TLS "
+	  "(the listener would serve plaintext)" },
+	{ "namespace {\n  prefix = INBOX.\n}\n", NULL,
+	  M ":2: prefix = INBOX.: loft does not implement namespace prefixes for "
+	  "mailbox names" },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n", NULL,
+	  M ":3: auto = create: loft does not implement auto-created mailboxes "
+	  "(use lda_mailbox_autocreate)" },
+	{ "userdb {\n  driver = passwd\n  result_success = continue-ok\n}\n", NULL,
+	  M ":3: result_success = continue-ok: loft does not implement userdb result rules" },
+	{ "remote 1.2.3.4 {\n  mail_debug = yes\n}\n", NULL,
+	  M ":2: mail_debug: loft does not apply settings per local or remote "
+	  "address (set it outside the filter)" },
+	{ "remote 1.2.3.4 {\n  mail_save_crlf = yes\n}\n", NULL,
+	  M ":2: mail_save_crlf = yes: loft does not implement saving mail with "
+	  "CRLF line endings" },
+	/* misspelt Dovecot names are still unknown */
+	{ "auth_mechanism = plain\n", NULL, M ":1: Unknown setting: auth_mechanism" },
+	{ "passdb {\n  drvier = pam\n}\n", NULL, M ":2: Unknown setting: drvier" },
+	{ "service imap {\n  proces_limit = 1\n}\n", NULL,
+	  M ":2: Unknown setting: proces_limit" },
+	{ "protocol imap {\n  mail_debgu = yes\n}\n", NULL,
+	  M ":2: Unknown setting: mail_debgu" },
+	{ "mailbox Junk {\n}\n", NULL, M ":1: Unknown section type: mailbox" },
+	{ "passdb {\n  userdb {\n  }\n}\n", NULL, M ":2: Section userdb not allowed here" },
+	{ "protocol !imap pop3 {\n}\n", NULL,
+	  M ":1: A negated protocol (!NAME) must be the only one: !imap pop3" },
+	{ "hostname = $auth_mechanisms\n", NULL,
+	  M ":1: $auth_mechanisms: a Dovecot setting loft does not use has no value here" },
 };
 
 START_TEST(test_error_config)
@@ -788,6 +905,38 @@ static const char *const global_names[] = {
 	"admin_socket_group",
 };
 
+/* ---- mail_plugins ---- */
+
+START_TEST(test_mail_plugins)
+{
+	struct kvlist plugin;
+	const char *error = NULL, *pos, *name;
+
+	ck_assert(mail_plugins_has(" quota sieve", "sieve"));
+	ck_assert(mail_plugins_has("quota,sieve", "quota"));
+	ck_assert(!mail_plugins_has("quota_clone", "quota"));
+	ck_assert(!mail_plugins_has("", "quota"));
+	ck_assert_int_eq(mail_plugins_check("", NULL, &error), 0);
+	ck_assert_int_eq(mail_plugins_check(" fts  fts_solr,notify mail_log", NULL,
+					    &error), 0);
+	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), -1);
+	ck_assert_str_eq(error, "mail_plugins: sieve: loft does not implement this "
+			 "plugin (mail would be delivered without it)");
+	kvlist_init(&plugin);
+	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), 0);
+	kvlist_set(&plugin, "zlib_save", "gz");
+	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), -1);
+	kvlist_free(&plugin);
+	/* the accepted ones loft does not run, in order */
+	pos = "fts acl notify";
+	name = mail_plugins_not_used(&pos);
+	ck_assert_str_eq(name, "fts");
+	name = mail_plugins_not_used(&pos);
+	ck_assert_str_eq(name, "notify");
+	ck_assert_ptr_null(mail_plugins_not_used(&pos));
+}
+END_TEST
+
 START_TEST(test_global_table)
 {
 	size_t n = 0;
@@ -999,6 +1148,7 @@ static Suite *config_suite(void)
 	TCase *tc_config = tcase_create("config");
 
 	tcase_add_test(tc_settings, test_global_table);
+	tcase_add_test(tc_settings, test_mail_plugins);
 	tcase_add_loop_test(tc_settings, test_table_defaults, 0, N_CASES(all_tables));
 	tcase_add_loop_test(tc_settings, test_parse_size, 0, N_CASES(size_cases));
 	tcase_add_loop_test(tc_settings, test_parse_time, 0, N_CASES(time_cases));
