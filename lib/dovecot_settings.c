@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "settings.h"
 #include "xalloc.h"
 
 #define F(name) { #name, NULL, NULL }
@@ -448,26 +448,10 @@ const struct dovecot_setting *dovecot_global_setting(const char *name)
 	return s != NULL ? s : dovecot_setting_find(dovecot_ssl_settings, name);
 }
 
-/* dovecot_value_is_inert - value is one of the ':'-separated inert values */
-static bool dovecot_value_is_inert(const char *inert, const char *value)
-{
-	size_t len = strlen(value);
-
-	for (const char *p = inert; p != NULL; ) {
-		const char *end = strchr(p, ':');
-		size_t n = end == NULL ? strlen(p) : (size_t)(end - p);
-
-		if (n == len && strncasecmp(p, value, len) == 0)
-			return true;
-		p = end == NULL ? NULL : end + 1;
-	}
-	return false;
-}
-
 int dovecot_setting_check(const struct dovecot_setting *s, const char *value,
 			  const char **error_r)
 {
-	if (s->inert == NULL || dovecot_value_is_inert(s->inert, value))
+	if (s->inert == NULL || settings_value_in_list(s->inert, value, true))
 		return 0;
 	snprintf(dovecot_error_buf, sizeof(dovecot_error_buf),
 		 "%s = %s: loft does not implement %s", s->name, value,

@@ -426,15 +426,16 @@ static int settings_parse_mode(const char *str, unsigned int *value_r,
 	return 0;
 }
 
-/* settings_enum_contains - whether value is one of the ':'-separated values */
-static bool settings_enum_contains(const char *values, const char *value)
+bool settings_value_in_list(const char *values, const char *value,
+			    bool ignore_case)
 {
 	size_t len = strlen(value);
 
 	for (const char *p = values; p != NULL; ) {
 		const char *end = strchr(p, ':');
 		size_t n = end == NULL ? strlen(p) : (size_t)(end - p);
-		if (n == len && strncmp(p, value, len) == 0)
+		if (n == len && (ignore_case ? strncasecmp(p, value, len) :
+				 strncmp(p, value, len)) == 0)
 			return true;
 		p = end == NULL ? NULL : end + 1;
 	}
@@ -452,7 +453,7 @@ static int settings_parse_typed(const struct setting_def *def,
 		v->str = (char *)value;
 		return 0;
 	case SETTING_ENUM:
-		if (!settings_enum_contains(def->enum_values, value)) {
+		if (!settings_value_in_list(def->enum_values, value, false)) {
 			*error_r = settings_error("Invalid value: %s (allowed: %s)",
 						  value, def->enum_values);
 			return -1;

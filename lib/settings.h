@@ -188,6 +188,11 @@ int settings_parse_bool(const char *str, bool *value_r, const char **error_r);
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
 
+/* settings_value_in_list - value is one of the ':'-separated values
+   ("a:b:c", as enum_values; "" is the empty value) */
+bool settings_value_in_list(const char *values, const char *value,
+			    bool ignore_case);
+
 /* Table-generic helpers, for any of the four tables above (base is the
    struct the table's offsets point into). */
 struct strbuf;
