@@ -1351,6 +1351,32 @@ static int config_validate_plugins(struct config_ctx *ctx)
 	return 0;
 }
 
+/* config_validate_protocols - every word of `protocols` is lmtp, none or
+   a Dovecot protocol loft does not serve (listed as not used) */
+static int config_validate_protocols(struct config_ctx *ctx)
+{
+	const struct config_location *where = config_location_of(ctx, "protocols");
+	char *copy = xstrdup(ctx->set->protocols), *save = NULL;
+	int ret = 0;
+
+	for (char *name = strtok_r(copy, " \t,", &save); name != NULL && ret == 0;
+	     name = strtok_r(NULL, " \t,", &save)) {
+		if (strcmp(name, "lmtp") == 0 || strcmp(name, "none") == 0)
+			continue;
+		if (dovecot_protocol_is_foreign(name)) {
+			char *what = xasprintf("protocols: %s", name);
+
+			config_not_used(ctx, what, where->file, where->line);
+			free(what);
+		} else {
+			ret = config_error(ctx, where->file, where->line,
+					   "protocols: Unknown protocol: %s", name);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
 /* config_validate - checks that need the complete settings */
 static int config_validate(struct config_ctx *ctx)
 {
@@ -1368,7 +1394,7 @@ static int config_validate(struct config_ctx *ctx)
 						    l->port);
 		}
 	}
-	if (config_validate_plugins(ctx) < 0)
+	if (config_validate_plugins(ctx) < 0 || config_validate_protocols(ctx) < 0)
 		return -1;
 	if (loc[0] != '\0' && strncmp(loc, "maildir:", 8) != 0 &&
 	    strncmp(loc, "mbox:", 5) != 0) {

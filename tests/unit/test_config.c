@@ -523,6 +523,9 @@ static const struct good_case good_cases[] = {
 	    "lmtp_proxy@7", "count:services=1" } },
 	/* 28: mail_plugins is only checked for a delivering protocol */
 	{ "mail_plugins = sieve\n", NULL, { "mail_plugins=sieve" } },
+	/* 29: protocols loft does not serve (Debian's protocols.d lines) */
+	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
+	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
 };
 
 START_TEST(test_good_config)
@@ -691,6 +694,7 @@ static const struct error_case error_cases[] = {
 	{ "passdb {\n  userdb {\n  }\n}\n", NULL, M ":2: Section userdb not allowed here" },
 	{ "protocol !imap pop3 {\n}\n", NULL,
 	  M ":1: A negated protocol (!NAME) must be the only one: !imap pop3" },
+	{ "protocols = lmpt\n", NULL, M ":1: protocols: Unknown protocol: lmpt" },
 	{ "hostname = $auth_mechanisms\n", NULL,
 	  M ":1: $auth_mechanisms: a Dovecot setting loft does not use has no value here" },
 };
