@@ -14,7 +14,9 @@
 #include "delivery.h"
 #include "log.h"
 #include "mail_location.h"
+#include "mask.h"
 #include "strbuf.h"
+#include "userdb.h"
 
 /* The last error the delivery code logged during a check. */
 struct admin_user_capture {
@@ -99,6 +101,50 @@ static int admin_user_json(const struct loft_settings *set,
 	return 0;
 }
 
+/* The names `user MASK` prints. */
+struct admin_user_list {
+	const char *mask;
+	json_object *names;
+};
+
+static void admin_user_listed(const char *username, void *context)
+{
+	struct admin_user_list *list = context;
+
+	if (mask_match(list->mask, username))
+		json_object_array_add(list->names,
+				      json_object_new_string(username));
+}
+
+/* admin_user_iterate - `user MASK`: the matching names of the userdbs
+   that can list theirs, one per line (doveadm user's form) */
+static int admin_user_iterate(const struct admin_context *ctx,
+			      const struct loft_settings *set, const char *mask)
+{
+	static const struct admin_column columns[] = {
+		{ "user", "user", ADMIN_COLUMN_TEXT },
+	};
+	static const struct admin_view view = {
+		.scalar_key = "user", .columns = columns, .column_count = 1,
+	};
+	struct admin_user_list list = { mask, json_object_new_array() };
+	unsigned int skipped;
+	const char *error;
+
+	if (userdb_iterate(set, admin_user_listed, &list, &skipped,
+			   &error) < 0) {
+		fprintf(stderr, "loftadm: user %s: %s\n", mask, error);
+		json_object_put(list.names);
+		return EX_TEMPFAIL;
+	}
+	if (skipped > 0)
+		fprintf(stderr, "loftadm: user %s: %u userdb(s) cannot list "
+			"their users and were skipped\n", mask, skipped);
+	admin_format_print(stdout, ctx->format, list.names, &view);
+	json_object_put(list.names);
+	return EX_OK;
+}
+
 int admin_user_run(const struct admin_context *ctx, char **args, size_t count)
 {
 	static const struct admin_view view = { .rows_key = NULL };
@@ -111,6 +157,8 @@ int admin_user_run(const struct admin_context *ctx, char **args, size_t count)
 
 	if (set == NULL)
 		return EX_TEMPFAIL;
+	if (strpbrk(args[0], "*?") != NULL)
+		return admin_user_iterate(ctx, set, args[0]);
 	ret = delivery_user_lookup(set, args[0], &user, &out);
 	if (ret == 0) {
 		fprintf(stderr, "loftadm: user %s: %s\n", args[0], out.text);

@@ -116,13 +116,15 @@ void stats_report_delivery(struct stats_client *client,
 }
 
 void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
-			 double seconds)
+			 double seconds, enum stats_report_cache cache)
 {
 	Loft__Envelope env = LOFT__ENVELOPE__INIT;
 	Loft__Timing msg = LOFT__TIMING__INIT;
 
 	msg.kind = kind;
 	msg.seconds = seconds;
+	msg.has_userdb_cache_hit = cache != STATS_REPORT_NO_CACHE;
+	msg.userdb_cache_hit = cache == STATS_REPORT_CACHE_HIT;
 	env.body_case = LOFT__ENVELOPE__BODY_TIMING;
 	env.timing = &msg;
 	send_body(client, &env);

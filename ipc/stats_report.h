@@ -44,9 +44,16 @@ struct stats_report_delivery {
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);
 
+/* whether a userdb lookup was answered by the process's cache */
+enum stats_report_cache {
+	STATS_REPORT_NO_CACHE,		/* no cache (or not a lookup) */
+	STATS_REPORT_CACHE_HIT,
+	STATS_REPORT_CACHE_MISS,
+};
+
 /* kind: LOFT__TIMING__KIND__KIND_USERDB_LOOKUP / _STORAGE_WRITE */
 void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
-			 double seconds);
+			 double seconds, enum stats_report_cache cache);
 
 /* stats_report_log - a warning or error line with its text */
 void stats_report_log(struct stats_client *client, enum log_level level,

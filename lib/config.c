@@ -74,7 +74,9 @@ static const struct config_section_kind config_section_kinds[] = {
 };
 
 static const char *const config_protocols[] = { "lda", "lmtp" };
-static const char *const config_userdb_drivers[] = { "passwd-file", "static", "passwd" };
+static const char *const config_userdb_drivers[] = {
+	"passwd-file", "static", "passwd", "sql",
+};
 
 /* an open section on the stack */
 struct config_section {
@@ -734,11 +736,11 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 {
 	const struct config_section *sec;
 	struct service_settings *svc;
+	struct listener_settings *l;
 	struct userdb_settings *udb;
 	const struct dovecot_setting *ds;
 	const char *value, *path = file->path;
 	bool expand;
-	int ret;
 
 	sec = ctx->section_count == 0 ? NULL :
 		&ctx->sections[ctx->section_count - 1];
@@ -767,14 +769,16 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 				     expand, NULL);
 	case CONFIG_SECTION_LISTENER:
 		svc = &ctx->set->services[sec->index];
-		ret = config_set_in(ctx, path, line, loft_listener_setting_defs,
-				    &svc->listeners[sec->listener_index], key,
-				    value, expand,
-				    &svc->listeners[sec->listener_index]);
-		if (ret == 0 && strcmp(key, "ssl") == 0)
-			ret = config_listener_ssl(ctx, path, line,
-						  &svc->listeners[sec->listener_index]);
-		return ret;
+		l = &svc->listeners[sec->listener_index];
+		if (config_set_in(ctx, path, line, loft_listener_setting_defs,
+				  l, key, value, expand, l) < 0)
+			return -1;
+		/* Dovecot reads "mode = 600" as decimal; loftd warns */
+		if (strcmp(key, "mode") == 0)
+			l->mode_decimal = settings_mode_is_decimal(value);
+		if (strcmp(key, "ssl") == 0)
+			return config_listener_ssl(ctx, path, line, l);
+		return 0;
 	case CONFIG_SECTION_USERDB:
 		udb = &ctx->set->userdbs[sec->index];
 		if (config_set_in(ctx, path, line, loft_userdb_setting_defs, udb,

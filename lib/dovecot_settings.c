@@ -26,9 +26,6 @@
 
 static const struct dovecot_setting dovecot_global_settings[] = {
 	F(auth_anonymous_username),
-	F(auth_cache_negative_ttl),
-	F(auth_cache_size),
-	F(auth_cache_ttl),
 	F(auth_cache_verify_password_with_worker),
 	F(auth_debug),
 	F(auth_debug_passwords),
@@ -62,8 +59,6 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(auth_winbind_helper_path),
 	F(auth_worker_max_count),
 	F(config_cache_size),
-	F(default_internal_group),
-	F(default_login_user),
 	F(dict_db_config),
 	F(director_flush_socket),
 	F(director_mail_servers),

@@ -234,9 +234,19 @@ unsigned int service_child_client_limit(const struct loft_settings *set,
 uint64_t service_child_vsz_limit(const struct loft_settings *set,
 				 const struct service_settings *svc)
 {
-	if (svc != NULL && svc->vsz_limit > 0)
+	if (svc != NULL && svc->vsz_limit != SERVICE_VSZ_LIMIT_DEFAULT)
 		return svc->vsz_limit;
 	return set->default_vsz_limit;
+}
+
+char *service_child_chroot_path(const struct loft_settings *set,
+				const struct service_settings *svc)
+{
+	if (svc->chroot[0] == '\0')
+		return NULL;
+	if (svc->chroot[0] == '/')
+		return xstrdup(svc->chroot);
+	return xasprintf("%s/%s", set->base_dir, svc->chroot);
 }
 
 bool service_child_is_internal(const char *service_name)
@@ -443,13 +453,14 @@ static int service_child_vsz(const struct loft_settings *set,
 /* service_child_switch - chroot, groups, gid, uid; then prove root is
    gone for good */
 static int service_child_switch(const struct service_settings *svc,
+				const char *chroot_path,
 				const struct service_child_ids *ids,
 				const char **error_r)
 {
-	if (svc->chroot[0] != '\0') {
-		if (chroot(svc->chroot) < 0)
+	if (chroot_path != NULL) {
+		if (chroot(chroot_path) < 0)
 			return service_child_fail(error_r, "service(%s): chroot(%s) failed: %s",
-						  svc->name, svc->chroot, strerror(errno));
+						  svc->name, chroot_path, strerror(errno));
 		if (chdir("/") < 0)
 			return service_child_fail(error_r, "service(%s): chdir(/) failed: %s",
 						  svc->name, strerror(errno));
@@ -494,6 +505,8 @@ int service_child_drop_privileges(const struct loft_settings *set,
 		service_child_find_service(set, service_name);
 	const char *dropped = getenv(SERVICE_CHILD_PRIVILEGES_ENV);
 	struct service_child_ids ids;
+	char *chroot_path;
+	int ret;
 
 	service_child_note = NULL;
 	if (svc == NULL)
@@ -520,7 +533,10 @@ int service_child_drop_privileges(const struct loft_settings *set,
 	}
 	if (geteuid() != 0)
 		return service_child_verify(svc, &ids, error_r);
-	if (service_child_switch(svc, &ids, error_r) < 0)
+	chroot_path = service_child_chroot_path(set, svc);
+	ret = service_child_switch(svc, chroot_path, &ids, error_r);
+	free(chroot_path);
+	if (ret < 0)
 		return -1;
 	return service_child_verify(svc, &ids, error_r);
 }
@@ -585,7 +601,8 @@ int service_child_check_exec(const struct service_settings *svc,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		if (service_child_switch(svc, &ids, &error) < 0)
+		/* chroot with drop_priv_before_exec is refused earlier */
+		if (service_child_switch(svc, NULL, &ids, &error) < 0)
 			snprintf(why, sizeof(why), "%s", error);
 		else
 			service_child_exec_blocker(path, why, sizeof(why));
@@ -604,11 +621,10 @@ int service_child_check_exec(const struct service_settings *svc,
 	if (len == 0)
 		return 0;
 	return service_child_fail(error_r,
-		"service(%s): user=%s%s%s can't execute %s with "
+		"service(%s): user=%s can't execute %s with "
 		"drop_priv_before_exec = yes: %s (install loft where that user "
 		"can reach it, or drop drop_priv_before_exec)",
 		svc->name, svc->user[0] != '\0' ? svc->user : "root",
-		svc->chroot[0] != '\0' ? " in chroot " : "", svc->chroot,
 		path, why);
 }
 

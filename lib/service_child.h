@@ -83,6 +83,11 @@ unsigned int service_child_client_limit(const struct loft_settings *set,
    bytes (0 = unlimited) */
 uint64_t service_child_vsz_limit(const struct loft_settings *set,
 				 const struct service_settings *svc);
+/* service_child_chroot_path - svc's chroot as a path (relative to
+   base_dir unless absolute, as in Dovecot), NULL when it has none;
+   free() the result */
+char *service_child_chroot_path(const struct loft_settings *set,
+				const struct service_settings *svc);
 /* service_child_is_internal - whether the built-in service name runs as
    default_internal_user by default and never as root (stats) */
 bool service_child_is_internal(const char *service_name);

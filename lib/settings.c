@@ -66,8 +66,9 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, hostname, "",
 	  "Host name used in LMTP replies and headers (empty: the system host name)"),
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
-	G(STR, listen, "127.0.0.1",
-	  "Addresses inet listeners bind to when they name none (loopback by default)"),
+	G(STR, listen, "*, ::",
+	  "Addresses inet listeners bind to when they name none (* all IPv4, "
+	  ":: all IPv6; the stats service's listeners use 127.0.0.1 instead)"),
 	G(STR, haproxy_trusted_networks, "",
 	  "Addresses and CIDR ranges allowed to send a PROXY header to a "
 	  "haproxy = yes listener (empty: none; others are disconnected)"),
@@ -111,6 +112,15 @@ const struct setting_def loft_setting_defs[] = {
 	  "second, before auth_username_chars is checked"),
 	G(STR, auth_username_format, "%Lu",
 	  "Recipient name as looked up in the userdb (%Lu: lower-cased)"),
+	G(SIZE, auth_cache_size, "0",
+	  "Memory for cached userdb lookups in each loft-lmtp (0: no cache)"),
+	G(TIME, auth_cache_ttl, "1 hour",
+	  "How long a cached userdb answer is used"),
+	G(TIME, auth_cache_negative_ttl, "1 hour",
+	  "How long a cached \"user unknown\" is used (0: not cached)"),
+	G(TIME, userdb_sql_timeout, "5 secs",
+	  "Longest wait for an sql userdb: connecting, a free connection and "
+	  "the query together"),
 	G(STR, recipient_delimiter, "+",
 	  "Characters separating the user from the detail part of an address"),
 	G(BOOL, lda_mailbox_autocreate, "no",
@@ -154,9 +164,15 @@ const struct setting_def loft_setting_defs[] = {
 	G(TIME, default_idle_kill, "1 min",
 	  "Idle time after which a surplus service process exits"),
 	G(SIZE, default_vsz_limit, "256M",
-	  "Address space limit of a service process that sets none"),
+	  "Address space limit of a service process that sets none (0: no limit)"),
 	G(STR, default_internal_user, "loft",
 	  "Unprivileged user internal services run as"),
+	G(STR, default_internal_group, "",
+	  "Group internal services run as (empty: default_internal_user's "
+	  "primary group)"),
+	G(STR, default_login_user, "dovenull",
+	  "Dovecot's user for login processes: loft runs none, so it only "
+	  "serves $default_login_user references"),
 	G(STR, http_api_key, "",
 	  "Bearer token every HTTP API call needs but /metrics and /healthz (empty: the API is off)"),
 	/* loft's own (Dovecot has no HTTP API Host check) */
@@ -182,26 +198,42 @@ const struct setting_def loft_setting_defs[] = {
 };
 
 const struct setting_def loft_service_setting_defs[] = {
-	SV(STR, executable, "", "Program started for this service"),
-	SV(STR, type, "", "Special service type"),
+	SV(STR, executable, "",
+	   "Program started for this service and its arguments; a path not "
+	   "beginning with / is relative to base_dir (loft's own programs are "
+	   "found beside loftd)"),
+	SV(STR, type, "",
+	   "Service type: \"\" or startup (one process from start-up on); "
+	   "log for the log service; login, config, anvil and worker only "
+	   "for Dovecot's own services"),
 	SV(STR, protocol, "", "Protocol that must be enabled for the service to run"),
 	SV(STR, user, "", "User the processes run as"),
 	SV(STR, group, "", "Group the processes run as"),
 	SV(STR, extra_groups, "", "Supplementary groups of the processes"),
-	SV(STR, chroot, "", "Directory the processes chroot into"),
-	SV(BOOL, drop_priv_before_exec, "no", "Drop privileges before exec()"),
+	SV(STR, privileged_group, "",
+	   "Group the process may switch to when it needs it (lmtp: the same "
+	   "as mail_privileged_group)"),
+	SV(STR, chroot, "",
+	   "Directory the processes chroot into, relative to base_dir unless "
+	   "absolute"),
+	SV(BOOL, drop_priv_before_exec, "no",
+	   "Drop privileges before exec() (not together with chroot)"),
 	SV(UINT, client_limit, "0", "Clients per process (0: default_client_limit)"),
 	SV(UINT, service_count, "0", "Clients a process serves before exiting (0: unlimited)"),
 	SV(UINT, process_limit, "0", "Most processes (0: default_process_limit)"),
 	SV(UINT, process_min_avail, "0", "Processes kept waiting for clients"),
 	SV(TIME, idle_kill, "0", "Idle time before a surplus process exits (0: default_idle_kill)"),
-	SV(SIZE, vsz_limit, "0", "Address space limit (0: default_vsz_limit)"),
+	SV(SIZE, vsz_limit, "18446744073709551615",
+	   "Address space limit (0: no limit; 18446744073709551615, the "
+	   "default: default_vsz_limit)"),
 	SETTING_END
 };
 
 const struct setting_def loft_listener_setting_defs[] = {
 	LS(STR, path, "", "Socket or fifo path, relative to base_dir"),
-	LS(MODE, mode, "0600", "Permissions of the socket or fifo"),
+	LS(MODE, mode, "0600",
+	   "Permissions of the socket or fifo, octal with a leading 0 (without "
+	   "one the number is decimal, as in Dovecot; 0: the listener is off)"),
 	LS(STR, user, "", "Owner of the socket or fifo"),
 	LS(STR, group, "", "Group of the socket or fifo"),
 	LS(STR, address, "", "Addresses to bind (empty: listen)"),
@@ -409,15 +441,22 @@ static int settings_parse_uint(const char *str, unsigned int *value_r,
 	return 0;
 }
 
-/* settings_parse_mode - octal file mode up to 07777 */
+bool settings_mode_is_decimal(const char *str)
+{
+	return str[0] != '0';
+}
+
+/* settings_parse_mode - a file mode up to 07777, read as Dovecot reads
+   it: octal with a leading 0, decimal without one ("600" is 01130) */
 static int settings_parse_mode(const char *str, unsigned int *value_r,
 			       const char **error_r)
 {
-	unsigned int mode = 0;
+	unsigned int mode = 0, base = settings_mode_is_decimal(str) ? 10 : 8;
 	const char *p;
 
-	for (p = str; *p >= '0' && *p <= '7' && mode <= 07777; p++)
-		mode = mode * 8 + (unsigned int)(*p - '0');
+	for (p = str; *p >= '0' && (unsigned int)(*p - '0') < base &&
+		     mode <= 07777; p++)
+		mode = mode * base + (unsigned int)(*p - '0');
 	if (p == str || *p != '\0' || mode > 07777) {
 		*error_r = settings_error("Invalid file mode: %s", str);
 		return -1;
@@ -755,7 +794,8 @@ static void settings_format_typed(const struct setting_def *def,
 		strbuf_appendf(out, "%u", v->uint);
 		break;
 	case SETTING_MODE:
-		strbuf_appendf(out, "%04o", v->uint);
+		/* always with a leading 0: without one it reads as decimal */
+		strbuf_appendf(out, "0%03o", v->uint);
 		break;
 	case SETTING_SIZE:
 		settings_format_units(out, v->u64, settings_size_format_units,
@@ -995,6 +1035,48 @@ void settings_print(const struct loft_settings *set, FILE *out, bool all,
 	settings_hide_secrets = !show_secrets;
 	settings_write(set, out, all);
 	settings_hide_secrets = false;
+}
+
+int settings_print_named(const struct loft_settings *set,
+			 char *const *names, size_t count, FILE *out,
+			 bool values_only, bool changed_only,
+			 bool show_secrets, const char **error_r)
+{
+	struct strbuf buf;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct setting_def *def =
+			setting_find(loft_setting_defs, names[i]);
+
+		if (def == NULL) {
+			*error_r = settings_error("Unknown setting: %s", names[i]);
+			return -1;
+		}
+		if (values_only && !show_secrets && settings_is_secret(def)) {
+			*error_r = settings_error("%s is hidden, use -P to show it",
+						  names[i]);
+			return -1;
+		}
+	}
+	strbuf_init(&buf, 128);
+	for (size_t i = 0; i < count; i++) {
+		const struct setting_def *def =
+			setting_find(loft_setting_defs, names[i]);
+
+		if (changed_only && setting_is_default(def, set))
+			continue;
+		strbuf_reset(&buf);
+		setting_format_value(def, set, &buf);
+		if (values_only)
+			fprintf(out, "%s\n", buf.data);
+		else if (!show_secrets && settings_is_secret(def) &&
+			 !setting_is_default(def, set))
+			fprintf(out, "%s = # hidden, use -P to show it\n", def->name);
+		else
+			fprintf(out, "%s = %s\n", def->name, buf.data);
+	}
+	strbuf_free(&buf);
+	return 0;
 }
 
 void settings_print_protocol(const struct loft_settings *base,

@@ -41,6 +41,9 @@ enum mail_fsync_mode {
 	MAIL_FSYNC_NEVER,
 };
 
+/* a service's vsz_limit that means "default_vsz_limit" (Dovecot's 2^64-1) */
+#define SERVICE_VSZ_LIMIT_DEFAULT UINT64_MAX
+
 enum listener_type { LISTENER_UNIX, LISTENER_FIFO, LISTENER_INET };
 
 struct listener_settings {
@@ -48,7 +51,8 @@ struct listener_settings {
 	char *name;		/* "lmtp", "http", ... */
 	/* unix/fifo */
 	char *path;		/* relative to base_dir unless absolute */
-	unsigned int mode;
+	unsigned int mode;	/* 0: the listener is off */
+	bool mode_decimal;	/* written without a leading 0 (warned about) */
 	char *user, *group;
 	/* inet */
 	char *address;		/* space/comma separated list, "*" and "::" */
@@ -62,12 +66,14 @@ struct listener_settings {
 struct service_settings {
 	char *name;
 	char *executable, *type, *protocol, *user, *group, *extra_groups;
-	char *chroot;
+	char *privileged_group;
+	char *chroot;		/* relative to base_dir unless absolute */
 	bool drop_priv_before_exec;
 	unsigned int client_limit, service_count, process_limit;
 	unsigned int process_min_avail;
 	uint64_t idle_kill;	/* ms; 0 = default_idle_kill */
-	uint64_t vsz_limit;	/* bytes; 0 = default_vsz_limit */
+	uint64_t vsz_limit;	/* bytes; 0 = no limit,
+				   SERVICE_VSZ_LIMIT_DEFAULT = default_vsz_limit */
 	struct listener_settings *listeners;
 	size_t listener_count;
 	char *file;
@@ -113,6 +119,10 @@ struct loft_settings {
 	char *auth_username_chars;	/* allowed in a recipient name */
 	char *auth_username_translation; /* "ab": 'a' becomes 'b' */
 	char *auth_username_format;	/* userdb lookup key, "%Lu" */
+	uint64_t auth_cache_size;	/* bytes; 0: no userdb cache */
+	uint64_t auth_cache_ttl;	/* ms */
+	uint64_t auth_cache_negative_ttl; /* ms; 0: unknown not cached */
+	uint64_t userdb_sql_timeout;	/* ms */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;
@@ -137,6 +147,8 @@ struct loft_settings {
 	uint64_t default_idle_kill;	/* ms */
 	uint64_t default_vsz_limit;	/* bytes */
 	char *default_internal_user;
+	char *default_internal_group;	/* "": the user's primary group */
+	char *default_login_user;	/* only for $references */
 	char *http_api_key;
 	char *http_api_allowed_hosts;	/* more Host names for the HTTP API */
 	unsigned int stats_journal_size;	/* in-memory recent window */
@@ -185,6 +197,9 @@ int settings_set(struct loft_settings *set, const char *name,
 int settings_parse_size(const char *str, uint64_t *bytes_r, const char **error_r);
 int settings_parse_time(const char *str, uint64_t *msecs_r, const char **error_r);
 int settings_parse_bool(const char *str, bool *value_r, const char **error_r);
+/* settings_mode_is_decimal - a mode value without a leading 0, which
+   Dovecot (and so loft) reads as a decimal number */
+bool settings_mode_is_decimal(const char *str);
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
 
@@ -227,6 +242,17 @@ void settings_write(const struct loft_settings *set, FILE *out, bool all);
    show_secrets */
 void settings_print(const struct loft_settings *set, FILE *out, bool all,
 		    bool show_secrets);
+/* settings_print_named - the global settings named in names, in that
+   order: "name = value" lines as `doveconf NAME` prints them, or with
+   values_only just the values, one a line (`doveconf -h NAME`);
+   changed_only leaves out those at their default (`doveconf -n NAME`).
+   Secrets are hidden as in settings_print; values_only refuses them.
+   0, or -1 with *error_r ("Unknown setting: x") before anything is
+   printed. */
+int settings_print_named(const struct loft_settings *set,
+			 char *const *names, size_t count, FILE *out,
+			 bool values_only, bool changed_only,
+			 bool show_secrets, const char **error_r);
 /* settings_print_protocol - "protocol NAME { ... }" with the global
    settings whose value in view differs from base (nothing when none do);
    secrets hidden as in settings_print */

@@ -2,11 +2,19 @@
 # deps.sh - install what building and testing loft needs on Debian 12,
 # skipping the apt run when everything is already there.
 set -eu
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjson-c-dev
-libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler check python3 python3-pytest
-postfix swaks prometheus python3-yaml"
+# one group per line, so that additions merge cleanly
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev"
+PACKAGES="$PACKAGES libmicrohttpd-dev libjson-c-dev libsqlite3-dev"
+PACKAGES="$PACKAGES libprotobuf-c-dev protobuf-c-compiler check"
+PACKAGES="$PACKAGES python3 python3-pytest python3-yaml postfix swaks prometheus"
+# the sql userdb, and the PostgreSQL server its tests start
+PACKAGES="$PACKAGES libpq-dev postgresql"
+# sd_notify, systemd-analyze, the man page checks, the syscall filter test
+PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
+# dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda
+PACKAGES="$PACKAGES dovecot-core"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi
 missing=""
 for p in $PACKAGES; do

@@ -57,6 +57,7 @@ struct stats_metrics_counters {
 	uint64_t reloads[2];		/* ok, failed */
 	uint64_t dropped;
 	uint64_t http_auth_failures;
+	uint64_t userdb_cache[2];	/* hits, misses */
 };
 
 /* What outlives the process (stats_state): the counters and the names
@@ -104,6 +105,8 @@ enum stats_metric_id {
 	STATS_M_PROCESS_FDS,
 	STATS_M_PROCESS_START,
 	STATS_M_USERDB_DURATION,
+	STATS_M_USERDB_CACHE_HITS,
+	STATS_M_USERDB_CACHE_MISSES,
 	STATS_M_STORAGE_DURATION,
 	STATS_M_LOG_MESSAGES,
 	STATS_M_LOG_WRITE_FAILURES,
@@ -154,6 +157,12 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		"Start time of the service's oldest process since the epoch." },
 	[STATS_M_USERDB_DURATION] = { "loft_userdb_lookup_duration_seconds",
 		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups." },
+	[STATS_M_USERDB_CACHE_HITS] = { "loft_userdb_cache_hits_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Userdb lookups answered by the auth cache (auth_cache_size)." },
+	[STATS_M_USERDB_CACHE_MISSES] = { "loft_userdb_cache_misses_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Userdb lookups the auth cache could not answer." },
 	[STATS_M_STORAGE_DURATION] = { "loft_storage_write_duration_seconds",
 		STATS_METRIC_HISTOGRAM, "seconds",
 		"Time taken writing a message to the mailbox." },
@@ -464,6 +473,11 @@ void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 	m->store->c.reloads[ok ? 0 : 1] += n;
 }
 
+void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit)
+{
+	m->store->c.userdb_cache[hit ? 0 : 1]++;
+}
+
 void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n)
 {
 	m->store->c.http_auth_failures += n;
@@ -679,6 +693,10 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	sink->family(sink, f);
 	sink->histogram(sink, f, NULL, 0,
 			&m->store->c.timings[STATS_TIMING_USERDB_LOOKUP]);
+	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_HITS,
+				 m->store->c.userdb_cache[0]);
+	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_MISSES,
+				 m->store->c.userdb_cache[1]);
 	f = &stats_metric_families[STATS_M_STORAGE_DURATION];
 	sink->family(sink, f);
 	sink->histogram(sink, f, NULL, 0,

@@ -156,6 +156,9 @@ void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
 			   uint64_t dropped, uint64_t write_failures);
 /* stats_metrics_log - n lines logged at level (loft_log_messages_total) */
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
+/* stats_metrics_userdb_cache - a userdb lookup the cache answered (hit)
+   or not (loft_userdb_cache_{hits,misses}_total) */
+void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit);
 /* stats_metrics_http_auth_failures - n HTTP API requests refused for
    missing or wrong credentials (loft_http_auth_failures_total) */
 void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n);

@@ -451,6 +451,9 @@ static const char *peer_report(struct stats_peer *peer,
 				     STATS_TIMING_USERDB_LOOKUP :
 				     STATS_TIMING_STORAGE_WRITE,
 				     env->timing->seconds);
+		if (env->timing->has_userdb_cache_hit)
+			stats_metrics_userdb_cache(server->metrics,
+						   env->timing->userdb_cache_hit);
 		break;
 	case LOFT__ENVELOPE__BODY_LOG_EVENT:
 		on_log_event(peer, env->log_event);

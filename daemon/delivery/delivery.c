@@ -25,11 +25,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "error_slot.h"
 #include "log.h"
 #include "mail_location.h"
+#include "perm_error.h"
 #include "storage.h"
 #include "strbuf.h"
 #include "userdb.h"
+#include "userdb_cache.h"
 #include "var_expand.h"
 
 #define DELIVERY_INTERNAL_ERROR \
@@ -239,6 +242,7 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	enum userdb_result result;
 	const char *error;
 	char *translated, *lookup_name;
+	enum userdb_cache_use cache_use;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
@@ -254,9 +258,16 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	result = userdb_lookup(set, lookup_name, &reply, &error);
+	result = userdb_lookup_cached(set, lookup_name, &reply, &cache_use,
+				      &error);
+	if (cache_use == USERDB_CACHE_STALE)
+		log_warning("userdb lookup for %s failed, using its expired "
+			    "cache entry: %s", lookup_name, error);
 	free(lookup_name);
-	delivery_timing(DELIVERY_TIMING_USERDB, start);
+	delivery_timing(cache_use == USERDB_CACHE_HIT ?
+			DELIVERY_TIMING_USERDB_CACHE_HIT :
+			cache_use == USERDB_CACHE_OFF ? DELIVERY_TIMING_USERDB :
+			DELIVERY_TIMING_USERDB_CACHE_MISS, start);
 	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,
@@ -432,7 +443,7 @@ int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
    parents) with mode 0700, as Dovecot does on first delivery */
 static int ensure_home(const char *home, const char **error_r)
 {
-	static __thread char error[512];
+	static __thread struct error_slot error;
 	char *path;
 	int ret = 0;
 
@@ -445,9 +456,7 @@ static int ensure_home(const char *home, const char **error_r)
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			snprintf(error, sizeof(error), "mkdir(%s) failed: %s",
-				 path, strerror(errno));
-			*error_r = error;
+			*error_r = perm_error_syscall(&error, "mkdir", path, true);
 			ret = -1;
 		}
 		*p = saved;
@@ -462,7 +471,7 @@ static int ensure_home(const char *home, const char **error_r)
 static void build_prefix(const struct delivery_request *req,
 			 struct strbuf *prefix)
 {
-	if (req->envelope_sender != NULL)
+	if (req->return_path && req->envelope_sender != NULL)
 		strbuf_appendf(prefix, "Return-Path: <%s>\n",
 			       req->envelope_sender);
 	if (req->delivered_to != NULL)

@@ -61,6 +61,8 @@ struct delivery_request {
 	const char *mailbox;		/* NULL = INBOX */
 	bool autocreate, autosubscribe;
 	bool fallback_to_inbox;		/* a missing mailbox falls back */
+	bool return_path;		/* prepend Return-Path: <envelope_sender>
+					   (LMTP; dovecot-lda adds none) */
 	const char *delivered_to;	/* Delivered-To value, NULL = none */
 	const char *extra_headers;	/* e.g. Received:, LF endings, or NULL */
 	const char *link_source;	/* identical stored copy to hard-link */
@@ -86,8 +88,14 @@ void delivery_log(const struct loft_settings *set,
 /* Observers of every delivery record and timing (loft-stats reporting).
    Called on the thread that delivers; must not block. The storage time
    comes with the delivery record (storage_seconds); timing() reports
-   userdb lookups. */
-enum delivery_timing { DELIVERY_TIMING_USERDB, DELIVERY_TIMING_STORAGE };
+   userdb lookups (with whether the userdb cache answered, when there is
+   one: userdb_cache.h). */
+enum delivery_timing {
+	DELIVERY_TIMING_USERDB,
+	DELIVERY_TIMING_USERDB_CACHE_HIT,
+	DELIVERY_TIMING_USERDB_CACHE_MISS,
+	DELIVERY_TIMING_STORAGE,
+};
 struct delivery_report {
 	const struct delivery_request *req;
 	const struct log_delivery *rec;	/* what was logged */

@@ -32,10 +32,19 @@ static void on_delivery(const struct delivery_report *report, void *context)
 static void on_timing(enum delivery_timing kind, double seconds, void *context)
 {
 	(void)context;
-	stats_report_timing(delivery_stats_client,
-			    kind == DELIVERY_TIMING_USERDB ?
-			    LOFT__TIMING__KIND__KIND_USERDB_LOOKUP :
-			    LOFT__TIMING__KIND__KIND_STORAGE_WRITE, seconds);
+	if (kind == DELIVERY_TIMING_STORAGE)
+		stats_report_timing(delivery_stats_client,
+				    LOFT__TIMING__KIND__KIND_STORAGE_WRITE,
+				    seconds, STATS_REPORT_NO_CACHE);
+	else
+		stats_report_timing(delivery_stats_client,
+				    LOFT__TIMING__KIND__KIND_USERDB_LOOKUP,
+				    seconds,
+				    kind == DELIVERY_TIMING_USERDB ?
+				    STATS_REPORT_NO_CACHE :
+				    kind == DELIVERY_TIMING_USERDB_CACHE_HIT ?
+				    STATS_REPORT_CACHE_HIT :
+				    STATS_REPORT_CACHE_MISS);
 }
 
 /* on_log - warnings and worse with their text; the rest only counted */

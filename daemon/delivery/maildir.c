@@ -31,6 +31,7 @@
 
 #include "error_slot.h"
 #include "path.h"
+#include "perm_error.h"
 #include "storage_private.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -68,15 +69,31 @@ static enum storage_error maildir_errno_class(int err)
 		STORAGE_ERR_NOSPACE : STORAGE_ERR_TEMP;
 }
 
-/* maildir_syscall_fail - Dovecot-style "call(path) failed: error" */
+/* maildir_call_creates - whether call makes a new name in a directory
+   (its permission error is then about the directory's +w) */
+static bool maildir_call_creates(const char *call)
+{
+	static const char *const creating[] = {
+		"mkdir", "open", "link", "rename", "file_dotlock_open",
+	};
+
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(creating); i++) {
+		if (strcmp(call, creating[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* maildir_syscall_fail - Dovecot-style "call(path) failed: error", with
+   euid/egid and the directory's owner and mode on EACCES */
 static enum storage_error maildir_syscall_fail(const char *call,
 					       const char *path,
 					       const char **error_r)
 {
 	int err = errno;
 
-	*error_r = error_slot_set(&maildir_error, "%s(%s) failed: %s", call, path,
-				     strerror(err));
+	*error_r = perm_error_syscall(&maildir_error, call, path,
+				      maildir_call_creates(call));
 	errno = err;
 	return maildir_errno_class(err);
 }

@@ -32,6 +32,7 @@
 #include "fd_io.h"
 #include "mbox_journal.h"
 #include "mbox_lock.h"
+#include "perm_error.h"
 #include "storage_private.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -116,8 +117,7 @@ static int mbox_mkdir_parents(const char *path, const char **error_r)
 		*p = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			saved_errno = errno;
-			*error_r = error_slot_set(&mbox_error, "mkdir(%s) failed: %s", dir,
-						  strerror(saved_errno));
+			*error_r = perm_error_syscall(&mbox_error, "mkdir", dir, true);
 			free(dir);
 			errno = saved_errno;
 			return -1;
@@ -130,15 +130,12 @@ static int mbox_mkdir_parents(const char *path, const char **error_r)
 	return 0;
 }
 
-/* mbox_open_error - "open(path) failed" with hints for the common cases */
-static const char *mbox_open_error(const char *path, int err)
+/* mbox_open_error - "open(path) failed: ...", explained on EACCES (who
+   we are, what is missing; creating: the open had O_CREAT and failed) */
+static const char *mbox_open_error(const char *path, int err, bool creating)
 {
-	if (err == EACCES) {
-		return error_slot_set(&mbox_error, "open(%s) failed: %s (euid=%ld egid=%ld)",
-				      path, strerror(err), (long)geteuid(),
-				      (long)getegid());
-	}
-	return error_slot_set(&mbox_error, "open(%s) failed: %s", path, strerror(err));
+	errno = err;
+	return perm_error_syscall(&mbox_error, "open", path, creating);
 }
 
 /* mbox_fsync_parent - make a new directory entry for path durable; 0 or
@@ -169,6 +166,7 @@ static int mbox_create_file(const struct storage_save_params *params,
 {
 	const int flags = O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC;
 	const char *group = params->privileged_group;
+	bool creating = true;
 	gid_t old_egid;
 	int fd, saved_errno;
 
@@ -209,20 +207,18 @@ static int mbox_create_file(const struct storage_save_params *params,
 			return -1;
 		}
 	} else if (errno == EEXIST) {
+		creating = false;
 		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		saved_errno = errno;
-		if (saved_errno == EACCES && privileged) {
-			*error_r = error_slot_set(&mbox_error, 
-				"open(%s) failed: %s (euid=%ld egid=%ld; %s%s)",
-				path, strerror(saved_errno), (long)geteuid(),
-				(long)getegid(), group != NULL && *group != '\0' ?
+		*error_r = mbox_open_error(path, saved_errno, creating);
+		if (saved_errno == EACCES && privileged && creating) {
+			*error_r = error_slot_set(&mbox_error, "%s (%s%s)", *error_r,
+				group != NULL && *group != '\0' ?
 				"even with mail_privileged_group=" :
 				"mail_privileged_group may allow creating it",
 				group != NULL ? group : "");
-		} else {
-			*error_r = mbox_open_error(path, saved_errno);
 		}
 		errno = saved_errno;
 		return -1;
@@ -372,7 +368,7 @@ static int mbox_subscribe(const struct storage_save_params *params,
 		fd = open(path, flags, 0600);
 	}
 	if (fd < 0) {
-		*error_r = mbox_open_error(path, errno);
+		*error_r = mbox_open_error(path, errno, true);
 		free(path);
 		return -1;
 	}
@@ -398,7 +394,7 @@ mbox_open_inbox(const struct storage_save_params *params, const char *path,
 	*fd_r = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (*fd_r < 0) {
 		if (errno != ENOENT) {
-			*error_r = mbox_open_error(path, errno);
+			*error_r = mbox_open_error(path, errno, false);
 			return STORAGE_ERR_TEMP;
 		}
 		if (mbox_create_file(params, path, make_parents, true, fd_r,
@@ -435,7 +431,7 @@ mbox_open_mailbox(const struct storage_save_params *params, const char *path,
 		}
 		break;
 	default:
-		*error_r = mbox_open_error(path, errno);
+		*error_r = mbox_open_error(path, errno, false);
 		return STORAGE_ERR_TEMP;
 	}
 	/* subscribe first: when that fails nothing was created and the

@@ -10,8 +10,9 @@
  * without rereading. message_finish() scans the header block once: it
  * records Message-ID, Subject and From, keeps the first MESSAGE_HDR_MAX
  * bytes of the header for message_header() lookups, and notes the byte
- * ranges to drop when writing (a leading mbox "From " line and every
- * Return-Path field with its continuation lines). message_write() copies
+ * ranges to drop when writing (a leading mbox "From " line and, unless
+ * message_keep_return_path() was called, every Return-Path field with
+ * its continuation lines). message_write() copies
  * the kept ranges behind a prefix, optionally with mboxo ">From " quoting.
  */
 #include <errno.h>
@@ -62,6 +63,7 @@ struct message {
 	uint64_t input_size;	/* raw bytes received */
 	bool pending_cr;	/* the last append ended in CR */
 	bool finished;
+	bool keep_return_path;	/* Return-Path lines are written, not dropped */
 
 	/* parsed at finish */
 	struct message_range *drops;
@@ -453,7 +455,7 @@ static void header_scan_new_field(struct header_scan *scan, const char *line,
 			break;
 		}
 	}
-	if (scan->field == MESSAGE_FIELD_RETURN_PATH) {
+	if (scan->field == MESSAGE_FIELD_RETURN_PATH && !msg->keep_return_path) {
 		message_add_drop(msg, scan->line_start);
 		message_extend_drop(msg, end, lf);
 		scan->in_drop = true;
@@ -793,6 +795,11 @@ static int message_write_range(struct message *msg, struct message_writer *w,
 		start += chunk;
 	}
 	return 0;
+}
+
+void message_keep_return_path(struct message *msg)
+{
+	msg->keep_return_path = true;
 }
 
 int message_write(struct message *msg, const char *prefix, size_t prefix_len,

@@ -26,6 +26,10 @@ void message_free(struct message **msg);
 /* message_append - raw bytes; 0 or -1 with *error_r (spill I/O error) */
 int message_append(struct message *msg, const void *data, size_t size,
 		   const char **error_r);
+/* message_keep_return_path - before message_finish: write the message's
+   own Return-Path lines instead of dropping them (loft-lda, which like
+   dovecot-lda adds no header and keeps what the MTA prepended) */
+void message_keep_return_path(struct message *msg);
 /* message_finish - end of input: parse the header. 0 or -1 with *error_r */
 int message_finish(struct message *msg, const char **error_r);
 
@@ -46,7 +50,8 @@ uint64_t message_vsize(const struct message *msg);
 uint64_t message_input_size(const struct message *msg);
 
 /* message_write - write prefix (extra header lines, LF endings) and the
-   message without its Return-Path lines and leading From line to fd at
+   message without its leading From line and (unless kept) its Return-Path
+   lines to fd at
    its current offset. mbox_escape: ">From " quoting of lines starting with
    "From " and a guaranteed trailing LF. *size_r: bytes written. 0, or -1
    with errno kept from the failing write (ENOSPC, EDQUOT, EFBIG...) and

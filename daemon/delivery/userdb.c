@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error_slot.h"
 #include "userdb_private.h"
@@ -35,6 +36,7 @@
 
 static const struct userdb_driver *const userdb_drivers[] = {
 	&userdb_driver_passwd_file,
+	&userdb_driver_sql,
 	&userdb_driver_static,
 	&userdb_driver_passwd,
 };
@@ -278,6 +280,36 @@ int userdb_resolve_gid(const char *str, unsigned int *gid_r,
 	return -1;
 }
 
+int userdb_file_trusted(const struct loft_settings *set, const char *path,
+			int fd, const char **error_r)
+{
+	unsigned int mail_uid = 0;
+	const char *error;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*error_r = userdb_driver_error("fstat(%s) failed: %s", path,
+					       strerror(errno));
+		return -1;
+	}
+	if (set->mail_uid != NULL && *set->mail_uid != '\0' &&
+	    userdb_resolve_uid(set->mail_uid, &mail_uid, &error) < 0)
+		mail_uid = 0;
+	if (st.st_uid != 0 && st.st_uid != (uid_t)mail_uid) {
+		*error_r = userdb_driver_error(
+			"%s is owned by uid %u: not trusted (the owner must be "
+			"root or mail_uid)", path, (unsigned int)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) != 0) {
+		*error_r = userdb_driver_error(
+			"%s is writable by everyone (mode %04o): not trusted",
+			path, (unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 /* userdb_driver_find - the driver called name, or NULL */
 static const struct userdb_driver *userdb_driver_find(const char *name)
 {
@@ -345,7 +377,7 @@ static int block_validate(const struct userdb_settings *block,
 	driver = userdb_driver_find(block->driver);
 	if (driver == NULL) {
 		*error_r = userdb_driver_error(
-			"Unknown userdb driver: %s (known: passwd-file, static, passwd)",
+			"Unknown userdb driver: %s (known: passwd-file, static, passwd, sql)",
 			block->driver);
 		return -1;
 	}
@@ -512,4 +544,38 @@ void userdb_reply_free(struct userdb_reply **reply)
 	kvlist_free(&(*reply)->fields);
 	free((*reply)->username);
 	XFREE(*reply);
+}
+
+int userdb_iterate(const struct loft_settings *set,
+		   userdb_iterate_callback_t *cb, void *context,
+		   unsigned int *skipped_r, const char **error_r)
+{
+	unsigned int listed = 0;
+	const char *error;
+
+	*skipped_r = 0;
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		const struct userdb_settings *block = &set->userdbs[i];
+		const struct userdb_driver *driver =
+			userdb_driver_find(block->driver);
+
+		if (driver == NULL || driver->iterate == NULL) {
+			(*skipped_r)++;
+			continue;
+		}
+		if (driver->iterate(set, block->args == NULL ? "" : block->args,
+				    cb, context, &error) < 0) {
+			*error_r = error_slot_set(&userdb_error_slot,
+						  "userdb %s: %s",
+						  driver->name, error);
+			return -1;
+		}
+		listed++;
+	}
+	if (listed == 0) {
+		*error_r = "No userdb can list its users (sql and passwd-file "
+			"can)";
+		return -1;
+	}
+	return 0;
 }

@@ -38,6 +38,15 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 				 const char **error_r);
 void userdb_reply_free(struct userdb_reply **reply);
 
+/* userdb_iterate - every user name of the userdbs that can list theirs
+   (sql's iterate_query, a passwd-file without variables in its path) to
+   cb, block by block; *skipped_r counts the blocks that cannot. 0, or -1
+   with *error_r (a failing block, or none that can list). */
+typedef void userdb_iterate_callback_t(const char *username, void *context);
+int userdb_iterate(const struct loft_settings *set,
+		   userdb_iterate_callback_t *cb, void *context,
+		   unsigned int *skipped_r, const char **error_r);
+
 /* userdb_validate - check the userdb blocks of set at config time
    (known driver, parsable args); 0 or -1 with "FILE:LINE: ..." */
 int userdb_validate(const struct loft_settings *set, const char **error_r);

@@ -263,39 +263,6 @@ static int args_expand(const struct passwd_file_args *args,
 	return ret;
 }
 
-/* file_trusted - a passwd-file decides uids, homes and mail locations:
-   it is read only when owned by root or by mail_uid and not writable by
-   others; 0, or -1 with *error_r */
-static int file_trusted(const struct loft_settings *set, const char *path,
-			int fd, const char **error_r)
-{
-	unsigned int mail_uid = 0;
-	const char *error;
-	struct stat st;
-
-	if (fstat(fd, &st) < 0) {
-		*error_r = userdb_driver_error("fstat(%s) failed: %s", path,
-					       strerror(errno));
-		return -1;
-	}
-	if (set->mail_uid != NULL && *set->mail_uid != '\0' &&
-	    userdb_resolve_uid(set->mail_uid, &mail_uid, &error) < 0)
-		mail_uid = 0;
-	if (st.st_uid != 0 && st.st_uid != (uid_t)mail_uid) {
-		*error_r = userdb_driver_error(
-			"%s is owned by uid %u: not trusted (the owner must be "
-			"root or mail_uid)", path, (unsigned int)st.st_uid);
-		return -1;
-	}
-	if ((st.st_mode & S_IWOTH) != 0) {
-		*error_r = userdb_driver_error(
-			"%s is writable by everyone (mode %04o): not trusted",
-			path, (unsigned int)(st.st_mode & 07777));
-		return -1;
-	}
-	return 0;
-}
-
 /* passwd_file_validate - args parse and expand for a sample user */
 static int passwd_file_validate(const char *args, const char **error_r)
 {
@@ -323,6 +290,25 @@ static bool line_is_user(const char *line, const char *key, size_t key_len)
 		 (line[key_len] == '\r' && line[key_len + 1] == '\0'));
 }
 
+/* file_open - path opened for reading if it is trusted; NULL with
+   *error_r */
+static FILE *file_open(const struct loft_settings *set, const char *path,
+		       const char **error_r)
+{
+	FILE *file = fopen(path, "re");
+
+	if (file == NULL) {
+		*error_r = userdb_driver_error("open(%s) failed: %s", path,
+					       strerror(errno));
+		return NULL;
+	}
+	if (userdb_file_trusted(set, path, fileno(file), error_r) < 0) {
+		fclose(file);
+		return NULL;
+	}
+	return file;
+}
+
 /* file_find - scan path for key's line; 1 found (*entry_r filled), 0 not
    there, -1 failure with *error_r */
 static int file_find(const struct loft_settings *set, const char *path,
@@ -336,16 +322,9 @@ static int file_find(const struct loft_settings *set, const char *path,
 	int ret = 0;
 	FILE *file;
 
-	file = fopen(path, "re");
-	if (file == NULL) {
-		*error_r = userdb_driver_error("open(%s) failed: %s", path,
-					       strerror(errno));
+	file = file_open(set, path, error_r);
+	if (file == NULL)
 		return -1;
-	}
-	if (file_trusted(set, path, fileno(file), error_r) < 0) {
-		fclose(file);
-		return -1;
-	}
 	errno = 0;
 	while (ret == 0 && (len = getline(&line, &line_size, file)) >= 0) {
 		const char *error;
@@ -435,8 +414,44 @@ passwd_file_lookup(const struct loft_settings *set, const char *args,
 	return result;
 }
 
+/* passwd_file_iterate - the user column of every line (a path with
+   variables names many files: it cannot be listed) */
+static int passwd_file_iterate(const struct loft_settings *set,
+			       const char *args, userdb_iterate_callback_t *cb,
+			       void *context, const char **error_r)
+{
+	struct passwd_file_args parsed = { NULL, NULL };
+	size_t line_size = 0;
+	char *line = NULL;
+	FILE *file = NULL;
+	int ret = args_parse(args, &parsed, error_r);
+
+	if (ret == 0 && strchr(parsed.path, '%') != NULL) {
+		*error_r = userdb_driver_error("%s has variables: its users "
+					       "cannot be listed", parsed.path);
+		ret = -1;
+	}
+	if (ret == 0 && (file = file_open(set, parsed.path, error_r)) == NULL)
+		ret = -1;
+	while (ret == 0 && getline(&line, &line_size, file) >= 0) {
+		line[strcspn(line, ":\r\n")] = '\0';
+		if (line[0] != '\0' && line[0] != '#')
+			cb(line, context);
+	}
+	if (ret == 0 && ferror(file)) {
+		*error_r = userdb_driver_error("read(%s) failed", parsed.path);
+		ret = -1;
+	}
+	if (file != NULL)
+		fclose(file);
+	free(line);
+	args_free(&parsed);
+	return ret;
+}
+
 const struct userdb_driver userdb_driver_passwd_file = {
 	.name = "passwd-file",
 	.validate = passwd_file_validate,
 	.lookup = passwd_file_lookup,
+	.iterate = passwd_file_iterate,
 };

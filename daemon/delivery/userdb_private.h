@@ -32,11 +32,17 @@ struct userdb_driver {
 				     const char *args, const char *username,
 				     struct userdb_reply *reply,
 				     const char **error_r);
+	/* iterate - call cb with every user name the driver knows; NULL
+	   when it cannot list its users; 0, or -1 with *error_r */
+	int (*iterate)(const struct loft_settings *set, const char *args,
+		       userdb_iterate_callback_t *cb, void *context,
+		       const char **error_r);
 };
 
 extern const struct userdb_driver userdb_driver_passwd_file;
 extern const struct userdb_driver userdb_driver_static;
 extern const struct userdb_driver userdb_driver_passwd;
+extern const struct userdb_driver userdb_driver_sql;
 
 /* userdb_driver_error - format a driver's error detail; the string stays
    valid until the next call */
@@ -73,6 +79,13 @@ int userdb_reply_apply(struct userdb_reply *reply, const struct kvlist *fields,
 /* userdb_fields_validate - expand fields for a sample user (config-time
    check for unknown variables); 0, or -1 with *error_r */
 int userdb_fields_validate(const struct kvlist *fields, const char **error_r);
+
+/* userdb_file_trusted - a file that decides uids, homes and mail
+   locations (passwd-file, the sql driver's file) is read only when owned by
+   root or by mail_uid and not writable by others; fd is open on path; 0,
+   or -1 with *error_r */
+int userdb_file_trusted(const struct loft_settings *set, const char *path,
+			int fd, const char **error_r);
 
 /* userdb_getpwnam - getpwnam_r with a buffer grown on ERANGE. 1 found
    (*pw_r points into *buf_r, which the caller frees), 0 no such user,

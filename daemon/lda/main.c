@@ -176,7 +176,8 @@ lda_fail_usage(const char *fmt, ...)
 }
 
 /* lda_check_address - an address from the command line has no control
-   byte (a newline would start a header of the caller's choosing) */
+   byte (a newline would start a log line or an mbox line of the
+   caller's choosing) */
 static void lda_check_address(const char *flag, const char *address)
 {
 	if (address == NULL)
@@ -225,7 +226,7 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	}
 	if (opts->user != NULL && *opts->user == '\0')
 		lda_fail_usage("empty -d user");
-	/* addresses become header lines (Return-Path, Delivered-To) */
+	/* addresses go into log lines, records and mbox From_ lines */
 	lda_check_address("-f", opts->sender);
 	lda_check_address("-r", opts->final_rcpt);
 	lda_check_address("-a", opts->orig_rcpt);
@@ -379,6 +380,10 @@ static struct message *lda_read_message(const struct loft_settings *set,
 	int fd = STDIN_FILENO;
 	ssize_t ret;
 
+	/* as dovecot-lda 2.3, loft-lda adds no header: what the MTA
+	   prepended (Postfix pipe flags=DRhu, local's mailbox_command) is
+	   stored as it came, Return-Path included */
+	message_keep_return_path(msg);
 	if (path != NULL && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		log_error("open(%s) failed: %m", path);
 		goto fail;
@@ -544,7 +549,6 @@ int main(int argc, char **argv)
 	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
 			     opts.user != NULL ? opts.user : user->username);
 	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, final_rcpt);
-	const char *existing = message_header(msg, "Delivered-To");
 
 	req.envelope_sender = sender;
 	req.user = user->username;
@@ -554,9 +558,9 @@ int main(int argc, char **argv)
 	req.autocreate = set.lda_mailbox_autocreate;
 	req.autosubscribe = set.lda_mailbox_autosubscribe;
 	req.fallback_to_inbox = true;
-	/* Postfix's pipe D flag may have added the same line already */
-	req.delivered_to = existing != NULL &&
-		strcasecmp(existing, final_rcpt) == 0 ? NULL : final_rcpt;
+	/* no Return-Path, no Delivered-To: dovecot-lda 2.3 adds neither in
+	   any mode (-d or not, -a, -r, -f, lda_original_recipient_header);
+	   the envelope sender still makes mbox's From_ line */
 	delivery_deliver(&set, user, &req, msg, &out, NULL);
 
 	message_free(&msg);

@@ -187,6 +187,7 @@ static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
 	req_r->session_id = id;
 	req_r->user = user;
 	req_r->envelope_sender = trans->mail_from;
+	req_r->return_path = true;
 	req_r->rcpt = address;
 	req_r->orig_rcpt = orcpt != NULL ? orcpt : address;
 	req_r->start_mono_usecs = trans->start_mono_usecs;

@@ -1,7 +1,8 @@
 /*
  * loftd - loft's master process: the command line. `loftd [-c FILE] [-F]`
  * runs the master (master_daemon.c); --check, -n and -a inspect the
- * configuration; `stop` and `reload` act on the running instance
+ * configuration (-a/-n/-h NAME...: just those settings, as doveconf
+ * NAME / -n NAME / -h NAME); `stop` and `reload` act on the running instance
  * (master_control.c). Exit codes: 0 ok, 64 usage, 1 config error or
  * failed start, 75 not running.
  */
@@ -23,10 +24,18 @@
 /* --version names build flags that change behaviour: "asan" means
    vsz_limit is not applied (AddressSanitizer reserves terabytes) */
 #ifdef __SANITIZE_ADDRESS__
-#  define LOFTD_BUILD_FLAGS " asan"
+#  define LOFTD_BUILD_FLAG_ASAN " asan"
 #else
-#  define LOFTD_BUILD_FLAGS ""
+#  define LOFTD_BUILD_FLAG_ASAN ""
 #endif
+/* "no-systemd": built without libsystemd, loftd sends no sd_notify
+   messages and cannot run under the Type=notify unit */
+#ifdef LOFT_HAVE_SYSTEMD
+#  define LOFTD_BUILD_FLAG_SYSTEMD ""
+#else
+#  define LOFTD_BUILD_FLAG_SYSTEMD " no-systemd"
+#endif
+#define LOFTD_BUILD_FLAGS LOFTD_BUILD_FLAG_ASAN LOFTD_BUILD_FLAG_SYSTEMD
 
 enum loftd_mode {
 	LOFTD_MODE_RUN,
@@ -41,7 +50,10 @@ struct loftd_options {
 	const char *config_path;
 	bool foreground;
 	bool show_secrets;	/* -P */
+	bool values_only;	/* -h NAME...: values, as doveconf -h */
 	enum loftd_mode mode;
+	char **names;		/* -a/-n/-h NAME...: just these settings */
+	size_t name_count;
 };
 
 /* loftd_usage - the help text on out */
@@ -50,6 +62,7 @@ static void loftd_usage(FILE *out)
 	fprintf(out,
 		"Usage: loftd [-c FILE] [-F]\n"
 		"       loftd [-c FILE] --check | -n | -a [-P]\n"
+		"       loftd [-c FILE] -a | -n | -h [-P] SETTING...\n"
 		"       loftd [-c FILE] stop | reload\n"
 		"\n"
 		"  -c FILE     configuration file (default %s)\n"
@@ -57,7 +70,9 @@ static void loftd_usage(FILE *out)
 		"  --check     validate the configuration and exit\n"
 		"  -n          print the settings that differ from the defaults\n"
 		"  -a          print all settings\n"
-		"  -P          with -n/-a: show secrets (http_api_key) too\n"
+		"  -a SETTING...  print just these settings (name = value)\n"
+		"  -h SETTING...  print just their values, one a line\n"
+		"  -P          with -n/-a/-h: show secrets (http_api_key) too\n"
 		"  stop        stop the running loftd and wait until it is gone\n"
 		"  reload      validate the file, then make loftd reload it\n"
 		"  -h, --help  this text\n"
@@ -84,17 +99,17 @@ static void loftd_set_mode(struct loftd_options *opts, enum loftd_mode mode)
 /* loftd_parse_args - the command line into opts (exits on errors) */
 static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 {
-	enum { OPT_CHECK = 256, OPT_VERSION };
+	enum { OPT_CHECK = 256, OPT_VERSION, OPT_HELP };
 	static const struct option long_opts[] = {
 		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "help", no_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	opts->config_path = LOFTD_DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "+c:FnaPh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:FnaPh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config_path = optarg; break;
 		case 'F': opts->foreground = true; break;
@@ -102,7 +117,8 @@ static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 		case 'a': loftd_set_mode(opts, LOFTD_MODE_DUMP_ALL); break;
 		case 'P': opts->show_secrets = true; break;
 		case OPT_CHECK: loftd_set_mode(opts, LOFTD_MODE_CHECK); break;
-		case 'h':
+		case 'h': opts->values_only = true; break;
+		case OPT_HELP:
 			loftd_usage(stdout);
 			exit(EX_OK);
 		case OPT_VERSION:
@@ -113,7 +129,22 @@ static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 			exit(EX_USAGE);
 		}
 	}
-	if (optind < argc) {
+	if (opts->values_only && optind == argc && opts->mode == LOFTD_MODE_RUN) {
+		/* -h alone is the help; -h SETTING... is doveconf's -h */
+		loftd_usage(stdout);
+		exit(EX_OK);
+	}
+	if (opts->values_only && opts->mode == LOFTD_MODE_RUN)
+		opts->mode = LOFTD_MODE_DUMP_ALL;
+	if (opts->mode == LOFTD_MODE_DUMP_ALL ||
+	    opts->mode == LOFTD_MODE_DUMP_CHANGED) {
+		opts->names = argv + optind;
+		opts->name_count = (size_t)(argc - optind);
+		if (opts->values_only && opts->name_count == 0)
+			loftd_usage_error("-h needs setting names");
+	} else if (opts->values_only) {
+		loftd_usage_error("-h goes with -a or -n and setting names");
+	} else if (optind < argc) {
 		if (strcmp(argv[optind], "stop") == 0)
 			loftd_set_mode(opts, LOFTD_MODE_STOP);
 		else if (strcmp(argv[optind], "reload") == 0)
@@ -154,6 +185,18 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 	case LOFTD_MODE_DUMP_ALL: {
 		bool all = opts->mode == LOFTD_MODE_DUMP_ALL;
 
+		if (opts->name_count > 0) {
+			/* doveconf NAME, -n NAME, -h NAME */
+			if (settings_print_named(master_config_settings(config),
+						 opts->names, opts->name_count,
+						 stdout, opts->values_only, !all,
+						 opts->show_secrets, &error) < 0) {
+				fprintf(stderr, "loftd: %s\n", error);
+				ret = EX_USAGE;
+			}
+			break;
+		}
+
 		settings_print(all ? master_config_settings(config) :
 			       &config->file_set, stdout, all, opts->show_secrets);
 		/* what protocol lmtp { } / protocol lda { } change */
@@ -173,6 +216,7 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 		ret = master_control_reload(master_config_settings(config)->base_dir);
 		break;
 	case LOFTD_MODE_CHECK:
+		master_config_warn(config);
 		if (master_config_check_executables(config, &error) < 0) {
 			fprintf(stderr, "%s\n", error);
 			ret = 1;

@@ -128,26 +128,52 @@ struct master_builtin_listener {
 };
 
 /* A service loftd runs even when the file does not name it; a file's own
-   block of that name keeps its settings and gains what it lacks. */
+   block of that name keeps its settings and gains what it lacks, its
+   built-in listeners included (as in Dovecot, a file's block adds to the
+   defaults: `mode = 0` turns a built-in unix listener off). */
 struct master_builtin_service {
 	const char *name, *executable, *protocol, *type;
 	const char *protocol_gate;	/* only when listed in `protocols` */
-	bool file_chooses_listeners;	/* a file's own block keeps its own */
 	struct master_builtin_listener listeners[2];
 };
 
 static const struct master_builtin_service master_builtin_services[] = {
 	/* the only writer of log files and syslog: root, no listener */
-	{ MASTER_LOG_SERVICE, MASTER_LOG_EXECUTABLE, "", "startup", NULL, false,
+	{ MASTER_LOG_SERVICE, MASTER_LOG_EXECUTABLE, "", "startup", NULL,
 	  { { 0 } } },
-	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", true,
-	  { { LISTENER_UNIX, "lmtp", "lmtp", "0600" } } },
+	/* Dovecot's default lmtp socket, mode 0666 as there */
+	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp",
+	  { { LISTENER_UNIX, "lmtp", "lmtp", "0666" } } },
 	/* the stats writer socket is 0666: loft-lda reports as any mail
 	   user; admin is loftadm's */
-	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL, false,
+	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL,
 	  { { LISTENER_UNIX, "stats-writer", "stats-writer", "0666" },
 	    { LISTENER_UNIX, "admin", "admin", "0600" } } },
 };
+
+/* Dovecot's program names of the services loft implements: a Dovecot
+   config's `executable = lmtp` starts loft-lmtp */
+static const struct {
+	const char *dovecot, *loft;
+} master_config_program_aliases[] = {
+	{ "lmtp", MASTER_LMTP_EXECUTABLE },
+	{ "stats", MASTER_STATS_EXECUTABLE },
+	{ "log", MASTER_LOG_EXECUTABLE },
+};
+
+/* loft's own programs are called loft-*: a bare name of that shape is
+   looked for beside loftd */
+#define MASTER_CONFIG_PROGRAM_PREFIX "loft-"
+
+/* Service types of Dovecot's service page that belong to Dovecot's own
+   processes (login, config, anvil, auth-worker), none of which loft runs */
+static const char *const master_config_dovecot_only_types[] = {
+	"login", "config", "anvil", "worker",
+};
+
+/* Loopback: where a stats (HTTP) inet listener without an address binds,
+   whatever `listen` says */
+#define MASTER_CONFIG_INTERNAL_LISTEN "127.0.0.1"
 
 /* master_config_has_listener - svc already has a listener type+name */
 static bool master_config_has_listener(const struct service_settings *svc,
@@ -186,7 +212,6 @@ static void master_config_add_builtin(struct loft_settings *set,
 {
 	const struct setting_def *sdefs = loft_service_setting_defs;
 	struct service_settings *svc = master_config_find_service(set, b->name);
-	bool from_file = svc != NULL;
 
 	if (svc == NULL) {
 		if (b->protocol_gate != NULL &&
@@ -204,7 +229,7 @@ static void master_config_add_builtin(struct loft_settings *set,
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(b->listeners); i++) {
 		const struct master_builtin_listener *bl = &b->listeners[i];
 
-		if (bl->name == NULL || (from_file && b->file_chooses_listeners) ||
+		if (bl->name == NULL ||
 		    master_config_has_listener(svc, bl->type, bl->name))
 			continue;
 		master_config_add_listener(svc, bl);
@@ -257,10 +282,16 @@ static int master_config_check_services(const struct loft_settings *set,
 			return master_config_fail(error_r,
 				"%s:%u: service(%s): executable is not set",
 				svc->file, svc->line, svc->name);
+		if (svc->chroot[0] != '\0' && svc->drop_priv_before_exec)
+			return master_config_fail(error_r,
+				"%s:%u: service(%s): drop_priv_before_exec = yes "
+				"can't be used with chroot (%s)",
+				svc->file, svc->line, svc->name, svc->chroot);
 		for (size_t j = 0; j < svc->listener_count; j++) {
 			const struct listener_settings *l = &svc->listeners[j];
 
-			if (l->type != LISTENER_INET && l->path[0] == '\0')
+			if (l->type != LISTENER_INET && l->mode != 0 &&
+			    l->path[0] == '\0')
 				return master_config_fail(error_r,
 					"%s:%u: service(%s): %s %s: path is empty",
 					l->file, l->line, svc->name,
@@ -282,6 +313,96 @@ static const char *master_config_where(const char *path,
 	else
 		snprintf(buf, sizeof(buf), "%s:%u", svc->file, svc->line);
 	return buf;
+}
+
+/* master_config_check_type - svc's type is one loft can give it: "" or
+   startup for any service, log for the log service; Dovecot's other
+   documented types belong to processes loft does not run */
+static int master_config_check_type(const char *path,
+				    const struct service_settings *svc,
+				    const char **error_r)
+{
+	if (strcmp(svc->type, "") == 0 || strcmp(svc->type, "startup") == 0)
+		return 0;
+	if (strcmp(svc->type, "log") == 0) {
+		if (strcmp(svc->name, MASTER_LOG_SERVICE) == 0)
+			return 0;
+		return master_config_fail(error_r,
+			"%s: service(%s): type=log: only the log service is one",
+			master_config_where(path, svc), svc->name);
+	}
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(master_config_dovecot_only_types); i++) {
+		if (strcmp(svc->type, master_config_dovecot_only_types[i]) == 0)
+			return master_config_fail(error_r,
+				"%s: service(%s): type=%s is for Dovecot's own %s "
+				"processes, which loft does not run (use \"\" or startup)",
+				master_config_where(path, svc), svc->name,
+				svc->type, svc->type);
+	}
+	return master_config_fail(error_r,
+		"%s: service(%s): type=%s: unknown (known: \"\", startup, log, "
+		"login, config, anvil, worker)",
+		master_config_where(path, svc), svc->name, svc->type);
+}
+
+/* master_config_privileged_group - privileged_group is the per-service
+   form of mail_privileged_group (Dovecot derives one from the other):
+   the lmtp view's mail_privileged_group takes an lmtp service's value;
+   a service that runs no deliveries has no use for it */
+static int master_config_privileged_group(const char *path,
+					  struct loft_settings *set,
+					  enum master_config_view view,
+					  const char **error_r)
+{
+	for (size_t i = 0; i < set->service_count; i++) {
+		const struct service_settings *svc = &set->services[i];
+
+		if (svc->privileged_group[0] == '\0')
+			continue;
+		if (master_config_service_view(svc) != MASTER_CONFIG_VIEW_LMTP)
+			return master_config_fail(error_r,
+				"%s: service(%s): privileged_group: only loft-lmtp "
+				"uses one (for mbox dotlocks, as mail_privileged_group)",
+				master_config_where(path, svc), svc->name);
+		if (view != MASTER_CONFIG_VIEW_LMTP)
+			continue;
+		if (set->mail_privileged_group[0] == '\0')
+			master_config_set(loft_setting_defs, set,
+					  "mail_privileged_group",
+					  svc->privileged_group);
+		else if (strcmp(set->mail_privileged_group,
+				svc->privileged_group) != 0)
+			return master_config_fail(error_r,
+				"%s: service(%s): privileged_group=%s differs from "
+				"mail_privileged_group=%s",
+				master_config_where(path, svc), svc->name,
+				svc->privileged_group, set->mail_privileged_group);
+	}
+	return 0;
+}
+
+void master_config_warn(const struct master_config *config)
+{
+	const struct loft_settings *set = &config->file_set;
+
+	/* Dovecot reads a listener mode without a leading 0 as a decimal
+	   number: so does loftd, and it says so */
+	for (size_t i = 0; i < set->service_count; i++) {
+		const struct service_settings *svc = &set->services[i];
+
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			const struct listener_settings *l = &svc->listeners[j];
+
+			if (!l->mode_decimal)
+				continue;
+			log_warning("%s:%u: service(%s): %s: mode has no leading 0, "
+				    "so it is the decimal number %u (octal %04o), as "
+				    "in Dovecot; write 0%o for that mode, or the "
+				    "octal mode you meant with a leading 0",
+				    l->file, l->line, svc->name, l->name, l->mode,
+				    l->mode, l->mode);
+		}
+	}
 }
 
 /* master_config_service_users - the effective user of every service
@@ -310,10 +431,12 @@ static int master_config_service_users(const char *path,
 			master_config_set(loft_service_setting_defs, svc, "user",
 					  set->default_internal_user);
 		}
-		if (strcmp(svc->type, "") != 0 && strcmp(svc->type, "startup") != 0)
-			return master_config_fail(error_r,
-				"%s: service(%s): type=%s: unknown (known: startup)",
-				master_config_where(path, svc), svc->name, svc->type);
+		if (service_child_is_internal(svc->name) && svc->group[0] == '\0' &&
+		    set->default_internal_group[0] != '\0')
+			master_config_set(loft_service_setting_defs, svc, "group",
+					  set->default_internal_group);
+		if (master_config_check_type(path, svc, error_r) < 0)
+			return -1;
 		if (service_child_check_user(svc, &error) < 0)
 			return master_config_fail(error_r, "%s: %s",
 						  master_config_where(path, svc), error);
@@ -400,7 +523,8 @@ static int master_config_load_view(struct master_config *config,
 	else
 		master_config_merge_not_used(config, set);
 	master_config_add_builtins(set);
-	if (master_config_service_users(config->path, set, error_r) < 0)
+	if (master_config_service_users(config->path, set, error_r) < 0 ||
+	    master_config_privileged_group(config->path, set, view, error_r) < 0)
 		return -1;
 	return master_config_check_services(set, error_r);
 }
@@ -525,7 +649,36 @@ static char *master_config_self_dir(void)
 	return xstrdup(dirname(buf));
 }
 
-char **master_config_argv(const struct service_settings *svc)
+/* master_config_program - the path of an executable's first word: as
+   it is when absolute; loft's own programs (a bare "loft-*" name, or
+   Dovecot's name for one) beside loftd; anything else relative to
+   base_dir (Dovecot's rule) */
+static char *master_config_program(const struct loft_settings *set,
+				   const char *word)
+{
+	const char *program = NULL;
+	char *dir, *path;
+
+	if (word[0] == '/')
+		return xstrdup(word);
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(master_config_program_aliases); i++) {
+		if (strcmp(word, master_config_program_aliases[i].dovecot) == 0)
+			program = master_config_program_aliases[i].loft;
+	}
+	if (program == NULL && strchr(word, '/') == NULL &&
+	    strncmp(word, MASTER_CONFIG_PROGRAM_PREFIX,
+		    strlen(MASTER_CONFIG_PROGRAM_PREFIX)) == 0)
+		program = word;
+	if (program == NULL)
+		return xasprintf("%s/%s", set->base_dir, word);
+	dir = master_config_self_dir();
+	path = xasprintf("%s/%s", dir, program);
+	free(dir);
+	return path;
+}
+
+char **master_config_argv(const struct loft_settings *set,
+			  const struct service_settings *svc)
 {
 	char *copy = xstrdup(svc->executable), *save = NULL;
 	char **argv = NULL;
@@ -534,20 +687,21 @@ char **master_config_argv(const struct service_settings *svc)
 	for (char *word = strtok_r(copy, MASTER_CONFIG_LIST_SEP, &save);
 	     word != NULL; word = strtok_r(NULL, MASTER_CONFIG_LIST_SEP, &save)) {
 		argv = xreallocarray(argv, count + 2, sizeof(*argv));
-		if (count == 0 && strchr(word, '/') == NULL) {
-			char *dir = master_config_self_dir();
-
-			argv[count] = xasprintf("%s/%s", dir, word);
-			free(dir);
-		} else {
-			argv[count] = xstrdup(word);
-		}
+		argv[count] = count == 0 ? master_config_program(set, word) :
+			xstrdup(word);
 		argv[++count] = NULL;
 	}
 	free(copy);
 	if (argv == NULL)
 		argv = xcalloc(1, sizeof(*argv));
 	return argv;
+}
+
+const char *master_config_service_listen(const struct loft_settings *set,
+					 const struct service_settings *svc)
+{
+	return service_child_is_internal(svc->name) ?
+		MASTER_CONFIG_INTERNAL_LISTEN : set->listen;
 }
 
 bool master_config_is_loft_program(const char *executable)
@@ -591,7 +745,7 @@ int master_config_check_executables(const struct master_config *config,
 
 		if (!master_config_service_enabled(config, svc))
 			continue;
-		argv = master_config_argv(svc);
+		argv = master_config_argv(set, svc);
 		ret = master_config_check_executable(config, svc, argv[0], error_r);
 		master_config_argv_free(&argv);
 	}

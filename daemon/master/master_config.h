@@ -44,6 +44,11 @@ struct master_config {
 int master_config_load(const char *path, struct master_config **config_r,
 		       const char **error_r);
 void master_config_free(struct master_config **config);
+/* master_config_warn - log (warning) what the file says that works but
+   is likely not what was meant: a listener mode without a leading 0
+   (decimal, as in Dovecot). Called once the log is set up: by --check,
+   at start-up and after a reload. */
+void master_config_warn(const struct master_config *config);
 
 /* master_config_not_used - the Dovecot settings and sections the file
    has that loft does not use, from every view ("auth_mechanisms" ->
@@ -85,9 +90,19 @@ int master_config_snapshot(struct master_config *config,
 
 /* master_config_argv - svc's executable split on spaces into a
    NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
-   argv[0] is resolved in loftd's own directory when it has no '/' */
-char **master_config_argv(const struct service_settings *svc);
+   a relative argv[0] is relative to base_dir, except loft's own programs
+   (a bare loft-* name, or Dovecot's names lmtp, stats and log for
+   loft-lmtp, loft-stats and loft-log), which are found in loftd's own
+   directory */
+char **master_config_argv(const struct loft_settings *set,
+			  const struct service_settings *svc);
 void master_config_argv_free(char ***argv);
+
+/* master_config_service_listen - the addresses svc's inet listeners
+   without an address bind: `listen`, but loopback for the stats service
+   (its HTTP API stays local unless an address is given) */
+const char *master_config_service_listen(const struct loft_settings *set,
+					 const struct service_settings *svc);
 
 /* master_config_is_loft_program - whether executable is one of loft's
    own service programs (they understand SIGUSR2 as "retired by a

@@ -22,7 +22,9 @@
 #include "log_settings.h"
 #include "master_config.h"
 #include "master_log.h"
+#include "master_notify.h"
 #include "master_pidfile.h"
+#include "master_root.h"
 #include "master_service.h"
 #include "master_state.h"
 #include "master_stats.h"
@@ -208,6 +210,9 @@ static void master_shutdown(struct master *m, int signo)
 	}
 	log_info("received %s, shutting down", master_signal_name(signo));
 	m->rt.shutting_down = true;
+	master_notify(MASTER_NOTIFY_STOPPING,
+		      "Shutting down: stopping %u processes",
+		      m->rt.processes.count);
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
@@ -254,17 +259,15 @@ static bool master_not_used_equal(const struct kvlist *a, const struct kvlist *b
 	return true;
 }
 
-/* master_reload - a new config generation, or nothing changes. 0, or -1
-   with *error_r ("FILE:LINE: message") */
-static int master_reload(struct master *m, const char **error_r)
+/* master_reload_generation - a new config generation, or nothing
+   changes. 0, or -1 with *error_r ("FILE:LINE: message") */
+static int master_reload_generation(struct master *m, const char **error_r)
 {
 	struct master_service_list services;
 	struct master_config *config;
 	const char *error;
 	bool not_used_changed;
 
-	if (m->rt.shutting_down)
-		return master_reload_fail(m, NULL, "loftd is shutting down", error_r);
 	log_info("reloading %s", m->config_path);
 	if (master_config_load(m->config_path, &config, &error) < 0)
 		return master_reload_fail(m, NULL, error, error_r);
@@ -290,12 +293,38 @@ static int master_reload(struct master *m, const char **error_r)
 	master_config_free(&m->config);
 	m->config = config;
 	log_configure_from(master_config_settings(m->config));
+	master_config_warn(m->config);
 	master_services_start(&m->services);
 	log_info("config reloaded");
 	if (not_used_changed)
 		master_config_log_not_used(m->config);
 	master_stats_reloaded(m->stats, true);
 	return 0;
+}
+
+/* master_notify_serving - READY=1 and how much is running */
+static void master_notify_serving(const struct master *m, const char *what)
+{
+	master_notify(MASTER_NOTIFY_READY, "%s: %zu services, %u processes",
+		      what, m->services.count, m->rt.processes.count);
+}
+
+/* master_reload - SIGHUP, loftadm reload, the HTTP API: the service
+   manager sees the reload begin and end, whatever its outcome */
+static int master_reload(struct master *m, const char **error_r)
+{
+	int ret;
+
+	if (m->rt.shutting_down)
+		return master_reload_fail(m, NULL, "loftd is shutting down", error_r);
+	master_notify(MASTER_NOTIFY_RELOADING, "Reloading %s", m->config_path);
+	ret = master_reload_generation(m, error_r);
+	if (ret == 0)
+		master_notify_serving(m, "Config reloaded");
+	else
+		master_notify(MASTER_NOTIFY_READY, "Reload failed, still "
+			      "serving the previous config: %s", *error_r);
+	return ret;
 }
 
 static int master_stats_reload(void *context, const char **error_r)
@@ -433,6 +462,7 @@ static int master_start(struct master *m)
 	   loft-log */
 	if (master_log_create(m->rt.loop, &m->rt.log, &error) < 0)
 		return master_fatal("%s", error);
+	master_config_warn(m->config);
 	if (master_services_create(&m->rt, m->config, NULL, &m->services,
 				   &error) < 0)
 		return master_fatal("%s", error);
@@ -474,6 +504,12 @@ int master_daemon_run(const char *config_path, bool foreground)
 		fprintf(stderr, "loftd: Fatal: %s\n", error);
 		return 1;
 	}
+	/* before the pid file, whose EACCES would say less */
+	if (master_root_check(m.config, &error) < 0) {
+		fprintf(stderr, "loftd: Fatal: %s\n", error);
+		master_config_free(&m.config);
+		return 1;
+	}
 	if (!foreground)
 		master_detach(&m);
 	log_configure_from(master_config_settings(m.config));
@@ -483,6 +519,8 @@ int master_daemon_run(const char *config_path, bool foreground)
 		master_config_log_not_used(m.config);
 		master_detach_done(&m);
 		master_services_start(&m.services);
+		/* listeners are open, the children forked */
+		master_notify_serving(&m, "Serving");
 		m.stats = master_stats_create(m.rt.loop,
 					      master_config_settings(m.config)->base_dir,
 					      &(struct master_stats_callbacks) {

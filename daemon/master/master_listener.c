@@ -417,6 +417,10 @@ int master_listeners_open(const struct service_settings *svc,
 		if (l->type == LISTENER_INET)
 			ret = master_listener_inet(svc->name, l, listen, old,
 						   old_count, set_r, error_r);
+		else if (l->mode == 0)
+			/* Dovecot's service page: mode 0 disables it */
+			log_debug("service(%s): %s: mode = 0, not listening",
+				  svc->name, l->name);
 		else
 			ret = master_listener_path(svc->name, l, base_dir, old,
 						   old_count, set_r, error_r);
@@ -431,13 +435,26 @@ int master_listeners_open(const struct service_settings *svc,
 	return ret;
 }
 
-void master_listeners_commit(struct master_listener_set *set)
+void master_listeners_commit(const char *service,
+			     struct master_listener_set *set)
 {
+	static const char *const kinds[] = {
+		[LISTENER_UNIX] = "unix_listener",
+		[LISTENER_FIFO] = "fifo_listener",
+		[LISTENER_INET] = "inet_listener",
+	};
+
 	for (size_t i = 0; i < set->count; i++) {
 		struct master_listener *ml = &set->listeners[i];
 
-		if (ml->from == NULL)
+		if (ml->from == NULL) {
+			/* newly opened: every address loftd listens on is
+			   logged once, at start-up or by the reload that
+			   added it */
+			log_info("service(%s): %s %s: listening on %s",
+				 service, kinds[ml->type], ml->name, ml->desc);
 			continue;
+		}
 		ml->from->fd = -1;
 		ml->from->created = false;
 		ml->from->claimed = false;

@@ -54,8 +54,11 @@ int master_listeners_open(const struct service_settings *svc,
 			  size_t old_count,
 			  struct master_listener_set *set_r,
 			  const char **error_r);
-/* master_listeners_commit - the reused fds now belong to set */
-void master_listeners_commit(struct master_listener_set *set);
+/* master_listeners_commit - the reused fds now belong to set; the newly
+   opened ones are logged (info: "service(lmtp): inet_listener lmtp:
+   listening on [::]:24") */
+void master_listeners_commit(const char *service,
+			     struct master_listener_set *set);
 /* master_listeners_abort - undo master_listeners_open (before commit) */
 void master_listeners_abort(struct master_listener_set *set);
 /* master_listeners_close - close every fd and unlink the paths loftd made */

@@ -167,6 +167,8 @@ master_process_child(const struct master_process_spec *spec, int status_fd,
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 	master_process_child_fds(spec, status_fd, stderr_fd);
 	(void)unsetenv(SERVICE_CHILD_PRIVILEGES_ENV);
+	/* systemd hears from loftd only (master_notify.h) */
+	(void)unsetenv("NOTIFY_SOCKET");
 	if (setenv("LOFT_SERVICE", spec->service_name, 1) < 0 ||
 	    setenv("LOFT_LISTENERS", spec->listeners_env, 1) < 0)
 		master_process_child_fail(spec, "setenv");

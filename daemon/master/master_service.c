@@ -82,7 +82,10 @@ static void master_service_limits(struct master_service *service,
 	service->idle_kill_msecs = svc->idle_kill != 0 ? svc->idle_kill :
 		set->default_idle_kill;
 	service->vsz_limit = service_child_vsz_limit(set, svc);
-	service->startup = strcmp(svc->type, "startup") == 0;
+	/* type = log (the log service, from a Dovecot config) starts as
+	   loft's log service always does */
+	service->startup = strcmp(svc->type, "startup") == 0 ||
+		strcmp(svc->type, "log") == 0;
 }
 
 /* master_service_create - prepare one service */
@@ -101,7 +104,7 @@ static int master_service_create(struct master_runtime *rt,
 
 	service->rt = rt;
 	service->name = xstrdup(svc->name);
-	service->argv = master_config_argv(svc);
+	service->argv = master_config_argv(set, svc);
 	master_service_limits(service, svc_set, svc);
 	if (svc->drop_priv_before_exec)
 		service->drop_set = svc_set;
@@ -112,7 +115,8 @@ static int master_service_create(struct master_runtime *rt,
 	}
 	service->config_fd = master_config_snapshot(config, svc, error_r);
 	if (service->config_fd < 0 ||
-	    master_listeners_open(svc, set->base_dir, set->listen, old_sets,
+	    master_listeners_open(svc, set->base_dir,
+				  master_config_service_listen(set, svc), old_sets,
 				  old_count, &service->listeners, error_r) < 0) {
 		master_service_free_one(&service, false);
 		return -1;
@@ -162,7 +166,8 @@ int master_services_create(struct master_runtime *rt,
 void master_services_commit(struct master_service_list *list)
 {
 	for (size_t i = 0; i < list->count; i++)
-		master_listeners_commit(&list->services[i]->listeners);
+		master_listeners_commit(list->services[i]->name,
+					&list->services[i]->listeners);
 }
 
 /* master_services_release - free every service of list */

@@ -564,18 +564,23 @@ def test_second_sigterm_ends_sessions_with_421(daemon, inst):
 
 
 @needs_root
-def test_mbox_spool_with_mail_privileged_group(inst):
+@pytest.mark.parametrize("setting", ["mail_privileged_group", "privileged_group"])
+def test_mbox_spool_with_mail_privileged_group(inst, setting):
     """/var/mail style: the spool is root:mail 0775, users may not create
     files there; loft-lmtp's worker takes the mail group for the dotlock
-    and the new INBOX only, per thread."""
+    and the new INBOX only, per thread. Dovecot's service-level spelling,
+    `service lmtp { privileged_group = mail }`, does the same."""
     import grp
     mail_gid = grp.getgrnam("mail").gr_gid
     spool = os.path.join(inst.root, "spool")
     os.mkdir(spool)
     os.chown(spool, 0, mail_gid)
     os.chmod(spool, 0o775)
-    d = Daemon(inst, extra=f"mail_privileged_group = mail\n"
-                           f"mail_location = mbox:~/mail:INBOX={spool}/%n\n")
+    location = f"mail_location = mbox:~/mail:INBOX={spool}/%n\n"
+    if setting == "mail_privileged_group":
+        d = Daemon(inst, extra="mail_privileged_group = mail\n" + location)
+    else:
+        d = Daemon(inst, extra=location, service_extra="privileged_group = mail")
     try:
         d.start()
         for _ in range(3):

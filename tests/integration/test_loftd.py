@@ -124,6 +124,10 @@ class Master:
 
     def service(self, name="lmtp", script=None, count=1, unix_mode="0660",
                 extra_listeners=""):
+        # a service lmtp block keeps Dovecot's built-in unix_listener lmtp
+        # unless mode = 0 turns it off: the stand-in has only its own two
+        builtin_off = ("unix_listener lmtp {\n  mode = 0\n}\n"
+                       if name == "lmtp" else "")
         return textwrap.dedent(f"""\
             service {name} {{
               executable = {script or self.script}
@@ -136,7 +140,7 @@ class Master:
                 path = standin
                 mode = {unix_mode}
               }}
-            """) + textwrap.dedent(extra_listeners) + "}\n"
+            """) + builtin_off + textwrap.dedent(extra_listeners) + "}\n"
 
     def configure(self, services, extra=""):
         self.inst.write_conf(extra=extra + "\n" + services)

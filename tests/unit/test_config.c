@@ -366,7 +366,7 @@ static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
 		"base_dir=/var/run/loft", "hostname=", "not_used=",
-		"protocols=lmtp", "listen=127.0.0.1", "first_valid_uid=500",
+		"protocols=lmtp", "listen=*, ::", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
 		"lmtp_max_message_size=50M", "default_vsz_limit=256M",
@@ -507,26 +507,49 @@ static const struct good_case good_cases[] = {
 	  NULL, { "mail_location=maildir:~/Maildir:LAYOUT=fs", "mail_home=/a=b" } },
 	{ "mail_location = mbox:~/mail:INBOX=/var/mail/%u\n",
 	  NULL, { "mail_location=mbox:~/mail:INBOX=/var/mail/%u" } },
-	/* 22-24: Dovecot's settings and sections loft does not use: accepted,
+	/* 22: the service page: vsz_limit 0 is no limit and 2^64-1 the
+	   default (default_vsz_limit); modes read as Dovecot reads them
+	   (no leading 0: decimal), 0 turns a listener off */
+	{ "service lmtp {\n"
+	  "  vsz_limit = 0\n"
+	  "  privileged_group = mail\n"
+	  "  chroot = empty\n"
+	  "  type = startup\n"
+	  "  unix_listener a {\n    mode = 600\n  }\n"
+	  "  unix_listener b {\n    mode = 0\n  }\n"
+	  "  unix_listener c {\n    mode = 0666\n  }\n"
+	  "}\n"
+	  "service stats {\n}\n"
+	  "default_internal_group = loft\n"
+	  "default_login_user = dovenull2\n"
+	  "service other {\n  user = $default_login_user\n}\n",
+	  NULL, {
+		"service:lmtp:vsz_limit=0", "service:stats:vsz_limit=18446744073709551615",
+		"service:lmtp:privileged_group=mail", "service:lmtp:chroot=empty",
+		"service:lmtp:type=startup",
+		"listener:lmtp:a:mode=01130", "listener:lmtp:b:mode=0000",
+		"listener:lmtp:c:mode=0666", "default_internal_group=loft",
+		"service:other:user=dovenull2" } },
+	/* 23-25: Dovecot's settings and sections loft does not use: accepted,
 	   listed once, kept out of the settings; a foreign <file is not
 	   read; protocol !NAME applies to every other protocol */
 	{ DOVECOT_TEXT, "lmtp", { DOVECOT_NOT_USED, "count:services=0",
 		"count:userdbs=1", "mail_debug=yes", "mail_plugins= fts" } },
 	{ DOVECOT_TEXT, "lda", { DOVECOT_NOT_USED, "mail_debug=yes" } },
 	{ DOVECOT_TEXT, NULL, { "mail_debug=no", "count:services=0" } },
-	/* 25-26: a negated loft protocol */
+	/* 26-27: a negated loft protocol */
 	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lda", { "mail_debug=yes" } },
 	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lmtp", { "mail_debug=no" } },
-	/* 27: extras of loft's own blocks; a refused value at its default */
+	/* 28: extras of loft's own blocks; a refused value at its default */
 	{ "service lmtp {\n  inet_listener lmtp {\n"
 	  "    reuse_port = yes\n  }\n}\nlmtp_proxy = no\n", "lmtp",
 	  { "not_used=service lmtp: reuse_port@3|lmtp_proxy@6", "count:services=1" } },
-	/* 28: mail_plugins is only checked for a delivering protocol */
+	/* 29: mail_plugins is only checked for a delivering protocol */
 	{ "mail_plugins = sieve\n", NULL, { "mail_plugins=sieve" } },
-	/* 29: protocols loft does not serve (Debian's protocols.d lines) */
+	/* 30: protocols loft does not serve (Debian's protocols.d lines) */
 	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
 	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
-	/* 30: TLS, until loft has it (issue 12 point 5 replaces this case):
+	/* 31: TLS, until loft has it (issue 12 point 5 replaces this case):
 	   top-level ssl settings are foreign, their <files are not read */
 	{ "ssl = yes\nssl_cert = </nonexistent/cert.pem\nssl_key = </etc/k\n",
 	  "lmtp", { "not_used=ssl@1|ssl_cert@2|ssl_key@3" } },
@@ -547,6 +570,26 @@ START_TEST(test_good_config)
 	settings_free(&set);
 	free(name);
 	free(text);
+}
+END_TEST
+
+/* a mode without a leading 0 is flagged for loftd's warning */
+START_TEST(test_mode_decimal_flag)
+{
+	struct loft_settings set;
+	const char *error = NULL;
+
+	ck_assert_msg(config_load_string("m.conf",
+		"service lmtp {\n  unix_listener a {\n    mode = 666\n  }\n"
+		"  unix_listener b {\n    mode = 0666\n  }\n"
+		"  unix_listener c {\n  }\n}\n", NULL, &set, &error) == 0,
+		"%s", error);
+	ck_assert(set.services[0].listeners[0].mode_decimal);
+	ck_assert_uint_eq(set.services[0].listeners[0].mode, 666);
+	ck_assert(!set.services[0].listeners[1].mode_decimal);
+	ck_assert_uint_eq(set.services[0].listeners[1].mode, 0666);
+	ck_assert(!set.services[0].listeners[2].mode_decimal);
+	settings_free(&set);
 }
 END_TEST
 
@@ -620,6 +663,10 @@ static const struct error_case error_cases[] = {
 	  M ":3: Unknown setting: mode" },
 	{ "service lmtp {\n  unix_listener x {\n    mode = 0999\n  }\n}\n", NULL,
 	  M ":3: mode: Invalid file mode: 0999" },
+	{ "service lmtp {\n  unix_listener x {\n    mode = 9999\n  }\n}\n", NULL,
+	  M ":3: mode: Invalid file mode: 9999" },
+	{ "service lmtp {\n  unix_listener x {\n    mode = 66a\n  }\n}\n", NULL,
+	  M ":3: mode: Invalid file mode: 66a" },
 	{ "service lmtp {\n  unix_listener a {\n  }\n  fifo_listener a {\n  }\n}\n", NULL,
 	  M ":4: Duplicate listener name: a" },
 	{ "service lmtp {\n  unix_listener a {\n  }\n}\nservice lmtp {\n  unix_listener a {\n  }\n}\n",
@@ -781,6 +828,9 @@ static const char round_trip_text[] =
 	"  unix_listener \"/run/my sock\" {\n"
 	"    mode = 0666\n"
 	"  }\n"
+	"  unix_listener decimal {\n"
+	"    mode = 666\n"
+	"  }\n"
 	"  inet_listener lmtp {\n"
 	"    address = 127.0.0.1\n"
 	"    port = 24\n"
@@ -841,6 +891,8 @@ START_TEST(test_write_round_trip)
 	ck_assert_ptr_nonnull(strstr(changed, "lmtp_max_message_size = 100\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "mail_max_lock_timeout = 1500 ms\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "recipient_delimiter = \"\"\n"));
+	/* a decimal mode is written in octal with its leading 0 */
+	ck_assert_ptr_nonnull(strstr(changed, "    mode = 01232\n"));
 	again = reparse(changed, false);
 	ck_assert_msg(strcmp(again, changed) == 0, "got:\n%s\nwant:\n%s", again, changed);
 	free(again);
@@ -899,7 +951,8 @@ static const char *const global_names[] = {
 	"mbox_lock_timeout", "mbox_dotlock_change_timeout", "mbox_write_locks",
 	"mail_debug", "mail_plugins", "quota_full_tempfail",
 	"auth_username_chars", "auth_username_translation",
-	"auth_username_format", "recipient_delimiter",
+	"auth_username_format", "auth_cache_size", "auth_cache_ttl",
+	"auth_cache_negative_ttl", "userdb_sql_timeout", "recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
@@ -909,7 +962,7 @@ static const char *const global_names[] = {
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
-	"http_api_key", "http_api_allowed_hosts", "stats_journal_size",
+	"default_internal_group", "default_login_user", "http_api_key", "http_api_allowed_hosts", "stats_journal_size",
 	"state_dir", "stats_journal_max_age", "stats_journal_max_size",
 	"admin_socket_group",
 };
@@ -1169,6 +1222,7 @@ static Suite *config_suite(void)
 
 	tcase_add_unchecked_fixture(tc_config, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc_config, test_good_config, 0, N_CASES(good_cases));
+	tcase_add_test(tc_config, test_mode_decimal_flag);
 	tcase_add_loop_test(tc_config, test_error_config, 0, N_CASES(error_cases));
 	tcase_add_test(tc_config, test_load_file);
 	tcase_add_test(tc_config, test_write_round_trip);

@@ -417,6 +417,35 @@ START_TEST(test_drop_privileges)
 }
 END_TEST
 
+/* Dovecot's service page: vsz_limit 0 is no limit, 2^64-1 (the default)
+   is default_vsz_limit; a relative chroot is relative to base_dir */
+START_TEST(test_vsz_limit_and_chroot)
+{
+	struct loft_settings set;
+	char *path;
+
+	settings_init(&set);
+	add_service(&set, "a", "", "", "0");
+	add_service(&set, "b", "", "empty", "18446744073709551615");
+	add_service(&set, "c", "", "/srv/jail", "1G");
+	ck_assert_uint_eq(set.services[1].vsz_limit, SERVICE_VSZ_LIMIT_DEFAULT);
+	ck_assert_uint_eq(service_child_vsz_limit(&set, &set.services[0]), 0);
+	ck_assert_uint_eq(service_child_vsz_limit(&set, &set.services[1]),
+			  256ULL << 20);
+	ck_assert_uint_eq(service_child_vsz_limit(&set, &set.services[2]),
+			  1ULL << 30);
+	ck_assert_uint_eq(service_child_vsz_limit(&set, NULL), 256ULL << 20);
+	ck_assert_ptr_null(service_child_chroot_path(&set, &set.services[0]));
+	path = service_child_chroot_path(&set, &set.services[1]);
+	ck_assert_str_eq(path, "/var/run/loft/empty");
+	free(path);
+	path = service_child_chroot_path(&set, &set.services[2]);
+	ck_assert_str_eq(path, "/srv/jail");
+	free(path);
+	settings_free(&set);
+}
+END_TEST
+
 static Suite *service_child_suite(void)
 {
 	Suite *s = suite_create("service_child");
@@ -434,6 +463,7 @@ static Suite *service_child_suite(void)
 	tcase_add_test(tc, test_lookup_group);
 	tcase_add_loop_test(tc, test_check_user, 0, N_CASES(check_cases));
 	tcase_add_test(tc, test_drop_privileges);
+	tcase_add_test(tc, test_vsz_limit_and_chroot);
 	suite_add_tcase(s, tc);
 	return s;
 }

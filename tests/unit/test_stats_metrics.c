@@ -129,6 +129,12 @@ static const char want_prometheus[] =
 	"loft_userdb_lookup_duration_seconds_bucket{le=\"+Inf\"} 1\n"
 	"loft_userdb_lookup_duration_seconds_sum 0.0005\n"
 	"loft_userdb_lookup_duration_seconds_count 1\n"
+	"# HELP loft_userdb_cache_hits_total Userdb lookups answered by the auth cache (auth_cache_size).\n"
+	"# TYPE loft_userdb_cache_hits_total counter\n"
+	"loft_userdb_cache_hits_total 0\n"
+	"# HELP loft_userdb_cache_misses_total Userdb lookups the auth cache could not answer.\n"
+	"# TYPE loft_userdb_cache_misses_total counter\n"
+	"loft_userdb_cache_misses_total 0\n"
 	"# HELP loft_storage_write_duration_seconds Time taken writing a message to the mailbox.\n"
 	"# TYPE loft_storage_write_duration_seconds histogram\n"
 	"loft_storage_write_duration_seconds_bucket{le=\"0.0005\"} 0\n"
@@ -302,6 +308,12 @@ static const char want_openmetrics[] =
 	"loft_userdb_lookup_duration_seconds_bucket{le=\"+Inf\"} 1\n"
 	"loft_userdb_lookup_duration_seconds_sum 0.0005\n"
 	"loft_userdb_lookup_duration_seconds_count 1\n"
+	"# TYPE loft_userdb_cache_hits counter\n"
+	"# HELP loft_userdb_cache_hits Userdb lookups answered by the auth cache (auth_cache_size).\n"
+	"loft_userdb_cache_hits_total 0\n"
+	"# TYPE loft_userdb_cache_misses counter\n"
+	"# HELP loft_userdb_cache_misses Userdb lookups the auth cache could not answer.\n"
+	"loft_userdb_cache_misses_total 0\n"
 	"# TYPE loft_storage_write_duration_seconds histogram\n"
 	"# UNIT loft_storage_write_duration_seconds seconds\n"
 	"# HELP loft_storage_write_duration_seconds Time taken writing a message to the mailbox.\n"
@@ -750,7 +762,7 @@ START_TEST(test_json_shape)
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
 	/* 39 loft_* series, 7 process_* ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 47);
+	ck_assert_uint_eq(json_object_array_length(metrics), 49);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
