@@ -501,16 +501,6 @@ static int config_set_in(struct config_ctx *ctx, const char *file,
 	return config_store(ctx, file, line, def, base, value, expand);
 }
 
-/* config_in_list - whether str is one of n strings */
-static bool config_in_list(const char *str, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(str, list[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* config_protocol_setting - a setting inside protocol { }: checked now,
    queued when the block is for the protocol being loaded */
 static int config_protocol_setting(struct config_ctx *ctx,
@@ -785,7 +775,7 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 				  key, value, expand, NULL) < 0)
 			return -1;
 		if (strcmp(key, "driver") == 0 &&
-		    !config_in_list(udb->driver, config_userdb_drivers,
+		    !settings_name_in(udb->driver, config_userdb_drivers,
 				    LOFT_N_ELEMENTS(config_userdb_drivers)))
 			return config_error(ctx, path, line,
 					    "Unknown userdb driver: %s", udb->driver);
@@ -840,7 +830,7 @@ static int config_open_protocol(struct config_ctx *ctx, const char *file,
 	for (char *name = strtok_r(names, " \t,", &save); name != NULL;
 	     name = strtok_r(NULL, " \t,", &save)) {
 		const char *base = name[0] == '!' ? name + 1 : name;
-		bool loft = config_in_list(base, config_protocols,
+		bool loft = settings_name_in(base, config_protocols,
 					   LOFT_N_ELEMENTS(config_protocols));
 
 		if (++count > 1 && (negated || name[0] == '!')) {
@@ -1456,7 +1446,7 @@ static int config_load_common(const char *name, const char *text,
 	settings_init(set);
 	config_ctx_init(&ctx, set, protocol);
 	if (protocol != NULL &&
-	    !config_in_list(protocol, config_protocols,
+	    !settings_name_in(protocol, config_protocols,
 			    LOFT_N_ELEMENTS(config_protocols)))
 		ret = config_error(&ctx, name, 0, "Unknown protocol: %s", protocol);
 	else if (text == NULL)

@@ -415,16 +415,6 @@ static const char *const dovecot_filters[] = { "local", "remote", "local_name" }
 #define DOVECOT_ERROR_MAX 512
 static __thread char dovecot_error_buf[DOVECOT_ERROR_MAX];
 
-/* dovecot_in - whether str is one of n strings */
-static bool dovecot_in(const char *str, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(str, list[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 const struct dovecot_setting *
 dovecot_setting_find(const struct dovecot_setting *table, const char *name)
 {
@@ -472,18 +462,18 @@ const struct dovecot_section *dovecot_section_find(const char *keyword,
 
 bool dovecot_service_is_foreign(const char *name)
 {
-	return dovecot_in(name, dovecot_foreign_services,
+	return settings_name_in(name, dovecot_foreign_services,
 			  LOFT_N_ELEMENTS(dovecot_foreign_services));
 }
 
 bool dovecot_protocol_is_foreign(const char *name)
 {
-	return dovecot_in(name, dovecot_foreign_protocols,
+	return settings_name_in(name, dovecot_foreign_protocols,
 			  LOFT_N_ELEMENTS(dovecot_foreign_protocols));
 }
 
 bool dovecot_is_filter(const char *keyword)
 {
-	return dovecot_in(keyword, dovecot_filters,
+	return settings_name_in(keyword, dovecot_filters,
 			  LOFT_N_ELEMENTS(dovecot_filters));
 }

@@ -465,6 +465,15 @@ static int settings_parse_mode(const char *str, unsigned int *value_r,
 	return 0;
 }
 
+bool settings_name_in(const char *name, const char *const *names, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 bool settings_value_in_list(const char *values, const char *value,
 			    bool ignore_case)
 {

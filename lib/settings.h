@@ -203,6 +203,9 @@ bool settings_mode_is_decimal(const char *str);
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
 
+/* settings_name_in - name is one of the count strings of names */
+bool settings_name_in(const char *name, const char *const *names, size_t count);
+
 /* settings_value_in_list - value is one of the ':'-separated values
    ("a:b:c", as enum_values; "" is the empty value) */
 bool settings_value_in_list(const char *values, const char *value,
