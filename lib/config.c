@@ -102,6 +102,15 @@ struct config_override {
 	unsigned int line;
 };
 
+/* a refused Dovecot value that a loft setting may make harmless
+   (dovecot_setting.unless_loft), judged after the whole file */
+struct config_pending {
+	const struct dovecot_setting *ds;
+	char *value;
+	const char *file;	/* interned */
+	unsigned int line;
+};
+
 /* where a global setting was last assigned */
 struct config_location {
 	const char *file;
@@ -130,6 +139,9 @@ struct config_ctx {
 	size_t name_count, name_cap;
 
 	struct config_location *locations; /* per loft_setting_defs entry */
+
+	struct config_pending *pending;
+	size_t pending_count;
 
 	struct strbuf value;	/* the value of the current line */
 	struct strbuf scratch;	/* $reference expansion */
@@ -577,8 +589,19 @@ static int config_dovecot_setting(struct config_ctx *ctx,
 
 	if (config_foreign_value(ctx, file, line, raw) < 0)
 		return -1;
-	if (applies && dovecot_setting_check(ds, ctx->value.data, &error) < 0)
-		return config_error(ctx, file->path, line, "%s", error);
+	if (applies && dovecot_setting_check(ds, ctx->value.data, &error) < 0) {
+		struct config_pending *p;
+
+		if (ds->unless_loft == NULL)
+			return config_error(ctx, file->path, line, "%s", error);
+		ctx->pending = xreallocarray(ctx->pending, ctx->pending_count + 1,
+					     sizeof(*ctx->pending));
+		p = &ctx->pending[ctx->pending_count++];
+		p->ds = ds;
+		p->value = xstrdup(ctx->value.data);
+		p->file = file->path;
+		p->line = line;
+	}
 	if (what != NULL)
 		config_not_used(ctx, what, file->path, line);
 	return 0;
@@ -1371,6 +1394,33 @@ static int config_validate_protocols(struct config_ctx *ctx)
 	return ret;
 }
 
+/* config_validate_pending - the refused Dovecot values that wait for a
+   loft setting: an error when the loaded protocol's value of that
+   setting is not yes */
+static int config_validate_pending(struct config_ctx *ctx)
+{
+	struct strbuf buf;
+	const char *error;
+	int ret = 0;
+
+	if (ctx->protocol == NULL)
+		return 0;
+	strbuf_init(&buf, 16);
+	for (size_t i = 0; i < ctx->pending_count && ret == 0; i++) {
+		const struct config_pending *p = &ctx->pending[i];
+
+		strbuf_reset(&buf);
+		setting_format_value(setting_find(loft_setting_defs,
+						  p->ds->unless_loft),
+				     ctx->set, &buf);
+		if (strcmp(buf.data, "yes") != 0 &&
+		    dovecot_setting_check(p->ds, p->value, &error) < 0)
+			ret = config_error(ctx, p->file, p->line, "%s", error);
+	}
+	strbuf_free(&buf);
+	return ret;
+}
+
 /* config_validate - checks that need the complete settings */
 static int config_validate(struct config_ctx *ctx)
 {
@@ -1388,7 +1438,8 @@ static int config_validate(struct config_ctx *ctx)
 						    l->port);
 		}
 	}
-	if (config_validate_plugins(ctx) < 0 || config_validate_protocols(ctx) < 0)
+	if (config_validate_plugins(ctx) < 0 || config_validate_protocols(ctx) < 0 ||
+	    config_validate_pending(ctx) < 0)
 		return -1;
 	if (loc[0] != '\0' && strncmp(loc, "maildir:", 8) != 0 &&
 	    strncmp(loc, "mbox:", 5) != 0) {
@@ -1423,6 +1474,9 @@ static void config_ctx_deinit(struct config_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->override_count; i++)
 		free(ctx->overrides[i].value);
+	for (size_t i = 0; i < ctx->pending_count; i++)
+		free(ctx->pending[i].value);
+	free(ctx->pending);
 	free(ctx->overrides);
 	for (size_t i = 0; i < ctx->name_count; i++)
 		free(ctx->names[i]);

@@ -20,9 +20,9 @@
 #include "settings.h"
 #include "xalloc.h"
 
-#define F(name) { #name, NULL, NULL }
-#define R(name, inert, missing) { #name, inert, missing }
-#define DOVECOT_END { NULL, NULL, NULL }
+#define F(name) { #name, NULL, NULL, NULL }
+#define R(name, inert, missing) { #name, inert, missing, NULL }
+#define DOVECOT_END { NULL, NULL, NULL, NULL }
 
 static const struct dovecot_setting dovecot_global_settings[] = {
 	F(auth_anonymous_username),
@@ -337,10 +337,12 @@ static const struct dovecot_setting dovecot_namespace_settings[] = {
 };
 
 /* auto = create/subscribe makes the mailbox exist for a delivery to it
-   (-m, Sieve's fileinto); loft creates mailboxes only by
-   lda_mailbox_autocreate. */
+   (-m, Sieve's fileinto); loft creates mailboxes a delivery names with
+   lda_mailbox_autocreate = yes, which then gives the same result. */
 static const struct dovecot_setting dovecot_mailbox_settings[] = {
-	R(auto, "no", "auto-created mailboxes (use lda_mailbox_autocreate)"),
+	{ "auto", "no", "auto-created mailboxes without lda_mailbox_autocreate "
+	  "= yes (a delivery to the mailbox would go to INBOX)",
+	  "lda_mailbox_autocreate" },
 	F(autoexpunge), F(autoexpunge_max_mails), F(comment), F(driver),
 	F(special_use),
 	DOVECOT_END

@@ -27,6 +27,10 @@ struct dovecot_setting {
 	const char *inert;
 	/* refused settings: what loft does not implement */
 	const char *missing;
+	/* NULL, or a boolean loft setting under which loft does the same:
+	   the refusal then depends on its final value (checked after the
+	   whole file, for the protocol loaded) */
+	const char *unless_loft;
 };
 
 /* Dovecot sections loft does not implement. */

@@ -544,12 +544,18 @@ static const struct good_case good_cases[] = {
 	{ "service lmtp {\n  inet_listener lmtp {\n"
 	  "    reuse_port = yes\n  }\n}\nlmtp_proxy = no\n", "lmtp",
 	  { "not_used=service lmtp: reuse_port@3|lmtp_proxy@6", "count:services=1" } },
-	/* 29: mail_plugins is only checked for a delivering protocol */
+	/* 29-30: a mailbox's auto = create/subscribe with lda_mailbox_autocreate
+	   = yes, under which loft creates the mailbox the same way */
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = subscribe\n  }\n}\n"
+	  "lda_mailbox_autocreate = yes\n", "lmtp", { "not_used=namespace inbox@1" } },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n",
+	  NULL, { "not_used=namespace inbox@1" } },
+	/* 31: mail_plugins is only checked for a delivering protocol */
 	{ "mail_plugins = sieve\n", NULL, { "mail_plugins=sieve" } },
-	/* 30: protocols loft does not serve (Debian's protocols.d lines) */
+	/* 32: protocols loft does not serve (Debian's protocols.d lines) */
 	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
 	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
-	/* 31: TLS, until loft has it (issue 12 point 5 replaces this case):
+	/* 33: TLS, until loft has it (issue 12 point 5 replaces this case):
 	   top-level ssl settings are foreign, their <files are not read */
 	{ "ssl = yes\nssl_cert = </nonexistent/cert.pem\nssl_key = </etc/k\n",
 	  "lmtp", { "not_used=ssl@1|ssl_cert@2|ssl_key@3" } },
@@ -724,9 +730,15 @@ static const struct error_case error_cases[] = {
 	{ "namespace {\n  prefix = INBOX.\n}\n", NULL,
 	  M ":2: prefix = INBOX.: loft does not implement namespace prefixes for "
 	  "mailbox names" },
-	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n", NULL,
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n", "lda",
 	  M ":3: auto = create: loft does not implement auto-created mailboxes "
-	  "(use lda_mailbox_autocreate)" },
+	  "without lda_mailbox_autocreate = yes (a delivery to the mailbox would "
+	  "go to INBOX)" },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = subscribe\n  }\n}\n"
+	  "protocol lda {\n  lda_mailbox_autocreate = yes\n}\n", "lmtp",
+	  M ":3: auto = subscribe: loft does not implement auto-created mailboxes "
+	  "without lda_mailbox_autocreate = yes (a delivery to the mailbox would "
+	  "go to INBOX)" },
 	{ "userdb {\n  driver = passwd\n  result_success = continue-ok\n}\n", NULL,
 	  M ":3: result_success = continue-ok: loft does not implement userdb result rules" },
 	{ "remote 1.2.3.4 {\n  mail_debug = yes\n}\n", NULL,
