@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "admin_deliver_test.h"
+#include "admin_quota.h"
 #include "admin_user.h"
 #include "master_control.h"
 #include "settings.h"
@@ -186,6 +187,12 @@ static const struct admin_command admin_commands[] = {
 	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
 	{ "log test", "log-test", "", "log one line at each level",
 	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
+	{ "quota get", NULL, "<user>",
+	  "quota usage and limits, as doveadm quota get",
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_get_run },
+	{ "quota recalc", NULL, "<user>",
+	  "count the user's mail again and rewrite maildirsize",
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_recalc_run },
 	{ "reload", "reload", "", "reload the configuration",
 	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
 	{ "service status", "service-status", "",

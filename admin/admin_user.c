@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "admin_commands.h"
+#include "admin_quota.h"
 #include "delivery.h"
 #include "log.h"
 #include "mail_location.h"
@@ -87,8 +88,7 @@ static int admin_user_json(const struct loft_settings *set,
 	json_object_object_add(doc, "storage", json_object_new_string(
 		loc.type == MAIL_STORAGE_MAILDIR ? "maildir" : "mbox"));
 	json_object_object_add(doc, "mailbox_path", json_object_new_string(inbox));
-	json_object_object_add(doc, "quota_bytes",
-			       json_object_new_uint64(user->quota_bytes));
+	json_object_object_add(doc, "quota", admin_quota_json(set, user));
 	json_object_object_add(doc, "ids_check", admin_user_ids_check(set, user));
 	fields = json_object_new_object();
 	for (size_t i = 0; i < user->fields.count; i++)
@@ -130,9 +130,13 @@ static int admin_user_iterate(const struct admin_context *ctx,
 	struct admin_user_list list = { mask, json_object_new_array() };
 	unsigned int skipped;
 	const char *error;
+	int ret;
 
-	if (userdb_iterate(set, admin_user_listed, &list, &skipped,
-			   &error) < 0) {
+	ret = userdb_iterate(set, admin_user_listed, &list, &skipped, &error);
+	if (ret == 0)
+		error = "No userdb can list its users (sql, and passwd-file "
+			"without variables or username_format, can)";
+	if (ret <= 0) {
 		fprintf(stderr, "loftadm: user %s: %s\n", mask, error);
 		json_object_put(list.names);
 		return EX_TEMPFAIL;

@@ -19,6 +19,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,7 +28,9 @@
 #include "dovecot_settings.h"
 #include "mail_plugins.h"
 #include "path.h"
+#include "quota_settings.h"
 #include "strbuf.h"
+#include "var_expand.h"
 #include "xalloc.h"
 
 #define CONFIG_MAX_INCLUDE_DEPTH 16
@@ -75,7 +78,7 @@ static const struct config_section_kind config_section_kinds[] = {
 
 static const char *const config_protocols[] = { "lda", "lmtp" };
 static const char *const config_userdb_drivers[] = {
-	"passwd-file", "static", "passwd", "sql",
+	"passwd-file", "static", "passwd", "sql", "auth",
 };
 
 /* an open section on the stack */
@@ -139,6 +142,10 @@ struct config_ctx {
 	size_t name_count, name_cap;
 
 	struct config_location *locations; /* per loft_setting_defs entry */
+	struct kvlist plugin_where;	/* plugin key -> "FILE:LINE" */
+	struct kvlist quota_expanded;	/* expanded values being checked */
+	char quota_expand_key[64];	/* the first that did not expand */
+	char quota_expand_error[256];
 
 	struct config_pending *pending;
 	size_t pending_count;
@@ -807,6 +814,9 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 		if (config_final_value(ctx, path, line, value, expand, &value) < 0)
 			return -1;
 		kvlist_set(&ctx->set->plugin, key, value);
+		strbuf_reset(&ctx->scratch);
+		strbuf_appendf(&ctx->scratch, "%s:%u", path, line);
+		kvlist_set(&ctx->plugin_where, key, ctx->scratch.data);
 		return 0;
 	case CONFIG_SECTION_TOP:
 	case CONFIG_SECTION_FOREIGN:
@@ -1368,6 +1378,65 @@ static int config_validate_plugins(struct config_ctx *ctx)
 	return 0;
 }
 
+/* config_quota_lookup - a plugin { } value for quota_settings_read,
+   with %% and the variables expanded for a sample user */
+static const char *config_quota_lookup(const char *key, void *context)
+{
+	struct config_ctx *ctx = context;
+	const char *value = kvlist_get(&ctx->set->plugin, key), *error;
+	char *expanded;
+
+	if (value == NULL || strchr(value, '%') == NULL)
+		return value;
+	if (var_expand_user_string(value, "user@example.com", "/home/user",
+				   false, &expanded, &error) < 0) {
+		if (ctx->quota_expand_key[0] == '\0') {
+			snprintf(ctx->quota_expand_key,
+				 sizeof(ctx->quota_expand_key), "%s", key);
+			snprintf(ctx->quota_expand_error,
+				 sizeof(ctx->quota_expand_error), "%s: %s",
+				 key, error);
+		}
+		return value;
+	}
+	kvlist_set(&ctx->quota_expanded, key, expanded);
+	free(expanded);
+	return kvlist_get(&ctx->quota_expanded, key);
+}
+
+/* config_validate_quota - the quota plugin's settings, with the line of
+   the one at fault */
+static int config_validate_quota(struct config_ctx *ctx)
+{
+	const struct loft_settings *set = ctx->set;
+	struct quota_settings *quota;
+	const char *key, *error, *where;
+	int ret;
+
+	ret = quota_settings_read(config_quota_lookup, ctx, &quota, &key, &error);
+	if (ret >= 0 && ctx->quota_expand_key[0] != '\0') {
+		/* a value no delivery could expand */
+		quota_settings_free(&quota);
+		key = ctx->quota_expand_key;
+		error = ctx->quota_expand_error;
+		ret = -1;
+	}
+	if (ret < 0) {
+		where = kvlist_get(&ctx->plugin_where, key);
+		return config_error(ctx, where != NULL ? where : "plugin", 0,
+				    "%s", error);
+	}
+	quota_settings_free(&quota);
+	if (ret > 0 && mail_plugins_has(set->mail_plugins, "quota") &&
+	    strncmp(set->mail_location, "mbox:", 5) == 0) {
+		where = kvlist_get(&ctx->plugin_where, "quota");
+		return config_error(ctx, where, 0, "quota backend maildir counts "
+				    "Maildir only, but mail_location is %s",
+				    set->mail_location);
+	}
+	return 0;
+}
+
 /* config_validate_protocols - every word of `protocols` is lmtp, none or
    a Dovecot protocol loft does not serve (listed as not used) */
 static int config_validate_protocols(struct config_ctx *ctx)
@@ -1449,7 +1518,7 @@ static int config_validate(struct config_ctx *ctx)
 				    "Unknown mail storage in mail_location: %s",
 				    loc);
 	}
-	return 0;
+	return config_validate_quota(ctx);
 }
 
 /* config_ctx_init - a context filling set */
@@ -1464,6 +1533,8 @@ static void config_ctx_init(struct config_ctx *ctx, struct loft_settings *set,
 	ctx->set = set;
 	ctx->protocol = protocol;
 	ctx->locations = xcalloc(count, sizeof(*ctx->locations));
+	kvlist_init(&ctx->plugin_where);
+	kvlist_init(&ctx->quota_expanded);
 	strbuf_init(&ctx->value, 256);
 	strbuf_init(&ctx->scratch, 256);
 	strbuf_init(&ctx->path, 256);
@@ -1482,6 +1553,8 @@ static void config_ctx_deinit(struct config_ctx *ctx)
 		free(ctx->names[i]);
 	free(ctx->names);
 	free(ctx->locations);
+	kvlist_free(&ctx->plugin_where);
+	kvlist_free(&ctx->quota_expanded);
 	strbuf_free(&ctx->value);
 	strbuf_free(&ctx->scratch);
 	strbuf_free(&ctx->path);

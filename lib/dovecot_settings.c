@@ -49,7 +49,6 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(auth_policy_server_url),
 	F(auth_proxy_self),
 	F(auth_realms),
-	F(auth_socket_path),
 	F(auth_ssl_require_client_cert),
 	F(auth_ssl_username_from_cert),
 	F(auth_stats),
@@ -127,12 +126,8 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(libexec_dir),
 	R(lmtp_client_workarounds, "",
 	  "LMTP client workarounds"),
-	R(lmtp_proxy, "no",
-	  "LMTP proxying to other servers"),
 	F(lmtp_proxy_rawlog_dir),
 	F(lmtp_rawlog_dir),
-	R(lmtp_rcpt_check_quota, "no",
-	  "checking quota at RCPT time"),
 	F(lmtp_verbose_replies),
 	F(lock_method),
 	F(log_core_filter),
@@ -395,10 +390,11 @@ static const struct dovecot_section dovecot_sections[] = {
 	{ "event_exporter", NULL, dovecot_event_exporter_settings },
 };
 
-/* `doveconf -a`'s services but lmtp, stats and log (loft runs those),
-   with Pigeonhole's managesieve services */
+/* `doveconf -a`'s services but lmtp, stats, log and auth (loft runs
+   those; auth is loft-auth's userdb socket), with Pigeonhole's
+   managesieve services */
 static const char *const dovecot_foreign_services[] = {
-	"aggregator", "anvil", "auth", "auth-worker", "config", "dict",
+	"aggregator", "anvil", "auth-worker", "config", "dict",
 	"dict-async", "director", "dns-client", "doveadm", "health-check",
 	"imap", "imap-hibernate", "imap-login", "imap-urlauth",
 	"imap-urlauth-login", "imap-urlauth-worker", "indexer",

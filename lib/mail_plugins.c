@@ -12,9 +12,9 @@
 
 #define MAIL_PLUGINS_NAME_MAX 64
 
-/* Plugins loft implements itself. None changes delivery yet: Sieve and
-   quota add their names here when they land. */
+/* Plugins loft implements itself (Sieve adds its name when it lands). */
 static const char *const mail_plugins_implemented[] = {
+	"quota",
 	NULL
 };
 

@@ -7,7 +7,15 @@
 #include <ctype.h>
 #include <stddef.h>
 
-bool mask_match(const char *mask, const char *str)
+/* mask_byte_eq - one mask byte against one string byte */
+static bool mask_byte_eq(char m, char s, bool icase)
+{
+	return icase ? tolower((unsigned char)m) == tolower((unsigned char)s) :
+		m == s;
+}
+
+/* mask_match_common - mask_match(), case-insensitive or not */
+static bool mask_match_common(const char *mask, const char *str, bool icase)
 {
 	const char *star_mask = NULL, *star_str = NULL;
 
@@ -19,9 +27,7 @@ bool mask_match(const char *mask, const char *str)
 			star_mask = ++mask;
 			star_str = str;
 		} else if (*mask != '\0' &&
-			   (*mask == '?' ||
-			    tolower((unsigned char)*mask) ==
-			    tolower((unsigned char)*str))) {
+			   (*mask == '?' || mask_byte_eq(*mask, *str, icase))) {
 			mask++;
 			str++;
 		} else if (star_mask != NULL) {
@@ -35,4 +41,14 @@ bool mask_match(const char *mask, const char *str)
 	while (*mask == '*')
 		mask++;
 	return *mask == '\0';
+}
+
+bool mask_match(const char *mask, const char *str)
+{
+	return mask_match_common(mask, str, true);
+}
+
+bool mask_match_exact_case(const char *mask, const char *str)
+{
+	return mask_match_common(mask, str, false);
 }

@@ -11,5 +11,8 @@
 
 /* mask_match - does str match mask? A NULL str never matches. */
 bool mask_match(const char *mask, const char *str);
+/* mask_match_exact_case - the same, bytes compared as they are (Dovecot's
+   wildcard_match, for mailbox names in quota rules) */
+bool mask_match_exact_case(const char *mask, const char *str);
 
 #endif

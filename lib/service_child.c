@@ -36,7 +36,7 @@ static __thread struct error_slot service_child_error;
 static const char *service_child_note;
 
 /* Built-in services that run as default_internal_user and never as root. */
-static const char *const service_child_internal_services[] = { "stats" };
+static const char *const service_child_internal_services[] = { "stats", "auth" };
 
 struct service_child {
 	struct evloop *loop;

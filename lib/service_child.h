@@ -89,7 +89,7 @@ uint64_t service_child_vsz_limit(const struct loft_settings *set,
 char *service_child_chroot_path(const struct loft_settings *set,
 				const struct service_settings *svc);
 /* service_child_is_internal - whether the built-in service name runs as
-   default_internal_user by default and never as root (stats) */
+   default_internal_user by default and never as root (stats, auth) */
 bool service_child_is_internal(const char *service_name);
 
 /* --- privileges --- */

@@ -121,6 +121,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(TIME, userdb_sql_timeout, "5 secs",
 	  "Longest wait for an sql userdb: connecting, a free connection and "
 	  "the query together"),
+	G(STR, auth_socket_path, "auth-userdb",
+	  "Auth-master socket (relative to base_dir) loft-lda -d asks for its "
+	  "userdb lookups when the config has a service auth or sets this; "
+	  "else loft-lda reads the userdb itself"),
 	G(STR, recipient_delimiter, "+",
 	  "Characters separating the user from the detail part of an address"),
 	G(BOOL, lda_mailbox_autocreate, "no",
@@ -135,12 +139,17 @@ const struct setting_def loft_setting_defs[] = {
 	  "Save mail for user+detail into the mailbox named detail"),
 	G(BOOL, lmtp_add_received_header, "yes",
 	  "Add a Received: header naming the session id"),
+	G(BOOL, lmtp_rcpt_check_quota, "no",
+	  "Refuse a recipient already over quota at RCPT, before the message"),
 	G_ENUM(lmtp_hdr_delivery_address, "final:none:original",
 	       "Address put in Delivered-To: final, none or original"),
 	G(UINT, lmtp_user_concurrency_limit, "10",
 	  "Parallel deliveries allowed to one user (0: no limit)"),
 	G(SIZE, lmtp_max_message_size, "50M",
 	  "Largest message accepted over LMTP (0: no limit)"),
+	G(BOOL, lmtp_proxy, "no",
+	  "Relay a recipient whose userdb answer has proxy and host fields "
+	  "to that LMTP server"),
 	G(UINT, lmtp_max_recipients, "500",
 	  "Most recipients in one LMTP transaction (0: no limit)"),
 	G(TIME, lmtp_client_idle_timeout, "5 mins",
@@ -244,7 +253,7 @@ const struct setting_def loft_listener_setting_defs[] = {
 };
 
 const struct setting_def loft_userdb_setting_defs[] = {
-	UD(STR, driver, "", "Userdb driver: passwd-file, static or passwd"),
+	UD(STR, driver, "", "Userdb driver: passwd-file, static, passwd or auth"),
 	UD(STR, args, "", "Driver arguments"),
 	UD(STR, default_fields, "", "Fields used when the userdb gives none"),
 	UD(STR, override_fields, "", "Fields that replace what the userdb gives"),

@@ -123,6 +123,7 @@ struct loft_settings {
 	uint64_t auth_cache_ttl;	/* ms */
 	uint64_t auth_cache_negative_ttl; /* ms; 0: unknown not cached */
 	uint64_t userdb_sql_timeout;	/* ms */
+	char *auth_socket_path;		/* loft-lda's auth-userdb socket */
 	char *recipient_delimiter;
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;
@@ -130,7 +131,9 @@ struct loft_settings {
 	char *deliver_log_format;
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;
+	bool lmtp_rcpt_check_quota;
 	char *lmtp_hdr_delivery_address; /* final | original | none */
+	bool lmtp_proxy;		/* relay proxy=y host=H users */
 	unsigned int lmtp_user_concurrency_limit;
 	uint64_t lmtp_max_message_size;	/* bytes, 0 = unlimited */
 	unsigned int lmtp_max_recipients; /* 0 = unlimited */

@@ -11,7 +11,9 @@ PACKAGES="$PACKAGES python3 python3-pytest python3-yaml postfix swaks prometheus
 PACKAGES="$PACKAGES libpq-dev postgresql"
 # sd_notify, systemd-analyze, the man page checks, the syscall filter test
 PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
-# dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda
+# dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda,
+# test_auth.py runs a private Dovecot for its auth-userdb socket, doveadm
+# checks loft's maildirsize (test_quota.py)
 PACKAGES="$PACKAGES dovecot-core"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"
@@ -29,7 +31,9 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	# postfix is installed for its smtp-source test client only: no
-	# configuration, and its service is never started
+	# configuration, and its service is never started; dovecot-core
+	# (doveadm, and a Dovecot auth-userdb socket the tests start
+	# privately) likewise
 	echo "postfix postfix/main_mailer_type select No configuration" |
 		debconf-set-selections
 	made_policy=no

@@ -35,6 +35,7 @@ static const char *const stats_metrics_reason_names[STATS_REASON_COUNT] = {
 	"unknown_user", "quota", "size", "concurrency", "syntax", "other",
 };
 static const char *const stats_metrics_reload_names[2] = { "ok", "failed" };
+static const char *const stats_metrics_refusal_names[2] = { "rejected", "tempfail" };
 
 struct stats_histogram {
 	uint64_t buckets[STATS_METRICS_BUCKET_COUNT];	/* not cumulative */
@@ -48,6 +49,8 @@ struct stats_metrics_counters {
 	struct stats_histogram delivery_duration[STATS_PROTOCOL_COUNT];
 	uint64_t delivered_bytes[STATS_PROTOCOL_COUNT];
 	uint64_t rcpt_rejected[STATS_REASON_COUNT];
+	/* by result, refusals only: [0] rejected, [1] tempfail */
+	uint64_t quota_rejections[2];
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
@@ -96,6 +99,7 @@ enum stats_metric_id {
 	STATS_M_DELIVERY_DURATION,
 	STATS_M_DELIVERED_BYTES,
 	STATS_M_RCPT_REJECTED,
+	STATS_M_QUOTA_REJECTIONS,
 	STATS_M_SESSIONS_ACTIVE,
 	STATS_M_SESSIONS_TOTAL,
 	STATS_M_SERVICE_PROCESSES,
@@ -135,6 +139,9 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_RCPT_REJECTED] = { "loft_rcpt_rejected_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Recipients rejected or deferred, by reason." },
+	[STATS_M_QUOTA_REJECTIONS] = { "loft_quota_rejections_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Recipients refused for a full quota, by result." },
 	[STATS_M_SESSIONS_ACTIVE] = { "loft_sessions_active", STATS_METRIC_GAUGE,
 		NULL, "Sessions open now, by service." },
 	[STATS_M_SESSIONS_TOTAL] = { "loft_sessions_total", STATS_METRIC_COUNTER,
@@ -373,6 +380,18 @@ static void stats_metrics_observe(struct stats_histogram *h, double seconds)
 	h->sum += seconds;
 }
 
+/* stats_metrics_refused - one refused or deferred recipient's reason */
+static void stats_metrics_refused(struct stats_metrics *m,
+				  enum stats_result result,
+				  enum stats_reason reason)
+{
+	if ((unsigned int)reason >= STATS_REASON_COUNT)
+		reason = STATS_REASON_OTHER;
+	m->store->c.rcpt_rejected[reason]++;
+	if (reason == STATS_REASON_QUOTA)
+		m->store->c.quota_rejections[result == STATS_RESULT_TEMPFAIL]++;
+}
+
 void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protocol,
 			    enum stats_result result, enum stats_reason reason,
 			    uint64_t bytes, double seconds)
@@ -382,13 +401,10 @@ void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protoco
 		return;
 	m->store->c.deliveries[protocol][result]++;
 	stats_metrics_observe(&m->store->c.delivery_duration[protocol], seconds);
-	if (result == STATS_RESULT_SAVED) {
+	if (result == STATS_RESULT_SAVED)
 		m->store->c.delivered_bytes[protocol] += bytes;
-	} else {
-		if ((unsigned int)reason >= STATS_REASON_COUNT)
-			reason = STATS_REASON_OTHER;
-		m->store->c.rcpt_rejected[reason]++;
-	}
+	else
+		stats_metrics_refused(m, result, reason);
 }
 
 void stats_metrics_rcpt_rejected(struct stats_metrics *m,
@@ -400,10 +416,8 @@ void stats_metrics_rcpt_rejected(struct stats_metrics *m,
 		return;
 	if (result != STATS_RESULT_TEMPFAIL)
 		result = STATS_RESULT_REJECTED;
-	if ((unsigned int)reason >= STATS_REASON_COUNT)
-		reason = STATS_REASON_OTHER;
 	m->store->c.deliveries[protocol][result]++;
-	m->store->c.rcpt_rejected[reason]++;
+	stats_metrics_refused(m, result, reason);
 }
 
 void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
@@ -673,6 +687,9 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_enum(sink, STATS_M_RCPT_REJECTED, "reason",
 				stats_metrics_reason_names,
 				m->store->c.rcpt_rejected, STATS_REASON_COUNT);
+	stats_metrics_walk_enum(sink, STATS_M_QUOTA_REJECTIONS, "result",
+				stats_metrics_refusal_names,
+				m->store->c.quota_rejections, 2);
 	stats_metrics_walk_services(sink, STATS_M_SESSIONS_ACTIVE, services,
 				    STATS_SERVICE_SESSIONS_ACTIVE);
 	stats_metrics_walk_sessions_total(m, services, sink);

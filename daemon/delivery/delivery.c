@@ -4,12 +4,14 @@
  * Recipient resolution turns userdb fields and global settings into one
  * delivery_user: home (userdb home, else mail_home), mail location (userdb
  * mail, else mail_location, else autodetected from the home), uid/gid
- * (userdb, else mail_uid/mail_gid) and the storage quota (userdb
- * quota_rule, else plugin { quota_rule }). Delivery prepends the trace
- * headers, enforces the quota, saves through storage, falls back to INBOX
- * where asked, and classifies every failure: only a quota refusal (without
- * quota_full_tempfail) or an impossible mailbox is permanent; everything
- * else is temporary so the MTA retries and nothing is lost.
+ * (userdb, else mail_uid/mail_gid) and, with `quota` in mail_plugins, the
+ * quota settings (userdb fields over plugin { }). Delivery prepends the
+ * trace headers, checks the quota, saves through storage, falls back to
+ * INBOX where asked, counts the message in maildirsize, and classifies
+ * every failure: only a quota refusal (without quota_full_tempfail) or an
+ * impossible mailbox is permanent; everything else is temporary so the MTA
+ * retries and nothing is lost. As in Dovecot, a quota that cannot be read
+ * never stops a delivery: it is logged and the mail saved.
  */
 #include "delivery.h"
 
@@ -29,6 +31,9 @@
 #include "log.h"
 #include "mail_location.h"
 #include "perm_error.h"
+#include "mail_plugins.h"
+#include "path.h"
+#include "quota.h"
 #include "storage.h"
 #include "strbuf.h"
 #include "userdb.h"
@@ -122,17 +127,69 @@ static int user_resolve_location(const struct loft_settings *set,
 				      true, &user->mail_location, error_r);
 }
 
-/* user_resolve_quota - storage limit from quota_rule; 0 or -1 */
+/* Where the quota settings of one user come from: its userdb fields,
+   then plugin { } with the user's variables expanded (as Dovecot does). */
+struct quota_lookup {
+	const struct loft_settings *set;
+	const struct delivery_user *user;
+	char *expanded[16];	/* values handed out, freed after reading */
+	unsigned int expanded_count;
+	const char *error;	/* the first expansion error */
+};
+
+/* quota_lookup_get - quota_settings_lookup_t over struct quota_lookup */
+static const char *quota_lookup_get(const char *key, void *context)
+{
+	struct quota_lookup *ql = context;
+	const char *value = kvlist_get(&ql->user->fields, key), *error;
+	char *result;
+
+	if (value != NULL)
+		return value;
+	value = kvlist_get(&ql->set->plugin, key);
+	if (value == NULL || strchr(value, '%') == NULL)
+		return value;
+	if (ql->expanded_count == LOFT_N_ELEMENTS(ql->expanded) ||
+	    var_expand_user_string(value, ql->user->username, ql->user->home,
+				   false, &result, &error) < 0) {
+		if (ql->error == NULL)
+			ql->error = ql->expanded_count ==
+				LOFT_N_ELEMENTS(ql->expanded) ?
+				"too many quota settings" : error;
+		return value;
+	}
+	ql->expanded[ql->expanded_count++] = result;
+	return result;
+}
+
+/* user_resolve_quota - user->quota when mail_plugins names quota; 0, or
+   -1 with *error_r */
 static int user_resolve_quota(const struct loft_settings *set,
 			      struct delivery_user *user, const char **error_r)
 {
-	const char *rule = kvlist_get(&user->fields, "quota_rule");
+	static __thread char error[512];
+	struct quota_lookup ql = { .set = set, .user = user };
+	const char *key, *reason;
+	int ret;
 
-	if (rule == NULL)
-		rule = kvlist_get(&set->plugin, "quota_rule");
-	if (rule == NULL || *rule == '\0')
+	if (!mail_plugins_has(set->mail_plugins, "quota"))
 		return 0;
-	return delivery_quota_parse(rule, &user->quota_bytes, error_r);
+	ret = quota_settings_read(quota_lookup_get, &ql, &user->quota, &key,
+				  &reason);
+	if (ret >= 0 && ql.error != NULL) {
+		key = "quota";
+		reason = ql.error;
+		quota_settings_free(&user->quota);
+		ret = -1;
+	}
+	for (unsigned int i = 0; i < ql.expanded_count; i++)
+		free(ql.expanded[i]);
+	if (ret < 0) {
+		snprintf(error, sizeof(error), "quota: %s: %s", key, reason);
+		*error_r = error;
+		return -1;
+	}
+	return 0;
 }
 
 /* user_resolve_ids - uid/gid from fields or mail_uid/mail_gid */
@@ -201,60 +258,27 @@ static void delivery_user_unknown(const char *address, struct outcome *out)
 		    "5.1.1", "User doesn't exist: %s", address);
 }
 
-/* delivery_user_name_check - Dovecot's auth_username_translation, then
-   auth_username_chars: 0 with *translated_r (xmalloc'ed), or -1 with the
-   recipient refused in out (a name with a character outside the set is
-   never looked up: it cannot exist) */
-static int delivery_user_name_check(const struct loft_settings *set,
-				    const char *address, char **translated_r,
-				    struct outcome *out)
-{
-	const char *trans = set->auth_username_translation;
-	const char *chars = set->auth_username_chars;
-	size_t trans_len = strlen(trans);
-	char *name = xstrdup(address);
-
-	for (char *p = name; *p != '\0'; p++) {
-		for (size_t i = 0; i + 1 < trans_len; i += 2) {
-			if (*p == trans[i]) {
-				*p = trans[i + 1];
-				break;
-			}
-		}
-		if (*chars != '\0' && strchr(chars, *p) == NULL) {
-			log_info("recipient refused: character 0x%02x is not in "
-				 "auth_username_chars", (unsigned int)(unsigned char)*p);
-			free(name);
-			delivery_user_unknown(address, out);
-			*translated_r = NULL;
-			return -1;
-		}
-	}
-	*translated_r = name;
-	return 0;
-}
-
-int delivery_user_lookup(const struct loft_settings *set, const char *address,
-			 struct delivery_user **user_r, struct outcome *out)
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out)
 {
 	struct userdb_reply *reply;
 	struct delivery_user *user;
 	enum userdb_result result;
 	const char *error;
-	char *translated, *lookup_name;
+	char *lookup_name;
 	enum userdb_cache_use cache_use;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
 	*user_r = NULL;
-	if (delivery_user_name_check(set, address, &translated, out) < 0)
+	ret = userdb_lookup_name(set, address, &lookup_name, &error);
+	if (ret == 0) {
+		log_info("recipient refused: %s", error);
+		delivery_user_unknown(address, out);
 		return 0;
-	ret = var_expand_user_string(set->auth_username_format, translated,
-				     NULL, false, &lookup_name, &error);
-	free(translated);
+	}
 	if (ret < 0) {
-		log_error("auth_username_format %s: %s",
-			  set->auth_username_format, error);
+		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
@@ -287,22 +311,39 @@ int delivery_user_lookup(const struct loft_settings *set, const char *address,
 	userdb_reply_free(&reply);
 	log_debug("userdb: %s found (%.3f ms)", address,
 		  (double)(clock_monotonic_usecs() - start) / 1000.0);
+	*user_r = user;
+	return 1;
+}
+
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **_user, struct outcome *out)
+{
+	struct delivery_user *user = *_user;
+	const char *error;
+	int ret;
 
 	ret = user_resolve(set, user, &error);
 	if (ret == VAR_EXPAND_UNSAFE) {
 		log_info("user %s refused: %s", user->username, error);
-		delivery_user_unknown(address, out);
-		delivery_user_free(&user);
+		delivery_user_unknown(user->username, out);
+		delivery_user_free(_user);
 		return 0;
 	}
 	if (ret < 0) {
 		log_error("user %s: %s", user->username, error);
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
-		delivery_user_free(&user);
+		delivery_user_free(_user);
 		return -1;
 	}
-	*user_r = user;
 	return 1;
+}
+
+int delivery_user_lookup(const struct loft_settings *set, const char *address,
+			 struct delivery_user **user_r, struct outcome *out)
+{
+	int ret = delivery_user_find(set, address, user_r, out);
+
+	return ret == 1 ? delivery_user_resolve(set, user_r, out) : ret;
 }
 
 int delivery_user_system(const struct loft_settings *set, const char *username,
@@ -343,6 +384,7 @@ void delivery_user_free(struct delivery_user **_user)
 	free(user->username);
 	free(user->home);
 	free(user->mail_location);
+	quota_settings_free(&user->quota);
 	kvlist_free(&user->fields);
 	free(user);
 }
@@ -382,60 +424,6 @@ int delivery_user_check_ids(const struct loft_settings *set,
 		outcome_tempfail(out, "4.3.0", DELIVERY_INTERNAL_ERROR);
 		return -1;
 	}
-	return 0;
-}
-
-int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
-			 const char **error_r)
-{
-	static __thread char error[160];
-	const char *p = strchr(rule, ':');
-	char *end;
-	unsigned long long value;
-	uint64_t mult = 1024;
-
-	*bytes_r = 0;
-	if (p == NULL || p - rule != 1 || rule[0] != '*') {
-		snprintf(error, sizeof(error),
-			 "Invalid quota_rule '%s': expected *:storage=SIZE", rule);
-		*error_r = error;
-		return -1;
-	}
-	p++;
-	if (strcmp(p, "ignore") == 0 || strcmp(p, "none") == 0)
-		return 0;
-	if (strncmp(p, "storage=", 8) != 0) {
-		snprintf(error, sizeof(error),
-			 "Invalid quota_rule '%s': only storage= limits are supported",
-			 rule);
-		*error_r = error;
-		return -1;
-	}
-	p += 8;
-	errno = 0;
-	value = strtoull(p, &end, 10);
-	if (end == p || errno != 0) {
-		snprintf(error, sizeof(error), "Invalid quota_rule '%s'", rule);
-		*error_r = error;
-		return -1;
-	}
-	switch (*end) {
-	case '\0': mult = 1024; break;	/* Dovecot: a bare number is KiB */
-	case 'B': case 'b': mult = 1; end++; break;
-	case 'k': case 'K': mult = 1024ULL; end++; break;
-	case 'M': case 'm': mult = 1024ULL * 1024; end++; break;
-	case 'G': case 'g': mult = 1024ULL * 1024 * 1024; end++; break;
-	case 'T': case 't': mult = 1024ULL * 1024 * 1024 * 1024; end++; break;
-	default: end = NULL; break;
-	}
-	if (end == NULL || (*end != '\0' && strcmp(end, "B") != 0 &&
-			    strcmp(end, "b") != 0) ||
-	    (value != 0 && mult > UINT64_MAX / value)) {
-		snprintf(error, sizeof(error), "Invalid quota_rule '%s'", rule);
-		*error_r = error;
-		return -1;
-	}
-	*bytes_r = value * mult;
 	return 0;
 }
 
@@ -540,33 +528,108 @@ static void storage_error_outcome(enum storage_error error,
 	}
 }
 
-/* check_quota - 0 when the message fits; -1 with out filled */
-static int check_quota(const struct loft_settings *set,
-		       const struct delivery_user *user,
-		       const struct mail_location *loc,
-		       const struct delivery_request *req, struct message *msg,
-		       uint64_t prefix_len, struct outcome *out)
+/* quota_refusal - the outcome of a user over quota (Dovecot's replies) */
+static void quota_refusal(const struct loft_settings *set,
+			  const struct quota_settings *quota, struct outcome *out)
 {
-	uint64_t used, size = message_size(msg) + prefix_len;
+	if (set->quota_full_tempfail)
+		outcome_set(out, OUTCOME_TEMPFAIL, OUTCOME_REASON_QUOTA, 452,
+			    "4.2.2", "%s", quota->exceeded_message);
+	else
+		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_QUOTA, 552,
+			    "5.2.2", "%s", quota->exceeded_message);
+}
+
+/* quota_open - the user's quota root for loc; NULL when there is none to
+   keep (no quota, mbox, ignoreunlimited) or it cannot be opened (logged:
+   the mail is saved anyway, as Dovecot does) */
+static struct quota_root *quota_open(const struct loft_settings *set,
+				     const struct delivery_user *user,
+				     const struct mail_location *loc)
+{
+	struct quota_root *root;
 	const char *error;
 
-	if (user->quota_bytes == 0)
+	if (user->quota == NULL)
+		return NULL;
+	if (loc->type != MAIL_STORAGE_MAILDIR) {
+		log_warning("quota: %s is not Maildir, skipping for Maildir++ "
+			    "quota", user->mail_location);
+		return NULL;
+	}
+	if (quota_root_open(user->quota, loc, set->hostname, &root,
+			    &error) < 0) {
+		log_error("quota: %s - saving mail anyway", error);
+		return NULL;
+	}
+	return root;
+}
+
+/* check_quota - 0 when the message may be saved; -1 with out filled */
+static int check_quota(const struct loft_settings *set,
+		       const struct delivery_user *user,
+		       struct quota_root *root, const char *mailbox,
+		       uint64_t size, struct outcome *out)
+{
+	const char *error;
+
+	if (root == NULL)
 		return 0;
-	if (storage_usage(loc, &used, &error) < 0) {
-		log_error("quota: %s", error);
-		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
+	switch (quota_root_test(root, mailbox, size, true, &error)) {
+	case QUOTA_RESULT_OK:
+		return 0;
+	case QUOTA_RESULT_FAILED:
+		log_error("quota: Failed to check if user is under quota: %s - "
+			  "saving mail anyway", error);
+		return 0;
+	case QUOTA_RESULT_OVER:
+		break;
+	}
+	quota_refusal(set, user->quota, out);
+	return -1;
+}
+
+int delivery_quota_rcpt_check(const struct loft_settings *set,
+			      const struct delivery_user *user,
+			      struct outcome *out)
+{
+	struct mail_location loc;
+	struct quota_root *root;
+	const char *error;
+	int ret = 0;
+
+	if (user->quota == NULL)
+		return 0;
+	if (mail_location_parse(user->mail_location, user->home, &loc,
+				&error) < 0) {
+		log_error("mail_location %s: %s", user->mail_location, error);
+		outcome_tempfail(out, "4.3.0", "Temporary internal error");
 		return -1;
 	}
-	if (used + size <= user->quota_bytes)
-		return 0;
-	if (set->quota_full_tempfail) {
-		outcome_set(out, OUTCOME_TEMPFAIL, OUTCOME_REASON_QUOTA, 452,
-			    "4.2.2", "Quota exceeded (mailbox for user is full)");
-	} else {
-		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_QUOTA, 552,
-			    "5.2.2", "Quota exceeded (mailbox for user is full)");
+	if (loc.type == MAIL_STORAGE_MAILDIR &&
+	    quota_root_open(user->quota, &loc, set->hostname, &root, &error) < 0) {
+		log_error("quota: %s", error);
+		outcome_tempfail(out, "4.3.0", "Temporary internal error");
+		ret = -1;
+	} else if (loc.type == MAIL_STORAGE_MAILDIR && root != NULL) {
+		switch (quota_root_test(root, "INBOX", 0, false, &error)) {
+		case QUOTA_RESULT_OK:
+			break;
+		case QUOTA_RESULT_OVER:
+			quota_refusal(set, user->quota, out);
+			ret = -1;
+			break;
+		case QUOTA_RESULT_FAILED:
+			log_error("quota: Failed to check if user is under "
+				  "quota: %s", error);
+			outcome_tempfail(out, "4.3.0", "Temporary internal error");
+			ret = -1;
+			break;
+		}
+		quota_root_close(&root);
 	}
-	return -1;
+	mail_location_free(&loc);
+	return ret;
 }
 
 /* save_to - one storage attempt into mailbox */
@@ -638,6 +701,7 @@ void delivery_deliver(const struct loft_settings *set,
 {
 	struct mail_location loc;
 	struct storage_save_result result;
+	struct quota_root *quota = NULL;
 	struct strbuf prefix;
 	enum storage_error error;
 	const char *error_str;
@@ -659,12 +723,17 @@ void delivery_deliver(const struct loft_settings *set,
 				user->mail_location, error_str);
 		goto out_free;
 	}
-	if (ensure_home(user->home, &error_str) < 0) {
+	/* a missing home (and its missing parents) is created 0700, as
+	   Dovecot does on first delivery */
+	if (user->home != NULL &&
+	    ensure_home(user->home, &error_str) < 0) {
 		storage_error_outcome(STORAGE_ERR_TEMP, req, out);
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
-	if (check_quota(set, user, &loc, req, msg, prefix.len, out) < 0) {
+	quota = quota_open(set, user, &loc);
+	if (check_quota(set, user, quota, mailbox,
+			message_size(msg) + prefix.len, out) < 0) {
 		delivery_failed(set, req, msg, mailbox, out, "%s", out->text);
 		goto out_loc;
 	}
@@ -696,6 +765,10 @@ void delivery_deliver(const struct loft_settings *set,
 					    storage_start) / 1e6;
 	log_debug("saved %s (%llu bytes)", result.path,
 		  (unsigned long long)result.size);
+	if (quota != NULL &&
+	    quota_root_saved(quota, mailbox, result.size, &error_str) < 0)
+		log_error("quota: Failed to update quota for %s: %s", mailbox,
+			  error_str);
 	outcome_saved(out, "Saved");
 	status = xasprintf("saved mail to %s", mailbox);
 	delivery_log(set, req, msg, mailbox, result.size, result.vsize, out,
@@ -706,6 +779,7 @@ void delivery_deliver(const struct loft_settings *set,
 		result.path = NULL;
 	}
 out_loc:
+	quota_root_close(&quota);
 	storage_save_result_free(&result);
 	mail_location_free(&loc);
 out_free:

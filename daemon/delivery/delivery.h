@@ -18,6 +18,7 @@
 #include "kvlist.h"
 #include "message.h"
 #include "outcome.h"
+#include "quota_settings.h"
 #include "settings.h"
 
 struct log_delivery;
@@ -29,7 +30,10 @@ struct delivery_user {
 	uid_t uid;
 	gid_t gid;
 	bool have_uid, have_gid;
-	uint64_t quota_bytes;	/* 0 = no storage quota */
+	/* the quota plugin's settings for this user (userdb fields over
+	   plugin { }); NULL when the plugin is not in mail_plugins or no
+	   quota root is configured */
+	struct quota_settings *quota;
 	struct kvlist fields;	/* all userdb fields */
 };
 
@@ -38,6 +42,14 @@ struct delivery_user {
    5.1.1); -1 temporary failure (out: 451 4.3.0). */
 int delivery_user_lookup(const struct loft_settings *set, const char *address,
 			 struct delivery_user **user_r, struct outcome *out);
+/* delivery_user_find and delivery_user_resolve - the two halves of
+   delivery_user_lookup: the userdb answer (username and fields only), and
+   home, uid/gid and mail location from it (on 0 and -1 *user is freed).
+   The LMTP proxy resolves only the users it does not relay. */
+int delivery_user_find(const struct loft_settings *set, const char *address,
+		       struct delivery_user **user_r, struct outcome *out);
+int delivery_user_resolve(const struct loft_settings *set,
+			  struct delivery_user **user, struct outcome *out);
 /* delivery_user_system - the invoking system user, no userdb lookup (LDA
    without -d). -1 with out filled when the mail location cannot be set. */
 int delivery_user_system(const struct loft_settings *set, const char *username,
@@ -110,10 +122,14 @@ struct delivery_hooks {
 /* delivery_set_hooks - install (NULL: remove) the process's observers */
 void delivery_set_hooks(const struct delivery_hooks *hooks);
 
-/* delivery_quota_parse - "*:storage=10M" (bare number = KiB as Dovecot),
-   "*:ignore", "*:storage=0" (unlimited). 0 or -1 with *error_r */
-int delivery_quota_parse(const char *rule, uint64_t *bytes_r,
-			 const char **error_r);
+/* delivery_quota_rcpt_check - lmtp_rcpt_check_quota: refuse a user
+   already over quota before the message is sent (Dovecot's RCPT check:
+   552 5.2.2, or 452 4.2.2 with quota_full_tempfail; 451 4.3.0 when the
+   usage cannot be read). Runs with the user's identity. 0 when the user
+   may receive, -1 with out filled. */
+int delivery_quota_rcpt_check(const struct loft_settings *set,
+			      const struct delivery_user *user,
+			      struct outcome *out);
 
 
 #endif

@@ -1,6 +1,5 @@
 /*
- * maildir - deliver one message into a maildir folder, and measure maildir
- * usage for quota.
+ * maildir - deliver one message into a maildir folder.
  *
  * A delivery writes tmp/<secs>.M<usecs>P<pid>.<host>, syncs it per
  * mail_fsync, hard-links it as new/<name>,S=<size>,W=<vsize> and syncs
@@ -38,7 +37,6 @@
 
 #define MAILDIR_NAME_RETRIES 100	/* unique name attempts */
 #define MAILDIR_DIR_MODE 0700
-#define MAILDIR_WALK_DEPTH_MAX 64	/* LAYOUT=fs usage recursion */
 #define SUBSCRIPTIONS_FILE "subscriptions"
 #define SUBSCRIPTIONS_V2_HEADER "V\t2\n\n"
 #define SUBSCRIPTIONS_LOCK_STALE_SECS 30
@@ -846,142 +844,4 @@ enum storage_error maildir_save(const struct storage_save_params *params,
 	free(save.created);
 	free(save.dir);
 	return ret;
-}
-
-/* maildir_name_size - the S= size of a maildir file name, or -1 */
-static long long maildir_name_size(const char *name)
-{
-	const char *p = strstr(name, ",S=");
-	char *end;
-	unsigned long long size;
-
-	if (p == NULL || p[3] < '0' || p[3] > '9')
-		return -1;
-	errno = 0;
-	size = strtoull(p + 3, &end, 10);
-	if (errno != 0 || (*end != '\0' && *end != ',' && *end != ':') ||
-	    size > LLONG_MAX)
-		return -1;
-	return (long long)size;
-}
-
-/* maildir_usage_subdir - add the message sizes in dir/sub */
-static int maildir_usage_subdir(const char *dir, const char *sub,
-				uint64_t *bytes, const char **error_r)
-{
-	char *path = xasprintf("%s/%s", dir, sub);
-	struct dirent *d;
-	struct stat st;
-	DIR *dirp;
-	int ret = 0;
-
-	dirp = opendir(path);
-	if (dirp == NULL) {
-		if (errno != ENOENT && errno != ENOTDIR) {
-			(void)maildir_syscall_fail("opendir", path, error_r);
-			ret = -1;
-		}
-		free(path);
-		return ret;
-	}
-	errno = 0;
-	while ((d = readdir(dirp)) != NULL) {
-		long long size;
-
-		if (d->d_name[0] == '.')
-			continue;
-		size = maildir_name_size(d->d_name);
-		if (size >= 0) {
-			*bytes += (uint64_t)size;
-		} else if (fstatat(dirfd(dirp), d->d_name, &st,
-				   AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISREG(st.st_mode))
-				*bytes += (uint64_t)st.st_size;
-		} else if (errno != ENOENT) {
-			(void)maildir_syscall_fail("stat", d->d_name, error_r);
-			ret = -1;
-			break;
-		}
-		errno = 0;
-	}
-	if (ret == 0 && errno != 0) {
-		(void)maildir_syscall_fail("readdir", path, error_r);
-		ret = -1;
-	}
-	(void)closedir(dirp);
-	free(path);
-	return ret;
-}
-
-/* maildir_usage_folder - new/ and cur/ of one folder */
-static int maildir_usage_folder(const char *dir, uint64_t *bytes,
-				const char **error_r)
-{
-	if (maildir_usage_subdir(dir, "new", bytes, error_r) < 0 ||
-	    maildir_usage_subdir(dir, "cur", bytes, error_r) < 0)
-		return -1;
-	return 0;
-}
-
-/* maildir_usage_walk - a folder tree: Maildir++ `.Name` folders directly
-   under the root, or (LAYOUT=fs) every directory below it */
-static int maildir_usage_walk(const struct mail_location *loc,
-			      const char *dir, unsigned int depth,
-			      uint64_t *bytes, const char **error_r)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dirp;
-	int ret = 0;
-
-	if (loc->layout_fs && strcmp(dir, loc->inbox) != 0 &&
-	    maildir_usage_folder(dir, bytes, error_r) < 0)
-		return -1;
-	if (depth >= MAILDIR_WALK_DEPTH_MAX)
-		return 0;
-	dirp = opendir(dir);
-	if (dirp == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		(void)maildir_syscall_fail("opendir", dir, error_r);
-		return -1;
-	}
-	while (ret == 0 && (d = readdir(dirp)) != NULL) {
-		const char *name = d->d_name;
-		char *path;
-
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
-		if (loc->layout_fs ? (strcmp(name, "cur") == 0 ||
-				      strcmp(name, "new") == 0 ||
-				      strcmp(name, "tmp") == 0) :
-		    name[0] != '.')
-			continue;
-		path = xasprintf("%s/%s", dir, name);
-		/* fs: do not follow symlinks out of the tree */
-		if ((loc->layout_fs ? lstat(path, &st) : stat(path, &st)) == 0 &&
-		    S_ISDIR(st.st_mode)) {
-			if (loc->layout_fs)
-				ret = maildir_usage_walk(loc, path, depth + 1,
-							 bytes, error_r);
-			else if (strcmp(path, loc->inbox) != 0)
-				ret = maildir_usage_folder(path, bytes, error_r);
-		}
-		free(path);
-	}
-	(void)closedir(dirp);
-	return ret;
-}
-
-int maildir_usage(const struct mail_location *loc, uint64_t *bytes_r,
-		  const char **error_r)
-{
-	uint64_t bytes = 0;
-
-	*bytes_r = 0;
-	if (maildir_usage_folder(loc->inbox, &bytes, error_r) < 0 ||
-	    maildir_usage_walk(loc, loc->root, 0, &bytes, error_r) < 0)
-		return -1;
-	*bytes_r = bytes;
-	return 0;
 }

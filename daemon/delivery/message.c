@@ -94,6 +94,7 @@ struct message_writer {
 	char *buf;
 	size_t len;
 	bool escape;
+	bool smtp;		/* CRLF line ends, leading dots doubled */
 	bool at_bol;		/* the next byte starts a line */
 	char pend[5];		/* a line start that may become "From " */
 	size_t pend_len;
@@ -737,6 +738,30 @@ static void writer_raw(struct message_writer *w, const char *data, size_t len)
 	}
 }
 
+/* writer_put_smtp - buffer bytes as SMTP DATA: LF as CRLF, a '.' that
+   starts a line doubled (RFC 5321 4.5.2) */
+static void writer_put_smtp(struct message_writer *w, const char *data,
+			    size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *seg_end = nl != NULL ? nl : end;
+
+		if (w->at_bol && *p == '.')
+			writer_raw(w, ".", 1);
+		writer_raw(w, p, (size_t)(seg_end - p));
+		w->at_bol = false;
+		if (nl != NULL) {
+			writer_raw(w, "\r\n", 2);
+			w->at_bol = true;
+			seg_end++;
+		}
+		p = seg_end;
+	}
+}
+
 /* writer_put - buffer bytes, quoting line starts "From " as ">From "
    when escaping; a line start split across calls is held back in pend */
 static void writer_put(struct message_writer *w, const char *data, size_t len)
@@ -744,6 +769,10 @@ static void writer_put(struct message_writer *w, const char *data, size_t len)
 	static const char from_[] = "From ";
 	const char *p = data, *end = data + len;
 
+	if (w->smtp) {
+		writer_put_smtp(w, data, len);
+		return;
+	}
 	if (!w->escape) {
 		writer_raw(w, data, len);
 		return;
@@ -802,12 +831,13 @@ void message_keep_return_path(struct message *msg)
 	msg->keep_return_path = true;
 }
 
-int message_write(struct message *msg, const char *prefix, size_t prefix_len,
-		  int fd, bool mbox_escape, uint64_t *size_r,
-		  const char **error_r)
+/* message_write_as - message_write, or as SMTP DATA when smtp is set */
+static int message_write_as(struct message *msg, const char *prefix,
+			    size_t prefix_len, int fd, bool mbox_escape,
+			    bool smtp, uint64_t *size_r, const char **error_r)
 {
 	struct message_writer w = {
-		.fd = fd, .escape = mbox_escape, .at_bol = true,
+		.fd = fd, .escape = mbox_escape, .smtp = smtp, .at_bol = true,
 	};
 	char *rbuf = NULL;
 	uint64_t pos = 0;
@@ -835,6 +865,10 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 		w.pend_len = 0;
 		if (mbox_escape && w.last != '\n' && w.written + w.len > 0)
 			writer_raw(&w, "\n", 1);
+		/* the DATA terminator, on a line of its own */
+		if (smtp)
+			writer_raw(&w, w.at_bol ? ".\r\n" : "\r\n.\r\n",
+				   w.at_bol ? 3 : 5);
 		writer_flush(&w);
 		if (w.error != 0) {
 			errno = w.error;
@@ -848,4 +882,20 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 	free(rbuf);
 	errno = saved_errno;
 	return ret;
+}
+
+int message_write(struct message *msg, const char *prefix, size_t prefix_len,
+		  int fd, bool mbox_escape, uint64_t *size_r,
+		  const char **error_r)
+{
+	return message_write_as(msg, prefix, prefix_len, fd, mbox_escape,
+				false, size_r, error_r);
+}
+
+int message_write_smtp_data(struct message *msg, const char *prefix,
+			    size_t prefix_len, int fd, uint64_t *size_r,
+			    const char **error_r)
+{
+	return message_write_as(msg, prefix, prefix_len, fd, false, true,
+				size_r, error_r);
 }

@@ -60,6 +60,13 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 		  int fd, bool mbox_escape, uint64_t *size_r,
 		  const char **error_r);
 
+/* message_write_smtp_data - the same bytes as SMTP DATA content to fd:
+   CRLF line ends, leading dots doubled, and the final "." line (prefix
+   too: LF endings). 0, or -1 with errno and *error_r. */
+int message_write_smtp_data(struct message *msg, const char *prefix,
+			    size_t prefix_len, int fd, uint64_t *size_r,
+			    const char **error_r);
+
 /* message_count_lf - LFs in a buffer (for W= of prefixes) */
 uint64_t message_count_lf(const char *data, size_t len);
 

@@ -1,6 +1,6 @@
 /*
- * storage - the front of mailbox storage: storage_save() and
- * storage_usage() dispatch on the mail location's type to the maildir
+ * storage - the front of mailbox storage: storage_save() dispatches on
+ * the mail location's type to the maildir
  * (maildir.c) or mbox (mbox.c) implementation declared in
  * storage_private.h.
  */
@@ -36,18 +36,4 @@ void storage_save_result_free(struct storage_save_result *result)
 	XFREE(result->warning);
 	result->size = result->vsize = 0;
 	result->tmp_removed = 0;
-}
-
-int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,
-		  const char **error_r)
-{
-	*bytes_r = 0;
-	switch (loc->type) {
-	case MAIL_STORAGE_MAILDIR:
-		return maildir_usage(loc, bytes_r, error_r);
-	case MAIL_STORAGE_MBOX:
-		return mbox_usage(loc, bytes_r, error_r);
-	}
-	*error_r = "storage_usage: unknown mail storage type";
-	return -1;
 }

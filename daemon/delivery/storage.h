@@ -3,7 +3,7 @@
  *
  * Errors are classified so the delivery core can choose 4xx or 5xx: almost
  * everything is temporary; a missing mailbox is reported so `-m` can fall
- * back to INBOX; quota and invalid names are permanent. Nothing is visible
+ * back to INBOX; invalid names are permanent. Nothing is visible
  * in new/ (or appended to an mbox) unless it is complete and synced per
  * mail_fsync.
  */
@@ -64,13 +64,6 @@ enum storage_error storage_save(const struct storage_save_params *params,
 				const char **error_r);
 /* storage_save_result_free - free path and warning */
 void storage_save_result_free(struct storage_save_result *result);
-
-/* storage_usage - bytes used by all mailboxes of loc, for quota:
-   maildir: sum of the S= sizes (stat when absent) in new/ and cur/ of the
-   root and every folder; mbox: the INBOX file plus every file under the
-   root. 0 or -1 with *error_r. */
-int storage_usage(const struct mail_location *loc, uint64_t *bytes_r,
-		  const char **error_r);
 
 /* maildir file names, exposed for tests:
    <secs>.M<usecs>P<pid>.<host>,S=<size>,W=<vsize>; host has '/' -> \057

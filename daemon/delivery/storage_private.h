@@ -1,6 +1,6 @@
 /*
  * storage_private - the per-format functions behind storage.h: storage.c
- * dispatches storage_save()/storage_usage() on the location's type to the
+ * dispatches storage_save() on the location's type to the
  * maildir_* (maildir.c) and mbox_* (mbox.c) implementations declared here.
  * Not for use outside daemon/delivery.
  */
@@ -13,16 +13,10 @@
 
 /* mbox_save - append msg to the mbox file of params->mailbox */
 enum storage_error mbox_save(const struct storage_save_params *params, struct message *msg, struct storage_save_result *result_r, const char **error_r);
-/* mbox_usage - bytes of the INBOX file plus every file under the root */
-int mbox_usage(const struct mail_location *loc, uint64_t *bytes_r, const char **error_r);
-
 /* maildir_save - deliver msg into the maildir of params->mailbox */
 enum storage_error maildir_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
 				const char **error_r);
-/* maildir_usage - sum of S= sizes in new/ and cur/ of all folders */
-int maildir_usage(const struct mail_location *loc, uint64_t *bytes_r,
-		  const char **error_r);
 
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "decimal.h"
 #include "error_slot.h"
 #include "userdb_private.h"
 #include "var_expand.h"
@@ -39,6 +40,7 @@ static const struct userdb_driver *const userdb_drivers[] = {
 	&userdb_driver_sql,
 	&userdb_driver_static,
 	&userdb_driver_passwd,
+	&userdb_driver_auth,
 };
 
 /* the last error of the public API, and of the drivers */
@@ -219,17 +221,7 @@ int userdb_getpwnam(const char *name, struct passwd *pw_r, char **buf_r)
 /* parse_id - a decimal id that is not (id_t)-1; false when str is not */
 static bool parse_id(const char *str, unsigned int *id_r)
 {
-	unsigned long value;
-	char *end;
-
-	if (str[0] < '0' || str[0] > '9')
-		return false;
-	errno = 0;
-	value = strtoul(str, &end, 10);
-	if (errno != 0 || *end != '\0' || value >= UINT_MAX)
-		return false;
-	*id_r = (unsigned int)value;
-	return true;
+	return decimal_parse_uint(str, UINT_MAX - 1, id_r);
 }
 
 int userdb_resolve_uid(const char *str, unsigned int *uid_r,
@@ -377,7 +369,7 @@ static int block_validate(const struct userdb_settings *block,
 	driver = userdb_driver_find(block->driver);
 	if (driver == NULL) {
 		*error_r = userdb_driver_error(
-			"Unknown userdb driver: %s (known: passwd-file, static, passwd, sql)",
+			"Unknown userdb driver: %s (known: passwd-file, static, passwd, sql, auth)",
 			block->driver);
 		return -1;
 	}
@@ -499,6 +491,74 @@ static bool block_skipped(const struct userdb_settings *block,
 	return false;
 }
 
+int userdb_lookup_name(const struct loft_settings *set, const char *address,
+		       char **name_r, const char **error_r)
+{
+	const char *trans = set->auth_username_translation;
+	const char *chars = set->auth_username_chars;
+	size_t trans_len = strlen(trans);
+	char *name = xstrdup(address);
+	const char *error;
+	int ret;
+
+	*name_r = NULL;
+	for (char *p = name; *p != '\0'; p++) {
+		unsigned char c;
+
+		for (size_t i = 0; i + 1 < trans_len; i += 2) {
+			if (*p == trans[i]) {
+				*p = trans[i + 1];
+				break;
+			}
+		}
+		c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f ||
+		    (*chars != '\0' && strchr(chars, *p) == NULL)) {
+			*error_r = error_slot_set(&userdb_error_slot,
+				"character 0x%02x is not in auth_username_chars",
+				(unsigned int)c);
+			free(name);
+			return 0;
+		}
+	}
+	if (name[0] == '\0') {
+		*error_r = error_slot_set(&userdb_error_slot, "empty user name");
+		free(name);
+		return 0;
+	}
+	ret = var_expand_user_string(set->auth_username_format, name, NULL,
+				     false, name_r, &error);
+	free(name);
+	if (ret < 0) {
+		*error_r = error_slot_set(&userdb_error_slot,
+					  "auth_username_format %s: %s",
+					  set->auth_username_format, error);
+		return -1;
+	}
+	return 1;
+}
+
+void userdb_use_auth_socket(struct loft_settings *set, const char *path)
+{
+	struct userdb_settings *block;
+
+	for (size_t i = 0; i < set->userdb_count; i++) {
+		settings_defs_free(loft_userdb_setting_defs, &set->userdbs[i]);
+		free(set->userdbs[i].name);
+		free(set->userdbs[i].file);
+	}
+	set->userdbs = xreallocarray(set->userdbs, 1, sizeof(*set->userdbs));
+	set->userdb_count = 1;
+	block = &set->userdbs[0];
+	memset(block, 0, sizeof(*block));
+	settings_defs_init(loft_userdb_setting_defs, block);
+	free(block->driver);
+	block->driver = xstrdup("auth");
+	free(block->args);
+	block->args = xstrdup(path);
+	block->file = xstrdup("auth_socket_path");
+}
+
 enum userdb_result userdb_lookup(const struct loft_settings *set,
 				 const char *username,
 				 struct userdb_reply **reply_r,
@@ -550,32 +610,29 @@ int userdb_iterate(const struct loft_settings *set,
 		   userdb_iterate_callback_t *cb, void *context,
 		   unsigned int *skipped_r, const char **error_r)
 {
-	unsigned int listed = 0;
-	const char *error;
+	int listed = 0;
 
 	*skipped_r = 0;
 	for (size_t i = 0; i < set->userdb_count; i++) {
 		const struct userdb_settings *block = &set->userdbs[i];
 		const struct userdb_driver *driver =
 			userdb_driver_find(block->driver);
+		const char *error;
+		int ret;
 
-		if (driver == NULL || driver->iterate == NULL) {
-			(*skipped_r)++;
-			continue;
-		}
-		if (driver->iterate(set, block->args == NULL ? "" : block->args,
-				    cb, context, &error) < 0) {
+		ret = driver == NULL || driver->iterate == NULL ? 0 :
+			driver->iterate(set, block->args == NULL ? "" :
+					block->args, cb, context, &error);
+		if (ret < 0) {
 			*error_r = error_slot_set(&userdb_error_slot,
-						  "userdb %s: %s",
-						  driver->name, error);
+						  "userdb %s: %s", driver->name,
+						  error);
 			return -1;
 		}
-		listed++;
+		if (ret == 0)
+			(*skipped_r)++;
+		else
+			listed++;
 	}
-	if (listed == 0) {
-		*error_r = "No userdb can list its users (sql and passwd-file "
-			"can)";
-		return -1;
-	}
-	return 0;
+	return listed;
 }

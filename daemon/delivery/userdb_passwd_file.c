@@ -414,8 +414,9 @@ passwd_file_lookup(const struct loft_settings *set, const char *args,
 	return result;
 }
 
-/* passwd_file_iterate - the user column of every line (a path with
-   variables names many files: it cannot be listed) */
+/* passwd_file_iterate - every user column of a file named without
+   variables and looked up with the default username_format (see
+   userdb_private.h) */
 static int passwd_file_iterate(const struct loft_settings *set,
 			       const char *args, userdb_iterate_callback_t *cb,
 			       void *context, const char **error_r)
@@ -423,28 +424,40 @@ static int passwd_file_iterate(const struct loft_settings *set,
 	struct passwd_file_args parsed = { NULL, NULL };
 	size_t line_size = 0;
 	char *line = NULL;
-	FILE *file = NULL;
-	int ret = args_parse(args, &parsed, error_r);
+	ssize_t len;
+	FILE *file;
+	int ret;
 
-	if (ret == 0 && strchr(parsed.path, '%') != NULL) {
-		*error_r = userdb_driver_error("%s has variables: its users "
-					       "cannot be listed", parsed.path);
+	ret = args_parse(args, &parsed, error_r);
+	if (ret < 0 || strchr(parsed.path, '%') != NULL ||
+	    strcmp(parsed.format, PASSWD_FILE_DEFAULT_FORMAT) != 0) {
+		args_free(&parsed);
+		return ret < 0 ? -1 : 0;
+	}
+	file = file_open(set, parsed.path, error_r);
+	if (file == NULL) {
+		args_free(&parsed);
+		return -1;
+	}
+	ret = 1;
+	errno = 0;
+	while ((len = getline(&line, &line_size, file)) >= 0) {
+		size_t user_len = strcspn(line, ":\r\n");
+
+		if (user_len == 0 || line[0] == '#' ||
+		    strlen(line) != (size_t)len)
+			continue;
+		line[user_len] = '\0';
+		cb(line, context);
+		errno = 0;
+	}
+	if (ferror(file)) {
+		*error_r = userdb_driver_error("read(%s) failed: %s",
+					       parsed.path, strerror(errno));
 		ret = -1;
 	}
-	if (ret == 0 && (file = file_open(set, parsed.path, error_r)) == NULL)
-		ret = -1;
-	while (ret == 0 && getline(&line, &line_size, file) >= 0) {
-		line[strcspn(line, ":\r\n")] = '\0';
-		if (line[0] != '\0' && line[0] != '#')
-			cb(line, context);
-	}
-	if (ret == 0 && ferror(file)) {
-		*error_r = userdb_driver_error("read(%s) failed", parsed.path);
-		ret = -1;
-	}
-	if (file != NULL)
-		fclose(file);
 	free(line);
+	fclose(file);
 	args_free(&parsed);
 	return ret;
 }

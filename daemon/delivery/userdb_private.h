@@ -1,6 +1,6 @@
 /*
  * userdb_private - the interface between userdb.c and its drivers
- * (userdb_passwd_file.c, userdb_static.c, userdb_passwd.c): one small
+ * (userdb_passwd_file.c, userdb_static.c, userdb_passwd.c, userdb_auth.c): one small
  * vtable per driver plus the shared helpers the drivers use to expand
  * variables, parse `key=value` field lists, set reply fields, report
  * errors and query NSS. Nothing outside daemon/delivery/userdb*.c
@@ -32,8 +32,8 @@ struct userdb_driver {
 				     const char *args, const char *username,
 				     struct userdb_reply *reply,
 				     const char **error_r);
-	/* iterate - call cb with every user name the driver knows; NULL
-	   when it cannot list its users; 0, or -1 with *error_r */
+	/* iterate - call cb for every user name; 1 done, 0 this block
+	   cannot list its users, -1 failure with *error_r. NULL: never. */
 	int (*iterate)(const struct loft_settings *set, const char *args,
 		       userdb_iterate_callback_t *cb, void *context,
 		       const char **error_r);
@@ -43,6 +43,7 @@ extern const struct userdb_driver userdb_driver_passwd_file;
 extern const struct userdb_driver userdb_driver_static;
 extern const struct userdb_driver userdb_driver_passwd;
 extern const struct userdb_driver userdb_driver_sql;
+extern const struct userdb_driver userdb_driver_auth;
 
 /* userdb_driver_error - format a driver's error detail; the string stays
    valid until the next call */

@@ -228,7 +228,8 @@ static int column(const PGresult *res, const char *name)
 }
 
 /* userdb_sql_iterate - iterate_query's rows: a `user` column, or
-   `username` and `domain` joined with '@' (Dovecot's two forms) */
+   `username` and `domain` joined with '@' (Dovecot's two forms); 1, or
+   -1 with *error_r */
 static int userdb_sql_iterate(const struct loft_settings *set,
 			      const char *args, userdb_iterate_callback_t *cb,
 			      void *context, const char **error_r)
@@ -275,7 +276,7 @@ static int userdb_sql_iterate(const struct loft_settings *set,
 		free(name);
 	}
 	PQclear(res);
-	return 0;
+	return 1;
 }
 
 const struct userdb_driver userdb_driver_sql = {

@@ -44,6 +44,7 @@
 #include "strbuf.h"
 #include "settings.h"
 #include "stats_report.h"
+#include "service_child.h"
 #include "userdb.h"
 
 #ifndef LOFT_DEFAULT_CONFIG
@@ -266,6 +267,16 @@ static int lda_override(struct loft_settings *set, const char *key,
 	return dovecot_setting_check(ds, value, error_r);
 }
 
+/* lda_uses_auth_socket - whether -d lookups go to auth_socket_path
+   instead of the userdb blocks: when loftd serves that socket (a `service
+   auth` in the config) or the setting names another server's, so that
+   loft-lda run as the mail user needs no read access to the userdb */
+static bool lda_uses_auth_socket(const struct loft_settings *set)
+{
+	return service_child_find_service(set, "auth") != NULL ||
+		strcmp(set->auth_socket_path, "auth-userdb") != 0;
+}
+
 /* lda_load_settings - config file, protocol lda, then -o overrides */
 static void lda_load_settings(const struct lda_options *opts,
 			      struct loft_settings *set)
@@ -295,6 +306,8 @@ static void lda_load_settings(const struct lda_options *opts,
 		lda_fail_config("%s", error);
 	if (userdb_validate(set, &error) < 0)
 		lda_fail_config("%s", error);
+	if (lda_uses_auth_socket(set))
+		userdb_use_auth_socket(set, set->auth_socket_path);
 }
 
 
@@ -485,6 +498,7 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("lda");
+	userdb_set_service("lda");
 	lda_parse_args(argc, argv, &opts);
 	lda_stderr_reason = opts.stderr_reason;
 	/* Postfix reads the status code at the start of the output: log

@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "evloop.h"
 #include "lmtp_data.h"
+#include "lmtp_proxy.h"
 #include "lmtp_server.h"
 #include "lmtp_stats.h"
 #include "message.h"
@@ -51,6 +52,7 @@ struct lmtp_recipient {
 	char id[SESSION_ID_BUFSIZE + 16]; /* id in the reply and logs */
 	struct delivery_user *user;
 	int duplicate_of;	/* index of the identical recipient, or -1 */
+	bool proxied;		/* relayed to a backend (lmtp_proxy.h) */
 	struct outcome outcome;	/* set by the delivery job */
 };
 
@@ -67,6 +69,7 @@ struct lmtp_transaction {
 	bool spool_failed;	/* the spool could not take the data */
 	bool bdat_started;
 	uint64_t start_mono_usecs;	/* MAIL FROM, for durations */
+	struct lmtp_proxy *proxy;	/* lmtp_proxy = yes: the backends */
 };
 
 enum lmtp_session_state {

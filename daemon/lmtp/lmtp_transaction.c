@@ -22,9 +22,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "lmtp_proxy.h"
 #include "log.h"
 #include "privileges.h"
 #include "userdb.h"
+
+/* how long a backend may take to connect or answer a command, unless
+   the user's proxy_timeout field says otherwise */
+#define LMTP_PROXY_TIMEOUT_MSECS (30 * 1000)
 
 struct rcpt_lookup_job {
 	struct lmtp_session *session;
@@ -34,6 +39,11 @@ struct rcpt_lookup_job {
 	struct delivery_user *user;
 	struct outcome outcome;
 	int ret;
+	/* lmtp_proxy = yes: the transaction's backends, and the index the
+	   recipient will have */
+	struct lmtp_proxy *proxy;
+	size_t index;
+	bool proxied;
 };
 
 struct delivery_job {
@@ -43,6 +53,12 @@ struct delivery_job {
 	char *received;		/* Received: header(s) for all copies */
 	char *received_for;	/* with the "for" clause (one recipient) */
 };
+
+/* Work done with a recipient's identity, on a worker thread. */
+typedef void as_user_work_t(void *context);
+static void as_user(const struct loft_settings *set,
+		    const struct delivery_user *user, const char *session_id,
+		    struct outcome *out, as_user_work_t *work, void *context);
 
 unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans)
 {
@@ -83,6 +99,7 @@ void lmtp_transaction_free(struct lmtp_session *session)
 		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
 		if (rcpt->duplicate_of < 0 && rcpt->user != NULL &&
+		    !rcpt->proxied &&
 		    session->server->set->lmtp_user_concurrency_limit > 0)
 			lmtp_stats_concurrency_release(session->server->stats,
 						       session,
@@ -93,6 +110,7 @@ void lmtp_transaction_free(struct lmtp_session *session)
 	free(trans->rcpts);
 	free(trans->mail_from);
 	message_free(&trans->msg);
+	lmtp_proxy_free(&trans->proxy);
 	free(trans);
 	if (!session->destroyed)
 		lmtp_stats_session_update(session->server->stats, session);
@@ -125,6 +143,41 @@ static void split_detail(const char *address, const char *delimiters,
 			      at != NULL ? at : "");
 }
 
+/* rcpt_proxy - a user the userdb routes to a backend: RCPT there (on
+   the worker thread); job->ret 1 when the backend accepted, else -1 with
+   its answer (or a 451) in job->outcome */
+static void rcpt_proxy(struct rcpt_lookup_job *job)
+{
+	struct lmtp_proxy_route route;
+	const char *error;
+	int ret = lmtp_proxy_route_get(job->user, LMTP_PROXY_TIMEOUT_MSECS,
+				       &route, &error);
+
+	if (ret == 0)
+		return;
+	job->proxied = true;
+	if (ret < 0) {
+		log_error("user %s: %s", job->user->username, error);
+		outcome_tempfail(&job->outcome, "4.3.0",
+				 "Temporary user lookup failure");
+		job->ret = -1;
+		return;
+	}
+	job->ret = lmtp_proxy_rcpt(job->proxy, &route, job->index,
+				   route.destuser != NULL ? route.destuser :
+				   job->address, &job->outcome) ? 1 : -1;
+	lmtp_proxy_route_free(&route);
+}
+
+/* rcpt_quota_work - lmtp_rcpt_check_quota, for as_user: a refusal
+   fills job->outcome */
+static void rcpt_quota_work(void *context)
+{
+	struct rcpt_lookup_job *job = context;
+
+	(void)delivery_quota_rcpt_check(job->set, job->user, &job->outcome);
+}
+
 static void rcpt_lookup_work(void *context)
 {
 	struct rcpt_lookup_job *job = context;
@@ -133,8 +186,22 @@ static void rcpt_lookup_work(void *context)
 	log_set_user(job->lookup);
 	log_set_thread_debug(lmtp_stats_debug_user(job->session->server->stats,
 						   job->lookup));
-	job->ret = delivery_user_lookup(job->set, job->lookup, &job->user,
-					&job->outcome);
+	job->ret = delivery_user_find(job->set, job->lookup, &job->user,
+				      &job->outcome);
+	if (job->ret == 1 && job->proxy != NULL)
+		rcpt_proxy(job);
+	if (job->ret == 1 && !job->proxied)
+		job->ret = delivery_user_resolve(job->set, &job->user,
+						 &job->outcome);
+	if (job->ret == 1 && !job->proxied &&
+	    job->set->lmtp_rcpt_check_quota && job->user->quota != NULL) {
+		/* anything but SAVED afterwards is the refusal */
+		job->outcome.result = OUTCOME_SAVED;
+		as_user(job->set, job->user, job->id, &job->outcome,
+			rcpt_quota_work, job);
+		if (job->outcome.result != OUTCOME_SAVED)
+			job->ret = -1;
+	}
 	log_set_thread_debug(false);
 }
 
@@ -154,7 +221,8 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
    point into trans->rcpts. */
 static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 			char *address, char *detail, char *orcpt,
-			struct delivery_user *user, int duplicate_of)
+			struct delivery_user *user, int duplicate_of,
+			bool proxied)
 {
 	struct lmtp_recipient *rcpt;
 	char id_copy[sizeof(rcpt->id)];
@@ -174,6 +242,7 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->orcpt = orcpt;
 	rcpt->user = user;
 	rcpt->duplicate_of = duplicate_of;
+	rcpt->proxied = proxied;
 }
 
 /* rcpt_request - the delivery request of one recipient of trans: what
@@ -230,11 +299,20 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 		log_set_session(job->id);
 		if (accepted) {
 			rcpt_accept(session->trans, job->id, job->address,
-				    job->detail, job->orcpt, job->user, -1);
+				    job->detail, job->orcpt, job->user, -1,
+				    job->proxied);
 			job->address = job->detail = job->orcpt = NULL;
 			job->user = NULL;
 			lmtp_stats_session_update(session->server->stats, session);
 			lmtp_session_reply(session, "250 2.1.5 OK");
+		} else if (job->proxied) {
+			/* the backend's own words, as Dovecot relays them */
+			rcpt_record(session, job->id, job->lookup, job->address,
+				    job->orcpt, &job->outcome);
+			lmtp_session_reply(session, "%d %s %s",
+					   job->outcome.code,
+					   job->outcome.enhanced,
+					   job->outcome.text);
 		} else {
 			rcpt_refuse(session, job->id, job->lookup,
 				    job->address, job->orcpt, &job->outcome);
@@ -267,6 +345,11 @@ static void rcpt_lookup_done(void *context)
 	struct rcpt_lookup_job *job = context;
 	struct lmtp_session *session = job->session;
 
+	/* a relayed recipient's concurrency is its backend's business */
+	if (job->proxied) {
+		rcpt_job_done(job, job->ret == 1);
+		return;
+	}
 	if (job->ret == 1 && !session->destroyed && session->trans != NULL) {
 		lmtp_stats_concurrency_acquire(session->server->stats, session,
 					       job->user->username,
@@ -305,7 +388,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			/* stored once, answered twice, with the first id */
 			rcpt_accept(trans, NULL, xstrdup(address),
 				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
-				    NULL, (int)i);
+				    NULL, (int)i, trans->rcpts[i].proxied);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 			return;
 		}
@@ -318,6 +401,13 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 	snprintf(job->id, sizeof(job->id), "%s", id);
 	split_detail(address, job->set->recipient_delimiter, &job->lookup,
 		     &job->detail);
+	if (job->set->lmtp_proxy) {
+		if (trans->proxy == NULL)
+			trans->proxy = lmtp_proxy_create(trans->mail_from,
+						session->server->hostname);
+		job->proxy = trans->proxy;
+		job->index = trans->rcpt_count;
+	}
 	session->state = LMTP_STATE_WAIT;
 	workpool_submit(session->server->pool, rcpt_lookup_work,
 			rcpt_lookup_done, job);
@@ -358,7 +448,12 @@ static void reply_outcomes(struct lmtp_session *session,
 		const struct lmtp_recipient *src = rcpt->duplicate_of >= 0 ?
 			&trans->rcpts[rcpt->duplicate_of] : rcpt;
 
-		if (src->outcome.result == OUTCOME_SAVED)
+		if (src->proxied)
+			lmtp_session_reply(session, "%d %s %s",
+					   src->outcome.code,
+					   src->outcome.enhanced,
+					   src->outcome.text);
+		else if (src->outcome.result == OUTCOME_SAVED)
 			lmtp_session_reply(session, "250 2.0.0 <%s> %s Saved",
 					   rcpt->address, src->id);
 		else
@@ -444,18 +539,16 @@ static char *received_header(const struct lmtp_session *session,
 			 trans->mail_from, for_rcpt, date);
 }
 
-/* deliver_as_user - one recipient, on a worker thread */
-static void deliver_as_user(const struct loft_settings *set,
-			    const struct lmtp_recipient *rcpt,
-			    const struct delivery_request *req,
-			    struct message *msg, struct outcome *out,
-			    char **saved_path_r)
+/* as_user - run work as user: when the process runs as root this thread
+   alone takes the user's uid/gid for it; otherwise the user must be the
+   process's own uid. out gets a 4xx when the identity cannot be taken. */
+static void as_user(const struct loft_settings *set,
+		    const struct delivery_user *user, const char *session_id,
+		    struct outcome *out, as_user_work_t *work, void *context)
 {
-	const struct delivery_user *user = rcpt->user;
 	gid_t saved_gid = user->gid;
 	const char *error;
 
-	*saved_path_r = NULL;
 	if (geteuid() != 0) {
 		if (user->have_uid && user->uid != geteuid()) {
 			log_error("user %s has uid %u but loft-lmtp runs as uid %u "
@@ -463,10 +556,10 @@ static void deliver_as_user(const struct loft_settings *set,
 				  (unsigned int)user->uid, (unsigned int)geteuid());
 			outcome_tempfail(out, "4.3.0",
 					 "Internal error occurred. Refer to server log for more information. [%s]",
-					 req->session_id);
+					 session_id);
 			return;
 		}
-		delivery_deliver(set, user, req, msg, out, saved_path_r);
+		work(context);
 		return;
 	}
 	if (delivery_user_check_ids(set, user, out) < 0)
@@ -479,7 +572,7 @@ static void deliver_as_user(const struct loft_settings *set,
 			log_error("mail_privileged_group: %s", error);
 			outcome_tempfail(out, "4.3.0",
 					 "Internal error occurred. Refer to server log for more information. [%s]",
-					 req->session_id);
+					 session_id);
 			return;
 		}
 		saved_gid = (gid_t)pgid;
@@ -488,13 +581,69 @@ static void deliver_as_user(const struct loft_settings *set,
 		log_error("%s", error);
 		outcome_tempfail(out, "4.3.0",
 				 "Internal error occurred. Refer to server log for more information. [%s]",
-				 req->session_id);
+				 session_id);
 		(void)privileges_thread_restore(&error);
 		return;
 	}
-	delivery_deliver(set, user, req, msg, out, saved_path_r);
+	work(context);
 	if (privileges_thread_restore(&error) < 0)
 		log_panic("cannot return to root after a delivery: %s", error);
+}
+
+/* delivery_relay - the message to the backends of the proxied
+   recipients, their answers recorded (on the worker thread) */
+static void delivery_relay(struct delivery_job *job)
+{
+	struct lmtp_transaction *trans = job->trans;
+	struct outcome **outs = xcalloc(trans->rcpt_count, sizeof(*outs));
+
+	for (size_t i = 0; i < trans->rcpt_count; i++)
+		outs[i] = &trans->rcpts[i].outcome;
+	lmtp_proxy_data(trans->proxy, trans->msg, job->received != NULL ?
+			job->received : "", outs);
+	free(outs);
+	for (size_t i = 0; i < trans->rcpt_count; i++) {
+		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
+
+		if (rcpt->proxied && rcpt->duplicate_of < 0)
+			rcpt_record(job->session, rcpt->id,
+				    rcpt->user->username, rcpt->address,
+				    rcpt->orcpt, &rcpt->outcome);
+	}
+}
+
+/* One recipient's delivery, for as_user. */
+struct deliver_work {
+	const struct loft_settings *set;
+	const struct delivery_user *user;
+	const struct delivery_request *req;
+	struct message *msg;
+	struct outcome *out;
+	char **saved_path_r;
+};
+
+static void deliver_work(void *context)
+{
+	struct deliver_work *w = context;
+
+	delivery_deliver(w->set, w->user, w->req, w->msg, w->out,
+			 w->saved_path_r);
+}
+
+/* deliver_as_user - one recipient, on a worker thread */
+static void deliver_as_user(const struct loft_settings *set,
+			    const struct lmtp_recipient *rcpt,
+			    const struct delivery_request *req,
+			    struct message *msg, struct outcome *out,
+			    char **saved_path_r)
+{
+	struct deliver_work w = {
+		.set = set, .user = rcpt->user, .req = req, .msg = msg,
+		.out = out, .saved_path_r = saved_path_r,
+	};
+
+	*saved_path_r = NULL;
+	as_user(set, rcpt->user, req->session_id, out, deliver_work, &w);
 }
 
 static void delivery_work(void *context)
@@ -511,7 +660,7 @@ static void delivery_work(void *context)
 		struct delivery_request req;
 		char *saved = NULL;
 
-		if (rcpt->duplicate_of >= 0)
+		if (rcpt->duplicate_of >= 0 || rcpt->proxied)
 			continue;
 		log_set_session(rcpt->id);
 		log_set_user(rcpt->user->username);
@@ -546,6 +695,8 @@ static void delivery_work(void *context)
 	free(link_path);
 	log_set_thread_debug(false);
 	log_set_user(NULL);
+	if (trans->proxy != NULL)
+		delivery_relay(job);
 }
 
 static void delivery_done(void *context)

@@ -158,6 +158,7 @@ int main(int argc, char **argv)
 	   mmap(). Two arenas are plenty for 8 delivery workers. */
 	mallopt(M_ARENA_MAX, 2);
 	log_init("lmtp");
+	userdb_set_service("lmtp");
 	while ((c = getopt(argc, argv, "c:")) != -1) {
 		if (c == 'c')
 			config_path = optarg;

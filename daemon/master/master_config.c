@@ -134,21 +134,27 @@ struct master_builtin_listener {
 struct master_builtin_service {
 	const char *name, *executable, *protocol, *type;
 	const char *protocol_gate;	/* only when listed in `protocols` */
+	bool file_only;			/* only when the file names it */
 	struct master_builtin_listener listeners[2];
 };
 
 static const struct master_builtin_service master_builtin_services[] = {
 	/* the only writer of log files and syslog: root, no listener */
 	{ MASTER_LOG_SERVICE, MASTER_LOG_EXECUTABLE, "", "startup", NULL,
-	  { { 0 } } },
+	  false, { { 0 } } },
 	/* Dovecot's default lmtp socket, mode 0666 as there */
-	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp",
+	{ "lmtp", MASTER_LMTP_EXECUTABLE, "lmtp", "", "lmtp", false,
 	  { { LISTENER_UNIX, "lmtp", "lmtp", "0666" } } },
 	/* the stats writer socket is 0666: loft-lda reports as any mail
 	   user; admin is loftadm's */
-	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL,
+	{ "stats", MASTER_STATS_EXECUTABLE, "", "startup", NULL, false,
 	  { { LISTENER_UNIX, "stats-writer", "stats-writer", "0666" },
 	    { LISTENER_UNIX, "admin", "admin", "0600" } } },
+	/* userdb lookups over Dovecot's auth-master protocol, when the file
+	   has a `service auth`; auth-userdb as Dovecot's: mode 0666, owned
+	   by default_internal_user (auth_peer.h says what 0666 grants) */
+	{ "auth", MASTER_AUTH_EXECUTABLE, "", "", NULL, true,
+	  { { LISTENER_UNIX, "auth-userdb", "auth-userdb", "0666" } } },
 };
 
 /* Dovecot's program names of the services loft implements: a Dovecot
@@ -159,6 +165,7 @@ static const struct {
 	{ "lmtp", MASTER_LMTP_EXECUTABLE },
 	{ "stats", MASTER_STATS_EXECUTABLE },
 	{ "log", MASTER_LOG_EXECUTABLE },
+	{ "auth", MASTER_AUTH_EXECUTABLE },
 };
 
 /* loft's own programs are called loft-*: a bare name of that shape is
@@ -214,6 +221,8 @@ static void master_config_add_builtin(struct loft_settings *set,
 	struct service_settings *svc = master_config_find_service(set, b->name);
 
 	if (svc == NULL) {
+		if (b->file_only)
+			return;
 		if (b->protocol_gate != NULL &&
 		    !master_config_in_list(set->protocols, b->protocol_gate))
 			return;
@@ -296,6 +305,128 @@ static int master_config_check_services(const struct loft_settings *set,
 					"%s:%u: service(%s): %s %s: path is empty",
 					l->file, l->line, svc->name,
 					kinds[l->type], l->name);
+		}
+	}
+	return 0;
+}
+
+/* master_config_auth_name_served - whether loft-auth speaks the protocol
+   of the auth listener called name: Dovecot tells its sockets apart by
+   the name's end, and loft-auth answers the auth-master protocol of
+   "...userdb" and "...master" sockets, not the client (SASL) protocol of
+   auth-client, auth-login, login/login or Postfix's private/auth */
+static bool master_config_auth_name_served(const char *name)
+{
+	size_t len = strlen(name);
+
+	return (len >= 6 && strcmp(name + len - 6, "userdb") == 0) ||
+		(len >= 6 && strcmp(name + len - 6, "master") == 0);
+}
+
+/* master_config_auth_listeners - service auth: unix listeners only; the
+   ones loft-auth cannot serve are left out (named once, in the log, when
+   log_dropped) */
+static int master_config_auth_listeners(struct loft_settings *set,
+					bool log_dropped, const char **error_r)
+{
+	struct service_settings *svc = master_config_find_service(set, "auth");
+	size_t kept = 0;
+
+	for (size_t i = 0; svc != NULL && i < svc->listener_count; i++) {
+		const struct listener_settings *l = &svc->listeners[i];
+
+		if (l->type != LISTENER_UNIX)
+			return master_config_fail(error_r,
+				"%s:%u: service(auth): %s: loft-auth serves unix_listener "
+				"only (peer credentials decide what a client may look up)",
+				l->file, l->line, l->name);
+	}
+	for (size_t i = 0; svc != NULL && i < svc->listener_count; i++) {
+		struct listener_settings *l = &svc->listeners[i];
+
+		if (master_config_auth_name_served(l->name)) {
+			/* Dovecot's default owner of auth-userdb */
+			if (strcmp(l->name, "auth-userdb") == 0 && l->user[0] == '\0')
+				master_config_set(loft_listener_setting_defs, l,
+						  "user", set->default_internal_user);
+			svc->listeners[kept++] = *l;
+			continue;
+		}
+		if (log_dropped)
+			log_info("%s:%u: service(auth): unix_listener %s is not used "
+				 "by loft (loft-auth answers userdb lookups only, on "
+				 "auth-userdb and auth-master sockets)",
+				 l->file, l->line, l->name);
+		free(l->name);
+		free(l->file);
+		settings_defs_free(loft_listener_setting_defs, l);
+	}
+	if (svc != NULL)
+		svc->listener_count = kept;
+	return 0;
+}
+
+/* master_config_same_socket - whether userdb auth args name the socket
+   path of l (both relative to base_dir unless absolute) */
+static bool master_config_same_socket(const struct loft_settings *set,
+				      const char *args,
+				      const struct listener_settings *l)
+{
+	const char *p = args, *word = NULL;
+	size_t word_len = 0, base_len = strlen(set->base_dir);
+	char *a, *b;
+	bool same;
+
+	/* the path is the argument without '=' (userdb_auth.c) */
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len > 0 && memchr(p, '=', len) == NULL) {
+			word = p;
+			word_len = len;
+		}
+		p += len;
+	}
+	if (word == NULL)
+		return false;
+	a = word[0] == '/' ? xstrndup(word, word_len) :
+		xasprintf("%.*s/%.*s", (int)base_len, set->base_dir,
+			  (int)word_len, word);
+	b = l->path[0] == '/' ? xstrdup(l->path) :
+		xasprintf("%s/%s", set->base_dir, l->path);
+	same = strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/* master_config_auth_loop - a userdb auth block that asks loft-auth's own
+   socket would make loft-auth ask itself until it times out */
+static int master_config_auth_loop(const struct loft_settings *set,
+				   const char **error_r)
+{
+	const struct service_settings *svc = NULL;
+
+	for (size_t i = 0; i < set->service_count; i++) {
+		if (strcmp(set->services[i].name, "auth") == 0)
+			svc = &set->services[i];
+	}
+	for (size_t i = 0; svc != NULL && i < set->userdb_count; i++) {
+		const struct userdb_settings *u = &set->userdbs[i];
+
+		if (u->driver == NULL || strcmp(u->driver, "auth") != 0)
+			continue;
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			if (master_config_same_socket(set, u->args == NULL ? "" :
+						      u->args, &svc->listeners[j]))
+				return master_config_fail(error_r,
+					"%s:%u: userdb auth: %s is service auth's own "
+					"socket: loft-auth would ask itself (give it "
+					"the userdb it should answer from)",
+					u->file != NULL ? u->file : "(config)",
+					u->line, svc->listeners[j].path);
 		}
 	}
 	return 0;
@@ -523,7 +654,10 @@ static int master_config_load_view(struct master_config *config,
 	else
 		master_config_merge_not_used(config, set);
 	master_config_add_builtins(set);
-	if (master_config_service_users(config->path, set, error_r) < 0 ||
+	if (master_config_auth_listeners(set, view == MASTER_CONFIG_VIEW_GLOBAL,
+					 error_r) < 0 ||
+	    master_config_auth_loop(set, error_r) < 0 ||
+	    master_config_service_users(config->path, set, error_r) < 0 ||
 	    master_config_privileged_group(config->path, set, view, error_r) < 0)
 		return -1;
 	return master_config_check_services(set, error_r);

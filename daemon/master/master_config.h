@@ -20,6 +20,7 @@
 /* The executable of the built-in lmtp service, in loftd's directory. */
 #define MASTER_LMTP_EXECUTABLE "loft-lmtp"
 #define MASTER_STATS_EXECUTABLE "loft-stats"
+#define MASTER_AUTH_EXECUTABLE "loft-auth"
 
 enum master_config_view {
 	MASTER_CONFIG_VIEW_GLOBAL,	/* protocol NULL */

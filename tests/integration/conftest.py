@@ -158,10 +158,30 @@ def inst():
 
 
 def free_port():
+    """A TCP port nothing uses on any address, below the kernel's range of
+    ephemeral ports: a port from that range may be taken a moment later as
+    the source port of some test's outgoing connection, and its TIME_WAIT
+    then keeps loftd from binding "*" to it."""
+    import errno
+    import random
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(200):
+        port = random.randrange(10000, max(low, 10001))
+        free = True
+        for family, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            try:
+                with socket.socket(family) as s:
+                    if family == socket.AF_INET6:
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                    s.bind((addr, port))
+            except OSError as e:
+                # a host without IPv6 decides on IPv4 alone
+                free = free and e.errno != errno.EADDRINUSE
+        if free:
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):

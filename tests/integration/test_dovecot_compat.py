@@ -149,7 +149,7 @@ def test_reference_doveconf_all(inst):
     assert r.returncode == 0, r.stderr
     found = not_used(r.stdout)
     assert len(found) > 250
-    for name in ["postmaster_address", "lmtp_proxy", "mail_save_crlf",
+    for name in ["postmaster_address", "mail_save_crlf",
                  "service imap-login", "service anvil",
                  "userdb: result_success"]:
         assert name in found, name
@@ -171,8 +171,8 @@ def test_refused_settings_check(inst):
     cases = [
         ("mail_plugins = $mail_plugins sieve\n",
          ":1: mail_plugins: sieve: loft does not implement this plugin"),
-        ("protocol lda {\n  mail_plugins = $mail_plugins quota\n}\n",
-         ":2: mail_plugins: quota: loft does not implement this plugin"),
+        ("protocol lda {\n  mail_plugins = $mail_plugins acl\n}\n",
+         ":2: mail_plugins: acl: loft does not implement this plugin"),
         ("mail_save_crlf = yes\n", ":1: mail_save_crlf = yes: loft does not implement"),
         ("namespace inbox {\n  separator = /\n}\n",
          ":2: separator = /: loft does not implement"),
@@ -224,7 +224,7 @@ def test_lda_refused_plugin_tempfails(inst):
 
 def test_lda_refused_plugin_from_command_line(inst):
     r = inst.lda("-d", "user0@example.com", "-f", "a@example.org",
-                 "-o", "mail_plugins=quota")
+                 "-o", "mail_plugins=acl")
     assert r.returncode == EX_TEMPFAIL, r.stderr
     assert inst.new_files("user0@example.com") == []
 

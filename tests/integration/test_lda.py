@@ -106,22 +106,6 @@ def test_root_without_d_exit_64(inst):
 
 
 @needs_root
-def test_quota_exceeded_exit_77_and_tempfail_75(inst):
-    inst.add_user("small@example.com", extra="userdb_quota_rule=*:storage=1k")
-    big = SAMPLE + b"x" * 2000 + b"\r\n"
-    r = inst.lda("-e", "-d", "small@example.com", "-f", "a@b.c", msg=big)
-    assert r.returncode == 77, r.stderr
-    assert r.stderr.decode().startswith("5.2.2 Quota exceeded")
-    assert inst.new_files("small@example.com") == []
-    r = inst.lda("-e", "-d", "small@example.com", "-f", "a@b.c", "-o", "quota_full_tempfail=yes", msg=big)
-    assert r.returncode == 75
-    assert r.stderr.decode().startswith("4.2.2 Quota exceeded")
-    # a small message still fits
-    r = inst.lda("-d", "small@example.com", "-f", "a@b.c", msg=b"Subject: s\n\nx\n")
-    assert r.returncode == 0, r.stderr
-
-
-@needs_root
 def test_broken_config_exit_75(inst):
     with open(inst.conf, "a") as f:
         f.write("mail_fsync = sometimes\n")

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import binary, stderr_reports
+from conftest import binary, free_port, stderr_reports
 
 STANDIN = """\
 #!/usr/bin/python3
@@ -71,12 +71,6 @@ while True:
         conn.sendall(b"hello from %d\\n" % os.getpid())
         conn.close()
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):

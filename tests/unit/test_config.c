@@ -542,8 +542,8 @@ static const struct good_case good_cases[] = {
 	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lmtp", { "mail_debug=no" } },
 	/* 28: extras of loft's own blocks; a refused value at its default */
 	{ "service lmtp {\n  inet_listener lmtp {\n"
-	  "    reuse_port = yes\n  }\n}\nlmtp_proxy = no\n", "lmtp",
-	  { "not_used=service lmtp: reuse_port@3|lmtp_proxy@6", "count:services=1" } },
+	  "    reuse_port = yes\n  }\n}\nmail_save_crlf = no\n", "lmtp",
+	  { "not_used=service lmtp: reuse_port@3|mail_save_crlf@6", "count:services=1" } },
 	/* 29-30: a mailbox's auto = create/subscribe with lda_mailbox_autocreate
 	   = yes, under which loft creates the mailbox the same way */
 	{ "namespace inbox {\n  mailbox Junk {\n    auto = subscribe\n  }\n}\n"
@@ -648,6 +648,32 @@ static const struct error_case error_cases[] = {
 	{ "protocol lda {\n  plugin {\n  }\n}\n", NULL, M ":2: Section plugin not allowed here" },
 	{ "plugin foo {\n}\n", NULL, M ":1: Unexpected name for plugin section: foo" },
 	{ "{\n}\n", NULL, M ":1: Missing section type before '{'" },
+	/* the quota plugin's settings, with the line of the one at fault */
+	{ "plugin {\n  quota = count:User quota\n}\n", NULL,
+	  M ":2: quota backend count is not implemented by loft (only maildir is)" },
+	{ "plugin {\n  quota = maildir:User quota\n  quota_rule = *:storage=1G\n"
+	  "  quota_rule2 = Trash:storage=+1Q\n}\n", NULL,
+	  M ":4: Invalid rule Trash:storage=+1Q: Invalid rule limit value "
+	  "'storage=1Q': Unknown unit: Q" },
+	{ "plugin {\n  quota = maildir\n  quota_rule = *:storage=-1G\n}\n", NULL,
+	  M ":3: Invalid rule *:storage=-1G: Bytes limit can't be negative" },
+	{ "plugin {\n  quota = maildir\n  quota_rule = *:storage=10%\n}\n", NULL,
+	  M ":3: Invalid rule *:storage=10%: Invalid rule limit value "
+	  "'storage=10%': Default rule can't be a percentage" },
+	{ "plugin {\n  quota = maildir\n  quota_grace = lots\n}\n", NULL,
+	  M ":3: Invalid quota_grace value 'lots'" },
+	{ "plugin {\n  quota = maildir:q:noenforcing:bogus\n}\n", NULL,
+	  M ":2: Unknown parameter for backend maildir: bogus" },
+	{ "plugin {\n  quota = maildir\n  quota_warning = storage=95%% quota-warning 95 %u\n}\n",
+	  NULL, M ":3: quota_warning is not implemented by loft" },
+	{ "plugin {\n  quota = maildir\n  quota_exceeded_message = 100% full\n}\n",
+	  NULL, M ":3: quota_exceeded_message: Unknown variable: % " },
+	{ "plugin {\n  quota2 = maildir:Other\n}\n", NULL,
+	  M ":2: quota2 is not implemented by loft" },
+	{ "mail_location = mbox:~/mail\nmail_plugins = quota\n"
+	  "plugin {\n  quota = maildir:User quota\n}\n", NULL,
+	  M ":4: quota backend maildir counts Maildir only, but mail_location "
+	  "is mbox:~/mail" },
 	/* protocol */
 	{ "protocol imapp {\n}\n", NULL, M ":1: Unknown protocol: imapp" },
 	{ "protocol lda pop33 {\n}\n", "lda", M ":1: Unknown protocol: pop33" },
@@ -711,8 +737,8 @@ static const struct error_case error_cases[] = {
 	{ "mail_plugins = $mail_plugins sieve\n", "lda",
 	  M ":1: mail_plugins: sieve: loft does not implement this plugin "
 	  "(mail would be delivered without it)" },
-	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = quota\n}\n", "lmtp",
-	  M ":3: mail_plugins: quota: loft does not implement this plugin "
+	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = acl\n}\n", "lmtp",
+	  M ":3: mail_plugins: acl: loft does not implement this plugin "
 	  "(mail would be delivered without it)" },
 	{ "mail_plugins = zlib\nplugin {\n  zlib_save = gz\n}\n", "lda",
 	  M ":1: mail_plugins: zlib: loft does not implement this plugin with "
@@ -720,8 +746,9 @@ static const struct error_case error_cases[] = {
 	{ "mail_save_crlf = yes\n", NULL,
 	  M ":1: mail_save_crlf = yes: loft does not implement saving mail with "
 	  "CRLF line endings" },
-	{ "protocol lda {\n  lmtp_proxy = yes\n}\n", NULL,
-	  M ":2: lmtp_proxy = yes: loft does not implement LMTP proxying to other servers" },
+	{ "protocol lda {\n  lmtp_client_workarounds = whitespace-before-path\n}\n", NULL,
+	  M ":2: lmtp_client_workarounds = whitespace-before-path: loft does not "
+	  "implement LMTP client workarounds" },
 	/* TLS, until loft has it (issue 12 point 5 replaces these two) */
 	{ "ssl = required\n", NULL, M ":1: ssl = required: loft does not implement TLS" },
 	{ "service lmtp {\n  inet_listener lmtp {\n    port = 24\n    ssl = yes\n  }\n}\n",
@@ -964,12 +991,13 @@ static const char *const global_names[] = {
 	"mail_debug", "mail_plugins", "quota_full_tempfail",
 	"auth_username_chars", "auth_username_translation",
 	"auth_username_format", "auth_cache_size", "auth_cache_ttl",
-	"auth_cache_negative_ttl", "userdb_sql_timeout", "recipient_delimiter",
+	"auth_cache_negative_ttl", "userdb_sql_timeout", "auth_socket_path",
+	"recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
 	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
-	"lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
-	"lmtp_max_message_size", "lmtp_max_recipients",
+	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
+	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
 	"lmtp_client_idle_timeout", "log_path",
 	"info_log_path", "debug_log_path", "syslog_facility", "log_timestamp",
 	"log_format", "default_process_limit", "default_client_limit",

@@ -1,6 +1,6 @@
 /*
- * test_delivery - unit tests for the delivery core's pure pieces: quota
- * rule parsing and the outcome -> sysexits / name mapping.
+ * test_delivery - unit tests for the delivery core's pure pieces: the
+ * outcome -> sysexits / name mapping (quota rules: test_quota.c).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -9,45 +9,6 @@
 
 #include "delivery.h"
 #include "outcome.h"
-
-struct quota_case {
-	const char *rule;
-	int ret;
-	uint64_t bytes;
-};
-
-static const struct quota_case quota_cases[] = {
-	{ "*:storage=1024", 0, 1024ULL * 1024 },	/* bare number: KiB */
-	{ "*:storage=10M", 0, 10ULL * 1024 * 1024 },
-	{ "*:storage=1G", 0, 1024ULL * 1024 * 1024 },
-	{ "*:storage=512k", 0, 512ULL * 1024 },
-	{ "*:storage=100B", 0, 100 },
-	{ "*:storage=2MB", 0, 2ULL * 1024 * 1024 },
-	{ "*:storage=0", 0, 0 },
-	{ "*:ignore", 0, 0 },
-	{ "*:storage=", -1, 0 },
-	{ "*:storage=10X", -1, 0 },
-	{ "*:messages=10", -1, 0 },
-	{ "storage=10M", -1, 0 },
-	{ "Trash:storage=10M", -1, 0 },
-	{ "*:storage=99999999999999999999", -1, 0 },
-};
-
-START_TEST(test_quota_parse)
-{
-	const struct quota_case *c = &quota_cases[_i];
-	uint64_t bytes = 12345;
-	const char *error = NULL;
-	int ret = delivery_quota_parse(c->rule, &bytes, &error);
-
-	ck_assert_msg(ret == c->ret, "%s: got %d, want %d", c->rule, ret, c->ret);
-	if (ret == 0)
-		ck_assert_msg(bytes == c->bytes, "%s: got %llu, want %llu", c->rule,
-			      (unsigned long long)bytes, (unsigned long long)c->bytes);
-	else
-		ck_assert_ptr_nonnull(error);
-}
-END_TEST
 
 struct exit_case {
 	enum outcome_result result;
@@ -105,8 +66,6 @@ static Suite *delivery_suite(void)
 	Suite *s = suite_create("delivery");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, test_quota_parse, 0,
-			    (int)(sizeof(quota_cases) / sizeof(quota_cases[0])));
 	tcase_add_loop_test(tc, test_outcome_exit_code, 0,
 			    (int)(sizeof(exit_cases) / sizeof(exit_cases[0])));
 	tcase_add_test(tc, test_outcome_helpers);

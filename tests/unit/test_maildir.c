@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "maildirsize.h"
 #include "storage.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -458,15 +459,15 @@ static void write_plain(const char *path, size_t len)
 	free(data);
 }
 
-/* usage_of - storage_usage or fail */
+/* usage_of - the bytes maildirsize_count finds, or fail */
 static uint64_t usage_of(const struct mail_location *loc)
 {
+	struct maildirsize_usage usage;
 	const char *error = NULL;
-	uint64_t bytes = 1;
 
-	ck_assert_msg(storage_usage(loc, &bytes, &error) == 0, "usage: %s",
-		      error);
-	return bytes;
+	ck_assert_msg(maildirsize_count(loc, NULL, NULL, &usage, &error) == 0,
+		      "usage: %s", error);
+	return usage.bytes;
 }
 
 static const char *const usage_locations[] = {
@@ -498,17 +499,21 @@ START_TEST(test_usage)
 	path = xasprintf("%s/cur/1.M1P1.h,S=1000,W=1010:2,S", loc.root);
 	write_plain(path, 10);
 	free(path);
-	/* no S=: stat size; tmp/ and dotfiles not counted */
+	/* no S=: stat size; tmp/ not counted, "." and ".." names neither,
+	   but other dot files are (Dovecot's maildir_sum_dir) */
 	path = xasprintf("%s/cur/2.M2P2.h:2,", loc.root);
 	write_plain(path, 77);
 	free(path);
 	path = xasprintf("%s/tmp/3.M3P3.h", loc.root);
 	write_plain(path, 5000);
 	free(path);
-	path = xasprintf("%s/new/.hidden", loc.root);
+	path = xasprintf("%s/new/..hidden", loc.root);
 	write_plain(path, 5000);
 	free(path);
-	ck_assert_uint_eq(usage_of(&loc), total + 1000 + 77);
+	path = xasprintf("%s/new/.hidden", loc.root);
+	write_plain(path, 33);
+	free(path);
+	ck_assert_uint_eq(usage_of(&loc), total + 1000 + 77 + 33);
 	mail_location_free(&loc);
 }
 END_TEST

@@ -16,24 +16,44 @@
 #include "clock.h"
 #include "master_usage.h"
 
-/* spawn - a child of service name that burns CPU for msecs then sleeps,
-   linked into list (only the fields master_usage reads) */
+/* cpu_msecs - CPU time this process has used */
+static uint64_t cpu_msecs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* spawn - a child of service name that burns msecs of CPU time, then
+   says so on a pipe and sleeps, linked into list (only the fields
+   master_usage reads); returns once the child has burnt its CPU, however
+   busy the machine is */
 static struct master_process *spawn(struct master_process_list *list,
 				    const char *name, unsigned int msecs)
 {
 	struct master_process *p = calloc(1, sizeof(*p));
-	pid_t pid = fork();
+	int fds[2];
+	char c;
+	pid_t pid;
 
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		uint64_t end = clock_monotonic_msecs() + msecs;
 		volatile unsigned long spin = 0;
 
-		while (clock_monotonic_msecs() < end)
+		close(fds[0]);
+		while (cpu_msecs() < msecs)
 			spin++;
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
 	p->pid = pid;
 	p->service_name = (char *)name;
 	p->next = list->head;
@@ -130,12 +150,11 @@ START_TEST(test_reaped_cpu_stays)
 	double live, after_reap, after_read;
 
 	p = spawn(&list, "lmtp", 300);
-	usleep(400000);
 	master_usage_sample(usage, &list, 1000);
 	master_usage_fill(usage, &msg);
 	live = find(&msg, "lmtp")->cpu_seconds;
-	/* a busy machine may give it less than the 300 ms */
-	ck_assert_msg(live >= 0.05, "a child that spun 300 ms used %g s", live);
+	/* it burnt 300 ms of CPU, then only sleeps */
+	ck_assert_msg(live >= 0.29, "a child that spun 300 ms used %g s", live);
 	reap(usage, &list, p);
 	master_usage_fill(usage, &msg);
 	after_reap = find(&msg, "lmtp")->cpu_seconds;

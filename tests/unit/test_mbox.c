@@ -6,8 +6,7 @@
  * dotlocks, an all-or-nothing append on a full disk (RLIMIT_FSIZE), the
  * repair of an append whose writer was killed half way (with every lock
  * method; left alone when others appended after it or while a live process
- * holds its journal), INBOX and mailbox creation, subscriptions and
- * mbox_usage.
+ * holds its journal), INBOX and mailbox creation and subscriptions.
  */
 #include <check.h>
 #include <errno.h>
@@ -1180,57 +1179,6 @@ START_TEST(test_var_mail_privileged)
 }
 END_TEST
 
-/* write_sized - create root-relative (or absolute) path with size bytes */
-static void write_sized(const char *rel, size_t size)
-{
-	char *path = rel[0] == '/' ? xstrdup(rel) :
-		xasprintf("%s/%s", test_root, rel);
-	char *data = xmalloc(size + 1);
-
-	memset(data, 'x', size);
-	data[size] = '\0';
-	write_file(path, data);
-	free(data);
-	free(path);
-}
-
-START_TEST(test_usage)
-{
-	struct mail_location loc;
-	const char *error = NULL;
-	uint64_t bytes = 99;
-	char *location, *sub;
-
-	ck_assert_int_eq(storage_usage(&test_loc, &bytes, &error), 0);
-	ck_assert_uint_eq(bytes, 0);
-
-	write_sized(test_inbox, 100);
-	ck_assert_int_eq(mkdir(test_root, 0700), 0);
-	sub = xasprintf("%s/sub", test_root);
-	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	write_sized("A", 10);
-	write_sized("sub/B", 20);
-	write_sized(".subscriptions", 5);
-	write_sized("A.lock", 7);
-	write_sized("sub/.lock.host.1.0", 3);
-	ck_assert_msg(storage_usage(&test_loc, &bytes, &error) == 0,
-		      "got error %s", error);
-	ck_assert_msg(bytes == 130, "got %llu, want 130",
-		      (unsigned long long)bytes);
-
-	/* an INBOX inside the root is counted once */
-	location = xasprintf("mbox:%s", test_root);
-	ck_assert_int_eq(mail_location_parse(location, NULL, &loc, &error), 0);
-	write_sized("inbox", 50);
-	ck_assert_int_eq(storage_usage(&loc, &bytes, &error), 0);
-	ck_assert_msg(bytes == 80, "got %llu, want 80",
-		      (unsigned long long)bytes);
-	mail_location_free(&loc);
-	free(location);
-	free(sub);
-}
-END_TEST
-
 static Suite *mbox_suite(void)
 {
 	Suite *s = suite_create("mbox");
@@ -1259,7 +1207,6 @@ static Suite *mbox_suite(void)
 	tcase_add_test(tc, test_inbox_created);
 	tcase_add_test(tc, test_inbox_spool_must_exist);
 	tcase_add_test(tc, test_var_mail_privileged);
-	tcase_add_test(tc, test_usage);
 	suite_add_tcase(s, tc);
 	return s;
 }

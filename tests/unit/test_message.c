@@ -342,6 +342,45 @@ START_TEST(test_write_error)
 }
 END_TEST
 
+/* SMTP DATA content: CRLF line ends, leading dots doubled, the "."
+   line at the end (after a line end added when the message has none) */
+START_TEST(test_write_smtp_data)
+{
+	static const struct {
+		const char *in, *prefix, *want;
+	} cases[] = {
+		{ "A: b\r\n\r\nbody\r\n", "", "A: b\r\n\r\nbody\r\n.\r\n" },
+		{ "A: b\n\n.\n..x\nx.\n", "R: 1\n",
+		  "R: 1\r\nA: b\r\n\r\n..\r\n...x\r\nx.\r\n.\r\n" },
+		{ "A: b\n\nno end", "", "A: b\r\n\r\nno end\r\n.\r\n" },
+		{ "", "", ".\r\n" },
+		{ ".A: b\n", "", "..A: b\r\n.\r\n" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(cases); i++) {
+		const char *chunks[] = { cases[i].in, NULL };
+		struct message *msg = build_message(chunks);
+		const char *error = NULL;
+		uint64_t size = 0;
+		int fd = memfd_create("smtp", MFD_CLOEXEC);
+		ssize_t n;
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(message_write_smtp_data(msg, cases[i].prefix,
+			strlen(cases[i].prefix), fd, &size, &error), 0);
+		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		ck_assert_int_ge(n, 0);
+		buf[n] = '\0';
+		ck_assert_str_eq(buf, cases[i].want);
+		ck_assert_uint_eq(size, (uint64_t)n);
+		close(fd);
+		message_free(&msg);
+	}
+}
+END_TEST
+
 /* message_suite - all message tests */
 static Suite *message_suite(void)
 {
@@ -358,6 +397,7 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, test_spill_bad_dir);
 	tcase_add_test(tc, test_sizes_with_prefix);
 	tcase_add_test(tc, test_write_error);
+	tcase_add_test(tc, test_write_smtp_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

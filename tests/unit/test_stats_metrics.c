@@ -81,6 +81,10 @@ static const char want_prometheus[] =
 	"loft_rcpt_rejected_total{reason=\"concurrency\"} 0\n"
 	"loft_rcpt_rejected_total{reason=\"syntax\"} 0\n"
 	"loft_rcpt_rejected_total{reason=\"other\"} 0\n"
+	"# HELP loft_quota_rejections_total Recipients refused for a full quota, by result.\n"
+	"# TYPE loft_quota_rejections_total counter\n"
+	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
+	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -256,6 +260,10 @@ static const char want_openmetrics[] =
 	"loft_rcpt_rejected_total{reason=\"concurrency\"} 0\n"
 	"loft_rcpt_rejected_total{reason=\"syntax\"} 0\n"
 	"loft_rcpt_rejected_total{reason=\"other\"} 0\n"
+	"# TYPE loft_quota_rejections counter\n"
+	"# HELP loft_quota_rejections Recipients refused for a full quota, by result.\n"
+	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
+	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -586,6 +594,8 @@ START_TEST(test_counting)
 				  "lda"), 1200);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "quota"), 0);
+	ck_assert_int_eq(value_of(m, "loft_quota_rejections_total", "result",
+				  "rejected"), 0);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "size"), 1);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
@@ -761,8 +771,8 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 39 loft_* series, 7 process_* ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 49);
+	/* 43 loft_* series, 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 51);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));

@@ -1,0 +1,395 @@
+/*
+ * lmtp_proxy - the LMTP proxy's backend side (see lmtp_proxy.h): a
+ * transaction's backend connections with the recipients each accepted,
+ * and the process's pool of idle connections.
+ */
+#include "lmtp_proxy.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "error_slot.h"
+#include "lmtp_client.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* a transaction's connection to one backend */
+struct lmtp_proxy_backend {
+	char *host;
+	unsigned int port;
+	unsigned int timeout_msecs;
+	struct lmtp_client *client;	/* NULL: failed, see error */
+	char error[256];
+	bool mail_sent;
+	bool clean;		/* no transaction open at the backend */
+	size_t *rcpts;		/* transaction indexes, in RCPT order */
+	size_t rcpt_count;
+};
+
+struct lmtp_proxy {
+	char *mail_from;
+	char *lhlo_name;
+	struct lmtp_proxy_backend *backends;
+	size_t backend_count;
+};
+
+/* an idle pooled connection */
+struct lmtp_proxy_idle {
+	struct lmtp_proxy_idle *next;
+	char *host;
+	unsigned int port;
+	struct lmtp_client *client;
+	uint64_t since_msecs;
+};
+
+static pthread_mutex_t lmtp_proxy_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lmtp_proxy_idle *lmtp_proxy_pool;
+static __thread struct error_slot lmtp_proxy_error;
+
+int lmtp_proxy_route_get(const struct delivery_user *user,
+			 unsigned int default_timeout_msecs,
+			 struct lmtp_proxy_route *route_r,
+			 const char **error_r)
+{
+	const char *proxy = kvlist_get(&user->fields, "proxy");
+	const char *host = kvlist_get(&user->fields, "host");
+	const char *port = kvlist_get(&user->fields, "port");
+	const char *timeout = kvlist_get(&user->fields, "proxy_timeout");
+	const char *destuser = kvlist_get(&user->fields, "destuser");
+	unsigned long value;
+	char *end;
+
+	memset(route_r, 0, sizeof(*route_r));
+	if (proxy == NULL || strcmp(proxy, "n") == 0 ||
+	    strcmp(proxy, "no") == 0)
+		return 0;
+	if (host == NULL || *host == '\0') {
+		*error_r = "proxy field without a host field";
+		return -1;
+	}
+	route_r->port = LMTP_PROXY_DEFAULT_PORT;
+	if (port != NULL) {
+		value = strtoul(port, &end, 10);
+		if (*port == '\0' || *end != '\0' || value == 0 ||
+		    value > 65535) {
+			*error_r = error_slot_set(&lmtp_proxy_error,
+						  "invalid port field: %s", port);
+			return -1;
+		}
+		route_r->port = (unsigned int)value;
+	}
+	route_r->timeout_msecs = default_timeout_msecs;
+	if (timeout != NULL) {
+		value = strtoul(timeout, &end, 10);
+		if (*timeout == '\0' || *end != '\0' || value == 0 ||
+		    value > 3600) {
+			*error_r = error_slot_set(&lmtp_proxy_error,
+				"invalid proxy_timeout field: %s", timeout);
+			return -1;
+		}
+		route_r->timeout_msecs = (unsigned int)value * 1000;
+	}
+	route_r->host = xstrdup(host);
+	route_r->destuser = destuser != NULL && *destuser != '\0' ?
+		xstrdup(destuser) : NULL;
+	return 1;
+}
+
+void lmtp_proxy_route_free(struct lmtp_proxy_route *route)
+{
+	free(route->host);
+	free(route->destuser);
+	memset(route, 0, sizeof(*route));
+}
+
+struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
+				      const char *lhlo_name)
+{
+	struct lmtp_proxy *proxy = xcalloc(1, sizeof(*proxy));
+
+	proxy->mail_from = xstrdup(mail_from);
+	proxy->lhlo_name = xstrdup(lhlo_name);
+	return proxy;
+}
+
+/* pool_take - an idle connection to host:port, or NULL */
+static struct lmtp_client *pool_take(const char *host, unsigned int port)
+{
+	struct lmtp_proxy_idle **p, *idle;
+	struct lmtp_client *client = NULL;
+
+	pthread_mutex_lock(&lmtp_proxy_pool_lock);
+	for (p = &lmtp_proxy_pool; *p != NULL; p = &(*p)->next) {
+		if ((*p)->port == port && strcmp((*p)->host, host) == 0)
+			break;
+	}
+	idle = *p;
+	if (idle != NULL)
+		*p = idle->next;
+	pthread_mutex_unlock(&lmtp_proxy_pool_lock);
+	if (idle != NULL) {
+		client = idle->client;
+		free(idle->host);
+		free(idle);
+	}
+	return client;
+}
+
+/* pool_put - keep client for reuse */
+static void pool_put(const char *host, unsigned int port,
+		     struct lmtp_client *client)
+{
+	struct lmtp_proxy_idle *idle = xcalloc(1, sizeof(*idle));
+
+	idle->host = xstrdup(host);
+	idle->port = port;
+	idle->client = client;
+	idle->since_msecs = clock_monotonic_msecs();
+	pthread_mutex_lock(&lmtp_proxy_pool_lock);
+	idle->next = lmtp_proxy_pool;
+	lmtp_proxy_pool = idle;
+	pthread_mutex_unlock(&lmtp_proxy_pool_lock);
+}
+
+/* close_idle - close pooled connections idle for LMTP_PROXY_IDLE_SECS */
+static void close_idle(void)
+{
+	uint64_t now = clock_monotonic_msecs();
+	struct lmtp_proxy_idle **p, *idle, *expired = NULL;
+
+	pthread_mutex_lock(&lmtp_proxy_pool_lock);
+	for (p = &lmtp_proxy_pool; *p != NULL;) {
+		idle = *p;
+		if (now - idle->since_msecs < LMTP_PROXY_IDLE_SECS * 1000ULL) {
+			p = &idle->next;
+			continue;
+		}
+		*p = idle->next;
+		idle->next = expired;
+		expired = idle;
+	}
+	pthread_mutex_unlock(&lmtp_proxy_pool_lock);
+	while (expired != NULL) {
+		idle = expired;
+		expired = idle->next;
+		lmtp_client_free(&idle->client);
+		free(idle->host);
+		free(idle);
+	}
+}
+
+/* backend_find - the transaction's backend for route, added if new */
+static struct lmtp_proxy_backend *
+backend_find(struct lmtp_proxy *proxy, const struct lmtp_proxy_route *route)
+{
+	struct lmtp_proxy_backend *b;
+
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		b = &proxy->backends[i];
+		if (b->port == route->port && strcmp(b->host, route->host) == 0)
+			return b;
+	}
+	proxy->backends = xreallocarray(proxy->backends,
+					proxy->backend_count + 1,
+					sizeof(*proxy->backends));
+	b = &proxy->backends[proxy->backend_count++];
+	memset(b, 0, sizeof(*b));
+	b->host = xstrdup(route->host);
+	b->port = route->port;
+	b->timeout_msecs = route->timeout_msecs;
+	b->clean = true;
+	return b;
+}
+
+/* backend_fail - the connection is unusable: close it, keep why */
+static void backend_fail(struct lmtp_proxy_backend *b, const char *error)
+{
+	log_error("proxy: %s:%u: %s", b->host, b->port, error);
+	snprintf(b->error, sizeof(b->error), "%s", error);
+	lmtp_client_free(&b->client);
+	b->clean = false;
+}
+
+/* backend_mail - a connection with MAIL FROM accepted, or false with
+   b->error (a pooled connection the backend closed is replaced once) */
+static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
+			 struct outcome *out)
+{
+	struct lmtp_reply reply;
+	const char *error;
+	char *line;
+	bool pooled;
+	int ret;
+
+	if (b->mail_sent)
+		return b->client != NULL;
+	b->mail_sent = true;
+	line = xasprintf("MAIL FROM:<%s>", proxy->mail_from);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		b->client = pool_take(b->host, b->port);
+		pooled = b->client != NULL;
+		if (!pooled &&
+		    lmtp_client_connect(b->host, b->port, proxy->lhlo_name,
+					b->timeout_msecs, &b->client,
+					&error) < 0) {
+			backend_fail(b, error);
+			break;
+		}
+		ret = lmtp_client_command(b->client, line, &reply, &error);
+		if (ret == 0 && reply.code / 100 == 2) {
+			b->clean = false;
+			free(line);
+			return true;
+		}
+		if (ret == 0) {
+			/* the backend's own answer for every recipient */
+			outcome_set(out, reply.code / 100 == 5 ?
+				    OUTCOME_REJECTED : OUTCOME_TEMPFAIL,
+				    OUTCOME_REASON_OTHER, (int)reply.code,
+				    reply.enhanced[0] != '\0' ?
+				    reply.enhanced : "4.4.0", "%s", reply.text);
+			backend_fail(b, "MAIL FROM refused");
+			free(line);
+			return false;
+		}
+		backend_fail(b, error);
+		if (!pooled)
+			break;
+	}
+	free(line);
+	return false;
+}
+
+/* outcome_from_reply - a recipient's outcome from its backend reply */
+static void outcome_from_reply(struct outcome *out,
+			       const struct lmtp_reply *reply)
+{
+	enum outcome_result result = reply->code / 100 == 2 ? OUTCOME_SAVED :
+		reply->code / 100 == 5 ? OUTCOME_REJECTED : OUTCOME_TEMPFAIL;
+	const char *enhanced = reply->enhanced[0] != '\0' ? reply->enhanced :
+		result == OUTCOME_SAVED ? "2.0.0" :
+		result == OUTCOME_REJECTED ? "5.0.0" : "4.0.0";
+	enum outcome_reason reason = strncmp(enhanced, "5.1.1", 5) == 0 ?
+		OUTCOME_REASON_UNKNOWN_USER : OUTCOME_REASON_OTHER;
+
+	outcome_set(out, result, result == OUTCOME_SAVED ?
+		    OUTCOME_REASON_NONE : reason, (int)reply->code, enhanced,
+		    "%s", reply->text);
+	/* a 3xx or other odd code is no answer */
+	if (reply->code / 100 != 2 && reply->code / 100 != 4 &&
+	    reply->code / 100 != 5)
+		outcome_tempfail(out, "4.4.0", "Remote server sent an "
+				 "invalid reply (%u)", reply->code);
+}
+
+/* unreachable - the 451 of a recipient whose backend cannot answer */
+static void unreachable(struct outcome *out)
+{
+	outcome_tempfail(out, "4.4.0", "Remote server not answering");
+}
+
+bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
+		     const struct lmtp_proxy_route *route, size_t index,
+		     const char *address, struct outcome *out)
+{
+	struct lmtp_proxy_backend *b = backend_find(proxy, route);
+	struct lmtp_reply reply;
+	const char *error;
+	char *line;
+	int ret;
+
+	unreachable(out);
+	if (!backend_mail(proxy, b, out))
+		return false;
+	line = xasprintf("RCPT TO:<%s>", address);
+	ret = lmtp_client_command(b->client, line, &reply, &error);
+	free(line);
+	if (ret < 0) {
+		backend_fail(b, error);
+		return false;
+	}
+	outcome_from_reply(out, &reply);
+	if (reply.code / 100 != 2)
+		return false;
+	b->rcpts = xreallocarray(b->rcpts, b->rcpt_count + 1,
+				 sizeof(*b->rcpts));
+	b->rcpts[b->rcpt_count++] = index;
+	return true;
+}
+
+/* backend_data - DATA to one backend, a reply for each of its
+   recipients; on a failure the rest get a 451 */
+static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
+			 const char *prefix, struct outcome *const *outs)
+{
+	struct lmtp_reply reply;
+	const char *error = NULL;
+	uint64_t size;
+	size_t i = 0;
+
+	for (size_t k = 0; k < b->rcpt_count; k++)
+		unreachable(outs[b->rcpts[k]]);
+	if (b->client == NULL || b->rcpt_count == 0)
+		return;
+	if (lmtp_client_command(b->client, "DATA", &reply, &error) < 0) {
+		backend_fail(b, error);
+		return;
+	}
+	if (reply.code != 354) {
+		for (size_t k = 0; k < b->rcpt_count; k++)
+			outcome_from_reply(outs[b->rcpts[k]], &reply);
+		backend_fail(b, "DATA refused");
+		return;
+	}
+	if (message_write_smtp_data(msg, prefix, strlen(prefix),
+				    lmtp_client_fd(b->client), &size,
+				    &error) < 0) {
+		backend_fail(b, errno == EAGAIN || errno == EWOULDBLOCK ?
+			     "timed out sending the message" : error);
+		return;
+	}
+	for (; i < b->rcpt_count; i++) {
+		if (lmtp_client_read_reply(b->client, &reply, &error) < 0) {
+			backend_fail(b, error);
+			return;
+		}
+		outcome_from_reply(outs[b->rcpts[i]], &reply);
+	}
+	b->clean = true;
+}
+
+void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
+		     const char *prefix, struct outcome *const *outs)
+{
+	for (size_t i = 0; i < proxy->backend_count; i++)
+		backend_data(&proxy->backends[i], msg, prefix, outs);
+}
+
+void lmtp_proxy_free(struct lmtp_proxy **_proxy)
+{
+	struct lmtp_proxy *proxy = *_proxy;
+
+	if (proxy == NULL)
+		return;
+	*_proxy = NULL;
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		struct lmtp_proxy_backend *b = &proxy->backends[i];
+
+		if (b->client != NULL && b->clean)
+			pool_put(b->host, b->port, b->client);
+		else
+			lmtp_client_free(&b->client);
+		free(b->host);
+		free(b->rcpts);
+	}
+	free(proxy->backends);
+	free(proxy->mail_from);
+	free(proxy->lhlo_name);
+	free(proxy);
+	close_idle();
+}

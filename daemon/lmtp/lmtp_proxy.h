@@ -1,0 +1,67 @@
+/*
+ * lmtp_proxy - relaying recipients to backend LMTP servers (Dovecot's
+ * `lmtp_proxy = yes`): a recipient whose userdb answer has `proxy` and
+ * `host=H` (`port=P`, default 24; `destuser=U` to rename it; and
+ * `proxy_timeout=SECS`) is sent on to H instead of being delivered here.
+ *
+ * One lmtp_proxy belongs to one transaction and is used by one worker
+ * thread at a time (the session waits for each job): RCPT opens or reuses
+ * the connection to the recipient's backend, sends MAIL FROM the first
+ * time and RCPT TO, and its reply is the recipient's; DATA streams the
+ * spooled message once to each backend that accepted recipients and reads
+ * one reply per recipient, in order. A backend that cannot be reached, is
+ * slow or answers garbage costs only its own recipients a 451. Connections
+ * whose transaction ended cleanly are kept for reuse by the process (idle
+ * ones are closed after LMTP_PROXY_IDLE_SECS).
+ */
+#ifndef LOFT_LMTP_PROXY_H
+#define LOFT_LMTP_PROXY_H
+
+#include <stdbool.h>
+
+#include "delivery.h"
+#include "message.h"
+#include "outcome.h"
+
+#define LMTP_PROXY_DEFAULT_PORT 24
+#define LMTP_PROXY_IDLE_SECS 30
+
+struct lmtp_proxy_route {
+	char *host;
+	unsigned int port;
+	char *destuser;		/* the recipient at the backend, or NULL */
+	unsigned int timeout_msecs;
+};
+
+/* lmtp_proxy_route_get - whether user's fields ask for proxying; then
+   *route_r is filled (free with lmtp_proxy_route_free). A proxy field
+   without a usable host or port is a temporary failure: -1 with *error_r */
+int lmtp_proxy_route_get(const struct delivery_user *user,
+			 unsigned int default_timeout_msecs,
+			 struct lmtp_proxy_route *route_r,
+			 const char **error_r);
+void lmtp_proxy_route_free(struct lmtp_proxy_route *route);
+
+struct lmtp_proxy;
+
+struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
+				      const char *lhlo_name);
+/* lmtp_proxy_free - keep clean connections for reuse, close the rest
+   (and pooled ones idle for LMTP_PROXY_IDLE_SECS) */
+void lmtp_proxy_free(struct lmtp_proxy **proxy);
+
+/* lmtp_proxy_rcpt - RCPT TO address (as the backend should see it) at
+   route's backend for the transaction's recipient number index; *out is
+   the backend's answer, or a 451 when it cannot give one. Returns whether
+   the backend accepted the recipient. */
+bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
+		     const struct lmtp_proxy_route *route, size_t index,
+		     const char *address, struct outcome *out);
+
+/* lmtp_proxy_data - the message (with prefix, e.g. a Received: header,
+   LF endings) to every backend; outs[index] of each proxied recipient
+   gets its backend's reply, or a 451 */
+void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
+		     const char *prefix, struct outcome *const *outs);
+
+#endif
