@@ -16,6 +16,7 @@
 
 #include "admin_deliver_test.h"
 #include "admin_quota.h"
+#include "admin_sieve.h"
 #include "admin_user.h"
 #include "master_control.h"
 #include "settings.h"
@@ -198,6 +199,9 @@ static const struct admin_command admin_commands[] = {
 	{ "service status", "service-status", "",
 	  "per service: processes, limits, restarts, listeners",
 	  NULL, false, 0, 0, NULL, &admin_view_services, NULL, NULL },
+	{ "sieve test", NULL, "<user> <message file>",
+	  "run the user's active Sieve script on a message, print its actions",
+	  NULL, false, 2, 2, NULL, NULL, NULL, admin_sieve_test_run },
 	{ "stats dump", "stats-dump", "", "counters and histograms",
 	  NULL, false, 0, 0, NULL, &admin_view_stats, NULL, NULL },
 	{ "stats reset", "stats-reset", "", "reset the counters and histograms",

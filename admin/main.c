@@ -18,13 +18,11 @@
 #include "admin_commands.h"
 #include "admin_config.h"
 #include "config.h"
+#include "install_paths.h"
 #include "log.h"
 #include "settings.h"
 #include "xalloc.h"
 
-#ifndef LOFT_DEFAULT_CONFIG
-#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
-#endif
 
 #define ADMIN_SOCKET_NAME "admin"
 
@@ -73,7 +71,7 @@ static int admin_parse_options(int argc, char **argv,
 	};
 	int c;
 
-	opts->config_path = LOFT_DEFAULT_CONFIG;
+	opts->config_path = LOFT_CONFIG_PATH;
 	opts->format = ADMIN_FORMAT_TABLE;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+c:f:hV", longopts, NULL)) != -1) {

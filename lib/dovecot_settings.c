@@ -7,9 +7,10 @@
  * instance-doveconf-all.txt), without loft's own settings, plus those
  * that `doveconf -a` does not print but doveconf accepts (index and cache
  * tuning, found by probing doveconf with the names in Dovecot's
- * libraries) and the ManageSieve settings of dovecot-managesieved. Refused entries carry the
- * value(s) under which they change nothing (Dovecot's default) and what
- * loft lacks; the reasoning for each class is in docs/dovecot-compat.md.
+ * libraries) and the ManageSieve settings of dovecot-managesieved.
+ * Refused entries carry the value(s) under which they change nothing
+ * (Dovecot's default) and what loft lacks; the reasoning for each class
+ * is in docs/dovecot-compat.md.
  */
 #include "dovecot_settings.h"
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "install_paths.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -61,7 +62,7 @@ static const char settings_first_enum_skip[] = "never";
 
 const struct setting_def loft_setting_defs[] = {
 	/* general */
-	G(STR, base_dir, "/var/run/loft",
+	G(STR, base_dir, LOFT_BASE_DIR,
 	  "Directory for runtime data: sockets, pid file, stats socket"),
 	G(STR, hostname, "",
 	  "Host name used in LMTP replies and headers (empty: the system host name)"),
@@ -191,7 +192,7 @@ const struct setting_def loft_setting_defs[] = {
 	  "Delivery outcomes and recent errors loft-stats also keeps in memory: "
 	  "the newest ones, served before they reach the disk journal, and "
 	  "everything when there is none"),
-	G(STR, state_dir, "/var/lib/loft",
+	G(STR, state_dir, LOFT_STATE_DIR,
 	  "Directory for persistent state: loft-stats' journal.db (loftd "
 	  "creates it, mode 0750, owned by default_internal_user; empty: the "
 	  "journal is kept in memory only)"),

@@ -15,6 +15,11 @@ PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
 # test_auth.py runs a private Dovecot for its auth-userdb socket, doveadm
 # checks loft's maildirsize (test_quota.py)
 PACKAGES="$PACKAGES dovecot-core"
+# the package test: cpack, lintian and what the maintainer scripts use
+PACKAGES="$PACKAGES dpkg-dev lintian adduser logrotate"
+# Pigeonhole's sieve-test for the Sieve conformance test (run with a
+# private config; no dovecot service is started)
+PACKAGES="$PACKAGES dovecot-sieve"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi

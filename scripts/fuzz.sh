@@ -13,7 +13,8 @@
 #
 # --long runs each target for SECONDS (default 600) instead: the soak run
 # that grows the working corpus. TARGET (fuzz_proxy, ...) limits the run to
-# those targets. Each target's summary line gives its executions and time.
+# those targets. Targets run as many at a time as there are cores
+# (LOFT_FUZZ_JOBS). Each target's summary line gives its executions and time.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-fuzz"
@@ -55,21 +56,44 @@ cmake --build "$build" --target $targets -j"$(nproc)"
 export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$build/artifacts"
-failed=""
-for t in $targets; do
+# fuzz_one TARGET - one target for $seconds; its log in $build/TARGET.log,
+# its verdict in $build/TARGET.status
+fuzz_one() {
+	t=$1
 	work="$build/corpus/$t"
 	mkdir -p "$work"
-	echo "fuzz.sh: $t for ${seconds}s"
 	# a target's dictionary, when it has one, sits beside its source
 	dict=""
 	[ -f "$root/tests/fuzz/$t.dict" ] && dict="-dict=$root/tests/fuzz/$t.dict"
-	# libFuzzer's progress goes to a log; the summary and any failure
-	# are printed
 	# shellcheck disable=SC2086
 	if "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 $dict \
 		-detect_leaks=1 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$build/artifacts/$t-" \
 		"$work" "$root/tests/fuzz/corpus/$t" > "$build/$t.log" 2>&1; then
+		echo ok > "$build/$t.status"
+	else
+		echo failed > "$build/$t.status"
+	fi
+}
+# as many targets at once as there are cores (LOFT_FUZZ_JOBS)
+jobs=${LOFT_FUZZ_JOBS:-$(nproc)}
+running=0
+for t in $targets; do
+	echo "fuzz.sh: $t for ${seconds}s"
+	fuzz_one "$t" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait
+		running=0
+	fi
+done
+wait
+# libFuzzer's progress stays in the logs; the summary and any failure
+# are printed
+failed=""
+for t in $targets; do
+	work="$build/corpus/$t"
+	if [ "$(cat "$build/$t.status" 2>/dev/null)" = ok ]; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/$t.log")
 		rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$build/$t.log")
 		echo "fuzz.sh: $t: ${execs:-?} executions in ${seconds}s," \

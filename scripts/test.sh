@@ -2,8 +2,9 @@
 # test.sh - install dependencies, build, and run every test twice: a
 # normal -Werror build, then the whole suite again under AddressSanitizer
 # and UndefinedBehaviorSanitizer; in between, each libFuzzer target runs for
-# a bounded time (LOFT_FUZZ_SECONDS, default 6: with 13 targets that is
-# under a minute and a half; `scripts/fuzz.sh --long` is the soak run).
+# a bounded time (LOFT_FUZZ_SECONDS, default 6, two targets at a time on
+# two cores: about a minute for 19; `scripts/fuzz.sh --long` is the soak
+# run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"

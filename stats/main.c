@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "install_paths.h"
 #include "evloop.h"
 #include "ipc_socket.h"
 #include "log.h"
@@ -36,9 +37,6 @@
 #include "stats_server.h"
 #include "stats_state.h"
 
-#ifndef LOFT_DEFAULT_CONFIG
-#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
-#endif
 
 /* after SIGTERM, how long an HTTP reload still waiting for loftd's
    answer may keep the process (the reload itself sent the SIGTERM) */
@@ -170,7 +168,7 @@ int main(int argc, char **argv)
 	struct service_env env;
 	struct loft_settings set;
 	struct stats_server *server;
-	const char *config_path = LOFT_DEFAULT_CONFIG, *error;
+	const char *config_path = LOFT_CONFIG_PATH, *error;
 	char *state_path;
 	int c, ret, http_fd;
 

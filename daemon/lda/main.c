@@ -35,6 +35,7 @@
 #include "delivery.h"
 #include "delivery_stats.h"
 #include "dovecot_settings.h"
+#include "install_paths.h"
 #include "log.h"
 #include "log_settings.h"
 #include "mail_plugins.h"
@@ -47,9 +48,6 @@
 #include "service_child.h"
 #include "userdb.h"
 
-#ifndef LOFT_DEFAULT_CONFIG
-#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
-#endif
 
 #define LDA_READ_BUFSIZE 65536
 
@@ -196,7 +194,7 @@ static void lda_parse_args(int argc, char **argv, struct lda_options *opts)
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->config_path = LOFT_DEFAULT_CONFIG;
+	opts->config_path = LOFT_CONFIG_PATH;
 	opts->overrides = xcalloc((size_t)argc + 1, sizeof(*opts->overrides));
 	while ((c = getopt(argc, argv, "a:c:d:ef:km:o:p:r:s")) != -1) {
 		switch (c) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "install_paths.h"
 #include "evloop.h"
 #include "lmtp_server.h"
 #include "log.h"
@@ -35,9 +36,6 @@
 #include "settings.h"
 #include "userdb.h"
 
-#ifndef LOFT_DEFAULT_CONFIG
-#define LOFT_DEFAULT_CONFIG "/etc/loft/loft.conf"
-#endif
 /* deliveries run on these threads so fsyncs and locks never stall the
    sessions on the event loop */
 #define LMTP_WORKER_THREADS 8
@@ -147,7 +145,7 @@ int main(int argc, char **argv)
 	struct lmtp_main ctx;
 	struct service_env env;
 	struct loft_settings set;
-	const char *config_path = LOFT_DEFAULT_CONFIG, *error;
+	const char *config_path = LOFT_CONFIG_PATH, *error;
 	int c, ret;
 
 	signal(SIGXFSZ, SIG_IGN);

@@ -14,13 +14,13 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "install_paths.h"
 #include "log.h"
 #include "master_config.h"
 #include "master_control.h"
 #include "master_daemon.h"
 #include "xalloc.h"
 
-#define LOFTD_DEFAULT_CONFIG "/etc/loft/loft.conf"
 /* --version names build flags that change behaviour: "asan" means
    vsz_limit is not applied (AddressSanitizer reserves terabytes) */
 #ifdef __SANITIZE_ADDRESS__
@@ -77,7 +77,7 @@ static void loftd_usage(FILE *out)
 		"  reload      validate the file, then make loftd reload it\n"
 		"  -h, --help  this text\n"
 		"  --version   print the version\n",
-		LOFTD_DEFAULT_CONFIG);
+		LOFT_CONFIG_PATH);
 }
 
 /* loftd_usage_error - a bad command line: message, usage, exit 64 */
@@ -108,7 +108,7 @@ static void loftd_parse_args(int argc, char **argv, struct loftd_options *opts)
 	};
 	int c;
 
-	opts->config_path = LOFTD_DEFAULT_CONFIG;
+	opts->config_path = LOFT_CONFIG_PATH;
 	while ((c = getopt_long(argc, argv, "c:FnaPh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config_path = optarg; break;

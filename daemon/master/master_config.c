@@ -17,6 +17,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "install_paths.h"
 #include "log.h"
 #include "master_log.h"
 #include "service_child.h"
@@ -771,16 +772,25 @@ int master_config_snapshot(struct master_config *config,
 	return fd;
 }
 
-/* master_config_self_dir - the directory loftd's binary is in */
-static char *master_config_self_dir(void)
+/* master_config_service_dir - where a service's executable named without
+   a '/' is: an installed loftd (one running from LOFT_SBINDIR) finds it in
+   LOFT_PKGLIBEXECDIR (/usr/lib/loft), any other loftd (build/bin, a
+   test's staged copy) next to its own binary */
+static char *master_config_service_dir(void)
 {
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], sbindir[PATH_MAX];
 	ssize_t len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	const char *dir;
 
 	if (len <= 0)
 		return xstrdup(".");
 	buf[len] = '\0';
-	return xstrdup(dirname(buf));
+	dir = dirname(buf);
+	/* /proc/self/exe has symlinks resolved (merged /usr: /sbin) */
+	if (strcmp(dir, LOFT_SBINDIR) == 0 ||
+	    (realpath(LOFT_SBINDIR, sbindir) != NULL && strcmp(dir, sbindir) == 0))
+		return xstrdup(LOFT_PKGLIBEXECDIR);
+	return xstrdup(dir);
 }
 
 /* master_config_program - the path of an executable's first word: as
@@ -805,7 +815,7 @@ static char *master_config_program(const struct loft_settings *set,
 		program = word;
 	if (program == NULL)
 		return xasprintf("%s/%s", set->base_dir, word);
-	dir = master_config_self_dir();
+	dir = master_config_service_dir();
 	path = xasprintf("%s/%s", dir, program);
 	free(dir);
 	return path;

@@ -17,7 +17,7 @@
 
 #include "settings.h"
 
-/* The executable of the built-in lmtp service, in loftd's directory. */
+/* The executables of the built-in services (see master_config_argv) */
 #define MASTER_LMTP_EXECUTABLE "loft-lmtp"
 #define MASTER_STATS_EXECUTABLE "loft-stats"
 #define MASTER_AUTH_EXECUTABLE "loft-auth"
@@ -92,9 +92,10 @@ int master_config_snapshot(struct master_config *config,
 /* master_config_argv - svc's executable split on spaces into a
    NULL-terminated argv (xmalloc'ed, free with master_config_argv_free);
    a relative argv[0] is relative to base_dir, except loft's own programs
-   (a bare loft-* name, or Dovecot's names lmtp, stats and log for
-   loft-lmtp, loft-stats and loft-log), which are found in loftd's own
-   directory */
+   (a bare loft-* name, or Dovecot's names lmtp, stats, log and auth for
+   loft-lmtp, loft-stats, loft-log and loft-auth), which are found in the
+   services' directory: /usr/lib/loft for an installed loftd, loftd's own
+   directory otherwise (build/bin) */
 char **master_config_argv(const struct loft_settings *set,
 			  const struct service_settings *svc);
 void master_config_argv_free(char ***argv);

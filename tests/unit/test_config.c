@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "install_paths.h"
 #include "mail_plugins.h"
 #include "settings.h"
 #include "strbuf.h"
@@ -365,7 +366,7 @@ struct good_case {
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
-		"base_dir=/var/run/loft", "hostname=", "not_used=",
+		"base_dir=" LOFT_BASE_DIR, "hostname=", "not_used=",
 		"protocols=lmtp", "listen=*, ::", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
@@ -421,7 +422,7 @@ static const struct good_case good_cases[] = {
 	  "mail_home = /srv/$base_dir/x\n"
 	  "hostname = cost $ 5\n"
 	  "syslog_facility = $lmtp_max_message_size\n",
-	  NULL, { "mail_plugins=quota acl", "mail_home=/srv//var/run/loft/x",
+	  NULL, { "mail_plugins=quota acl", "mail_home=/srv/" LOFT_BASE_DIR "/x",
 		  "hostname=cost $ 5", "syslog_facility=50M" } },
 	/* 5: <file values, relative and absolute */
 	{ "http_api_key = <value.txt\n"
@@ -941,7 +942,7 @@ START_TEST(test_write_round_trip)
 
 	/* everything, with docs, reads back to the same settings */
 	ck_assert_ptr_nonnull(strstr(all, "# Directory for runtime data"));
-	ck_assert_ptr_nonnull(strstr(all, "base_dir = /var/run/loft\n"));
+	ck_assert_ptr_nonnull(strstr(all, "base_dir = " LOFT_BASE_DIR "\n"));
 	again = reparse(all, true);
 	ck_assert_msg(strcmp(again, all) == 0, "got:\n%s\nwant:\n%s", again, all);
 	free(again);

@@ -1,0 +1,59 @@
+/*
+ * sieve_settings - a user's Sieve settings as Pigeonhole reads them from
+ * `plugin { }`: `sieve` (file:DIR;active=FILE, or a script path; default
+ * file:~/sieve;active=~/.dovecot.sieve), `sieve_global`,
+ * `sieve_extensions`, `sieve_max_script_size`, `sieve_max_actions`,
+ * `sieve_max_redirects`, `sieve_vacation_min_period`,
+ * `sieve_vacation_max_period`. Any other sieve_* setting is refused (it
+ * would change what happens to mail and loft does not do it yet). Also
+ * the include loader over the personal and global directories.
+ */
+#ifndef LOFT_SIEVE_SETTINGS_H
+#define LOFT_SIEVE_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "kvlist.h"
+#include "sieve.h"
+
+struct sieve_user_settings {
+	char *active_path;	/* the script that runs */
+	char *personal_dir;	/* include :personal (NULL: none) */
+	char *global_dir;	/* include :global (NULL: none) */
+	struct sieve_limits limits;
+};
+
+/* sieve_user_settings_get - from the plugin settings for user (home for
+   ~ and %h); 0, or -1 with *error_r (malloced) */
+int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
+			    const char *home, struct sieve_user_settings *set_r,
+			    char **error_r);
+void sieve_user_settings_free(struct sieve_user_settings *set);
+
+/* sieve_extensions_parse - Pigeonhole's sieve_extensions value ("+name
+   -name" changes the default set, plain names replace it) into *mask;
+   -1 with *error_r on an unknown name */
+int sieve_extensions_parse(const char *value, uint32_t *mask,
+			   char **error_r);
+
+/* sieve_script_read - a script file into text: 1, 0 when it does not
+   exist, -1 with *error_r (malloced); at most 16M */
+int sieve_script_read(const char *path, struct strbuf *text, char **error_r);
+/* sieve_file_read - the same for any file of at most max bytes */
+int sieve_file_read(const char *path, size_t max, struct strbuf *text,
+		    char **error_r);
+
+/* sieve_file_load - the same, a missing file being an error too: 0, or
+   -1 with *error_r (malloced, "PATH: reason") */
+int sieve_file_load(const char *path, size_t max, struct strbuf *text,
+		    char **error_r);
+
+/* the directories include reads NAME.sieve from */
+struct sieve_script_dirs {
+	const char *personal, *global;
+};
+/* sieve_dir_loader - a sieve_script_loader; context: sieve_script_dirs */
+int sieve_dir_loader(void *context, bool global, const char *name,
+		     struct strbuf *text, char **error_r);
+
+#endif

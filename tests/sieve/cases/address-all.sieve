@@ -1,0 +1,1 @@
+if address :all :is "from" "alice@example.org" { discard; }

@@ -1,0 +1,1 @@
+if address :is "cc" "dave@example.net" { discard; }

@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :domain :matches "from" "*.example.com" { discard; }

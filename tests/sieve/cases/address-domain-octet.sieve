@@ -1,0 +1,1 @@
+if address :domain :comparator "i;octet" :is "cc" "example.net" { redirect "x@example.net"; }

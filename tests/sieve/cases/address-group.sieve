@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :is "cc" "ben@example.com" { discard; }

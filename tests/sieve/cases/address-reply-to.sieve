@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :localpart :is "reply-to" "replies+sales" { discard; }

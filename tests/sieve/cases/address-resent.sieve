@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :domain :is "resent-from" "example.net" { discard; }

@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :is "sender" "assistant@example.com" { discard; }

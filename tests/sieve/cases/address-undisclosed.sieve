@@ -1,0 +1,2 @@
+# message: addresses.eml
+if address :contains "to" "@" { discard; } else { keep; }

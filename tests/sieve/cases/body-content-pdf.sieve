@@ -1,0 +1,3 @@
+# message: multipart.eml
+require ["body", "fileinto"];
+if body :content "application/pdf" :contains "secret pdf" { fileinto "Pdf"; }

@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :matches "*meeting on Friday*" { fileinto "Meeting"; }

@@ -1,0 +1,3 @@
+# message: spam.eml
+require ["body", "fileinto"];
+if body :text :contains ["unsubscribe", "cheap"] { fileinto "Junk"; }

@@ -1,0 +1,2 @@
+require ["copy", "fileinto"];
+fileinto :copy "Backup";

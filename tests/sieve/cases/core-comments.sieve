@@ -1,0 +1,4 @@
+# a comment
+/* a block
+   comment */ keep; # trailing
+/* another */

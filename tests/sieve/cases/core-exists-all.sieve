@@ -1,0 +1,1 @@
+if exists ["x-priority", "x-missing"] { discard; } else { redirect "m@example.net"; }

@@ -1,0 +1,3 @@
+if header :is "subject" "Hello there" { redirect "x@example.net"; }
+elsif true { discard; }
+else { keep; }

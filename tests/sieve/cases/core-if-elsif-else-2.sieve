@@ -1,0 +1,3 @@
+if false { redirect "x@example.net"; }
+elsif header :contains "subject" "hello" { discard; }
+else { keep; }

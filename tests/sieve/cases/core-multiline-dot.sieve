@@ -1,0 +1,6 @@
+require "reject";
+reject text:
+..leading dot kept as one
+second line
+.
+;

@@ -1,0 +1,1 @@
+if header :contains "from" "Alice \"E" { discard; } else { keep; }

@@ -1,0 +1,2 @@
+redirect "carol@example.net";
+redirect "carol@example.net";

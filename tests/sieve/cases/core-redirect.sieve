@@ -1,0 +1,1 @@
+redirect "carol@example.net";

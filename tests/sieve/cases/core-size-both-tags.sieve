@@ -1,0 +1,1 @@
+if size :over :under 100 { discard; }

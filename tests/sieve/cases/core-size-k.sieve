@@ -1,0 +1,1 @@
+if size :over 1K { discard; } else { redirect "small@example.net"; }

@@ -1,0 +1,2 @@
+if true { redirect "s@example.net"; stop; }
+discard;

@@ -1,0 +1,1 @@
+redirect "abc@example.net;

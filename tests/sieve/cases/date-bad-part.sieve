@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if date :is "date" "fortnight" "1" { fileinto "x"; }

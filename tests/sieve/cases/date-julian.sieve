@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if date :originalzone :matches "date" "julian" "*" { fileinto "j${1}"; }

@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if date :originalzone :matches "received" "iso8601" "*" { fileinto "${1}"; }

@@ -1,0 +1,3 @@
+# message: encoded.eml
+require ["date", "fileinto", "variables"];
+if date :originalzone :matches "date" "std11" "*" { fileinto "${1}"; }

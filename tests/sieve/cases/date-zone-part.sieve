@@ -1,0 +1,3 @@
+# message: encoded.eml
+require ["date", "fileinto", "variables"];
+if date :originalzone :matches "date" "zone" "*" { fileinto "z${1}"; }

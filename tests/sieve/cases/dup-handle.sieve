@@ -1,0 +1,3 @@
+# message: list.eml
+require ["duplicate", "fileinto"];
+if duplicate :handle "list" :header "list-id" { fileinto "x"; }

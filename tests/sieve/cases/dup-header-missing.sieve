@@ -1,0 +1,2 @@
+require ["duplicate", "fileinto"];
+if duplicate :header "x-none" { fileinto "Dups"; }

@@ -1,0 +1,3 @@
+require ["duplicate", "fileinto"];
+if duplicate :header "subject" { discard; }
+if duplicate :uniqueid "a" { discard; }

@@ -1,0 +1,2 @@
+require ["duplicate", "variables"];
+if header :matches "subject" "*" { if duplicate :uniqueid "${1}" { discard; } }

@@ -1,0 +1,3 @@
+require ["editheader", "fileinto", "variables", "index"];
+addheader :last "Subject" "last";
+if header :index 2 :matches "subject" "*" { fileinto "${1}"; }

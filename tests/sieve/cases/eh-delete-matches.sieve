@@ -1,0 +1,4 @@
+# message: addresses.eml
+require ["editheader", "fileinto", "variables"];
+deleteheader :matches "x-custom" "*ir*";
+if header :count "eq" "x-custom" "1" { fileinto "One"; }

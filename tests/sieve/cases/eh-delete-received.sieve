@@ -1,0 +1,3 @@
+require ["editheader", "fileinto", "variables"];
+deleteheader "received";
+if exists "received" { fileinto "Still"; }

@@ -1,0 +1,3 @@
+require ["editheader", "fileinto", "variables"];
+deleteheader "x-priority";
+if exists "x-priority" { fileinto "Still"; } else { fileinto "Gone"; }

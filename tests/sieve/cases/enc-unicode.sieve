@@ -1,0 +1,2 @@
+require ["encoded-character", "fileinto"];
+fileinto "Gesch${unicode:e4}ftlich";

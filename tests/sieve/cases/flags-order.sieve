@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto"];
+fileinto "A";
+addflag "\\Seen";
+fileinto "B";

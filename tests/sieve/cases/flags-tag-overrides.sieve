@@ -1,0 +1,3 @@
+require ["imap4flags", "fileinto"];
+addflag "\\Flagged";
+fileinto :flags "\\Seen" "Junk";

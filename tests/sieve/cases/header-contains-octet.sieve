@@ -1,0 +1,1 @@
+if header :contains :comparator "i;octet" "subject" "THERE" { discard; } else { keep; }

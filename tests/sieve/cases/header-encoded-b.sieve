@@ -1,0 +1,2 @@
+# message: encoded.eml
+if header :contains "from" "Jürgen" { discard; }

@@ -1,0 +1,2 @@
+# message: encoded.eml
+if header :is "subject" "Grüße aus München and more" { discard; } else { keep; }

@@ -1,0 +1,2 @@
+# message: encoded.eml
+if header :contains "subject" "=?ISO" { discard; } else { keep; }

@@ -1,0 +1,1 @@
+if header :contains ["x-missing", "subject"] ["nope", "there"] { discard; }

@@ -1,0 +1,2 @@
+# message: addresses.eml
+if header :is "x-custom" "second" { discard; }

@@ -1,0 +1,2 @@
+require ["include", "fileinto"];
+if header :contains "subject" "hello" { include :global "g1"; } else { fileinto "Other"; }

@@ -1,0 +1,4 @@
+require ["include", "variables", "fileinto"];
+global "folder";
+include "setg";
+fileinto "${folder}";

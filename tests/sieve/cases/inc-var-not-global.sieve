@@ -1,0 +1,3 @@
+require ["include", "variables", "fileinto"];
+include "setg";
+fileinto "x${folder}";

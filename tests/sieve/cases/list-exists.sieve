@@ -1,0 +1,3 @@
+# message: list.eml
+require "fileinto";
+if exists "list-id" { fileinto "Lists"; }

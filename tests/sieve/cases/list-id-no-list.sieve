@@ -1,0 +1,4 @@
+require ["fileinto", "variables"];
+if header :matches "list-id" "*<*>*" {
+  fileinto "Lists.${2}";
+}

@@ -1,0 +1,3 @@
+# message: list.eml
+require "fileinto";
+if header :is "precedence" ["list", "bulk"] { fileinto "Bulk"; }

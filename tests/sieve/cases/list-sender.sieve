@@ -1,0 +1,3 @@
+# message: list.eml
+require "fileinto";
+if address :localpart :matches "sender" "*-bounces" { fileinto "Lists"; }

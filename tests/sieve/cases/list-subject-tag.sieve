@@ -1,0 +1,3 @@
+# message: list.eml
+require ["fileinto", "variables"];
+if header :matches "subject" "[*] *" { fileinto "Lists.${1}"; }

@@ -1,0 +1,3 @@
+# message: plus.eml
+require ["fileinto", "subaddress"];
+if address :detail :is "to" "orders" { fileinto "Orders"; }

@@ -1,0 +1,2 @@
+require "envelope";
+if envelope :detail "to" "x" { discard; }

@@ -1,0 +1,3 @@
+require "reject";
+redirect "x@example.net";
+reject "no";

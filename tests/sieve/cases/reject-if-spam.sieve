@@ -1,0 +1,3 @@
+# message: spam.eml
+require "reject";
+if header :contains "X-Spam-Flag" "YES" { reject "Spam is not welcome here."; }

@@ -1,0 +1,3 @@
+require ["reject", "vacation"];
+reject "a";
+vacation "b";

@@ -1,0 +1,1 @@
+if header :value "gt" "subject" "a" { discard; }

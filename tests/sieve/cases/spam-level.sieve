@@ -1,0 +1,3 @@
+# message: spam.eml
+require "fileinto";
+if header :contains "X-Spam-Level" "*****" { fileinto "Junk"; }

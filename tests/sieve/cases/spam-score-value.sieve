@@ -1,0 +1,3 @@
+# message: spam.eml
+require ["fileinto", "relational", "comparator-i;ascii-numeric"];
+if header :value "ge" :comparator "i;ascii-numeric" "X-Rspamd-Score" "10" { fileinto "Junk"; }

@@ -1,0 +1,3 @@
+# message: spam.eml
+require ["fileinto"];
+if header :matches "Subject" "[SPAM]*" { fileinto "Spam"; }

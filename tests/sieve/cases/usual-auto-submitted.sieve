@@ -1,0 +1,3 @@
+# message: bounce.eml
+require "fileinto";
+if header :is "auto-submitted" "auto-replied" { fileinto "Auto"; }

@@ -1,0 +1,2 @@
+# message: bounce.eml
+if header :contains "from" "MAILER-DAEMON" { discard; stop; }

@@ -1,0 +1,3 @@
+require ["copy"];
+redirect :copy "phone@example.net";
+keep;

@@ -1,0 +1,2 @@
+require ["fileinto", "variables"];
+if address :domain :matches "from" "*" { fileinto "Senders.${1}"; }

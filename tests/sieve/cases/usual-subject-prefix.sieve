@@ -1,0 +1,3 @@
+# message: plus.eml
+require "fileinto";
+if header :matches "subject" ["*order*", "*shipped*"] { fileinto "Shopping"; }

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :days 100 "I am away.";

@@ -1,0 +1,3 @@
+# message: list.eml
+require "vacation";
+if not exists "list-id" { vacation "Away."; }

@@ -1,0 +1,7 @@
+require "vacation";
+vacation :mime text:
+Content-Type: text/plain
+
+Away.
+.
+;

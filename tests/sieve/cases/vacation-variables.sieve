@@ -1,0 +1,2 @@
+require ["vacation", "variables"];
+if header :matches "subject" "*" { vacation :subject "Re: ${1}" "Away."; }

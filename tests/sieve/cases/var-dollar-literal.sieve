@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "x" "1";
+fileinto "a$b${x}${";

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set :length "n" "héllo";
+fileinto "len${n}";

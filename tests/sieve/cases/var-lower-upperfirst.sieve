@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set :lower :upperfirst "f" "mIXED";
+fileinto "${f}";

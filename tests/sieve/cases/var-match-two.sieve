@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if header :matches "from" "* <*@*>" { fileinto "${1}.${3}"; }

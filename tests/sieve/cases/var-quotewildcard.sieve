@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set :quotewildcard "q" "a*b?c\\d";
+if string :is "${q}" "a\\*b\\?c\\\\d" { fileinto "quoted"; }

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "to" "not an address";
+redirect "${to}";

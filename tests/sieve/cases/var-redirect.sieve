@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "to" "carol@example.net";
+redirect "${to}";

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "a" "some value";
+if string :contains "${a}" "val" { fileinto "yes"; }

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "a" "user@example.org";
+if string :matches "${a}" "*@*" { fileinto "${2}"; }

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+set "a" "value";
+if string :is "${a}" "value" { fileinto "yes"; }

@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+fileinto "A${nothing}B";

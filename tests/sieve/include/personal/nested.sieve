@@ -1,0 +1,3 @@
+require "include";
+include "p1";
+include :global "spam";

@@ -1,0 +1,3 @@
+require "include";
+return;
+discard;

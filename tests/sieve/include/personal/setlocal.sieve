@@ -1,0 +1,3 @@
+require ["variables", "include"];
+set "local" "L";
+set "global.shared" "S";
