@@ -77,6 +77,25 @@ static void man_type(FILE *out, const struct setting_def *def)
 	}
 }
 
+/* man_escape_breakable - man_escape with a break point (\:) after each
+   ':', so that a long list such as ssl_cipher_list's default can wrap */
+static void man_escape_breakable(FILE *out, const char *text)
+{
+	char *copy = strdup(text);
+
+	for (char *p = copy; p != NULL && *p != '\0';) {
+		char *colon = strchr(p, ':');
+
+		if (colon != NULL)
+			*colon = '\0';
+		man_escape(out, p);
+		if (colon != NULL)
+			fputs(":\\:", out);
+		p = colon != NULL ? colon + 1 : NULL;
+	}
+	free(copy);
+}
+
 /* man_default - the default as config text; quoted when spaces at its
    ends would otherwise be lost, "empty" when there is none */
 static void man_default(FILE *out, const struct setting_def *def)
@@ -91,7 +110,7 @@ static void man_default(FILE *out, const struct setting_def *def)
 	/* \\% : never hyphenated, a default is copied as it is */
 	fputs(value[0] == ' ' || value[len - 1] == ' ' ?
 	      "\\fI\\%\\(dq" : "\\fI\\%", out);
-	man_escape(out, value);
+	man_escape_breakable(out, value);
 	fputs(value[0] == ' ' || value[len - 1] == ' ' ?
 	      "\\(dq\\fR" : "\\fR", out);
 }

@@ -130,6 +130,17 @@ void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
 	send_body(client, &env);
 }
 
+void stats_report_tls_handshake(struct stats_client *client, bool ok)
+{
+	Loft__Envelope env = LOFT__ENVELOPE__INIT;
+	Loft__TlsHandshake msg = LOFT__TLS_HANDSHAKE__INIT;
+
+	msg.ok = ok;
+	env.body_case = LOFT__ENVELOPE__BODY_TLS_HANDSHAKE;
+	env.tls_handshake = &msg;
+	send_body(client, &env);
+}
+
 const char *stats_report_level_name(enum log_level level)
 {
 	static const char *const names[LOG_LEVEL_COUNT] = {

@@ -44,6 +44,9 @@ struct stats_report_delivery {
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);
 
+/* stats_report_tls_handshake - a TLS handshake succeeded or failed */
+void stats_report_tls_handshake(struct stats_client *client, bool ok);
+
 /* whether a userdb lookup was answered by the process's cache */
 enum stats_report_cache {
 	STATS_REPORT_NO_CACHE,		/* no cache (or not a lookup) */

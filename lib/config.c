@@ -736,20 +736,6 @@ static bool config_loft_key(const struct config_section *sec, const char *key)
 		dovecot_setting_find(extras, key) == NULL;
 }
 
-/* config_listener_ssl - until loft has TLS, a listener of a service loft
-   runs that asks for it would serve plaintext instead: refused */
-static int config_listener_ssl(struct config_ctx *ctx, const char *file,
-			       unsigned int line,
-			       const struct listener_settings *l)
-{
-	if (!l->ssl)
-		return 0;
-	return config_error(ctx, file, line,
-			    "inet_listener %s: ssl = yes: loft does not "
-			    "implement TLS (the listener would serve "
-			    "plaintext)", l->name);
-}
-
 /* config_key_value - one key = raw line in the current section */
 static int config_key_value(struct config_ctx *ctx, const struct config_file *file,
 			    unsigned int line, const char *key, const char *raw)
@@ -796,8 +782,6 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 		/* Dovecot reads "mode = 600" as decimal; loftd warns */
 		if (strcmp(key, "mode") == 0)
 			l->mode_decimal = settings_mode_is_decimal(value);
-		if (strcmp(key, "ssl") == 0)
-			return config_listener_ssl(ctx, path, line, l);
 		return 0;
 	case CONFIG_SECTION_USERDB:
 		udb = &ctx->set->userdbs[sec->index];

@@ -292,21 +292,12 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	DOVECOT_END
 };
 
-/* TLS: until loft implements it (issue 12 point 5), the ssl settings are
-   Dovecot settings loft does not use; ssl = required would refuse mail
-   sent without TLS, so it is refused. A listener's ssl = yes is refused
-   by the config parser. Entries that become real loft settings are
-   simply found in loft's table first. */
+/* The ssl settings loft's TLS does not have: user names from client
+   certificates, CRLs, OpenSSL engines, the client side */
 static const struct dovecot_setting dovecot_ssl_settings[] = {
-	R(ssl, "no:yes", "TLS"),
-	F(ssl_alt_cert), F(ssl_alt_key), F(ssl_ca), F(ssl_cert),
-	F(ssl_cert_username_field), F(ssl_cipher_list), F(ssl_cipher_suites),
-	F(ssl_client_ca_dir), F(ssl_client_ca_file), F(ssl_client_cert),
-	F(ssl_client_key), F(ssl_client_require_valid_cert),
-	F(ssl_crypto_device), F(ssl_curve_list), F(ssl_dh), F(ssl_key),
-	F(ssl_key_password), F(ssl_min_protocol), F(ssl_options),
-	F(ssl_prefer_server_ciphers), F(ssl_require_crl),
-	F(ssl_verify_client_cert), F(verbose_ssl),
+	F(ssl_cert_username_field), F(ssl_client_ca_dir), F(ssl_client_ca_file),
+	F(ssl_client_cert), F(ssl_client_key), F(ssl_client_require_valid_cert),
+	F(ssl_crypto_device), F(ssl_require_crl), F(verbose_ssl),
 	DOVECOT_END
 };
 

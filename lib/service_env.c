@@ -47,13 +47,25 @@ static int service_env_fail(const char **error_r, const char *fmt, ...)
 	return -1;
 }
 
-/* parse_listener - "inet:lmtp" or "inet:lmtp:haproxy" into l */
+/* strip_flag - remove ":flag" from the end of name[0..*len) if it is there */
+static bool strip_flag(const char *name, size_t *len, const char *flag)
+{
+	size_t flag_len = strlen(flag);
+
+	if (*len <= flag_len ||
+	    strncmp(name + *len - flag_len, flag, flag_len) != 0)
+		return false;
+	*len -= flag_len;
+	return true;
+}
+
+/* parse_listener - "inet:lmtp", "inet:lmtps:ssl", "inet:lmtp:haproxy" or
+   "inet:lmtps:ssl:haproxy" into l */
 static int parse_listener(const char *item, int fd,
 			  struct service_listener *l, const char **error_r)
 {
-	static const char haproxy_flag[] = ":haproxy";
 	const char *colon = strchr(item, ':');
-	size_t name_len, flag_len = strlen(haproxy_flag);
+	size_t name_len;
 	struct stat st;
 
 	memset(l, 0, sizeof(*l));
@@ -75,11 +87,8 @@ static int parse_listener(const char *item, int fd,
 		return service_env_fail(error_r, "listener fd %d (%s) is not a socket",
 					fd, item);
 	name_len = strlen(colon + 1);
-	if (name_len > flag_len &&
-	    strcmp(colon + 1 + name_len - flag_len, haproxy_flag) == 0) {
-		l->haproxy = true;
-		name_len -= flag_len;
-	}
+	l->haproxy = strip_flag(colon + 1, &name_len, ":haproxy");
+	l->ssl = strip_flag(colon + 1, &name_len, ":ssl");
 	l->fd = fd;
 	l->name = xstrndup(colon + 1, name_len);
 	return 0;
@@ -222,11 +231,13 @@ char *service_env_listeners_value(const struct listener_settings *listeners,
 
 	strbuf_init(&buf, 64);
 	for (size_t i = 0; i < count; i++) {
-		strbuf_appendf(&buf, "%s%s:%s%s", i == 0 ? "" : ",",
+		bool inet = listeners[i].type == LISTENER_INET;
+
+		strbuf_appendf(&buf, "%s%s:%s%s%s", i == 0 ? "" : ",",
 			       listener_type_name(listeners[i].type),
 			       listeners[i].name,
-			       listeners[i].type == LISTENER_INET &&
-			       listeners[i].haproxy ? ":haproxy" : "");
+			       inet && listeners[i].ssl ? ":ssl" : "",
+			       inet && listeners[i].haproxy ? ":haproxy" : "");
 	}
 	return strbuf_detach(&buf);
 }

@@ -19,10 +19,12 @@
  *                        keeps loftd's stderr)
  * and the environment
  *   LOFT_SERVICE=lmtp
- *   LOFT_LISTENERS=inet:lmtp:haproxy,unix:lmtp
- *                        type:name[:haproxy] of fds 5, 6, ...; ":haproxy"
- *                        marks a listener whose clients start with a
- *                        PROXY protocol header
+ *   LOFT_LISTENERS=inet:lmtps:ssl:haproxy,unix:lmtp
+ *                        type:name[:ssl][:haproxy] of fds 5, 6, ...;
+ *                        ":ssl" marks a listener whose clients start TLS
+ *                        at once (ssl = yes), ":haproxy" one whose
+ *                        clients start with a PROXY protocol header
+ *                        (before the TLS handshake)
  *   LOFT_LOG_FD=5+N      the log channel; log_init() sends every line
  *                        there (LOFT_LOG_SERVER_FD in loft-log instead)
  * A process started by hand has no LOFT_SERVICE and runs standalone.
@@ -45,6 +47,7 @@ struct service_listener {
 	enum listener_type type;
 	char *name;
 	bool haproxy;		/* a PROXY header precedes each client */
+	bool ssl;		/* TLS from the first byte (after the header) */
 };
 
 struct service_env {
@@ -69,7 +72,8 @@ int service_env_load_settings(const struct service_env *env,
 int service_env_snapshot(const struct loft_settings *set, const char **error_r);
 
 /* service_env_listeners_value - master side: the LOFT_LISTENERS value for
-   listeners (xmalloc'ed); haproxy is honoured for inet listeners */
+   listeners (xmalloc'ed); ssl and haproxy are honoured for inet
+   listeners */
 char *service_env_listeners_value(const struct listener_settings *listeners,
 				  size_t count);
 

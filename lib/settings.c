@@ -59,6 +59,8 @@ static const char settings_first_enum_mail_fsync[] = "optimized";
 static const char settings_first_enum_lmtp_hdr_delivery_address[] = "final";
 static const char settings_first_enum_log_format[] = "text";
 static const char settings_first_enum_skip[] = "never";
+static const char settings_first_enum_ssl[] = "no";
+static const char settings_first_enum_ssl_min_protocol[] = "TLSv1.2";
 
 const struct setting_def loft_setting_defs[] = {
 	/* general */
@@ -75,6 +77,42 @@ const struct setting_def loft_setting_defs[] = {
 	  "haproxy = yes listener (empty: none; others are disconnected)"),
 	G(STR, mail_temp_dir, "/tmp",
 	  "Directory for temporary copies of incoming mail"),
+
+	/* TLS: Dovecot's names and meanings (the default of ssl differs:
+	   Dovecot's is yes, with a certificate path loft cannot assume) */
+	G_ENUM(ssl, "no:yes:required",
+	       "TLS for LMTP: no, yes (STARTTLS offered; ssl = yes listeners) "
+	       "or required (also refuses commands but LHLO, STARTTLS, NOOP and "
+	       "QUIT before STARTTLS, except from local peers)"),
+	G(STR, ssl_cert, "",
+	  "PEM certificate (and chain) served: ssl_cert = </path/cert.pem"),
+	G(STR, ssl_key, "", "PEM private key of ssl_cert: ssl_key = </path/key.pem"),
+	G(STR, ssl_alt_cert, "",
+	  "A second PEM certificate of another key type (RSA beside ECDSA)"),
+	G(STR, ssl_alt_key, "", "PEM private key of ssl_alt_cert"),
+	G(STR, ssl_key_password, "", "Password of an encrypted ssl_key (and ssl_alt_key)"),
+	G(STR, ssl_ca, "",
+	  "PEM CA certificates client certificates are verified against "
+	  "(with ssl_verify_client_cert)"),
+	G(BOOL, ssl_verify_client_cert, "no",
+	  "Require LMTP clients to present a certificate ssl_ca verifies"),
+	G_ENUM(ssl_min_protocol, "TLSv1.2:SSLv3:TLSv1:TLSv1.1:TLSv1.3:ANY:LATEST",
+	       "Oldest TLS version accepted"),
+	G(STR, ssl_cipher_list,
+	  "ALL:!kRSA:!SRP:!kDHd:!DSS:!aNULL:!eNULL:!EXPORT:!DES:!3DES:!MD5:!PSK:!RC4:!ADH:!LOW@STRENGTH",
+	  "OpenSSL cipher list for TLS 1.2 and older"),
+	G(STR, ssl_cipher_suites, "",
+	  "OpenSSL TLS 1.3 cipher suites (empty: OpenSSL's default)"),
+	G(STR, ssl_curve_list, "",
+	  "OpenSSL key exchange groups, colon separated (empty: OpenSSL's default)"),
+	G(BOOL, ssl_prefer_server_ciphers, "no",
+	  "Choose the cipher by the server's order, not the client's"),
+	G(STR, ssl_dh, "",
+	  "PEM Diffie-Hellman parameters for DHE ciphers: ssl_dh = </path/dh.pem "
+	  "(empty: OpenSSL's built-in groups)"),
+	G(STR, ssl_options, "",
+	  "Space-separated: no_compression (always on in loft), no_ticket "
+	  "(no TLS session tickets)"),
 
 	/* mail storage */
 	G(STR, mail_home, "",
@@ -946,7 +984,9 @@ static void settings_write_key_value(FILE *out, int indent, const char *key,
 }
 
 /* settings that settings_print() hides */
-static const char *const settings_secrets[] = { "http_api_key" };
+static const char *const settings_secrets[] = {
+	"http_api_key", "ssl_key", "ssl_alt_key", "ssl_key_password",
+};
 static __thread bool settings_hide_secrets;
 
 /* settings_is_secret - def holds a secret to hide from printouts */

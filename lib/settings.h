@@ -99,6 +99,19 @@ struct loft_settings {
 	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
 	char *mail_temp_dir;
 
+	/* TLS (LMTP STARTTLS and ssl = yes listeners; lib/tls.h) */
+	char *ssl;			/* no | yes | required */
+	char *ssl_cert, *ssl_key;	/* PEM text (`<file` reads the file) */
+	char *ssl_alt_cert, *ssl_alt_key; /* a second pair (RSA + ECDSA) */
+	char *ssl_key_password;
+	char *ssl_ca;			/* PEM: CAs for client certificates */
+	bool ssl_verify_client_cert;
+	char *ssl_min_protocol;
+	char *ssl_cipher_list, *ssl_cipher_suites, *ssl_curve_list;
+	bool ssl_prefer_server_ciphers;
+	char *ssl_dh;			/* PEM DH parameters ("": built-in) */
+	char *ssl_options;		/* "no_compression no_ticket" */
+
 	/* mail storage */
 	char *mail_home;
 	char *mail_location;

@@ -20,6 +20,8 @@ PACKAGES="$PACKAGES dpkg-dev lintian adduser logrotate"
 # Pigeonhole's sieve-test for the Sieve conformance test (run with a
 # private config; no dovecot service is started)
 PACKAGES="$PACKAGES dovecot-sieve"
+# TLS: OpenSSL, and swaks' TLS (test_tls.py)
+PACKAGES="$PACKAGES libssl-dev openssl libio-socket-ssl-perl"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES dovecot-lmtpd bc"
 fi

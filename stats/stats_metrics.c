@@ -61,6 +61,7 @@ struct stats_metrics_counters {
 	uint64_t dropped;
 	uint64_t http_auth_failures;
 	uint64_t userdb_cache[2];	/* hits, misses */
+	uint64_t tls_handshakes, tls_handshake_failures;
 };
 
 /* What outlives the process (stats_state): the counters and the names
@@ -122,6 +123,8 @@ enum stats_metric_id {
 	STATS_M_CONFIG_RELOAD_TIME,
 	STATS_M_EVENTS_DROPPED,
 	STATS_M_HTTP_AUTH_FAILURES,
+	STATS_M_TLS_HANDSHAKES,
+	STATS_M_TLS_HANDSHAKE_FAILURES,
 	STATS_M_COUNT
 };
 
@@ -201,6 +204,12 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_HTTP_AUTH_FAILURES] = { "loft_http_auth_failures_total",
 		STATS_METRIC_COUNTER, NULL,
 		"HTTP API requests refused for missing or wrong credentials." },
+	[STATS_M_TLS_HANDSHAKES] = { "loft_tls_handshakes_total",
+		STATS_METRIC_COUNTER, NULL,
+		"LMTP TLS handshakes completed (STARTTLS and ssl = yes listeners)." },
+	[STATS_M_TLS_HANDSHAKE_FAILURES] = { "loft_tls_handshake_failures_total",
+		STATS_METRIC_COUNTER, NULL,
+		"LMTP TLS handshakes that failed or were abandoned." },
 };
 
 static const char *const stats_metric_type_names[] = {
@@ -497,6 +506,14 @@ void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n)
 	m->store->c.http_auth_failures += n;
 }
 
+void stats_metrics_tls_handshake(struct stats_metrics *m, bool ok)
+{
+	if (ok)
+		m->store->c.tls_handshakes++;
+	else
+		m->store->c.tls_handshake_failures++;
+}
+
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 {
 	m->store->c.dropped += n;
@@ -742,6 +759,10 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_plain(sink, STATS_M_EVENTS_DROPPED, m->store->c.dropped);
 	stats_metrics_walk_plain(sink, STATS_M_HTTP_AUTH_FAILURES,
 				 m->store->c.http_auth_failures);
+	stats_metrics_walk_plain(sink, STATS_M_TLS_HANDSHAKES,
+				 m->store->c.tls_handshakes);
+	stats_metrics_walk_plain(sink, STATS_M_TLS_HANDSHAKE_FAILURES,
+				 m->store->c.tls_handshake_failures);
 }
 
 /* ---- numbers ---- */

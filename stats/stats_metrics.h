@@ -162,6 +162,9 @@ void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit);
 /* stats_metrics_http_auth_failures - n HTTP API requests refused for
    missing or wrong credentials (loft_http_auth_failures_total) */
 void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n);
+/* stats_metrics_tls_handshake - an LMTP TLS handshake done or failed
+   (loft_tls_handshakes_total, loft_tls_handshake_failures_total) */
+void stats_metrics_tls_handshake(struct stats_metrics *m, bool ok);
 /* stats_metrics_kicks - n sessions kicked (loft_kicks_total) */
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n);
 /* stats_metrics_reload - n config reloads succeeded (ok) or failed

@@ -471,6 +471,9 @@ static const char *peer_report(struct stats_peer *peer,
 	case LOFT__ENVELOPE__BODY_DROPPED:
 		stats_metrics_dropped(server->metrics, env->dropped->events);
 		break;
+	case LOFT__ENVELOPE__BODY_TLS_HANDSHAKE:
+		stats_metrics_tls_handshake(server->metrics, env->tls_handshake->ok);
+		break;
 	case LOFT__ENVELOPE__BODY_MASTER_STATUS:
 		on_master_status(peer, env->master_status);
 		break;

@@ -10,6 +10,7 @@
 
 #include "delivery.h"
 #include "evloop.h"
+#include "lmtp_command.h"
 #include "lmtp_data.h"
 #include "lmtp_proxy.h"
 #include "lmtp_server.h"
@@ -19,6 +20,7 @@
 #include "session_id.h"
 #include "settings.h"
 #include "strbuf.h"
+#include "tls.h"
 #include "workpool.h"
 
 /* Longest command line accepted, CRLF excluded: a 4-letter verb, a space
@@ -43,6 +45,11 @@ struct lmtp_server {
 	struct lmtp_stats *stats;
 	lmtp_server_idle_callback_t *idle_cb;
 	void *idle_context;
+	struct tls_server *tls;		/* NULL: ssl = no */
+	bool tls_required;		/* ssl = required */
+	/* handshake failures logged in the current minute, and not */
+	uint64_t tls_log_window_msecs;
+	unsigned int tls_log_count, tls_log_suppressed;
 };
 
 struct lmtp_recipient {
@@ -106,6 +113,11 @@ struct lmtp_session {
 	bool bdat_discard;	/* a refused chunk: read and drop its octets */
 	char bdat_reply[160];	/* the refusal, sent once they are read */
 
+	struct tls_conn *tls;	/* NULL: plaintext */
+	bool tls_handshaking;	/* no LMTP bytes move until it is done */
+	bool starttls_pending;	/* 220 sent: TLS starts once it is flushed */
+	bool local;		/* UNIX socket, or remote IP = local IP */
+
 	unsigned int invalid_commands;
 	unsigned int transaction_count;
 	struct lmtp_transaction *trans;
@@ -118,8 +130,12 @@ struct lmtp_session {
 };
 
 /* lmtp_session.c */
+/* what lmtp_session_create knows about the connection */
+#define LMTP_SESSION_LOCAL 0x01	/* a local peer (ssl = required spares it) */
+#define LMTP_SESSION_TLS 0x02	/* TLS from the first byte (ssl = yes listener) */
 void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
-			 const char *peer_ip, unsigned int peer_port);
+			 const char *peer_ip, unsigned int peer_port,
+			 unsigned int flags);
 void lmtp_session_destroy(struct lmtp_session *session, const char *reason);
 void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
 	LOFT_ATTR_FORMAT(2, 3);
@@ -145,6 +161,23 @@ void lmtp_transaction_data_append(struct lmtp_session *session,
 /* lmtp_transaction_data_end - deliver (async) and reply per recipient */
 void lmtp_transaction_data_end(struct lmtp_session *session);
 unsigned int lmtp_transaction_accepted(const struct lmtp_transaction *trans);
+
+/* lmtp_tls.c */
+/* lmtp_tls_begin - start the server side of a TLS handshake (an ssl = yes
+   listener's client, or STARTTLS once its 220 is flushed) */
+void lmtp_tls_begin(struct lmtp_session *session);
+/* lmtp_tls_handshake - go on with the handshake; false when the session
+   was destroyed (it failed), else tls_handshaking says whether it goes on */
+bool lmtp_tls_handshake(struct lmtp_session *session);
+/* lmtp_tls_abandoned - the session ends mid-handshake: count and log */
+void lmtp_tls_abandoned(struct lmtp_session *session, const char *reason);
+/* lmtp_tls_offered - whether LHLO advertises STARTTLS */
+bool lmtp_tls_offered(const struct lmtp_session *session);
+void lmtp_tls_cmd_starttls(struct lmtp_session *session, const char *param);
+/* lmtp_tls_refusal - "530 5.7.0 TLS required." when ssl = required
+   forbids verb before STARTTLS on this connection, else NULL */
+const char *lmtp_tls_refusal(const struct lmtp_session *session,
+			     enum lmtp_verb verb);
 
 /* lmtp_server.c */
 void lmtp_server_session_gone(struct lmtp_server *server,

@@ -33,6 +33,7 @@ struct lmtp_listener {
 	struct lmtp_server *server;
 	int fd;
 	bool haproxy;
+	bool ssl;		/* TLS from the first byte */
 	struct evloop_io *io;
 };
 
@@ -45,6 +46,7 @@ struct lmtp_proxy_client {
 	struct evloop_timer *timer;
 	char peer_ip[128];		/* the proxy's own address */
 	unsigned int peer_port;
+	unsigned int session_flags;	/* LMTP_SESSION_* known at accept */
 	size_t have;
 	unsigned char buf[SERVICE_CHILD_PROXY_MAX_SIZE];
 };
@@ -194,17 +196,20 @@ static void listeners_close(struct lmtp_server *server)
 	}
 }
 
-/* peer_address - numeric address and port of a connected socket */
-static void peer_address(int fd, char *ip, size_t ip_size,
-			 unsigned int *port_r)
+/* socket_address - numeric address and port of a connected socket's
+   peer, or its own local end; "local" for a UNIX socket */
+static void socket_address(int fd, bool peer, char *ip, size_t ip_size,
+			   unsigned int *port_r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char port[16];
+	int ret;
 
 	*port_r = 0;
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    ss.ss_family == AF_UNIX ||
+	ret = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) :
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+	if (ret < 0 || ss.ss_family == AF_UNIX ||
 	    getnameinfo((struct sockaddr *)&ss, len, ip, (socklen_t)ip_size,
 			port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		snprintf(ip, ip_size, "local");
@@ -214,6 +219,19 @@ static void peer_address(int fd, char *ip, size_t ip_size,
 	/* IPv4-mapped IPv6 reads better as plain IPv4 */
 	if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.') != NULL)
 		memmove(ip, ip + 7, strlen(ip + 7) + 1);
+}
+
+/* peer_is_local - Dovecot's "secured" without TLS: a UNIX socket, or the
+   peer's address is the connection's own local address */
+static bool peer_is_local(int fd, const char *peer_ip)
+{
+	char local_ip[128];
+	unsigned int port;
+
+	if (strcmp(peer_ip, "local") == 0)
+		return true;
+	socket_address(fd, false, local_ip, sizeof(local_ip), &port);
+	return strcmp(local_ip, peer_ip) == 0;
 }
 
 /* proxy_client_free - unlink pc (closing its fd unless handed on) */
@@ -269,15 +287,20 @@ static void proxy_client_done(struct lmtp_proxy_client *pc,
 	struct lmtp_server *server = &pc->state->server;
 	char ip[128];
 	unsigned int port = hdr->local ? pc->peer_port : hdr->src_port;
+	unsigned int flags = pc->session_flags & ~LMTP_SESSION_LOCAL;
 	int fd = pc->fd;
 
 	snprintf(ip, sizeof(ip), "%s", hdr->local ? pc->peer_ip : hdr->src_ip);
+	/* local as the connection itself, or as the header says */
+	if (hdr->local ? (pc->session_flags & LMTP_SESSION_LOCAL) != 0 :
+	    strcmp(hdr->src_ip, hdr->dst_ip) == 0)
+		flags |= LMTP_SESSION_LOCAL;
 	log_set_session(NULL);
 	log_set_user(NULL);
 	log_debug("haproxy: PROXY v%u header from %s: client %s:%u",
 		  hdr->version, pc->peer_ip, ip, port);
 	proxy_client_free(pc, false);
-	lmtp_session_create(server, fd, fd, ip, port);
+	lmtp_session_create(server, fd, fd, ip, port, flags);
 	server_report(server);
 }
 
@@ -342,7 +365,8 @@ static int64_t proxy_client_timeout(struct evloop_timer *timer, void *context)
 
 /* proxy_client_start - wait for the PROXY header of a new client */
 static void proxy_client_start(struct lmtp_server *server, int fd,
-			       const char *ip, unsigned int port)
+			       const char *ip, unsigned int port,
+			       unsigned int session_flags)
 {
 	struct lmtp_server_state *state = server_state(server);
 	struct lmtp_proxy_client *pc = xcalloc(1, sizeof(*pc));
@@ -351,6 +375,7 @@ static void proxy_client_start(struct lmtp_server *server, int fd,
 	pc->fd = fd;
 	snprintf(pc->peer_ip, sizeof(pc->peer_ip), "%s", ip);
 	pc->peer_port = port;
+	pc->session_flags = session_flags;
 	pc->io = evloop_add_io(server->loop, fd, EVLOOP_READ,
 			       proxy_client_input, pc);
 	pc->timer = evloop_add_timer(server->loop, LMTP_SERVER_PROXY_TIMEOUT_MSECS,
@@ -409,11 +434,12 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 	struct lmtp_server *server = l->server;
 	struct lmtp_server_state *state = server_state(server);
 	bool haproxy = l->haproxy;
+	bool ssl = l->ssl;
 
 	while (server_in_use(server) < server->client_limit &&
 	       !server->shutting_down && !state->service_count_reached) {
 		char ip[128];
-		unsigned int port;
+		unsigned int port, flags;
 		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (client < 0) {
@@ -424,10 +450,18 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			break;
 		}
 		accept_backoff_succeeded(state->accept_backoff);
-		peer_address(client, ip, sizeof(ip), &port);
+		socket_address(client, true, ip, sizeof(ip), &port);
+		flags = (peer_is_local(client, ip) ? LMTP_SESSION_LOCAL : 0) |
+			(ssl ? LMTP_SESSION_TLS : 0);
 		/* may close the listeners (and free l): l is not used after */
 		server_count_served(server);
-		if (haproxy && !cidr_list_match(server->set->haproxy_trusted_networks,
+		if (ssl && server->tls == NULL) {
+			/* never plaintext on a TLS port (loftd refuses such
+			   a config; this is loft-lmtp started by hand) */
+			log_error("dropping connection from %s: the listener "
+				  "has ssl = yes, but TLS is not configured", ip);
+			close(client);
+		} else if (haproxy && !cidr_list_match(server->set->haproxy_trusted_networks,
 						ip)) {
 			/* Dovecot's rule: only listed proxies may say who
 			   the client is */
@@ -435,10 +469,10 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 				    "haproxy_trusted_networks", ip);
 			close(client);
 		} else if (haproxy) {
-			proxy_client_start(server, client, ip, port);
+			proxy_client_start(server, client, ip, port, flags);
 		}
 		else
-			lmtp_session_create(server, client, client, ip, port);
+			lmtp_session_create(server, client, client, ip, port, flags);
 	}
 	if (server_in_use(server) >= server->client_limit &&
 	    !server->accepting_paused && server->listeners != NULL) {
@@ -449,13 +483,15 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 	server_report(server);
 }
 
-void lmtp_server_listen(struct lmtp_server *server, int fd, bool haproxy)
+void lmtp_server_listen(struct lmtp_server *server, int fd, bool haproxy,
+			bool ssl)
 {
 	struct lmtp_listener *l = xcalloc(1, sizeof(*l));
 
 	l->server = server;
 	l->fd = fd;
 	l->haproxy = haproxy;
+	l->ssl = ssl;
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	l->io = evloop_add_io(server->loop, fd, EVLOOP_READ, listener_accept, l);
 	l->next = server->listeners;
@@ -468,7 +504,17 @@ void lmtp_server_add_client(struct lmtp_server *server, int in_fd, int out_fd,
 	(void)fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
 	if (out_fd != in_fd)
 		(void)fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
-	lmtp_session_create(server, in_fd, out_fd, peer_ip, peer_port);
+	lmtp_session_create(server, in_fd, out_fd, peer_ip, peer_port,
+			    peer_ip == NULL || peer_is_local(in_fd, peer_ip) ?
+			    LMTP_SESSION_LOCAL : 0);
+}
+
+void lmtp_server_set_tls(struct lmtp_server *server, struct tls_server *tls)
+{
+	tls_server_free(&server->tls);
+	server->tls = tls;
+	server->tls_required = tls != NULL &&
+		strcmp(server->set->ssl, "required") == 0;
 }
 
 void lmtp_server_session_gone(struct lmtp_server *server,
@@ -566,5 +612,6 @@ void lmtp_server_free(struct lmtp_server **_server)
 	workpool_free(&server->pool);
 	lmtp_stats_free(&server->stats);
 	accept_backoff_free(&server_state(server)->accept_backoff);
+	tls_server_free(&server->tls);
 	free(server_state(server));
 }

@@ -11,7 +11,9 @@
  * service_count, reports every change of its session count (for the
  * status channel, lib/service_child.h), and on listeners with
  * `haproxy = yes` reads the PROXY protocol header of each client (5 s at
- * most) before the session starts with the address the header gives.
+ * most) before the session starts with the address the header gives. With
+ * TLS configured (ssl_* settings) sessions offer STARTTLS, and clients of
+ * `ssl = yes` listeners start with the TLS handshake (lmtp_tls.c).
  */
 #ifndef LOFT_LMTP_SERVER_H
 #define LOFT_LMTP_SERVER_H
@@ -55,8 +57,16 @@ void lmtp_server_set_status_callback(struct lmtp_server *server,
 
 /* lmtp_server_listen - accept sessions from a listening socket; haproxy:
    every client starts with a PROXY protocol header (an invalid or late
-   one closes the connection with a warning) */
-void lmtp_server_listen(struct lmtp_server *server, int fd, bool haproxy);
+   one closes the connection with a warning); ssl: then the TLS handshake
+   (ssl = yes listeners; without lmtp_server_set_tls() their clients are
+   refused) */
+void lmtp_server_listen(struct lmtp_server *server, int fd, bool haproxy,
+			bool ssl);
+/* lmtp_server_set_tls - serve TLS with tls (owned by the server from now
+   on): STARTTLS is offered, ssl = yes listeners work and ssl = required
+   applies. NULL: no TLS. */
+struct tls_server;
+void lmtp_server_set_tls(struct lmtp_server *server, struct tls_server *tls);
 /* lmtp_server_add_client - serve one session on in_fd/out_fd (stdin and
    stdout when started by hand); peer NULL = "local" */
 void lmtp_server_add_client(struct lmtp_server *server, int in_fd, int out_fd,

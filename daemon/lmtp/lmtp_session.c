@@ -10,7 +10,9 @@
  * are skipped without being stored and answered 500 5.5.2; eleven invalid
  * commands end the session. While a job (userdb lookup, delivery) runs on
  * the workpool the session reads nothing more, so replies keep their order
- * and a slow client costs one buffer, not a thread.
+ * and a slow client costs one buffer, not a thread. On a TLS session the
+ * same buffers move through lib/tls.h instead of read()/write()
+ * (lmtp_tls.c starts and finishes the handshake).
  */
 #include "lmtp_private.h"
 
@@ -81,10 +83,15 @@ void lmtp_session_reply(struct lmtp_session *session, const char *fmt, ...)
 /* session_flush - write what we can; false when the peer is gone */
 static bool session_flush(struct lmtp_session *session)
 {
+	if (session->tls_handshaking)
+		return true; /* the replies wait for the handshake */
 	while (session->out_pos < session->out.len) {
-		ssize_t ret = write(session->fd_out,
-				    session->out.data + session->out_pos,
-				    session->out.len - session->out_pos);
+		const char *data = session->out.data + session->out_pos;
+		size_t len = session->out.len - session->out_pos;
+		ssize_t ret = session->tls == NULL ?
+			write(session->fd_out, data, len) :
+			tls_conn_write(session->tls, data, len);
+
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -112,7 +119,8 @@ static bool session_close_if_done(struct lmtp_session *session)
 {
 	if (session->state == LMTP_STATE_WAIT)
 		return false;
-	if (session->quit && !session_output_pending(session)) {
+	if (session->quit && (!session_output_pending(session) ||
+			      session->tls_handshaking)) {
 		lmtp_session_destroy(session, session->disconnect_reason);
 		return true;
 	}
@@ -125,15 +133,30 @@ static bool session_close_if_done(struct lmtp_session *session)
 	return false;
 }
 
-/* session_update_io - read interest unless waiting, quitting or backed up;
-   write interest while output is pending */
-static void session_update_io(struct lmtp_session *session)
+/* session_wants_input - not waiting for a job, quitting, backed up or
+   about to start TLS */
+static bool session_wants_input(const struct lmtp_session *session)
 {
-	bool want_read = !session->quit && !session->input_closed &&
+	return !session->quit && !session->input_closed &&
+		!session->starttls_pending &&
 		session->state != LMTP_STATE_WAIT &&
 		session->out.len - session->out_pos < LMTP_MAX_OUTPUT;
+}
+
+/* session_update_io - read interest unless session_wants_input() says
+   no; write interest while output is pending */
+static void session_update_io(struct lmtp_session *session)
+{
+	bool want_read = session_wants_input(session);
 	bool want_write = session_output_pending(session);
 
+	if (session->tls != NULL) {
+		/* a TLS read or write may need the other readiness */
+		evloop_io_set_events(session->io_in,
+				     tls_conn_events(session->tls, want_read,
+						     want_write));
+		return;
+	}
 	if (session->io_in == session->io_out) {
 		evloop_io_set_events(session->io_in,
 				     (want_read ? EVLOOP_READ : 0) |
@@ -158,6 +181,8 @@ static void session_after_work(struct lmtp_session *session)
 	}
 	if (session_close_if_done(session))
 		return;
+	if (session->starttls_pending && !session_output_pending(session))
+		lmtp_tls_begin(session); /* the 220 is out */
 	session_update_io(session);
 }
 
@@ -167,7 +192,8 @@ static bool session_read(struct lmtp_session *session)
 	char buf[LMTP_READ_SIZE];
 	ssize_t ret;
 
-	ret = read(session->fd_in, buf, sizeof(buf));
+	ret = session->tls == NULL ? read(session->fd_in, buf, sizeof(buf)) :
+		tls_conn_read(session->tls, buf, sizeof(buf));
 	if (ret < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return true;
 	if (ret <= 0) {
@@ -200,7 +226,17 @@ static void session_io_callback(struct evloop_io *io, int fd,
 	struct lmtp_session *session = context;
 
 	session_log_context(session);
-	if ((events & EVLOOP_READ) != 0 && fd == session->fd_in &&
+	if (session->tls_handshaking) {
+		if (!lmtp_tls_handshake(session))
+			return; /* failed: destroyed */
+		if (session->tls_handshaking) {
+			session_update_io(session);
+			return;
+		}
+	}
+	/* a TLS read may be waiting for writability: try it on any event */
+	if (session->tls != NULL ? session_wants_input(session) :
+	    (events & EVLOOP_READ) != 0 && fd == session->fd_in &&
 	    !session->input_closed && session->state != LMTP_STATE_WAIT) {
 		(void)session_read(session);
 		evloop_timer_reset(session->idle_timer,
@@ -230,6 +266,7 @@ static int64_t session_idle_timeout(struct evloop_timer *timer, void *context)
 static void cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cmd)
 {
 	const struct loft_settings *set = session->server->set;
+	char sep;
 
 	lmtp_transaction_free(session);
 	free(session->lhlo);
@@ -239,11 +276,14 @@ static void cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cm
 	lmtp_session_reply(session, "250-CHUNKING");
 	lmtp_session_reply(session, "250-ENHANCEDSTATUSCODES");
 	lmtp_session_reply(session, "250-PIPELINING");
+	sep = lmtp_tls_offered(session) ? '-' : ' ';
 	if (set->lmtp_max_message_size > 0)
-		lmtp_session_reply(session, "250 SIZE %llu",
+		lmtp_session_reply(session, "250%cSIZE %llu", sep,
 				   (unsigned long long)set->lmtp_max_message_size);
 	else
-		lmtp_session_reply(session, "250 SIZE");
+		lmtp_session_reply(session, "250%cSIZE", sep);
+	if (sep == '-')
+		lmtp_session_reply(session, "250 STARTTLS");
 }
 
 static void cmd_mail(struct lmtp_session *session, const struct lmtp_command *cmd)
@@ -350,9 +390,13 @@ static void session_command_error(struct lmtp_session *session,
 				  const struct lmtp_command_error *error)
 {
 	char reply[160];
+	const char *tls_refusal = error->verb_known ?
+		lmtp_tls_refusal(session, error->verb) : NULL;
 
-	if (error->verb_known && error->verb == LMTP_VERB_MAIL &&
-	    session->trans != NULL)
+	if (tls_refusal != NULL)
+		snprintf(reply, sizeof(reply), "%s", tls_refusal);
+	else if (error->verb_known && error->verb == LMTP_VERB_MAIL &&
+		 session->trans != NULL)
 		snprintf(reply, sizeof(reply), "503 5.5.0 MAIL already given");
 	else if (error->verb_known && error->verb == LMTP_VERB_RCPT &&
 		 session->trans == NULL)
@@ -373,9 +417,20 @@ static void session_command(struct lmtp_session *session, const char *line,
 {
 	struct lmtp_command cmd;
 	struct lmtp_command_error error;
+	const char *tls_refusal;
 
 	if (lmtp_command_parse(line, len, &cmd, &error) < 0) {
 		session_command_error(session, &error);
+		return;
+	}
+	tls_refusal = lmtp_tls_refusal(session, cmd.verb);
+	if (tls_refusal != NULL) {
+		/* a refused chunk's octets are read and dropped */
+		if (cmd.verb == LMTP_VERB_BDAT)
+			bdat_expect(session, cmd.chunk_size, false, tls_refusal);
+		else
+			lmtp_session_reply(session, "%s", tls_refusal);
+		lmtp_command_clear(&cmd);
 		return;
 	}
 	switch (cmd.verb) {
@@ -400,7 +455,7 @@ static void session_command(struct lmtp_session *session, const char *line,
 		session->disconnect_reason = "Logged out";
 		break;
 	case LMTP_VERB_STARTTLS:
-		lmtp_session_reply(session, "502 5.5.1 TLS support is not enabled.");
+		lmtp_tls_cmd_starttls(session, cmd.param);
 		break;
 	case LMTP_VERB_AUTH:
 		lmtp_session_reply(session, "502 5.5.1 Unsupported command");
@@ -486,7 +541,8 @@ static void session_process_input(struct lmtp_session *session)
 {
 	bool progress = true;
 
-	while (progress && !session->quit && !session->destroyed) {
+	while (progress && !session->quit && !session->destroyed &&
+	       !session->starttls_pending) {
 		switch (session->state) {
 		case LMTP_STATE_WAIT:
 			progress = false;
@@ -504,6 +560,13 @@ static void session_process_input(struct lmtp_session *session)
 	}
 	if (session->destroyed)
 		return;
+	if (session->starttls_pending && session->in_pos < session->in.len) {
+		/* plaintext sent after STARTTLS never counts as a command */
+		log_info("STARTTLS: discarding %zu bytes sent before the TLS "
+			 "handshake", session->in.len - session->in_pos);
+		session->in_pos = session->in.len;
+		session->skipping_long_line = false;
+	}
 	/* compact: keep only unconsumed input */
 	if (session->in_pos > 0) {
 		memmove(session->in.data, session->in.data + session->in_pos,
@@ -578,7 +641,8 @@ void lmtp_session_kick(struct lmtp_session *session)
 }
 
 void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
-			 const char *peer_ip, unsigned int peer_port)
+			 const char *peer_ip, unsigned int peer_port,
+			 unsigned int flags)
 {
 	struct lmtp_session *session = xcalloc(1, sizeof(*session));
 
@@ -590,6 +654,7 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 	snprintf(session->peer_ip, sizeof(session->peer_ip), "%s",
 		 peer_ip != NULL ? peer_ip : "local");
 	session->peer_port = peer_port;
+	session->local = (flags & LMTP_SESSION_LOCAL) != 0;
 	strbuf_init(&session->in, 4096);
 	strbuf_init(&session->out, 1024);
 	session->io_in = evloop_add_io(server->loop, fd_in, EVLOOP_READ,
@@ -609,6 +674,8 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 	session_log_context(session);
 	log_info("Connect from %s", session->peer_ip);
 	lmtp_stats_session_start(server->stats, session);
+	if ((flags & LMTP_SESSION_TLS) != 0)
+		lmtp_tls_begin(session); /* the greeting waits for it */
 	lmtp_session_reply(session, "220 %s loft ready.", server->hostname);
 	session_after_work(session);
 }
@@ -620,6 +687,9 @@ void lmtp_session_destroy(struct lmtp_session *session, const char *reason)
 	if (!session->destroyed) {
 		session->destroyed = true;
 		session_log_context(session);
+		if (session->tls_handshaking)
+			lmtp_tls_abandoned(session, reason != NULL ? reason :
+					   "Connection closed");
 		log_info("Disconnect from %s: %s (state=%s)", session->peer_ip,
 			 reason != NULL ? reason : "Connection closed",
 			 lmtp_session_state_name(session));
@@ -630,6 +700,7 @@ void lmtp_session_destroy(struct lmtp_session *session, const char *reason)
 		session->io_out = NULL;
 		if (session->idle_timer != NULL)
 			evloop_remove_timer(&session->idle_timer);
+		tls_conn_free(&session->tls);
 		close(session->fd_in);
 		if (session->fd_out != session->fd_in)
 			close(session->fd_out);

@@ -100,6 +100,11 @@ void lmtp_stats_session_end(struct lmtp_stats *stats,
 	stats_report_session_end(stats->client, session->id);
 }
 
+void lmtp_stats_tls_handshake(struct lmtp_stats *stats, bool ok)
+{
+	stats_report_tls_handshake(stats->client, ok);
+}
+
 bool lmtp_stats_debug_user(struct lmtp_stats *stats, const char *user)
 {
 	bool match = false;

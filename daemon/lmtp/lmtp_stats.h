@@ -37,6 +37,9 @@ void lmtp_stats_session_update(struct lmtp_stats *stats,
 void lmtp_stats_session_end(struct lmtp_stats *stats,
 			    const struct lmtp_session *session);
 
+/* lmtp_stats_tls_handshake - a TLS handshake ended, done or failed */
+void lmtp_stats_tls_handshake(struct lmtp_stats *stats, bool ok);
+
 /* lmtp_stats_debug_user - is user under `loftadm debug MASK on`? (any
    thread) */
 bool lmtp_stats_debug_user(struct lmtp_stats *stats, const char *user);

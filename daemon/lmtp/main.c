@@ -34,6 +34,7 @@
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
+#include "tls.h"
 #include "userdb.h"
 
 /* deliveries run on these threads so fsyncs and locks never stall the
@@ -183,6 +184,16 @@ int main(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.loop = evloop_create();
 	ctx.server = lmtp_server_create(ctx.loop, &set, LMTP_WORKER_THREADS);
+	if (strcmp(set.ssl, "no") != 0) {
+		struct tls_server *tls;
+
+		/* loftd checked the same settings; by hand they may be bad */
+		if (tls_server_create(&set, &tls, &error) < 0)
+			log_fatal(EX_CONFIG, "ssl = %s: %s", set.ssl, error);
+		log_debug("TLS: serving the certificate with serial %s",
+			  tls_server_cert_serial(tls));
+		lmtp_server_set_tls(ctx.server, tls);
+	}
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGUSR1, on_signal, &ctx);
@@ -194,7 +205,8 @@ int main(int argc, char **argv)
 		lmtp_server_set_status_callback(ctx.server, on_status, &ctx);
 		for (size_t i = 0; i < env.listener_count; i++)
 			lmtp_server_listen(ctx.server, env.listeners[i].fd,
-					   env.listeners[i].haproxy);
+					   env.listeners[i].haproxy,
+					   env.listeners[i].ssl);
 		ctx.child = service_child_create(ctx.loop, env.master_fd,
 						 on_master_gone, &ctx);
 	} else {

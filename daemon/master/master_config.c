@@ -24,6 +24,7 @@
 #include "service_env.h"
 #include "master_error.h"
 #include "strbuf.h"
+#include "tls.h"
 #include "userdb.h"
 #include "xalloc.h"
 
@@ -633,6 +634,51 @@ void master_config_log_not_used(const struct master_config *config)
 	strbuf_free(&buf);
 }
 
+/* master_config_check_tls - TLS is served by LMTP services only, an
+   ssl = yes listener needs ssl enabled, and the LMTP view's certificate,
+   key and the other ssl_* settings must load (a reload with a bad
+   certificate fails, so the running processes keep the old one) */
+static int master_config_check_tls(const char *path,
+				   const struct loft_settings *set,
+				   enum master_config_view view,
+				   const char **error_r)
+{
+	struct tls_server *tls;
+	const char *error;
+
+	for (size_t i = 0; i < set->service_count; i++) {
+		const struct service_settings *svc = &set->services[i];
+		bool lmtp = master_config_service_view(svc) == MASTER_CONFIG_VIEW_LMTP;
+
+		for (size_t j = 0; j < svc->listener_count; j++) {
+			const struct listener_settings *l = &svc->listeners[j];
+
+			if (l->type != LISTENER_INET || !l->ssl)
+				continue;
+			if (!lmtp)
+				return master_config_fail(error_r,
+					"%s:%u: service(%s): inet_listener %s: "
+					"ssl = yes: loft serves TLS on LMTP "
+					"listeners only", l->file, l->line,
+					svc->name, l->name);
+			if (view == MASTER_CONFIG_VIEW_LMTP &&
+			    strcmp(set->ssl, "no") == 0)
+				return master_config_fail(error_r,
+					"%s:%u: service(%s): inet_listener %s: "
+					"ssl = yes, but ssl = no (set ssl = yes "
+					"and ssl_cert/ssl_key)", l->file, l->line,
+					svc->name, l->name);
+		}
+	}
+	if (view != MASTER_CONFIG_VIEW_LMTP || strcmp(set->ssl, "no") == 0)
+		return 0;
+	if (tls_server_create(set, &tls, &error) < 0)
+		return master_config_fail(error_r, "%s: ssl = %s: %s", path,
+					  set->ssl, error);
+	tls_server_free(&tls);
+	return 0;
+}
+
 /* master_config_load_view - parse text for one view and validate it */
 static int master_config_load_view(struct master_config *config,
 				   const char *text,
@@ -659,9 +705,10 @@ static int master_config_load_view(struct master_config *config,
 					 error_r) < 0 ||
 	    master_config_auth_loop(set, error_r) < 0 ||
 	    master_config_service_users(config->path, set, error_r) < 0 ||
-	    master_config_privileged_group(config->path, set, view, error_r) < 0)
+	    master_config_privileged_group(config->path, set, view, error_r) < 0 ||
+	    master_config_check_services(set, error_r) < 0)
 		return -1;
-	return master_config_check_services(set, error_r);
+	return master_config_check_tls(config->path, set, view, error_r);
 }
 
 int master_config_load(const char *path, struct master_config **config_r,
@@ -765,7 +812,19 @@ int master_config_snapshot(struct master_config *config,
 
 	if (config->snapshot_fds[view] >= 0)
 		return config->snapshot_fds[view];
-	fd = service_env_snapshot(&config->views[view], &error);
+	if (view == MASTER_CONFIG_VIEW_LMTP) {
+		fd = service_env_snapshot(&config->views[view], &error);
+	} else {
+		/* only LMTP serves TLS: the other services never see the
+		   private key */
+		struct loft_settings keyless;
+
+		settings_copy(&keyless, &config->views[view]);
+		(void)settings_set(&keyless, "ssl_key", "", &error);
+		(void)settings_set(&keyless, "ssl_key_password", "", &error);
+		fd = service_env_snapshot(&keyless, &error);
+		settings_free(&keyless);
+	}
 	if (fd < 0)
 		return master_config_fail(error_r, "service(%s): %s", svc->name, error);
 	config->snapshot_fds[view] = fd;

@@ -63,6 +63,7 @@ master_listener_add(struct master_listener_set *set,
 	ml->path = path == NULL ? NULL : xstrdup(path);
 	ml->fd = -1;
 	ml->haproxy = l->type == LISTENER_INET && l->haproxy;
+	ml->ssl = l->type == LISTENER_INET && l->ssl;
 	return ml;
 }
 
@@ -451,8 +452,9 @@ void master_listeners_commit(const char *service,
 			/* newly opened: every address loftd listens on is
 			   logged once, at start-up or by the reload that
 			   added it */
-			log_info("service(%s): %s %s: listening on %s",
-				 service, kinds[ml->type], ml->name, ml->desc);
+			log_info("service(%s): %s %s: listening on %s%s",
+				 service, kinds[ml->type], ml->name, ml->desc,
+				 ml->ssl ? " (TLS)" : "");
 			continue;
 		}
 		ml->from->fd = -1;
@@ -501,6 +503,7 @@ char *master_listeners_env(const struct master_listener_set *set)
 		tmp[i].type = set->listeners[i].type;
 		tmp[i].name = set->listeners[i].name;
 		tmp[i].haproxy = set->listeners[i].haproxy;
+		tmp[i].ssl = set->listeners[i].ssl;
 	}
 	value = service_env_listeners_value(tmp, set->count);
 	free(tmp);

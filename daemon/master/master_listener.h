@@ -33,6 +33,7 @@ struct master_listener {
 	char *path;		/* unix/fifo: absolute path; inet: NULL */
 	int fd;			/* -1 once handed over to a newer set */
 	bool haproxy;		/* inet: clients send a PROXY header first */
+	bool ssl;		/* inet: clients start TLS at once */
 	bool created;		/* path was made by loftd: unlink it on close */
 	bool claimed;		/* an open, uncommitted newer set uses fd */
 	struct master_listener *from; /* the old listener fd was taken from */

@@ -63,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	fprintf(stderr, "fuzz_lmtp_session: check failed: %s\n", #cond); \
 	abort(); } } while (0)
 
+/* after FUZZ_CHECK: fuzz_util.h keeps this one */
+#include "fuzz_util.h"
+
 #define FUZZ_MARK_IDLE 0xFE
 #define FUZZ_MARK_ROUND 0xFD
 #define FUZZ_MARK_OP 0xFF
@@ -328,20 +331,6 @@ static void run_op(struct fuzz_client *c, uint8_t op)
 	}
 }
 
-/* count_fds - open descriptors of this process */
-static unsigned int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	unsigned int count = 0;
-	struct dirent *d;
-
-	FUZZ_CHECK(dir != NULL);
-	while ((d = readdir(dir)) != NULL)
-		count += d->d_name[0] != '.';
-	closedir(dir);
-	return count;
-}
-
 static unsigned int stored_new, stored_tmp;
 
 /* count_mail - files in maildir new/ and tmp/ folders */
@@ -458,7 +447,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (env.loop == NULL)
 		env_init();
-	fds_before = count_fds();
+	fds_before = fuzz_count_fds();
 	FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	c.fd = sv[1];
 	strbuf_init(&c.replies, 1024);
@@ -508,7 +497,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lmtp_server_free(&env.server);
 		env_server();
 	}
-	FUZZ_CHECK(count_fds() == fds_before);
+	FUZZ_CHECK(fuzz_count_fds() == fds_before);
 	empty_dir(env.vmail);
 	return 0;
 }

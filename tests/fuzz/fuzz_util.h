@@ -9,6 +9,7 @@
 #ifndef LOFT_FUZZ_UTIL_H
 #define LOFT_FUZZ_UTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +21,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* FUZZ_CHECK - abort, which libFuzzer reports as a crash, unless cond */
+/* FUZZ_CHECK - abort, which libFuzzer reports as a crash, unless cond
+   (a target may define its own, that says which check failed, first) */
+#ifndef FUZZ_CHECK
 #define FUZZ_CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#endif
 
 /* The unread rest of an input. */
 struct fuzz_input {
@@ -114,6 +118,21 @@ static inline void fuzz_quiet_logs(void)
 	done = true;
 	log_init("fuzz");
 	FUZZ_CHECK(log_configure(&set, &error) == 0);
+}
+
+/* fuzz_count_fds - open descriptors of this process (a target checks
+   that an input leaked none) */
+static inline unsigned int fuzz_count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	unsigned int count = 0;
+	struct dirent *d;
+
+	FUZZ_CHECK(dir != NULL);
+	while ((d = readdir(dir)) != NULL)
+		count += d->d_name[0] != '.';
+	closedir(dir);
+	return count;
 }
 
 #endif

@@ -31,16 +31,28 @@ def loftd(conf, *args):
 
 def copy_fixture(name, dest):
     """The fixture folder name copied into dest, with @DIR@ replaced by
-    dest (the reference capture's temporary folder)."""
+    dest (the reference capture's temporary folder). Debian's files name
+    the certificate and key its postinst creates in /etc/dovecot/private
+    (a snakeoil pair): the copy names a self-signed pair made under dest
+    instead, the one change made to the stock files."""
     target = os.path.join(dest, name)
     shutil.copytree(os.path.join(FIXTURES, name), target)
+    private = os.path.join(dest, "private")
+    os.makedirs(private, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-subj", "/CN=localhost", "-days", "2",
+                    "-keyout", os.path.join(private, "dovecot.key"),
+                    "-out", os.path.join(private, "dovecot.pem")],
+                   check=True, capture_output=True)
     for folder, _, files in os.walk(target):
         for f in files:
             path = os.path.join(folder, f)
             with open(path) as fh:
                 text = fh.read()
+            text = text.replace("@DIR@", dest)
+            text = text.replace("/etc/dovecot/private/", private + "/")
             with open(path, "w") as fh:
-                fh.write(text.replace("@DIR@", dest))
+                fh.write(text)
     return target
 
 
@@ -111,10 +123,12 @@ def test_debian_stock_config_dump(inst):
     assert "#   service imap-login (" in out
     assert not re.search(r"^(auth_mechanisms|passdb|namespace)\b", out, re.M)
     assert not re.search(r"^service (imap|dict|director)", out, re.M)
-    # -n reads back as a loft config
+    # -n reads back as a loft config (-P: with the TLS key, which -n hides)
+    r = loftd(conf, "-n", "-P")
+    assert r.returncode == 0, r.stderr
     dumped = os.path.join(inst.root, "dumped.conf")
     with open(dumped, "w") as f:
-        f.write(out)
+        f.write(r.stdout)
     r = loftd(dumped, "--check")
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
@@ -193,24 +207,21 @@ def check_refused(inst, cases):
         assert r.stderr.startswith(extra + want), (text, r.stderr)
 
 
-def test_ssl_settings_until_tls(inst):
-    """Until loft has TLS (issue 12 point 5, which replaces this test):
-    Debian's top-level ssl settings are listed as not used (the key file
-    is not read), ssl = required and a loft listener's ssl = yes are
-    refused."""
+def test_debian_ssl_settings(inst):
+    """Debian's 10-ssl.conf is read by loft's TLS: ssl = yes with the
+    certificate and key of the install; the ssl settings loft's TLS does
+    not have stay listed as not used."""
     debian = copy_fixture("dovecot-debian", inst.root)
     r = loftd(wrapper(inst, os.path.join(debian, "dovecot.conf")), "--check")
     assert r.returncode == 0, r.stderr
     found = not_used(r.stdout)
-    ssl_conf = os.path.join(debian, "conf.d/10-ssl.conf")
-    assert found["ssl"] == ssl_conf + ":6"
-    assert found["ssl_cert"] == ssl_conf + ":12"
-    assert found["ssl_key"] == ssl_conf + ":13"
-    check_refused(inst, [
-        ("ssl = required\n", ":1: ssl = required: loft does not implement TLS"),
-        ("service lmtp {\n  inet_listener lmtp {\n    port = 2424\n    ssl = yes\n  }\n}\n",
-         ":4: inet_listener lmtp: ssl = yes: loft does not implement TLS"),
-    ])
+    assert found.get("ssl_client_ca_dir") == os.path.join(
+        debian, "conf.d/10-ssl.conf") + ":36"
+    for name in ["ssl", "ssl_cert", "ssl_key", "ssl_dh"]:
+        assert name not in found, name
+    r = loftd(wrapper(inst, os.path.join(debian, "dovecot.conf")), "-n")
+    assert r.returncode == 0, r.stderr
+    assert "ssl = yes\n" in r.stdout
 
 
 def test_lda_refused_plugin_tempfails(inst):

@@ -556,10 +556,9 @@ static const struct good_case good_cases[] = {
 	/* 32: protocols loft does not serve (Debian's protocols.d lines) */
 	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
 	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
-	/* 33: TLS, until loft has it (issue 12 point 5 replaces this case):
-	   top-level ssl settings are foreign, their <files are not read */
-	{ "ssl = yes\nssl_cert = </nonexistent/cert.pem\nssl_key = </etc/k\n",
-	  "lmtp", { "not_used=ssl@1|ssl_cert@2|ssl_key@3" } },
+	/* 33: the ssl settings loft's TLS does not have */
+	{ "ssl_client_ca_dir = /etc/ssl/certs\nverbose_ssl = yes\n",
+	  "lmtp", { "not_used=ssl_client_ca_dir@1|verbose_ssl@2" } },
 };
 
 START_TEST(test_good_config)
@@ -750,11 +749,6 @@ static const struct error_case error_cases[] = {
 	{ "protocol lda {\n  lmtp_client_workarounds = whitespace-before-path\n}\n", NULL,
 	  M ":2: lmtp_client_workarounds = whitespace-before-path: loft does not "
 	  "implement LMTP client workarounds" },
-	/* TLS, until loft has it (issue 12 point 5 replaces these two) */
-	{ "ssl = required\n", NULL, M ":1: ssl = required: loft does not implement TLS" },
-	{ "service lmtp {\n  inet_listener lmtp {\n    port = 24\n    ssl = yes\n  }\n}\n",
-	  NULL, M ":4: inet_listener lmtp: ssl = yes: loft does not implement TLS "
-	  "(the listener would serve plaintext)" },
 	{ "namespace {\n  prefix = INBOX.\n}\n", NULL,
 	  M ":2: prefix = INBOX.: loft does not implement namespace prefixes for "
 	  "mailbox names" },
@@ -985,7 +979,13 @@ END_TEST
 static const char *const global_names[] = {
 	"base_dir", "hostname", "protocols", "listen",
 	"haproxy_trusted_networks",
-	"mail_temp_dir", "mail_home", "mail_location", "mail_uid", "mail_gid",
+	"mail_temp_dir",
+	"ssl", "ssl_cert", "ssl_key", "ssl_alt_cert", "ssl_alt_key",
+	"ssl_key_password", "ssl_ca",
+	"ssl_verify_client_cert", "ssl_min_protocol", "ssl_cipher_list",
+	"ssl_cipher_suites", "ssl_curve_list", "ssl_prefer_server_ciphers", "ssl_dh",
+	"ssl_options",
+	"mail_home", "mail_location", "mail_uid", "mail_gid",
 	"first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
 	"mail_privileged_group", "mail_fsync", "mail_max_lock_timeout",
 	"mbox_lock_timeout", "mbox_dotlock_change_timeout", "mbox_write_locks",

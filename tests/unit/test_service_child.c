@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "install_paths.h"
 #include "service_child.h"
 #include "settings.h"
 #include "xalloc.h"
@@ -437,7 +438,7 @@ START_TEST(test_vsz_limit_and_chroot)
 	ck_assert_uint_eq(service_child_vsz_limit(&set, NULL), 256ULL << 20);
 	ck_assert_ptr_null(service_child_chroot_path(&set, &set.services[0]));
 	path = service_child_chroot_path(&set, &set.services[1]);
-	ck_assert_str_eq(path, "/var/run/loft/empty");
+	ck_assert_str_eq(path, LOFT_BASE_DIR "/empty");
 	free(path);
 	path = service_child_chroot_path(&set, &set.services[2]);
 	ck_assert_str_eq(path, "/srv/jail");

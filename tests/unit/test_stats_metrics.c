@@ -194,7 +194,13 @@ static const char want_prometheus[] =
 	"loft_stats_events_dropped_total 3\n"
 	"# HELP loft_http_auth_failures_total HTTP API requests refused for missing or wrong credentials.\n"
 	"# TYPE loft_http_auth_failures_total counter\n"
-	"loft_http_auth_failures_total 4\n";
+	"loft_http_auth_failures_total 4\n"
+	"# HELP loft_tls_handshakes_total LMTP TLS handshakes completed (STARTTLS and ssl = yes listeners).\n"
+	"# TYPE loft_tls_handshakes_total counter\n"
+	"loft_tls_handshakes_total 2\n"
+	"# HELP loft_tls_handshake_failures_total LMTP TLS handshakes that failed or were abandoned.\n"
+	"# TYPE loft_tls_handshake_failures_total counter\n"
+	"loft_tls_handshake_failures_total 1\n";
 
 static const char want_openmetrics[] =
 	"# TYPE loft_build info\n"
@@ -380,6 +386,12 @@ static const char want_openmetrics[] =
 	"# TYPE loft_http_auth_failures counter\n"
 	"# HELP loft_http_auth_failures HTTP API requests refused for missing or wrong credentials.\n"
 	"loft_http_auth_failures_total 4\n"
+	"# TYPE loft_tls_handshakes counter\n"
+	"# HELP loft_tls_handshakes LMTP TLS handshakes completed (STARTTLS and ssl = yes listeners).\n"
+	"loft_tls_handshakes_total 2\n"
+	"# TYPE loft_tls_handshake_failures counter\n"
+	"# HELP loft_tls_handshake_failures LMTP TLS handshakes that failed or were abandoned.\n"
+	"loft_tls_handshake_failures_total 1\n"
 	"# EOF\n";
 
 static const struct stats_metrics_service fixed_service[] = {
@@ -416,6 +428,9 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_reload(m, true, 1);
 	stats_metrics_dropped(m, 3);
 	stats_metrics_http_auth_failures(m, 4);
+	stats_metrics_tls_handshake(m, true);
+	stats_metrics_tls_handshake(m, true);
+	stats_metrics_tls_handshake(m, false);
 	return m;
 }
 
@@ -771,8 +786,8 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 43 loft_* series, 7 process_* ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 51);
+	/* 45 loft_* series, 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 53);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
