@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dovecot_settings.h"
 #include "mail_plugins.h"
 #include "path.h"
 #include "quota_settings.h"
@@ -41,6 +43,19 @@ enum config_section_type {
 	CONFIG_SECTION_LISTENER,
 	CONFIG_SECTION_USERDB,
 	CONFIG_SECTION_PLUGIN,
+	CONFIG_SECTION_FOREIGN,	/* Dovecot's, not used by loft: see
+				   enum config_foreign_kind */
+};
+
+/* what a foreign section is, which decides what it may hold */
+enum config_foreign_kind {
+	CONFIG_FOREIGN_SECTION,	/* passdb, namespace, dict...: sec->foreign */
+	CONFIG_FOREIGN_SERVICE,	/* service imap { }: a service loft does not run */
+	CONFIG_FOREIGN_LISTENER, /* a listener of such a service */
+	CONFIG_FOREIGN_PROTOCOL, /* protocol imap { }: global settings */
+	CONFIG_FOREIGN_FILTER,	/* local/remote/local_name { }: foreign
+				   global settings only */
+	CONFIG_FOREIGN_FREE,	/* userdb/plugin inside protocol imap { } */
 };
 
 /* a section keyword, what it opens and where it may appear */
@@ -72,6 +87,11 @@ struct config_section {
 	size_t index;		/* service or userdb index */
 	size_t listener_index;
 	bool protocol_match;	/* protocol section for the loaded protocol */
+	/* CONFIG_SECTION_FOREIGN */
+	enum config_foreign_kind foreign_kind;
+	const struct dovecot_section *foreign; /* CONFIG_FOREIGN_SECTION */
+	bool applies;		/* its settings would apply to deliveries:
+				   refused values are errors */
 	const char *file;	/* interned */
 	unsigned int line;
 };
@@ -81,6 +101,15 @@ struct config_override {
 	const struct setting_def *def;
 	char *value;
 	bool expand;		/* contains $references */
+	const char *file;	/* interned */
+	unsigned int line;
+};
+
+/* a refused Dovecot value that a loft setting may make harmless
+   (dovecot_setting.unless_loft), judged after the whole file */
+struct config_pending {
+	const struct dovecot_setting *ds;
+	char *value;
 	const char *file;	/* interned */
 	unsigned int line;
 };
@@ -117,6 +146,9 @@ struct config_ctx {
 	struct kvlist quota_expanded;	/* expanded values being checked */
 	char quota_expand_key[64];	/* the first that did not expand */
 	char quota_expand_error[256];
+
+	struct config_pending *pending;
+	size_t pending_count;
 
 	struct strbuf value;	/* the value of the current line */
 	struct strbuf scratch;	/* $reference expansion */
@@ -392,6 +424,25 @@ static const struct setting_def *config_find_global(const char *name,
 	return NULL;
 }
 
+/* config_unknown_variable - the error for $name (len bytes) that is no
+   loft setting */
+static int config_unknown_variable(struct config_ctx *ctx, const char *file,
+				   unsigned int line, const char *name,
+				   size_t len)
+{
+	char *copy = xstrndup(name, len);
+	int ret;
+
+	if (dovecot_global_setting(copy) != NULL)
+		ret = config_error(ctx, file, line,
+				   "$%s: a Dovecot setting loft does not use "
+				   "has no value here", copy);
+	else
+		ret = config_error(ctx, file, line, "Unknown variable: $%s", copy);
+	free(copy);
+	return ret;
+}
+
 /* config_expand - value with each $name replaced by the current value of
    global setting name; the result lives in ctx->scratch */
 static int config_expand(struct config_ctx *ctx, const char *file,
@@ -412,10 +463,9 @@ static int config_expand(struct config_ctx *ctx, const char *file,
 		while (config_is_name_char(*end))
 			end++;
 		def = config_find_global(start, (size_t)(end - start));
-		if (def == NULL) {
-			return config_error(ctx, file, line, "Unknown variable: $%.*s",
-					    (int)(end - start), start);
-		}
+		if (def == NULL)
+			return config_unknown_variable(ctx, file, line, start,
+						       (size_t)(end - start));
 		setting_format_value(def, ctx->set, &ctx->scratch);
 		p = end;
 	}
@@ -470,16 +520,6 @@ static int config_set_in(struct config_ctx *ctx, const char *file,
 	return config_store(ctx, file, line, def, base, value, expand);
 }
 
-/* config_in_list - whether str is one of n strings */
-static bool config_in_list(const char *str, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(str, list[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* config_protocol_setting - a setting inside protocol { }: checked now,
    queued when the block is for the protocol being loaded */
 static int config_protocol_setting(struct config_ctx *ctx,
@@ -514,6 +554,188 @@ static int config_protocol_setting(struct config_ctx *ctx,
 	return 0;
 }
 
+/* config_not_used - remember that the file has what (a Dovecot setting
+   or section loft does not use) at file:line; the first place counts */
+static void config_not_used(struct config_ctx *ctx, const char *what,
+			    const char *file, unsigned int line)
+{
+	char where[PATH_MAX + 16];
+
+	if (kvlist_get(&ctx->set->not_used, what) != NULL)
+		return;
+	snprintf(where, sizeof(where), "%s:%u", file, line);
+	kvlist_set(&ctx->set->not_used, what, where);
+}
+
+/* config_foreign_value - the value of a setting loft does not use, into
+   ctx->value: unquoted, but a <file is not read and $references are not
+   expanded (the value is never used; loft-lda need not be able to read
+   Dovecot's private key files) */
+static int config_foreign_value(struct config_ctx *ctx,
+				const struct config_file *file,
+				unsigned int line, const char *raw)
+{
+	if (config_is_quoted(raw))
+		return config_unquote_at(ctx, file, line, raw);
+	strbuf_reset(&ctx->value);
+	strbuf_append_str(&ctx->value, raw);
+	return 0;
+}
+
+/* config_dovecot_setting - key = raw for a Dovecot setting ds loft does
+   not implement: refused values are errors when applies, else it is
+   remembered as not used (as what) */
+static int config_dovecot_setting(struct config_ctx *ctx,
+				  const struct config_file *file,
+				  unsigned int line,
+				  const struct dovecot_setting *ds,
+				  const char *raw, bool applies,
+				  const char *what)
+{
+	const char *error;
+
+	if (config_foreign_value(ctx, file, line, raw) < 0)
+		return -1;
+	if (applies && dovecot_setting_check(ds, ctx->value.data, &error) < 0) {
+		struct config_pending *p;
+
+		if (ds->unless_loft == NULL)
+			return config_error(ctx, file->path, line, "%s", error);
+		ctx->pending = xreallocarray(ctx->pending, ctx->pending_count + 1,
+					     sizeof(*ctx->pending));
+		p = &ctx->pending[ctx->pending_count++];
+		p->ds = ds;
+		p->value = xstrdup(ctx->value.data);
+		p->file = file->path;
+		p->line = line;
+	}
+	if (what != NULL)
+		config_not_used(ctx, what, file->path, line);
+	return 0;
+}
+
+/* config_not_used_key - config_dovecot_setting listed as "BLOCK: key" */
+static int config_not_used_key(struct config_ctx *ctx,
+			       const struct config_file *file,
+			       unsigned int line,
+			       const struct dovecot_setting *ds,
+			       const char *raw, const char *block,
+			       const char *key)
+{
+	char *what = xasprintf("%s: %s", block, key);
+	int ret;
+
+	ret = config_dovecot_setting(ctx, file, line, ds, raw, true, what);
+	free(what);
+	return ret;
+}
+
+/* config_foreign_key - key = raw inside a foreign section: the name must
+   be one the section can hold; the value is checked only where refused
+   values matter */
+static int config_foreign_key(struct config_ctx *ctx,
+			      const struct config_section *sec,
+			      const struct config_file *file, unsigned int line,
+			      const char *key, const char *raw)
+{
+	const struct dovecot_setting *ds = NULL;
+	bool known = false;
+
+	switch (sec->foreign_kind) {
+	case CONFIG_FOREIGN_FREE:
+		known = true;
+		break;
+	case CONFIG_FOREIGN_SECTION:
+		if (sec->foreign->settings == NULL)
+			known = true;
+		else
+			ds = dovecot_setting_find(sec->foreign->settings, key);
+		break;
+	case CONFIG_FOREIGN_SERVICE:
+		known = setting_find(loft_service_setting_defs, key) != NULL ||
+			dovecot_setting_find(dovecot_service_settings, key) != NULL;
+		break;
+	case CONFIG_FOREIGN_LISTENER:
+		known = setting_find(loft_listener_setting_defs, key) != NULL ||
+			dovecot_setting_find(dovecot_listener_settings, key) != NULL;
+		break;
+	case CONFIG_FOREIGN_PROTOCOL:
+		known = setting_find(loft_setting_defs, key) != NULL ||
+			dovecot_global_setting(key) != NULL;
+		break;
+	case CONFIG_FOREIGN_FILTER:
+		if (setting_find(loft_setting_defs, key) != NULL)
+			return config_error(ctx, file->path, line,
+					    "%s: loft does not apply settings per "
+					    "local or remote address (set it "
+					    "outside the filter)", key);
+		ds = dovecot_global_setting(key);
+		break;
+	}
+	if (ds != NULL)
+		return config_dovecot_setting(ctx, file, line, ds, raw,
+					      sec->applies, NULL);
+	if (!known)
+		return config_error(ctx, file->path, line, "Unknown setting: %s", key);
+	return config_foreign_value(ctx, file, line, raw);
+}
+
+/* config_dovecot_extra - key = raw in a loft userdb/service/listener
+   block when key is none of that block's loft settings: one of Dovecot's
+   that loft does not use (listed as "BLOCK: key"), or unknown */
+static int config_dovecot_extra(struct config_ctx *ctx,
+				const struct config_file *file,
+				unsigned int line,
+				const struct config_section *sec,
+				const char *key, const char *raw)
+{
+	const struct dovecot_setting *extras = dovecot_userdb_settings;
+	const struct dovecot_setting *ds;
+	char *block;
+	int ret;
+
+	if (sec->type == CONFIG_SECTION_SERVICE)
+		extras = dovecot_service_settings;
+	else if (sec->type == CONFIG_SECTION_LISTENER)
+		extras = dovecot_listener_settings;
+	ds = dovecot_setting_find(extras, key);
+	if (ds == NULL)
+		return config_error(ctx, file->path, line, "Unknown setting: %s", key);
+	block = sec->type == CONFIG_SECTION_USERDB ? xstrdup("userdb") :
+		xasprintf("service %s", ctx->set->services[sec->index].name);
+	ret = config_not_used_key(ctx, file, line, ds, raw, block, key);
+	free(block);
+	return ret;
+}
+
+/* config_loft_key - false when key is not a loft setting of the
+   userdb/service/listener block sec but one of Dovecot's extras for it
+   (an unknown key is left to the loft table's "Unknown setting") */
+static bool config_loft_key(const struct config_section *sec, const char *key)
+{
+	const struct setting_def *defs;
+	const struct dovecot_setting *extras;
+
+	switch (sec->type) {
+	case CONFIG_SECTION_USERDB:
+		defs = loft_userdb_setting_defs;
+		extras = dovecot_userdb_settings;
+		break;
+	case CONFIG_SECTION_SERVICE:
+		defs = loft_service_setting_defs;
+		extras = dovecot_service_settings;
+		break;
+	case CONFIG_SECTION_LISTENER:
+		defs = loft_listener_setting_defs;
+		extras = dovecot_listener_settings;
+		break;
+	default:
+		return true;
+	}
+	return setting_find(defs, key) != NULL ||
+		dovecot_setting_find(extras, key) == NULL;
+}
+
 /* config_key_value - one key = raw line in the current section */
 static int config_key_value(struct config_ctx *ctx, const struct config_file *file,
 			    unsigned int line, const char *key, const char *raw)
@@ -522,17 +744,27 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 	struct service_settings *svc;
 	struct listener_settings *l;
 	struct userdb_settings *udb;
+	const struct dovecot_setting *ds;
 	const char *value, *path = file->path;
 	bool expand;
 
+	sec = ctx->section_count == 0 ? NULL :
+		&ctx->sections[ctx->section_count - 1];
+	if (sec != NULL && sec->type == CONFIG_SECTION_FOREIGN)
+		return config_foreign_key(ctx, sec, file, line, key, raw);
+	if ((sec == NULL || sec->type == CONFIG_SECTION_PROTOCOL) &&
+	    setting_find(loft_setting_defs, key) == NULL &&
+	    (ds = dovecot_global_setting(key)) != NULL)
+		return config_dovecot_setting(ctx, file, line, ds, raw, true, key);
+	if (sec != NULL && !config_loft_key(sec, key))
+		return config_dovecot_extra(ctx, file, line, sec, key, raw);
 	if (config_read_value(ctx, file, line, raw, &expand) < 0)
 		return -1;
 	value = ctx->value.data;
-	if (ctx->section_count == 0) {
+	if (sec == NULL) {
 		return config_set_in(ctx, path, line, loft_setting_defs, ctx->set,
 				     key, value, expand, NULL);
 	}
-	sec = &ctx->sections[ctx->section_count - 1];
 	switch (sec->type) {
 	case CONFIG_SECTION_PROTOCOL:
 		return config_protocol_setting(ctx, sec, path, line, key, value,
@@ -557,7 +789,7 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 				  key, value, expand, NULL) < 0)
 			return -1;
 		if (strcmp(key, "driver") == 0 &&
-		    !config_in_list(udb->driver, config_userdb_drivers,
+		    !settings_name_in(udb->driver, config_userdb_drivers,
 				    LOFT_N_ELEMENTS(config_userdb_drivers)))
 			return config_error(ctx, path, line,
 					    "Unknown userdb driver: %s", udb->driver);
@@ -571,29 +803,149 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 		kvlist_set(&ctx->plugin_where, key, ctx->scratch.data);
 		return 0;
 	case CONFIG_SECTION_TOP:
+	case CONFIG_SECTION_FOREIGN:
 		break;
 	}
 	return config_error(ctx, path, line, "Unknown setting: %s", key);
 }
 
-/* config_open_protocol - protocol NAME [NAME...] { */
+/* config_foreign_open - sec becomes a foreign section of kind; at the
+   top level it is listed as not used, as "KEYWORD [NAME]" */
+static void config_foreign_open(struct config_ctx *ctx, const char *file,
+				unsigned int line, const char *keyword,
+				const char *name, enum config_foreign_kind kind,
+				bool applies, struct config_section *sec)
+{
+	char *what;
+
+	sec->type = CONFIG_SECTION_FOREIGN;
+	sec->foreign_kind = kind;
+	sec->applies = applies;
+	if (ctx->section_count > 0 &&
+	    ctx->sections[ctx->section_count - 1].type == CONFIG_SECTION_FOREIGN)
+		return;
+	what = name[0] == '\0' ? xstrdup(keyword) :
+		xasprintf("%s %s", keyword, name);
+	config_not_used(ctx, what, file, line);
+	free(what);
+}
+
+/* config_open_protocol - protocol [!]NAME [NAME...] {: a block for lda
+   and/or lmtp (a negated name means every other protocol), or for
+   protocols loft does not serve only (foreign) */
 static int config_open_protocol(struct config_ctx *ctx, const char *file,
 				unsigned int line, char *names,
 				struct config_section *sec)
 {
-	char *save = NULL;
+	char *save = NULL, *display;
+	bool negated = names[0] == '!', ours = negated;
+	unsigned int count = 0;
 
 	if (names[0] == '\0')
 		return config_error(ctx, file, line, "Missing protocol name");
-	for (char *name = strtok_r(names, " \t", &save); name != NULL;
-	     name = strtok_r(NULL, " \t", &save)) {
-		if (!config_in_list(name, config_protocols,
-				    LOFT_N_ELEMENTS(config_protocols)))
-			return config_error(ctx, file, line,
-					    "Unknown protocol: %s", name);
-		if (ctx->protocol != NULL && strcmp(name, ctx->protocol) == 0)
+	display = xstrdup(names);
+	for (char *name = strtok_r(names, " \t,", &save); name != NULL;
+	     name = strtok_r(NULL, " \t,", &save)) {
+		const char *base = name[0] == '!' ? name + 1 : name;
+		bool loft = settings_name_in(base, config_protocols,
+					   LOFT_N_ELEMENTS(config_protocols));
+
+		if (++count > 1 && (negated || name[0] == '!')) {
+			config_error(ctx, file, line, "A negated protocol "
+				     "(!NAME) must be the only one: %s", display);
+			free(display);
+			return -1;
+		}
+		if (!loft && !dovecot_protocol_is_foreign(base)) {
+			config_error(ctx, file, line, "Unknown protocol: %s", base);
+			free(display);
+			return -1;
+		}
+		ours = ours || loft;
+		if (ctx->protocol != NULL &&
+		    (strcmp(base, ctx->protocol) == 0) != negated)
 			sec->protocol_match = true;
 	}
+	if (!ours)
+		config_foreign_open(ctx, file, line, "protocol", display,
+				    CONFIG_FOREIGN_PROTOCOL, false, sec);
+	free(display);
+	return 0;
+}
+
+/* config_open_dovecot - keyword [name] { at the top level or in a
+   protocol block, when it is a Dovecot section loft does not use: 1 (sec
+   filled), or 0 */
+static int config_open_dovecot(struct config_ctx *ctx, const char *file,
+			       unsigned int line, const char *keyword,
+			       const char *name,
+			       enum config_section_type parent,
+			       struct config_section *sec)
+{
+	if (parent == CONFIG_SECTION_TOP && strcmp(keyword, "service") == 0 &&
+	    dovecot_service_is_foreign(name)) {
+		config_foreign_open(ctx, file, line, keyword, name,
+				    CONFIG_FOREIGN_SERVICE, false, sec);
+		return 1;
+	}
+	if (parent == CONFIG_SECTION_TOP && dovecot_is_filter(keyword)) {
+		config_foreign_open(ctx, file, line, keyword, name,
+				    CONFIG_FOREIGN_FILTER, true, sec);
+		return 1;
+	}
+	if ((parent == CONFIG_SECTION_TOP || parent == CONFIG_SECTION_PROTOCOL) &&
+	    (sec->foreign = dovecot_section_find(keyword, NULL)) != NULL) {
+		config_foreign_open(ctx, file, line, keyword, name,
+				    CONFIG_FOREIGN_SECTION, true, sec);
+		return 1;
+	}
+	return 0;
+}
+
+/* config_open_foreign_child - keyword [name] { inside the foreign
+   section parent: what that section can hold in Dovecot */
+static int config_open_foreign_child(struct config_ctx *ctx, const char *file,
+				     unsigned int line, const char *keyword,
+				     const struct config_section *parent,
+				     struct config_section *sec)
+{
+	enum config_foreign_kind kind = parent->foreign_kind;
+	bool found = false;
+
+	sec->type = CONFIG_SECTION_FOREIGN;
+	sec->applies = parent->applies;
+	switch (kind) {
+	case CONFIG_FOREIGN_SERVICE:
+		found = strcmp(keyword, "unix_listener") == 0 ||
+			strcmp(keyword, "fifo_listener") == 0 ||
+			strcmp(keyword, "inet_listener") == 0;
+		kind = CONFIG_FOREIGN_LISTENER;
+		break;
+	case CONFIG_FOREIGN_SECTION:
+		sec->foreign = dovecot_section_find(keyword, parent->foreign->keyword);
+		found = sec->foreign != NULL;
+		break;
+	case CONFIG_FOREIGN_PROTOCOL:
+	case CONFIG_FOREIGN_FILTER:
+		found = true;
+		if (dovecot_is_filter(keyword))
+			kind = CONFIG_FOREIGN_FILTER;
+		else if (strcmp(keyword, "userdb") == 0 ||
+			 strcmp(keyword, "plugin") == 0)
+			kind = CONFIG_FOREIGN_FREE;
+		else if ((sec->foreign = dovecot_section_find(keyword, NULL)) != NULL)
+			kind = CONFIG_FOREIGN_SECTION;
+		else
+			found = strcmp(keyword, "protocol") == 0;
+		break;
+	case CONFIG_FOREIGN_LISTENER:
+	case CONFIG_FOREIGN_FREE:
+		break;
+	}
+	if (!found)
+		return config_error(ctx, file, line,
+				    "Section %s not allowed here", keyword);
+	sec->foreign_kind = kind;
 	return 0;
 }
 
@@ -691,19 +1043,14 @@ static int config_section_open(struct config_ctx *ctx,
 			       const char *keyword, char *name)
 {
 	const struct config_section_kind *kind = NULL;
-	enum config_section_type parent = ctx->section_count == 0 ?
-		CONFIG_SECTION_TOP : ctx->sections[ctx->section_count - 1].type;
+	const struct config_section *top = ctx->section_count == 0 ? NULL :
+		&ctx->sections[ctx->section_count - 1];
+	enum config_section_type parent = top == NULL ?
+		CONFIG_SECTION_TOP : top->type;
 	struct config_section sec;
 	int ret = 0;
 
-	for (size_t i = 0; i < LOFT_N_ELEMENTS(config_section_kinds); i++) {
-		if (strcmp(config_section_kinds[i].keyword, keyword) == 0)
-			kind = &config_section_kinds[i];
-	}
-	if (kind == NULL)
-		return config_error(ctx, file->path, line,
-				    "Unknown section type: %s", keyword);
-	if (kind->parent != parent || ctx->section_count == CONFIG_MAX_SECTION_DEPTH)
+	if (ctx->section_count == CONFIG_MAX_SECTION_DEPTH)
 		return config_error(ctx, file->path, line,
 				    "Section %s not allowed here", keyword);
 	if (config_is_quoted(name)) {
@@ -712,9 +1059,31 @@ static int config_section_open(struct config_ctx *ctx,
 		name = ctx->value.data;
 	}
 	memset(&sec, 0, sizeof(sec));
-	sec.type = kind->type;
 	sec.file = file->path;
 	sec.line = line;
+	if (parent == CONFIG_SECTION_FOREIGN) {
+		ret = config_open_foreign_child(ctx, file->path, line, keyword,
+						top, &sec);
+		if (ret == 0)
+			ctx->sections[ctx->section_count++] = sec;
+		return ret;
+	}
+	if (config_open_dovecot(ctx, file->path, line, keyword, name, parent,
+				&sec) > 0) {
+		ctx->sections[ctx->section_count++] = sec;
+		return 0;
+	}
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(config_section_kinds); i++) {
+		if (strcmp(config_section_kinds[i].keyword, keyword) == 0)
+			kind = &config_section_kinds[i];
+	}
+	if (kind == NULL)
+		return config_error(ctx, file->path, line,
+				    "Unknown section type: %s", keyword);
+	if (kind->parent != parent)
+		return config_error(ctx, file->path, line,
+				    "Section %s not allowed here", keyword);
+	sec.type = kind->type;
 	switch (kind->type) {
 	case CONFIG_SECTION_PROTOCOL:
 		ret = config_open_protocol(ctx, file->path, line, name, &sec);
@@ -736,6 +1105,7 @@ static int config_section_open(struct config_ctx *ctx,
 					   name);
 		break;
 	case CONFIG_SECTION_TOP:
+	case CONFIG_SECTION_FOREIGN:
 		break;
 	}
 	if (ret == 0)
@@ -962,6 +1332,36 @@ static int config_apply_overrides(struct config_ctx *ctx)
 	return 0;
 }
 
+/* config_location_of - where the global setting name was last set */
+static const struct config_location *
+config_location_of(const struct config_ctx *ctx, const char *name)
+{
+	const struct setting_def *def = setting_find(loft_setting_defs, name);
+
+	return &ctx->locations[def - loft_setting_defs];
+}
+
+/* config_validate_plugins - mail_plugins as the loaded protocol has it:
+   a plugin loft lacks is an error where mail_plugins was set; the ones it
+   accepts without running are listed as not used */
+static int config_validate_plugins(struct config_ctx *ctx)
+{
+	const struct config_location *where =
+		config_location_of(ctx, "mail_plugins");
+	const char *list = ctx->set->mail_plugins, *pos = list, *name, *error;
+
+	if (ctx->protocol != NULL &&
+	    mail_plugins_check(list, &ctx->set->plugin, &error) < 0)
+		return config_error(ctx, where->file, where->line, "%s", error);
+	while ((name = mail_plugins_not_used(&pos)) != NULL) {
+		char *what = xasprintf("mail_plugins: %s", name);
+
+		config_not_used(ctx, what, where->file, where->line);
+		free(what);
+	}
+	return 0;
+}
+
 /* config_quota_lookup - a plugin { } value for quota_settings_read,
    with %% and the variables expanded for a sample user */
 static const char *config_quota_lookup(const char *key, void *context)
@@ -1021,6 +1421,59 @@ static int config_validate_quota(struct config_ctx *ctx)
 	return 0;
 }
 
+/* config_validate_protocols - every word of `protocols` is lmtp, none or
+   a Dovecot protocol loft does not serve (listed as not used) */
+static int config_validate_protocols(struct config_ctx *ctx)
+{
+	const struct config_location *where = config_location_of(ctx, "protocols");
+	char *copy = xstrdup(ctx->set->protocols), *save = NULL;
+	int ret = 0;
+
+	for (char *name = strtok_r(copy, " \t,", &save); name != NULL && ret == 0;
+	     name = strtok_r(NULL, " \t,", &save)) {
+		if (strcmp(name, "lmtp") == 0 || strcmp(name, "none") == 0)
+			continue;
+		if (dovecot_protocol_is_foreign(name)) {
+			char *what = xasprintf("protocols: %s", name);
+
+			config_not_used(ctx, what, where->file, where->line);
+			free(what);
+		} else {
+			ret = config_error(ctx, where->file, where->line,
+					   "protocols: Unknown protocol: %s", name);
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+/* config_validate_pending - the refused Dovecot values that wait for a
+   loft setting: an error when the loaded protocol's value of that
+   setting is not yes */
+static int config_validate_pending(struct config_ctx *ctx)
+{
+	struct strbuf buf;
+	const char *error;
+	int ret = 0;
+
+	if (ctx->protocol == NULL)
+		return 0;
+	strbuf_init(&buf, 16);
+	for (size_t i = 0; i < ctx->pending_count && ret == 0; i++) {
+		const struct config_pending *p = &ctx->pending[i];
+
+		strbuf_reset(&buf);
+		setting_format_value(setting_find(loft_setting_defs,
+						  p->ds->unless_loft),
+				     ctx->set, &buf);
+		if (strcmp(buf.data, "yes") != 0 &&
+		    dovecot_setting_check(p->ds, p->value, &error) < 0)
+			ret = config_error(ctx, p->file, p->line, "%s", error);
+	}
+	strbuf_free(&buf);
+	return ret;
+}
+
 /* config_validate - checks that need the complete settings */
 static int config_validate(struct config_ctx *ctx)
 {
@@ -1038,12 +1491,13 @@ static int config_validate(struct config_ctx *ctx)
 						    l->port);
 		}
 	}
+	if (config_validate_plugins(ctx) < 0 || config_validate_protocols(ctx) < 0 ||
+	    config_validate_pending(ctx) < 0)
+		return -1;
 	if (loc[0] != '\0' && strncmp(loc, "maildir:", 8) != 0 &&
 	    strncmp(loc, "mbox:", 5) != 0) {
-		const struct setting_def *def =
-			setting_find(loft_setting_defs, "mail_location");
 		const struct config_location *where =
-			&ctx->locations[def - loft_setting_defs];
+			config_location_of(ctx, "mail_location");
 		return config_error(ctx, where->file, where->line,
 				    "Unknown mail storage in mail_location: %s",
 				    loc);
@@ -1075,6 +1529,9 @@ static void config_ctx_deinit(struct config_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->override_count; i++)
 		free(ctx->overrides[i].value);
+	for (size_t i = 0; i < ctx->pending_count; i++)
+		free(ctx->pending[i].value);
+	free(ctx->pending);
 	free(ctx->overrides);
 	for (size_t i = 0; i < ctx->name_count; i++)
 		free(ctx->names[i]);
@@ -1100,7 +1557,7 @@ static int config_load_common(const char *name, const char *text,
 	settings_init(set);
 	config_ctx_init(&ctx, set, protocol);
 	if (protocol != NULL &&
-	    !config_in_list(protocol, config_protocols,
+	    !settings_name_in(protocol, config_protocols,
 			    LOFT_N_ELEMENTS(config_protocols)))
 		ret = config_error(&ctx, name, 0, "Unknown protocol: %s", protocol);
 	else if (text == NULL)

@@ -9,6 +9,13 @@
  * protocol), `service NAME { }` with `unix_listener`/`fifo_listener`/
  * `inet_listener` blocks, `userdb [NAME] { }`, `plugin { }`. Every mistake
  * is an error "FILE:LINE: message"; unknown settings are errors.
+ *
+ * Dovecot's own settings and sections that loft does not implement
+ * (dovecot_settings.h) are accepted by name and recorded in
+ * set->not_used, or refused where their value would change delivery;
+ * `protocol !NAME { }` and protocol blocks of other protocols are read
+ * as Dovecot reads them. For protocol "lda"/"lmtp" the resulting
+ * mail_plugins must name only plugins loft honours (mail_plugins.h).
  */
 #ifndef LOFT_CONFIG_H
 #define LOFT_CONFIG_H

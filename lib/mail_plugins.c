@@ -12,7 +12,7 @@
 
 #define MAIL_PLUGINS_NAME_MAX 64
 
-/* Plugins loft implements itself. */
+/* Plugins loft implements itself (Sieve adds its name when it lands). */
 static const char *const mail_plugins_implemented[] = {
 	"quota",
 	NULL

@@ -68,8 +68,6 @@ const struct setting_def loft_setting_defs[] = {
 	  "Directory for runtime data: sockets, pid file, stats socket"),
 	G(STR, hostname, "",
 	  "Host name used in LMTP replies and headers (empty: the system host name)"),
-	G(STR, postmaster_address, "postmaster@%d",
-	  "Address used as the sender of rejects and in error replies"),
 	G(STR, protocols, "lmtp", "Protocols loftd serves"),
 	G(STR, listen, "*, ::",
 	  "Addresses inet listeners bind to when they name none (* all IPv4, "
@@ -515,15 +513,25 @@ static int settings_parse_mode(const char *str, unsigned int *value_r,
 	return 0;
 }
 
-/* settings_enum_contains - whether value is one of the ':'-separated values */
-static bool settings_enum_contains(const char *values, const char *value)
+bool settings_name_in(const char *name, const char *const *names, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool settings_value_in_list(const char *values, const char *value,
+			    bool ignore_case)
 {
 	size_t len = strlen(value);
 
 	for (const char *p = values; p != NULL; ) {
 		const char *end = strchr(p, ':');
 		size_t n = end == NULL ? strlen(p) : (size_t)(end - p);
-		if (n == len && strncmp(p, value, len) == 0)
+		if (n == len && (ignore_case ? strncasecmp(p, value, len) :
+				 strncmp(p, value, len)) == 0)
 			return true;
 		p = end == NULL ? NULL : end + 1;
 	}
@@ -541,7 +549,7 @@ static int settings_parse_typed(const struct setting_def *def,
 		v->str = (char *)value;
 		return 0;
 	case SETTING_ENUM:
-		if (!settings_enum_contains(def->enum_values, value)) {
+		if (!settings_value_in_list(def->enum_values, value, false)) {
 			*error_r = settings_error("Invalid value: %s (allowed: %s)",
 						  value, def->enum_values);
 			return -1;
@@ -687,6 +695,7 @@ void settings_init(struct loft_settings *set)
 	memset(set, 0, sizeof(*set));
 	settings_defs_init(loft_setting_defs, set);
 	kvlist_init(&set->plugin);
+	kvlist_init(&set->not_used);
 }
 
 /* settings_listener_free - free one listener's strings */
@@ -727,6 +736,7 @@ void settings_free(struct loft_settings *set)
 		settings_userdb_free(&set->userdbs[i]);
 	free(set->userdbs);
 	kvlist_free(&set->plugin);
+	kvlist_free(&set->not_used);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -774,6 +784,7 @@ void settings_copy(struct loft_settings *dest, const struct loft_settings *src)
 		to->file = settings_strdup_or_null(from->file);
 	}
 	kvlist_copy(&dest->plugin, &src->plugin);
+	kvlist_copy(&dest->not_used, &src->not_used);
 }
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set)

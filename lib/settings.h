@@ -94,7 +94,6 @@ struct loft_settings {
 	/* general */
 	char *base_dir;
 	char *hostname;
-	char *postmaster_address;
 	char *protocols;
 	char *listen;
 	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
@@ -180,6 +179,10 @@ struct loft_settings {
 	struct service_settings *services;
 	size_t service_count;
 	struct kvlist plugin;		/* plugin { } free-form settings */
+	/* Dovecot settings and sections the file has that loft does not
+	   use (dovecot_settings.h): "auth_mechanisms", "service imap" ...
+	   -> "FILE:LINE" of the first one, in file order */
+	struct kvlist not_used;
 };
 
 /* The global settings table, NULL-terminated; offsets into loft_settings. */
@@ -215,6 +218,14 @@ int settings_parse_bool(const char *str, bool *value_r, const char **error_r);
 bool settings_mode_is_decimal(const char *str);
 
 enum mail_fsync_mode settings_mail_fsync(const struct loft_settings *set);
+
+/* settings_name_in - name is one of the count strings of names */
+bool settings_name_in(const char *name, const char *const *names, size_t count);
+
+/* settings_value_in_list - value is one of the ':'-separated values
+   ("a:b:c", as enum_values; "" is the empty value) */
+bool settings_value_in_list(const char *values, const char *value,
+			    bool ignore_case);
 
 /* Table-generic helpers, for any of the four tables above (base is the
    struct the table's offsets point into). */

@@ -34,9 +34,11 @@
 #include "clock.h"
 #include "delivery.h"
 #include "delivery_stats.h"
+#include "dovecot_settings.h"
 #include "install_paths.h"
 #include "log.h"
 #include "log_settings.h"
+#include "mail_plugins.h"
 #include "message.h"
 #include "privileges.h"
 #include "session_id.h"
@@ -249,6 +251,20 @@ static void lda_drop_to_caller(void)
 	lda_exit(&out);
 }
 
+/* lda_override - one -o key=value: a loft setting, or a Dovecot setting
+   loft does not use (accepted as dovecot-lda would, unless its value
+   would change the delivery); 0 or -1 with *error_r */
+static int lda_override(struct loft_settings *set, const char *key,
+			const char *value, const char **error_r)
+{
+	const struct dovecot_setting *ds;
+
+	if (setting_find(loft_setting_defs, key) != NULL ||
+	    (ds = dovecot_global_setting(key)) == NULL)
+		return settings_set(set, key, value, error_r);
+	return dovecot_setting_check(ds, value, error_r);
+}
+
 /* lda_uses_auth_socket - whether -d lookups go to auth_socket_path
    instead of the userdb blocks: when loftd serves that socket (a `service
    auth` in the config) or the setting names another server's, so that
@@ -277,12 +293,15 @@ static void lda_load_settings(const struct lda_options *opts,
 			lda_fail_config("-o %s: expected setting=value",
 					opts->overrides[i]);
 		*value++ = '\0';
-		if (settings_set(set, key, value, &error) < 0)
+		if (lda_override(set, key, value, &error) < 0)
 			lda_fail_config("-o %s: %s", opts->overrides[i], error);
 		free(key);
 	}
 	if (opts->autosubscribe)
 		set->lda_mailbox_autosubscribe = true;
+	/* config_load checked the file's mail_plugins; -o may change it */
+	if (mail_plugins_check(set->mail_plugins, &set->plugin, &error) < 0)
+		lda_fail_config("%s", error);
 	if (userdb_validate(set, &error) < 0)
 		lda_fail_config("%s", error);
 	if (lda_uses_auth_socket(set))

@@ -207,6 +207,7 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 		settings_print_protocol(master_config_settings(config),
 					&config->views[MASTER_CONFIG_VIEW_LDA],
 					"lda", stdout, opts->show_secrets);
+		master_config_print_not_used(config, stdout, true);
 		break;
 	}
 	case LOFTD_MODE_STOP:
@@ -220,6 +221,8 @@ static int loftd_inspect(const struct loftd_options *opts, const char *path)
 		if (master_config_check_executables(config, &error) < 0) {
 			fprintf(stderr, "%s\n", error);
 			ret = 1;
+		} else {
+			master_config_print_not_used(config, stdout, false);
 		}
 		break;
 	case LOFTD_MODE_RUN:

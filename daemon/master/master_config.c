@@ -577,6 +577,63 @@ static int master_config_service_users(const char *path,
 	return 0;
 }
 
+/* master_config_merge_not_used - add what a protocol view found not used
+   (protocol lda { } blocks, its mail_plugins) to the global view's list */
+static void master_config_merge_not_used(struct master_config *config,
+					 const struct loft_settings *view)
+{
+	struct kvlist *lists[] = {
+		&config->views[MASTER_CONFIG_VIEW_GLOBAL].not_used,
+		&config->file_set.not_used,
+	};
+
+	for (size_t i = 0; i < view->not_used.count; i++) {
+		const struct kv *kv = &view->not_used.items[i];
+
+		for (size_t j = 0; j < LOFT_N_ELEMENTS(lists); j++) {
+			if (kvlist_get(lists[j], kv->key) == NULL)
+				kvlist_set(lists[j], kv->key, kv->value);
+		}
+	}
+}
+
+const struct kvlist *master_config_not_used(const struct master_config *config)
+{
+	return &config->views[MASTER_CONFIG_VIEW_GLOBAL].not_used;
+}
+
+void master_config_print_not_used(const struct master_config *config,
+				  FILE *out, bool comment)
+{
+	const struct kvlist *list = master_config_not_used(config);
+
+	if (comment && list->count > 0)
+		fputs("# Dovecot settings in the file that loft does not use:\n", out);
+	for (size_t i = 0; i < list->count; i++) {
+		const struct kv *kv = &list->items[i];
+
+		if (comment)
+			fprintf(out, "#   %s (%s)\n", kv->key, kv->value);
+		else
+			fprintf(out, "%s: %s: not used by loft\n", kv->value, kv->key);
+	}
+}
+
+void master_config_log_not_used(const struct master_config *config)
+{
+	const struct kvlist *list = master_config_not_used(config);
+	struct strbuf buf;
+
+	if (list->count == 0)
+		return;
+	strbuf_init(&buf, 256);
+	for (size_t i = 0; i < list->count; i++)
+		strbuf_appendf(&buf, "%s%s (%s)", i == 0 ? "" : ", ",
+			       list->items[i].key, list->items[i].value);
+	log_info("Dovecot settings not used by loft: %s", buf.data);
+	strbuf_free(&buf);
+}
+
 /* master_config_check_tls - TLS is served by LMTP services only, an
    ssl = yes listener needs ssl enabled, and the LMTP view's certificate,
    key and the other ssl_* settings must load (a reload with a bad
@@ -641,6 +698,8 @@ static int master_config_load_view(struct master_config *config,
 		return master_config_fail(error_r, "%s", error);
 	if (view == MASTER_CONFIG_VIEW_GLOBAL)
 		settings_copy(&config->file_set, set);
+	else
+		master_config_merge_not_used(config, set);
 	master_config_add_builtins(set);
 	if (master_config_auth_listeners(set, view == MASTER_CONFIG_VIEW_GLOBAL,
 					 error_r) < 0 ||

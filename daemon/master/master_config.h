@@ -13,6 +13,7 @@
 #define MASTER_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "settings.h"
 
@@ -49,6 +50,18 @@ void master_config_free(struct master_config **config);
    (decimal, as in Dovecot). Called once the log is set up: by --check,
    at start-up and after a reload. */
 void master_config_warn(const struct master_config *config);
+
+/* master_config_not_used - the Dovecot settings and sections the file
+   has that loft does not use, from every view ("auth_mechanisms" ->
+   "FILE:LINE", in file order) */
+const struct kvlist *master_config_not_used(const struct master_config *config);
+/* master_config_print_not_used - one "FILE:LINE: NAME: not used by loft"
+   line each (loftd --check); with comment, as "# " comment lines (-n) */
+void master_config_print_not_used(const struct master_config *config,
+				  FILE *out, bool comment);
+/* master_config_log_not_used - the same as one info log line, when
+   there is any */
+void master_config_log_not_used(const struct master_config *config);
 
 /* master_config_settings - the master's settings (global view) */
 const struct loft_settings *

@@ -244,6 +244,21 @@ static int master_reload_fail(struct master *m, struct master_config **config,
 	return -1;
 }
 
+/* master_not_used_equal - whether two not-used lists name the same
+   things at the same places (a reload logs the list again only when it
+   changed) */
+static bool master_not_used_equal(const struct kvlist *a, const struct kvlist *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++) {
+		if (strcmp(a->items[i].key, b->items[i].key) != 0 ||
+		    strcmp(a->items[i].value, b->items[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* master_reload_generation - a new config generation, or nothing
    changes. 0, or -1 with *error_r ("FILE:LINE: message") */
 static int master_reload_generation(struct master *m, const char **error_r)
@@ -251,6 +266,7 @@ static int master_reload_generation(struct master *m, const char **error_r)
 	struct master_service_list services;
 	struct master_config *config;
 	const char *error;
+	bool not_used_changed;
 
 	log_info("reloading %s", m->config_path);
 	if (master_config_load(m->config_path, &config, &error) < 0)
@@ -272,12 +288,16 @@ static int master_reload_generation(struct master *m, const char **error_r)
 	master_services_retire(&m->services, &services);
 	master_services_free(&m->services);
 	m->services = services;
+	not_used_changed = !master_not_used_equal(master_config_not_used(m->config),
+						  master_config_not_used(config));
 	master_config_free(&m->config);
 	m->config = config;
 	log_configure_from(master_config_settings(m->config));
 	master_config_warn(m->config);
 	master_services_start(&m->services);
 	log_info("config reloaded");
+	if (not_used_changed)
+		master_config_log_not_used(m->config);
 	master_stats_reloaded(m->stats, true);
 	return 0;
 }
@@ -496,6 +516,7 @@ int master_daemon_run(const char *config_path, bool foreground)
 	ret = master_start(&m);
 	if (ret == 0) {
 		log_info("loftd %s starting up", LOFT_VERSION);
+		master_config_log_not_used(m.config);
 		master_detach_done(&m);
 		master_services_start(&m.services);
 		/* listeners are open, the children forked */

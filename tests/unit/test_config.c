@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "install_paths.h"
+#include "mail_plugins.h"
 #include "settings.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -167,8 +168,22 @@ static bool format_block_value(struct strbuf *out, const struct setting_def *def
 
 static const char *const listener_type_names[] = { "unix", "fifo", "inet" };
 
+/* format_not_used - the not-used list as "NAME@LINE|NAME@LINE..." (the
+   file is the config's own in these tests) */
+static void format_not_used(const struct loft_settings *set, struct strbuf *out)
+{
+	for (size_t i = 0; i < set->not_used.count; i++) {
+		const char *where = set->not_used.items[i].value;
+		const char *colon = strrchr(where, ':');
+
+		strbuf_appendf(out, "%s%s@%s", i == 0 ? "" : "|",
+			       set->not_used.items[i].key,
+			       colon == NULL ? where : colon + 1);
+	}
+}
+
 /* lookup_value - the value an expectation key names:
-   KEY (global), count:services, count:userdbs, count:listeners:SVC,
+   KEY (global), not_used (format_not_used), count:services, count:userdbs, count:listeners:SVC,
    service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY */
 static void lookup_value(const struct loft_settings *set, char *key,
 			 struct strbuf *out)
@@ -180,7 +195,9 @@ static void lookup_value(const struct loft_settings *set, char *key,
 	for (char *p = strtok_r(key, ":", &save); p != NULL && n < 4;
 	     p = strtok_r(NULL, ":", &save))
 		parts[n++] = p;
-	if (n == 1) {
+	if (n == 1 && strcmp(key, "not_used") == 0) {
+		format_not_used(set, out);
+	} else if (n == 1) {
 		const struct setting_def *def = setting_find(loft_setting_defs, key);
 		if (def == NULL)
 			strbuf_appendf(out, "(no setting %s)", key);
@@ -257,13 +274,13 @@ struct good_case {
 	"protocol lda {\n" \
 	"  mail_debug = yes\n" \
 	"  log_path =\n" \
-	"  mail_plugins = $mail_plugins sieve\n" \
+	"  mail_plugins = $mail_plugins fts\n" \
 	"}\n" \
 	"protocol lmtp {\n" \
 	"  lmtp_save_to_detail_mailbox = yes\n" \
 	"  mail_fsync = always\n" \
 	"}\n" \
-	"mail_plugins = quota\n" \
+	"mail_plugins = notify\n" \
 	"mail_fsync = never\n"
 
 #define SERVICE_TEXT \
@@ -292,10 +309,64 @@ struct good_case {
 	"  }\n" \
 	"}\n"
 
+#define DOVECOT_TEXT \
+	"auth_mechanisms = plain login\n" \
+	"instance_name = x\n" \
+	"import_environment = TZ\n" \
+	"dsync_remote_cmd = <no-such-file\n" \
+	"passdb {\n" \
+	"  driver = pam\n" \
+	"}\n" \
+	"namespace inbox {\n" \
+	"  inbox = yes\n" \
+	"  mailbox Drafts {\n" \
+	"    special_use = \\Drafts\n" \
+	"  }\n" \
+	"}\n" \
+	"dict {\n" \
+	"  quota = sqlite:/x\n" \
+	"}\n" \
+	"metric m {\n" \
+	"  filter = event=x\n" \
+	"}\n" \
+	"service imap-login {\n" \
+	"  inet_listener imaps {\n" \
+	"    port = 993\n" \
+	"    ssl = yes\n" \
+	"  }\n" \
+	"}\n" \
+	"protocol imap {\n" \
+	"  mail_plugins = $mail_plugins imap_quota\n" \
+	"  mail_max_userip_connections = 10\n" \
+	"  mail_save_crlf = yes\n" \
+	"}\n" \
+	"protocol !indexer-worker {\n" \
+	"  mail_debug = yes\n" \
+	"}\n" \
+	"remote 10.0.0.0/8 {\n" \
+	"  auth_mechanisms = plain\n" \
+	"}\n" \
+	"userdb {\n" \
+	"  driver = passwd\n" \
+	"  result_success = return-ok\n" \
+	"  auth_verbose = yes\n" \
+	"}\n" \
+	"mail_plugins = $mail_plugins fts\n" \
+	"protocol lda {\n" \
+	"  postmaster_address = pm@example.com\n" \
+	"}\n"
+
+#define DOVECOT_NOT_USED \
+	"not_used=auth_mechanisms@1|instance_name@2|import_environment@3|" \
+	"dsync_remote_cmd@4|passdb@5|" \
+	"namespace inbox@8|dict@14|metric m@17|service imap-login@20|" \
+	"protocol imap@26|remote 10.0.0.0/8@34|userdb: result_success@39|" \
+	"userdb: auth_verbose@40|postmaster_address@44|mail_plugins: fts@42"
+
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
 	{ "", NULL, {
-		"base_dir=" LOFT_BASE_DIR, "hostname=", "postmaster_address=postmaster@%d",
+		"base_dir=" LOFT_BASE_DIR, "hostname=", "not_used=",
 		"protocols=lmtp", "listen=*, ::", "first_valid_uid=500",
 		"mail_fsync=optimized", "mbox_lock_timeout=5 mins",
 		"mbox_dotlock_change_timeout=2 mins", "default_idle_kill=1 min",
@@ -324,7 +395,7 @@ static const struct good_case good_cases[] = {
 		"lmtp_hdr_delivery_address=original" } },
 	/* 2: quotes and comments */
 	{ "hostname = \"mx # not a comment\" # a comment\n"
-	  "postmaster_address = 'pm@example.com'   \n"
+	  "syslog_facility = 'local1'   \n"
 	  "# a full-line comment\n"
 	  "   # an indented comment\n"
 	  "log_timestamp = \"%b %d \"\n"
@@ -334,7 +405,7 @@ static const struct good_case good_cases[] = {
 	  "mail_home = \"$mail_plugins\"\n"
 	  "lda_original_recipient_header =\n",
 	  NULL, {
-		"hostname=mx # not a comment", "postmaster_address=pm@example.com",
+		"hostname=mx # not a comment", "syslog_facility=local1",
 		"log_timestamp=%b %d ", "recipient_delimiter=",
 		"deliver_log_format=a \"q\" \\ b", "mail_plugins=quota",
 		"mail_home=$mail_plugins", "lda_original_recipient_header=" } },
@@ -350,9 +421,9 @@ static const struct good_case good_cases[] = {
 	  "mail_plugins = $mail_plugins acl\n"
 	  "mail_home = /srv/$base_dir/x\n"
 	  "hostname = cost $ 5\n"
-	  "postmaster_address = $lmtp_max_message_size\n",
+	  "syslog_facility = $lmtp_max_message_size\n",
 	  NULL, { "mail_plugins=quota acl", "mail_home=/srv/" LOFT_BASE_DIR "/x",
-		  "hostname=cost $ 5", "postmaster_address=50M" } },
+		  "hostname=cost $ 5", "syslog_facility=50M" } },
 	/* 5: <file values, relative and absolute */
 	{ "http_api_key = <value.txt\n"
 	  "hostname = < @DIR@/value_plain.txt\n",
@@ -372,13 +443,13 @@ static const struct good_case good_cases[] = {
 	  NULL, { "service:lmtp:process_limit=7" } },
 	/* 10-12: protocol overrides apply after all globals, per protocol */
 	{ PROTOCOL_TEXT, NULL, {
-		"mail_debug=no", "log_path=syslog", "mail_plugins=quota",
+		"mail_debug=no", "log_path=syslog", "mail_plugins=notify",
 		"mail_fsync=never", "lmtp_save_to_detail_mailbox=no" } },
 	{ PROTOCOL_TEXT, "lda", {
-		"mail_debug=yes", "log_path=", "mail_plugins=quota sieve",
+		"mail_debug=yes", "log_path=", "mail_plugins=notify fts",
 		"mail_fsync=never", "lmtp_save_to_detail_mailbox=no" } },
 	{ PROTOCOL_TEXT, "lmtp", {
-		"mail_debug=no", "log_path=syslog", "mail_plugins=quota",
+		"mail_debug=no", "log_path=syslog", "mail_plugins=notify",
 		"mail_fsync=always", "lmtp_save_to_detail_mailbox=yes" } },
 	/* 13-14: protocol lists and a protocol block from an include */
 	{ "protocol lda lmtp {\n  hostname = both\n}\n", "lmtp", { "hostname=both" } },
@@ -460,6 +531,34 @@ static const struct good_case good_cases[] = {
 		"listener:lmtp:a:mode=01130", "listener:lmtp:b:mode=0000",
 		"listener:lmtp:c:mode=0666", "default_internal_group=loft",
 		"service:other:user=dovenull2" } },
+	/* 23-25: Dovecot's settings and sections loft does not use: accepted,
+	   listed once, kept out of the settings; a foreign <file is not
+	   read; protocol !NAME applies to every other protocol */
+	{ DOVECOT_TEXT, "lmtp", { DOVECOT_NOT_USED, "count:services=0",
+		"count:userdbs=1", "mail_debug=yes", "mail_plugins= fts" } },
+	{ DOVECOT_TEXT, "lda", { DOVECOT_NOT_USED, "mail_debug=yes" } },
+	{ DOVECOT_TEXT, NULL, { "mail_debug=no", "count:services=0" } },
+	/* 26-27: a negated loft protocol */
+	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lda", { "mail_debug=yes" } },
+	{ "protocol !lmtp {\n  mail_debug = yes\n}\n", "lmtp", { "mail_debug=no" } },
+	/* 28: extras of loft's own blocks; a refused value at its default */
+	{ "service lmtp {\n  inet_listener lmtp {\n"
+	  "    reuse_port = yes\n  }\n}\nmail_save_crlf = no\n", "lmtp",
+	  { "not_used=service lmtp: reuse_port@3|mail_save_crlf@6", "count:services=1" } },
+	/* 29-30: a mailbox's auto = create/subscribe with lda_mailbox_autocreate
+	   = yes, under which loft creates the mailbox the same way */
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = subscribe\n  }\n}\n"
+	  "lda_mailbox_autocreate = yes\n", "lmtp", { "not_used=namespace inbox@1" } },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n",
+	  NULL, { "not_used=namespace inbox@1" } },
+	/* 31: mail_plugins is only checked for a delivering protocol */
+	{ "mail_plugins = sieve\n", NULL, { "mail_plugins=sieve" } },
+	/* 32: protocols loft does not serve (Debian's protocols.d lines) */
+	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
+	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
+	/* 33: the ssl settings loft's TLS does not have */
+	{ "ssl_client_ca_dir = /etc/ssl/certs\nverbose_ssl = yes\n",
+	  "lmtp", { "not_used=ssl_client_ca_dir@1|verbose_ssl@2" } },
 };
 
 START_TEST(test_good_config)
@@ -576,8 +675,8 @@ static const struct error_case error_cases[] = {
 	  M ":4: quota backend maildir counts Maildir only, but mail_location "
 	  "is mbox:~/mail" },
 	/* protocol */
-	{ "protocol imap {\n}\n", NULL, M ":1: Unknown protocol: imap" },
-	{ "protocol lda pop3 {\n}\n", "lda", M ":1: Unknown protocol: pop3" },
+	{ "protocol imapp {\n}\n", NULL, M ":1: Unknown protocol: imapp" },
+	{ "protocol lda pop33 {\n}\n", "lda", M ":1: Unknown protocol: pop33" },
 	{ "protocol {\n}\n", NULL, M ":1: Missing protocol name" },
 	{ "protocol lda {\n  process_limit = 5\n}\n", NULL, M ":2: Unknown setting: process_limit" },
 	{ "protocol lmtp {\n  mail_debug = maybe\n}\n", NULL,
@@ -634,6 +733,56 @@ static const struct error_case error_cases[] = {
 	  "@DIR@/recursive.conf:1: Includes nested more than 16 deep (recursive include?): "
 	  "@DIR@/recursive.conf" },
 	{ "!include_try adir.conf\n", NULL, M ":1: Can't read @DIR@/adir.conf: Is a directory" },
+	/* what loft does not implement but would change delivery */
+	{ "mail_plugins = $mail_plugins sieve\n", "lda",
+	  M ":1: mail_plugins: sieve: loft does not implement this plugin "
+	  "(mail would be delivered without it)" },
+	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = acl\n}\n", "lmtp",
+	  M ":3: mail_plugins: acl: loft does not implement this plugin "
+	  "(mail would be delivered without it)" },
+	{ "mail_plugins = zlib\nplugin {\n  zlib_save = gz\n}\n", "lda",
+	  M ":1: mail_plugins: zlib: loft does not implement this plugin with "
+	  "the plugin { } settings given" },
+	{ "mail_save_crlf = yes\n", NULL,
+	  M ":1: mail_save_crlf = yes: loft does not implement saving mail with "
+	  "CRLF line endings" },
+	{ "protocol lda {\n  lmtp_client_workarounds = whitespace-before-path\n}\n", NULL,
+	  M ":2: lmtp_client_workarounds = whitespace-before-path: loft does not "
+	  "implement LMTP client workarounds" },
+	{ "namespace {\n  prefix = INBOX.\n}\n", NULL,
+	  M ":2: prefix = INBOX.: loft does not implement namespace prefixes for "
+	  "mailbox names" },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = create\n  }\n}\n", "lda",
+	  M ":3: auto = create: loft does not implement auto-created mailboxes "
+	  "without lda_mailbox_autocreate = yes (a delivery to the mailbox would "
+	  "go to INBOX)" },
+	{ "namespace inbox {\n  mailbox Junk {\n    auto = subscribe\n  }\n}\n"
+	  "protocol lda {\n  lda_mailbox_autocreate = yes\n}\n", "lmtp",
+	  M ":3: auto = subscribe: loft does not implement auto-created mailboxes "
+	  "without lda_mailbox_autocreate = yes (a delivery to the mailbox would "
+	  "go to INBOX)" },
+	{ "userdb {\n  driver = passwd\n  result_success = continue-ok\n}\n", NULL,
+	  M ":3: result_success = continue-ok: loft does not implement userdb result rules" },
+	{ "remote 1.2.3.4 {\n  mail_debug = yes\n}\n", NULL,
+	  M ":2: mail_debug: loft does not apply settings per local or remote "
+	  "address (set it outside the filter)" },
+	{ "remote 1.2.3.4 {\n  mail_save_crlf = yes\n}\n", NULL,
+	  M ":2: mail_save_crlf = yes: loft does not implement saving mail with "
+	  "CRLF line endings" },
+	/* misspelt Dovecot names are still unknown */
+	{ "auth_mechanism = plain\n", NULL, M ":1: Unknown setting: auth_mechanism" },
+	{ "passdb {\n  drvier = pam\n}\n", NULL, M ":2: Unknown setting: drvier" },
+	{ "service imap {\n  proces_limit = 1\n}\n", NULL,
+	  M ":2: Unknown setting: proces_limit" },
+	{ "protocol imap {\n  mail_debgu = yes\n}\n", NULL,
+	  M ":2: Unknown setting: mail_debgu" },
+	{ "mailbox Junk {\n}\n", NULL, M ":1: Unknown section type: mailbox" },
+	{ "passdb {\n  userdb {\n  }\n}\n", NULL, M ":2: Section userdb not allowed here" },
+	{ "protocol !imap pop3 {\n}\n", NULL,
+	  M ":1: A negated protocol (!NAME) must be the only one: !imap pop3" },
+	{ "protocols = lmpt\n", NULL, M ":1: protocols: Unknown protocol: lmpt" },
+	{ "hostname = $auth_mechanisms\n", NULL,
+	  M ":1: $auth_mechanisms: a Dovecot setting loft does not use has no value here" },
 };
 
 START_TEST(test_error_config)
@@ -697,7 +846,6 @@ static const char round_trip_text[] =
 	"first_valid_uid = 0\n"
 	"mail_fsync = never\n"
 	"http_api_key = <value.txt\n"
-	"postmaster_address = \"<pm@example.com>\"\n"
 	"mail_plugins = '{curly} quota'\n"
 	"userdb {\n"
 	"  driver = passwd-file\n"
@@ -720,7 +868,7 @@ static const char round_trip_text[] =
 	"  inet_listener lmtp {\n"
 	"    address = 127.0.0.1\n"
 	"    port = 24\n"
-	"    ssl = yes\n"
+	"    haproxy = yes\n"
 	"  }\n"
 	"}\n"
 	"service stats {\n"
@@ -829,7 +977,7 @@ END_TEST
 
 /* every field of struct loft_settings but the sections, in order */
 static const char *const global_names[] = {
-	"base_dir", "hostname", "postmaster_address", "protocols", "listen",
+	"base_dir", "hostname", "protocols", "listen",
 	"haproxy_trusted_networks",
 	"mail_temp_dir",
 	"ssl", "ssl_cert", "ssl_key", "ssl_alt_cert", "ssl_alt_key",
@@ -859,6 +1007,38 @@ static const char *const global_names[] = {
 	"state_dir", "stats_journal_max_age", "stats_journal_max_size",
 	"admin_socket_group",
 };
+
+/* ---- mail_plugins ---- */
+
+START_TEST(test_mail_plugins)
+{
+	struct kvlist plugin;
+	const char *error = NULL, *pos, *name;
+
+	ck_assert(mail_plugins_has(" quota sieve", "sieve"));
+	ck_assert(mail_plugins_has("quota,sieve", "quota"));
+	ck_assert(!mail_plugins_has("quota_clone", "quota"));
+	ck_assert(!mail_plugins_has("", "quota"));
+	ck_assert_int_eq(mail_plugins_check("", NULL, &error), 0);
+	ck_assert_int_eq(mail_plugins_check(" fts  fts_solr,notify mail_log", NULL,
+					    &error), 0);
+	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), -1);
+	ck_assert_str_eq(error, "mail_plugins: sieve: loft does not implement this "
+			 "plugin (mail would be delivered without it)");
+	kvlist_init(&plugin);
+	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), 0);
+	kvlist_set(&plugin, "zlib_save", "gz");
+	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), -1);
+	kvlist_free(&plugin);
+	/* the accepted ones loft does not run, in order */
+	pos = "fts acl notify";
+	name = mail_plugins_not_used(&pos);
+	ck_assert_str_eq(name, "fts");
+	name = mail_plugins_not_used(&pos);
+	ck_assert_str_eq(name, "notify");
+	ck_assert_ptr_null(mail_plugins_not_used(&pos));
+}
+END_TEST
 
 START_TEST(test_global_table)
 {
@@ -1071,6 +1251,7 @@ static Suite *config_suite(void)
 	TCase *tc_config = tcase_create("config");
 
 	tcase_add_test(tc_settings, test_global_table);
+	tcase_add_test(tc_settings, test_mail_plugins);
 	tcase_add_loop_test(tc_settings, test_table_defaults, 0, N_CASES(all_tables));
 	tcase_add_loop_test(tc_settings, test_parse_size, 0, N_CASES(size_cases));
 	tcase_add_loop_test(tc_settings, test_parse_time, 0, N_CASES(time_cases));
