@@ -3,8 +3,9 @@
 #   bench_users DIR            - DIR/users: user0..user99@example.com
 #   bench_loft_conf DIR PORT USERS - DIR/loft.conf: loftd with LMTP on PORT,
 #                                mail under DIR/vmail as nobody, fsync optimized
-#   bench_blast PORT N S       - N messages to the 100 users over PORT,
-#                                S sessions per smtp-source; prints seconds
+#   bench_blast PORT N S [PORT2] - N messages to the 100 users over PORT
+#                                (user50..user99 over PORT2 when given), S
+#                                sessions per smtp-source; prints seconds
 
 bench_users() {
 	i=0
@@ -47,8 +48,10 @@ bench_blast() {
 	per=$(($2 / 100))
 	u=0
 	while [ $u -lt 100 ]; do
+		port=$1
+		[ $u -ge 50 ] && [ -n "${4:-}" ] && port=$4
 		smtp-source -L -s "$3" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$1" &
+			-t "user$u@example.com" "127.0.0.1:$port" &
 		u=$((u + 1))
 		if [ $((u % 10)) -eq 0 ]; then wait; fi
 	done

@@ -79,20 +79,7 @@ sleep 1
 
 # direct - the same load, each user sent straight to its backend
 direct() {
-	start=$(date +%s.%N)
-	per=$((n / 100))
-	u=0
-	while [ $u -lt 100 ]; do
-		port=$b1
-		[ $u -ge 50 ] && port=$b2
-		smtp-source -L -s "$sessions" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$port" &
-		u=$((u + 1))
-		if [ $((u % 10)) -eq 0 ]; then wait; fi
-	done
-	wait
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
+	bench_blast "$b1" "$n" "$sessions" "$b2"
 }
 
 direct >/dev/null

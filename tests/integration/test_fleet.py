@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Daemon, Instance, NOBODY, binary, needs_root, wait_for
 from test_lmtp_proxy import transaction
-from test_userdb_sql import PG_BIN, Postgres
+from test_userdb_sql import PG_BIN, mail_database
 
 pytestmark = [needs_root, pytest.mark.skipif(
     not PG_BIN, reason="PostgreSQL server binaries not installed (scripts/deps.sh)")]
@@ -26,13 +26,7 @@ BACKENDS = {"127.0.0.2": ["ann@example.com", "bea@example.com"],
 
 @pytest.fixture(scope="module")
 def pg():
-    server = Postgres()
-    server.start()
-    server.sql("CREATE DATABASE mail", db="postgres")
-    server.sql("CREATE TABLE users (userid text PRIMARY KEY, home text, uid integer, "
-               "gid integer, proxy text, host text, port integer)")
-    yield server
-    server.cleanup()
+    yield from mail_database("proxy text, host text, port integer")
 
 
 def instance(roots, pg, listen, extra=""):

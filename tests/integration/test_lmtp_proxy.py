@@ -53,6 +53,13 @@ def proxy_users(inst, routes):
     inst.write_passwd()
 
 
+def unused_port():
+    """a port on 127.0.0.1 nothing listens on"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def transaction(port, rcpts):
     """{rcpt: (code, text)} at RCPT (refused) or after DATA"""
     c = smtplib.LMTP("127.0.0.1", port, timeout=60)
@@ -130,10 +137,7 @@ def test_backend_down_costs_only_its_recipients(fleet):
     instance, start = fleet
     a_inst = instance(["alice@example.com"])
     a = start(a_inst)
-    dead = socket.socket()
-    dead.bind(("127.0.0.1", 0))
-    dead_port = dead.getsockname()[1]
-    dead.close()
+    dead_port = unused_port()
     p_inst = instance([])
     proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port),
                          "bob@example.com": ("127.0.0.1", dead_port)})
@@ -226,10 +230,7 @@ def test_backend_metrics_and_journal(fleet):
     instance, start = fleet
     a_inst = instance(["alice@example.com"])
     a = start(a_inst)
-    dead = socket.socket()
-    dead.bind(("127.0.0.1", 0))
-    dead_port = dead.getsockname()[1]
-    dead.close()
+    dead_port = unused_port()
     p_inst = instance([])
     proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port),
                          "bob@example.com": ("127.0.0.1", dead_port)})

@@ -64,13 +64,21 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def pg():
+    yield from mail_database("quota text")
+
+
+def mail_database(columns):
+    """a private server with database mail and its users table (userid,
+    home, uid, gid, then columns), removed afterwards"""
     server = Postgres()
     server.start()
-    server.sql("CREATE DATABASE mail", db="postgres")
-    server.sql("CREATE TABLE users (userid text PRIMARY KEY, home text, "
-               "uid integer, gid integer, quota text)")
-    yield server
-    server.cleanup()
+    try:
+        server.sql("CREATE DATABASE mail", db="postgres")
+        server.sql("CREATE TABLE users (userid text PRIMARY KEY, home text, "
+                   f"uid integer, gid integer, {columns})")
+        yield server
+    finally:
+        server.cleanup()
 
 
 def sql_conf(inst, pg, connect=None, query=None):
