@@ -206,7 +206,9 @@ def check_case(case, workdir):
     want = read_expected(case)
     assert got == loft_expected(case), "%s: loft %r, Pigeonhole %r" % (
         os.path.basename(case), got, want)
-    if SIEVE_TEST is not None:
+    # Pigeonhole's answers do not depend on how loft is built: checked
+    # once, in the normal build's run, not again under the sanitizers
+    if SIEVE_TEST is not None and os.environ.get("LOFT_SANITIZE") != "1":
         live = pigeonhole_actions(case, meta, workdir)
         assert live == want, "%s: stored %r, sieve-test now %r" % (
             os.path.basename(case), want, live)

@@ -1,5 +1,5 @@
 """Hostile-client soak: many concurrent random LMTP clients against a real
-loftd, for LOFT_SOAK_SECONDS (default 60 s against the ASan build, where
+loftd, for LOFT_SOAK_SECONDS (default 30 s against the ASan build, where
 CMake sets LOFT_SANITIZE=1, else 15 s).
 
 Each client thread runs sessions one after another, each from its own
@@ -35,7 +35,7 @@ from conftest import needs_root, wait_for
 from test_stats import StatsDaemon
 
 SANITIZED = os.environ.get("LOFT_SANITIZE") == "1"
-SECONDS = float(os.environ.get("LOFT_SOAK_SECONDS") or (60 if SANITIZED else 15))
+SECONDS = float(os.environ.get("LOFT_SOAK_SECONDS") or (30 if SANITIZED else 15))
 CLIENTS = 40
 MAX_SESSIONS = 50000
 USERS = [f"user{i}@example.com" for i in range(4)]
