@@ -16,6 +16,7 @@
 #include "error_slot.h"
 #include "log.h"
 #include "maildirsize.h"
+#include "path.h"
 #include "xalloc.h"
 
 #define QUOTA_LOCK_TIMEOUT_MS 30000
@@ -257,6 +258,13 @@ int quota_root_open(const struct quota_settings *set,
 	root->bytes_limit = set->default_rule.bytes_limit;
 	root->count_limit = set->default_rule.count_limit;
 	root->lock_fd = open(loc->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a new user's first deliveries come together: without the root to
+	   lock, one could count another's message and that one add its own
+	   line too. The root is made as the maildir would make it. */
+	if (root->lock_fd == -1 && errno == ENOENT &&
+	    path_mkdir_parents(loc->root, 0700, error_r) == 0)
+		root->lock_fd = open(loc->root, O_RDONLY | O_DIRECTORY |
+				     O_CLOEXEC);
 	if (root->lock_fd == -1 && errno != ENOENT) {
 		*error_r = error_slot_set(&quota_error, "open(%s) failed: %m",
 					  loc->root);
