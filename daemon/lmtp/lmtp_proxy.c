@@ -221,10 +221,34 @@ static void backend_fail(struct lmtp_proxy_backend *b, const char *error)
 	b->clean = false;
 }
 
+/* outcome_from_reply - a recipient's outcome from its backend reply */
+static void outcome_from_reply(struct outcome *out,
+			       const struct lmtp_reply *reply)
+{
+	enum outcome_result result = reply->code / 100 == 2 ? OUTCOME_SAVED :
+		reply->code / 100 == 5 ? OUTCOME_REJECTED : OUTCOME_TEMPFAIL;
+	const char *enhanced = reply->enhanced[0] != '\0' ? reply->enhanced :
+		result == OUTCOME_SAVED ? "2.0.0" :
+		result == OUTCOME_REJECTED ? "5.0.0" : "4.0.0";
+	enum outcome_reason reason = strncmp(enhanced, "5.1.1", 5) == 0 ?
+		OUTCOME_REASON_UNKNOWN_USER : OUTCOME_REASON_OTHER;
+
+	outcome_set(out, result, result == OUTCOME_SAVED ?
+		    OUTCOME_REASON_NONE : reason, (int)reply->code, enhanced,
+		    "%s", reply->text);
+	/* a 3xx or other odd code is no answer */
+	if (reply->code / 100 != 2 && reply->code / 100 != 4 &&
+	    reply->code / 100 != 5)
+		outcome_tempfail(out, "4.4.0", "Remote server sent an "
+				 "invalid reply (%u)", reply->code);
+}
+
 /* backend_mail - a connection with MAIL FROM accepted, or false with
-   b->error (a pooled connection the backend closed is replaced once) */
+   b->error and, when the backend refused MAIL, its answer in *out and
+   *answered_r set (a pooled connection the backend closed is replaced
+   once) */
 static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
-			 struct outcome *out)
+			 struct outcome *out, bool *answered_r)
 {
 	struct lmtp_reply reply;
 	const char *error;
@@ -253,12 +277,9 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 			return true;
 		}
 		if (ret == 0) {
-			/* the backend's own answer for every recipient */
-			outcome_set(out, reply.code / 100 == 5 ?
-				    OUTCOME_REJECTED : OUTCOME_TEMPFAIL,
-				    OUTCOME_REASON_OTHER, (int)reply.code,
-				    reply.enhanced[0] != '\0' ?
-				    reply.enhanced : "4.4.0", "%s", reply.text);
+			/* the backend's own answer for the recipient */
+			outcome_from_reply(out, &reply);
+			*answered_r = true;
 			backend_fail(b, "MAIL FROM refused");
 			free(line);
 			return false;
@@ -269,28 +290,6 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 	}
 	free(line);
 	return false;
-}
-
-/* outcome_from_reply - a recipient's outcome from its backend reply */
-static void outcome_from_reply(struct outcome *out,
-			       const struct lmtp_reply *reply)
-{
-	enum outcome_result result = reply->code / 100 == 2 ? OUTCOME_SAVED :
-		reply->code / 100 == 5 ? OUTCOME_REJECTED : OUTCOME_TEMPFAIL;
-	const char *enhanced = reply->enhanced[0] != '\0' ? reply->enhanced :
-		result == OUTCOME_SAVED ? "2.0.0" :
-		result == OUTCOME_REJECTED ? "5.0.0" : "4.0.0";
-	enum outcome_reason reason = strncmp(enhanced, "5.1.1", 5) == 0 ?
-		OUTCOME_REASON_UNKNOWN_USER : OUTCOME_REASON_OTHER;
-
-	outcome_set(out, result, result == OUTCOME_SAVED ?
-		    OUTCOME_REASON_NONE : reason, (int)reply->code, enhanced,
-		    "%s", reply->text);
-	/* a 3xx or other odd code is no answer */
-	if (reply->code / 100 != 2 && reply->code / 100 != 4 &&
-	    reply->code / 100 != 5)
-		outcome_tempfail(out, "4.4.0", "Remote server sent an "
-				 "invalid reply (%u)", reply->code);
 }
 
 /* unreachable - the 451 of a recipient whose backend cannot answer */
@@ -312,12 +311,8 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 
 	unreachable(out);
 	*answered_r = false;
-	if (!backend_mail(proxy, b, out)) {
-		/* a MAIL FROM refusal is the backend's answer */
-		*answered_r = out->code != 451 ||
-			strcmp(out->enhanced, "4.4.0") != 0;
+	if (!backend_mail(proxy, b, out, answered_r))
 		return false;
-	}
 	line = xasprintf("RCPT TO:<%s>", address);
 	ret = lmtp_client_command(b->client, line, &reply, &error);
 	free(line);

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Daemon, Instance, NOBODY, binary, needs_root, wait_for
 from test_lmtp_proxy import transaction
-from test_userdb_sql import PG_BIN, mail_database
+from test_userdb_sql import PG_BIN, mail_database, sql_conf
 
 pytestmark = [needs_root, pytest.mark.skipif(
     not PG_BIN, reason="PostgreSQL server binaries not installed (scripts/deps.sh)")]
@@ -34,18 +34,8 @@ def instance(roots, pg, listen, extra=""):
     os.chmod(root, 0o755)
     roots.append(root)
     inst = Instance(root)
-    conf = os.path.join(root, "loft-sql.conf")
-    with open(conf, "w") as f:
-        f.write("driver = pgsql\n"
-                f"connect = host=127.0.0.1 port={pg.port} dbname=mail user=postgres\n"
-                "user_query = SELECT home, uid, gid, proxy, host, port "
-                "FROM users WHERE userid = '%u'\n")
-    os.chmod(conf, 0o600)
-    inst.userdb = f"""
-        userdb {{
-          driver = sql
-          args = {conf}
-        }}"""
+    sql_conf(inst, pg, query="user_query = SELECT home, uid, gid, proxy, host, "
+             "port FROM users WHERE userid = '%u'\n")
     inst.write_conf()
     d = Daemon(inst, extra=extra)
     # each backend on its own loopback address

@@ -133,14 +133,22 @@ def test_routes_each_recipient_to_its_backend(fleet):
     assert "alice@example.com" in p_inst.log()
 
 
-def test_backend_down_costs_only_its_recipients(fleet):
-    instance, start = fleet
+def live_and_dead(instance, start):
+    """alice on a running backend, bob on a port nothing listens on, and
+    the proxy's instance routing both: (alice's instance, her backend, the
+    dead port, the proxy's instance)"""
     a_inst = instance(["alice@example.com"])
     a = start(a_inst)
     dead_port = unused_port()
     p_inst = instance([])
     proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port),
                          "bob@example.com": ("127.0.0.1", dead_port)})
+    return a_inst, a, dead_port, p_inst
+
+
+def test_backend_down_costs_only_its_recipients(fleet):
+    a_inst, a, dead_port, p_inst = live_and_dead(*fleet)
+    start = fleet[1]
     p = start(p_inst, extra="lmtp_proxy = yes\n")
     got = transaction(p.port, ["alice@example.com", "bob@example.com"])
     assert got["alice@example.com"][0] == 250
@@ -227,13 +235,7 @@ def test_backend_metrics_and_journal(fleet):
     loft_proxy_backend_up{backend} on the proxy, and its journal entries
     for relayed recipients"""
     from test_stats import StatsDaemon
-    instance, start = fleet
-    a_inst = instance(["alice@example.com"])
-    a = start(a_inst)
-    dead_port = unused_port()
-    p_inst = instance([])
-    proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port),
-                         "bob@example.com": ("127.0.0.1", dead_port)})
+    a_inst, a, dead_port, p_inst = live_and_dead(*fleet)
     p = StatsDaemon(p_inst, extra="lmtp_proxy = yes\n")
     p.start()
     try:
