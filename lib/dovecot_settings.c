@@ -145,7 +145,6 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 	F(login_proxy_rawlog_dir),
 	F(login_proxy_timeout),
 	F(login_source_ips),
-	F(login_trusted_networks),
 	R(mail_access_groups, "",
 	  "extra groups for mail access"),
 	F(mail_always_cache_fields),

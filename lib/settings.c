@@ -75,6 +75,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, haproxy_trusted_networks, "",
 	  "Addresses and CIDR ranges allowed to send a PROXY header to a "
 	  "haproxy = yes listener (empty: none; others are disconnected)"),
+	G(STR, login_trusted_networks, "",
+	  "Addresses and CIDR ranges of LMTP proxies allowed to send XCLIENT "
+	  "(the original client's address, the proxy's session id and the hop "
+	  "count; empty: none)"),
 	G(STR, mail_temp_dir, "/tmp",
 	  "Directory for temporary copies of incoming mail"),
 

@@ -97,6 +97,7 @@ struct loft_settings {
 	char *protocols;
 	char *listen;
 	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
+	char *login_trusted_networks;	/* XCLIENT from these */
 	char *mail_temp_dir;
 
 	/* TLS (LMTP STARTTLS and ssl = yes listeners; lib/tls.h) */

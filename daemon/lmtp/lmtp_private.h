@@ -119,6 +119,10 @@ struct lmtp_session {
 	bool tls_handshaking;	/* no LMTP bytes move until it is done */
 	bool starttls_pending;	/* 220 sent: TLS starts once it is flushed */
 	bool local;		/* UNIX socket, or remote IP = local IP */
+	bool trusted;		/* in login_trusted_networks: XCLIENT */
+	/* XCLIENT TTL + 1: hops a proxied recipient may still take (0: no
+	   TTL received, LMTP_PROXY_DEFAULT_TTL applies) */
+	unsigned int proxy_ttl_plus_1;
 
 	unsigned int invalid_commands;
 	unsigned int transaction_count;

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "error_slot.h"
 #include "lmtp_client.h"
+#include "lmtp_xclient.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -34,6 +35,7 @@ struct lmtp_proxy_backend {
 struct lmtp_proxy {
 	char *mail_from;
 	char *lhlo_name;
+	struct lmtp_xclient xclient;	/* SESSION is the transaction id */
 	struct lmtp_proxy_backend *backends;
 	size_t backend_count;
 };
@@ -114,12 +116,25 @@ void lmtp_proxy_route_free(struct lmtp_proxy_route *route)
 }
 
 struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
-				      const char *lhlo_name)
+				      const char *lhlo_name,
+				      const struct lmtp_proxy_origin *origin)
 {
 	struct lmtp_proxy *proxy = xcalloc(1, sizeof(*proxy));
+	struct lmtp_xclient *xc = &proxy->xclient;
 
 	proxy->mail_from = xstrdup(mail_from);
 	proxy->lhlo_name = xstrdup(lhlo_name);
+	xc->given = LMTP_XCLIENT_TTL | LMTP_XCLIENT_SESSION;
+	xc->ttl = origin->ttl;
+	snprintf(xc->session, sizeof(xc->session), "%s", origin->trans_id);
+	if (origin->client_ip != NULL) {
+		snprintf(xc->addr, sizeof(xc->addr), "%s", origin->client_ip);
+		xc->given |= LMTP_XCLIENT_ADDR;
+	}
+	if (origin->client_port != 0) {
+		xc->port = origin->client_port;
+		xc->given |= LMTP_XCLIENT_PORT;
+	}
 	return proxy;
 }
 
@@ -243,6 +258,37 @@ static void outcome_from_reply(struct outcome *out,
 				 "invalid reply (%u)", reply->code);
 }
 
+/* backend_xclient - XCLIENT to a backend that offers it, with the
+   session id "<transaction id>:P<n>" for the transaction's nth backend;
+   -1 with *error_r when the connection failed (a refusal is logged and
+   the transaction goes on without) */
+static int backend_xclient(struct lmtp_proxy *proxy,
+			   struct lmtp_proxy_backend *b, const char **error_r)
+{
+	struct lmtp_xclient xc = proxy->xclient;
+	struct lmtp_reply reply;
+	char *line;
+	int ret;
+
+	char id[sizeof(xc.session) + 24];
+
+	/* a chain of proxies grows the id: the backend takes 63 bytes */
+	snprintf(id, sizeof(id), "%s:P%zu", proxy->xclient.session,
+		 (size_t)(b - proxy->backends) + 1);
+	snprintf(xc.session, sizeof(xc.session), "%.*s",
+		 (int)sizeof(xc.session) - 1, id);
+	line = lmtp_xclient_format(&xc, lmtp_client_xclient_offered(b->client));
+	if (line == NULL)
+		return 0;
+	ret = lmtp_client_xclient(b->client, line, proxy->lhlo_name, &reply,
+				  error_r);
+	free(line);
+	if (ret == 0)
+		log_warning("proxy: %s:%u: XCLIENT refused: %u %s", b->host,
+			    b->port, reply.code, reply.text);
+	return ret < 0 ? -1 : 0;
+}
+
 /* backend_mail - a connection with MAIL FROM accepted, or false with
    b->error and, when the backend refused MAIL, its answer in *out and
    *answered_r set (a pooled connection the backend closed is replaced
@@ -270,7 +316,10 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 			backend_fail(b, error);
 			break;
 		}
-		ret = lmtp_client_command(b->client, line, &reply, &error);
+		ret = backend_xclient(proxy, b, &error);
+		if (ret == 0)
+			ret = lmtp_client_command(b->client, line, &reply,
+						  &error);
 		if (ret == 0 && reply.code / 100 == 2) {
 			b->clean = false;
 			free(line);

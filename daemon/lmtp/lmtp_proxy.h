@@ -13,6 +13,11 @@
  * slow or answers garbage costs only its own recipients a 451. Connections
  * whose transaction ended cleanly are kept for reuse by the process (idle
  * ones are closed after LMTP_PROXY_IDLE_SECS).
+ *
+ * A backend that offers XCLIENT in LHLO (loft-lmtp does to addresses in
+ * its login_trusted_networks) is told, before each transaction, the
+ * client's address and port, a session id derived from the proxy's
+ * transaction id, and the hops left (TTL), as Dovecot's proxy does.
  */
 #ifndef LOFT_LMTP_PROXY_H
 #define LOFT_LMTP_PROXY_H
@@ -25,6 +30,8 @@
 
 #define LMTP_PROXY_DEFAULT_PORT 24
 #define LMTP_PROXY_IDLE_SECS 30
+/* proxy hops allowed when the client sent no XCLIENT TTL (Dovecot's) */
+#define LMTP_PROXY_DEFAULT_TTL 5
 
 struct lmtp_proxy_route {
 	char *host;
@@ -44,8 +51,19 @@ void lmtp_proxy_route_free(struct lmtp_proxy_route *route);
 
 struct lmtp_proxy;
 
+/* what the proxy forwards with XCLIENT to backends that offer it */
+struct lmtp_proxy_origin {
+	const char *client_ip;	/* numeric, or NULL (a UNIX socket) */
+	unsigned int client_port;
+	/* the proxy's transaction id: backend n (1-based, in the order of
+	   first use) takes "<trans_id>:P<n>" as its session id */
+	const char *trans_id;
+	unsigned int ttl;	/* hops left after this one */
+};
+
 struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
-				      const char *lhlo_name);
+				      const char *lhlo_name,
+				      const struct lmtp_proxy_origin *origin);
 /* lmtp_proxy_free - keep clean connections for reuse, close the rest
    (and pooled ones idle for LMTP_PROXY_IDLE_SECS) */
 void lmtp_proxy_free(struct lmtp_proxy **proxy);

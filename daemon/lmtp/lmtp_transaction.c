@@ -43,6 +43,7 @@ struct rcpt_lookup_job {
 	   recipient will have */
 	struct lmtp_proxy *proxy;
 	size_t index;
+	unsigned int proxy_ttl_plus_1;	/* the session's (lmtp_private.h) */
 	bool proxied;
 	char *backend;		/* proxied: "host:port" */
 	bool backend_up;
@@ -164,6 +165,17 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 		outcome_tempfail(&job->outcome, "4.3.0",
 				 "Temporary user lookup failure");
 		job->ret = -1;
+		return;
+	}
+	if (job->proxy_ttl_plus_1 == 1) {
+		/* Dovecot answers 554 5.4.6; a loop is a configuration
+		   error to mend, so the mail waits for it */
+		log_error("Proxying to <%s> appears to be looping (TTL=0)",
+			  job->address);
+		outcome_tempfail(&job->outcome, "4.4.6", "<%s> Proxying "
+				 "appears to be looping (TTL=0)", job->address);
+		job->ret = -1;
+		lmtp_proxy_route_free(&route);
 		return;
 	}
 	job->backend = lmtp_proxy_route_name(&route);
@@ -373,6 +385,25 @@ static void rcpt_lookup_done(void *context)
 	rcpt_job_done(job, false);
 }
 
+/* transaction_proxy_create - the transaction's backends, forwarding
+   the client, the transaction id and one hop less to them */
+static void transaction_proxy_create(struct lmtp_session *session)
+{
+	unsigned int ttl_plus_1 = session->proxy_ttl_plus_1;
+	struct lmtp_proxy_origin origin = {
+		.client_ip = strcmp(session->peer_ip, "local") == 0 ? NULL :
+			session->peer_ip,
+		.client_port = session->peer_port,
+		.trans_id = session->trans->id,
+		.ttl = ttl_plus_1 == 0 ? LMTP_PROXY_DEFAULT_TTL :
+			ttl_plus_1 >= 2 ? ttl_plus_1 - 2 : 0,
+	};
+
+	session->trans->proxy = lmtp_proxy_create(session->trans->mail_from,
+						  session->server->hostname,
+						  &origin);
+}
+
 void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			   const char *orcpt)
 {
@@ -417,9 +448,9 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 		     &job->detail);
 	if (job->set->lmtp_proxy) {
 		if (trans->proxy == NULL)
-			trans->proxy = lmtp_proxy_create(trans->mail_from,
-						session->server->hostname);
+			transaction_proxy_create(session);
 		job->proxy = trans->proxy;
+		job->proxy_ttl_plus_1 = session->proxy_ttl_plus_1;
 		job->index = trans->rcpt_count;
 	}
 	session->state = LMTP_STATE_WAIT;

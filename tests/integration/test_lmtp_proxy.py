@@ -7,12 +7,14 @@ import os
 import shutil
 import smtplib
 import socket
+import subprocess
 import tempfile
 import threading
+import urllib.parse
 
 import pytest
 
-from conftest import SAMPLE, Daemon, Instance, needs_root, wait_for
+from conftest import SAMPLE, Daemon, Instance, binary, needs_root, wait_for
 
 pytestmark = needs_root
 
@@ -255,3 +257,135 @@ def test_backend_metrics_and_journal(fleet):
         assert by_rcpt["bob@example.com"]["code"] == 451
     finally:
         p.stop()
+
+
+def lmtp_from(source, port):
+    """an LMTP connection to port from the loopback address source"""
+    c = smtplib.LMTP("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    c.ehlo("client.example")
+    return c
+
+
+def deliver_one(c, rcpt):
+    """one transaction on c: the reply after DATA"""
+    c.mail("sender@example.org")
+    assert c.rcpt(rcpt)[0] == 250
+    code, text = c.data(SAMPLE)
+    return code, text.decode()
+
+
+def test_xclient_traces_one_session_id(fleet):
+    """The proxy tells a backend that trusts it (login_trusted_networks)
+    the client's address and port, and "<its transaction id>:P1" as the
+    session id, before every transaction on a reused connection: the
+    proxy's 250, its journal and the backend's journal share that id, and
+    the backend's logs and Received: line name the original client"""
+    from test_stats import StatsDaemon
+    instance = fleet[0]
+    a_inst = instance(["alice@example.com"])
+    a = StatsDaemon(a_inst, extra="login_trusted_networks = 127.0.0.1\n")
+    p_inst = instance([])
+    proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
+    p = StatsDaemon(p_inst, extra="lmtp_proxy = yes\n")
+    a.start()
+    try:
+        p.start()
+        c = lmtp_from("127.0.0.7", p.port)
+        client_port = c.sock.getsockname()[1]
+        replies = [deliver_one(c, "alice@example.com") for _ in range(2)]
+        c.quit()
+        assert all(code == 250 for code, _ in replies), replies
+        # the proxy's transaction ids, from its journal
+        assert wait_for(lambda: len(p.json("/api/v1/deliveries")) == 2)
+        proxy_ids = sorted(d["session"] for d in p.json("/api/v1/deliveries"))
+        first, second = proxy_ids
+        assert second == first + ":T2", proxy_ids
+        # its 250s carry them, as the backend's own session ids
+        assert f" {first}:P1 Saved" in replies[0][1], replies
+        assert f" {second}:P1 Saved" in replies[1][1], replies
+        assert wait_for(lambda: len(a.json("/api/v1/deliveries")) == 2)
+        backend_ids = sorted(d["session"] for d in a.json("/api/v1/deliveries"))
+        assert backend_ids == [first + ":P1", second + ":P1"], backend_ids
+        # `deliveries --session <proxy's id>` finds them on both hosts
+        found = a.json("/api/v1/deliveries?session=" + urllib.parse.quote(first, safe=""))
+        assert len(found) == 2
+        # the backend logged who the client is and which session it became
+        log = a_inst.log()
+        assert f"XCLIENT: client 127.0.0.7:{client_port}, session {first}:P1, ttl 5" in log
+        assert f"XCLIENT: client 127.0.0.7:{client_port}, session {second}:P1, ttl 5" in log
+        # one connection from the proxy served both transactions
+        assert log.count("Connect from 127.0.0.1") == 2  # + readiness probe
+        path = os.path.join(a_inst.maildir("alice@example.com"), "new",
+                            a_inst.new_files("alice@example.com")[0])
+        with open(path, "rb") as f:
+            head = f.read().split(b"\n\n")[0]
+        assert b"Received: from testhost ([127.0.0.7])" in head
+        assert f"id {first}:P1".encode() in head
+    finally:
+        p.stop()
+        a.stop()
+
+
+def test_xclient_only_from_trusted_networks(fleet):
+    """XCLIENT is offered and taken only from login_trusted_networks (as
+    Dovecot: 550 5.7.14 to anyone else); bad attributes are 501 5.5.4, and
+    it is refused inside a transaction"""
+    instance, start = fleet
+    a_inst = instance(["alice@example.com"])
+    a = start(a_inst, extra="login_trusted_networks = 127.0.0.1/32\n")
+    c = lmtp_from("127.0.0.9", a.port)
+    assert not c.has_extn("xclient")
+    assert c.docmd("XCLIENT ADDR=192.0.2.1") == (550, b"5.7.14 You are not from trusted IP")
+    c.quit()
+
+    c = lmtp_from("127.0.0.1", a.port)
+    assert c.esmtp_features["xclient"] == "ADDR PORT SESSION TTL"
+    for bad, what in (("ADDR=999.1.1.1", "ADDR"), ("PORT=0", "PORT"),
+                      ("TTL=-1", "TTL"), ("SESSION=a+20b", "SESSION"),
+                      ("SESSION=" + "x" * 64, "SESSION"), ("ADDR", None), ("", None)):
+        code, text = c.docmd("XCLIENT " + bad)
+        assert code == 501 and text.startswith(b"5.5.4"), (bad, code, text)
+        if what:
+            assert f"Invalid {what} parameter".encode() in text
+    c.mail("sender@example.org")
+    assert c.docmd("XCLIENT ADDR=192.0.2.1")[0] == 503
+    c.rset()
+    # unknown attributes (PROTO, HELO, ...) are skipped, as Dovecot does
+    code, text = c.docmd("XCLIENT PROTO=ESMTP HELO=mx.example ADDR=IPV6:2001:db8::1 "
+                         "PORT=4711 SESSION=s+2Bme/id:T2 TTL=3")
+    assert code == 220, text
+    c.ehlo("proxy.example")
+    code, text = deliver_one(c, "alice@example.com")
+    assert code == 250 and "s+me/id:T2 Saved" in text, text
+    c.quit()
+    assert "XCLIENT: client 2001:db8::1:4711, session s+me/id:T2, ttl 3" in a_inst.log()
+    with open(a_inst.conf, "a") as f:
+        f.write("login_trusted_networks = 10.0.0.0/99\n")
+    bad = subprocess.run([binary("loftd"), "-c", a_inst.conf, "--check"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "login_trusted_networks: Invalid CIDR" in bad.stderr
+
+
+def test_proxy_loop_ends_with_451(fleet):
+    """Two proxies routing a user to each other: each hop forwards TTL one
+    lower, and the hop that gets TTL=0 answers 451 4.4.6, which comes back
+    through every hop (Dovecot answers 554; a loop is a configuration error
+    to mend, so the mail waits)"""
+    instance, start = fleet
+    a_inst, b_inst = instance([]), instance([])
+    trust = "lmtp_proxy = yes\nlogin_trusted_networks = 127.0.0.0/8\n"
+    a = start(a_inst, extra=trust)
+    b = start(b_inst, extra=trust)
+    proxy_users(a_inst, {"loop@example.com": ("127.0.0.1", b.port)})
+    proxy_users(b_inst, {"loop@example.com": ("127.0.0.1", a.port)})
+    c = lmtp_from("127.0.0.1", a.port)
+    c.mail("sender@example.org")
+    code, text = c.rcpt("loop@example.com")
+    c.quit()
+    assert code == 451, text
+    assert text == b"4.4.6 <loop@example.com> Proxying appears to be looping (TTL=0)"
+    # a got TTL 4, 2 and 0 (b: 5, 3, 1); a refused
+    a_log, b_log = a_inst.log(), b_inst.log()
+    assert [t for t in ("ttl 4", "ttl 2", "ttl 0") if t in a_log] == ["ttl 4", "ttl 2", "ttl 0"]
+    assert all(t in b_log for t in ("ttl 5", "ttl 3", "ttl 1"))
+    assert "appears to be looping (TTL=0)" in a_inst.log("loft.log")

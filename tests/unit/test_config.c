@@ -978,7 +978,7 @@ END_TEST
 /* every field of struct loft_settings but the sections, in order */
 static const char *const global_names[] = {
 	"base_dir", "hostname", "protocols", "listen",
-	"haproxy_trusted_networks",
+	"haproxy_trusted_networks", "login_trusted_networks",
 	"mail_temp_dir",
 	"ssl", "ssl_cert", "ssl_key", "ssl_alt_cert", "ssl_alt_key",
 	"ssl_key_password", "ssl_ca",
