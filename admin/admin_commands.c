@@ -136,8 +136,17 @@ static const struct admin_column admin_services_columns[] = {
 	{ "restarts", "restarts", ADMIN_COLUMN_TEXT },
 	{ "listeners", "listeners", ADMIN_COLUMN_TEXT },
 };
+static const struct admin_column admin_backends_columns[] = {
+	{ "backend", "backend", ADMIN_COLUMN_TEXT },
+	{ "up", "up", ADMIN_COLUMN_TEXT },
+	{ "deliveries", "deliveries", ADMIN_COLUMN_LABELS },
+};
+static const struct admin_view admin_view_backends = {
+	.rows_key = "backends", ADMIN_COLUMNS(admin_backends_columns),
+};
 static const struct admin_view admin_view_services = {
 	.rows_key = "services", ADMIN_COLUMNS(admin_services_columns),
+	.next = &admin_view_backends,
 };
 
 static const struct admin_column admin_deliveries_columns[] = {
@@ -197,7 +206,8 @@ static const struct admin_command admin_commands[] = {
 	{ "reload", "reload", "", "reload the configuration",
 	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
 	{ "service status", "service-status", "",
-	  "per service: processes, limits, restarts, listeners",
+	  "per service: processes, limits, restarts, listeners; the LMTP "
+	  "proxy's backends: up, deliveries",
 	  NULL, false, 0, 0, NULL, &admin_view_services, NULL, NULL },
 	{ "sieve test", NULL, "<user> <message file>",
 	  "run the user's active Sieve script on a message, print its actions",

@@ -480,4 +480,13 @@ void admin_format_print(FILE *out, enum admin_format format,
 		break;
 	}
 	json_object_put(rows);
+	if (view->next == NULL || format == ADMIN_FORMAT_TAB)
+		return;
+	rows = admin_format_rows(doc, view->next);
+	if (json_object_array_length(rows) > 0) {
+		if (format == ADMIN_FORMAT_TABLE)
+			fputc('\n', out);
+		admin_format_print(out, format, doc, view->next);
+	}
+	json_object_put(rows);
 }

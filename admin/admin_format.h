@@ -52,6 +52,11 @@ struct admin_view {
 	bool table_quiet;
 	/* table format prints this line instead of an empty table, or NULL */
 	const char *table_empty;
+	/* NULL, or a further section of the same document (service status:
+	   the proxy's backends), printed after this one by table (after an
+	   empty line) and flow when it has records; tab prints one table,
+	   json has it all */
+	const struct admin_view *next;
 };
 
 /* admin_format_parse - "table", "flow", "tab" or "json"; false if none */

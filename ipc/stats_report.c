@@ -111,6 +111,8 @@ void stats_report_delivery(struct stats_client *client,
 	msg.proxy_backend = opt(d->proxy_backend);
 	msg.has_proxy_backend_up = d->proxy_backend != NULL;
 	msg.proxy_backend_up = d->proxy_backend_up;
+	msg.has_proxy_backend_seconds = d->proxy_backend_seconds > 0;
+	msg.proxy_backend_seconds = d->proxy_backend_seconds;
 	msg.has_storage_write_seconds = d->storage_seconds > 0;
 	msg.storage_write_seconds = d->storage_seconds;
 	env.body_case = LOFT__ENVELOPE__BODY_DELIVERY;

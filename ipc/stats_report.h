@@ -42,6 +42,7 @@ struct stats_report_delivery {
 	double storage_seconds;
 	const char *proxy_backend;	/* relayed: "host:port", else NULL */
 	bool proxy_backend_up;
+	double proxy_backend_seconds;	/* the backend's answer time; 0: none */
 };
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);

@@ -64,6 +64,7 @@ struct stats_metrics_counters {
 	uint64_t tls_handshakes, tls_handshake_failures;
 	uint64_t proxy_deliveries[STATS_METRICS_MAX_BACKENDS + 1]
 				 [STATS_RESULT_COUNT];
+	struct stats_histogram proxy_backend_duration[STATS_METRICS_MAX_BACKENDS + 1];
 };
 
 /* What outlives the process (stats_state): the counters, the names
@@ -134,6 +135,7 @@ enum stats_metric_id {
 	STATS_M_TLS_HANDSHAKE_FAILURES,
 	STATS_M_PROXY_DELIVERIES,
 	STATS_M_PROXY_BACKEND_UP,
+	STATS_M_PROXY_BACKEND_DURATION,
 	STATS_M_COUNT
 };
 
@@ -226,6 +228,10 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		STATS_METRIC_GAUGE, NULL,
 		"Whether the backend answered the proxy's last attempt (1) or "
 		"could not be reached (0)." },
+	[STATS_M_PROXY_BACKEND_DURATION] = { "loft_proxy_backend_duration_seconds",
+		STATS_METRIC_HISTOGRAM, "seconds",
+		"How long each backend took to answer a relayed recipient: RCPT "
+		"for a refusal, DATA with the message for an acceptance." },
 };
 
 static const char *const stats_metric_type_names[] = {
@@ -488,7 +494,8 @@ static size_t stats_metrics_service_index(struct stats_metrics *m,
 }
 
 void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
-				  enum stats_result result, bool up)
+				  enum stats_result result, bool up,
+				  double seconds)
 {
 	size_t i = stats_metrics_name_slot(&m->store->backend_names[0][0],
 					   sizeof(m->store->backend_names[0]),
@@ -498,6 +505,31 @@ void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
 	if ((unsigned int)result < STATS_RESULT_COUNT)
 		m->store->c.proxy_deliveries[i][result]++;
 	m->store->backend_up[i] = up;
+	if (seconds > 0)
+		stats_metrics_observe(&m->store->c.proxy_backend_duration[i],
+				      seconds);
+}
+
+json_object *stats_metrics_backends_json(const struct stats_metrics *m)
+{
+	json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		json_object *o = json_object_new_object();
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(o, "backend", json_object_new_string(
+					       m->store->backend_names[i]));
+		json_object_object_add(o, "up", json_object_new_boolean(
+					       m->store->backend_up[i]));
+		for (size_t r = 0; r < STATS_RESULT_COUNT; r++)
+			json_object_object_add(d, stats_metrics_result_names[r],
+				json_object_new_uint64(
+					m->store->c.proxy_deliveries[i][r]));
+		json_object_object_add(o, "deliveries", d);
+		json_object_array_add(list, o);
+	}
+	return list;
 }
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
@@ -591,6 +623,13 @@ static void stats_metrics_walk_backends(const struct stats_metrics *m,
 	for (size_t i = 0; i < m->store->backend_count; i++) {
 		l[0].value = m->store->backend_names[i];
 		sink->sample(sink, f, l, 1, m->store->backend_up[i]);
+	}
+	f = &stats_metric_families[STATS_M_PROXY_BACKEND_DURATION];
+	sink->family(sink, f);
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		l[0].value = m->store->backend_names[i];
+		sink->histogram(sink, f, l, 1,
+				&m->store->c.proxy_backend_duration[i]);
 	}
 }
 

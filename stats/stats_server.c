@@ -228,7 +228,9 @@ static const char *on_delivery(struct stats_peer *peer,
 	if (m->proxy_backend != NULL)
 		stats_metrics_proxy_delivery(server->metrics, m->proxy_backend,
 					     result, m->has_proxy_backend_up &&
-					     m->proxy_backend_up);
+					     m->proxy_backend_up,
+					     m->has_proxy_backend_seconds ?
+					     m->proxy_backend_seconds : 0);
 	if (m->has_storage_write_seconds)
 		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
 				     m->storage_write_seconds);

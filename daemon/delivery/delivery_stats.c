@@ -25,6 +25,7 @@ static void on_delivery(const struct delivery_report *report, void *context)
 		.storage_seconds = report->storage_seconds,
 		.proxy_backend = report->req->proxy_backend,
 		.proxy_backend_up = report->req->proxy_backend_up,
+		.proxy_backend_seconds = report->req->proxy_backend_seconds,
 	};
 
 	(void)context;

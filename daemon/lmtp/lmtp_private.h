@@ -61,7 +61,7 @@ struct lmtp_recipient {
 	int duplicate_of;	/* index of the identical recipient, or -1 */
 	bool proxied;		/* relayed to a backend (lmtp_proxy.h) */
 	char *backend;		/* proxied: "host:port" */
-	bool backend_up;	/* proxied: the backend answered */
+	struct lmtp_proxy_answer backend_answer; /* proxied: its last */
 	struct outcome outcome;	/* set by the delivery job */
 };
 

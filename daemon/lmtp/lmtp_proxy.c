@@ -289,15 +289,24 @@ static int backend_xclient(struct lmtp_proxy *proxy,
 	return ret < 0 ? -1 : 0;
 }
 
+/* answered - the backend answered, start (clock_monotonic_usecs) was
+   when the command was sent */
+static void answered(struct lmtp_proxy_answer *answer, uint64_t start)
+{
+	answer->answered = true;
+	answer->seconds = (double)(clock_monotonic_usecs() - start) / 1e6;
+}
+
 /* backend_mail - a connection with MAIL FROM accepted, or false with
    b->error and, when the backend refused MAIL, its answer in *out and
-   *answered_r set (a pooled connection the backend closed is replaced
+   answer_r->answered set (a pooled connection the backend closed is replaced
    once) */
 static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
-			 struct outcome *out, bool *answered_r)
+			 struct outcome *out, struct lmtp_proxy_answer *answer_r)
 {
 	struct lmtp_reply reply;
 	const char *error;
+	uint64_t start;
 	char *line;
 	bool pooled;
 	int ret;
@@ -317,6 +326,7 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 			break;
 		}
 		ret = backend_xclient(proxy, b, &error);
+		start = clock_monotonic_usecs();
 		if (ret == 0)
 			ret = lmtp_client_command(b->client, line, &reply,
 						  &error);
@@ -328,7 +338,7 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 		if (ret == 0) {
 			/* the backend's own answer for the recipient */
 			outcome_from_reply(out, &reply);
-			*answered_r = true;
+			answered(answer_r, start);
 			backend_fail(b, "MAIL FROM refused");
 			free(line);
 			return false;
@@ -350,19 +360,21 @@ static void unreachable(struct outcome *out)
 bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		     const struct lmtp_proxy_route *route, size_t index,
 		     const char *address, struct outcome *out,
-		     bool *answered_r)
+		     struct lmtp_proxy_answer *answer_r)
 {
 	struct lmtp_proxy_backend *b = backend_find(proxy, route);
 	struct lmtp_reply reply;
 	const char *error;
+	uint64_t start;
 	char *line;
 	int ret;
 
 	unreachable(out);
-	*answered_r = false;
-	if (!backend_mail(proxy, b, out, answered_r))
+	memset(answer_r, 0, sizeof(*answer_r));
+	if (!backend_mail(proxy, b, out, answer_r))
 		return false;
 	line = xasprintf("RCPT TO:<%s>", address);
+	start = clock_monotonic_usecs();
 	ret = lmtp_client_command(b->client, line, &reply, &error);
 	free(line);
 	if (ret < 0) {
@@ -370,7 +382,7 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		return false;
 	}
 	outcome_from_reply(out, &reply);
-	*answered_r = true;
+	answered(answer_r, start);
 	if (reply.code / 100 != 2)
 		return false;
 	b->rcpts = xreallocarray(b->rcpts, b->rcpt_count + 1,
@@ -380,19 +392,19 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 }
 
 /* backend_data - DATA to one backend, a reply for each of its
-   recipients (answered[] set for those); on a failure the rest get a 451 */
+   recipients (answers[] set for those); on a failure the rest get a 451 */
 static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
 			 const char *prefix, struct outcome *const *outs,
-			 bool *answered)
+			 struct lmtp_proxy_answer *answers)
 {
 	struct lmtp_reply reply;
 	const char *error = NULL;
-	uint64_t size;
+	uint64_t size, start = clock_monotonic_usecs();
 	size_t i = 0;
 
 	for (size_t k = 0; k < b->rcpt_count; k++) {
 		unreachable(outs[b->rcpts[k]]);
-		answered[b->rcpts[k]] = false;
+		memset(&answers[b->rcpts[k]], 0, sizeof(*answers));
 	}
 	if (b->client == NULL || b->rcpt_count == 0)
 		return;
@@ -403,7 +415,7 @@ static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
 	if (reply.code != 354) {
 		for (size_t k = 0; k < b->rcpt_count; k++) {
 			outcome_from_reply(outs[b->rcpts[k]], &reply);
-			answered[b->rcpts[k]] = true;
+			answered(&answers[b->rcpts[k]], start);
 		}
 		backend_fail(b, "DATA refused");
 		return;
@@ -421,17 +433,17 @@ static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
 			return;
 		}
 		outcome_from_reply(outs[b->rcpts[i]], &reply);
-		answered[b->rcpts[i]] = true;
+		answered(&answers[b->rcpts[i]], start);
 	}
 	b->clean = true;
 }
 
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs,
-		     bool *answered)
+		     struct lmtp_proxy_answer *answers)
 {
 	for (size_t i = 0; i < proxy->backend_count; i++)
-		backend_data(&proxy->backends[i], msg, prefix, outs, answered);
+		backend_data(&proxy->backends[i], msg, prefix, outs, answers);
 }
 
 void lmtp_proxy_free(struct lmtp_proxy **_proxy)

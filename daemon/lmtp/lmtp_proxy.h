@@ -68,21 +68,29 @@ struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
    (and pooled ones idle for LMTP_PROXY_IDLE_SECS) */
 void lmtp_proxy_free(struct lmtp_proxy **proxy);
 
+/* whether a backend gave a recipient's reply, and how long it took: the
+   RCPT TO command for a refused recipient, from the DATA command to the
+   recipient's reply (the message streamed included) for an accepted one */
+struct lmtp_proxy_answer {
+	bool answered;		/* false: a 451 of the proxy's own */
+	double seconds;		/* answered only */
+};
+
 /* lmtp_proxy_rcpt - RCPT TO address (as the backend should see it) at
    route's backend for the transaction's recipient number index; *out is
-   the backend's answer (*answered_r true), or a 451 when it cannot give
+   the backend's answer (answer_r->answered), or a 451 when it cannot give
    one. Returns whether the backend accepted the recipient. */
 bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		     const struct lmtp_proxy_route *route, size_t index,
 		     const char *address, struct outcome *out,
-		     bool *answered_r);
+		     struct lmtp_proxy_answer *answer_r);
 
 /* lmtp_proxy_data - the message (with prefix, e.g. a Received: header,
    LF endings) to every backend; outs[index] of each proxied recipient
-   gets its backend's reply (answered[index] true), or a 451 */
+   gets its backend's reply (answers[index].answered), or a 451 */
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs,
-		     bool *answered);
+		     struct lmtp_proxy_answer *answers);
 
 /* lmtp_proxy_route_name - "host:port" (xmalloc'ed), the backend's name
    in records and metrics */

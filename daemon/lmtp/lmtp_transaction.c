@@ -46,7 +46,7 @@ struct rcpt_lookup_job {
 	unsigned int proxy_ttl_plus_1;	/* the session's (lmtp_private.h) */
 	bool proxied;
 	char *backend;		/* proxied: "host:port" */
-	bool backend_up;
+	struct lmtp_proxy_answer backend_answer;
 };
 
 struct delivery_job {
@@ -182,7 +182,7 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 	job->ret = lmtp_proxy_rcpt(job->proxy, &route, job->index,
 				   route.destuser != NULL ? route.destuser :
 				   job->address, &job->outcome,
-				   &job->backend_up) ? 1 : -1;
+				   &job->backend_answer) ? 1 : -1;
 	lmtp_proxy_route_free(&route);
 }
 
@@ -240,7 +240,8 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
 static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 			char *address, char *detail, char *orcpt,
 			struct delivery_user *user, int duplicate_of,
-			bool proxied, char *backend)
+			bool proxied, char *backend,
+			const struct lmtp_proxy_answer *answer)
 {
 	struct lmtp_recipient *rcpt;
 	char id_copy[sizeof(rcpt->id)];
@@ -262,7 +263,8 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->duplicate_of = duplicate_of;
 	rcpt->proxied = proxied;
 	rcpt->backend = backend;
-	rcpt->backend_up = backend != NULL;
+	if (answer != NULL)
+		rcpt->backend_answer = *answer;
 }
 
 /* rcpt_request - the delivery request of one recipient of trans: what
@@ -288,13 +290,16 @@ static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
 static void rcpt_record(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
 			const char *orcpt, const struct outcome *out,
-			const char *backend, bool backend_up)
+			const char *backend,
+			const struct lmtp_proxy_answer *answer)
 {
 	struct delivery_request req;
 
 	rcpt_request(session->trans, id, user, address, orcpt, &req);
 	req.proxy_backend = backend;
-	req.proxy_backend_up = backend_up;
+	req.proxy_backend_up = answer != NULL && answer->answered;
+	req.proxy_backend_seconds = answer != NULL && answer->answered ?
+		answer->seconds : 0;
 	log_set_session(id);
 	log_set_user(user);
 	delivery_log(session->server->set, &req, NULL, NULL, 0, 0, out,
@@ -308,7 +313,7 @@ static void rcpt_refuse(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
 			const char *orcpt, const struct outcome *out)
 {
-	rcpt_record(session, id, user, address, orcpt, out, NULL, false);
+	rcpt_record(session, id, user, address, orcpt, out, NULL, NULL);
 	lmtp_session_reply(session, "%d %s <%s> %s", out->code, out->enhanced,
 			   address, out->text);
 }
@@ -323,7 +328,8 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 		if (accepted) {
 			rcpt_accept(session->trans, job->id, job->address,
 				    job->detail, job->orcpt, job->user, -1,
-				    job->proxied, job->backend);
+				    job->proxied, job->backend,
+				    &job->backend_answer);
 			job->address = job->detail = job->orcpt = NULL;
 			job->backend = NULL;
 			job->user = NULL;
@@ -333,7 +339,7 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 			/* the backend's own words, as Dovecot relays them */
 			rcpt_record(session, job->id, job->lookup, job->address,
 				    job->orcpt, &job->outcome, job->backend,
-				    job->backend_up);
+				    &job->backend_answer);
 			lmtp_session_reply(session, "%d %s %s",
 					   job->outcome.code,
 					   job->outcome.enhanced,
@@ -424,7 +430,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 		outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 452,
 			    "4.5.3", "Too many recipients");
 		rcpt_record(session, id, address, address, orcpt, &out, NULL,
-			    false);
+			    NULL);
 		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
 		return;
 	}
@@ -433,7 +439,8 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			/* stored once, answered twice, with the first id */
 			rcpt_accept(trans, NULL, xstrdup(address),
 				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
-				    NULL, (int)i, trans->rcpts[i].proxied, NULL);
+				    NULL, (int)i, trans->rcpts[i].proxied, NULL,
+				    NULL);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 			return;
 		}
@@ -520,11 +527,16 @@ static void transaction_refuse(struct lmtp_session *session,
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
+		/* the proxy's own answer: the backend was up at RCPT, its
+		   time then is not this reply's */
+		struct lmtp_proxy_answer up = { .answered = true };
+
 		rcpt->outcome = *out;
 		if (rcpt->duplicate_of < 0)
 			rcpt_record(session, rcpt->id, rcpt->user->username,
 				    rcpt->address, rcpt->orcpt, out,
-				    rcpt->backend, rcpt->backend_up);
+				    rcpt->backend, rcpt->backend != NULL ?
+				    &up : NULL);
 	}
 	reply_outcomes(session, trans);
 	lmtp_transaction_free(session);
@@ -642,24 +654,25 @@ static void delivery_relay(struct delivery_job *job)
 {
 	struct lmtp_transaction *trans = job->trans;
 	struct outcome **outs = xcalloc(trans->rcpt_count, sizeof(*outs));
-	bool *answered = xcalloc(trans->rcpt_count, sizeof(*answered));
+	struct lmtp_proxy_answer *answers = xcalloc(trans->rcpt_count,
+						    sizeof(*answers));
 
 	for (size_t i = 0; i < trans->rcpt_count; i++)
 		outs[i] = &trans->rcpts[i].outcome;
 	lmtp_proxy_data(trans->proxy, trans->msg, job->received != NULL ?
-			job->received : "", outs, answered);
+			job->received : "", outs, answers);
 	free(outs);
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
 		if (!rcpt->proxied || rcpt->duplicate_of >= 0)
 			continue;
-		rcpt->backend_up = answered[i];
+		rcpt->backend_answer = answers[i];
 		rcpt_record(job->session, rcpt->id, rcpt->user->username,
 			    rcpt->address, rcpt->orcpt, &rcpt->outcome,
-			    rcpt->backend, rcpt->backend_up);
+			    rcpt->backend, &rcpt->backend_answer);
 	}
-	free(answered);
+	free(answers);
 }
 
 /* One recipient's delivery, for as_user. */

@@ -3,6 +3,7 @@ recipient by its userdb's proxy/host/port fields. One transaction with
 recipients on both is answered per recipient with the backends' own
 replies; a backend that is down, dies during DATA or answers garbage costs
 only its own recipients a 451; backend connections are reused."""
+import json
 import os
 import shutil
 import smtplib
@@ -236,6 +237,7 @@ def test_backend_metrics_and_journal(fleet):
     """loft_proxy_deliveries_total{backend,result} and
     loft_proxy_backend_up{backend} on the proxy, and its journal entries
     for relayed recipients"""
+    from test_loftadm import adm, ok
     from test_stats import StatsDaemon
     a_inst, a, dead_port, p_inst = live_and_dead(*fleet)
     p = StatsDaemon(p_inst, extra="lmtp_proxy = yes\n")
@@ -255,6 +257,34 @@ def test_backend_metrics_and_journal(fleet):
         assert by_rcpt["alice@example.com"]["result"] == "saved"
         assert "Saved" in by_rcpt["alice@example.com"]["text"]
         assert by_rcpt["bob@example.com"]["code"] == 451
+        # the live backend's answer time; none for the one that gave none
+        assert p.metric("loft_proxy_backend_duration_seconds_count", backend=live) == 1
+        assert 0 < p.metric("loft_proxy_backend_duration_seconds_sum", backend=live) < 10
+        assert p.metric("loft_proxy_backend_duration_seconds_bucket",
+                        backend=live, le="+Inf") == 1
+        assert p.metric("loft_proxy_backend_duration_seconds_count", backend=down) == 0
+
+        # /healthz: the same data; a backend down is reported, and loft
+        # itself stays healthy (200)
+        status, _, body = p.get("/healthz", key=None)
+        health = json.loads(body)
+        assert status == 200 and health["status"] == "ok", body
+        backends = {b["backend"]: b for b in health["backends"]}
+        assert backends[live]["up"] is True and backends[down]["up"] is False
+        assert backends[live]["deliveries"] == {"saved": 1, "rejected": 0, "tempfail": 0}
+        assert backends[down]["deliveries"]["tempfail"] == 1
+
+        # loftadm service status: a backends section after the services
+        out = ok(adm(p_inst, "service", "status"))
+        services, _, section = out.partition("\n\n")
+        assert "lmtp" in services
+        lines = section.split("\n")
+        assert lines[0].split() == ["backend", "up", "deliveries"], out
+        assert f"{live} true saved=1,rejected=0,tempfail=0".split() in \
+            [line.split() for line in lines], out
+        assert any(line.split()[:2] == [down, "false"] for line in lines[1:] if line), out
+        doc = json.loads(ok(adm(p_inst, "service", "status", fmt="json")))
+        assert {b["backend"] for b in doc["backends"]} == {live, down}
     finally:
         p.stop()
 

@@ -212,7 +212,45 @@ static const char want_prometheus[] =
 	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
 	"# TYPE loft_proxy_backend_up gauge\n"
 	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
-	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n";
+	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n"
+	"# HELP loft_proxy_backend_duration_seconds How long each backend took to answer a relayed recipient: RCPT for a refusal, DATA with the message for an acceptance.\n"
+	"# TYPE loft_proxy_backend_duration_seconds histogram\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.1\"} 1\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.25\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"1\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"2.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"10\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"30\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"+Inf\"} 2\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"10.0.0.2:24\"} 0.3125\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"10.0.0.2:24\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.25\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"2.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"10\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"30\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"+Inf\"} 0\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"[fd00::3]:24\"} 0\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"[fd00::3]:24\"} 0\n";
 
 static const char want_openmetrics[] =
 	"# TYPE loft_build info\n"
@@ -416,6 +454,45 @@ static const char want_openmetrics[] =
 	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
 	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
 	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n"
+	"# TYPE loft_proxy_backend_duration_seconds histogram\n"
+	"# UNIT loft_proxy_backend_duration_seconds seconds\n"
+	"# HELP loft_proxy_backend_duration_seconds How long each backend took to answer a relayed recipient: RCPT for a refusal, DATA with the message for an acceptance.\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.1\"} 1\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.25\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"1.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"2.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"5.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"10.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"30.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"+Inf\"} 2\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"10.0.0.2:24\"} 0.3125\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"10.0.0.2:24\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.25\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"1.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"2.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"5.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"10.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"30.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"+Inf\"} 0\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"[fd00::3]:24\"} 0.0\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"[fd00::3]:24\"} 0\n"
 	"# EOF\n";
 
 static const struct stats_metrics_service fixed_service[] = {
@@ -455,10 +532,12 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, false);
-	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true,
+				     0.0625);
 	stats_metrics_proxy_delivery(m, "[fd00::3]:24", STATS_RESULT_TEMPFAIL,
-				     false);
-	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
+				     false, 0);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true,
+				     0.25);
 	return m;
 }
 
@@ -814,9 +893,9 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 53 loft_* series (8 of them for two proxy backends), 7 process_*
+	/* 55 loft_* series (10 of them for two proxy backends), 7 process_*
 	   ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 61);
+	ck_assert_uint_eq(json_object_array_length(metrics), 63);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
