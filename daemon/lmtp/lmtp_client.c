@@ -156,6 +156,12 @@ static int send_line(struct lmtp_client *client, const char *line,
 	return ret;
 }
 
+int lmtp_client_send(struct lmtp_client *client, const char *line,
+		     const char **error_r)
+{
+	return send_line(client, line, error_r);
+}
+
 int lmtp_client_command(struct lmtp_client *client, const char *line,
 			struct lmtp_reply *reply_r, const char **error_r)
 {

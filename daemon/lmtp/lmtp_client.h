@@ -25,6 +25,10 @@ void lmtp_client_free(struct lmtp_client **client);
    with *error_r when the connection failed (it is then unusable) */
 int lmtp_client_command(struct lmtp_client *client, const char *line,
 			struct lmtp_reply *reply_r, const char **error_r);
+/* lmtp_client_send - send line (no CRLF) without waiting for its reply
+   (read it with lmtp_client_read_reply); 0, or -1 with *error_r */
+int lmtp_client_send(struct lmtp_client *client, const char *line,
+		     const char **error_r);
 /* lmtp_client_read_reply - the next reply (after DATA's content) */
 int lmtp_client_read_reply(struct lmtp_client *client,
 			   struct lmtp_reply *reply_r, const char **error_r);

@@ -28,6 +28,7 @@ struct lmtp_proxy_backend {
 	char error[256];
 	bool mail_sent;
 	bool clean;		/* no transaction open at the backend */
+	uint64_t data_start;	/* clock_monotonic_usecs() of DATA */
 	size_t *rcpts;		/* transaction indexes, in RCPT order */
 	size_t rcpt_count;
 };
@@ -391,59 +392,102 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 	return true;
 }
 
-/* backend_data - DATA to one backend, a reply for each of its
-   recipients (answers[] set for those); on a failure the rest get a 451 */
-static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
-			 const char *prefix, struct outcome *const *outs,
-			 struct lmtp_proxy_answer *answers)
+/* data_begin - DATA to one backend that accepted recipients, whose
+   answers default to our 451; false when there is nothing to send */
+static bool data_begin(struct lmtp_proxy_backend *b,
+		       struct outcome *const *outs,
+		       struct lmtp_proxy_answer *answers)
 {
-	struct lmtp_reply reply;
-	const char *error = NULL;
-	uint64_t size, start = clock_monotonic_usecs();
-	size_t i = 0;
+	const char *error;
 
 	for (size_t k = 0; k < b->rcpt_count; k++) {
 		unreachable(outs[b->rcpts[k]]);
 		memset(&answers[b->rcpts[k]], 0, sizeof(*answers));
 	}
 	if (b->client == NULL || b->rcpt_count == 0)
-		return;
-	if (lmtp_client_command(b->client, "DATA", &reply, &error) < 0) {
+		return false;
+	b->data_start = clock_monotonic_usecs();
+	if (lmtp_client_send(b->client, "DATA", &error) < 0) {
 		backend_fail(b, error);
-		return;
+		return false;
+	}
+	return true;
+}
+
+/* data_send - the backend's 354 and the message; false when it refused
+   DATA (every recipient gets its answer) or failed */
+static bool data_send(struct lmtp_proxy_backend *b, struct message *msg,
+		      const char *prefix, struct outcome *const *outs,
+		      struct lmtp_proxy_answer *answers)
+{
+	struct lmtp_reply reply;
+	const char *error = NULL;
+	uint64_t size;
+
+	if (lmtp_client_read_reply(b->client, &reply, &error) < 0) {
+		backend_fail(b, error);
+		return false;
 	}
 	if (reply.code != 354) {
 		for (size_t k = 0; k < b->rcpt_count; k++) {
 			outcome_from_reply(outs[b->rcpts[k]], &reply);
-			answered(&answers[b->rcpts[k]], start);
+			answered(&answers[b->rcpts[k]], b->data_start);
 		}
 		backend_fail(b, "DATA refused");
-		return;
+		return false;
 	}
 	if (message_write_smtp_data(msg, prefix, strlen(prefix),
 				    lmtp_client_fd(b->client), &size,
 				    &error) < 0) {
 		backend_fail(b, errno == EAGAIN || errno == EWOULDBLOCK ?
 			     "timed out sending the message" : error);
-		return;
+		return false;
 	}
-	for (; i < b->rcpt_count; i++) {
+	return true;
+}
+
+/* data_replies - a reply for each of the backend's recipients; on a
+   failure the rest keep their 451 */
+static void data_replies(struct lmtp_proxy_backend *b,
+			 struct outcome *const *outs,
+			 struct lmtp_proxy_answer *answers)
+{
+	struct lmtp_reply reply;
+	const char *error;
+
+	for (size_t i = 0; i < b->rcpt_count; i++) {
 		if (lmtp_client_read_reply(b->client, &reply, &error) < 0) {
 			backend_fail(b, error);
 			return;
 		}
 		outcome_from_reply(outs[b->rcpts[i]], &reply);
-		answered(&answers[b->rcpts[i]], start);
+		answered(&answers[b->rcpts[i]], b->data_start);
 	}
 	b->clean = true;
 }
 
+/* The backends work side by side: DATA goes to each, then each gets its
+   copy of the message in turn and starts storing it while the next one's
+   is sent, and only then are the replies read. A transaction takes about
+   the slowest backend's time, not the sum of all. */
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs,
 		     struct lmtp_proxy_answer *answers)
 {
+	struct lmtp_proxy_backend *b;
+	bool *sent = xcalloc(proxy->backend_count + 1, sizeof(*sent));
+
 	for (size_t i = 0; i < proxy->backend_count; i++)
-		backend_data(&proxy->backends[i], msg, prefix, outs, answers);
+		sent[i] = data_begin(&proxy->backends[i], outs, answers);
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		b = &proxy->backends[i];
+		sent[i] = sent[i] && data_send(b, msg, prefix, outs, answers);
+	}
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		if (sent[i])
+			data_replies(&proxy->backends[i], outs, answers);
+	}
+	free(sent);
 }
 
 void lmtp_proxy_free(struct lmtp_proxy **_proxy)

@@ -9,7 +9,9 @@
  * the connection to the recipient's backend, sends MAIL FROM the first
  * time and RCPT TO, and its reply is the recipient's; DATA streams the
  * spooled message once to each backend that accepted recipients and reads
- * one reply per recipient, in order. A backend that cannot be reached, is
+ * one reply per recipient, in order. The backends store side by side:
+ * each gets its copy in turn and starts on it while the next one's is
+ * sent, and the replies are read only then. A backend that cannot be reached, is
  * slow or answers garbage costs only its own recipients a 451. Connections
  * whose transaction ended cleanly are kept for reuse by the process (idle
  * ones are closed after LMTP_PROXY_IDLE_SECS).

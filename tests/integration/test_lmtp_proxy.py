@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -163,7 +164,9 @@ def test_backend_down_costs_only_its_recipients(fleet):
 class FakeBackend:
     """An LMTP server that accepts RCPT and then misbehaves at DATA:
     'close' drops the connection after the message, 'garbage' answers
-    with bytes that are no reply"""
+    with bytes that are no reply, 'slow' takes SLOW seconds to answer
+    each recipient"""
+    SLOW = 1.0
 
     def __init__(self, mode):
         self.mode = mode
@@ -187,6 +190,7 @@ class FakeBackend:
         f = conn.makefile("rwb")
         f.write(b"220 fake LMTP\r\n")
         f.flush()
+        rcpts = 0
         for line in f:
             verb = line[:4].upper()
             if verb == b"LHLO":
@@ -200,8 +204,14 @@ class FakeBackend:
                 if self.mode == "close":
                     conn.close()
                     return
-                f.write(b"\x00\x01garbage\r\n")
+                if self.mode == "slow":
+                    time.sleep(self.SLOW)
+                    f.write(b"250 2.0.0 OK slowly\r\n" * rcpts)
+                else:
+                    f.write(b"\x00\x01garbage\r\n")
+                rcpts = 0
             else:
+                rcpts += verb == b"RCPT"
                 f.write(b"250 2.1.0 OK\r\n")
             f.flush()
         conn.close()
@@ -231,6 +241,36 @@ def test_backend_failing_at_data(fleet, mode):
         assert wait_for(lambda: "proxy: 127.0.0.1:%d" % fake.port in p_inst.log("loft.log"))
     finally:
         fake.close()
+
+
+def test_backends_work_side_by_side(fleet):
+    """Two backends that each take a second to answer after the message:
+    one transaction with recipients on both takes about one second, not
+    two (each gets its copy and starts while the next is sent), and the
+    replies keep the RCPT order"""
+    instance, start = fleet
+    slow = [FakeBackend("slow"), FakeBackend("slow")]
+    try:
+        p_inst = instance([])
+        proxy_users(p_inst, {"bob@example.com": ("127.0.0.1", slow[0].port),
+                             "bert@example.com": ("127.0.0.1", slow[1].port),
+                             "bill@example.com": ("127.0.0.1", slow[0].port)})
+        p = start(p_inst, extra="lmtp_proxy = yes\n")
+        c = smtplib.LMTP("127.0.0.1", p.port, timeout=60)
+        c.ehlo("proxytest")
+        c.mail("sender@example.org")
+        for r in ("bob@example.com", "bert@example.com", "bill@example.com"):
+            assert c.rcpt(r)[0] == 250
+        began = time.monotonic()
+        code, _ = c.data(SAMPLE)
+        replies = [code] + [c.getreply()[0] for _ in range(2)]
+        took = time.monotonic() - began
+        c.quit()
+        assert replies == [250, 250, 250]
+        assert FakeBackend.SLOW <= took < 1.8 * FakeBackend.SLOW, took
+    finally:
+        for f in slow:
+            f.close()
 
 
 def test_backend_metrics_and_journal(fleet):
