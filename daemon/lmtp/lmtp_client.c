@@ -170,24 +170,31 @@ int lmtp_client_command(struct lmtp_client *client, const char *line,
 	return read_reply(client, reply_r, NULL, error_r);
 }
 
-/* lhlo - LHLO name and its 250, remembering what XCLIENT offers */
+/* lhlo_reply - LHLO's 250, remembering what XCLIENT offers */
+static int lhlo_reply(struct lmtp_client *client, const char **error_r)
+{
+	struct lmtp_reply reply;
+
+	client->xclient = 0;
+	if (read_reply(client, &reply, capability, error_r) < 0)
+		return -1;
+	if (reply.code != 250) {
+		*error_r = error_slot_set(&lmtp_client_error, "LHLO: %u %s",
+					  reply.code, reply.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* lhlo - LHLO name and its 250 */
 static int lhlo(struct lmtp_client *client, const char *name,
 		const char **error_r)
 {
-	struct lmtp_reply reply;
 	char *line = xasprintf("LHLO %s", name);
 	int ret = send_line(client, line, error_r);
 
 	free(line);
-	client->xclient = 0;
-	if (ret == 0)
-		ret = read_reply(client, &reply, capability, error_r);
-	if (ret == 0 && reply.code != 250) {
-		*error_r = error_slot_set(&lmtp_client_error, "LHLO: %u %s",
-					  reply.code, reply.text);
-		ret = -1;
-	}
-	return ret;
+	return ret < 0 ? -1 : lhlo_reply(client, error_r);
 }
 
 int lmtp_client_connect(const char *host, unsigned int port,
@@ -267,10 +274,15 @@ int lmtp_client_xclient(struct lmtp_client *client, const char *line,
 			const char *lhlo_name, struct lmtp_reply *reply_r,
 			const char **error_r)
 {
-	if (lmtp_client_command(client, line, reply_r, error_r) < 0)
-		return -1;
-	if (reply_r->code != 220)
-		return 0;
-	/* the session starts again: a new LHLO */
-	return lhlo(client, lhlo_name, error_r) < 0 ? -1 : 1;
+	/* pipelined with the LHLO that greets the session again: a refused
+	   XCLIENT leaves the session as it was, which LHLO does not harm */
+	char *lines = xasprintf("%s\r\nLHLO %s", line, lhlo_name);
+	int ret = send_line(client, lines, error_r);
+
+	free(lines);
+	if (ret == 0)
+		ret = read_reply(client, reply_r, NULL, error_r);
+	if (ret == 0)
+		ret = lhlo_reply(client, error_r);
+	return ret < 0 ? -1 : reply_r->code == 220 ? 1 : 0;
 }

@@ -36,10 +36,10 @@ int lmtp_client_read_reply(struct lmtp_client *client,
 int lmtp_client_fd(const struct lmtp_client *client);
 /* the XCLIENT attributes LHLO advertised (LMTP_XCLIENT_*, 0: none) */
 unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client);
-/* lmtp_client_xclient - send line (an XCLIENT command); on its 220 the
-   session is greeted again with LHLO lhlo_name. 1 when the backend took
-   it, 0 when it refused (its reply in *reply_r; the connection goes on as
-   before), -1 with *error_r when the connection failed */
+/* lmtp_client_xclient - send line (an XCLIENT command) and, pipelined,
+   LHLO lhlo_name to greet the session again. 1 when the backend took it
+   (220), 0 when it refused (its reply in *reply_r; the connection goes on
+   as before), -1 with *error_r when the connection failed */
 int lmtp_client_xclient(struct lmtp_client *client, const char *line,
 			const char *lhlo_name, struct lmtp_reply *reply_r,
 			const char **error_r);
