@@ -186,6 +186,10 @@ const char *lmtp_tls_refusal(const struct lmtp_session *session,
 			     enum lmtp_verb verb);
 
 /* lmtp_server.c */
+/* lmtp_server_socket_address - numeric address and port of a connected
+   socket's peer, or its own local end; "local" for a UNIX socket */
+void lmtp_server_socket_address(int fd, bool peer, char *ip, size_t ip_size,
+				unsigned int *port_r);
 void lmtp_server_session_gone(struct lmtp_server *server,
 			      struct lmtp_session *session);
 

@@ -5,6 +5,7 @@
  */
 #include "lmtp_proxy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ struct lmtp_proxy {
 	char *mail_from;
 	char *lhlo_name;
 	struct lmtp_xclient xclient;	/* SESSION is the transaction id */
+	char local_ip[64];		/* "": a UNIX socket */
+	unsigned int local_port;
 	struct lmtp_proxy_backend *backends;
 	size_t backend_count;
 };
@@ -136,7 +139,32 @@ struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
 		xc->port = origin->client_port;
 		xc->given |= LMTP_XCLIENT_PORT;
 	}
+	if (origin->local_ip != NULL)
+		snprintf(proxy->local_ip, sizeof(proxy->local_ip), "%s",
+			 origin->local_ip);
+	proxy->local_port = origin->local_port;
 	return proxy;
+}
+
+/* ip_parse - a numeric IPv4 or IPv6 address into addr[16] (IPv4 as
+   v4-mapped), or false */
+static bool ip_parse(const char *text, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, text, addr + 12) == 1) {
+		addr[10] = addr[11] = 0xff;
+		return true;
+	}
+	return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+bool lmtp_proxy_route_is_self(const struct lmtp_proxy *proxy,
+			      const struct lmtp_proxy_route *route)
+{
+	unsigned char a[16], b[16];
+
+	return route->port == proxy->local_port && ip_parse(route->host, a) &&
+		ip_parse(proxy->local_ip, b) && memcmp(a, b, sizeof(a)) == 0;
 }
 
 /* pool_take - an idle connection to host:port, or NULL */

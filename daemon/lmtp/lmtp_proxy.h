@@ -61,6 +61,10 @@ struct lmtp_proxy_origin {
 	   first use) takes "<trans_id>:P<n>" as its session id */
 	const char *trans_id;
 	unsigned int ttl;	/* hops left after this one */
+	/* the address and port the client connected to (NULL: a UNIX
+	   socket): a route there loops to this very server */
+	const char *local_ip;
+	unsigned int local_port;
 };
 
 struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
@@ -93,6 +97,12 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs,
 		     struct lmtp_proxy_answer *answers);
+
+/* lmtp_proxy_route_is_self - whether route leads back to the address and
+   port this transaction's client connected to (Dovecot's "Proxying loops
+   to itself"; only a numeric host is compared, as Dovecot does) */
+bool lmtp_proxy_route_is_self(const struct lmtp_proxy *proxy,
+			      const struct lmtp_proxy_route *route);
 
 /* lmtp_proxy_route_name - "host:port" (xmalloc'ed), the backend's name
    in records and metrics */

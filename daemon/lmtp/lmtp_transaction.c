@@ -147,6 +147,30 @@ static void split_detail(const char *address, const char *delimiters,
 			      at != NULL ? at : "");
 }
 
+/* rcpt_proxy_loops - whether route would loop: back to this server (the
+   same user), or on with no hops left (XCLIENT TTL=0); then a 451 4.4.6
+   in job. Dovecot
+   answers 554 5.4.6; a loop is a configuration error to mend, so the mail
+   waits for it. */
+static bool rcpt_proxy_loops(struct rcpt_lookup_job *job,
+			     const struct lmtp_proxy_route *route)
+{
+	/* as Dovecot: a renamed user may be routed back here */
+	bool renamed = route->destuser != NULL &&
+		strcmp(route->destuser, job->address) != 0;
+	const char *why = !renamed && lmtp_proxy_route_is_self(job->proxy, route) ?
+		"loops to itself" : job->proxy_ttl_plus_1 == 1 ?
+		"appears to be looping (TTL=0)" : NULL;
+
+	if (why == NULL)
+		return false;
+	log_error("Proxying to <%s> %s", job->address, why);
+	outcome_tempfail(&job->outcome, "4.4.6", "<%s> Proxying %s",
+			 job->address, why);
+	job->ret = -1;
+	return true;
+}
+
 /* rcpt_proxy - a user the userdb routes to a backend: RCPT there (on
    the worker thread); job->ret 1 when the backend accepted, else -1 with
    its answer (or a 451) in job->outcome */
@@ -167,14 +191,7 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 		job->ret = -1;
 		return;
 	}
-	if (job->proxy_ttl_plus_1 == 1) {
-		/* Dovecot answers 554 5.4.6; a loop is a configuration
-		   error to mend, so the mail waits for it */
-		log_error("Proxying to <%s> appears to be looping (TTL=0)",
-			  job->address);
-		outcome_tempfail(&job->outcome, "4.4.6", "<%s> Proxying "
-				 "appears to be looping (TTL=0)", job->address);
-		job->ret = -1;
+	if (rcpt_proxy_loops(job, &route)) {
 		lmtp_proxy_route_free(&route);
 		return;
 	}
@@ -395,7 +412,8 @@ static void rcpt_lookup_done(void *context)
    the client, the transaction id and one hop less to them */
 static void transaction_proxy_create(struct lmtp_session *session)
 {
-	unsigned int ttl_plus_1 = session->proxy_ttl_plus_1;
+	unsigned int ttl_plus_1 = session->proxy_ttl_plus_1, local_port;
+	char local_ip[64];
 	struct lmtp_proxy_origin origin = {
 		.client_ip = strcmp(session->peer_ip, "local") == 0 ? NULL :
 			session->peer_ip,
@@ -404,6 +422,11 @@ static void transaction_proxy_create(struct lmtp_session *session)
 		.ttl = ttl_plus_1 == 0 ? LMTP_PROXY_DEFAULT_TTL :
 			ttl_plus_1 >= 2 ? ttl_plus_1 - 2 : 0,
 	};
+
+	lmtp_server_socket_address(session->fd_in, false, local_ip,
+				   sizeof(local_ip), &local_port);
+	origin.local_ip = local_ip;
+	origin.local_port = local_port;
 
 	session->trans->proxy = lmtp_proxy_create(session->trans->mail_from,
 						  session->server->hostname,

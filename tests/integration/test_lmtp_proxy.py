@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import SAMPLE, Daemon, Instance, binary, needs_root, wait_for
+from conftest import NOBODY, SAMPLE, Daemon, Instance, binary, needs_root, wait_for
 
 pytestmark = needs_root
 
@@ -459,3 +459,26 @@ def test_proxy_loop_ends_with_451(fleet):
     assert [t for t in ("ttl 4", "ttl 2", "ttl 0") if t in a_log] == ["ttl 4", "ttl 2", "ttl 0"]
     assert all(t in b_log for t in ("ttl 5", "ttl 3", "ttl 1"))
     assert "appears to be looping (TTL=0)" in a_inst.log("loft.log")
+
+
+def test_proxy_to_itself_is_refused_at_once(fleet):
+    """A user routed to the proxy's own address and port: 451 4.4.6 at
+    once (Dovecot's "loops to itself", which it answers 554), without a
+    connection to itself; a renamed user (destuser) may come back"""
+    instance, start = fleet
+    p_inst = instance([])
+    p = start(p_inst, extra="lmtp_proxy = yes\n")
+    p_inst.users = [f"self@example.com:::::::userdb_proxy=y userdb_host=127.0.0.1 "
+                    f"userdb_port={p.port}",
+                    f"alias@example.com:::::::userdb_proxy=y userdb_host=127.0.0.1 "
+                    f"userdb_port={p.port} userdb_destuser=local@example.com",
+                    f"local@example.com::{NOBODY.pw_uid}:{NOBODY.pw_gid}::::"]
+    p_inst.write_passwd()
+    got = transaction(p.port, ["self@example.com", "alias@example.com"])
+    assert got["self@example.com"] == (
+        451, "4.4.6 <self@example.com> Proxying loops to itself"), got
+    assert got["alias@example.com"][0] == 250, got
+    assert len(p_inst.new_files("local@example.com")) == 1
+    connects = [l for l in p_inst.log().splitlines() if "Connect from" in l]
+    # the readiness probe, the client, and the alias's relay
+    assert len(connects) == 3, connects
