@@ -5,6 +5,7 @@ replies; a backend that is down, dies during DATA or answers garbage costs
 only its own recipients a 451; backend connections are reused."""
 import json
 import os
+import re
 import shutil
 import smtplib
 import socket
@@ -482,3 +483,76 @@ def test_proxy_to_itself_is_refused_at_once(fleet):
     connects = [l for l in p_inst.log().splitlines() if "Connect from" in l]
     # the readiness probe, the client, and the alias's relay
     assert len(connects) == 3, connects
+
+
+DOVECOT_LMTP = "/usr/lib/dovecot/lmtp"
+
+
+@pytest.mark.skipif(not os.path.exists(DOVECOT_LMTP),
+                    reason="dovecot-lmtpd not installed (scripts/deps.sh)")
+def test_xclient_to_a_dovecot_backend(fleet):
+    """A Dovecot LMTP backend that trusts the proxy takes loft's XCLIENT
+    (pipelined with LHLO): its delivery is logged under the proxy's
+    transaction id with :P1 and names the original client"""
+    instance = fleet[0]
+    root = tempfile.mkdtemp(prefix="loft-dovecot-")
+    os.chmod(root, 0o755)
+    vmail = os.path.join(root, "vmail")
+    os.makedirs(vmail)
+    os.chown(vmail, NOBODY.pw_uid, NOBODY.pw_gid)
+    port = unused_port()
+    conf = os.path.join(root, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(f"""instance_name = loft-test-{os.path.basename(root)}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+default_internal_user = root
+default_internal_group = root
+default_login_user = root
+first_valid_uid = 1
+login_trusted_networks = 127.0.0.1
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = static
+  args = nopassword=y
+}}
+userdb {{
+  driver = static
+  args = uid={NOBODY.pw_uid} gid={NOBODY.pw_gid} home={vmail}/%n
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+""")
+    subprocess.run(["/usr/sbin/dovecot", "-c", conf], check=True)
+    try:
+        p_inst = instance([])
+        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", port)})
+        p = fleet[1](p_inst, extra="lmtp_proxy = yes\n")
+        assert wait_for(lambda: os.path.exists(os.path.join(root, "run", "master.pid")))
+        c = lmtp_from("127.0.0.7", p.port)
+        code, text = deliver_one(c, "alice@example.com")
+        c.quit()
+        assert code == 250, text
+        proxy_id = re.search(r"lmtp\(alice@example\.com\)<\d+><(\S+)>", p_inst.log()).group(1)
+        new = os.path.join(vmail, "alice", "Maildir", "new")
+        assert wait_for(lambda: os.path.isdir(new) and os.listdir(new) != [])
+
+        def log():
+            with open(os.path.join(root, "dovecot.log")) as f:
+                return f.read()
+        assert wait_for(lambda: f"<{proxy_id}:P1>: Info: " in log()), log()
+        # Dovecot's Received: line names the original client
+        with open(os.path.join(new, os.listdir(new)[0]), "rb") as f:
+            head = f.read().split(b"\n\n")[0]
+        assert b"([127.0.0.7])" in head, head
+    finally:
+        subprocess.run(["/usr/sbin/dovecot", "-c", conf, "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
