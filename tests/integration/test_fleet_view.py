@@ -155,6 +155,12 @@ def test_fleet_who_deliveries_status_kick(fleet):
         assert any(e.startswith("loftadm: down: who: connect:") for e in errors), errors
         assert any(e.startswith("loftadm: silent: who: read: no answer") for e in errors), errors
 
+        # several masks are alternatives, as on the admin socket
+        r = loftadm(a, "-H", "mx-a,mx-b", "who", "nobody@example.com", "user0@*")
+        assert r.returncode == 0 and "user0@example.com" in r.stdout, r.stderr
+        r = loftadm(a, "-H", "mx-a", "who", "nobody@example.com", "10.9.9.0/24")
+        assert r.returncode == 0 and "user0" not in r.stdout, r.stdout
+
         # one host: the local format, no host column
         r = loftadm(a, "-H", urls["mx-a"], "who")
         assert r.returncode == 0 and r.stdout.split()[0] == "username", r.stdout
