@@ -197,6 +197,26 @@ def test_fleet_wrong_key_and_usage(fleet):
     # the right key from the environment works without http_api_key
     r = loftadm(a, "-H", "mx-b", "service", "status", env_key=KEY)
     assert r.returncode == 0, r.stderr
+    # no config at all: URLs and the key from the environment
+    r = subprocess.run([binary("loftadm"), "-c", "/nonexistent/loft.conf", "-H",
+                        urls["mx-a"] + "," + urls["mx-b"], "stats", "dump"],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, LOFT_HTTP_API_KEY=KEY))
+    assert r.returncode == 0, r.stderr
+    header, found = rows(r.stdout)
+    assert header[:2] == ["host", "name"]
+    assert {x[0] for x in found if x[1] == "loft_deliveries_total"} == \
+        {urls["mx-a"], urls["mx-b"]}
+    # the refused key above is a warning on both hosts (loft-stats adds
+    # its own warnings to the recent errors within 200 ms)
+
+    def warned():
+        r = loftadm(a, "-H", "mx-a,mx-b", "-f", "flow", "log", "errors", "--since", "1h")
+        assert r.returncode == 0, r.stderr
+        assert all(line.startswith("host=mx-") for line in r.stdout.splitlines())
+        return {line.split()[0] for line in r.stdout.splitlines()
+                if "authentication failed" in line} == {"host=mx-a", "host=mx-b"}
+    assert wait_for(warned)
     # commands that work on this host only, and unknown hosts
     r = loftadm(a, "-H", "mx-a", "user", "user0@example.com")
     assert r.returncode == 64 and "not available with -H" in r.stderr
