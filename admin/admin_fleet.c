@@ -114,16 +114,13 @@ static void admin_fleet_request(const struct admin_fleet_call *call,
 	for (size_t i = 0; i < call->option_count; i++) {
 		const char *opt = call->options[i];
 
-		if (strcmp(opt, "-1") == 0) {
+		if (strcmp(opt, "-1") == 0) {	/* who only: a GET */
 			if (get)
 				http_query_append(&path, "per_session", "1");
-			else
-				json_object_object_add(body, "per_session",
-						       json_object_new_boolean(true));
 			continue;
 		}
 		if (i + 1 == call->option_count)
-			break;	/* admin_commands pairs every --name */
+			break;	/* never: admin_commands pairs every --name */
 		opt += strspn(opt, "-");
 		if (get)
 			http_query_append(&path, opt, call->options[i + 1]);
@@ -160,36 +157,44 @@ static int admin_fleet_status_exit(unsigned int status)
 	return EX_TEMPFAIL;
 }
 
+/* admin_fleet_json - body as one JSON document (trailing blanks
+   allowed), or NULL */
+static json_object *admin_fleet_json(const char *body, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *doc = len > 0 && len <= INT_MAX ?
+		json_tokener_parse_ex(tok, body, (int)len) : NULL;
+	size_t end = json_tokener_get_parse_end(tok);
+
+	json_tokener_free(tok);
+	if (doc != NULL && body[end + strspn(body + end, " \t\r\n")] != '\0') {
+		json_object_put(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
 /* admin_fleet_answer - the response into host's doc, or its error */
 static void admin_fleet_answer(struct admin_fleet_host *host,
 			       const struct http_response *resp)
 {
-	json_object *doc = NULL, *error = NULL;
-	enum json_tokener_error jerr = json_tokener_success;
-	json_tokener *tok = json_tokener_new();
+	json_object *doc = admin_fleet_json(resp->body, resp->body_len);
+	json_object *error = NULL;
 
-	if (resp->body_len > 0)
-		doc = json_tokener_parse_ex(tok, resp->body, (int)resp->body_len);
-	if (doc != NULL && tok->char_offset != (int)resp->body_len)
-		jerr = json_tokener_error_parse_unexpected;
-	else if (doc == NULL)
-		jerr = json_tokener_get_error(tok);
-	json_tokener_free(tok);
-	if (resp->status == 200 && doc != NULL && jerr == json_tokener_success) {
+	if (resp->status == 200 && doc != NULL) {
 		host->doc = doc;
 		return;
 	}
 	if (resp->status == 200) {
 		host->error = xstrdup("the answer is not JSON");
 		host->exit_code = EX_TEMPFAIL;
-	} else {
-		if (doc != NULL && json_object_is_type(doc, json_type_object))
-			json_object_object_get_ex(doc, "error", &error);
-		host->error = xasprintf("HTTP %u: %s", resp->status,
-			error != NULL ? json_object_get_string(error) :
-			"no error message");
-		host->exit_code = admin_fleet_status_exit(resp->status);
+		return;
 	}
+	if (doc != NULL && json_object_is_type(doc, json_type_object))
+		json_object_object_get_ex(doc, "error", &error);
+	host->error = xasprintf("HTTP %u: %s", resp->status, error != NULL ?
+				json_object_get_string(error) : "no error message");
+	host->exit_code = admin_fleet_status_exit(resp->status);
 	json_object_put(doc);
 }
 

@@ -6,6 +6,8 @@ answers who (with an LMTP session held open), deliveries --msgid, service
 status and kick for the whole fleet with a host column; the dead hosts
 get an error line each and exit 75 while the others still answer, within
 fleet_timeout; a wrong key is refused (77)."""
+import contextlib
+import http.server
 import json
 import os
 import re
@@ -14,6 +16,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -80,6 +83,29 @@ def http_up(d):
             return True
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def not_loft():
+    """http://127.0.0.6:PORT: a web server answering 200 with HTML"""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html>it works</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.6", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.6:%d" % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def loftadm(d, *args, env_key=None, timeout=30):
@@ -197,6 +223,14 @@ def test_fleet_wrong_key_and_usage(fleet):
     # the right key from the environment works without http_api_key
     r = loftadm(a, "-H", "mx-b", "service", "status", env_key=KEY)
     assert r.returncode == 0, r.stderr
+    # something that is not loft: its answer is refused, the others printed
+    with not_loft() as url:
+        r = loftadm(a, "-H", f"mx-a,{url}/", "service", "status")
+        assert r.returncode == 75
+        assert f"loftadm: {url}/: service status: the answer is not JSON" in r.stderr
+        assert rows(r.stdout)[1][0][0] == "mx-a"
+        r = loftadm(a, "-H", f"{url}", "who", "-1")
+        assert r.returncode == 75 and r.stdout == ""
     # no config at all: URLs and the key from the environment
     r = subprocess.run([binary("loftadm"), "-c", "/nonexistent/loft.conf", "-H",
                         urls["mx-a"] + "," + urls["mx-b"], "stats", "dump"],
