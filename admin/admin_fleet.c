@@ -238,16 +238,19 @@ static int admin_fleet_print(struct admin_fleet_host *hosts, size_t count,
 			     const struct admin_fleet_call *call)
 {
 	struct admin_host_answer *answers = xcalloc(count, sizeof(*answers));
+	size_t answered = 0;
 	int ret = EX_OK;
 
 	for (size_t i = 0; i < count; i++) {
 		answers[i].host = hosts[i].name;
 		answers[i].doc = hosts[i].doc;
 		answers[i].error = hosts[i].error;
+		answered += hosts[i].doc != NULL;
 	}
+	/* no table without a host that answered; json lists the errors */
 	if (count == 1 && hosts[0].doc != NULL)
 		admin_format_print(stdout, format, hosts[0].doc, call->view);
-	else if (count > 1)
+	else if (count > 1 && (answered > 0 || format == ADMIN_FORMAT_JSON))
 		admin_format_print_hosts(stdout, format, answers, count, call->view);
 	fflush(stdout);
 	for (size_t i = 0; i < count; i++) {

@@ -181,6 +181,11 @@ def test_fleet_who_deliveries_status_kick(fleet):
         assert any(e.startswith("loftadm: down: who: connect:") for e in errors), errors
         assert any(e.startswith("loftadm: silent: who: read: no answer") for e in errors), errors
 
+        # nobody answers: no table, an error line each
+        r = loftadm(a, "-H", "down,silent", "who")
+        assert r.returncode == 75 and r.stdout == "", r.stdout
+        assert len(r.stderr.splitlines()) == 2, r.stderr
+
         # several masks are alternatives, as on the admin socket
         r = loftadm(a, "-H", "mx-a,mx-b", "who", "nobody@example.com", "user0@*")
         assert r.returncode == 0 and "user0@example.com" in r.stdout, r.stderr
