@@ -47,10 +47,7 @@ static int admin_fleet_add(const struct loft_settings *set, const char *item,
 	memset(host, 0, sizeof(*host));
 	if (http_url_parse(url != NULL ? url : item, HTTP_API_DEFAULT_PORT,
 			   &host->url, &error) < 0) {
-		fprintf(stderr, "loftadm: -H %s: %s%s\n", item, error, url != NULL ||
-			set == NULL || strchr(item, ':') != NULL ||
-			strchr(item, '.') != NULL ? "" :
-			" (and no such host in fleet { })");
+		fprintf(stderr, "loftadm: -H %s: %s\n", item, error);
 		return -1;
 	}
 	host->name = xstrdup(item);
