@@ -217,6 +217,10 @@ def test_fleet_who_deliveries_status_kick(fleet):
     hosts = {x[0] for x in found}
     assert hosts == {urls["mx-a"], urls["mx-b"]}
     assert {x[1] for x in found} >= {"lmtp", "stats"}
+    r = loftadm(a, "-H", "mx-a,mx-b", "-f", "tab", "service", "status")
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0].startswith("host\tname\t"), r.stdout
+    assert {line.split("\t")[0] for line in lines[1:]} == {"mx-a", "mx-b"}
 
 
 def test_fleet_wrong_key_and_usage(fleet):
