@@ -279,7 +279,7 @@ def test_backend_metrics_and_journal(fleet):
     loft_proxy_backend_up{backend} on the proxy, and its journal entries
     for relayed recipients"""
     from test_loftadm import adm, ok
-    from test_stats import StatsDaemon
+    from test_stats import KEY, StatsDaemon
     a_inst, a, dead_port, p_inst = live_and_dead(*fleet)
     p = StatsDaemon(p_inst, extra="lmtp_proxy = yes\n")
     p.start()
@@ -326,6 +326,17 @@ def test_backend_metrics_and_journal(fleet):
         assert any(line.split()[:2] == [down, "false"] for line in lines[1:] if line), out
         doc = json.loads(ok(adm(p_inst, "service", "status", fmt="json")))
         assert {b["backend"] for b in doc["backends"]} == {live, down}
+        # and through the HTTP API (loftadm -H; one host: no host column)
+        url = p.url("")
+        r = subprocess.run([binary("loftadm"), "-c", "/nonexistent/loft.conf",
+                            "-H", url, "service", "status"], capture_output=True,
+                           text=True, timeout=30,
+                           env=dict(os.environ, LOFT_HTTP_API_KEY=KEY))
+        assert r.returncode == 0, r.stderr
+        section = r.stdout.partition("\n\n")[2].split("\n")
+        assert section[0].split() == ["backend", "up", "deliveries"], r.stdout
+        assert [live, "true", "saved=1,rejected=0,tempfail=0"] in \
+            [line.split() for line in section], r.stdout
     finally:
         p.stop()
 
