@@ -18,7 +18,7 @@ struct stats_session;
 
 /* stats_session_id_valid - is text a session id: 22 base64 characters
    ([A-Za-z0-9+/]), optionally followed by ":T<n>" / ":R<n>" / ":P<n>"
-   (an LMTP proxy's backend session, lmtp_proxy.h) suffixes */
+   (a transaction an LMTP proxy relayed, lmtp_proxy.h) suffixes */
 bool stats_session_id_valid(const char *text);
 
 /* How stats_filter_add reads a value. */

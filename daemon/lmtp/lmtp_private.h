@@ -92,6 +92,9 @@ struct lmtp_session {
 	struct lmtp_session *prev, *next;
 	struct lmtp_server *server;
 	char id[SESSION_ID_BUFSIZE];
+	/* what transaction ids derive from: id, or the session id an
+	   XCLIENT SESSION forwarded (lmtp_transaction.c) */
+	char trans_base[SESSION_ID_BUFSIZE];
 	int fd_in, fd_out;
 	struct evloop_io *io_in, *io_out; /* the same io when fd_in == fd_out */
 	struct evloop_timer *idle_timer;

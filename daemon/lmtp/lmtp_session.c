@@ -295,9 +295,11 @@ static void cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cm
 				   caps[i]);
 }
 
-/* cmd_xclient - a trusted proxy says who the client is, which session
-   this is and how many proxy hops are left (Postfix's XCLIENT, with
-   Dovecot's replies); the session restarts under the given id */
+/* cmd_xclient - a trusted proxy says who the client is, which session id
+   its transactions go on (Dovecot's SESSION) and how many proxy hops are
+   left (Postfix's XCLIENT, with Dovecot's replies). The connection keeps
+   its own id for who, kick and its own log lines: over time a proxy's
+   pooled connection serves many of its sessions. */
 static void cmd_xclient(struct lmtp_session *session, const char *param)
 {
 	struct lmtp_xclient xc;
@@ -322,21 +324,19 @@ static void cmd_xclient(struct lmtp_session *session, const char *param)
 			 xc.addr);
 	if ((xc.given & LMTP_XCLIENT_PORT) != 0)
 		session->peer_port = xc.port;
-	if ((xc.given & LMTP_XCLIENT_TTL) != 0)
+	if ((xc.given & LMTP_XCLIENT_TTL) != 0) {
 		session->proxy_ttl_plus_1 = xc.ttl + 1;
-	if ((xc.given & LMTP_XCLIENT_TTL) != 0)
 		snprintf(ttl, sizeof(ttl), "%u", xc.ttl);
-	log_info("XCLIENT: client %s:%u, session %s, ttl %s",
-		 session->peer_ip, session->peer_port,
-		 xc.session[0] != '\0' ? xc.session : session->id, ttl);
-	/* the proxied session is a session of its own for who and kick */
-	lmtp_stats_session_end(session->server->stats, session);
-	if (xc.session[0] != '\0') {
-		snprintf(session->id, sizeof(session->id), "%s", xc.session);
-		session->transaction_count = 0;
-		session_log_context(session);
 	}
-	session->start_usecs = clock_realtime_usecs();
+	if ((xc.given & LMTP_XCLIENT_SESSION) != 0) {
+		/* the next transaction's id is the forwarded one itself */
+		snprintf(session->trans_base, sizeof(session->trans_base),
+			 "%s", xc.session);
+		session->transaction_count = 0;
+	}
+	log_info("XCLIENT: client %s:%u, session %s, ttl %s",
+		 session->peer_ip, session->peer_port, session->trans_base, ttl);
+	/* announced again: who shows the forwarded client */
 	lmtp_stats_session_start(session->server->stats, session);
 	lmtp_session_reply(session, "220 %s loft ready.",
 			   session->server->hostname);
@@ -705,6 +705,7 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 	session->server = server;
 	session->start_usecs = clock_realtime_usecs();
 	session_id_generate(session->id);
+	memcpy(session->trans_base, session->id, sizeof(session->trans_base));
 	session->fd_in = fd_in;
 	session->fd_out = fd_out;
 	snprintf(session->peer_ip, sizeof(session->peer_ip), "%s",

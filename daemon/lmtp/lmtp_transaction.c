@@ -4,9 +4,10 @@
  * and the delivery job that stores it for every recipient and answers
  * each one in order.
  *
- * Ids follow Dovecot: the session id, ":T<n>" from the second transaction
- * on, ":R<n>" from the second RCPT on (counting refused ones); an exact
- * duplicate recipient is stored once and answered twice with the first
+ * Ids follow Dovecot: the session id (or the one a trusted proxy forwarded
+ * with XCLIENT SESSION), ":T<n>" from the second transaction on, ":R<n>"
+ * from the second RCPT on (counting refused ones); an exact duplicate
+ * recipient is stored once and answered twice with the first
  * one's id. With one recipient the copy gets Delivered-To and a Received
  * "for" clause; with more, every copy has the same bytes, so maildir copies
  * after the first are hard links where the file system and owners allow.
@@ -74,9 +75,9 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 
 	trans->number = ++session->transaction_count;
 	if (trans->number == 1)
-		snprintf(trans->id, sizeof(trans->id), "%s", session->id);
+		snprintf(trans->id, sizeof(trans->id), "%s", session->trans_base);
 	else
-		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->id,
+		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->trans_base,
 			 trans->number);
 	trans->mail_from = xstrdup(from);
 	trans->start_mono_usecs = clock_monotonic_usecs();

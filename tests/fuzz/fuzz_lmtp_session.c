@@ -22,7 +22,7 @@
  *   0xFF 0xFD/0xFE/0xFF   that byte as data
  *
  * The session's peer is 127.0.0.1, in login_trusted_networks: XCLIENT is
- * taken (and renames the session for 'K').
+ * taken (its SESSION becomes the transactions' ids).
  *
  * Any other byte is data. At the end the client closes and the loop runs
  * until the session is gone. Checked after every input, besides ASan,
@@ -85,7 +85,7 @@ struct fuzz_env {
 	struct evloop *loop;
 	struct lmtp_server *server;
 	char session_id[64];	/* of the input's session, for 'K' */
-	bool renamed;		/* XCLIENT gave it another id */
+	bool renamed;		/* XCLIENT: its transactions' ids forwarded */
 };
 
 /* the state of one input's connection */
@@ -137,27 +137,22 @@ static void env_cleanup(void)
 }
 
 /* on_log_line - keep the id of the session that just connected: its
-   "Connect from" line is "... lmtp<pid><id>: Info: Connect from ...",
-   an XCLIENT one "...: XCLIENT: client IP:PORT, session ID, ttl N" */
+   "Connect from" line is "... lmtp<pid><id>: Info: Connect from ..."; an
+   XCLIENT line ("...: XCLIENT: client IP:PORT, session ID, ttl N") says
+   the transactions' ids are the peer's from now on */
 static void on_log_line(enum log_level level, const char *line, void *context)
 {
 	const char *id, *end;
 
 	(void)level;
 	(void)context;
-	/* XCLIENT SESSION= renames the session: kick it by its new id */
-	if ((id = strstr(line, ": XCLIENT: client ")) != NULL &&
-	    (id = strstr(id, ", session ")) != NULL) {
-		id += 10;
-		end = strchr(id, ',');
+	if (strstr(line, ": XCLIENT: client ") != NULL)
 		env.renamed = true;
-	} else if (strstr(line, ": Connect from ") != NULL &&
-		   (id = strstr(line, "><")) != NULL) {
-		id += 2;
-		end = strchr(id, '>');
-	} else {
+	if (strstr(line, ": Connect from ") == NULL ||
+	    (id = strstr(line, "><")) == NULL)
 		return;
-	}
+	id += 2;
+	end = strchr(id, '>');
 	if (end != NULL && (size_t)(end - id) < sizeof(env.session_id))
 		snprintf(env.session_id, sizeof(env.session_id), "%.*s",
 			 (int)(end - id), id);
@@ -450,7 +445,7 @@ static void check_outcome(const struct fuzz_client *c)
 	answered = saved_ids(&c->replies);
 	FUZZ_CHECK(answered <= stored_new);
 	/* a trusted peer may give the same XCLIENT SESSION twice: then two
-	   messages may be answered with one id */
+	   transactions may answer with one id */
 	if (!c->closed_early && !env.renamed)
 		FUZZ_CHECK(answered == stored_new);
 }

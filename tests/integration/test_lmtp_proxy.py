@@ -361,7 +361,7 @@ def test_xclient_traces_one_session_id(fleet):
     the client's address and port, and "<its transaction id>:P1" as the
     session id, before every transaction on a reused connection: the
     proxy's 250, its journal and the backend's journal share that id, and
-    the backend's logs and Received: line name the original client"""
+    the backend's logs, who and Received: line name the original client"""
     from test_stats import StatsDaemon
     instance = fleet[0]
     a_inst = instance(["alice@example.com"])
@@ -397,6 +397,16 @@ def test_xclient_traces_one_session_id(fleet):
         assert f"XCLIENT: client 127.0.0.7:{client_port}, session {second}:P1, ttl 5" in log
         # one connection from the proxy served both transactions
         assert log.count("Connect from 127.0.0.1") == 2  # + readiness probe
+        # it idles in the proxy's pool: who shows it with the forwarded
+        # client, under the connection's own id (the one its Connect line
+        # has), and kick finds it by that id
+        conn_id = re.search(r"lmtp<\d+><(\S+)>: Info: XCLIENT: ", log).group(1)
+        who = a.json("/api/v1/who?per_session=1")
+        assert [(w["session"], w["ip"]) for w in who] == [(conn_id, "127.0.0.7")], who
+        status, body = a.post("/api/v1/kick", {"session": conn_id})
+        assert status == 200 and body["count"] == 1, body
+        assert wait_for(lambda: f"<{conn_id}>: Info: Disconnect from 127.0.0.7: "
+                        "Kicked by administrator" in a_inst.log())
         path = os.path.join(a_inst.maildir("alice@example.com"), "new",
                             a_inst.new_files("alice@example.com")[0])
         with open(path, "rb") as f:
