@@ -311,3 +311,46 @@ def test_lmtp_out_of_fds_backs_off(sd, inst):
     assert wait_for(sd.connectable, timeout=10)
     deliver(sd, ["user0@example.com"])
     assert wait_for(lambda: len(inst.new_files("user0@example.com")) == 1)
+
+
+def nofile_limits(pid):
+    """(soft, hard) RLIMIT_NOFILE of pid"""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError(f"no open files limit for {pid}")
+
+
+@needs_root
+def test_nofile_is_raised_for_client_limit_or_said(inst):
+    """Point 5: loft-lmtp raises RLIMIT_NOFILE at start-up to what
+    client_limit needs (client_limit + 64), and when the hard limit it
+    inherits is too low and it may not raise it (no CAP_SYS_RESOURCE) it
+    takes all of it and says what to change."""
+    from conftest import Daemon
+    import resource
+
+    def limit(soft, hard):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    d = Daemon(inst, service_extra="client_limit = 1000")
+    d.start(preexec_fn=limit(256, 4096))
+    try:
+        [pid] = d.children("loft-lmtp")
+        assert nofile_limits(pid) == (1064, 4096)
+    finally:
+        d.stop()
+    assert "RLIMIT_NOFILE" not in inst.log("loft.log")
+    d.start(wrap=["setpriv", "--bounding-set=-sys_resource", "--inh-caps=-sys_resource"],
+            preexec_fn=limit(256, 512))
+    try:
+        [pid] = d.children("loft-lmtp")
+        assert nofile_limits(pid) == (512, 512)
+        assert wait_for(lambda: "RLIMIT_NOFILE is 512, client_limit=1000 needs 1064: "
+                        "raising it failed" in inst.log("loft.log")), inst.log("loft.log")
+        assert "ulimit -Hn, LimitNOFILE=" in inst.log("loft.log")
+        # and it serves
+        deliver(d, ["user0@example.com"])
+    finally:
+        d.stop()
