@@ -130,6 +130,37 @@ def test_nobody_cannot_block_a_users_deliveries(sd, inst):
 
 
 @needs_root
+def test_slots_of_a_killed_service_process_are_released(inst):
+    """Point 3, the other half: a slot belongs to the connection that took
+    it, so a loft-lmtp killed mid-transaction (its connection to
+    loft-stats gone) holds the user's slot no longer."""
+    import signal
+    sd = StatsDaemon(inst, extra="lmtp_user_concurrency_limit = 1\n")
+    sd.start()
+    try:
+        c, reply = rcpt(sd, "user0@example.com")
+        assert reply == ["250 2.1.5 OK"]
+        c2, reply = rcpt(sd, "user0@example.com")
+        assert reply[0].startswith("451 4.3.0 "), reply
+        c2.close()
+        [pid] = sd.children("loft-lmtp")
+        os.kill(pid, signal.SIGKILL)
+        assert c.closed()
+        assert wait_for(lambda: sd.children("loft-lmtp") not in ([], [pid]), timeout=20)
+
+        def free():
+            try:
+                c3, reply = rcpt(sd, "user0@example.com")
+            except OSError:
+                return False
+            c3.close()
+            return reply == ["250 2.1.5 OK"]
+        assert wait_for(free, timeout=10)
+    finally:
+        sd.stop()
+
+
+@needs_root
 def test_nobody_cannot_be_the_master(sd, inst):
     """Point 4: the first peer that said it was loftd became the master:
     it got the reloads (the admin was told ok, loftd never reloaded) and
