@@ -11,10 +11,14 @@ something, keeps going until it is terminated.
   inject PATH              fake an LMTP session, delivery and error of pid 1
   flood PATH SECS          reconnect and send bad frames for SECS seconds
   conns PATH N             open N connections and hold them
+  partial PATH N SIZE      open N connections, each sending a Hello and
+                           all but the last byte of a SIZE-byte frame,
+                           and hold them
 """
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -150,6 +154,22 @@ def conns(path, n):
         time.sleep(1)
 
 
+def partial(path, n, size):
+    held = []
+    head = struct.pack(">I", size)
+    for _ in range(n):
+        try:
+            c = w.Conn(path, timeout=5)
+            c.send(w.hello(w.ROLE_LDA, "lda", os.getpid()))
+            c.send(head + b"\x0a" * (size - 1))
+            held.append(c)
+        except OSError:
+            break
+    out(opened=len(held))
+    while True:
+        time.sleep(1)
+
+
 def main():
     mode, path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if mode == "slots":
@@ -162,6 +182,8 @@ def main():
         inject(path)
     elif mode == "flood":
         flood(path, float(args[0]))
+    elif mode == "partial":
+        partial(path, int(args[0]), int(args[1]))
     elif mode == "conns":
         conns(path, int(args[0]))
     else:

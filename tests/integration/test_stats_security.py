@@ -267,6 +267,36 @@ def test_a_flood_is_bounded_in_memory_and_log(sd, inst):
                                       result="saved") == 1)
 
 
+@needs_root
+def test_held_partial_frames_are_bounded(sd, inst):
+    """Point 4, per-peer memory: 128 connections of nobody (its limit),
+    each holding all but a byte of a 1 MiB frame, grew loft-stats past
+    default_vsz_limit (256M) and it aborted at once, again after each
+    restart. A peer of a uid other than 0 may send frames of 64 KiB
+    until it is proven a service: the big ones are refused by their
+    length, and 128 small ones hold a few MiB."""
+    sd.start()
+    pid = sd.stats_pid()
+    rss = rss_kib(pid)
+    for size in (1024 * 1024, 64 * 1024):
+        a = Attacker(inst, "partial", 128, size)
+        try:
+            assert a.next(timeout=60)["opened"] > 0
+            time.sleep(0.5)
+            assert sd.stats_pid() == pid, inst.log("loft.log")
+            grown_mib = (rss_kib(pid) - rss) / 1024
+            if not sanitized():
+                assert grown_mib < 40, f"loft-stats grew {grown_mib:.0f} MiB"
+            assert sd.get("/healthz")[0] == 200
+        finally:
+            a.stop()
+    assert "frame length 1048576 out of range (1..65536)" in inst.log("loft.log")
+    assert "out of memory" not in inst.log("loft.log")
+    deliver(sd, ["user0@example.com"])
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp",
+                                      result="saved") == 1)
+
+
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
