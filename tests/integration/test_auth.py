@@ -309,6 +309,43 @@ def test_protocol_abuse_and_many_clients(inst):
         d.stop()
 
 
+def test_socket_group_members_known_from_their_credentials(inst, vmail):
+    """Mode 0666 with group vmail: a peer with vmail among its
+    supplementary groups gets every answer, one without it only its own
+    uid's. The groups are the ones the peer had at connect()
+    (SO_PEERGROUPS), not what /proc says about its pid later."""
+    private_passwd(inst, [
+        f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
+        "other@example.com::1234:1234::/home/other",
+    ])
+    d = Daemon(inst, extra=f"""
+        service auth {{
+          unix_listener auth-userdb {{
+            mode = 0666
+            user = root
+            group = {VMAIL}
+          }}
+        }}
+        """)
+    d.start()
+    try:
+        sock = os.path.join(inst.root, "run", "auth-userdb")
+
+        def ask(groups):
+            r = subprocess.run(["setpriv", f"--reuid={NOBODY.pw_uid}",
+                                f"--regid={NOBODY.pw_gid}", f"--groups={groups}",
+                                "/usr/bin/python3", "-c", PROBE, sock,
+                                "USER|1|other@example.com|service=lda"],
+                               capture_output=True, timeout=60)
+            assert r.returncode == 0, r
+            return r.stdout.decode()
+        assert "USER|1|other@example.com|uid=1234" in ask(str(vmail.pw_gid))
+        out = ask(str(NOBODY.pw_gid))
+        assert "FAIL|1" in out and "uid=1234" not in out, out
+    finally:
+        d.stop()
+
+
 def test_mode_0666_restricts_and_widened_socket_refuses(inst, vmail):
     private_passwd(inst, [
         f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
