@@ -11,6 +11,11 @@ something, keeps going until it is terminated.
   inject PATH              fake an LMTP session, delivery and error of pid 1
   flood PATH SECS          reconnect and send bad frames for SECS seconds
   conns PATH N             open N connections and hold them
+  slowhttp PATH PORT SRCS PER
+                           from 127.0.0.1 and SRCS-1 more loopback
+                           addresses, PER connections each to the HTTP
+                           listener on PORT that send half a request;
+                           each one cut is opened again at once
   partial PATH N SIZE      open N connections, each sending a Hello and
                            all but the last byte of a SIZE-byte frame,
                            and hold them
@@ -170,6 +175,41 @@ def partial(path, n, size):
         time.sleep(1)
 
 
+def slowhttp(port, srcs, per):
+    sources = ["127.0.0.1"] + [f"127.0.{2 + i // 250}.{1 + i % 250}"
+                               for i in range(srcs - 1)]
+    held = {src: [] for src in sources}
+    reported = False
+    while True:
+        for src, conns in held.items():
+            while len(conns) < per:
+                s = socket.socket()
+                s.settimeout(2)
+                try:
+                    s.bind((src, 0))
+                    s.connect(("127.0.0.1", port))
+                    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                except OSError:
+                    s.close()
+                    break
+                s.setblocking(False)
+                conns.append(s)
+            for s in list(conns):
+                try:
+                    if s.recv(4096) == b"":
+                        conns.remove(s)
+                        s.close()
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    conns.remove(s)
+                    s.close()
+        if not reported:
+            out(held=sum(len(c) for c in held.values()))
+            reported = True
+        time.sleep(0.01)
+
+
 def main():
     mode, path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if mode == "slots":
@@ -182,6 +222,8 @@ def main():
         inject(path)
     elif mode == "flood":
         flood(path, float(args[0]))
+    elif mode == "slowhttp":
+        slowhttp(int(args[0]), int(args[1]), int(args[2]))
     elif mode == "partial":
         partial(path, int(args[0]), int(args[1]))
     elif mode == "conns":
