@@ -145,12 +145,15 @@ def flood(path, secs):
     out(connections=conns, frames=frames)
 
 
-def conns(path, n):
+def conns(path, n, then=b""):
+    """n connections that say Hello and send then; held until killed"""
     held = []
     for _ in range(n):
         try:
-            c = w.Conn(path, timeout=1)
+            c = w.Conn(path, timeout=5)
             c.send(w.hello(w.ROLE_LDA, "lda", os.getpid()))
+            if then:
+                c.send(then)
             held.append(c)
         except OSError:
             break
@@ -160,19 +163,22 @@ def conns(path, n):
 
 
 def partial(path, n, size):
-    held = []
-    head = struct.pack(">I", size)
-    for _ in range(n):
-        try:
-            c = w.Conn(path, timeout=5)
-            c.send(w.hello(w.ROLE_LDA, "lda", os.getpid()))
-            c.send(head + b"\x0a" * (size - 1))
-            held.append(c)
-        except OSError:
-            break
-    out(opened=len(held))
-    while True:
-        time.sleep(1)
+    conns(path, n, struct.pack(">I", size) + b"\x0a" * (size - 1))
+
+
+def slow_http(src, port, timeout=2):
+    """a connection from src to the HTTP listener on port that sent half
+    a request, or None (test_stats.py uses it too)"""
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    except OSError:
+        s.close()
+        return None
+    return s
 
 
 def slowhttp(port, srcs, per):
@@ -183,14 +189,8 @@ def slowhttp(port, srcs, per):
     while True:
         for src, conns in held.items():
             while len(conns) < per:
-                s = socket.socket()
-                s.settimeout(2)
-                try:
-                    s.bind((src, 0))
-                    s.connect(("127.0.0.1", port))
-                    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-                except OSError:
-                    s.close()
+                s = slow_http(src, port)
+                if s is None:
                     break
                 s.setblocking(False)
                 conns.append(s)

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 
 from conftest import NOBODY, SAMPLE, Daemon, binary, needs_root, wait_for
+from test_faults import one_message
 from test_lmtp import Raw
 
 pytestmark = needs_root
@@ -132,16 +133,8 @@ def test_ids_outside_the_valid_ranges_get_no_mail_access(inst):
     d = Daemon(inst, extra=ranges)
     d.start()
     try:
-        c = Raw(("127.0.0.1", d.port))
-        c.reply()
-        c.cmd("LHLO attacker")
-        c.cmd("MAIL FROM:<a@example.org>")
-        for name in cases:
-            assert c.cmd(f"RCPT TO:<{name}@example.com>") == ["250 2.1.5 OK"]
-        assert c.cmd("DATA") == ["354 OK"]
-        c.send(SAMPLE + b".\r\n")
-        replies = {name: c.line() for name in cases}
-        c.close()
+        lines = one_message(d, [f"{name}@example.com" for name in cases], SAMPLE)
+        replies = dict(zip(cases, lines))
     finally:
         d.stop()
     for name, reply in replies.items():
@@ -174,26 +167,21 @@ def test_system_groups_outside_the_gid_range_are_dropped(inst):
         os.chown(locked, 0, gid)
         os.chmod(locked, 0o770)
         inst.users = []
-        inst.add_user("user0@example.com", home=os.path.join(locked, "user0"),
-                      extra="userdb_system_groups_user=daemon")
-        inst.write_conf(extra=f"first_valid_gid = {gid + 1}\nlast_valid_gid = 0\n")
-        # the user's own gid (nobody's) is above the range start
-        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
-        assert r.returncode == 75, inst.log("loft.log")
-        assert not os.path.exists(os.path.join(locked, "user0"))
-        inst.write_conf(extra=f"first_valid_gid = {gid}\n")
-        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
-        assert r.returncode == 0, inst.log("loft.log")
-        # above the range: a user whose own gid (daemon's, 1) is below it
-        inst.add_user("user1@example.com", gid=1, home=os.path.join(locked, "user1"),
-                      extra="userdb_system_groups_user=daemon")
-        inst.write_conf(extra=f"first_valid_gid = 1\nlast_valid_gid = {gid - 1}\n")
-        r = inst.lda("-d", "user1@example.com", msg=SAMPLE)
-        assert r.returncode == 75, inst.log("loft.log")
-        assert not os.path.exists(os.path.join(locked, "user1"))
-        inst.write_conf(extra=f"first_valid_gid = 1\nlast_valid_gid = {gid}\n")
-        r = inst.lda("-d", "user1@example.com", msg=SAMPLE)
-        assert r.returncode == 0, inst.log("loft.log")
+        # user0's own gid (nobody's) is above the range start; user1's
+        # (daemon's, 1) below the range end: group G below, then above
+        cases = [("user0", NOBODY.pw_gid, f"first_valid_gid = {gid + 1}\nlast_valid_gid = 0",
+                  f"first_valid_gid = {gid}"),
+                 ("user1", 1, f"first_valid_gid = 1\nlast_valid_gid = {gid - 1}",
+                  f"first_valid_gid = 1\nlast_valid_gid = {gid}")]
+        for user, own_gid, closed, opened in cases:
+            inst.add_user(f"{user}@example.com", gid=own_gid,
+                          home=os.path.join(locked, user),
+                          extra="userdb_system_groups_user=daemon")
+            for ranges, code in ((closed, 75), (opened, 0)):
+                inst.write_conf(extra=ranges + "\n")
+                r = inst.lda("-d", f"{user}@example.com", msg=SAMPLE)
+                assert r.returncode == code, (user, ranges, inst.log("loft.log"))
+                assert os.path.exists(os.path.join(locked, user)) == (code == 0)
     finally:
         subprocess.run(["groupdel", group], capture_output=True)
 

@@ -562,20 +562,9 @@ def test_forged_host_is_refused(inst):
 
 def open_slow(port, sources, per_source):
     """Connections that send half a request and hold it."""
-    held = []
-    for src in sources:
-        for _ in range(per_source):
-            s = socket.socket()
-            s.bind((src, 0))
-            s.settimeout(5)
-            try:
-                s.connect(("127.0.0.1", port))
-                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            except OSError:
-                s.close()
-                continue
-            held.append(s)
-    return held
+    from stats_attack import slow_http
+    held = [slow_http(src, port, timeout=5) for src in sources for _ in range(per_source)]
+    return [s for s in held if s is not None]
 
 
 @needs_root
