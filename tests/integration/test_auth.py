@@ -346,6 +346,64 @@ def test_socket_group_members_known_from_their_credentials(inst, vmail):
         d.stop()
 
 
+HOARD = """
+import socket, sys, time
+held, answered = [], 0
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    held.append(s)
+for s in held:
+    try:
+        answered += s.recv(4096).startswith(b"VERSION")
+    except OSError:
+        pass
+print(answered, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_one_stranger_cannot_hold_every_connection(inst, vmail):
+    """A stranger on the 0666 socket (nobody) opens 200 connections and
+    holds them: it gets 32, the rest are closed at once, logged once, so
+    the client_limit slots stay for everyone else (it could take them all
+    and make every other user's loft-lda -d fail with 75)."""
+    private_passwd(inst, [
+        f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
+        "other@example.com::1234:1234::/home/other",
+    ])
+    d = Daemon(inst, extra="""
+        service auth {
+          client_limit = 100
+          unix_listener auth-userdb {
+            mode = 0666
+            user = root
+          }
+        }
+        """)
+    d.start()
+    sock = os.path.join(inst.root, "run", "auth-userdb")
+    hoard = subprocess.Popen(["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                              "--clear-groups", "/usr/bin/python3", "-c", HOARD, sock, "200"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(hoard.stdout.readline()) == 32
+        out = ask_as(VMAIL, sock, "USER|1|own@example.com|service=lda")
+        assert "USER|1|own@example.com|uid=%d" % vmail.pw_uid in out, out
+        c = AuthClient(sock)
+        c.handshake()
+        assert c.ask("USER\t2\tother@example.com")[:2] == ["USER", "2"]
+        c.close()
+        assert wait_for(lambda: "uid %d already has 32 connections" % NOBODY.pw_uid
+                        in inst.log("loft.log"))
+        assert inst.log("loft.log").count("already has 32 connections") == 1
+    finally:
+        hoard.kill()
+        hoard.wait()
+        d.stop()
+
+
 def test_mode_0666_restricts_and_widened_socket_refuses(inst, vmail):
     private_passwd(inst, [
         f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
