@@ -404,6 +404,38 @@ def test_one_stranger_cannot_hold_every_connection(inst, vmail):
         d.stop()
 
 
+def test_out_of_fds_backs_off(inst):
+    """Issue 10, point 5, for loft-auth's listener: with accept() failing
+    (EMFILE) it pauses instead of spinning and logging each attempt, and
+    answers again once descriptors are free."""
+    from test_stats_security import assert_quiet_while, open_fds, set_nofile
+    d = Daemon(inst, extra="service auth {\n}\n")
+    d.start()
+    sock = os.path.join(inst.root, "run", "auth-userdb")
+    held = []
+    try:
+        [pid] = d.children("loft-auth")
+        set_nofile(pid, open_fds(pid) + 4)
+        for _ in range(30):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            held.append(s)
+        time.sleep(0.5)
+        assert_quiet_while(pid, inst)
+        assert "Too many open files" in inst.log("loft.log")
+        for s in held:
+            s.close()
+        c = AuthClient(sock)
+        c.handshake()
+        assert c.ask("USER\t1\tuser0@example.com")[:2] == ["USER", "1"]
+        c.close()
+        assert d.children("loft-auth") == [pid]
+    finally:
+        for s in held:
+            s.close()
+        d.stop()
+
+
 def test_mode_0666_restricts_and_widened_socket_refuses(inst, vmail):
     private_passwd(inst, [
         f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
