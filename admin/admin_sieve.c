@@ -67,6 +67,19 @@ static void user_plugin(const struct loft_settings *set,
 	}
 }
 
+/* script_error - "loftadm: PATH: ERROR" on stderr; the error may quote
+   the script (a user's file) or the message (a sender's bytes), so its
+   control bytes are shown as \xHH, never sent to root's terminal */
+static void script_error(const char *path, const char *error)
+{
+	struct strbuf text;
+
+	strbuf_init(&text, strlen(error) + 16);
+	strbuf_append_printable(&text, error);
+	fprintf(stderr, "loftadm: %s: %s\n", path, text.data);
+	strbuf_free(&text);
+}
+
 static int run_script(const struct sieve_user_settings *sset,
 		      const char *rcpt, const struct strbuf *message)
 {
@@ -97,7 +110,7 @@ static int run_script(const struct sieve_user_settings *sset,
 	}
 	if (sieve_compile_with(text.data, text.len, &cenv, &script, &error) < 0) {
 		printf("compile-error\n");
-		fprintf(stderr, "loftadm: %s: %s\n", sset->active_path, error);
+		script_error(sset->active_path, error);
 		free(error);
 		strbuf_free(&text);
 		return EX_DATAERR;
@@ -115,7 +128,7 @@ static int run_script(const struct sieve_user_settings *sset,
 	free(sender);
 	fputs(out.data, stdout);
 	if (error != NULL)
-		fprintf(stderr, "loftadm: %s: %s\n", sset->active_path, error);
+		script_error(sset->active_path, error);
 	ret = error != NULL ? 1 : EX_OK;
 	free(error);
 	strbuf_free(&out);

@@ -279,6 +279,7 @@ int ipc_conn_create(struct evloop *loop, int fd,
 	conn->outq = ipc_outq_create(set->queue_max != 0 ? set->queue_max :
 				     IPC_CONN_QUEUE_DEFAULT);
 	conn->decoder = ipc_decoder_create();
+	ipc_decoder_set_max(conn->decoder, set->frame_max);
 	conn->on_message = set->on_message;
 	conn->on_close = set->on_close;
 	conn->context = set->context;
@@ -423,6 +424,11 @@ int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;
 	}
+}
+
+void ipc_conn_set_frame_max(struct ipc_conn *conn, size_t max)
+{
+	ipc_decoder_set_max(conn->decoder, max);
 }
 
 bool ipc_conn_is_closed(const struct ipc_conn *conn)

@@ -28,6 +28,7 @@
 
 #include "accept_backoff.h"
 #include "clock.h"
+#include "ipc_frame.h"
 #include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"
@@ -417,6 +418,8 @@ static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
 	}
 	if (peer->trust == STATS_PEER_USER)
 		snprintf(peer->service, sizeof(peer->service), "lda");
+	else if (peer->conn != NULL)
+		ipc_conn_set_frame_max(peer->conn, IPC_FRAME_MAX);
 	if (peer->trust == STATS_PEER_SERVICE && server->debug_count > 0)
 		send_debug(server, peer);
 	return NULL;
@@ -651,8 +654,10 @@ static void peer_add(struct stats_server *server, int client)
 	}
 	/* only root's processes get the default queue: what we send a
 	   user's peer is small, and it may not read it */
-	if (peer->uid != 0)
+	if (peer->uid != 0) {
 		cs.queue_max = STATS_PEER_USER_QUEUE_MAX;
+		cs.frame_max = STATS_PEER_USER_FRAME_MAX;
+	}
 	cs.context = peer;
 	if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
 			    &error) < 0) {

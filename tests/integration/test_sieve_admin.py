@@ -136,3 +136,14 @@ def test_vacation_explained(inst):
                                          "=> vacation sent"]
     r = sieve_test(inst, "user0@example.com", LIST)
     assert r.stdout.splitlines()[-1] == "=> vacation not sent: list mail"
+
+
+def test_script_bytes_reach_no_terminal(inst):
+    """A local user's script is run by root through loftadm sieve test:
+    the compile error quotes it, and its ESC and BEL bytes are shown as
+    \\xHH instead of reaching root's terminal (issue 10, point 7)."""
+    write_script(inst, "user0@example.com", ".dovecot.sieve",
+                 'require "\x1b]0;pwned\x07\x1b[2J";\n')
+    r = sieve_test(inst, "user0@example.com", SPAM, expect=65)
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr, r.stderr
+    assert "unknown extension '\\x1b]0;pwned\\x07\\x1b[2J'" in r.stderr, r.stderr
