@@ -12,6 +12,7 @@
 
 #include "admin_commands.h"
 #include "delivery.h"
+#include "delivery_sieve.h"
 #include "privileges.h"
 #include "sieve.h"
 #include "sieve_settings.h"
@@ -52,19 +53,6 @@ static int become_user(const struct loft_settings *set,
 		return -1;
 	}
 	return 0;
-}
-
-/* user_plugin - plugin { } with the user's userdb sieve* fields over it */
-static void user_plugin(const struct loft_settings *set,
-			const struct delivery_user *user, struct kvlist *plugin)
-{
-	kvlist_init(plugin);
-	kvlist_copy(plugin, &set->plugin);
-	for (size_t i = 0; i < user->fields.count; i++) {
-		if (strncmp(user->fields.items[i].key, "sieve", 5) == 0)
-			kvlist_set(plugin, user->fields.items[i].key,
-				   user->fields.items[i].value);
-	}
 }
 
 static int run_script(const struct sieve_user_settings *sset,
@@ -148,7 +136,7 @@ int admin_sieve_test_run(const struct admin_context *ctx, char **args,
 		delivery_user_free(&user);
 		return EX_NOINPUT;
 	}
-	user_plugin(set, user, &plugin);
+	delivery_sieve_plugin(set, user, &plugin);
 	ret = sieve_user_settings_get(&plugin, user->username, user->home, &sset,
 				      &error);
 	kvlist_free(&plugin);

@@ -681,6 +681,7 @@ static int store_action(struct run *run, const struct sieve_node *node,
 	act.target = xstrdup(mailbox);
 	act.copy = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_COPY)) != 0;
 	act.create = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_CREATE)) != 0;
+	act.keep = node->r.spec->id == SIEVE_CMD_KEEP;
 	if (flags != NULL)
 		flags_of_arg(run, flags, &act.flags);
 	else

@@ -20,6 +20,13 @@ struct sieve_user_settings {
 	char *active_path;	/* the script that runs */
 	char *personal_dir;	/* include :personal (NULL: none) */
 	char *global_dir;	/* include :global (NULL: none) */
+	/* sieve_before, sieve_before2, ... and sieve_after...: script files
+	   or directories, in order (reading stops at the first number not
+	   set, as in Pigeonhole) */
+	char **before, **after;
+	size_t nbefore, nafter;
+	char *default_path;	/* sieve_default (NULL: none) */
+	char *user_log;		/* sieve_user_log, else ACTIVE.log */
 	struct sieve_limits limits;
 };
 
@@ -35,6 +42,13 @@ void sieve_user_settings_free(struct sieve_user_settings *set);
    -1 with *error_r on an unknown name */
 int sieve_extensions_parse(const char *value, uint32_t *mask,
 			   char **error_r);
+
+/* sieve_location_scripts - the script files of a sieve_before/after
+   location: the file itself, or the *.sieve files of a directory sorted
+   bytewise (Pigeonhole's order); appended to *paths (malloced). 1, 0
+   when the location does not exist, -1 with *error_r (malloced). */
+int sieve_location_scripts(const char *location, char ***paths,
+			   size_t *count, char **error_r);
 
 /* sieve_script_read - a script file into text: 1, 0 when it does not
    exist, -1 with *error_r (malloced); at most 16M */

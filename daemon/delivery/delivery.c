@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "delivery_sieve.h"
 #include "error_slot.h"
 #include "log.h"
 #include "mail_location.h"
@@ -632,24 +633,42 @@ int delivery_quota_rcpt_check(const struct loft_settings *set,
 	return ret;
 }
 
+/* The context of one recipient's delivery: what every save into one of
+   its mailboxes needs. */
+struct deliver_ctx {
+	const struct loft_settings *set;
+	const struct delivery_user *user;
+	const struct delivery_request *req;
+	const struct mail_location *loc;
+	struct quota_root *quota;
+};
+
+/* One save: the message, the header lines before it, the maildir flags. */
+struct deliver_save {
+	struct message *msg;
+	const struct strbuf *prefix;
+	const char *maildir_flags;	/* "" or info letters ("FS") */
+	bool autocreate;
+	bool fallback_to_inbox;
+	const char *link_source;
+};
+
 /* save_to - one storage attempt into mailbox */
-static enum storage_error save_to(const struct loft_settings *set,
-				  const struct mail_location *loc,
-				  const struct delivery_request *req,
+static enum storage_error save_to(const struct deliver_ctx *ctx,
+				  const struct deliver_save *save,
 				  const char *mailbox, bool autocreate,
-				  const struct strbuf *prefix,
-				  struct message *msg,
 				  struct storage_save_result *result,
 				  const char **error_r)
 {
+	const struct loft_settings *set = ctx->set;
 	struct storage_save_params params;
 	enum storage_error ret;
 
 	memset(&params, 0, sizeof(params));
-	params.loc = loc;
+	params.loc = ctx->loc;
 	params.mailbox = mailbox;
 	params.autocreate = autocreate;
-	params.autosubscribe = req->autosubscribe;
+	params.autosubscribe = ctx->req->autosubscribe;
 	params.fsync = settings_mail_fsync(set);
 	params.hostname = set->hostname;
 	params.lock_timeout_ms = set->mail_max_lock_timeout != 0 ?
@@ -657,11 +676,12 @@ static enum storage_error save_to(const struct loft_settings *set,
 	params.dotlock_stale_ms = set->mbox_dotlock_change_timeout;
 	params.privileged_group = set->mail_privileged_group;
 	params.mbox_write_locks = set->mbox_write_locks;
-	params.envelope_sender = req->envelope_sender;
-	params.prefix = prefix->data;
-	params.prefix_len = prefix->len;
-	params.link_source = req->link_source;
-	ret = storage_save(&params, msg, result, error_r);
+	params.envelope_sender = ctx->req->envelope_sender;
+	params.prefix = save->prefix->data;
+	params.prefix_len = save->prefix->len;
+	params.maildir_flags = save->maildir_flags;
+	params.link_source = save->link_source;
+	ret = storage_save(&params, save->msg, result, error_r);
 	/* a problem or repair on the way, logged for each attempt */
 	if (result->warning != NULL) {
 		log_warning("%s", result->warning);
@@ -670,6 +690,57 @@ static enum storage_error save_to(const struct loft_settings *set,
 	return ret;
 }
 
+/* deliver_one - quota check, save into *mailbox (which becomes INBOX
+   when the save fell back there), quota update. 0 with result filled,
+   or -1 with out filled and *error_r for the log. */
+static int deliver_one(const struct deliver_ctx *ctx,
+		       const struct deliver_save *save, char **mailbox,
+		       struct storage_save_result *result,
+		       struct outcome *out, const char **error_r)
+{
+	const struct delivery_request *req = ctx->req;
+	enum storage_error error;
+	const char *error_str;
+	uint64_t storage_start;
+
+	memset(result, 0, sizeof(*result));
+	if (check_quota(ctx->set, ctx->user, ctx->quota, *mailbox,
+			message_size(save->msg) + save->prefix->len, out) < 0) {
+		*error_r = out->text;
+		return -1;
+	}
+	storage_start = clock_monotonic_usecs();
+	error = save_to(ctx, save, *mailbox, save->autocreate, result,
+			&error_str);
+	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
+	    save->fallback_to_inbox && !mail_location_is_inbox(*mailbox)) {
+		log_info("msgid=%s: save failed to open mailbox %s: %s",
+			 message_msgid(save->msg) == NULL ? "unspecified" :
+			 message_msgid(save->msg), *mailbox, error_str);
+		free(*mailbox);
+		*mailbox = xstrdup("INBOX");
+		storage_save_result_free(result);
+		error = save_to(ctx, save, *mailbox, true, result, &error_str);
+	}
+	if (result->tmp_removed > 0)
+		log_info("removed %u files older than 36 hours from the tmp/ of %s",
+			 result->tmp_removed, *mailbox);
+	if (error != STORAGE_OK) {
+		storage_error_outcome(error, req, out);
+		*error_r = error_str;
+		return -1;
+	}
+	/* reported with the delivery record, not as a timing of its own */
+	delivery_storage_seconds += (double)(clock_monotonic_usecs() -
+					     storage_start) / 1e6;
+	log_debug("saved %s (%llu bytes)", result->path,
+		  (unsigned long long)result->size);
+	if (ctx->quota != NULL &&
+	    quota_root_saved(ctx->quota, *mailbox, result->size, &error_str) < 0)
+		log_error("quota: Failed to update quota for %s: %s", *mailbox,
+			  error_str);
+	return 0;
+}
 /* delivery_failed - log the record of a failed save: "save failed to
    MAILBOX: <details>" (out is already filled) */
 static void delivery_failed(const struct loft_settings *set,
@@ -694,6 +765,140 @@ static void delivery_failed(const struct loft_settings *set,
 	strbuf_free(&status);
 }
 
+/* plan_has_inbox - the plan stores into INBOX anyway */
+static bool plan_has_inbox(const struct delivery_sieve_plan *plan)
+{
+	for (size_t i = 0; i < plan->count; i++) {
+		if (mail_location_is_inbox(plan->stores[i].mailbox))
+			return true;
+	}
+	return false;
+}
+
+/* sieve_record - the delivery record of an executed plan */
+static void sieve_record(const struct deliver_ctx *ctx, struct message *msg,
+			 const struct delivery_sieve_plan *plan,
+			 const char *mailboxes, const char *mailbox,
+			 uint64_t size, uint64_t vsize, const struct outcome *out)
+{
+	char *status;
+
+	if (out->result != OUTCOME_SAVED)
+		status = xasprintf("sieve: %s: %s (%s)", plan->reject ?
+				   "rejected" : "save failed", out->text,
+				   plan->summary.data);
+	else if (mailbox == NULL)
+		status = xasprintf("sieve: discarded (%s)", plan->summary.data);
+	else
+		status = xasprintf("saved mail to %s (sieve: %s)", mailboxes,
+				   plan->summary.data);
+	delivery_log(ctx->set, ctx->req, msg, mailbox, size, vsize, out, status);
+	free(status);
+}
+
+/* deliver_plan - execute what the scripts decided: every store through
+   the quota check and update like a plain delivery; a store that fails
+   falls back to the implicit keep in INBOX, and only when nothing could
+   be stored is the delivery a failure (the message is never lost) */
+static void deliver_plan(const struct deliver_ctx *ctx, struct message *msg,
+			 const struct strbuf *prefix,
+			 const struct delivery_sieve_plan *plan,
+			 struct outcome *out, char **saved_path_r)
+{
+	struct strbuf empty, mbox_prefix, mailboxes;
+	struct outcome failure;
+	struct storage_save_result result;
+	char *first_mailbox = NULL;
+	uint64_t size = 0, vsize = 0;
+	size_t stored = 0;
+	bool failed = false, inbox_planned = plan_has_inbox(plan);
+
+	if (plan->reject && plan->count == 0) {
+		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
+			    "5.7.1", "%s", plan->reason);
+		sieve_record(ctx, msg, plan, NULL, NULL, 0, 0, out);
+		return;
+	}
+	strbuf_init(&empty, 1);
+	strbuf_init(&mbox_prefix, 256);
+	strbuf_init(&mailboxes, 64);
+	for (size_t i = 0; i <= plan->count; i++) {
+		const struct delivery_sieve_store *store = i < plan->count ?
+			&plan->stores[i] : NULL;
+		struct deliver_save save = {
+			.msg = plan->edited != NULL ? plan->edited : msg,
+			.prefix = plan->edited != NULL ? &empty : prefix,
+			.maildir_flags = "",
+			.autocreate = ctx->req->autocreate,
+			.fallback_to_inbox = !inbox_planned,
+		};
+		char flags[8] = "", *mailbox;
+		const char *error;
+
+		if (store == NULL) {
+			/* the implicit keep after failures, when nothing
+			   was stored and INBOX was not tried yet */
+			if (!failed || stored > 0 || inbox_planned)
+				break;
+			mailbox = xstrdup("INBOX");
+		} else {
+			mailbox = xstrdup(store->mailbox);
+			save.autocreate = save.autocreate || store->create;
+			delivery_sieve_maildir_flags(&store->flags, flags,
+						     sizeof(flags));
+			save.maildir_flags = flags;
+			if (ctx->loc->type == MAIL_STORAGE_MBOX &&
+			    store->flags.count > 0) {
+				strbuf_reset(&mbox_prefix);
+				strbuf_append(&mbox_prefix, save.prefix->data,
+					      save.prefix->len);
+				delivery_sieve_mbox_flags(&store->flags,
+							  &mbox_prefix);
+				save.prefix = &mbox_prefix;
+			}
+		}
+		if (plan->edited == NULL && flags[0] == '\0')
+			save.link_source = ctx->req->link_source;
+		if (deliver_one(ctx, &save, &mailbox, &result,
+				failed ? &failure : out, &error) < 0) {
+			log_error("sieve: saving to %s failed: %s", mailbox,
+				  error);
+			if (!failed)
+				failure = *out;
+			failed = true;
+		} else {
+			if (mail_location_is_inbox(mailbox))
+				inbox_planned = true;	/* no second copy */
+			if (stored++ == 0) {
+				first_mailbox = xstrdup(mailbox);
+				size = result.size;
+				vsize = result.vsize;
+				if (saved_path_r != NULL && plan->edited == NULL) {
+					*saved_path_r = result.path;
+					result.path = NULL;
+				}
+			}
+			if (mailboxes.len > 0)
+				strbuf_append_str(&mailboxes, ", ");
+			strbuf_append_str(&mailboxes, mailbox);
+		}
+		storage_save_result_free(&result);
+		free(mailbox);
+	}
+	if (stored > 0)
+		outcome_saved(out, "Saved");
+	else if (failed)
+		*out = failure;
+	else
+		outcome_saved(out, "Saved");	/* discard */
+	sieve_record(ctx, msg, plan, mailboxes.data, first_mailbox, size, vsize,
+		     out);
+	free(first_mailbox);
+	strbuf_free(&empty);
+	strbuf_free(&mbox_prefix);
+	strbuf_free(&mailboxes);
+}
+
 void delivery_deliver(const struct loft_settings *set,
 		      const struct delivery_user *user,
 		      const struct delivery_request *req, struct message *msg,
@@ -701,12 +906,12 @@ void delivery_deliver(const struct loft_settings *set,
 {
 	struct mail_location loc;
 	struct storage_save_result result;
-	struct quota_root *quota = NULL;
+	struct deliver_ctx ctx = { .set = set, .user = user, .req = req,
+				   .loc = &loc };
 	struct strbuf prefix;
-	enum storage_error error;
 	const char *error_str;
-	uint64_t storage_start;
 	char *mailbox, *status;
+	int ret;
 
 	memset(&result, 0, sizeof(result));
 	if (saved_path_r != NULL)
@@ -731,44 +936,35 @@ void delivery_deliver(const struct loft_settings *set,
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
-	quota = quota_open(set, user, &loc);
-	if (check_quota(set, user, quota, mailbox,
-			message_size(msg) + prefix.len, out) < 0) {
-		delivery_failed(set, req, msg, mailbox, out, "%s", out->text);
-		goto out_loc;
+	ctx.quota = quota_open(set, user, &loc);
+	if (delivery_sieve_enabled(set)) {
+		struct delivery_sieve_plan plan;
+
+		ret = delivery_sieve_run(set, user, req, msg, &prefix, &loc,
+					 mailbox, &plan, out);
+		if (ret < 0) {
+			delivery_failed(set, req, msg, mailbox, out, "%s",
+					out->text);
+			goto out_loc;
+		}
+		if (ret > 0) {
+			deliver_plan(&ctx, msg, &prefix, &plan, out,
+				     saved_path_r);
+			delivery_sieve_plan_free(&plan);
+			goto out_loc;
+		}
 	}
 
-	storage_start = clock_monotonic_usecs();
-	error = save_to(set, &loc, req, mailbox, req->autocreate, &prefix,
-			msg, &result, &error_str);
-	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
-	    req->fallback_to_inbox && !mail_location_is_inbox(mailbox)) {
-		log_info("msgid=%s: save failed to open mailbox %s: %s",
-			 message_msgid(msg) == NULL ? "unspecified" :
-			 message_msgid(msg), mailbox, error_str);
-		free(mailbox);
-		mailbox = xstrdup("INBOX");
-		storage_save_result_free(&result);
-		error = save_to(set, &loc, req, mailbox, true, &prefix, msg,
-				&result, &error_str);
-	}
-	if (result.tmp_removed > 0)
-		log_info("removed %u files older than 36 hours from the tmp/ of %s",
-			 result.tmp_removed, mailbox);
-	if (error != STORAGE_OK) {
-		storage_error_outcome(error, req, out);
+	struct deliver_save save = {
+		.msg = msg, .prefix = &prefix, .maildir_flags = "",
+		.autocreate = req->autocreate,
+		.fallback_to_inbox = req->fallback_to_inbox,
+		.link_source = req->link_source,
+	};
+	if (deliver_one(&ctx, &save, &mailbox, &result, out, &error_str) < 0) {
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
-	/* reported with the delivery record, not as a timing of its own */
-	delivery_storage_seconds = (double)(clock_monotonic_usecs() -
-					    storage_start) / 1e6;
-	log_debug("saved %s (%llu bytes)", result.path,
-		  (unsigned long long)result.size);
-	if (quota != NULL &&
-	    quota_root_saved(quota, mailbox, result.size, &error_str) < 0)
-		log_error("quota: Failed to update quota for %s: %s", mailbox,
-			  error_str);
 	outcome_saved(out, "Saved");
 	status = xasprintf("saved mail to %s", mailbox);
 	delivery_log(set, req, msg, mailbox, result.size, result.vsize, out,
@@ -779,7 +975,7 @@ void delivery_deliver(const struct loft_settings *set,
 		result.path = NULL;
 	}
 out_loc:
-	quota_root_close(&quota);
+	quota_root_close(&ctx.quota);
 	storage_save_result_free(&result);
 	mail_location_free(&loc);
 out_free:

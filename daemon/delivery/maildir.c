@@ -587,6 +587,25 @@ static int maildir_move(const char *tmp_path, const char *path)
 	return rename(tmp_path, path);
 }
 
+/* maildir_has_flags - the message is saved with flags (into cur/) */
+static bool maildir_has_flags(const struct maildir_save *save)
+{
+	const char *flags = save->params->maildir_flags;
+
+	return flags != NULL && *flags != '\0';
+}
+
+/* maildir_final_path - new/NAME, or cur/NAME:2,FLAGS for a message
+   saved with flags (as Dovecot saves it) */
+static char *maildir_final_path(const struct maildir_save *save,
+				const char *name)
+{
+	if (maildir_has_flags(save))
+		return xasprintf("%s/cur/%s:2,%s", save->dir, name,
+				 save->params->maildir_flags);
+	return xasprintf("%s/new/%s", save->dir, name);
+}
+
 /* maildir_link_new - hard-link the tmp file into new/ under its final
    name, choosing a new time stamp when the name is taken */
 static enum storage_error maildir_link_new(struct maildir_save *save,
@@ -604,7 +623,7 @@ static enum storage_error maildir_link_new(struct maildir_save *save,
 			maildir_next_time(&secs, &usecs);
 		name = maildir_filename(secs, usecs, (long)getpid(), host,
 					size, vsize);
-		path = xasprintf("%s/new/%s", save->dir, name);
+		path = maildir_final_path(save, name);
 		free(name);
 		if (maildir_move(tmp_path, path) == 0) {
 			*new_path_r = path;
@@ -633,7 +652,8 @@ static enum storage_error maildir_sync_new(struct maildir_save *save,
 
 	if (save->params->fsync == MAIL_FSYNC_NEVER)
 		return STORAGE_OK;
-	new_dir = xasprintf("%s/new", save->dir);
+	new_dir = xasprintf("%s/%s", save->dir,
+			    maildir_has_flags(save) ? "cur" : "new");
 	if (fsync_path(new_dir) < 0) {
 		/* not durable: take it back so the MTA retries */
 		ret = maildir_syscall_fail("fsync", new_dir, error_r);
@@ -667,7 +687,7 @@ static bool maildir_deliver_link(struct maildir_save *save,
 		maildir_next_time(&secs, &usecs);
 		name = maildir_filename(secs, usecs, (long)getpid(), host,
 					size, vsize);
-		path = xasprintf("%s/new/%s", save->dir, name);
+		path = maildir_final_path(save, name);
 		free(name);
 		if (link(params->link_source, path) == 0) {
 			if (maildir_sync_new(save, &path, &error) != STORAGE_OK)
