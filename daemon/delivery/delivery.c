@@ -765,138 +765,123 @@ static void delivery_failed(const struct loft_settings *set,
 	strbuf_free(&status);
 }
 
-/* plan_has_inbox - the plan stores into INBOX anyway */
-static bool plan_has_inbox(const struct delivery_sieve_plan *plan)
-{
-	for (size_t i = 0; i < plan->count; i++) {
-		if (mail_location_is_inbox(plan->stores[i].mailbox))
-			return true;
-	}
-	return false;
-}
+/* What the stores of a Sieve run have done so far. */
+struct plan_exec {
+	const struct deliver_ctx *ctx;
+	struct message *msg;
+	const struct strbuf *prefix;
+	char **saved_path_r;
+	size_t stored;
+	char *first_mailbox;
+	uint64_t size, vsize;
+	struct strbuf mailboxes;	/* where it was stored, for the log */
+	bool failed;
+	struct outcome failure;		/* the first failed store's */
+};
 
-/* sieve_record - the delivery record of an executed plan */
-static void sieve_record(const struct deliver_ctx *ctx, struct message *msg,
+/* plan_save_one - one store of the plan; 0, or -1 with pe->failure */
+static int plan_save_one(struct plan_exec *pe,
 			 const struct delivery_sieve_plan *plan,
-			 const char *mailboxes, const char *mailbox,
-			 uint64_t size, uint64_t vsize, const struct outcome *out)
+			 const struct delivery_sieve_store *store)
 {
-	char *status;
-
-	if (out->result != OUTCOME_SAVED)
-		status = xasprintf("sieve: %s: %s (%s)", plan->reject ?
-				   "rejected" : "save failed", out->text,
-				   plan->summary.data);
-	else if (mailbox == NULL)
-		status = xasprintf("sieve: discarded (%s)", plan->summary.data);
-	else
-		status = xasprintf("saved mail to %s (sieve: %s)", mailboxes,
-				   plan->summary.data);
-	delivery_log(ctx->set, ctx->req, msg, mailbox, size, vsize, out, status);
-	free(status);
-}
-
-/* deliver_plan - execute what the scripts decided: every store through
-   the quota check and update like a plain delivery; a store that fails
-   falls back to the implicit keep in INBOX, and only when nothing could
-   be stored is the delivery a failure (the message is never lost) */
-static void deliver_plan(const struct deliver_ctx *ctx, struct message *msg,
-			 const struct strbuf *prefix,
-			 const struct delivery_sieve_plan *plan,
-			 struct outcome *out, char **saved_path_r)
-{
-	struct strbuf empty, mbox_prefix, mailboxes;
-	struct outcome failure;
+	const struct deliver_ctx *ctx = pe->ctx;
+	struct strbuf empty, mbox_prefix;
 	struct storage_save_result result;
-	char *first_mailbox = NULL;
-	uint64_t size = 0, vsize = 0;
-	size_t stored = 0;
-	bool failed = false, inbox_planned = plan_has_inbox(plan);
+	struct outcome out;
+	char flags[8], *mailbox = xstrdup(store->mailbox);
+	const char *error;
+	struct deliver_save save = {
+		.msg = plan->edited != NULL ? plan->edited : pe->msg,
+		.prefix = plan->edited != NULL ? &empty : pe->prefix,
+		.maildir_flags = flags,
+		.autocreate = ctx->req->autocreate || store->create,
+		/* -m / the detail mailbox falls back as without Sieve; a
+		   fileinto that cannot be stored fails the script instead,
+		   which keeps the message in INBOX, as Pigeonhole does */
+		.fallback_to_inbox = store->keep && ctx->req->fallback_to_inbox,
+	};
+	int ret;
 
-	if (plan->reject && plan->count == 0) {
-		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
-			    "5.7.1", "%s", plan->reason);
-		sieve_record(ctx, msg, plan, NULL, NULL, 0, 0, out);
-		return;
-	}
 	strbuf_init(&empty, 1);
 	strbuf_init(&mbox_prefix, 256);
-	strbuf_init(&mailboxes, 64);
-	for (size_t i = 0; i <= plan->count; i++) {
-		const struct delivery_sieve_store *store = i < plan->count ?
-			&plan->stores[i] : NULL;
-		struct deliver_save save = {
-			.msg = plan->edited != NULL ? plan->edited : msg,
-			.prefix = plan->edited != NULL ? &empty : prefix,
-			.maildir_flags = "",
-			.autocreate = ctx->req->autocreate,
-			.fallback_to_inbox = !inbox_planned,
-		};
-		char flags[8] = "", *mailbox;
-		const char *error;
-
-		if (store == NULL) {
-			/* the implicit keep after failures, when nothing
-			   was stored and INBOX was not tried yet */
-			if (!failed || stored > 0 || inbox_planned)
-				break;
-			mailbox = xstrdup("INBOX");
-		} else {
-			mailbox = xstrdup(store->mailbox);
-			save.autocreate = save.autocreate || store->create;
-			delivery_sieve_maildir_flags(&store->flags, flags,
-						     sizeof(flags));
-			save.maildir_flags = flags;
-			if (ctx->loc->type == MAIL_STORAGE_MBOX &&
-			    store->flags.count > 0) {
-				strbuf_reset(&mbox_prefix);
-				strbuf_append(&mbox_prefix, save.prefix->data,
-					      save.prefix->len);
-				delivery_sieve_mbox_flags(&store->flags,
-							  &mbox_prefix);
-				save.prefix = &mbox_prefix;
-			}
-		}
-		if (plan->edited == NULL && flags[0] == '\0')
-			save.link_source = ctx->req->link_source;
-		if (deliver_one(ctx, &save, &mailbox, &result,
-				failed ? &failure : out, &error) < 0) {
-			log_error("sieve: saving to %s failed: %s", mailbox,
-				  error);
-			if (!failed)
-				failure = *out;
-			failed = true;
-		} else {
-			if (mail_location_is_inbox(mailbox))
-				inbox_planned = true;	/* no second copy */
-			if (stored++ == 0) {
-				first_mailbox = xstrdup(mailbox);
-				size = result.size;
-				vsize = result.vsize;
-				if (saved_path_r != NULL && plan->edited == NULL) {
-					*saved_path_r = result.path;
-					result.path = NULL;
-				}
-			}
-			if (mailboxes.len > 0)
-				strbuf_append_str(&mailboxes, ", ");
-			strbuf_append_str(&mailboxes, mailbox);
-		}
-		storage_save_result_free(&result);
-		free(mailbox);
+	delivery_sieve_maildir_flags(&store->flags, flags, sizeof(flags));
+	if (ctx->loc->type == MAIL_STORAGE_MBOX && store->flags.count > 0) {
+		strbuf_append(&mbox_prefix, save.prefix->data, save.prefix->len);
+		delivery_sieve_mbox_flags(&store->flags, &mbox_prefix);
+		save.prefix = &mbox_prefix;
 	}
-	if (stored > 0)
-		outcome_saved(out, "Saved");
-	else if (failed)
-		*out = failure;
-	else
-		outcome_saved(out, "Saved");	/* discard */
-	sieve_record(ctx, msg, plan, mailboxes.data, first_mailbox, size, vsize,
-		     out);
-	free(first_mailbox);
+	/* another recipient's copy has the same bytes unless edited */
+	if (plan->edited == NULL && save.prefix == pe->prefix)
+		save.link_source = ctx->req->link_source;
+	ret = deliver_one(ctx, &save, &mailbox, &result, &out, &error);
+	if (ret < 0) {
+		log_error("sieve: msgid=%s: failed to store into mailbox %s: %s",
+			  message_msgid(pe->msg) == NULL ? "unspecified" :
+			  message_msgid(pe->msg), mailbox, error);
+		if (!pe->failed)
+			pe->failure = out;
+		pe->failed = true;
+	} else {
+		if (pe->stored++ == 0) {
+			pe->first_mailbox = xstrdup(mailbox);
+			pe->size = result.size;
+			pe->vsize = result.vsize;
+			if (pe->saved_path_r != NULL && plan->edited == NULL) {
+				*pe->saved_path_r = result.path;
+				result.path = NULL;
+			}
+		}
+		if (pe->mailboxes.len > 0)
+			strbuf_append_str(&pe->mailboxes, ", ");
+		strbuf_append_str(&pe->mailboxes, mailbox);
+	}
+	storage_save_result_free(&result);
 	strbuf_free(&empty);
 	strbuf_free(&mbox_prefix);
-	strbuf_free(&mailboxes);
+	free(mailbox);
+	return ret;
+}
+
+/* plan_execute - delivery_sieve_execute: the stores a script added */
+static int plan_execute(void *context, const struct delivery_sieve_plan *plan,
+			size_t first)
+{
+	for (size_t i = first; i < plan->count; i++) {
+		if (plan_save_one(context, plan, &plan->stores[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* plan_finish - the outcome and record of a Sieve run: saved when a
+   copy was stored or the scripts discarded the message, rejected when
+   they rejected it, else the failure of the store that failed */
+static void plan_finish(struct plan_exec *pe,
+			const struct delivery_sieve_plan *plan,
+			struct outcome *out)
+{
+	const struct deliver_ctx *ctx = pe->ctx;
+	char *status;
+
+	if (pe->stored > 0) {
+		outcome_saved(out, "Saved");
+		status = xasprintf("saved mail to %s (sieve: %s)",
+				   pe->mailboxes.data, plan->summary.data);
+	} else if (plan->reject) {
+		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
+			    "5.7.1", "%s", plan->reason);
+		status = xasprintf("sieve: rejected (%s)", plan->summary.data);
+	} else if (pe->failed) {
+		*out = pe->failure;
+		status = xasprintf("sieve: save failed: %s (%s)", out->text,
+				   plan->summary.data);
+	} else {
+		outcome_saved(out, "Saved");
+		status = xasprintf("sieve: discarded (%s)", plan->summary.data);
+	}
+	delivery_log(ctx->set, ctx->req, pe->msg, pe->first_mailbox, pe->size,
+		     pe->vsize, out, status);
+	free(status);
 }
 
 void delivery_deliver(const struct loft_settings *set,
@@ -939,20 +924,25 @@ void delivery_deliver(const struct loft_settings *set,
 	ctx.quota = quota_open(set, user, &loc);
 	if (delivery_sieve_enabled(set)) {
 		struct delivery_sieve_plan plan;
+		struct plan_exec pe = {
+			.ctx = &ctx, .msg = msg, .prefix = &prefix,
+			.saved_path_r = saved_path_r,
+		};
 
+		strbuf_init(&pe.mailboxes, 64);
 		ret = delivery_sieve_run(set, user, req, msg, &prefix, &loc,
-					 mailbox, &plan, out);
-		if (ret < 0) {
+					 mailbox, plan_execute, &pe, &plan, out);
+		if (ret < 0)
 			delivery_failed(set, req, msg, mailbox, out, "%s",
 					out->text);
-			goto out_loc;
-		}
-		if (ret > 0) {
-			deliver_plan(&ctx, msg, &prefix, &plan, out,
-				     saved_path_r);
+		else if (ret > 0)
+			plan_finish(&pe, &plan, out);
+		if (ret > 0)
 			delivery_sieve_plan_free(&plan);
+		strbuf_free(&pe.mailboxes);
+		free(pe.first_mailbox);
+		if (ret != 0)
 			goto out_loc;
-		}
 	}
 
 	struct deliver_save save = {

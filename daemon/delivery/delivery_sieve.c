@@ -91,6 +91,8 @@ struct sieve_delivery {
 	bool edited;
 	const char *script_path;	/* the one running, for the trace */
 	struct delivery_sieve_plan *plan;
+	delivery_sieve_execute *execute;
+	void *exec_context;
 };
 
 /* add_script - append path to the sequence */
@@ -280,6 +282,23 @@ static void rebuild(struct sieve_delivery *sd,
 	sd->edited = true;
 }
 
+/* edited_message - the edited data as the message the stores write;
+   0, or -1 with *error_r */
+static int edited_message(struct sieve_delivery *sd, const char **error_r)
+{
+	struct message *msg = message_create(sd->set->mail_temp_dir);
+
+	message_keep_return_path(msg);
+	if (message_append(msg, sd->data.data, sd->data.len, error_r) < 0 ||
+	    message_finish(msg, error_r) < 0) {
+		message_free(&msg);
+		return -1;
+	}
+	message_free(&sd->plan->edited);
+	sd->plan->edited = msg;
+	return 0;
+}
+
 /* take_result - add one script's actions to the plan; false when one of
    them cannot be executed (the script counts as failed) */
 static bool take_result(struct sieve_delivery *sd, const struct sieve_result *res,
@@ -383,7 +402,9 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	struct sieve_cache_ref *ref;
 	struct sieve_run_env env;
 	struct sieve_result res;
+	const char *error_str;
 	char *error = NULL;
+	size_t first;
 	bool hit;
 	int ret = 1;
 
@@ -416,11 +437,23 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	sd->script_path = script->path;
 	sieve_result_init(&res);
 	sieve_run(sieve_cache_script(ref), &env, &res);
+	first = sd->plan->count;
 	if (res.error == NULL && !take_result(sd, &res, &res.error))
 		res.implicit_keep = true;
-	if (res.error != NULL) {
+	if (res.error == NULL && res.headers.owned &&
+	    edited_message(sd, &error_str) < 0) {
+		*error_r = xstrdup(error_str);
+		ret = -1;
+	} else if (res.error == NULL &&
+		   sd->execute(sd->exec_context, sd->plan, first) < 0) {
+		res.error = xstrdup("storing the message failed");
+	}
+	if (ret < 0) {
+		/* a temporary failure: nothing more */
+	} else if (res.error != NULL) {
 		script_failed(sd, script, "running", res.error);
 		*keep_r = true;
+		sieve_flags_clear(keep_flags);
 		ret = 0;
 	} else {
 		*keep_r = res.implicit_keep;
@@ -431,23 +464,6 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	sieve_result_free(&res);
 	sieve_cache_release(&ref);
 	return ret;
-}
-
-/* edited_message - the edited data as a message to store */
-static int edited_message(const struct loft_settings *set,
-			  const struct strbuf *data, struct message **msg_r,
-			  const char **error_r)
-{
-	struct message *msg = message_create(set->mail_temp_dir);
-
-	message_keep_return_path(msg);
-	if (message_append(msg, data->data, data->len, error_r) < 0 ||
-	    message_finish(msg, error_r) < 0) {
-		message_free(&msg);
-		return -1;
-	}
-	*msg_r = msg;
-	return 0;
 }
 
 /* run_sequence - every script in turn; 0, or -1 with *error_r */
@@ -468,10 +484,14 @@ static int run_sequence(struct sieve_delivery *sd,
 		ret = run_one(sd, &sd->scripts[i], &envelope, &keep,
 			      &keep_flags, error_r);
 	if (ret >= 0 && keep) {
+		size_t first = sd->plan->count;
+
 		plan_store(sd->plan, sd->default_mailbox, &keep_flags, false,
 			   true);
 		sd->plan->counts[DELIVERY_SIEVE_KEEP]++;
 		summary_add(sd->plan, "implicit keep", NULL);
+		/* its failure is the delivery's: the caller sees no store */
+		(void)sd->execute(sd->exec_context, sd->plan, first);
 	}
 	sieve_flags_clear(&keep_flags);
 	return ret < 0 ? -1 : 0;
@@ -483,11 +503,13 @@ int delivery_sieve_run(const struct loft_settings *set,
 		       const struct strbuf *prefix,
 		       const struct mail_location *loc,
 		       const char *default_mailbox,
+		       delivery_sieve_execute *execute, void *context,
 		       struct delivery_sieve_plan *plan, struct outcome *out)
 {
 	struct sieve_delivery sd = {
 		.set = set, .user = user, .loc = loc,
 		.default_mailbox = default_mailbox, .plan = plan,
+		.execute = execute, .exec_context = context,
 	};
 	struct kvlist plugin;
 	const char *error_str;
@@ -523,11 +545,6 @@ int delivery_sieve_run(const struct loft_settings *set,
 	if (ret == 0) {
 		sieve_message_parse(&sd.parsed, sd.data.data, sd.data.len);
 		ret = run_sequence(&sd, req, &error);
-	}
-	if (ret == 0 && sd.edited &&
-	    edited_message(set, &sd.data, &plan->edited, &error_str) < 0) {
-		error = xstrdup(error_str);
-		ret = -1;
 	}
 	sieve_message_free(&sd.parsed);
 	strbuf_free(&sd.data);

@@ -66,17 +66,28 @@ void delivery_sieve_plugin(const struct loft_settings *set,
 			   const struct delivery_user *user,
 			   struct kvlist *plugin);
 
+/* delivery_sieve_execute - store the message into plan->stores[first]
+   .. [plan->count - 1] (the ones the last script added; the last one
+   may be the implicit keep): the message is plan->edited when set.
+   0, or -1 when a store failed (logged by the callee): the script
+   counts as failed and the sequence ends with the implicit keep. */
+typedef int delivery_sieve_execute(void *context,
+				   const struct delivery_sieve_plan *plan,
+				   size_t first);
+
 /* delivery_sieve_run - run the user's scripts on msg as it will be
-   stored (prefix: the trace headers). 1 with *plan (free it with
-   delivery_sieve_plan_free); 0 when the user has no script (deliver as
-   without Sieve); -1 with out filled (a temporary failure: settings or
-   a script that cannot be read). */
+   stored (prefix: the trace headers), executing the stores of each
+   script before the next one runs, as Pigeonhole does. 1 with *plan
+   (free it with delivery_sieve_plan_free; a reject is for the caller);
+   0 when the user has no script (deliver as without Sieve); -1 with out
+   filled (a temporary failure: settings, a script that cannot be read). */
 int delivery_sieve_run(const struct loft_settings *set,
 		       const struct delivery_user *user,
 		       const struct delivery_request *req, struct message *msg,
 		       const struct strbuf *prefix,
 		       const struct mail_location *loc,
 		       const char *default_mailbox,
+		       delivery_sieve_execute *execute, void *context,
 		       struct delivery_sieve_plan *plan, struct outcome *out);
 void delivery_sieve_plan_free(struct delivery_sieve_plan *plan);
 
