@@ -842,13 +842,49 @@ static int plan_save_one(struct plan_exec *pe,
 	return ret;
 }
 
+/* plan_quota_fits - every store from first fits the quota together
+   (Pigeonhole saves a script's actions in one go: all or none); 0, or
+   -1 with pe->failure */
+static int plan_quota_fits(struct plan_exec *pe,
+			   const struct delivery_sieve_plan *plan, size_t first)
+{
+	const struct deliver_ctx *ctx = pe->ctx;
+	struct message *msg = plan->edited != NULL ? plan->edited : pe->msg;
+	uint64_t size = message_size(msg) +
+		(plan->edited != NULL ? 0 : pe->prefix->len), total = 0;
+	struct outcome out;
+
+	if (ctx->quota == NULL || plan->count - first < 2)
+		return 0;
+	for (size_t i = first; i < plan->count; i++) {
+		total += size;
+		if (check_quota(ctx->set, ctx->user, ctx->quota,
+				plan->stores[i].mailbox, total, &out) < 0) {
+			log_info("sieve: msgid=%s: the %zu copies do not fit "
+				 "the quota: %s", message_msgid(pe->msg) == NULL ?
+				 "unspecified" : message_msgid(pe->msg),
+				 plan->count - first, out.text);
+			if (!pe->failed)
+				pe->failure = out;
+			pe->failed = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* plan_execute - delivery_sieve_execute: the stores a script added */
-static int plan_execute(void *context, const struct delivery_sieve_plan *plan,
+static int plan_execute(void *context, struct delivery_sieve_plan *plan,
 			size_t first)
 {
+	struct plan_exec *pe = context;
+
+	if (plan_quota_fits(pe, plan, first) < 0)
+		return -1;
 	for (size_t i = first; i < plan->count; i++) {
-		if (plan_save_one(context, plan, &plan->stores[i]) < 0)
+		if (plan_save_one(pe, plan, &plan->stores[i]) < 0)
 			return -1;
+		plan->stores[i].done = true;
 	}
 	return 0;
 }

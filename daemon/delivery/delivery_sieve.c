@@ -93,6 +93,7 @@ struct sieve_delivery {
 	struct delivery_sieve_plan *plan;
 	delivery_sieve_execute *execute;
 	void *exec_context;
+	bool kept;		/* the implicit keep was stored */
 };
 
 /* add_script - append path to the sequence */
@@ -262,6 +263,32 @@ static void plan_store(struct delivery_sieve_plan *plan, const char *mailbox,
 	store->keep = keep;
 }
 
+/* plan_keep - the implicit keep into the default mailbox */
+static void plan_keep(struct sieve_delivery *sd, const struct sieve_flags *flags)
+{
+	plan_store(sd->plan, sd->default_mailbox, flags, false, true);
+	sd->plan->counts[DELIVERY_SIEVE_KEEP]++;
+	summary_add(sd->plan, "implicit keep", NULL);
+}
+
+/* plan_drop_failed - after a failed execution: forget the stores from
+   first on that were not done, so the implicit keep that follows is a
+   store of its own */
+static void plan_drop_failed(struct delivery_sieve_plan *plan, size_t first)
+{
+	size_t kept = first;
+
+	for (size_t i = first; i < plan->count; i++) {
+		if (plan->stores[i].done) {
+			plan->stores[kept++] = plan->stores[i];
+			continue;
+		}
+		free(plan->stores[i].mailbox);
+		sieve_flags_clear(&plan->stores[i].flags);
+	}
+	plan->count = kept;
+}
+
 /* rebuild - the message data with an edited header */
 static void rebuild(struct sieve_delivery *sd,
 		    const struct sieve_header_list *headers)
@@ -394,8 +421,8 @@ static void trace(void *context, unsigned int line, const char *text)
 /* run_one - compile (through the cache) and run one script; 1 the
    sequence goes on, 0 it ends, -1 a temporary failure (*error_r) */
 static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
-		   const struct sieve_envelope *envelope, bool *keep_r,
-		   struct sieve_flags *keep_flags, char **error_r)
+		   bool last, const struct sieve_envelope *envelope,
+		   bool *keep_r, struct sieve_flags *keep_flags, char **error_r)
 {
 	struct sieve_script_dirs dirs = { sd->sset.personal_dir,
 					  sd->sset.global_dir };
@@ -440,13 +467,21 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	first = sd->plan->count;
 	if (res.error == NULL && !take_result(sd, &res, &res.error))
 		res.implicit_keep = true;
+	/* the last script's implicit keep is executed with its actions:
+	   they all fit the quota, or none is stored (Pigeonhole's one
+	   transaction) */
+	if (res.error == NULL && res.implicit_keep && last)
+		plan_keep(sd, &res.keep_flags);
 	if (res.error == NULL && res.headers.owned &&
 	    edited_message(sd, &error_str) < 0) {
 		*error_r = xstrdup(error_str);
 		ret = -1;
 	} else if (res.error == NULL &&
 		   sd->execute(sd->exec_context, sd->plan, first) < 0) {
+		plan_drop_failed(sd->plan, first);
 		res.error = xstrdup("storing the message failed");
+	} else if (res.error == NULL && res.implicit_keep && last) {
+		sd->kept = true;
 	}
 	if (ret < 0) {
 		/* a temporary failure: nothing more */
@@ -481,15 +516,12 @@ static int run_sequence(struct sieve_delivery *sd,
 	int ret = 1;
 
 	for (size_t i = 0; i < sd->nscripts && ret > 0; i++)
-		ret = run_one(sd, &sd->scripts[i], &envelope, &keep,
-			      &keep_flags, error_r);
-	if (ret >= 0 && keep) {
+		ret = run_one(sd, &sd->scripts[i], i + 1 == sd->nscripts,
+			      &envelope, &keep, &keep_flags, error_r);
+	if (ret >= 0 && keep && !sd->kept) {
 		size_t first = sd->plan->count;
 
-		plan_store(sd->plan, sd->default_mailbox, &keep_flags, false,
-			   true);
-		sd->plan->counts[DELIVERY_SIEVE_KEEP]++;
-		summary_add(sd->plan, "implicit keep", NULL);
+		plan_keep(sd, &keep_flags);
 		/* its failure is the delivery's: the caller sees no store */
 		(void)sd->execute(sd->exec_context, sd->plan, first);
 	}

@@ -41,6 +41,7 @@ struct delivery_sieve_store {
 	struct sieve_flags flags;
 	bool create;		/* fileinto :create */
 	bool keep;		/* the keep (explicit or implicit) */
+	bool done;		/* stored (set by the executor) */
 };
 
 struct delivery_sieve_plan {
@@ -68,11 +69,12 @@ void delivery_sieve_plugin(const struct loft_settings *set,
 
 /* delivery_sieve_execute - store the message into plan->stores[first]
    .. [plan->count - 1] (the ones the last script added; the last one
-   may be the implicit keep): the message is plan->edited when set.
-   0, or -1 when a store failed (logged by the callee): the script
-   counts as failed and the sequence ends with the implicit keep. */
+   may be the implicit keep), setting done on each stored; the message
+   is plan->edited when set. 0, or -1 when a store failed (logged by
+   the callee): the script counts as failed and the sequence ends with
+   the implicit keep. */
 typedef int delivery_sieve_execute(void *context,
-				   const struct delivery_sieve_plan *plan,
+				   struct delivery_sieve_plan *plan,
 				   size_t first);
 
 /* delivery_sieve_run - run the user's scripts on msg as it will be
