@@ -897,26 +897,29 @@ static void plan_finish(struct plan_exec *pe,
 			struct outcome *out)
 {
 	const struct deliver_ctx *ctx = pe->ctx;
-	char *status;
+	char *status, *line;
 
 	if (pe->stored > 0) {
 		outcome_saved(out, "Saved");
-		status = xasprintf("saved mail to %s (sieve: %s)",
-				   pe->mailboxes.data, plan->summary.data);
+		status = xasprintf("saved mail to %s", pe->mailboxes.data);
 	} else if (plan->reject) {
 		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
 			    "5.7.1", "%s", plan->reason);
-		status = xasprintf("sieve: rejected (%s)", plan->summary.data);
+		status = xstrdup("rejected");
 	} else if (pe->failed) {
 		*out = pe->failure;
-		status = xasprintf("sieve: save failed: %s (%s)", out->text,
-				   plan->summary.data);
+		status = xasprintf("save failed: %s", out->text);
 	} else {
 		outcome_saved(out, "Saved");
-		status = xasprintf("sieve: discarded (%s)", plan->summary.data);
+		status = xstrdup("discarded");
 	}
+	delivery_sieve_outcome(plan, out);
+	/* the line names the actions and the scripts: what the journal
+	   keeps as the outcome's sieve summary */
+	line = xasprintf("%s (sieve %s)", status, out->sieve.summary);
 	delivery_log(ctx->set, ctx->req, pe->msg, pe->first_mailbox, pe->size,
-		     pe->vsize, out, status);
+		     pe->vsize, out, line);
+	free(line);
 	free(status);
 }
 

@@ -283,6 +283,9 @@ static void plan_drop_failed(struct delivery_sieve_plan *plan, size_t first)
 			plan->stores[kept++] = plan->stores[i];
 			continue;
 		}
+		/* not taken after all */
+		plan->counts[plan->stores[i].keep ? DELIVERY_SIEVE_KEEP :
+			     DELIVERY_SIEVE_FILEINTO]--;
 		free(plan->stores[i].mailbox);
 		sieve_flags_clear(&plan->stores[i].flags);
 	}
@@ -453,6 +456,9 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	}
 	log_debug("sieve: running %s (%s)", script->path,
 		  hit ? "cached" : "compiled");
+	if (sd->plan->scripts.len > 0)
+		strbuf_append_str(&sd->plan->scripts, ", ");
+	strbuf_append_str(&sd->plan->scripts, script->path);
 	memset(&env, 0, sizeof(env));
 	env.msg = &sd->parsed;
 	env.envelope = envelope;
@@ -550,6 +556,7 @@ int delivery_sieve_run(const struct loft_settings *set,
 
 	memset(plan, 0, sizeof(*plan));
 	strbuf_init(&plan->summary, 64);
+	strbuf_init(&plan->scripts, 64);
 	delivery_sieve_plugin(set, user, &plugin);
 	ret = sieve_user_settings_get(&plugin, user->username, user->home,
 				      &sd.sset, &error);
@@ -608,7 +615,34 @@ void delivery_sieve_plan_free(struct delivery_sieve_plan *plan)
 	free(plan->reason);
 	message_free(&plan->edited);
 	strbuf_free(&plan->summary);
+	strbuf_free(&plan->scripts);
 	memset(plan, 0, sizeof(*plan));
+}
+
+void delivery_sieve_outcome(const struct delivery_sieve_plan *plan,
+			    struct outcome *out)
+{
+	struct outcome_sieve *sieve = &out->sieve;
+	size_t len = 0;
+
+	snprintf(sieve->summary, sizeof(sieve->summary), "%s: %s",
+		 plan->scripts.len > 0 ? plan->scripts.data : "(no script ran)",
+		 plan->summary.data);
+	sieve->actions[0] = '\0';
+	for (unsigned int a = 0; a < DELIVERY_SIEVE_ACTION_COUNT; a++) {
+		for (unsigned int n = 0; n < plan->counts[a]; n++) {
+			int ret = snprintf(sieve->actions + len,
+					   sizeof(sieve->actions) - len, "%s%s",
+					   len > 0 ? " " : "", action_names[a]);
+
+			if (ret < 0 || (size_t)ret >= sizeof(sieve->actions) - len) {
+				sieve->actions[len] = '\0';
+				break;
+			}
+			len += (size_t)ret;
+		}
+	}
+	sieve->script_errors = plan->script_errors;
 }
 
 /* the system flags: IMAP name, maildir letter, mbox header and letter */

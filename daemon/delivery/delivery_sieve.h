@@ -54,6 +54,7 @@ struct delivery_sieve_plan {
 	struct message *edited;
 	/* for the log line and journal: "fileinto \"Lists/foo\", keep" */
 	struct strbuf summary;
+	struct strbuf scripts;	/* the scripts that ran, ", "-separated */
 	unsigned int counts[DELIVERY_SIEVE_ACTION_COUNT];
 	unsigned int script_errors;	/* compile or runtime errors */
 };
@@ -92,6 +93,10 @@ int delivery_sieve_run(const struct loft_settings *set,
 		       delivery_sieve_execute *execute, void *context,
 		       struct delivery_sieve_plan *plan, struct outcome *out);
 void delivery_sieve_plan_free(struct delivery_sieve_plan *plan);
+/* delivery_sieve_outcome - out->sieve from the plan (after the outcome
+   itself was set) */
+void delivery_sieve_outcome(const struct delivery_sieve_plan *plan,
+			    struct outcome *out);
 
 /* delivery_sieve_flags_prefix - mbox: the Status / X-Status /
    X-Keywords lines Dovecot writes for flags, appended to out */

@@ -369,3 +369,49 @@ def test_every_copy_counted_by_quota(inst):
     counted = [tuple(int(x) for x in line.split()) for line in lines[1:-1]]
     assert sum(c for _, c in counted) == 2 * (n - 1)
     assert sum(b for b, _ in counted) == 2 * (n - 1) * size
+
+
+@needs_root
+def test_observable(inst):
+    """the actions and the script in the log line and the journal entry,
+    loft_sieve_actions_total{action} and loft_sieve_script_errors_total,
+    and `loftadm debug USER on` tracing the script rule by rule"""
+    from test_loftadm import adm, ok
+    from test_stats import StatsDaemon
+    from conftest import wait_for
+    inst.add_user("user1@example.com")
+    h0, h1 = inst.home(USER), inst.home("user1@example.com")
+    os.makedirs(h0, exist_ok=True)
+    os.makedirs(h1, exist_ok=True)
+    script0 = write(os.path.join(h0, ".dovecot.sieve"), CASES[0][1]) or \
+        os.path.join(h0, ".dovecot.sieve")
+    write(os.path.join(h1, ".dovecot.sieve"), "if header :is \"x\" { keep; }\n")
+    make_home(h0)
+    make_home(h1)
+    d = StatsDaemon(inst, extra=SIEVE_CONF % "").start()
+    try:
+        ok(adm(inst, "debug", USER, "on"))
+        replies = lmtp(d.port, [USER, "user1@example.com"])
+        assert all(code == 250 for code, _ in replies.values())
+        assert re.search(r"lmtp\(user0@example\.com\)<\d+><\S+>: Info: msgid=<s1@example.org>: "
+                         r"saved mail to Lists/foo \(sieve " + re.escape(script0) +
+                         r': fileinto "Lists/foo"\)', inst.log())
+        # the trace: each test and action with its line, only for user0
+        assert wait_for(lambda: re.search(
+            r"Debug: sieve: " + re.escape(script0) + r': line 2: header :matches '
+            r'"List-Id" "\*<\*\.lists\.example\.org>": true', inst.log())), inst.log()
+        assert re.search(r"Debug: sieve: .*: line 3: action: fileinto Lists/foo", inst.log())
+        assert "lmtp(user1@example.com)" not in "".join(
+            line for line in inst.log().splitlines() if "Debug" in line)
+        assert wait_for(lambda: d.metric("loft_sieve_actions_total", action="fileinto") == 1)
+        assert d.metric("loft_sieve_actions_total", action="keep") == 1
+        assert d.metric("loft_sieve_script_errors_total") == 1
+        entries = {e["user"]: e for e in d.json("/api/v1/deliveries")}
+        assert entries[USER]["sieve"] == f'{script0}: fileinto "Lists/foo"'
+        assert entries[USER]["mailbox"] == "Lists/foo"
+        assert entries["user1@example.com"]["sieve"].endswith(": implicit keep")
+        # journal entries survive in the disk journal with the summary
+        out = ok(adm(inst, "deliveries", "--user", USER, fmt="json"))
+        assert f'{script0}: fileinto \\"Lists/foo\\"' in out
+    finally:
+        d.stop()
