@@ -295,9 +295,10 @@ static int apply(const char *key, const char *value, const char *user,
 	return 0;
 }
 
-int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
-			    const char *home, struct sieve_user_settings *set_r,
-			    char **error_r)
+/* settings_get - sieve_user_settings_get, *key_r the setting at fault */
+static int settings_get(const struct kvlist *plugin, const char *user,
+			const char *home, struct sieve_user_settings *set_r,
+			const char **key_r, char **error_r)
 {
 	const char *location = kvlist_get(plugin, "sieve");
 
@@ -306,26 +307,54 @@ int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
 	set_r->limits.extensions = default_extensions();
 	if (location == NULL || *location == '\0')
 		location = SIEVE_DEFAULT_LOCATION;
+	*key_r = "sieve";
 	if (parse_location(location, user, home, set_r, error_r) < 0) {
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
 	for (size_t i = 0; i < plugin->count; i++) {
+		*key_r = plugin->items[i].key;
 		if (apply(plugin->items[i].key, plugin->items[i].value, user, home,
 			  set_r, error_r) < 0) {
 			sieve_user_settings_free(set_r);
 			return -1;
 		}
 	}
+	*key_r = "sieve_before";
 	if (read_sequence(plugin, "sieve_before", user, home, &set_r->before,
-			  &set_r->nbefore, error_r) < 0 ||
-	    read_sequence(plugin, "sieve_after", user, home, &set_r->after,
+			  &set_r->nbefore, error_r) < 0) {
+		sieve_user_settings_free(set_r);
+		return -1;
+	}
+	*key_r = "sieve_after";
+	if (read_sequence(plugin, "sieve_after", user, home, &set_r->after,
 			  &set_r->nafter, error_r) < 0) {
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
 	if (set_r->user_log == NULL)
 		set_r->user_log = xasprintf("%s.log", set_r->active_path);
+	return 0;
+}
+
+int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
+			    const char *home, struct sieve_user_settings *set_r,
+			    char **error_r)
+{
+	const char *key;
+
+	return settings_get(plugin, user, home, set_r, &key, error_r);
+}
+
+int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
+			 char **error_r)
+{
+	struct sieve_user_settings set;
+
+	if (settings_get(plugin, "user@example.com", "/home/user", &set, key_r,
+			 error_r) < 0)
+		return -1;
+	sieve_user_settings_free(&set);
 	return 0;
 }
 

@@ -36,6 +36,11 @@ int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
 			    const char *home, struct sieve_user_settings *set_r,
 			    char **error_r);
 void sieve_user_settings_free(struct sieve_user_settings *set);
+/* sieve_settings_check - the settings as a sample user would get them
+   (config_plugin_check_t: loftd --check and every load for lda/lmtp);
+   0, or -1 with *key_r (the setting at fault) and *error_r */
+int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
+			 char **error_r);
 
 /* sieve_extensions_parse - Pigeonhole's sieve_extensions value ("+name
    -name" changes the default set, plain names replace it) into *mask;

@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from conftest import NOBODY, Daemon, needs_root
+from conftest import NOBODY, Daemon, binary, needs_root
 
 USER = "user0@example.com"
 DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
@@ -223,7 +223,8 @@ def test_lda_stores_what_the_script_says(inst):
     assert proc.returncode == 0, proc.stderr
     assert list(got) == [(".Lists.foo", "cur", "FS")]
     assert got[(".Lists.foo", "cur", "FS")] == [MSG.replace(b"\r\n", b"\n")]
-    assert 'saved mail to Lists/foo (sieve: fileinto "Lists/foo")' in inst.log()
+    script = os.path.join(inst.home(USER), ".dovecot.sieve")
+    assert f'saved mail to Lists/foo (sieve {script}: fileinto "Lists/foo")' in inst.log()
     proc, got = loft_lda(inst, CASES[2][1])
     body = got[(".Junk", "new", "")][0]
     assert body.startswith(b"X-Spam-Folder: yes\nFrom: Sender")
@@ -236,7 +237,8 @@ def test_lda_reject_and_errors(inst):
     assert proc.returncode == 77, proc.stderr
     assert proc.stderr == b"5.7.1 I do not want it\n"
     assert got == {}
-    assert 'sieve: rejected (reject "I do not want it")' in inst.log()
+    assert ': rejected (sieve ' in inst.log()
+    assert '.dovecot.sieve: reject "I do not want it")' in inst.log()
     # a compile error: logged, the user log written, the mail kept
     proc, got = loft_lda(inst, "if true { fileinto \"x\"; }\n")
     assert proc.returncode == 0, proc.stderr
@@ -269,7 +271,21 @@ def test_sieve_default_and_settings(inst):
     assert 'sieve: fileinto "INBOX"' in inst.log()
     proc, got = loft_lda(inst, "keep;", plugin="sieve_max_actions = lots")
     assert proc.returncode == 75 and got == {}
-    assert "sieve_max_actions: invalid number" in inst.log("loft.log")
+    assert "sieve_max_actions: invalid number" in proc.stderr.decode() + inst.log("loft.log")
+    # loftd --check names the line, for LMTP's mail_plugins too
+    inst.write_conf(extra=textwrap.dedent("""\
+        protocol lmtp {
+          mail_plugins = sieve
+        }
+        plugin {
+          sieve_before = dict:proxy::sieve
+        }
+        """))
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert re.match(re.escape(inst.conf) + r":\d+: sieve_before: location type 'dict' "
+                    r"is not supported by loft", r.stderr), r.stderr
 
 
 def lmtp(port, rcpts, msg=MSG):
