@@ -38,6 +38,7 @@
 #include "sieve.h"
 #include "sieve_cache.h"
 #include "sieve_settings.h"
+#include "delivery_sieve_send.h"
 
 static const char *const action_names[DELIVERY_SIEVE_ACTION_COUNT] = {
 	[DELIVERY_SIEVE_KEEP] = "keep",
@@ -94,6 +95,7 @@ struct sieve_delivery {
 	delivery_sieve_execute *execute;
 	void *exec_context;
 	bool kept;		/* the implicit keep was stored */
+	struct delivery_sieve_send send;	/* redirect, vacation, tracking */
 };
 
 /* add_script - append path to the sequence */
@@ -329,20 +331,12 @@ static int edited_message(struct sieve_delivery *sd, const char **error_r)
 	return 0;
 }
 
-/* take_result - add one script's actions to the plan; false when one of
-   them cannot be executed (the script counts as failed) */
-static bool take_result(struct sieve_delivery *sd, const struct sieve_result *res,
-			char **error_r)
+/* take_result - add one script's stores, discard and reject to the
+   plan (the mail it sends comes after its stores: send_result) */
+static void take_result(struct sieve_delivery *sd, const struct sieve_result *res)
 {
 	struct delivery_sieve_plan *plan = sd->plan;
 
-	for (size_t i = 0; i < res->count; i++) {
-		if (res->actions[i].type == SIEVE_ACT_REDIRECT) {
-			*error_r = xasprintf("line %u: redirect is not supported "
-					     "by loft yet", res->actions[i].line);
-			return false;
-		}
-	}
 	for (size_t i = 0; i < res->count; i++) {
 		const struct sieve_action *act = &res->actions[i];
 
@@ -369,10 +363,6 @@ static bool take_result(struct sieve_delivery *sd, const struct sieve_result *re
 			summary_add(plan, sieve_action_name(act->type), act->target);
 			break;
 		case SIEVE_ACT_VACATION:
-			plan->counts[DELIVERY_SIEVE_VACATION]++;
-			summary_add(plan, "vacation not sent (not supported by "
-				    "loft yet)", NULL);
-			break;
 		case SIEVE_ACT_REDIRECT:
 		case SIEVE_ACT_DUPLICATE:
 			break;
@@ -380,6 +370,55 @@ static bool take_result(struct sieve_delivery *sd, const struct sieve_result *re
 	}
 	if (res->headers.owned)
 		rebuild(sd, &res->headers);
+}
+
+/* send_result - the redirects and vacation replies of one script, once
+   its stores are done, and the ids its duplicate tests track; false
+   when a redirect could not be handed over (the script fails) */
+static bool send_result(struct sieve_delivery *sd, const struct sieve_result *res,
+			char **error_r)
+{
+	struct delivery_sieve_plan *plan = sd->plan;
+	const char *error, *why;
+
+	for (size_t i = 0; i < res->count; i++) {
+		const struct sieve_action *act = &res->actions[i];
+		int ret;
+
+		switch (act->type) {
+		case SIEVE_ACT_REDIRECT:
+			ret = delivery_sieve_send_redirect(&sd->send, act, &error);
+			if (ret < 0) {
+				*error_r = xasprintf("line %u: failed to redirect "
+						     "to <%s>: %s", act->line,
+						     act->target, error);
+				log_error("sieve: %s", *error_r);
+				return false;
+			}
+			plan->counts[DELIVERY_SIEVE_REDIRECT]++;
+			summary_add(plan, ret > 0 ? "redirect" :
+				    "redirect (a duplicate: not sent again)",
+				    act->target);
+			break;
+		case SIEVE_ACT_VACATION:
+			ret = delivery_sieve_send_vacation(&sd->send, act, &why,
+							   &error);
+			if (ret > 0)
+				plan->counts[DELIVERY_SIEVE_VACATION]++;
+			if (ret < 0)
+				log_error("sieve: vacation reply to <%s> failed: %s",
+					  sd->send.envelope->mail_from, error);
+			summary_add(plan, ret > 0 ? "vacation sent" : ret < 0 ?
+				    "vacation failed" : why, NULL);
+			break;
+		case SIEVE_ACT_DUPLICATE:
+			delivery_sieve_send_track(&sd->send, act->target,
+						  act->seconds);
+			break;
+		default:
+			break;
+		}
+	}
 	return true;
 }
 
@@ -408,6 +447,14 @@ static bool mailbox_exists(void *context, const char *name)
 	}
 	free(normalized);
 	return exists;
+}
+
+/* duplicate_seen - the duplicate test, from the user's tracking file */
+static bool duplicate_seen(void *context, const char *key)
+{
+	struct sieve_delivery *sd = context;
+
+	return delivery_sieve_send_seen(&sd->send, key);
 }
 
 /* trace - `loftadm debug USER on` and mail_debug: each test and action */
@@ -464,6 +511,7 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	env.envelope = envelope;
 	env.limits = &sd->sset.limits;
 	env.mailbox_exists = mailbox_exists;
+	env.duplicate_seen = duplicate_seen;
 	env.trace = log_level_enabled(LOG_LEVEL_DEBUG) ? trace : NULL;
 	env.context = sd;
 	env.now = time(NULL);
@@ -471,8 +519,8 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	sieve_result_init(&res);
 	sieve_run(sieve_cache_script(ref), &env, &res);
 	first = sd->plan->count;
-	if (res.error == NULL && !take_result(sd, &res, &res.error))
-		res.implicit_keep = true;
+	if (res.error == NULL)
+		take_result(sd, &res);
 	/* the last script's implicit keep is executed with its actions:
 	   they all fit the quota, or none is stored (Pigeonhole's one
 	   transaction) */
@@ -486,6 +534,8 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 		   sd->execute(sd->exec_context, sd->plan, first) < 0) {
 		plan_drop_failed(sd->plan, first);
 		res.error = xstrdup("storing the message failed");
+	} else if (res.error == NULL && !send_result(sd, &res, &res.error)) {
+		/* the stores stand; the message is kept as well */
 	} else if (res.error == NULL && res.implicit_keep && last) {
 		sd->kept = true;
 	}
@@ -520,6 +570,12 @@ static int run_sequence(struct sieve_delivery *sd,
 	struct sieve_flags keep_flags = { 0 };
 	bool keep = true;
 	int ret = 1;
+
+	sd->send.set = sd->set;
+	sd->send.home = sd->user->home;
+	sd->send.envelope = &envelope;
+	sd->send.msg = &sd->parsed;
+	sd->send.now = time(NULL);
 
 	for (size_t i = 0; i < sd->nscripts && ret > 0; i++)
 		ret = run_one(sd, &sd->scripts[i], i + 1 == sd->nscripts,

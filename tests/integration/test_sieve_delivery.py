@@ -76,7 +76,7 @@ def stored(maildir):
     return found
 
 
-def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin=""):
+def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin="", extra=""):
     """dovecot-lda with Pigeonhole on a fresh home: script as
     ~/.dovecot.sieve (None: none), before/after as sieve_before[N] /
     sieve_after[N]; the stored messages (see stored())"""
@@ -101,6 +101,7 @@ def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin=""):
             mail_location = maildir:~/Maildir
             first_valid_uid = 1
             postmaster_address = postmaster@example.com
+            {extra}
             ssl = no
             namespace inbox {{
               inbox = yes
@@ -431,3 +432,125 @@ def test_observable(inst):
         assert f'{script0}: fileinto \\"Lists/foo\\"' in out
     finally:
         d.stop()
+
+
+FAKE_SENDMAIL = """#!/bin/sh
+# records each call: its arguments, ids and the message
+out="{dir}/sent.$$"
+{{ echo "args: $*"; echo "uid: $(id -ru) $(id -u)"; cat; }} > "$out.tmp"
+mv "$out.tmp" "$out"
+exit {code}
+"""
+
+
+def fake_sendmail(root, code=0):
+    """a sendmail_path program writing what it gets into root/sent/"""
+    d = os.path.join(root, "sent")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    os.chmod(d, 0o777)
+    path = os.path.join(root, "sendmail")
+    with open(path, "w") as f:
+        f.write(FAKE_SENDMAIL.format(dir=d, code=code))
+    os.chmod(path, 0o755)
+    return path, d
+
+
+def sent(d):
+    out = []
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".tmp"):
+            with open(os.path.join(d, name), "rb") as f:
+                out.append(f.read())
+    return out
+
+
+@needs_root
+def test_redirect(inst):
+    """redirect hands the message to sendmail_path as the recipient, from
+    the envelope sender, with X-Sieve-Redirected-From and without its
+    Return-Path; the same message is not forwarded twice (loops); a
+    sendmail that fails keeps the message"""
+    path, d = fake_sendmail(inst.root)
+    plugin = ""
+    extra = f"sendmail_path = {path}\n"
+    script = 'redirect "fwd@example.net";\n'
+    msg = b"Return-Path: <old@example.org>\r\n" + MSG
+    home = inst.home(USER)
+    os.makedirs(home, exist_ok=True)
+    write(os.path.join(home, ".dovecot.sieve"), script)
+    make_home(home)
+    conf(inst, plugin, extra)
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
+    assert r.returncode == 0, r.stderr
+    assert stored(inst.maildir(USER)) == {}
+    [mail] = sent(d)
+    head, _, rest = mail.partition(b"\n")
+    assert head == b"args: -i -f sender@example.org -- fwd@example.net"
+    uid_line, _, body = rest.partition(b"\n")
+    assert uid_line == f"uid: {NOBODY.pw_uid} {NOBODY.pw_uid}".encode()
+    assert body.startswith(b"X-Sieve: loft\nX-Sieve-Redirected-From: user0@example.com\n"
+                           b"From: Sender <sender@example.org>\n")
+    assert b"Return-Path" not in body and body.endswith(b"\n\nHello.\n")
+    assert 'redirect "fwd@example.net"' in inst.log()
+    # the same message again (a loop, or a second delivery): not sent
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
+    assert r.returncode == 0 and len(sent(d)) == 1 and stored(inst.maildir(USER)) == {}
+    assert "a duplicate: not sent again" in inst.log()
+    # :copy keeps it too; a failing sendmail keeps it and logs why
+    write(os.path.join(home, ".dovecot.sieve"),
+          'require "copy";\nredirect :copy "other@example.net";\n')
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
+    assert r.returncode == 0 and len(sent(d)) == 2
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
+    path, d = fake_sendmail(inst.root, code=75)
+    write(os.path.join(home, ".dovecot.sieve"), 'redirect "third@example.net";\n')
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
+    assert r.returncode == 0
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 2
+    assert "failed to redirect to <third@example.net>" in inst.log() + inst.log("loft.log")
+    if os.path.exists(DOVECOT_LDA):
+        # Pigeonhole calls sendmail with the same arguments, as the user
+        path, d = fake_sendmail(inst.root)
+        assert dovecot_lda(inst.root, script, msg=msg,
+                           extra=f"sendmail_path = {path}") == {}
+        [theirs] = sent(d)
+        assert theirs.split(b"\n")[:2] == mail.split(b"\n")[:2]
+
+
+@needs_root
+def test_vacation(inst):
+    """vacation answers once per sender per period, from the null sender,
+    with Auto-Submitted; never list mail or mail not addressed to the
+    user"""
+    path, d = fake_sendmail(inst.root)
+    home = inst.home(USER)
+    os.makedirs(home, exist_ok=True)
+    write(os.path.join(home, ".dovecot.sieve"), """\
+        require "vacation";
+        vacation :days 7 :subject "Away" "I am away until Monday.";
+        """)
+    make_home(home)
+    conf(inst, "", f"sendmail_path = {path}\n")
+    plain = MSG.replace(b"List-Id: Foo list <foo.lists.example.org>\r\n", b"")
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=plain)
+    assert r.returncode == 0, r.stderr
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
+    [reply] = sent(d)
+    assert reply.startswith(b"args: -i -f <> -- sender@example.org\n")
+    for line in (b"From: <user0@example.com>", b"To: <sender@example.org>",
+                 b"Subject: Away", b"In-Reply-To: <s1@example.org>",
+                 b"References: <s1@example.org>",
+                 b"Auto-Submitted: auto-replied (vacation)"):
+        assert b"\n" + line + b"\n" in reply, (line, reply)
+    assert reply.endswith(b"\n\nI am away until Monday.\n")
+    assert "vacation sent" in inst.log()
+    # once per sender per period
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=plain)
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert "already answered" in inst.log()
+    # a list message (List-Id): kept, not answered
+    r = inst.lda("-e", "-d", USER, "-f", "other@example.org", msg=MSG)
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert "vacation not sent: list mail" in inst.log()
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 3
