@@ -554,3 +554,34 @@ def test_vacation(inst):
     assert r.returncode == 0 and len(sent(d)) == 1
     assert "vacation not sent: list mail" in inst.log()
     assert len(stored(inst.maildir(USER))[("", "new", "")]) == 3
+
+
+@needs_root
+def test_lmtp_redirect_and_vacation(inst):
+    """over LMTP the worker thread's sendmail runs with the recipient's
+    ids whole (not root's real uid), for redirect and vacation alike"""
+    path, d = fake_sendmail(inst.root)
+    home = inst.home(USER)
+    os.makedirs(home, exist_ok=True)
+    write(os.path.join(home, ".dovecot.sieve"), """\
+        require ["vacation", "copy"];
+        redirect :copy "fwd@example.net";
+        vacation :days 1 "Away.";
+        """)
+    make_home(home)
+    plain = MSG.replace(b"List-Id: Foo list <foo.lists.example.org>\r\n", b"")
+    dmn = Daemon(inst, extra=SIEVE_CONF % "" + f"sendmail_path = {path}\n")
+    dmn.start()
+    try:
+        assert lmtp(dmn.port, [USER], msg=plain)[USER][0] == 250
+        mails = sent(d)
+        assert len(mails) == 2
+        uid = f"uid: {NOBODY.pw_uid} {NOBODY.pw_uid}".encode()
+        assert all(m.split(b"\n")[1] == uid for m in mails)
+        args = sorted(m.split(b"\n")[0] for m in mails)
+        assert args == [b"args: -i -f <> -- sender@example.org",
+                        b"args: -i -f sender@example.org -- fwd@example.net"]
+        assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
+        assert ': implicit keep, redirect "fwd@example.net", vacation sent)' in inst.log()
+    finally:
+        dmn.stop()
