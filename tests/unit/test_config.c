@@ -995,7 +995,7 @@ static const char *const global_names[] = {
 	"auth_cache_negative_ttl", "userdb_sql_timeout", "auth_socket_path",
 	"recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
-	"lda_original_recipient_header", "deliver_log_format",
+	"sendmail_path", "lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
 	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
