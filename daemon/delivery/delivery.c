@@ -648,6 +648,8 @@ struct deliver_save {
 	struct message *msg;
 	const struct strbuf *prefix;
 	const char *maildir_flags;	/* "" or info letters ("FS") */
+	char *const *keywords;		/* maildir: IMAP keywords */
+	size_t keyword_count;
 	bool autocreate;
 	bool fallback_to_inbox;
 	const char *link_source;
@@ -680,6 +682,8 @@ static enum storage_error save_to(const struct deliver_ctx *ctx,
 	params.prefix = save->prefix->data;
 	params.prefix_len = save->prefix->len;
 	params.maildir_flags = save->maildir_flags;
+	params.keywords = save->keywords;
+	params.keyword_count = save->keyword_count;
 	params.link_source = save->link_source;
 	ret = storage_save(&params, save->msg, result, error_r);
 	/* a problem or repair on the way, logged for each attempt */
@@ -788,7 +792,7 @@ static int plan_save_one(struct plan_exec *pe,
 	struct strbuf empty, mbox_prefix;
 	struct storage_save_result result;
 	struct outcome out;
-	char flags[8], *mailbox = xstrdup(store->mailbox);
+	char flags[8], *mailbox = xstrdup(store->mailbox), *keywords[26];
 	const char *error;
 	struct deliver_save save = {
 		.msg = plan->edited != NULL ? plan->edited : pe->msg,
@@ -805,6 +809,9 @@ static int plan_save_one(struct plan_exec *pe,
 	strbuf_init(&empty, 1);
 	strbuf_init(&mbox_prefix, 256);
 	delivery_sieve_maildir_flags(&store->flags, flags, sizeof(flags));
+	save.keywords = keywords;
+	save.keyword_count = delivery_sieve_keywords(&store->flags, keywords,
+						     LOFT_N_ELEMENTS(keywords));
 	if (ctx->loc->type == MAIL_STORAGE_MBOX && store->flags.count > 0) {
 		strbuf_append(&mbox_prefix, save.prefix->data, save.prefix->len);
 		delivery_sieve_mbox_flags(&store->flags, &mbox_prefix);

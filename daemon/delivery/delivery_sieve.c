@@ -737,6 +737,18 @@ void delivery_sieve_maildir_flags(const struct sieve_flags *flags,
 	buf[len] = '\0';
 }
 
+size_t delivery_sieve_keywords(const struct sieve_flags *flags, char **out,
+			       size_t max)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < flags->count && count < max; i++) {
+		if (!is_system_flag(flags->flags[i]) && flags->flags[i][0] != '\\')
+			out[count++] = flags->flags[i];
+	}
+	return count;
+}
+
 void delivery_sieve_mbox_flags(const struct sieve_flags *flags,
 			       struct strbuf *out)
 {

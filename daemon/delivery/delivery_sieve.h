@@ -106,5 +106,9 @@ void delivery_sieve_mbox_flags(const struct sieve_flags *flags,
    flags (sorted: "FS"); keywords are not in them */
 void delivery_sieve_maildir_flags(const struct sieve_flags *flags,
 				  char *buf, size_t size);
+/* delivery_sieve_keywords - the keywords among flags (not system flags),
+   at most max of them, as pointers into flags; their count */
+size_t delivery_sieve_keywords(const struct sieve_flags *flags, char **out,
+			       size_t max);
 
 #endif

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "maildir_keywords.h"
 #include "path.h"
 #include "perm_error.h"
 #include "storage_private.h"
@@ -53,6 +54,7 @@ struct maildir_save {
 	char **created;		/* directories this save created */
 	size_t created_count;
 	bool folder_created;
+	char info[64];		/* after ":2,": flag and keyword letters */
 };
 
 static __thread struct error_slot maildir_error;
@@ -590,9 +592,7 @@ static int maildir_move(const char *tmp_path, const char *path)
 /* maildir_has_flags - the message is saved with flags (into cur/) */
 static bool maildir_has_flags(const struct maildir_save *save)
 {
-	const char *flags = save->params->maildir_flags;
-
-	return flags != NULL && *flags != '\0';
+	return save->info[0] != '\0';
 }
 
 /* maildir_final_path - new/NAME, or cur/NAME:2,FLAGS for a message
@@ -601,8 +601,7 @@ static char *maildir_final_path(const struct maildir_save *save,
 				const char *name)
 {
 	if (maildir_has_flags(save))
-		return xasprintf("%s/cur/%s:2,%s", save->dir, name,
-				 save->params->maildir_flags);
+		return xasprintf("%s/cur/%s:2,%s", save->dir, name, save->info);
 	return xasprintf("%s/new/%s", save->dir, name);
 }
 
@@ -835,6 +834,31 @@ int maildir_tmp_cleanup(const char *dir, time_t now, unsigned int *removed_r,
 	return ret;
 }
 
+/* maildir_info - the flag letters, then the keywords' from the folder's
+   dovecot-keywords; keywords that cannot be recorded are left out with a
+   warning, the message is saved all the same */
+static void maildir_info(struct maildir_save *save,
+			 struct storage_save_result *result_r)
+{
+	const struct storage_save_params *params = save->params;
+	char letters[27];
+	const char *error;
+
+	snprintf(save->info, sizeof(save->info), "%s",
+		 params->maildir_flags != NULL ? params->maildir_flags : "");
+	if (params->keyword_count == 0)
+		return;
+	if (maildir_keywords_letters(save->dir, params->keywords,
+				     params->keyword_count, letters,
+				     sizeof(letters), &error) < 0) {
+		free(result_r->warning);
+		result_r->warning = xasprintf("keywords not saved: %s", error);
+		return;
+	}
+	snprintf(save->info + strlen(save->info),
+		 sizeof(save->info) - strlen(save->info), "%s", letters);
+}
+
 enum storage_error maildir_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
@@ -857,6 +881,8 @@ enum storage_error maildir_save(const struct storage_save_params *params,
 	    maildir_tmp_cleanup(save.dir, time(NULL), &result_r->tmp_removed,
 				&error) < 0)
 		result_r->warning = xasprintf("maildir tmp/ cleanup: %s", error);
+	if (ret == STORAGE_OK)
+		maildir_info(&save, result_r);
 	if (ret == STORAGE_OK)
 		ret = maildir_deliver(&save, msg, result_r, error_r);
 	for (i = 0; i < save.created_count; i++)

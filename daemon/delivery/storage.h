@@ -47,6 +47,10 @@ struct storage_save_params {
 	   "": none). A message with flags goes into cur/ as NAME:2,FLAGS,
 	   as Dovecot saves it; without, into new/. */
 	const char *maildir_flags;
+	/* maildir: IMAP keywords, recorded in the folder's dovecot-keywords
+	   and as letters in the name (mbox: the caller's X-Keywords line) */
+	char *const *keywords;
+	size_t keyword_count;
 };
 
 struct storage_save_result {

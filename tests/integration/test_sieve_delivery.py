@@ -61,12 +61,17 @@ def make_home(home):
 
 def stored(maildir):
     """{(folder, sub, flags): [bytes, ...]} of a maildir; folder "" is
-    INBOX, sub is new or cur, flags the letters after :2,"""
+    INBOX, sub is new or cur, flags the letters after :2,; a folder's
+    dovecot-keywords file as (folder, "keywords", "") """
     found = {}
     if not os.path.isdir(maildir):
         return found
     folders = [""] + sorted(d for d in os.listdir(maildir) if d.startswith("."))
     for folder in folders:
+        kw = os.path.join(maildir, folder, "dovecot-keywords")
+        if os.path.exists(kw):
+            with open(kw, "rb") as f:
+                found[(folder, "keywords", "")] = [f.read()]
         for sub in ("new", "cur"):
             d = os.path.join(maildir, folder, sub)
             for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -160,6 +165,12 @@ CASES = [
         require ["fileinto", "imap4flags", "copy", "mailbox"];
         addflag "\\\\Answered";
         fileinto :copy :create "Archive";
+        """, (), ()),
+    ("keywords", """\
+        require ["fileinto", "imap4flags", "mailbox"];
+        addflag ["Junk", "\\\\Seen", "$label1"];
+        fileinto :create "Spam";
+        addflag "NonJunk";
         """, (), ()),
     ("editheader-stored", """\
         require ["editheader", "fileinto", "mailbox"];
