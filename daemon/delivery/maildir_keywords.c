@@ -185,7 +185,9 @@ int maildir_keywords_letters(const char *dir, char *const *keywords,
 	if (ret == 0 && missing)
 		ret = add_missing(path, keywords, count, &map, error_r);
 	for (size_t k = 0; ret == 0 && k < count; k++) {
-		int idx = map_find(&map, keywords[k]);
+		/* a name the file cannot hold gets no letter, even when a
+		   broken file has a line for it */
+		int idx = name_ok(keywords[k]) ? map_find(&map, keywords[k]) : -1;
 
 		if (idx >= 0)
 			have[idx] = true;
