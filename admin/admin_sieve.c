@@ -68,6 +68,11 @@ static int run_script(const struct sieve_user_settings *sset,
 	char *error = NULL;
 	int ret;
 
+	if (sset->active_path == NULL) {
+		/* no home: no personal script, as Pigeonhole */
+		printf("no active script (the user has no home)\nimplicit-keep INBOX\n");
+		return EX_OK;
+	}
 	strbuf_init(&text, 4096);
 	printf("script: %s\n", sset->active_path);
 	ret = sieve_script_read(sset->active_path, &text, &error);

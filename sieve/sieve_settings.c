@@ -295,6 +295,15 @@ static int apply(const char *key, const char *value, const char *user,
 	return 0;
 }
 
+/* needs_home - a location naming the home (~ or %h) */
+static bool needs_home(const char *location)
+{
+	if (strncmp(location, "file:", 5) == 0)
+		location += 5;
+	return location[0] == '~' || strstr(location, "=~") != NULL ||
+		strstr(location, "%h") != NULL || strstr(location, "%{home}") != NULL;
+}
+
 /* settings_get - sieve_user_settings_get, *key_r the setting at fault */
 static int settings_get(const struct kvlist *plugin, const char *user,
 			const char *home, struct sieve_user_settings *set_r,
@@ -308,7 +317,10 @@ static int settings_get(const struct kvlist *plugin, const char *user,
 	if (location == NULL || *location == '\0')
 		location = SIEVE_DEFAULT_LOCATION;
 	*key_r = "sieve";
-	if (parse_location(location, user, home, set_r, error_r) < 0) {
+	if ((home == NULL || *home == '\0') && needs_home(location)) {
+		/* Pigeonhole: a user without a home has no personal
+		   script (sieve_default and the global ones still run) */
+	} else if (parse_location(location, user, home, set_r, error_r) < 0) {
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
@@ -332,7 +344,7 @@ static int settings_get(const struct kvlist *plugin, const char *user,
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
-	if (set_r->user_log == NULL)
+	if (set_r->user_log == NULL && set_r->active_path != NULL)
 		set_r->user_log = xasprintf("%s.log", set_r->active_path);
 	return 0;
 }

@@ -17,7 +17,8 @@
 #include "sieve.h"
 
 struct sieve_user_settings {
-	char *active_path;	/* the script that runs */
+	char *active_path;	/* the script that runs; NULL: the user has
+				   no home, so no personal script */
 	char *personal_dir;	/* include :personal (NULL: none) */
 	char *global_dir;	/* include :global (NULL: none) */
 	/* sieve_before, sieve_before2, ... and sieve_after...: script files

@@ -153,7 +153,8 @@ static int find_scripts(struct sieve_delivery *sd, char **error_r)
 
 	if (add_locations(sd, sd->sset.before, sd->sset.nbefore, error_r) < 0)
 		return -1;
-	ret = file_exists(sd->sset.active_path, error_r);
+	ret = sd->sset.active_path == NULL ? 0 :
+		file_exists(sd->sset.active_path, error_r);
 	if (ret < 0)
 		return -1;
 	if (ret > 0) {
@@ -211,6 +212,13 @@ static void script_failed(struct sieve_delivery *sd,
 			  const char *error)
 {
 	sd->plan->script_errors++;
+	if (strcmp(what, "compiling") == 0) {
+		/* it did not run: named here, with what became of it */
+		if (sd->plan->scripts.len > 0)
+			strbuf_append_str(&sd->plan->scripts, ", ");
+		strbuf_appendf(&sd->plan->scripts, "%s (does not compile)",
+			       script->path);
+	}
 	if (script->user_script && sd->sset.user_log != NULL) {
 		user_log(sd, script->path, error);
 		log_info("sieve: %s script %s failed, but implicit keep was "

@@ -237,7 +237,7 @@ def test_lda_stores_what_the_script_says(inst):
     assert got[(".Lists.foo", "cur", "FS")] == [MSG.replace(b"\r\n", b"\n")]
     script = os.path.join(inst.home(USER), ".dovecot.sieve")
     assert f'saved mail to Lists/foo (sieve {script}: fileinto "Lists/foo")' in inst.log()
-    proc, got = loft_lda(inst, CASES[2][1])
+    proc, got = loft_lda(inst, dict((c[0], c[1]) for c in CASES)["editheader-stored"])
     body = got[(".Junk", "new", "")][0]
     assert body.startswith(b"X-Spam-Folder: yes\nFrom: Sender")
     assert b"List-Id" not in body and b"\nX-Last: 1\n\nHello.\n" in body
@@ -281,6 +281,16 @@ def test_sieve_default_and_settings(inst):
     proc, got = loft_lda(inst, None, plugin=f"sieve_default = file:{default}")
     assert proc.returncode == 0 and list(got) == [("", "new", "")]
     assert 'sieve: fileinto "INBOX"' in inst.log()
+    # a user without a home has no personal script: sieve_default runs
+    nohome = os.path.join(inst.root, "nohome-mail")
+    os.makedirs(nohome)
+    os.chown(nohome, NOBODY.pw_uid, NOBODY.pw_gid)
+    inst.add_user("nohome@example.com", extra=f"userdb_mail=maildir:{nohome}")
+    write(default, 'require ["fileinto", "mailbox"];\nfileinto :create "Default";\n',
+          owner=False)
+    r = inst.lda("-e", "-d", "nohome@example.com", "-o", "mail_home=", msg=MSG)
+    assert r.returncode == 0, r.stderr
+    assert list(stored(nohome)) == [(".Default", "new", "")], inst.log() + inst.log("loft.log")
     proc, got = loft_lda(inst, "keep;", plugin="sieve_max_actions = lots")
     assert proc.returncode == 75 and got == {}
     assert "sieve_max_actions: invalid number" in proc.stderr.decode() + inst.log("loft.log")
