@@ -212,10 +212,21 @@ static bool numbered_key(const char *key, const char *base)
 		(strspn(key, "0123456789") == strlen(key) && *key != '0');
 }
 
-/* read_sequence - base, base2, base3 ... until one is not set */
+/* plugin_key - the plugin's own copy of key (for *key_r) */
+static const char *plugin_key(const struct kvlist *plugin, const char *key)
+{
+	for (size_t i = 0; i < plugin->count; i++) {
+		if (strcmp(plugin->items[i].key, key) == 0)
+			return plugin->items[i].key;
+	}
+	return NULL;
+}
+
+/* read_sequence - base, base2, base3 ... until one is not set; on an
+   error *key_r is the one at fault */
 static int read_sequence(const struct kvlist *plugin, const char *base,
 			 const char *user, const char *home, char ***paths,
-			 size_t *count, char **error_r)
+			 size_t *count, const char **key_r, char **error_r)
 {
 	for (unsigned int i = 1;; i++) {
 		char *key = i == 1 ? xstrdup(base) : xasprintf("%s%u", base, i);
@@ -227,6 +238,7 @@ static int read_sequence(const struct kvlist *plugin, const char *base,
 			return 0;
 		}
 		if (expand_location(key, value, user, home, &path, error_r) < 0) {
+			*key_r = plugin_key(plugin, key);
 			free(key);
 			return -1;
 		}
@@ -332,15 +344,10 @@ static int settings_get(const struct kvlist *plugin, const char *user,
 			return -1;
 		}
 	}
-	*key_r = "sieve_before";
 	if (read_sequence(plugin, "sieve_before", user, home, &set_r->before,
-			  &set_r->nbefore, error_r) < 0) {
-		sieve_user_settings_free(set_r);
-		return -1;
-	}
-	*key_r = "sieve_after";
-	if (read_sequence(plugin, "sieve_after", user, home, &set_r->after,
-			  &set_r->nafter, error_r) < 0) {
+			  &set_r->nbefore, key_r, error_r) < 0 ||
+	    read_sequence(plugin, "sieve_after", user, home, &set_r->after,
+			  &set_r->nafter, key_r, error_r) < 0) {
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
