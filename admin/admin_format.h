@@ -61,4 +61,20 @@ bool admin_format_parse(const char *name, enum admin_format *format_r);
 void admin_format_print(FILE *out, enum admin_format format,
 			json_object *doc, const struct admin_view *view);
 
+/* One host's answer for admin_format_print_hosts. */
+struct admin_host_answer {
+	const char *host;	/* as the operator named it */
+	json_object *doc;	/* the answer, or NULL: the host failed */
+	const char *error;	/* why doc is NULL */
+};
+
+/* admin_format_print_hosts - several hosts' answers as one: the table,
+   flow and tab formats show every host's records with a first field
+   `host` (hosts without an answer are left out: the caller reports
+   them); json prints [{"host": H, "answer": DOC} | {"host": H,
+   "error": TEXT}, ...] */
+void admin_format_print_hosts(FILE *out, enum admin_format format,
+			      const struct admin_host_answer *answers,
+			      size_t count, const struct admin_view *view);
+
 #endif

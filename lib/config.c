@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "dovecot_settings.h"
+#include "http_client.h"
 #include "mail_plugins.h"
 #include "path.h"
 #include "quota_settings.h"
@@ -43,6 +44,7 @@ enum config_section_type {
 	CONFIG_SECTION_LISTENER,
 	CONFIG_SECTION_USERDB,
 	CONFIG_SECTION_PLUGIN,
+	CONFIG_SECTION_FLEET,	/* fleet { NAME = URL }: loftadm -H */
 	CONFIG_SECTION_FOREIGN,	/* Dovecot's, not used by loft: see
 				   enum config_foreign_kind */
 };
@@ -71,6 +73,7 @@ static const struct config_section_kind config_section_kinds[] = {
 	{ "service", CONFIG_SECTION_SERVICE, CONFIG_SECTION_TOP, 0 },
 	{ "userdb", CONFIG_SECTION_USERDB, CONFIG_SECTION_TOP, 0 },
 	{ "plugin", CONFIG_SECTION_PLUGIN, CONFIG_SECTION_TOP, 0 },
+	{ "fleet", CONFIG_SECTION_FLEET, CONFIG_SECTION_TOP, 0 },
 	{ "unix_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_UNIX },
 	{ "fifo_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_FIFO },
 	{ "inet_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_INET },
@@ -736,6 +739,27 @@ static bool config_loft_key(const struct config_section *sec, const char *key)
 		dovecot_setting_find(extras, key) == NULL;
 }
 
+/* config_fleet_member - NAME = URL in fleet { }: a host loftadm -H
+   asks, by name (a URL as http_url_parse reads it, default port 9190) */
+static int config_fleet_member(struct config_ctx *ctx, const char *path,
+			       unsigned int line, const char *key,
+			       const char *value, bool expand)
+{
+	struct http_url url;
+	const char *error;
+
+	if (config_final_value(ctx, path, line, value, expand, &value) < 0)
+		return -1;
+	if (key[strcspn(key, ",/:[]")] != '\0')
+		return config_error(ctx, path, line, "fleet: %s: a host name "
+				    "may not hold , / : [ or ]", key);
+	if (http_url_parse(value, HTTP_API_DEFAULT_PORT, &url, &error) < 0)
+		return config_error(ctx, path, line, "fleet: %s = %s: %s",
+				    key, value, error);
+	kvlist_set(&ctx->set->fleet, key, value);
+	return 0;
+}
+
 /* config_key_value - one key = raw line in the current section */
 static int config_key_value(struct config_ctx *ctx, const struct config_file *file,
 			    unsigned int line, const char *key, const char *raw)
@@ -802,6 +826,8 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 		strbuf_appendf(&ctx->scratch, "%s:%u", path, line);
 		kvlist_set(&ctx->plugin_where, key, ctx->scratch.data);
 		return 0;
+	case CONFIG_SECTION_FLEET:
+		return config_fleet_member(ctx, path, line, key, value, expand);
 	case CONFIG_SECTION_TOP:
 	case CONFIG_SECTION_FOREIGN:
 		break;
@@ -1099,10 +1125,11 @@ static int config_section_open(struct config_ctx *ctx,
 		config_open_userdb(ctx, file->path, line, name, &sec);
 		break;
 	case CONFIG_SECTION_PLUGIN:
+	case CONFIG_SECTION_FLEET:
 		if (name[0] != '\0')
 			ret = config_error(ctx, file->path, line,
-					   "Unexpected name for plugin section: %s",
-					   name);
+					   "Unexpected name for %s section: %s",
+					   keyword, name);
 		break;
 	case CONFIG_SECTION_TOP:
 	case CONFIG_SECTION_FOREIGN:

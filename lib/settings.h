@@ -173,6 +173,7 @@ struct loft_settings {
 	uint64_t stats_journal_max_age;	/* ms; 0: no limit */
 	uint64_t stats_journal_max_size;	/* bytes; 0: no limit */
 	char *admin_socket_group;	/* widens base_dir/admin to 0660 */
+	uint64_t fleet_timeout;		/* ms: loftadm -H, per host */
 
 	/* sections */
 	struct userdb_settings *userdbs;
@@ -180,6 +181,7 @@ struct loft_settings {
 	struct service_settings *services;
 	size_t service_count;
 	struct kvlist plugin;		/* plugin { } free-form settings */
+	struct kvlist fleet;		/* fleet { NAME = URL }, in file order */
 	/* Dovecot settings and sections the file has that loft does not
 	   use (dovecot_settings.h): "auth_mechanisms", "service imap" ...
 	   -> "FILE:LINE" of the first one, in file order */

@@ -173,6 +173,41 @@ static const char *stats_http_req_query(const struct stats_http_request *req,
 	return value != NULL ? value : "";
 }
 
+/* The search of stats_http_req_query_nth. */
+struct stats_http_nth {
+	const char *key;
+	size_t n;
+	const char *value;
+};
+
+/* stats_http_nth_value - MHD's iterator: stop at the n-th value of key */
+static enum MHD_Result stats_http_nth_value(void *cls, enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	struct stats_http_nth *nth = cls;
+
+	(void)kind;
+	if (key == NULL || strcmp(key, nth->key) != 0)
+		return MHD_YES;
+	if (nth->n-- > 0)
+		return MHD_YES;
+	nth->value = value != NULL ? value : "";
+	return MHD_NO;
+}
+
+/* stats_http_req_query_nth - a repeated query parameter's n-th value
+   (stats_http_request.query_nth) */
+static const char *stats_http_req_query_nth(const struct stats_http_request *req,
+					    const char *key, size_t n)
+{
+	const struct stats_http_conn *conn = req->impl;
+	struct stats_http_nth nth = { key, n, NULL };
+
+	(void)MHD_get_connection_values(conn->connection, MHD_GET_ARGUMENT_KIND,
+					stats_http_nth_value, &nth);
+	return nth.value;
+}
+
 /* stats_http_header - a request header of conn, NULL when absent */
 static const char *stats_http_header(struct stats_http_conn *conn,
 				     const char *name)
@@ -531,6 +566,7 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 					      MHD_HTTP_HEADER_AUTHORIZATION);
 	req.x_dovecot_api = stats_http_header(conn, "X-Dovecot-API");
 	req.query = stats_http_req_query;
+	req.query_nth = stats_http_req_query_nth;
 	req.header = stats_http_req_header;
 	req.impl = conn;
 

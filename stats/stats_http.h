@@ -113,6 +113,10 @@ struct stats_http_request {
 	   value, NULL when absent */
 	const char *(*query)(const struct stats_http_request *req,
 			     const char *key);
+	/* the n-th value (from 0) of a query parameter given several
+	   times (?mask=a&mask=b), NULL past the last */
+	const char *(*query_nth)(const struct stats_http_request *req,
+				 const char *key, size_t n);
 	/* request header value (name case-insensitive), NULL when absent */
 	const char *(*header)(const struct stats_http_request *req,
 			      const char *name);

@@ -184,7 +184,8 @@ static void format_not_used(const struct loft_settings *set, struct strbuf *out)
 
 /* lookup_value - the value an expectation key names:
    KEY (global), not_used (format_not_used), count:services, count:userdbs, count:listeners:SVC,
-   service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY */
+   service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY,
+   fleet:NAME, fleet (the names in order) */
 static void lookup_value(const struct loft_settings *set, char *key,
 			 struct strbuf *out)
 {
@@ -197,6 +198,10 @@ static void lookup_value(const struct loft_settings *set, char *key,
 		parts[n++] = p;
 	if (n == 1 && strcmp(key, "not_used") == 0) {
 		format_not_used(set, out);
+	} else if (n == 1 && strcmp(key, "fleet") == 0) {
+		for (size_t i = 0; i < set->fleet.count; i++)
+			strbuf_appendf(out, "%s%s", i > 0 ? "|" : "",
+				       set->fleet.items[i].key);
 	} else if (n == 1) {
 		const struct setting_def *def = setting_find(loft_setting_defs, key);
 		if (def == NULL)
@@ -234,6 +239,10 @@ static void lookup_value(const struct loft_settings *set, char *key,
 					udb == NULL ? NULL : udb->file,
 					udb == NULL ? 0 : udb->line, NULL))
 			strbuf_append_str(out, "(no userdb)");
+	} else if (strcmp(parts[0], "fleet") == 0 && n >= 2) {
+		/* URLs hold ':': the key's other parts are the value's */
+		const char *value = kvlist_get(&set->fleet, parts[1]);
+		strbuf_append_str(out, value == NULL ? "(unset)" : value);
 	} else if (strcmp(parts[0], "plugin") == 0 && n == 2) {
 		const char *value = kvlist_get(&set->plugin, parts[1]);
 		strbuf_append_str(out, value == NULL ? "(unset)" : value);
@@ -559,6 +568,10 @@ static const struct good_case good_cases[] = {
 	/* 33: the ssl settings loft's TLS does not have */
 	{ "ssl_client_ca_dir = /etc/ssl/certs\nverbose_ssl = yes\n",
 	  "lmtp", { "not_used=ssl_client_ca_dir@1|verbose_ssl@2" } },
+	/* fleet { }: loftadm -H's hosts by name, in file order */
+	{ "fleet {\n  mx2 = http://10.0.0.2:9191\n  mx1 = 10.0.0.1\n"
+	  "  mx3 = [::1]\n}\nfleet_timeout = 3 s\n", NULL,
+	  { "fleet=mx2|mx1|mx3", "fleet:mx1=10.0.0.1", "fleet_timeout=3 secs" } },
 };
 
 START_TEST(test_good_config)
@@ -647,6 +660,15 @@ static const struct error_case error_cases[] = {
 	  M ":2: Section service not allowed here" },
 	{ "protocol lda {\n  plugin {\n  }\n}\n", NULL, M ":2: Section plugin not allowed here" },
 	{ "plugin foo {\n}\n", NULL, M ":1: Unexpected name for plugin section: foo" },
+	{ "fleet all {\n}\n", NULL, M ":1: Unexpected name for fleet section: all" },
+	{ "protocol lmtp {\n  fleet {\n  }\n}\n", NULL, M ":2: Section fleet not allowed here" },
+	{ "fleet {\n  mx1 = https://mx1\n}\n", NULL,
+	  M ":2: fleet: mx1 = https://mx1: https is not supported: loft-stats "
+	  "serves plain HTTP (see loftadm(1), FLEET)" },
+	{ "fleet {\n  mx1 = mx1:99999\n}\n", NULL,
+	  M ":2: fleet: mx1 = mx1:99999: invalid port (1..65535)" },
+	{ "fleet {\n  a,b = mx1\n}\n", NULL,
+	  M ":2: fleet: a,b: a host name may not hold , / : [ or ]" },
 	{ "{\n}\n", NULL, M ":1: Missing section type before '{'" },
 	/* the quota plugin's settings, with the line of the one at fault */
 	{ "plugin {\n  quota = count:User quota\n}\n", NULL,
@@ -876,6 +898,9 @@ static const char round_trip_text[] =
 	"plugin {\n"
 	"  quota = \"maildir:User quota\"\n"
 	"  weird = \" lead\\ttab\"\n"
+	"}\n"
+	"fleet {\n"
+	"  mx1 = http://10.0.0.1:9191\n"
 	"}\n";
 
 /* write_to_string - settings_write output as a malloc'ed string */
@@ -923,6 +948,7 @@ START_TEST(test_write_round_trip)
 		      "doc comments without all:\n%s", changed);
 	ck_assert_ptr_nonnull(strstr(changed, "log_timestamp = \"[%T] \"\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "lmtp_max_message_size = 100\n"));
+	ck_assert_ptr_nonnull(strstr(changed, "fleet {\n  mx1 = http://10.0.0.1:9191\n}\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "mail_max_lock_timeout = 1500 ms\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "recipient_delimiter = \"\"\n"));
 	/* a decimal mode is written in octal with its leading 0 */
@@ -1005,7 +1031,7 @@ static const char *const global_names[] = {
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
 	"default_internal_group", "default_login_user", "http_api_key", "http_api_allowed_hosts", "stats_journal_size",
 	"state_dir", "stats_journal_max_age", "stats_journal_max_size",
-	"admin_socket_group",
+	"admin_socket_group", "fleet_timeout",
 };
 
 /* ---- mail_plugins ---- */
