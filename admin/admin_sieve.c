@@ -12,6 +12,7 @@
 
 #include "admin_commands.h"
 #include "delivery.h"
+#include "delivery_sieve.h"
 #include "privileges.h"
 #include "sieve.h"
 #include "sieve_settings.h"
@@ -54,19 +55,6 @@ static int become_user(const struct loft_settings *set,
 	return 0;
 }
 
-/* user_plugin - plugin { } with the user's userdb sieve* fields over it */
-static void user_plugin(const struct loft_settings *set,
-			const struct delivery_user *user, struct kvlist *plugin)
-{
-	kvlist_init(plugin);
-	kvlist_copy(plugin, &set->plugin);
-	for (size_t i = 0; i < user->fields.count; i++) {
-		if (strncmp(user->fields.items[i].key, "sieve", 5) == 0)
-			kvlist_set(plugin, user->fields.items[i].key,
-				   user->fields.items[i].value);
-	}
-}
-
 /* script_error - "loftadm: PATH: ERROR" on stderr; the error may quote
    the script (a user's file) or the message (a sender's bytes), so its
    control bytes are shown as \xHH, never sent to root's terminal */
@@ -93,6 +81,11 @@ static int run_script(const struct sieve_user_settings *sset,
 	char *error = NULL;
 	int ret;
 
+	if (sset->active_path == NULL) {
+		/* no home: no personal script, as Pigeonhole */
+		printf("no active script (the user has no home)\nimplicit-keep INBOX\n");
+		return EX_OK;
+	}
 	strbuf_init(&text, 4096);
 	printf("script: %s\n", sset->active_path);
 	ret = sieve_script_read(sset->active_path, &text, &error);
@@ -161,7 +154,7 @@ int admin_sieve_test_run(const struct admin_context *ctx, char **args,
 		delivery_user_free(&user);
 		return EX_NOINPUT;
 	}
-	user_plugin(set, user, &plugin);
+	delivery_sieve_plugin(set, user, &plugin);
 	ret = sieve_user_settings_get(&plugin, user->username, user->home, &sset,
 				      &error);
 	kvlist_free(&plugin);

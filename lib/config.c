@@ -1389,6 +1389,34 @@ static int config_validate_plugins(struct config_ctx *ctx)
 	return 0;
 }
 
+static const char *config_plugin_check_name;
+static config_plugin_check_t *config_plugin_check;
+
+void config_set_plugin_check(const char *plugin, config_plugin_check_t *check)
+{
+	config_plugin_check_name = plugin;
+	config_plugin_check = check;
+}
+
+/* config_validate_plugin_check - the registered plugin's settings, with
+   the line of the one at fault */
+static int config_validate_plugin_check(struct config_ctx *ctx)
+{
+	const char *key = NULL, *where;
+	char *error = NULL;
+	int ret;
+
+	if (config_plugin_check == NULL || ctx->protocol == NULL ||
+	    !mail_plugins_has(ctx->set->mail_plugins, config_plugin_check_name))
+		return 0;
+	if (config_plugin_check(&ctx->set->plugin, &key, &error) == 0)
+		return 0;
+	where = key == NULL ? NULL : kvlist_get(&ctx->plugin_where, key);
+	ret = config_error(ctx, where != NULL ? where : "plugin", 0, "%s", error);
+	free(error);
+	return ret;
+}
+
 /* config_quota_lookup - a plugin { } value for quota_settings_read,
    with %% and the variables expanded for a sample user */
 static const char *config_quota_lookup(const char *key, void *context)
@@ -1529,6 +1557,8 @@ static int config_validate(struct config_ctx *ctx)
 				    "Unknown mail storage in mail_location: %s",
 				    loc);
 	}
+	if (config_validate_plugin_check(ctx) < 0)
+		return -1;
 	return config_validate_quota(ctx);
 }
 

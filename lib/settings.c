@@ -174,6 +174,9 @@ const struct setting_def loft_setting_defs[] = {
 	  "Create the mailbox given with -m when it does not exist"),
 	G(BOOL, lda_mailbox_autosubscribe, "no",
 	  "Subscribe to mailboxes created by autocreate"),
+	G(STR, sendmail_path, "/usr/sbin/sendmail",
+	  "Program that sends the mail Sieve's redirect and vacation make "
+	  "(run as the recipient: PATH -i -f SENDER -- RCPT)"),
 	G(STR, lda_original_recipient_header, "",
 	  "Header to take the original recipient from when -a is not given"),
 	G(STR, deliver_log_format, "msgid=%m: %$",

@@ -142,6 +142,7 @@ struct loft_settings {
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;
 	char *lda_original_recipient_header;
+	char *sendmail_path;
 	char *deliver_log_format;
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;

@@ -36,6 +36,11 @@ static const char *const stats_metrics_reason_names[STATS_REASON_COUNT] = {
 };
 static const char *const stats_metrics_reload_names[2] = { "ok", "failed" };
 static const char *const stats_metrics_refusal_names[2] = { "rejected", "tempfail" };
+/* the Sieve actions deliveries report (loft_sieve_actions_total) */
+#define STATS_SIEVE_ACTION_COUNT 6
+static const char *const stats_metrics_sieve_action_names[STATS_SIEVE_ACTION_COUNT] = {
+	"keep", "fileinto", "discard", "reject", "redirect", "vacation",
+};
 
 struct stats_histogram {
 	uint64_t buckets[STATS_METRICS_BUCKET_COUNT];	/* not cumulative */
@@ -51,6 +56,8 @@ struct stats_metrics_counters {
 	uint64_t rcpt_rejected[STATS_REASON_COUNT];
 	/* by result, refusals only: [0] rejected, [1] tempfail */
 	uint64_t quota_rejections[2];
+	uint64_t sieve_actions[STATS_SIEVE_ACTION_COUNT];
+	uint64_t sieve_script_errors;
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
@@ -109,6 +116,8 @@ enum stats_metric_id {
 	STATS_M_DELIVERED_BYTES,
 	STATS_M_RCPT_REJECTED,
 	STATS_M_QUOTA_REJECTIONS,
+	STATS_M_SIEVE_ACTIONS,
+	STATS_M_SIEVE_SCRIPT_ERRORS,
 	STATS_M_SESSIONS_ACTIVE,
 	STATS_M_SESSIONS_TOTAL,
 	STATS_M_SERVICE_PROCESSES,
@@ -156,6 +165,13 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_QUOTA_REJECTIONS] = { "loft_quota_rejections_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Recipients refused for a full quota, by result." },
+	[STATS_M_SIEVE_ACTIONS] = { "loft_sieve_actions_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Actions Sieve scripts took at delivery, by action." },
+	[STATS_M_SIEVE_SCRIPT_ERRORS] = { "loft_sieve_script_errors_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Sieve scripts that failed to compile or run at delivery "
+		"(the message was kept)." },
 	[STATS_M_SESSIONS_ACTIVE] = { "loft_sessions_active", STATS_METRIC_GAUGE,
 		NULL, "Sessions open now, by service." },
 	[STATS_M_SESSIONS_TOTAL] = { "loft_sessions_total", STATS_METRIC_COUNTER,
@@ -421,6 +437,27 @@ static void stats_metrics_refused(struct stats_metrics *m,
 	m->store->c.rcpt_rejected[reason]++;
 	if (reason == STATS_REASON_QUOTA)
 		m->store->c.quota_rejections[result == STATS_RESULT_TEMPFAIL]++;
+}
+
+void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
+			 unsigned int script_errors)
+{
+	const char *p = actions == NULL ? "" : actions;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		for (size_t i = 0; i < STATS_SIEVE_ACTION_COUNT; i++) {
+			if (strlen(stats_metrics_sieve_action_names[i]) == len &&
+			    strncmp(stats_metrics_sieve_action_names[i], p, len) == 0)
+				m->store->c.sieve_actions[i]++;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	/* a delivery runs a handful of scripts: a peer saying more is
+	   not believed */
+	m->store->c.sieve_script_errors += script_errors < 256 ? script_errors : 255;
 }
 
 void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protocol,
@@ -814,6 +851,11 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_enum(sink, STATS_M_QUOTA_REJECTIONS, "result",
 				stats_metrics_refusal_names,
 				m->store->c.quota_rejections, 2);
+	stats_metrics_walk_enum(sink, STATS_M_SIEVE_ACTIONS, "action",
+				stats_metrics_sieve_action_names,
+				m->store->c.sieve_actions, STATS_SIEVE_ACTION_COUNT);
+	stats_metrics_walk_plain(sink, STATS_M_SIEVE_SCRIPT_ERRORS,
+				 m->store->c.sieve_script_errors);
 	stats_metrics_walk_services(sink, STATS_M_SESSIONS_ACTIVE, services,
 				    STATS_SERVICE_SESSIONS_ACTIVE);
 	stats_metrics_walk_sessions_total(m, services, sink);

@@ -173,6 +173,12 @@ void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
    {"saved": n, "rejected": n, "tempfail": n}}] (for /healthz and
    `service status`; the same data as the metrics) */
 json_object *stats_metrics_backends_json(const struct stats_metrics *m);
+/* stats_metrics_sieve - what Sieve did for one delivery: actions, one
+   name per action taken ("fileinto keep"; unknown names are ignored, so
+   the label stays bounded), and the scripts that failed
+   (loft_sieve_actions_total{action}, loft_sieve_script_errors_total) */
+void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
+			 unsigned int script_errors);
 /* stats_metrics_userdb_cache - a userdb lookup the cache answered (hit)
    or not (loft_userdb_cache_{hits,misses}_total) */
 void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit);

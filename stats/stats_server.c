@@ -213,6 +213,7 @@ static const char *on_delivery(struct stats_peer *peer,
 		.enhanced_code = m->enhanced_code, .text = m->text,
 		.reason = m->reason, .size = m->size, .vsize = m->vsize,
 		.code = m->code, .duration_ms = m->duration_ms,
+		.sieve = m->sieve,
 	};
 	enum stats_protocol protocol;
 	enum stats_result result;
@@ -232,6 +233,10 @@ static const char *on_delivery(struct stats_peer *peer,
 					     m->proxy_backend_up,
 					     m->has_proxy_backend_seconds ?
 					     m->proxy_backend_seconds : 0);
+	if (m->sieve_actions != NULL || m->has_sieve_script_errors)
+		stats_metrics_sieve(server->metrics, m->sieve_actions,
+				    m->has_sieve_script_errors ?
+				    m->sieve_script_errors : 0);
 	if (m->has_storage_write_seconds)
 		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
 				     m->storage_write_seconds);

@@ -23,6 +23,8 @@ static void outcome_vset(struct outcome *out, enum outcome_result result,
 	out->code = code;
 	snprintf(out->enhanced, sizeof(out->enhanced), "%s", enhanced);
 	vsnprintf(out->text, sizeof(out->text), fmt, args);
+	/* filled by the Sieve plugin after the outcome is set */
+	memset(&out->sieve, 0, sizeof(out->sieve));
 }
 
 void outcome_set(struct outcome *out, enum outcome_result result,

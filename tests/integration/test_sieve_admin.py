@@ -104,9 +104,9 @@ def test_userdb_field_overrides(inst):
 
 def test_refusals(inst):
     sieve_test(inst, "nosuch@example.com", SPAM, expect=67)
-    inst.write_conf(extra="plugin {\n  sieve_before = /etc/sieve/before.sieve\n}")
+    inst.write_conf(extra="plugin {\n  sieve_plugins = sieve_extprograms\n}")
     r = sieve_test(inst, "user0@example.com", SPAM, expect=75)
-    assert "sieve_before is not supported" in r.stderr
+    assert "sieve_plugins is not supported" in r.stderr
     r = subprocess.run([binary("loftadm"), "-c", inst.conf, "sieve", "test",
                         "user0@example.com", "/nonexistent"],
                        capture_output=True, text=True, timeout=60)

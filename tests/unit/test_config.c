@@ -756,8 +756,8 @@ static const struct error_case error_cases[] = {
 	  "@DIR@/recursive.conf" },
 	{ "!include_try adir.conf\n", NULL, M ":1: Can't read @DIR@/adir.conf: Is a directory" },
 	/* what loft does not implement but would change delivery */
-	{ "mail_plugins = $mail_plugins sieve\n", "lda",
-	  M ":1: mail_plugins: sieve: loft does not implement this plugin "
+	{ "mail_plugins = $mail_plugins mail_crypt\n", "lda",
+	  M ":1: mail_plugins: mail_crypt: loft does not implement this plugin "
 	  "(mail would be delivered without it)" },
 	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = acl\n}\n", "lmtp",
 	  M ":3: mail_plugins: acl: loft does not implement this plugin "
@@ -1021,7 +1021,7 @@ static const char *const global_names[] = {
 	"auth_cache_negative_ttl", "userdb_sql_timeout", "auth_socket_path",
 	"recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
-	"lda_original_recipient_header", "deliver_log_format",
+	"sendmail_path", "lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
 	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
@@ -1048,8 +1048,9 @@ START_TEST(test_mail_plugins)
 	ck_assert_int_eq(mail_plugins_check("", NULL, &error), 0);
 	ck_assert_int_eq(mail_plugins_check(" fts  fts_solr,notify mail_log", NULL,
 					    &error), 0);
-	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), -1);
-	ck_assert_str_eq(error, "mail_plugins: sieve: loft does not implement this "
+	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), 0);
+	ck_assert_int_eq(mail_plugins_check("fts mail_crypt", NULL, &error), -1);
+	ck_assert_str_eq(error, "mail_plugins: mail_crypt: loft does not implement this "
 			 "plugin (mail would be delivered without it)");
 	kvlist_init(&plugin);
 	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), 0);

@@ -85,6 +85,17 @@ static const char want_prometheus[] =
 	"# TYPE loft_quota_rejections_total counter\n"
 	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
 	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
+	"# HELP loft_sieve_actions_total Actions Sieve scripts took at delivery, by action.\n"
+	"# TYPE loft_sieve_actions_total counter\n"
+	"loft_sieve_actions_total{action=\"keep\"} 0\n"
+	"loft_sieve_actions_total{action=\"fileinto\"} 0\n"
+	"loft_sieve_actions_total{action=\"discard\"} 0\n"
+	"loft_sieve_actions_total{action=\"reject\"} 0\n"
+	"loft_sieve_actions_total{action=\"redirect\"} 0\n"
+	"loft_sieve_actions_total{action=\"vacation\"} 0\n"
+	"# HELP loft_sieve_script_errors_total Sieve scripts that failed to compile or run at delivery (the message was kept).\n"
+	"# TYPE loft_sieve_script_errors_total counter\n"
+	"loft_sieve_script_errors_total 0\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -320,6 +331,17 @@ static const char want_openmetrics[] =
 	"# HELP loft_quota_rejections Recipients refused for a full quota, by result.\n"
 	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
 	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
+	"# TYPE loft_sieve_actions counter\n"
+	"# HELP loft_sieve_actions Actions Sieve scripts took at delivery, by action.\n"
+	"loft_sieve_actions_total{action=\"keep\"} 0\n"
+	"loft_sieve_actions_total{action=\"fileinto\"} 0\n"
+	"loft_sieve_actions_total{action=\"discard\"} 0\n"
+	"loft_sieve_actions_total{action=\"reject\"} 0\n"
+	"loft_sieve_actions_total{action=\"redirect\"} 0\n"
+	"loft_sieve_actions_total{action=\"vacation\"} 0\n"
+	"# TYPE loft_sieve_script_errors counter\n"
+	"# HELP loft_sieve_script_errors Sieve scripts that failed to compile or run at delivery (the message was kept).\n"
+	"loft_sieve_script_errors_total 0\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -720,6 +742,16 @@ START_TEST(test_counting)
 				  "rejected"), 0);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "size"), 1);
+	/* Sieve: one count per named action, unknown names ignored, a
+	   peer's error count bounded */
+	stats_metrics_sieve(m, "fileinto keep  fileinto bogus keeps", 1);
+	stats_metrics_sieve(m, NULL, 100000);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "fileinto"), 2);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "keep"), 1);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "discard"), 0);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "concurrency"), 1);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
@@ -893,9 +925,9 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 55 loft_* series (10 of them for two proxy backends), 7 process_*
-	   ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 63);
+	/* 62 loft_* series (10 of them for two proxy backends, 7 Sieve
+	   ones), 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 70);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));
