@@ -1,54 +1,153 @@
 /*
- * lmtp_client - a bounded, blocking LMTP client (see lmtp_client.h).
+ * lmtp_client - a bounded, blocking LMTP client (see lmtp_client.h): a
+ * non-blocking socket (and TLS over it) waited on with poll() until the
+ * step's deadline.
  */
 #include "lmtp_client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_slot.h"
-#include "fd_io.h"
+#include "evloop.h"
 #include "lmtp_xclient.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #define LMTP_CLIENT_BUF_SIZE (LMTP_REPLY_MAX_LINE * LMTP_REPLY_MAX_LINES)
 
 struct lmtp_client {
-	int fd;
+	int fd;			/* non-blocking */
+	struct tls_conn *tls;	/* NULL: plaintext */
+	unsigned int timeout_msecs;
+	uint64_t deadline_msecs; /* of the step under way */
+	bool writing;		/* lmtp_client_write's step is under way */
 	unsigned int xclient;	/* LMTP_XCLIENT_* the backend offers */
 	char *buf;
 	size_t len;
+	char error[256];	/* lmtp_client_write's */
 };
 
-static __thread struct error_slot lmtp_client_error;
+static __thread struct error_slot lmtp_client_error_slot;
 
-/* set_timeouts - every blocking read and write of fd ends by msecs */
-static int set_timeouts(int fd, unsigned int msecs)
+/* step - a new step begins: its deadline is the timeout from now */
+static void step(struct lmtp_client *client)
 {
-	struct timeval tv = {
-		.tv_sec = msecs / 1000, .tv_usec = (msecs % 1000) * 1000,
-	};
-
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ?
-		-1 : 0;
+	client->deadline_msecs = clock_monotonic_msecs() + client->timeout_msecs;
+	client->writing = false;
+	client->error[0] = '\0';
 }
 
-/* connect_one - a connected blocking socket to ai within msecs, or -1 */
-static int connect_one(const struct addrinfo *ai, unsigned int msecs)
+/* wait_fd - poll fd for events (EVLOOP_*) until deadline_msecs; 0, or -1
+   with errno ETIMEDOUT */
+static int wait_fd(int fd, unsigned int events, uint64_t deadline_msecs)
 {
-	struct pollfd pfd;
+	struct pollfd pfd = { .fd = fd };
+	uint64_t now;
+	int ret;
+
+	pfd.events = (short)(((events & EVLOOP_READ) != 0 ? POLLIN : 0) |
+			     ((events & EVLOOP_WRITE) != 0 ? POLLOUT : 0));
+	for (;;) {
+		now = clock_monotonic_msecs();
+		if (now >= deadline_msecs) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ret = poll(&pfd, 1, (int)(deadline_msecs - now));
+		if (ret > 0)
+			return 0;
+		if (ret < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* client_wait - wait until what the connection waits for (reading or
+   writing) can go on */
+static int client_wait(struct lmtp_client *client, bool reading)
+{
+	unsigned int events = client->tls == NULL ?
+		(reading ? EVLOOP_READ : EVLOOP_WRITE) :
+		tls_conn_events(client->tls, reading, !reading);
+
+	return wait_fd(client->fd, events, client->deadline_msecs);
+}
+
+/* client_read - some bytes before the deadline: the count, 0 at the end
+   of the stream, -1 with *error_r */
+static ssize_t client_read(struct lmtp_client *client, void *buf,
+			   size_t size, const char **error_r)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = client->tls != NULL ? tls_conn_read(client->tls, buf, size) :
+			read(client->fd, buf, size);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+		if (client_wait(client, true) < 0)
+			break;
+	}
+	*error_r = errno == ETIMEDOUT ? "timed out waiting for a reply" :
+		error_slot_set(&lmtp_client_error_slot, "read failed: %s",
+			       client->tls != NULL && errno != ETIMEDOUT ?
+			       tls_conn_error(client->tls) : strerror(errno));
+	return -1;
+}
+
+/* client_write - all of data before the deadline; 0, or -1 with errno
+   and *error_r */
+static int client_write(struct lmtp_client *client, const void *data,
+			size_t size, const char **error_r)
+{
+	const char *p = data;
+	ssize_t n;
+	int err;
+
+	while (size > 0) {
+		n = client->tls != NULL ? tls_conn_write(client->tls, p, size) :
+			send(client->fd, p, size, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			size -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    client_wait(client, false) == 0)
+			continue;
+		err = n == 0 ? EPIPE : errno;
+		*error_r = err == ETIMEDOUT ? "timed out sending" :
+			error_slot_set(&lmtp_client_error_slot,
+				       "write failed: %s", client->tls != NULL ?
+				       tls_conn_error(client->tls) :
+				       strerror(err));
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* connect_one - a connected non-blocking socket to ai before
+   deadline_msecs, or -1 with errno */
+static int connect_one(const struct addrinfo *ai, uint64_t deadline_msecs)
+{
 	socklen_t len = sizeof(int);
-	int fd, err = 0, ret;
+	int fd, err = 0;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, ai->ai_protocol);
@@ -59,24 +158,12 @@ static int connect_one(const struct addrinfo *ai, unsigned int msecs)
 			err = errno;
 			goto fail;
 		}
-		pfd = (struct pollfd) { .fd = fd, .events = POLLOUT };
-		do {
-			ret = poll(&pfd, 1, (int)msecs);
-		} while (ret < 0 && errno == EINTR);
-		if (ret == 0) {
-			err = ETIMEDOUT;
-			goto fail;
-		}
-		if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-					  &len) < 0 || err != 0) {
+		if (wait_fd(fd, EVLOOP_WRITE, deadline_msecs) < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+		    err != 0) {
 			err = err != 0 ? err : errno;
 			goto fail;
 		}
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
-	    set_timeouts(fd, msecs) < 0) {
-		err = errno;
-		goto fail;
 	}
 	return fd;
 fail:
@@ -93,7 +180,8 @@ static void capability(const char *text, size_t len, void *context)
 	client->xclient |= lmtp_xclient_offered(text, (unsigned int)len);
 }
 
-/* read_reply - the next reply, reading as needed */
+/* read_reply - the next reply, reading as needed (within the current
+   step's deadline) */
 static int read_reply(struct lmtp_client *client, struct lmtp_reply *reply_r,
 		      lmtp_reply_line_callback_t *line_cb,
 		      const char **error_r)
@@ -117,17 +205,11 @@ static int read_reply(struct lmtp_client *client, struct lmtp_reply *reply_r,
 			*error_r = "reply too long";
 			return -1;
 		}
-		n = read(client->fd, client->buf + client->len,
-			 LMTP_CLIENT_BUF_SIZE - client->len);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = client_read(client, client->buf + client->len,
+				LMTP_CLIENT_BUF_SIZE - client->len, error_r);
 		if (n <= 0) {
-			*error_r = n == 0 ? "connection closed" :
-				errno == EAGAIN || errno == EWOULDBLOCK ?
-				"timed out waiting for a reply" :
-				error_slot_set(&lmtp_client_error,
-					       "read failed: %s",
-					       strerror(errno));
+			if (n == 0)
+				*error_r = "connection closed";
 			return -1;
 		}
 		client->len += (size_t)n;
@@ -137,37 +219,56 @@ static int read_reply(struct lmtp_client *client, struct lmtp_reply *reply_r,
 int lmtp_client_read_reply(struct lmtp_client *client,
 			   struct lmtp_reply *reply_r, const char **error_r)
 {
+	step(client);
 	return read_reply(client, reply_r, NULL, error_r);
 }
 
-/* send_line - line and CRLF */
+/* send_line - line and CRLF (within the current step's deadline) */
 static int send_line(struct lmtp_client *client, const char *line,
 		     const char **error_r)
 {
 	char *full = xasprintf("%s\r\n", line);
-	int ret = fd_write_full(client->fd, full, strlen(full));
+	int ret = client_write(client, full, strlen(full), error_r);
 
 	free(full);
-	if (ret < 0)
-		*error_r = errno == EAGAIN || errno == EWOULDBLOCK ?
-			"timed out sending" :
-			error_slot_set(&lmtp_client_error, "write failed: %s",
-				       strerror(errno));
 	return ret;
 }
 
 int lmtp_client_send(struct lmtp_client *client, const char *line,
 		     const char **error_r)
 {
+	step(client);
 	return send_line(client, line, error_r);
 }
 
 int lmtp_client_command(struct lmtp_client *client, const char *line,
 			struct lmtp_reply *reply_r, const char **error_r)
 {
+	step(client);
 	if (send_line(client, line, error_r) < 0)
 		return -1;
 	return read_reply(client, reply_r, NULL, error_r);
+}
+
+int lmtp_client_write(const void *data, size_t len, void *context)
+{
+	struct lmtp_client *client = context;
+	const char *error;
+
+	if (!client->writing) {
+		step(client);
+		client->writing = true;
+	}
+	if (client_write(client, data, len, &error) == 0)
+		return 0;
+	snprintf(client->error, sizeof(client->error), "%s",
+		 errno == ETIMEDOUT ? "timed out sending the message" : error);
+	return -1;
+}
+
+const char *lmtp_client_error(const struct lmtp_client *client)
+{
+	return client->error;
 }
 
 /* lhlo_reply - LHLO's 250, remembering what XCLIENT offers */
@@ -179,8 +280,8 @@ static int lhlo_reply(struct lmtp_client *client, const char **error_r)
 	if (read_reply(client, &reply, capability, error_r) < 0)
 		return -1;
 	if (reply.code != 250) {
-		*error_r = error_slot_set(&lmtp_client_error, "LHLO: %u %s",
-					  reply.code, reply.text);
+		*error_r = error_slot_set(&lmtp_client_error_slot,
+					  "LHLO: %u %s", reply.code, reply.text);
 		return -1;
 	}
 	return 0;
@@ -197,8 +298,80 @@ static int lhlo(struct lmtp_client *client, const char *name,
 	return ret < 0 ? -1 : lhlo_reply(client, error_r);
 }
 
+/* handshake - TLS as the client over the connection */
+static int handshake(struct lmtp_client *client,
+		     const struct lmtp_client_tls *tls, const char **error_r)
+{
+	int ret;
+
+	client->tls = tls_conn_create_client(tls->ctx, client->fd,
+					     tls->verify_host);
+	while ((ret = tls_conn_handshake(client->tls, error_r)) == 0) {
+		if (client_wait(client, true) < 0) {
+			*error_r = "timed out in the TLS handshake";
+			return -1;
+		}
+	}
+	if (ret < 0) {
+		/* the text lives in the connection, freed before it is read */
+		*error_r = error_slot_set(&lmtp_client_error_slot, "%s",
+					  *error_r);
+		return -1;
+	}
+	return 0;
+}
+
+/* starttls - STARTTLS, its 220 and the handshake; nothing may follow the
+   220 in plaintext (it would be taken as sent over TLS) */
+static int starttls(struct lmtp_client *client,
+		    const struct lmtp_client_tls *tls, const char **error_r)
+{
+	struct lmtp_reply reply;
+
+	if (send_line(client, "STARTTLS", error_r) < 0 ||
+	    read_reply(client, &reply, NULL, error_r) < 0)
+		return -1;
+	if (reply.code != 220) {
+		*error_r = error_slot_set(&lmtp_client_error_slot,
+					  "STARTTLS: %u %s", reply.code,
+					  reply.text);
+		return -1;
+	}
+	if (client->len > 0) {
+		*error_r = "STARTTLS: plaintext after the 220";
+		return -1;
+	}
+	return handshake(client, tls, error_r);
+}
+
+/* greet - greeting, TLS as asked and LHLO: the connecting step */
+static int greet(struct lmtp_client *client, const char *lhlo_name,
+		 const struct lmtp_client_tls *tls, const char **error_r)
+{
+	struct lmtp_reply reply;
+
+	if (tls != NULL && !tls->starttls && handshake(client, tls, error_r) < 0)
+		return -1;
+	if (read_reply(client, &reply, NULL, error_r) < 0)
+		return -1;
+	if (reply.code != 220) {
+		*error_r = error_slot_set(&lmtp_client_error_slot,
+					  "greeting %u %s", reply.code,
+					  reply.text);
+		return -1;
+	}
+	if (lhlo(client, lhlo_name, error_r) < 0)
+		return -1;
+	if (tls == NULL || !tls->starttls)
+		return 0;
+	if (starttls(client, tls, error_r) < 0)
+		return -1;
+	return lhlo(client, lhlo_name, error_r);
+}
+
 int lmtp_client_connect(const char *host, unsigned int port,
 			const char *lhlo_name, unsigned int timeout_msecs,
+			const struct lmtp_client_tls *tls,
 			struct lmtp_client **client_r, const char **error_r)
 {
 	struct addrinfo hints = {
@@ -206,41 +379,35 @@ int lmtp_client_connect(const char *host, unsigned int port,
 	};
 	struct addrinfo *res = NULL, *ai;
 	struct lmtp_client *client;
-	struct lmtp_reply reply;
 	char port_str[16];
+	uint64_t deadline = clock_monotonic_msecs() + timeout_msecs;
 	int fd = -1, err = 0, ret;
 
 	snprintf(port_str, sizeof(port_str), "%u", port);
 	ret = getaddrinfo(host, port_str, &hints, &res);
 	if (ret != 0) {
-		*error_r = error_slot_set(&lmtp_client_error, "%s: %s", host,
-					  gai_strerror(ret));
+		*error_r = error_slot_set(&lmtp_client_error_slot, "%s: %s",
+					  host, gai_strerror(ret));
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, timeout_msecs);
+		fd = connect_one(ai, deadline);
 		if (fd < 0)
 			err = errno;
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		*error_r = error_slot_set(&lmtp_client_error,
+		*error_r = error_slot_set(&lmtp_client_error_slot,
 					  "connect(%s:%u) failed: %s", host,
 					  port, strerror(err));
 		return -1;
 	}
 	client = xcalloc(1, sizeof(*client));
 	client->fd = fd;
+	client->timeout_msecs = timeout_msecs;
+	client->deadline_msecs = deadline;
 	client->buf = xmalloc(LMTP_CLIENT_BUF_SIZE);
-	if (read_reply(client, &reply, NULL, error_r) < 0 ||
-	    reply.code != 220) {
-		if (reply.code != 220 && reply.code != 0)
-			*error_r = error_slot_set(&lmtp_client_error,
-				"greeting %u %s", reply.code, reply.text);
-		lmtp_client_free(&client);
-		return -1;
-	}
-	if (lhlo(client, lhlo_name, error_r) < 0) {
+	if (greet(client, lhlo_name, tls, error_r) < 0) {
 		lmtp_client_free(&client);
 		return -1;
 	}
@@ -255,14 +422,10 @@ void lmtp_client_free(struct lmtp_client **_client)
 	if (client == NULL)
 		return;
 	*_client = NULL;
+	tls_conn_free(&client->tls);
 	close(client->fd);
 	free(client->buf);
 	free(client);
-}
-
-int lmtp_client_fd(const struct lmtp_client *client)
-{
-	return client->fd;
 }
 
 unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client)
@@ -277,8 +440,10 @@ int lmtp_client_xclient(struct lmtp_client *client, const char *line,
 	/* pipelined with the LHLO that greets the session again: a refused
 	   XCLIENT leaves the session as it was, which LHLO does not harm */
 	char *lines = xasprintf("%s\r\nLHLO %s", line, lhlo_name);
-	int ret = send_line(client, lines, error_r);
+	int ret;
 
+	step(client);
+	ret = send_line(client, lines, error_r);
 	free(lines);
 	if (ret == 0)
 		ret = read_reply(client, reply_r, NULL, error_r);

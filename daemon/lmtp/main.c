@@ -35,6 +35,7 @@
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
+#include "lmtp_proxy.h"
 #include "tls.h"
 #include "userdb.h"
 
@@ -196,6 +197,15 @@ int main(int argc, char **argv)
 		log_debug("TLS: serving the certificate with serial %s",
 			  tls_server_cert_serial(tls));
 		lmtp_server_set_tls(ctx.server, tls);
+	}
+	if (set.lmtp_proxy) {
+		struct tls_client *tls_client = NULL;
+
+		/* a bad CA path costs the TLS routes their 451s, not the
+		   proxy its other recipients */
+		if (tls_client_create(&set, &tls_client, &error) < 0)
+			log_error("TLS to proxy backends: %s", error);
+		lmtp_proxy_set_tls(tls_client, tls_client == NULL ? error : NULL);
 	}
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);
