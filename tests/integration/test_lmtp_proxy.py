@@ -166,8 +166,10 @@ class FakeBackend:
     """An LMTP server that accepts RCPT and then misbehaves at DATA:
     'close' drops the connection after the message, 'garbage' answers
     with bytes that are no reply, 'slow' takes SLOW seconds to answer
-    each recipient"""
+    each recipient, 'trickle' sends its reply a byte every TRICKLE
+    seconds, never ending it (each read gets something)"""
     SLOW = 1.0
+    TRICKLE = 0.2
 
     def __init__(self, mode):
         self.mode = mode
@@ -208,6 +210,13 @@ class FakeBackend:
                 if self.mode == "slow":
                     time.sleep(self.SLOW)
                     f.write(b"250 2.0.0 OK slowly\r\n" * rcpts)
+                elif self.mode == "trickle":
+                    try:
+                        self.trickle(f)
+                    except OSError:
+                        pass
+                    conn.close()
+                    return
                 else:
                     f.write(b"\x00\x01garbage\r\n")
                 rcpts = 0
@@ -216,6 +225,13 @@ class FakeBackend:
                 f.write(b"250 2.1.0 OK\r\n")
             f.flush()
         conn.close()
+
+    def trickle(self, f):
+        f.write(b"250 2.0.0 ")
+        while True:
+            f.flush()
+            time.sleep(self.TRICKLE)
+            f.write(b"x")
 
     def close(self):
         self.sock.close()
@@ -240,6 +256,35 @@ def test_backend_failing_at_data(fleet, mode):
         assert got["bert@example.com"][0] == 451, got
         assert len(a_inst.new_files("alice@example.com")) == 1
         assert wait_for(lambda: "proxy: 127.0.0.1:%d" % fake.port in p_inst.log("loft.log"))
+    finally:
+        fake.close()
+
+
+def test_trickling_backend_is_cut_at_the_deadline(fleet):
+    """proxy_timeout bounds a reply as a whole: a backend that sends its
+    reply after the message a byte every 0.2 s, for ever, costs its
+    recipient a 451 after proxy_timeout (2 s), not a worker thread for as
+    long as it goes on; the other backend's recipient is saved"""
+    instance, start = fleet
+    a_inst = instance(["alice@example.com"])
+    a = start(a_inst)
+    fake = FakeBackend("trickle")
+    try:
+        p_inst = instance([])
+        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
+        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
+                            "userdb_host=127.0.0.1 "
+                            f"userdb_port={fake.port} userdb_proxy_timeout=2")
+        p_inst.write_passwd()
+        p = start(p_inst, extra="lmtp_proxy = yes\n")
+        began = time.monotonic()
+        got = transaction(p.port, ["alice@example.com", "bob@example.com"])
+        took = time.monotonic() - began
+        assert got["alice@example.com"][0] == 250, got
+        assert got["bob@example.com"][0] == 451, got
+        assert 2 <= took < 5, took
+        assert wait_for(lambda: "timed out waiting for a reply" in
+                        p_inst.log("loft.log"))
     finally:
         fake.close()
 
