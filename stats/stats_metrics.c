@@ -34,6 +34,12 @@ static const char *const stats_metrics_result_names[STATS_RESULT_COUNT] = {
 static const char *const stats_metrics_reason_names[STATS_REASON_COUNT] = {
 	"unknown_user", "quota", "size", "concurrency", "syntax", "other",
 };
+static const char *const stats_metrics_userdb_driver_names[STATS_USERDB_DRIVER_COUNT] = {
+	"passwd-file", "passwd", "static", "sql", "auth",
+};
+static const char *const stats_metrics_userdb_result_names[STATS_USERDB_RESULT_COUNT] = {
+	"found", "unknown_user", "tempfail",
+};
 static const char *const stats_metrics_reload_names[2] = { "ok", "failed" };
 static const char *const stats_metrics_refusal_names[2] = { "rejected", "tempfail" };
 /* the Sieve actions deliveries report (loft_sieve_actions_total) */
@@ -60,6 +66,8 @@ struct stats_metrics_counters {
 	uint64_t sieve_script_errors;
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
+	struct stats_histogram userdb_lookups[STATS_USERDB_DRIVER_COUNT]
+					     [STATS_USERDB_RESULT_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
 	uint64_t log_write_failures;
 	uint64_t journal_written, journal_dropped, journal_write_failures;
@@ -193,7 +201,7 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		STATS_METRIC_GAUGE, "seconds",
 		"Start time of the service's oldest process since the epoch." },
 	[STATS_M_USERDB_DURATION] = { "loft_userdb_lookup_duration_seconds",
-		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups." },
+		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups, by the driver that decided and the result." },
 	[STATS_M_USERDB_CACHE_HITS] = { "loft_userdb_cache_hits_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Userdb lookups answered by the auth cache (auth_cache_size)." },
@@ -493,6 +501,17 @@ void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 {
 	if ((unsigned int)kind < STATS_TIMING_COUNT)
 		stats_metrics_observe(&m->store->c.timings[kind], seconds);
+}
+
+void stats_metrics_userdb_lookup(struct stats_metrics *m,
+				 enum stats_userdb_driver driver,
+				 enum stats_userdb_result result,
+				 double seconds)
+{
+	if ((unsigned int)driver < STATS_USERDB_DRIVER_COUNT &&
+	    (unsigned int)result < STATS_USERDB_RESULT_COUNT)
+		stats_metrics_observe(&m->store->c.userdb_lookups[driver][result],
+				      seconds);
 }
 
 /* stats_metrics_name_slot - the slot of name in a table of max + 1 rows
@@ -874,8 +893,16 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 
 	f = &stats_metric_families[STATS_M_USERDB_DURATION];
 	sink->family(sink, f);
-	sink->histogram(sink, f, NULL, 0,
-			&m->store->c.timings[STATS_TIMING_USERDB_LOOKUP]);
+	l[0].name = "driver";
+	l[1].name = "result";
+	for (p = 0; p < STATS_USERDB_DRIVER_COUNT; p++) {
+		l[0].value = stats_metrics_userdb_driver_names[p];
+		for (r = 0; r < STATS_USERDB_RESULT_COUNT; r++) {
+			l[1].value = stats_metrics_userdb_result_names[r];
+			sink->histogram(sink, f, l, 2,
+					&m->store->c.userdb_lookups[p][r]);
+		}
+	}
 	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_HITS,
 				 m->store->c.userdb_cache[0]);
 	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_MISSES,

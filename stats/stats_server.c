@@ -252,6 +252,25 @@ static const char *on_delivery(struct stats_peer *peer,
 	return NULL;
 }
 
+/* on_timing - a storage write, or a userdb lookup with its driver and
+   result (proto values 1.. in the order of the stats_userdb_* enums; a
+   lookup without them is not observed) */
+static void on_timing(struct stats_server *server, const Loft__Timing *m)
+{
+	if (m->kind != LOFT__TIMING__KIND__KIND_USERDB_LOOKUP) {
+		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
+				     m->seconds);
+		return;
+	}
+	if (m->has_userdb_driver && m->has_userdb_result)
+		stats_metrics_userdb_lookup(server->metrics,
+			(enum stats_userdb_driver)((int)m->userdb_driver - 1),
+			(enum stats_userdb_result)((int)m->userdb_result - 1),
+			m->seconds);
+	if (m->has_userdb_cache_hit)
+		stats_metrics_userdb_cache(server->metrics, m->userdb_cache_hit);
+}
+
 static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 {
 	struct stats_server *server = peer->server;
@@ -459,15 +478,7 @@ static const char *peer_report(struct stats_peer *peer,
 	case LOFT__ENVELOPE__BODY_DELIVERY:
 		return on_delivery(peer, env->delivery);
 	case LOFT__ENVELOPE__BODY_TIMING:
-		stats_metrics_timing(server->metrics,
-				     env->timing->kind ==
-				     LOFT__TIMING__KIND__KIND_USERDB_LOOKUP ?
-				     STATS_TIMING_USERDB_LOOKUP :
-				     STATS_TIMING_STORAGE_WRITE,
-				     env->timing->seconds);
-		if (env->timing->has_userdb_cache_hit)
-			stats_metrics_userdb_cache(server->metrics,
-						   env->timing->userdb_cache_hit);
+		on_timing(server, env->timing);
 		break;
 	case LOFT__ENVELOPE__BODY_LOG_EVENT:
 		on_log_event(peer, env->log_event);

@@ -20,6 +20,7 @@
 #include "outcome.h"
 #include "quota_settings.h"
 #include "settings.h"
+#include "userdb.h"
 
 struct log_delivery;
 
@@ -106,7 +107,7 @@ void delivery_log(const struct loft_settings *set,
    Called on the thread that delivers; must not block. The storage time
    comes with the delivery record (storage_seconds); timing() reports
    userdb lookups (with whether the userdb cache answered, when there is
-   one: userdb_cache.h). */
+   one: userdb_cache.h, the driver that decided and the result). */
 enum delivery_timing {
 	DELIVERY_TIMING_USERDB,
 	DELIVERY_TIMING_USERDB_CACHE_HIT,
@@ -119,9 +120,16 @@ struct delivery_report {
 	const struct outcome *out;
 	double storage_seconds;		/* 0 when nothing was written */
 };
+struct delivery_timing_report {
+	enum delivery_timing kind;
+	double seconds;
+	const char *userdb_driver;	/* "passwd-file", ...; "" none */
+	enum userdb_result userdb_result;
+};
 struct delivery_hooks {
 	void (*delivery)(const struct delivery_report *report, void *context);
-	void (*timing)(enum delivery_timing kind, double seconds, void *context);
+	void (*timing)(const struct delivery_timing_report *report,
+		       void *context);
 	void *context;
 };
 /* delivery_set_hooks - install (NULL: remove) the process's observers */
