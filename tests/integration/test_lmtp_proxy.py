@@ -167,13 +167,17 @@ class FakeBackend:
     'close' drops the connection after the message, 'garbage' answers
     with bytes that are no reply, 'slow' takes SLOW seconds to answer
     each recipient, 'trickle' sends its reply a byte every TRICKLE
-    seconds, never ending it (each read gets something)"""
+    seconds, never ending it (each read gets something), 'slowread' takes
+    the message in 4 KB every TRICKLE seconds (each write gets through)"""
     SLOW = 1.0
     TRICKLE = 0.2
 
     def __init__(self, mode):
         self.mode = mode
         self.sock = socket.socket()
+        if mode == "slowread":
+            # small buffers: the proxy's writes wait for its reads
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
@@ -201,6 +205,14 @@ class FakeBackend:
             elif verb == b"DATA":
                 f.write(b"354 go\r\n")
                 f.flush()
+                if self.mode == "slowread":
+                    try:
+                        while conn.recv(4096):
+                            time.sleep(self.TRICKLE)
+                    except OSError:
+                        pass
+                    conn.close()
+                    return
                 for body in f:
                     if body == b".\r\n":
                         break
@@ -284,6 +296,44 @@ def test_trickling_backend_is_cut_at_the_deadline(fleet):
         assert got["bob@example.com"][0] == 451, got
         assert 2 <= took < 5, took
         assert wait_for(lambda: "timed out waiting for a reply" in
+                        p_inst.log("loft.log"))
+    finally:
+        fake.close()
+
+
+def test_slow_reader_is_cut_at_the_deadline(fleet):
+    """proxy_timeout bounds sending the message as a whole: a backend that
+    takes it in 4 KB every 0.2 s (each write gets through) costs its
+    recipient a 451 after 2 s; the other backend's recipient is saved"""
+    instance, start = fleet
+    a_inst = instance(["alice@example.com"])
+    a = start(a_inst)
+    fake = FakeBackend("slowread")
+    try:
+        p_inst = instance([])
+        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
+        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
+                            "userdb_host=127.0.0.1 "
+                            f"userdb_port={fake.port} userdb_proxy_timeout=2")
+        p_inst.write_passwd()
+        p = start(p_inst, extra="lmtp_proxy = yes\n")
+        body = SAMPLE + b"".join(b"%07d " % i + b"x" * 70 + b"\r\n"
+                                 for i in range(100000))
+        c = smtplib.LMTP("127.0.0.1", p.port, timeout=60)
+        c.ehlo("proxytest")
+        c.mail("sender@example.org")
+        assert c.rcpt("bob@example.com")[0] == 250
+        assert c.rcpt("alice@example.com")[0] == 250
+        began = time.monotonic()
+        code, text = c.data(body)
+        second = c.getreply()
+        took = time.monotonic() - began
+        c.quit()
+        assert code == 451 and b"4.4.0" in text, (code, text)
+        assert second[0] == 250, second
+        assert took < 8, took
+        assert len(a_inst.new_files("alice@example.com")) == 1
+        assert wait_for(lambda: "timed out sending the message" in
                         p_inst.log("loft.log"))
     finally:
         fake.close()

@@ -131,3 +131,23 @@ def test_tls_without_the_ca(fleet):
     assert got["carol@example.com"][0] == 250, got
     assert wait_for(lambda: "unable to get local issuer certificate" in
                     p_inst.log("loft.log")), p_inst.log("loft.log")
+
+
+def test_check_refuses_a_bad_ca_file(fleet):
+    """loftd --check reads the proxy's CAs as loft-lmtp would: a path with
+    no certificate is refused by name; without lmtp_proxy it is unused"""
+    from conftest import binary
+    instance, _ = fleet
+    inst = instance([])
+    bad = os.path.join(inst.root, "not-a-ca.pem")
+    with open(bad, "w") as f:
+        f.write("no certificate here\n")
+    for extra, want in [(f"lmtp_proxy = yes\nssl_client_ca_file = {bad}\n", 1),
+                        (f"ssl_client_ca_file = {bad}\n", 0)]:
+        inst.write_conf(extra=extra)
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == want, (extra, r.stderr)
+        if want:
+            assert f"ssl_client_ca_file: {bad}: no CA certificates read" in \
+                r.stderr, r.stderr
