@@ -272,71 +272,69 @@ def test_backend_failing_at_data(fleet, mode):
         fake.close()
 
 
-def test_trickling_backend_is_cut_at_the_deadline(fleet):
+@pytest.fixture
+def slow_fleet(fleet):
+    """alice on a loft backend, bob on a FakeBackend of the given mode
+    with proxy_timeout=2, and a proxy routing both: (alice's instance,
+    the proxy's instance, the proxy)"""
+    instance, start = fleet
+    fakes = []
+
+    def make(mode):
+        a_inst = instance(["alice@example.com"])
+        a = start(a_inst)
+        fakes.append(FakeBackend(mode))
+        p_inst = instance([])
+        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
+        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
+                            "userdb_host=127.0.0.1 "
+                            f"userdb_port={fakes[-1].port} userdb_proxy_timeout=2")
+        p_inst.write_passwd()
+        return a_inst, p_inst, start(p_inst, extra="lmtp_proxy = yes\n")
+    yield make
+    for f in fakes:
+        f.close()
+
+
+def test_trickling_backend_is_cut_at_the_deadline(slow_fleet):
     """proxy_timeout bounds a reply as a whole: a backend that sends its
     reply after the message a byte every 0.2 s, for ever, costs its
     recipient a 451 after proxy_timeout (2 s), not a worker thread for as
     long as it goes on; the other backend's recipient is saved"""
-    instance, start = fleet
-    a_inst = instance(["alice@example.com"])
-    a = start(a_inst)
-    fake = FakeBackend("trickle")
-    try:
-        p_inst = instance([])
-        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
-        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
-                            "userdb_host=127.0.0.1 "
-                            f"userdb_port={fake.port} userdb_proxy_timeout=2")
-        p_inst.write_passwd()
-        p = start(p_inst, extra="lmtp_proxy = yes\n")
-        began = time.monotonic()
-        got = transaction(p.port, ["alice@example.com", "bob@example.com"])
-        took = time.monotonic() - began
-        assert got["alice@example.com"][0] == 250, got
-        assert got["bob@example.com"][0] == 451, got
-        assert 2 <= took < 5, took
-        assert wait_for(lambda: "timed out waiting for a reply" in
-                        p_inst.log("loft.log"))
-    finally:
-        fake.close()
+    _, p_inst, p = slow_fleet("trickle")
+    began = time.monotonic()
+    got = transaction(p.port, ["alice@example.com", "bob@example.com"])
+    took = time.monotonic() - began
+    assert got["alice@example.com"][0] == 250, got
+    assert got["bob@example.com"][0] == 451, got
+    assert 2 <= took < 5, took
+    assert wait_for(lambda: "timed out waiting for a reply" in
+                    p_inst.log("loft.log"))
 
 
-def test_slow_reader_is_cut_at_the_deadline(fleet):
+def test_slow_reader_is_cut_at_the_deadline(slow_fleet):
     """proxy_timeout bounds sending the message as a whole: a backend that
     takes it in 4 KB every 0.2 s (each write gets through) costs its
     recipient a 451 after 2 s; the other backend's recipient is saved"""
-    instance, start = fleet
-    a_inst = instance(["alice@example.com"])
-    a = start(a_inst)
-    fake = FakeBackend("slowread")
-    try:
-        p_inst = instance([])
-        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
-        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
-                            "userdb_host=127.0.0.1 "
-                            f"userdb_port={fake.port} userdb_proxy_timeout=2")
-        p_inst.write_passwd()
-        p = start(p_inst, extra="lmtp_proxy = yes\n")
-        body = SAMPLE + b"".join(b"%07d " % i + b"x" * 70 + b"\r\n"
-                                 for i in range(100000))
-        c = smtplib.LMTP("127.0.0.1", p.port, timeout=60)
-        c.ehlo("proxytest")
-        c.mail("sender@example.org")
-        assert c.rcpt("bob@example.com")[0] == 250
-        assert c.rcpt("alice@example.com")[0] == 250
-        began = time.monotonic()
-        code, text = c.data(body)
-        second = c.getreply()
-        took = time.monotonic() - began
-        c.quit()
-        assert code == 451 and b"4.4.0" in text, (code, text)
-        assert second[0] == 250, second
-        assert took < 8, took
-        assert len(a_inst.new_files("alice@example.com")) == 1
-        assert wait_for(lambda: "timed out sending the message" in
-                        p_inst.log("loft.log"))
-    finally:
-        fake.close()
+    a_inst, p_inst, p = slow_fleet("slowread")
+    body = SAMPLE + b"".join(b"%07d " % i + b"x" * 70 + b"\r\n"
+                             for i in range(100000))
+    c = smtplib.LMTP("127.0.0.1", p.port, timeout=60)
+    c.ehlo("proxytest")
+    c.mail("sender@example.org")
+    assert c.rcpt("bob@example.com")[0] == 250
+    assert c.rcpt("alice@example.com")[0] == 250
+    began = time.monotonic()
+    code, text = c.data(body)
+    second = c.getreply()
+    took = time.monotonic() - began
+    c.quit()
+    assert code == 451 and b"4.4.0" in text, (code, text)
+    assert second[0] == 250, second
+    assert took < 8, took
+    assert len(a_inst.new_files("alice@example.com")) == 1
+    assert wait_for(lambda: "timed out sending the message" in
+                    p_inst.log("loft.log"))
 
 
 def test_backends_work_side_by_side(fleet):
