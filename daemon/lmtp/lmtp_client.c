@@ -428,6 +428,11 @@ void lmtp_client_free(struct lmtp_client **_client)
 	free(client);
 }
 
+const char *lmtp_client_tls_describe(struct lmtp_client *client)
+{
+	return client->tls != NULL ? tls_conn_describe(client->tls) : NULL;
+}
+
 unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client)
 {
 	return client->xclient;

@@ -58,6 +58,9 @@ int lmtp_client_read_reply(struct lmtp_client *client,
 int lmtp_client_write(const void *data, size_t len, void *context);
 /* lmtp_client_error - why the last lmtp_client_write() failed */
 const char *lmtp_client_error(const struct lmtp_client *client);
+/* lmtp_client_tls_describe - "TLSv1.3 with cipher ..." over TLS, NULL
+   in plaintext */
+const char *lmtp_client_tls_describe(struct lmtp_client *client);
 /* the XCLIENT attributes LHLO advertised (LMTP_XCLIENT_*, 0: none) */
 unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client);
 /* lmtp_client_xclient - send line (an XCLIENT command) and, pipelined,

@@ -381,10 +381,17 @@ static int backend_connect(struct lmtp_proxy *proxy,
 	    ((b->tls & LMTP_PROXY_TLS) != 0 &&
 	     !tls_client_require_valid_cert(lmtp_proxy_tls)))
 		tls.verify_host = NULL;
-	return lmtp_client_connect(b->host, b->port, proxy->lhlo_name,
-				   b->timeout_msecs,
-				   (b->tls & LMTP_PROXY_TLS) != 0 ? &tls : NULL,
-				   &b->client, error_r);
+	if (lmtp_client_connect(b->host, b->port, proxy->lhlo_name,
+				b->timeout_msecs,
+				(b->tls & LMTP_PROXY_TLS) != 0 ? &tls : NULL,
+				&b->client, error_r) < 0)
+		return -1;
+	if ((b->tls & LMTP_PROXY_TLS) != 0)
+		log_info("proxy: %s:%u: TLS: %s%s", b->host, b->port,
+			 lmtp_client_tls_describe(b->client),
+			 tls.verify_host == NULL ? " (certificate not checked)" :
+			 "");
+	return 0;
 }
 
 /* backend_mail - a connection with MAIL FROM accepted, or false with

@@ -97,6 +97,11 @@ def test_tls_to_backends(fleet):
                     p_inst.log("loft.log")), p_inst.log("loft.log")
     assert a_inst.log().count("TLS: TLSv1.3") >= 2
     assert "TLS: TLSv1.3" in b_inst.log()
+    # and the proxy logs each TLS connection it opened
+    log = p_inst.log()
+    assert f"proxy: localhost:{a_tls}: TLS: TLSv1.3" in log
+    assert f"proxy: 127.0.0.1:{b_tls}: TLS: TLSv1.3" in log and \
+        "(certificate not checked)" in log
 
     # ssl_client_require_valid_cert = no: as if every route said any-cert
     p.stop()
