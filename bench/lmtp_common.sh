@@ -3,9 +3,13 @@
 #   bench_users DIR            - DIR/users: user0..user99@example.com
 #   bench_loft_conf DIR PORT USERS - DIR/loft.conf: loftd with LMTP on PORT,
 #                                mail under DIR/vmail as nobody, fsync optimized
+#   bench_dovecot_conf DIR PORT USERS - DIR/dovecot.conf: Dovecot's LMTP
+#                                the same way (run/, state/, vmail/ in DIR)
 #   bench_blast PORT N S [PORT2] - N messages to the 100 users over PORT
 #                                (user50..user99 over PORT2 when given), S
 #                                sessions per smtp-source; prints seconds
+#   bench_source PORT U N S    - the smtp-source of one user of bench_blast
+#                                (4 KiB messages); a bench may redefine it
 
 bench_users() {
 	i=0
@@ -43,6 +47,48 @@ service lmtp {
 EOT
 }
 
+bench_dovecot_conf() {
+	mkdir -p "$1/vmail" "$1/run" "$1/state"
+	chown nobody:nogroup "$1/vmail"
+	cat > "$1/dovecot.conf" <<EOT
+base_dir = $1/run
+state_dir = $1/state
+log_path = $1/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+default_internal_user = root
+default_internal_group = root
+default_login_user = root
+first_valid_uid = 1
+first_valid_gid = 1
+mail_uid = nobody
+mail_gid = nogroup
+mail_home = $1/vmail/%d/%n
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $3
+}
+userdb {
+  driver = passwd-file
+  args = $3
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $2
+  }
+}
+EOT
+}
+
+bench_source() {
+	smtp-source -L -s "$4" -m "$3" -l 4096 -f sender@example.org \
+		-t "user$2@example.com" "127.0.0.1:$1"
+}
+
 bench_blast() {
 	start=$(date +%s.%N)
 	per=$(($2 / 100))
@@ -50,8 +96,7 @@ bench_blast() {
 	while [ $u -lt 100 ]; do
 		port=$1
 		[ $u -ge 50 ] && [ -n "${4:-}" ] && port=$4
-		smtp-source -L -s "$3" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$port" &
+		bench_source "$port" "$u" "$per" "$3" &
 		u=$((u + 1))
 		if [ $((u % 10)) -eq 0 ]; then wait; fi
 	done

@@ -45,6 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$top/bench/lmtp_common.sh"
+all="off on doff don"
 
 # the mail: kind K goes to the users with number % 10 == K
 mkdir -p "$t/mail"
@@ -108,23 +109,13 @@ X-Spam-Level: ************
 Subject: cheap pills
 EOT
 
-# blast PORT [SESSIONS] - n messages to user0..user99, their kind's
-# mail; seconds
-blast() {
-	start=$(date +%s.%N)
-	per=$((n / 100))
-	u=0
-	while [ $u -lt 100 ]; do
-		rcpt="user$u@example.com"
-		[ $((u % 10)) -eq 8 ] && rcpt="user$u+Shopping@example.com"
-		smtp-source -L -s "${2:-$sessions}" -m "$per" -F "$t/mail/$((u % 10))" \
-			-f sender@example.org -t "$rcpt" "127.0.0.1:$1" &
-		u=$((u + 1))
-		if [ $((u % 10)) -eq 0 ]; then wait; fi
-	done
-	wait
-	end=$(date +%s.%N)
-	echo "$end - $start" | bc -l
+# bench_source PORT U N S (for bench_blast): user U gets its kind's mail,
+# kind 8 plus-addressed
+bench_source() {
+	rcpt="user$2@example.com"
+	[ $(($2 % 10)) -eq 8 ] && rcpt="user$2+Shopping@example.com"
+	smtp-source -L -s "$4" -m "$3" -F "$t/mail/$(($2 % 10))" \
+		-f sender@example.org -t "$rcpt" "127.0.0.1:$1"
 }
 
 # homes with the personal script, owned by nobody (Pigeonhole writes
@@ -142,14 +133,8 @@ mkdir -p "$t/global"
 cp "$top/bench/sieve/before.sieve" "$t/global/before.sieve"
 /usr/bin/sievec "$t/global/before.sieve"
 
-bench_users "$t"
-port_off=$base port_on=$((base + 1)) port_doff=$((base + 2)) port_don=$((base + 3))
-for i in off on; do
-	eval "bench_loft_conf \"$t/$i\" \$port_$i \"$t/users\""
-	homes "$t/$i/vmail"
-	echo "sendmail_path = /bin/true" >> "$t/$i/loft.conf"
-done
-cat >> "$t/on/loft.conf" <<EOT
+# the same Sieve configuration for loft and Dovecot
+cat > "$t/sieve.conf" <<EOT
 protocol lmtp {
   mail_plugins = \$mail_plugins sieve
 }
@@ -157,57 +142,28 @@ plugin {
   sieve_before = $t/global/before.sieve
 }
 EOT
+bench_users "$t"
+port_off=$base port_on=$((base + 1)) port_doff=$((base + 2)) port_don=$((base + 3))
+for i in off on; do
+	eval "bench_loft_conf \"$t/$i\" \$port_$i \"$t/users\""
+	echo "sendmail_path = /bin/true" >> "$t/$i/loft.conf"
+done
 for i in doff don; do
-	mkdir -p "$t/$i/run" "$t/$i/state" "$t/$i/vmail"
-	homes "$t/$i/vmail"
-	eval "port=\$port_$i"
-	cat > "$t/$i/dovecot.conf" <<EOT
-base_dir = $t/$i/run
-state_dir = $t/$i/state
-log_path = $t/$i/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-default_internal_user = root
-default_internal_group = root
-default_login_user = root
-first_valid_uid = 1
-first_valid_gid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_home = $t/$i/vmail/%d/%n
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
+	eval "bench_dovecot_conf \"$t/$i\" \$port_$i \"$t/users\""
+	cat >> "$t/$i/dovecot.conf" <<EOT
 postmaster_address = postmaster@example.com
 sendmail_path = /bin/true
 namespace inbox {
   inbox = yes
   separator = /
 }
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $t/users
-}
-userdb {
-  driver = passwd-file
-  args = $t/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $port
-  }
-}
 EOT
 done
-cat >> "$t/don/dovecot.conf" <<EOT
-protocol lmtp {
-  mail_plugins = \$mail_plugins sieve
-}
-plugin {
-  sieve_before = $t/global/before.sieve
-}
-EOT
+cat "$t/sieve.conf" >> "$t/on/loft.conf"
+cat "$t/sieve.conf" >> "$t/don/dovecot.conf"
+for i in $all; do
+	homes "$t/$i/vmail"
+done
 for i in off on; do
 	"$top/build/bin/loftd" -c "$t/$i/loft.conf"
 done
@@ -216,18 +172,17 @@ for i in doff don; do
 done
 sleep 1
 
-all="off on doff don"
 # the warm-up round creates the folders one session per user: Dovecot
 # creating a folder's parent in two sessions at once fails one of them
 for i in $all; do
-	eval "blast \$port_$i 1" >/dev/null
+	eval "bench_blast \$port_$i $n 1" >/dev/null
 	eval "s_$i=0"
 done
 ratios=""
 r=0
 while [ $r -lt "$rounds" ]; do
 	for i in $all; do
-		eval "s=\$(blast \$port_$i)"
+		eval "s=\$(bench_blast \$port_$i $n $sessions)"
 		eval "s_$i=\$(echo \"\$s_$i + $s\" | bc -l)"
 		eval "round_$i=$s"
 	done
