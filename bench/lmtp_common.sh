@@ -20,20 +20,20 @@ bench_users() {
 	done
 }
 
-bench_loft_conf() {
+# bench_mail_conf DIR PORT USERS FILE - FILE with what the loft and Dovecot
+# configs share: mail as nobody under DIR/vmail, fsync optimized, the
+# users, the listener
+bench_mail_conf() {
 	mkdir -p "$1/vmail" "$1/run"
 	chown nobody:nogroup "$1/vmail"
-	cat > "$1/loft.conf" <<EOT
+	cat > "$4" <<EOT
 base_dir = $1/run
-log_path = $1/loft.log
+first_valid_uid = 1
 mail_uid = nobody
 mail_gid = nogroup
-first_valid_uid = 1
 mail_home = $1/vmail/%d/%n
 mail_location = maildir:~/Maildir
 mail_fsync = optimized
-lmtp_user_concurrency_limit = 0
-default_internal_user = nobody
 userdb {
   driver = passwd-file
   args = $3
@@ -47,11 +47,19 @@ service lmtp {
 EOT
 }
 
+bench_loft_conf() {
+	bench_mail_conf "$1" "$2" "$3" "$1/loft.conf"
+	cat >> "$1/loft.conf" <<EOT
+log_path = $1/loft.log
+lmtp_user_concurrency_limit = 0
+default_internal_user = nobody
+EOT
+}
+
 bench_dovecot_conf() {
-	mkdir -p "$1/vmail" "$1/run" "$1/state"
-	chown nobody:nogroup "$1/vmail"
-	cat > "$1/dovecot.conf" <<EOT
-base_dir = $1/run
+	mkdir -p "$1/state"
+	bench_mail_conf "$1" "$2" "$3" "$1/dovecot.conf"
+	cat >> "$1/dovecot.conf" <<EOT
 state_dir = $1/state
 log_path = $1/dovecot.log
 protocols = lmtp
@@ -60,26 +68,10 @@ ssl = no
 default_internal_user = root
 default_internal_group = root
 default_login_user = root
-first_valid_uid = 1
 first_valid_gid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_home = $1/vmail/%d/%n
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
 passdb {
   driver = passwd-file
   args = scheme=PLAIN $3
-}
-userdb {
-  driver = passwd-file
-  args = $3
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $2
-  }
 }
 EOT
 }
