@@ -111,6 +111,8 @@ int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 	if (msgid != NULL &&
 	    delivery_dupes_seen(ctx->home, dupeid.data, ctx->now, &error) > 0) {
 		ret = 0;
+	} else if (ctx->dry_run) {
+		ret = 1;
 	} else {
 		filtered(ctx->msg, &data);
 		ret = sendmail_send(ctx->set->sendmail_path, env->mail_from,
@@ -210,6 +212,10 @@ int delivery_sieve_send_vacation(const struct delivery_sieve_send *ctx,
 		strbuf_free(&key);
 		return 0;
 	}
+	if (ctx->dry_run) {
+		strbuf_free(&key);
+		return 1;
+	}
 	strbuf_init(&reply, 1024);
 	vacation_reply(ctx, act, sender, &reply);
 	ret = sendmail_send(ctx->set->sendmail_path, "", sender, reply.data,
@@ -243,8 +249,11 @@ void delivery_sieve_send_track(const struct delivery_sieve_send *ctx,
 			       const char *key, uint64_t seconds)
 {
 	const char *error;
-	char *dkey = xasprintf("duplicate %s", key);
+	char *dkey;
 
+	if (ctx->dry_run)
+		return;
+	dkey = xasprintf("duplicate %s", key);
 	if (delivery_dupes_mark(ctx->home, dkey, ctx->now + (time_t)seconds,
 				ctx->now, &error) < 0)
 		log_warning("sieve: %s", error);
