@@ -183,6 +183,17 @@ int main(int argc, char **argv)
 	if (userdb_validate(&set, &error) < 0)
 		log_fatal(EX_CONFIG, "%s", error);
 	log_configure_from(&set);
+	if (set.lmtp_proxy) {
+		struct tls_client *tls_client = NULL;
+
+		/* before dropping privileges (and a chroot): the CAs are read
+		   as root, as loftd reads the ssl_* files. A bad CA path costs
+		   the TLS routes their 451s, not the proxy its other
+		   recipients */
+		if (tls_client_create(&set, &tls_client, &error) < 0)
+			log_error("TLS to proxy backends: %s", error);
+		lmtp_proxy_set_tls(tls_client, tls_client == NULL ? error : NULL);
+	}
 	drop_privileges(&set, &env);
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -197,15 +208,6 @@ int main(int argc, char **argv)
 		log_debug("TLS: serving the certificate with serial %s",
 			  tls_server_cert_serial(tls));
 		lmtp_server_set_tls(ctx.server, tls);
-	}
-	if (set.lmtp_proxy) {
-		struct tls_client *tls_client = NULL;
-
-		/* a bad CA path costs the TLS routes their 451s, not the
-		   proxy its other recipients */
-		if (tls_client_create(&set, &tls_client, &error) < 0)
-			log_error("TLS to proxy backends: %s", error);
-		lmtp_proxy_set_tls(tls_client, tls_client == NULL ? error : NULL);
 	}
 	evloop_add_signal(ctx.loop, SIGTERM, on_signal, &ctx);
 	evloop_add_signal(ctx.loop, SIGINT, on_signal, &ctx);

@@ -81,6 +81,8 @@ def test_tls_to_backends(fleet):
         route("bert@example.com", "127.0.0.1", b_tls, "ssl=any-cert"),
     ]
     p_inst.write_passwd()
+    # read before loft-lmtp drops privileges: root's alone is enough
+    os.chmod(ca[0], 0o600)
     p = start(p_inst, extra=f"lmtp_proxy = yes\nssl_client_ca_file = {ca[0]}\n")
     got = transaction(p.port, ["alice@example.com", "bob@example.com",
                                "carol@example.com", "bert@example.com"])
