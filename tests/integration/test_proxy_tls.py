@@ -81,9 +81,11 @@ def test_tls_to_backends(fleet):
         route("bert@example.com", "127.0.0.1", b_tls, "ssl=any-cert"),
     ]
     p_inst.write_passwd()
-    # read before loft-lmtp drops privileges: root's alone is enough
+    # the proxy runs as nobody; it reads the CAs before dropping root's
+    # privileges, so a file only root can read is enough
     os.chmod(ca[0], 0o600)
-    p = start(p_inst, extra=f"lmtp_proxy = yes\nssl_client_ca_file = {ca[0]}\n")
+    p = start(p_inst, extra=f"lmtp_proxy = yes\nssl_client_ca_file = {ca[0]}\n",
+              service_extra="user = nobody")
     got = transaction(p.port, ["alice@example.com", "bob@example.com",
                                "carol@example.com", "bert@example.com"])
     for user in ("alice@example.com", "carol@example.com", "bert@example.com"):
