@@ -761,6 +761,9 @@ static void delivery_work(void *context)
 		req.autocreate = set->lda_mailbox_autocreate;
 		req.autosubscribe = set->lda_mailbox_autosubscribe;
 		req.fallback_to_inbox = true;
+		/* as_user stores as the user's uid, or (not root) as ours */
+		req.have_uid = true;
+		req.uid = rcpt->user->have_uid ? rcpt->user->uid : geteuid();
 		if (single && strcmp(set->lmtp_hdr_delivery_address, "none") != 0)
 			req.delivered_to = strcmp(set->lmtp_hdr_delivery_address,
 						  "original") == 0 ?

@@ -110,6 +110,30 @@ START_TEST(test_uids)
 }
 END_TEST
 
+/* a user's loft-lda reports its own uid's deliveries only */
+START_TEST(test_delivery_uid)
+{
+	/* nobody: its own uid, not another's, not none */
+	ck_assert_ptr_null(stats_peer_delivery_refusal(STATS_PEER_USER, 65534,
+						       true, 65534));
+	ck_assert_ptr_nonnull(stats_peer_delivery_refusal(STATS_PEER_USER, 65534,
+							  true, 1000));
+	ck_assert_ptr_nonnull(stats_peer_delivery_refusal(STATS_PEER_USER, 65534,
+							  true, 0));
+	ck_assert_ptr_nonnull(stats_peer_delivery_refusal(STATS_PEER_USER, 65534,
+							  false, 0));
+	/* root (a setuid-root loft-lda) and services: any */
+	ck_assert_ptr_null(stats_peer_delivery_refusal(STATS_PEER_USER, 0,
+						       true, 1000));
+	ck_assert_ptr_null(stats_peer_delivery_refusal(STATS_PEER_USER, 0,
+						       false, 0));
+	ck_assert_ptr_null(stats_peer_delivery_refusal(STATS_PEER_SERVICE, 8,
+						       true, 1000));
+	ck_assert_ptr_null(stats_peer_delivery_refusal(STATS_PEER_SERVICE, 8,
+						       false, 0));
+}
+END_TEST
+
 START_TEST(test_log_limit)
 {
 	struct stats_peer_logs *logs = stats_peer_logs_create();
@@ -146,6 +170,7 @@ static Suite *stats_peer_suite(void)
 	tcase_add_test(tc, test_parent_pid);
 	tcase_add_test(tc, test_process_uid);
 	tcase_add_test(tc, test_uids);
+	tcase_add_test(tc, test_delivery_uid);
 	tcase_add_test(tc, test_log_limit);
 	suite_add_tcase(s, tc);
 	return s;
