@@ -268,11 +268,13 @@ def open_transaction(d, data=False):
     if data:
         assert c.cmd("DATA")[0].startswith("354")
         c.send(b"Subject: cut short\r\n\r\nhalf a")
-    assert wait_for(lambda: [s for s in d.json("/api/v1/who?per_session=1")
-                             if s["service"] == "lmtp" and s["state"] == (
-                                 "DATA" if data else "RCPT TO")])
-    sid, = [s["session"] for s in d.json("/api/v1/who?per_session=1")
-            if s["service"] == "lmtp"]
+    state = "DATA" if data else "RCPT TO"
+
+    def sessions():
+        return [s["session"] for s in d.json("/api/v1/who?per_session=1")
+                if s["service"] == "lmtp" and s["state"] == state]
+    assert wait_for(sessions)
+    sid, = sessions()
     return c, sid
 
 
@@ -304,7 +306,7 @@ def test_kick_records_the_open_transactions_recipients(sd, inst):
     sd.start()
     for data in (False, True):
         c, sid = open_transaction(sd, data=data)
-        status, body = sd.post("/api/v1/kick", {"user": "user1@example.com"})
+        status, body = sd.post("/api/v1/kick", {"session": sid})
         assert status == 200 and body["count"] == 1, body
         assert c.line().startswith("421 4.3.2 ")
         assert c.closed()
