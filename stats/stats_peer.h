@@ -62,9 +62,10 @@ bool stats_peer_may_send(enum stats_peer_trust trust,
 /* stats_peer_delivery_refusal - NULL when a peer of trust and kernel uid
    peer_uid may report a delivery that ran as uid (has_uid false: none
    said), else why not. A user peer that is not root (loft-lda run by a
-   user) reports the deliveries of its own uid only, so a record in the
-   journal says which uid made it and no user puts one under another's
-   uid; root (a setuid-root loft-lda too) and services may report any. */
+   user) reports the deliveries of its own uid only, so no user puts a
+   record under another's uid (one that says none is recorded under the
+   peer's: stats_server); root (a setuid-root loft-lda too) and services
+   may report any. */
 const char *stats_peer_delivery_refusal(enum stats_peer_trust trust,
 					uid_t peer_uid, bool has_uid,
 					uint32_t uid);

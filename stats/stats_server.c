@@ -220,14 +220,19 @@ static const char *on_delivery(struct stats_peer *peer,
 	enum stats_reason reason = STATS_REASON_OTHER;
 	const char *refused;
 
-	if (peer->trust == STATS_PEER_USER) {
-		d.protocol = "lda";
-		d.pid = (unsigned int)peer->cred_pid;
-	}
 	refused = stats_peer_delivery_refusal(peer->trust, peer->uid,
 					      m->has_uid, m->uid);
 	if (refused != NULL)
 		return refused;
+	if (peer->trust == STATS_PEER_USER) {
+		d.protocol = "lda";
+		d.pid = (unsigned int)peer->cred_pid;
+		/* a user's record always says its uid */
+		if (peer->uid != 0) {
+			d.have_uid = true;
+			d.uid = (unsigned int)peer->uid;
+		}
+	}
 	if (!stats_metrics_protocol_parse(d.protocol, &protocol) ||
 	    !stats_metrics_result_parse(m->result, &result))
 		return "sent a delivery with an unknown protocol or result";

@@ -434,10 +434,11 @@ def journal(sd, session):
 def test_a_local_user_reports_deliveries_of_its_own_uid_only(sd, inst):
     """Issue 10 point 4, issue 11 point 4: a user's loft-lda may report
     the deliveries of its uid only. nobody claiming a delivery stored as
-    another uid (root's, or none said) is refused, counted and logged
-    once; what it may report carries its uid, so a fake "alice" delivery
-    shows uid 65534; loft-lda run by a user for itself is recorded with
-    that uid, a root one with the user's, LMTP's with the mail's owner."""
+    another uid (root's, 1000) is refused, counted and logged once; what
+    it may report carries its uid (also when it says none), so a fake
+    "alice" delivery shows uid 65534; loft-lda run by a user for itself is
+    recorded with that uid, a root one with the user's, LMTP's with the
+    mail's owner."""
     from test_loftadm import adm, ok
     owned = os.path.join(inst.root, "home-4242")
     os.mkdir(owned)
@@ -448,8 +449,8 @@ def test_a_local_user_reports_deliveries_of_its_own_uid_only(sd, inst):
     os.chmod(inst.passwd, 0o644)
     nobody = NOBODY.pw_uid
     before = sd.metric("loft_stats_events_dropped_total") or 0
-    # another uid, then no uid at all: the peer is dropped, nothing kept
-    for claim in (0, "none"):
+    # another uid: the peer is dropped, nothing kept
+    for claim in (0, 1000):
         got = forge(inst, claim, "alice@example.com")
         assert got["closed"], got
         assert journal(sd, got["session"]) == []
@@ -459,14 +460,15 @@ def test_a_local_user_reports_deliveries_of_its_own_uid_only(sd, inst):
     assert wait_for(lambda: "reported a delivery of another uid" in inst.log("loft.log"))
     log = inst.log("loft.log")
     assert f"uid {nobody} " in log
-    assert "reported a delivery without its uid" not in log, log
-    # its own uid: taken, and the record says who made it
-    got = forge(inst, nobody, "alice@example.com")
-    assert not got["closed"], got
-    assert wait_for(lambda: journal(sd, got["session"]))
-    rec, = journal(sd, got["session"])
-    assert (rec["user"], rec["service"], rec["pid"], rec["uid"]) == \
-        ("alice@example.com", "lda", got["pid"], nobody), rec
+    assert log.count("reported a delivery of another uid") == 1, log
+    # its own uid, or none: taken, and the record says who made it
+    for claim in (nobody, "none"):
+        got = forge(inst, claim, "alice@example.com")
+        assert not got["closed"], got
+        assert wait_for(lambda: journal(sd, got["session"]))
+        rec, = journal(sd, got["session"])
+        assert (rec["user"], rec["service"], rec["pid"], rec["uid"]) == \
+            ("alice@example.com", "lda", got["pid"], nobody), rec
     # a real loft-lda run by nobody (not setuid) for itself
     r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                         binary("loft-lda"), "-c", inst.conf, "-d", "user0@example.com"],
@@ -484,8 +486,8 @@ def test_a_local_user_reports_deliveries_of_its_own_uid_only(sd, inst):
     assert [(d["service"], d["uid"]) for d in saved("user0@example.com")] == [("lda", nobody)]
     assert [(d["service"], d["uid"]) for d in saved("owned@example.com")] == [("lda", 4242)]
     assert [(d["service"], d["uid"]) for d in saved("user1@example.com")] == [("lmtp", nobody)]
-    # nobody's own-uid report, its loft-lda and root's
-    assert sd.metric("loft_deliveries_total", protocol="lda", result="saved") == 3
+    # nobody's two reports, its loft-lda and root's
+    assert sd.metric("loft_deliveries_total", protocol="lda", result="saved") == 4
     # loftadm deliveries -f json says it too, from the disk journal
     recs = json.loads(ok(adm(inst, "deliveries", "--user", "alice@example.com", fmt="json")))
-    assert [r["uid"] for r in recs] == [nobody], recs
+    assert [r["uid"] for r in recs] == [nobody, nobody], recs

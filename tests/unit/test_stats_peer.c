@@ -122,7 +122,8 @@ static const struct {
 	{ STATS_PEER_USER, 65534, true, 65534, true },
 	{ STATS_PEER_USER, 65534, true, 1000, false },
 	{ STATS_PEER_USER, 65534, true, 0, false },
-	{ STATS_PEER_USER, 65534, false, 0, false },
+	/* recorded under the peer's uid */
+	{ STATS_PEER_USER, 65534, false, 0, true },
 	{ STATS_PEER_USER, 0, true, 1000, true },
 	{ STATS_PEER_USER, 0, false, 0, true },
 	{ STATS_PEER_SERVICE, 8, true, 1000, true },
