@@ -290,11 +290,13 @@ def ended_by_421(d, inst, sid, text):
     for r in recs:
         assert (r["result"], r["code"], r["enhanced_code"], r["text"], r["reason"]) == \
             ("tempfail", 421, "4.3.2", text, "other"), r
-    # a tempfail's delivery line is an error, in log_path
-    lines = [line for line in inst.log("loft.log").splitlines()
-             if sid in line and line.endswith(f": {text}")]
-    assert len(lines) == 2 and all(": Error: msgid=" in line for line in lines), \
-        inst.log("loft.log")
+    # a tempfail's delivery line is an error, in log_path (loft-log
+    # writes it in its own time)
+    def lines():
+        return [line for line in inst.log("loft.log").splitlines()
+                if sid in line and line.endswith(f": {text}")]
+    assert wait_for(lambda: len(lines()) == 2), inst.log("loft.log")
+    assert all(": Error: msgid=" in line for line in lines()), lines()
 
 
 @needs_root
