@@ -227,8 +227,11 @@ def test_a_local_user_reports_only_as_itself(sd, inst):
                     if s["session"] == "FAKEFAKEFAKEFAKEFAKE01"]
         assert wait_for(lambda: fake())
         assert fake()[0]["service"] == "lda" and fake()[0]["pid"] == pid
+        # the delivery is the frame after the session's: wait for it too
+        assert wait_for(lambda: sd.json("/api/v1/deliveries?session=FAKEFAKEFAKEFAKEFAKE01"))
         recs = sd.json("/api/v1/deliveries?session=FAKEFAKEFAKEFAKEFAKE01")
-        assert recs and all(r["service"] == "lda" and r["pid"] == pid for r in recs), recs
+        assert recs and all(r["service"] == "lda" and r["pid"] == pid and
+                            r["uid"] == NOBODY.pw_uid for r in recs), recs
         assert not sd.metric("loft_deliveries_total", protocol="lmtp", result="saved")
         errs = [e for e in sd.json("/api/v1/errors") if "injected" in e["msg"]]
         assert errs and errs[0]["service"] == "lda" and errs[0]["pid"] == pid, errs
