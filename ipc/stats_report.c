@@ -120,6 +120,8 @@ void stats_report_delivery(struct stats_client *client,
 	msg.sieve_actions = opt(d->sieve_actions);
 	msg.has_sieve_script_errors = d->sieve_script_errors > 0;
 	msg.sieve_script_errors = d->sieve_script_errors;
+	msg.has_uid = d->have_uid;
+	msg.uid = d->uid;
 	env.body_case = LOFT__ENVELOPE__BODY_DELIVERY;
 	env.delivery = &msg;
 	send_body(client, &env);

@@ -47,6 +47,9 @@ struct stats_report_delivery {
 	   when no script ran) */
 	const char *sieve, *sieve_actions;
 	unsigned int sieve_script_errors;
+	/* the uid the delivery ran as (delivery_request.uid) */
+	bool have_uid;
+	unsigned int uid;
 };
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);

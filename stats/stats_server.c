@@ -213,15 +213,25 @@ static const char *on_delivery(struct stats_peer *peer,
 		.enhanced_code = m->enhanced_code, .text = m->text,
 		.reason = m->reason, .size = m->size, .vsize = m->vsize,
 		.code = m->code, .duration_ms = m->duration_ms,
-		.sieve = m->sieve,
+		.sieve = m->sieve, .have_uid = m->has_uid, .uid = m->uid,
 	};
 	enum stats_protocol protocol;
 	enum stats_result result;
 	enum stats_reason reason = STATS_REASON_OTHER;
+	const char *refused;
 
+	refused = stats_peer_delivery_refusal(peer->trust, peer->uid,
+					      m->has_uid, m->uid);
+	if (refused != NULL)
+		return refused;
 	if (peer->trust == STATS_PEER_USER) {
 		d.protocol = "lda";
 		d.pid = (unsigned int)peer->cred_pid;
+		/* a user's record always says its uid */
+		if (peer->uid != 0) {
+			d.have_uid = true;
+			d.uid = (unsigned int)peer->uid;
+		}
 	}
 	if (!stats_metrics_protocol_parse(d.protocol, &protocol) ||
 	    !stats_metrics_result_parse(m->result, &result))

@@ -86,6 +86,11 @@ struct delivery_request {
 	const char *proxy_backend;
 	bool proxy_backend_up;
 	double proxy_backend_seconds;	/* its answer's time; 0: none */
+	/* the uid the delivery runs as: the stored mail's owner (loft-lda:
+	   its own uid until it has become the user); reported to loft-stats,
+	   which checks it against a loft-lda peer's own uid */
+	bool have_uid;
+	uid_t uid;
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the

@@ -31,6 +31,8 @@ static void on_delivery(const struct delivery_report *report, void *context)
 		.sieve_actions = report->out->sieve.actions[0] != '\0' ?
 			report->out->sieve.actions : NULL,
 		.sieve_script_errors = report->out->sieve.script_errors,
+		.have_uid = report->req->have_uid,
+		.uid = (unsigned int)report->req->uid,
 	};
 
 	(void)context;

@@ -536,6 +536,11 @@ int main(int argc, char **argv)
 	req.protocol = "lda";
 	req.session_id = lda_session_id;
 	req.start_mono_usecs = start;
+	/* who this run is: loft-stats takes a delivery from a loft-lda that
+	   is not root only for its own uid, so an outcome before the user
+	   is known says the uid that connected */
+	req.have_uid = true;
+	req.uid = geteuid();
 
 	if (opts.user != NULL) {
 		log_set_user(opts.user);
@@ -555,6 +560,8 @@ int main(int argc, char **argv)
 	log_set_user(user->username);
 	if (lda_become_user(&set, user, &out) < 0)
 		lda_exit(&out);
+	/* the mail is stored as the uid we run as now */
+	req.uid = geteuid();
 
 	msg = lda_read_message(&set, opts.path, &out);
 	if (msg == NULL)

@@ -100,15 +100,23 @@ static bool master_is_log_process(const struct master_process *proc)
 	return master_log_is_service(proc->service_name);
 }
 
-/* master_signal_services - send signo to every child but the log
-   service's processes */
-static void master_signal_services(struct master *m, int signo)
+/* master_signal_stopping - send signo to every child already told to
+   stop but the log service's processes: a later stage (loft-stats) still
+   waits for the services, or the outcomes they record as they end their
+   sessions (421 to open transactions) would miss the journal. The
+   number of processes signalled. */
+static unsigned int master_signal_stopping(struct master *m, int signo)
 {
+	unsigned int n = 0;
+
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (!master_is_log_process(proc))
+		if (proc->stopping && !master_is_log_process(proc)) {
 			(void)kill(proc->pid, signo);
+			n++;
+		}
 	}
+	return n;
 }
 
 /* master_stop_stage - when a child stops at shutdown: 0 the services,
@@ -203,9 +211,9 @@ static int64_t master_shutdown_timeout(struct evloop_timer *timer,
 static void master_shutdown(struct master *m, int signo)
 {
 	if (m->rt.shutting_down) {
-		log_info("received %s again, forwarding it to %u processes",
-			 master_signal_name(signo), m->rt.processes.count);
-		master_signal_services(m, SIGTERM);
+		log_info("received %s again, forwarded it to %u processes",
+			 master_signal_name(signo),
+			 master_signal_stopping(m, SIGTERM));
 		return;
 	}
 	log_info("received %s, shutting down", master_signal_name(signo));

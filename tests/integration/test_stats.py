@@ -256,6 +256,127 @@ def test_who_kick_with_and_without_key(sd, inst):
     assert status == 400
 
 
+def open_transaction(d, data=False):
+    """an LMTP session with two accepted recipients, in DATA when data:
+    (client, session id)"""
+    c = Raw(("127.0.0.1", d.port))
+    c.reply()
+    c.cmd("LHLO t")
+    assert c.cmd("MAIL FROM:<sender@example.org>")[0].startswith("250")
+    for user in ("user0@example.com", "user1@example.com"):
+        assert c.cmd(f"RCPT TO:<{user}>")[0].startswith("250")
+    if data:
+        assert c.cmd("DATA")[0].startswith("354")
+        c.send(b"Subject: cut short\r\n\r\nhalf a")
+    state = "DATA" if data else "RCPT TO"
+
+    def sessions():
+        return [s["session"] for s in d.json("/api/v1/who?per_session=1")
+                if s["service"] == "lmtp" and s["state"] == state]
+    assert wait_for(sessions)
+    sid, = sessions()
+    return c, sid
+
+
+def session_records(d, sid):
+    """the journal's records of session sid (ids may hold + and /)"""
+    return d.json("/api/v1/deliveries?session=" + urllib.parse.quote(sid, safe=""))
+
+
+def ended_by_421(d, inst, sid, text):
+    """the two recipients of session sid have a recorded 421 outcome"""
+    recs = session_records(d, sid)
+    assert sorted(r["rcpt"] for r in recs) == ["user0@example.com", "user1@example.com"], recs
+    for r in recs:
+        assert (r["result"], r["code"], r["enhanced_code"], r["text"], r["reason"]) == \
+            ("tempfail", 421, "4.3.2", text, "other"), r
+    # a tempfail's delivery line is an error, in log_path (loft-log
+    # writes it in its own time)
+    def lines():
+        return [line for line in inst.log("loft.log").splitlines()
+                if sid in line and line.endswith(f": {text}")]
+    assert wait_for(lambda: len(lines()) == 2), inst.log("loft.log")
+    assert all(": Error: msgid=" in line for line in lines()), lines()
+
+
+@needs_root
+def test_kick_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: a 421 that ends a transaction ends its accepted
+    recipients' chance, so each gets an outcome through the one path (log
+    line, journal, loft_deliveries_total{result="tempfail"}); before, a
+    kick after RCPT or during DATA left no trace of them."""
+    sd.start()
+    for data in (False, True):
+        c, sid = open_transaction(sd, data=data)
+        status, body = sd.post("/api/v1/kick", {"session": sid})
+        assert status == 200 and body["count"] == 1, body
+        assert c.line().startswith("421 4.3.2 ")
+        assert c.closed()
+        c.close()
+        assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+        ended_by_421(sd, inst, sid, "Session terminated by administrator")
+    assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 4
+    assert not sd.metric("loft_deliveries_total", protocol="lmtp", result="saved")
+    # nothing was stored
+    assert inst.new_files("user0@example.com") == inst.new_files("user1@example.com") == []
+
+
+@needs_root
+def test_shutdown_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: loftd stopped (SIGTERM twice: sessions end now)
+    while a transaction holds two recipients: each has a recorded 421
+    outcome, in the log and in the journal loft-stats keeps on disk."""
+    sd.start()
+    c, sid = open_transaction(sd)
+    sd.proc.send_signal(signal.SIGTERM)
+    assert wait_for(lambda: "finishing sessions in progress" in inst.log())
+    sd.proc.send_signal(signal.SIGTERM)
+    assert c.line().startswith("421 4.3.2 ")
+    c.close()
+    sd.proc.wait(timeout=30)
+    sd.stop()
+    sd.start()
+    assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+    ended_by_421(sd, inst, sid, "Service shutting down")
+    # counters survive a restart
+    assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
+
+
+@needs_root
+def test_idle_timeout_records_the_open_transactions_recipients(inst):
+    """Issue 9 point 5: a client silent in DATA is cut off with 421 4.4.2;
+    its accepted recipients are recorded with that outcome."""
+    d = StatsDaemon(inst, extra="lmtp_client_idle_timeout = 1 s\n")
+    try:
+        d.start()
+        c, sid = open_transaction(d, data=True)
+        assert c.line() == "421 4.4.2 testhost Disconnected for inactivity"
+        c.close()
+        assert wait_for(lambda: len(session_records(d, sid)) == 2)
+        recs = session_records(d, sid)
+        assert {(r["result"], r["code"], r["enhanced_code"], r["text"]) for r in recs} == \
+            {("tempfail", 421, "4.4.2", "Disconnected for inactivity")}, recs
+        assert d.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
+    finally:
+        d.stop()
+
+
+@needs_root
+def test_too_many_invalid_commands_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: the 421 after eleven invalid commands also ends
+    the open transaction's recipients, each with a recorded outcome."""
+    sd.start()
+    c, sid = open_transaction(sd)
+    for _ in range(10):
+        assert c.cmd("BOGUS")[0].startswith("500 ")
+    assert c.cmd("BOGUS")[0].startswith("421 4.7.0 ")
+    c.close()
+    assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+    recs = session_records(sd, sid)
+    assert {(r["result"], r["code"], r["enhanced_code"], r["text"]) for r in recs} == \
+        {("tempfail", 421, "4.7.0", "Too many invalid commands.")}, recs
+
+
 @needs_root
 def test_kick_disabled_without_configured_key(inst):
     d = StatsDaemon(inst, key="")
