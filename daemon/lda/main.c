@@ -481,6 +481,24 @@ static void lda_clear_env(char **home_r)
 	}
 }
 
+/* lda_fail_recorded - a run that ends before delivery_deliver (the user
+   unknown or not found, the ids not taken, the message unread) still ends
+   a recipient's chance: its outcome is logged, journaled and counted as
+   a delivery's is, then told as the exit code */
+static void LOFT_ATTR_NORETURN
+lda_fail_recorded(const struct loft_settings *set,
+		  const struct lda_options *opts, const char *user,
+		  struct delivery_request *req, const struct outcome *out)
+{
+	req->rcpt = opts->final_rcpt != NULL ? opts->final_rcpt :
+		opts->user != NULL ? opts->user : user;
+	req->orig_rcpt = opts->orig_rcpt != NULL ? opts->orig_rcpt : req->rcpt;
+	req->envelope_sender = opts->sender;
+	req->user = user;
+	delivery_log(set, req, NULL, NULL, 0, 0, out, out->text);
+	lda_exit(out);
+}
+
 int main(int argc, char **argv)
 {
 	struct lda_options opts;
@@ -544,28 +562,26 @@ int main(int argc, char **argv)
 
 	if (opts.user != NULL) {
 		log_set_user(opts.user);
-		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0) {
-			req.rcpt = opts.final_rcpt != NULL ? opts.final_rcpt :
-				opts.user;
-			req.orig_rcpt = opts.orig_rcpt != NULL ?
-				opts.orig_rcpt : req.rcpt;
-			req.envelope_sender = opts.sender;
-			req.user = opts.user;
-			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
-			lda_exit(&out);
-		}
+		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0)
+			lda_fail_recorded(&set, &opts, opts.user, &req, &out);
 	} else if (lda_system_user(&set, env_home, &user, &out) < 0) {
-		lda_exit(&out);
+		char who[32];
+
+		/* the invoking user; without a passwd entry, its uid */
+		lda_caller(&caller, NULL);
+		snprintf(who, sizeof(who), "uid %u", (unsigned int)getuid());
+		lda_fail_recorded(&set, &opts, caller != NULL ? caller : who,
+				  &req, &out);
 	}
 	log_set_user(user->username);
 	if (lda_become_user(&set, user, &out) < 0)
-		lda_exit(&out);
+		lda_fail_recorded(&set, &opts, user->username, &req, &out);
 	/* the mail is stored as the uid we run as now */
 	req.uid = geteuid();
 
 	msg = lda_read_message(&set, opts.path, &out);
 	if (msg == NULL)
-		lda_exit(&out);
+		lda_fail_recorded(&set, &opts, user->username, &req, &out);
 
 	sender = lda_sender(opts.sender, msg);
 	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
