@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	struct stats_server *server;
 	const char *config_path = LOFT_CONFIG_PATH, *error;
 	char *state_path;
-	int c, ret, http_fd;
+	int c, ret, http_fd = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* the journal and the counters name users and senders: every file
@@ -224,12 +224,15 @@ int main(int argc, char **argv)
 						 on_master_gone, &ctx);
 		/* one process serves every reporter: never ask for more */
 		service_child_report(ctx.child, 0, 1, 0);
-		start_http(&ctx, http_fd);
 	} else {
 		start_standalone(server, &set);
 	}
-	/* as the internal user: the journal file is its own */
+	/* as the internal user: the journal file is its own; before the
+	   loop first runs (start_http's wait for loftd), so that no
+	   delivery reported meanwhile is left out of it */
 	stats_persist_open(server);
+	if (env.service != NULL)
+		start_http(&ctx, http_fd);
 	if (!ctx.quit && evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 
