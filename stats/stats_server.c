@@ -261,6 +261,23 @@ static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 				       m->session_id, m->user, m->text);
 }
 
+/* seen_advance - claim the part of count beyond *seen: in one atomic
+   step, since the retiring and the new loft-stats share *seen (in
+   stats_state) and may both read a report of loftd's for a moment; the
+   difference, or 0 */
+static uint64_t seen_advance(uint64_t *seen, uint64_t count)
+{
+	uint64_t old = __atomic_load_n(seen, __ATOMIC_SEQ_CST);
+
+	while (count > old) {
+		if (__atomic_compare_exchange_n(seen, &old, count, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return count - old;
+	}
+	return 0;
+}
+
 /* on_log_write_failures - counted, and one recent error that says why */
 static void on_log_write_failures(struct stats_server *server,
 				  const Loft__LogWriteFailures *m)
@@ -282,6 +299,7 @@ static void on_master_status(struct stats_peer *peer,
 	struct stats_server *server = peer->server;
 	uint8_t *buf;
 	size_t len = loft__master_status__get_packed_size(m);
+	uint64_t seen_start;
 
 	/* keep a private copy: pack and unpack */
 	buf = xmalloc(len);
@@ -297,21 +315,21 @@ static void on_master_status(struct stats_peer *peer,
 	/* the counts only grow while one loftd runs: add the difference
 	   (in one step - the report says how many, not the loop); what was
 	   seen survives loft-stats restarts in the state file */
-	if (m->start_usecs != server->persist->master_start_usecs) {
-		server->persist->master_start_usecs = m->start_usecs;
-		server->persist->reloads_ok_seen = 0;
-		server->persist->reloads_failed_seen = 0;
+	seen_start = __atomic_load_n(&server->persist->master_start_usecs,
+				     __ATOMIC_SEQ_CST);
+	if (m->start_usecs != seen_start &&
+	    __atomic_compare_exchange_n(&server->persist->master_start_usecs,
+					&seen_start, m->start_usecs, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&server->persist->reloads_ok_seen, 0,
+				 __ATOMIC_SEQ_CST);
+		__atomic_store_n(&server->persist->reloads_failed_seen, 0,
+				 __ATOMIC_SEQ_CST);
 	}
-	if (m->reloads_ok > server->persist->reloads_ok_seen) {
-		stats_metrics_reload(server->metrics, true,
-				     m->reloads_ok - server->persist->reloads_ok_seen);
-		server->persist->reloads_ok_seen = m->reloads_ok;
-	}
-	if (m->reloads_failed > server->persist->reloads_failed_seen) {
-		stats_metrics_reload(server->metrics, false, m->reloads_failed -
-				     server->persist->reloads_failed_seen);
-		server->persist->reloads_failed_seen = m->reloads_failed;
-	}
+	stats_metrics_reload(server->metrics, true, seen_advance(
+		&server->persist->reloads_ok_seen, m->reloads_ok));
+	stats_metrics_reload(server->metrics, false, seen_advance(
+		&server->persist->reloads_failed_seen, m->reloads_failed));
 }
 
 static void on_concurrency(struct stats_peer *peer,
