@@ -94,6 +94,24 @@ int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms);
    loop thread only */
 void ipc_conn_flush_soon(struct ipc_conn *conn);
 
+/* Hand-over (a retiring loft-stats, its reporters): the side that goes
+   away calls ipc_conn_shutdown_output() and keeps reading; its peer sees
+   EOF between two frames (ipc_conn_peer_finished() in on_close), may go
+   on queueing (sends on such a closed connection are still taken) and
+   writes the rest with ipc_conn_write_rest() before it frees the
+   connection, so nothing it sent is lost. */
+/* ipc_conn_shutdown_output - write what is queued (no waiting), then
+   shutdown(SHUT_WR): from now on nothing is sent (sends are dropped and
+   counted), input goes on until the peer closes; loop thread only */
+void ipc_conn_shutdown_output(struct ipc_conn *conn);
+/* ipc_conn_peer_finished - the connection closed because the peer ended
+   its side between two frames */
+bool ipc_conn_peer_finished(const struct ipc_conn *conn);
+/* ipc_conn_write_rest - after such a close, write what is queued for up
+   to timeout_ms (loop thread); 0 when all of it went, -1 otherwise (or
+   when the peer did not finish in order) */
+int ipc_conn_write_rest(struct ipc_conn *conn, unsigned int timeout_ms);
+
 bool ipc_conn_is_closed(const struct ipc_conn *conn);
 /* ipc_conn_close_reason - why it closed, or NULL while open */
 const char *ipc_conn_close_reason(const struct ipc_conn *conn);

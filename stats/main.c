@@ -58,14 +58,16 @@ struct stats_main {
 	bool quit;
 };
 
-/* stop_poll - stop once no HTTP request waits for loftd, or at the
-   deadline */
+/* stop_poll - stop once no HTTP request waits for loftd and every
+   reporter has handed over (sent us its last events and closed), or at
+   the deadline */
 static int64_t stop_poll(struct evloop_timer *timer, void *context)
 {
 	struct stats_main *ctx = context;
 
 	(void)timer;
-	if (stats_server_busy(ctx->server) &&
+	if ((stats_server_busy(ctx->server) ||
+	     stats_server_draining(ctx->server)) &&
 	    evloop_now_msecs(ctx->loop) < ctx->stop_deadline)
 		return STATS_MAIN_STOP_POLL_MSECS;
 	ctx->stop_timer = NULL;

@@ -856,8 +856,27 @@ bool stats_server_busy(struct stats_server *server)
 	return busy || stats_http_in_flight(server->http) > 0;
 }
 
+bool stats_server_draining(struct stats_server *server)
+{
+	bool draining;
+
+	pthread_mutex_lock(&server->lock);
+	draining = server->peers != NULL;
+	pthread_mutex_unlock(&server->lock);
+	return draining;
+}
+
 void stats_server_stopping(struct stats_server *server)
 {
+	/* the reporters hand over to the next loft-stats: each sees our
+	   end close, writes what it still has and closes its own */
+	pthread_mutex_lock(&server->lock);
+	for (struct stats_peer *peer = server->peers; peer != NULL;
+	     peer = peer->next) {
+		if (peer->conn != NULL)
+			ipc_conn_shutdown_output(peer->conn);
+	}
+	pthread_mutex_unlock(&server->lock);
 	stats_http_quiesce(server->http);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);
