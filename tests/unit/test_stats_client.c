@@ -362,6 +362,7 @@ END_TEST
 struct reconnect_state {
 	struct test_server *srv;
 	unsigned int connects;
+	unsigned int want;	/* for reconnects_done */
 };
 
 /* on_reconnect - re-announce the one live session */
@@ -381,21 +382,13 @@ static void on_reconnect(struct stats_client *client, void *context)
 	stats_client_send(client, &env);
 }
 
-/* two_connects - done() for run_until: the client reconnected twice */
-static bool two_connects(void *context)
+/* reconnects_done - done() for run_until: the connect callback ran
+   st->want times */
+static bool reconnects_done(void *context)
 {
 	const struct reconnect_state *st = context;
 
-	return st->connects >= 2;
-}
-
-/* reconnected - done() for run_until: connected again once (the first
-   connection calls no connect callback) */
-static bool reconnected(void *context)
-{
-	const struct reconnect_state *st = context;
-
-	return st->connects >= 1;
+	return st->connects >= st->want;
 }
 
 START_TEST(test_absent_then_dropped_report)
@@ -434,7 +427,8 @@ START_TEST(test_absent_then_dropped_report)
 	   connection instead of being lost */
 	ipc_conn_free(&srv.peers[0]);
 	srv.n_peers = 0;
-	run_until(loop, two_connects, &st);
+	st.want = 2;
+	run_until(loop, reconnects_done, &st);
 	for (i = 0; i < 3; i++)
 		send_numbered(client, "gap", i);
 	wait_msgs(&srv, 8);
@@ -488,7 +482,8 @@ START_TEST(test_handover)
 	/* sent before the client's loop sees the end: the old connection */
 	for (i = 0; i < 3; i++)
 		send_numbered(client, "late", i);
-	run_until(loop, reconnected, &st);
+	st.want = 1;
+	run_until(loop, reconnects_done, &st);
 	for (i = 0; i < 2; i++)
 		send_numbered(client, "next", i);
 	wait_msgs(&srv, 8);
