@@ -7,11 +7,14 @@
  * stats-writer (reports from loft-lmtp, loft-lda, loftd), admin (loftadm)
  * and, when configured, the inet listener http. Started by hand with -c it
  * opens base_dir/stats-writer itself and the http listener of `service
- * stats` if the config has one. Counters and sessions live in memory: a restart
- * starts the counters from zero and the services announce their live
- * sessions again; deliveries and recent errors are also kept on disk
- * (state_dir/journal.db, stats_persist.h). Runs as default_internal_user
- * (never root), after its sockets are open.
+ * stats` if the config has one. Sessions live in memory (the services
+ * announce them again to a new loft-stats); counters and debug masks in
+ * base_dir/stats-state (stats_state.h); deliveries and recent errors are
+ * also kept on disk (state_dir/journal.db, stats_persist.h). Retired by a
+ * reload (SIGUSR2) or stopped, it hands its reporters over to the next
+ * loft-stats (stats_server_stopping) and exits once they have all
+ * closed. Runs as default_internal_user (never root), after its sockets
+ * are open.
  */
 #include <errno.h>
 #include <getopt.h>
