@@ -453,6 +453,29 @@ int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
 	return ipc_conn_drain_output(conn, timeout_ms, false);
 }
 
+int ipc_conn_wait_peer_hello(struct ipc_conn *conn, unsigned int timeout_ms)
+{
+	long long deadline = (long long)clock_monotonic_msecs() + timeout_ms, left;
+	struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+	bool gone;
+
+	while (conn->peer_hello == NULL) {
+		if (atomic_load(&conn->closed))
+			return -1;
+		left = deadline - (long long)clock_monotonic_msecs();
+		if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+			return -1;
+		/* as the io callback would: on_close may free conn */
+		conn->busy++;
+		ipc_conn_read(conn);
+		gone = conn->free_requested || atomic_load(&conn->closed);
+		ipc_conn_release(conn);
+		if (gone)
+			return -1;
+	}
+	return 0;
+}
+
 bool ipc_conn_peer_finished(const struct ipc_conn *conn)
 {
 	return atomic_load(&conn->peer_finished);

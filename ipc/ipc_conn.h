@@ -89,6 +89,11 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
    socket (loop thread, or any thread without a loop); 0 when it is empty,
    -1 when time ran out or the socket failed */
 int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms);
+/* ipc_conn_wait_peer_hello - loop thread, loop not running: read (and
+   dispatch) what the peer sends until its Hello is in, for up to
+   timeout_ms; 0 once it is, -1 on timeout or close (on_close may have
+   freed the connection then) */
+int ipc_conn_wait_peer_hello(struct ipc_conn *conn, unsigned int timeout_ms);
 /* ipc_conn_flush_soon - write what is queued at the end of this loop
    iteration instead of after batch_msecs (a request someone waits for);
    loop thread only */

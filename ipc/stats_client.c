@@ -315,11 +315,25 @@ int stats_client_flush(struct stats_client *client, unsigned int timeout_ms)
 
 	if (client->loop != NULL) {
 		/* the loop thread alone frees the connection, so it may
-		   wait without the lock that worker threads' sends need */
+		   wait without the lock that worker threads' sends need.
+		   First loft-stats' Hello: it is sent once loft-stats has
+		   looked at who we are (a connection opened by a hand-over
+		   may wait in the listener's queue), and a process that is
+		   gone by then could not be told from a stranger */
+		uint64_t deadline = clock_monotonic_msecs() + timeout_ms, now;
+
 		stats_client_lock(client);
 		conn = client->conn;
 		stats_client_unlock(client);
-		return conn == NULL ? -1 : ipc_conn_flush(conn, timeout_ms);
+		if (conn != NULL && ipc_conn_peer_hello(conn) == NULL &&
+		    ipc_conn_wait_peer_hello(conn, timeout_ms) < 0) {
+			stats_client_lock(client);
+			conn = client->conn;
+			stats_client_unlock(client);
+		}
+		now = clock_monotonic_msecs();
+		return conn == NULL ? -1 : ipc_conn_flush(conn,
+			now < deadline ? (unsigned int)(deadline - now) : 0);
 	}
 	stats_client_lock(client);
 	ret = client->conn == NULL ? -1 :

@@ -373,23 +373,30 @@ static void on_reload_result(struct stats_server *server,
 /* master_child - pid is a process of service that loftd started: in
    its last report, or (a process younger than that report) a child of
    loftd according to /proc */
+/* loftd_child - whether pid is a child of loftd now, per /proc */
+static bool loftd_child(const struct stats_server *server, pid_t pid)
+{
+	pid_t ppid;
+
+	return server->master_pid > 0 &&
+		stats_peer_parent_pid(pid, &ppid) == 0 &&
+		ppid == server->master_pid;
+}
+
 static bool master_child(struct stats_server *server, const char *service,
-			 pid_t pid)
+			 const struct stats_peer *peer)
 {
 	const Loft__MasterStatus *st = server->master_status;
-	pid_t ppid;
 
 	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
 		if (strcmp(st->services[i]->name, service) != 0)
 			continue;
 		for (size_t j = 0; j < st->services[i]->n_pids; j++) {
-			if (st->services[i]->pids[j] == (uint32_t)pid)
+			if (st->services[i]->pids[j] == (uint32_t)peer->cred_pid)
 				return true;
 		}
 	}
-	return server->master_pid > 0 &&
-		stats_peer_parent_pid(pid, &ppid) == 0 &&
-		ppid == server->master_pid;
+	return peer->loftd_child || loftd_child(server, peer->cred_pid);
 }
 
 /* on_hello - what the peer's credentials allow; NULL, or why it must go */
@@ -418,7 +425,7 @@ static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
 	case LOFT__ROLE__ROLE_SERVICE:
 		if (server->peer_uids != NULL &&
 		    stats_peer_uids_match(server->peer_uids, service, peer->uid) &&
-		    master_child(server, service, peer->cred_pid)) {
+		    master_child(server, service, peer)) {
 			peer->trust = STATS_PEER_SERVICE;
 			break;
 		}
@@ -665,6 +672,9 @@ static void peer_add(struct stats_server *server, int client)
 		close(client);
 		return;
 	}
+	/* judged now, before our Hello goes out: a reporter that waits for
+	   it (stats_client_flush) is alive for this look */
+	peer->loftd_child = loftd_child(server, cred.pid);
 	/* only root's processes get the default queue: what we send a
 	   user's peer is small, and it may not read it */
 	if (peer->uid != 0)
