@@ -391,6 +391,20 @@ static bool reconnects_done(void *context)
 	return st->connects >= st->want;
 }
 
+/* reporting_client - a loop-mode loft-lmtp client of srv that
+   re-announces one session on every reconnect, counted in st */
+static struct stats_client *reporting_client(struct test_server *srv,
+					     struct reconnect_state *st)
+{
+	struct stats_client *client;
+
+	st->srv = srv;
+	client = stats_client_create(srv->loop, srv->path,
+				     LOFT__ROLE__ROLE_SERVICE, "lmtp");
+	stats_client_set_connect_callback(client, on_reconnect, st);
+	return client;
+}
+
 START_TEST(test_absent_then_dropped_report)
 {
 	struct evloop *loop = evloop_create();
@@ -400,10 +414,7 @@ START_TEST(test_absent_then_dropped_report)
 	unsigned int i;
 
 	server_init(&srv, loop);
-	st.srv = &srv;
-	client = stats_client_create(loop, srv.path, LOFT__ROLE__ROLE_SERVICE,
-				     "lmtp");
-	stats_client_set_connect_callback(client, on_reconnect, &st);
+	client = reporting_client(&srv, &st);
 	ck_assert(!stats_client_is_connected(client));
 	for (i = 0; i < 5; i++)
 		send_numbered(client, "lost", i);
@@ -473,10 +484,7 @@ START_TEST(test_handover)
 
 	server_init(&srv, loop);
 	server_listen(&srv, true);
-	st.srv = &srv;
-	client = stats_client_create(loop, srv.path, LOFT__ROLE__ROLE_SERVICE,
-				     "lmtp");
-	stats_client_set_connect_callback(client, on_reconnect, &st);
+	client = reporting_client(&srv, &st);
 	wait_msgs(&srv, 1);
 	ipc_conn_shutdown_output(srv.peers[0]);
 	/* sent before the client's loop sees the end: the old connection */
