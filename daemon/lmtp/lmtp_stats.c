@@ -313,7 +313,10 @@ static void reannounce_slots(struct lmtp_stats *stats,
 	for (size_t i = 0; trans != NULL && limit > 0 && i < trans->rcpt_count; i++) {
 		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
-		if (rcpt->duplicate_of < 0 && rcpt->user != NULL)
+		/* as lmtp_transaction_free releases them: a relayed
+		   recipient holds no slot here */
+		if (rcpt->duplicate_of < 0 && rcpt->user != NULL &&
+		    !rcpt->proxied)
 			concurrency_send_acquire(stats, ++stats->next_id, session,
 						 rcpt->user->username, 0);
 	}
