@@ -50,6 +50,8 @@ struct admin_command {
 	const char *const *last_values;	/* allowed values of the last arg */
 	const struct admin_view *view, *view_one; /* view_one: with -1 */
 	admin_local_t *local;
+	/* how -H asks it over HTTP; NULL: not available with -H */
+	const struct admin_fleet_route *http;
 };
 
 /* The command's arguments after checking. */
@@ -61,6 +63,18 @@ struct admin_args {
 };
 
 static admin_local_t admin_stop;
+
+/* The HTTP API's routes for the commands -H runs (spec section 7). */
+static const struct admin_fleet_route admin_http_who = { "GET", "/api/v1/who" };
+static const struct admin_fleet_route admin_http_kick = { "POST", "/api/v1/kick" };
+static const struct admin_fleet_route admin_http_deliveries = {
+	"GET", "/api/v1/deliveries",
+};
+static const struct admin_fleet_route admin_http_services = {
+	"GET", "/api/v1/services",
+};
+static const struct admin_fleet_route admin_http_stats = { "GET", "/api/v1/stats" };
+static const struct admin_fleet_route admin_http_errors = { "GET", "/api/v1/errors" };
 
 static const struct admin_option admin_log_errors_options[] = {
 	{ "--since", ADMIN_CHECK_DURATION }, { "--limit", ADMIN_CHECK_NUMBER },
@@ -136,8 +150,17 @@ static const struct admin_column admin_services_columns[] = {
 	{ "restarts", "restarts", ADMIN_COLUMN_TEXT },
 	{ "listeners", "listeners", ADMIN_COLUMN_TEXT },
 };
+static const struct admin_column admin_backends_columns[] = {
+	{ "backend", "backend", ADMIN_COLUMN_TEXT },
+	{ "up", "up", ADMIN_COLUMN_TEXT },
+	{ "deliveries", "deliveries", ADMIN_COLUMN_LABELS },
+};
+static const struct admin_view admin_view_backends = {
+	.rows_key = "backends", ADMIN_COLUMNS(admin_backends_columns),
+};
 static const struct admin_view admin_view_services = {
 	.rows_key = "services", ADMIN_COLUMNS(admin_services_columns),
+	.next = &admin_view_backends,
 };
 
 static const struct admin_column admin_deliveries_columns[] = {
@@ -166,55 +189,59 @@ static const struct admin_view admin_view_debug = {
 static const struct admin_command admin_commands[] = {
 	{ "debug", "debug", "<user mask> on|off",
 	  "debug logging for matching users' deliveries, at run time",
-	  NULL, false, 2, 2, admin_on_off, &admin_view_debug, NULL, NULL },
+	  NULL, false, 2, 2, admin_on_off, &admin_view_debug, NULL, NULL, NULL },
 	{ "deliver-test", NULL, "<user>",
 	  "send a test message through the running LMTP service",
-	  NULL, false, 1, 1, NULL, NULL, NULL, admin_deliver_test_run },
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_deliver_test_run, NULL },
 	{ "deliveries", "deliveries",
 	  "[--user <mask>] [--sender <addr>] [--msgid <id>] [--session <id>] "
 	  "[--result saved|rejected|tempfail] [--since <dur>] [--until <dur>] "
 	  "[--limit <n>]",
 	  "delivery outcomes from the journal (on disk: kept stats_journal_max_age)",
 	  admin_deliveries_options, false, 0, 0, NULL,
-	  &admin_view_deliveries, NULL, NULL },
+	  &admin_view_deliveries, NULL, NULL, &admin_http_deliveries },
 	{ "kick", "kick", "<user mask>|<ip/bits>|<session> [...]",
 	  "end matching sessions (the peer gets 421 4.3.2)",
-	  NULL, false, 1, UINT_MAX, NULL, &admin_view_kick, NULL, NULL },
+	  NULL, false, 1, UINT_MAX, NULL, &admin_view_kick, NULL, NULL,
+	  &admin_http_kick },
 	{ "log errors", "log-errors", "[--since <dur>] [--limit <n>]",
 	  "recent warnings and errors",
 	  admin_log_errors_options, false, 0, 0, NULL, &admin_view_errors,
-	  NULL, NULL },
+	  NULL, NULL, &admin_http_errors },
 	{ "log reopen", "log-reopen", "", "reopen the log files (logrotate)",
-	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
+	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL, NULL },
 	{ "log test", "log-test", "", "log one line at each level",
-	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
+	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL, NULL },
 	{ "quota get", NULL, "<user>",
 	  "quota usage and limits, as doveadm quota get",
-	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_get_run },
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_get_run, NULL },
 	{ "quota recalc", NULL, "<user>",
 	  "count the user's mail again and rewrite maildirsize",
-	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_recalc_run },
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_quota_recalc_run, NULL },
 	{ "reload", "reload", "", "reload the configuration",
-	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
+	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL, NULL },
 	{ "service status", "service-status", "",
-	  "per service: processes, limits, restarts, listeners",
-	  NULL, false, 0, 0, NULL, &admin_view_services, NULL, NULL },
+	  "per service: processes, limits, restarts, listeners; the LMTP "
+	  "proxy's backends: up, deliveries",
+	  NULL, false, 0, 0, NULL, &admin_view_services, NULL, NULL,
+	  &admin_http_services },
 	{ "sieve test", NULL, "<user> <message file>",
-	  "run the user's active Sieve script on a message, print its actions",
-	  NULL, false, 2, 2, NULL, NULL, NULL, admin_sieve_test_run },
+	  "run the Sieve scripts a delivery runs on a message, print their actions",
+	  NULL, false, 2, 2, NULL, NULL, NULL, admin_sieve_test_run, NULL },
 	{ "stats dump", "stats-dump", "", "counters and histograms",
-	  NULL, false, 0, 0, NULL, &admin_view_stats, NULL, NULL },
+	  NULL, false, 0, 0, NULL, &admin_view_stats, NULL, NULL,
+	  &admin_http_stats },
 	{ "stats reset", "stats-reset", "", "reset the counters and histograms",
-	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL },
+	  NULL, false, 0, 0, NULL, &admin_view_ok, NULL, NULL, NULL },
 	{ "stop", NULL, "", "stop loftd and wait until it is gone",
-	  NULL, false, 0, 0, NULL, NULL, NULL, admin_stop },
+	  NULL, false, 0, 0, NULL, NULL, NULL, admin_stop, NULL },
 	{ "user", NULL, "<user>",
 	  "userdb lookup: fields, uid/gid, home and mailbox path",
-	  NULL, false, 1, 1, NULL, NULL, NULL, admin_user_run },
+	  NULL, false, 1, 1, NULL, NULL, NULL, admin_user_run, NULL },
 	{ "who", "who", "[-1] [<user mask>|<ip/bits>|<session> ...]",
 	  "live sessions, grouped by user; -1: one line per session",
 	  NULL, true, 0, UINT_MAX, NULL, &admin_view_who, &admin_view_who_one,
-	  NULL },
+	  NULL, &admin_http_who },
 };
 
 /* admin_command_first_len - the length of name's first word */
@@ -261,7 +288,8 @@ void admin_usage(FILE *out, const char *group)
 	size_t width = 0, glen = group != NULL ? strlen(group) : 0;
 
 	fprintf(out, "usage: loftadm [-c <config>] [--socket <path>] "
-		"[-f table|flow|tab|json] <command> [<args>]\n"
+		"[-H <host>[,<host>...] | --fleet]\n"
+		"               [-f table|flow|tab|json] <command> [<args>]\n"
 		"       loftadm help [<command>]\n"
 		"       loftadm --version\n\n");
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(admin_commands); i++) {
@@ -503,6 +531,18 @@ static int admin_remote(const struct admin_context *ctx,
 	if (cmd->view_one != NULL && a->remote_count > 0 &&
 	    strcmp(a->remote[0], "-1") == 0)
 		view = cmd->view_one;
+	if (ctx->fleet != NULL) {
+		struct admin_fleet_call call = {
+			.name = cmd->name, .route = cmd->http,
+			.options = a->remote,
+			.option_count = a->remote_count - a->positional_count,
+			.positional = a->positional,
+			.positional_count = a->positional_count, .view = view,
+		};
+
+		return admin_fleet_run(ctx->set, ctx->config_error, ctx->fleet,
+				       ctx->format, &call);
+	}
 	ret = admin_call(ctx, cmd->remote, a->remote, a->remote_count, &reply);
 	if (ret != 0)
 		return ret;
@@ -545,6 +585,9 @@ int admin_command_run(const struct admin_context *ctx,
 
 	if (ret == 1)
 		ret = EX_OK;
+	else if (ret == 0 && ctx->fleet != NULL && cmd->http == NULL)
+		ret = admin_usage_error(cmd, "%s: not available with -H or "
+			"--fleet (it works on this host only)", cmd->name);
 	else if (ret == 0 && cmd->local != NULL)
 		ret = cmd->local(ctx, a.positional, a.positional_count);
 	else if (ret == 0)

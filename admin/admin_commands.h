@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "admin_client.h"
+#include "admin_fleet.h"
 #include "admin_format.h"
 #include "settings.h"
 
@@ -22,6 +23,8 @@ struct admin_context {
 	const char *base_dir;		 /* NULL: unknown (no readable config) */
 	const char *socket_path;	 /* NULL: no --socket and no config */
 	bool socket_guessed;		 /* from a config the parser refused */
+	/* -H/--fleet: ask these hosts' HTTP APIs; NULL: the local host */
+	const struct admin_fleet_target *fleet;
 	enum admin_format format;
 };
 

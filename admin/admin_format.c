@@ -447,20 +447,12 @@ static void admin_format_vertical(FILE *out, json_object *rows)
 	}
 }
 
-void admin_format_print(FILE *out, enum admin_format format,
-			json_object *doc, const struct admin_view *view)
+/* admin_format_print_rows - rows (an array of records) per format and
+   view; never the json format, which prints documents */
+static void admin_format_print_rows(FILE *out, enum admin_format format,
+				    json_object *rows,
+				    const struct admin_view *view)
 {
-	json_object *rows;
-
-	if (format == ADMIN_FORMAT_JSON) {
-		fprintf(out, "%s\n", json_object_to_json_string_ext(doc,
-			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			JSON_C_TO_STRING_NOSLASHESCAPE));
-		return;
-	}
-	if (format == ADMIN_FORMAT_TABLE && view->table_quiet)
-		return;
-	rows = admin_format_rows(doc, view);
 	switch (format) {
 	case ADMIN_FORMAT_FLOW:
 		admin_format_flow(out, rows);
@@ -479,5 +471,139 @@ void admin_format_print(FILE *out, enum admin_format format,
 	case ADMIN_FORMAT_JSON:
 		break;
 	}
+}
+
+/* admin_format_json - doc pretty-printed */
+static void admin_format_json(FILE *out, json_object *doc)
+{
+	fprintf(out, "%s\n", json_object_to_json_string_ext(doc,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* admin_format_next - whether view->next is to be printed after view
+   (it has records in one of the answers; table and flow only), and the
+   empty line before it in table format */
+static bool admin_format_next(FILE *out, enum admin_format format,
+			      const struct admin_host_answer *answers,
+			      size_t count, const struct admin_view *view)
+{
+	bool any = false;
+
+	if (view->next == NULL || format == ADMIN_FORMAT_TAB ||
+	    format == ADMIN_FORMAT_JSON)
+		return false;
+	for (size_t i = 0; i < count && !any; i++) {
+		json_object *rows;
+
+		if (answers[i].doc == NULL)
+			continue;
+		rows = admin_format_rows(answers[i].doc, view->next);
+		any = json_object_array_length(rows) > 0;
+		json_object_put(rows);
+	}
+	if (any && format == ADMIN_FORMAT_TABLE)
+		fputc('\n', out);
+	return any;
+}
+
+void admin_format_print(FILE *out, enum admin_format format,
+			json_object *doc, const struct admin_view *view)
+{
+	const struct admin_host_answer one = { .doc = doc };
+	json_object *rows;
+
+	if (format == ADMIN_FORMAT_JSON) {
+		admin_format_json(out, doc);
+		return;
+	}
+	if (format == ADMIN_FORMAT_TABLE && view->table_quiet)
+		return;
+	rows = admin_format_rows(doc, view);
+	admin_format_print_rows(out, format, rows, view);
 	json_object_put(rows);
+	if (admin_format_next(out, format, &one, 1, view))
+		admin_format_print(out, format, doc, view->next);
+}
+
+/* admin_format_host_json - [{"host": H, "answer": DOC} or {"host": H,
+   "error": TEXT}, ...] */
+static void admin_format_host_json(FILE *out,
+				   const struct admin_host_answer *answers,
+				   size_t count)
+{
+	json_object *all = json_object_new_array();
+
+	for (size_t i = 0; i < count; i++) {
+		json_object *item = json_object_new_object();
+
+		json_object_object_add(item, "host",
+				       json_object_new_string(answers[i].host));
+		if (answers[i].doc != NULL)
+			json_object_object_add(item, "answer",
+					       json_object_get(answers[i].doc));
+		else
+			json_object_object_add(item, "error", json_object_new_string(
+				answers[i].error != NULL ? answers[i].error : ""));
+		json_object_array_add(all, item);
+	}
+	admin_format_json(out, all);
+	json_object_put(all);
+}
+
+void admin_format_print_hosts(FILE *out, enum admin_format format,
+			      const struct admin_host_answer *answers,
+			      size_t count, const struct admin_view *view)
+{
+	static const struct admin_column host_column = {
+		"host", "host", ADMIN_COLUMN_TEXT,
+	};
+	struct admin_view hosts_view = *view;
+	struct admin_column *columns;
+	json_object *rows;
+
+	if (format == ADMIN_FORMAT_JSON) {
+		admin_format_host_json(out, answers, count);
+		return;
+	}
+	if (format == ADMIN_FORMAT_TABLE && view->table_quiet)
+		return;
+	/* every host's records, each with its host first */
+	rows = json_object_new_array();
+	for (size_t i = 0; i < count; i++) {
+		json_object *host_rows;
+
+		if (answers[i].doc == NULL)
+			continue;
+		host_rows = admin_format_rows(answers[i].doc, view);
+		for (size_t r = 0; r < json_object_array_length(host_rows); r++) {
+			json_object *row = json_object_new_object();
+
+			json_object_object_add(row, "host",
+					       json_object_new_string(answers[i].host));
+			json_object_object_foreach(json_object_array_get_idx(host_rows, r),
+						   key, value) {
+				if (strcmp(key, "host") != 0)
+					json_object_object_add(row, key,
+							       json_object_get(value));
+			}
+			json_object_array_add(rows, row);
+		}
+		json_object_put(host_rows);
+	}
+	columns = xcalloc(view->column_count + 1, sizeof(*columns));
+	columns[0] = host_column;
+	for (size_t c = 0; c < view->column_count; c++)
+		columns[c + 1] = view->columns[c];
+	hosts_view.rows_key = NULL;
+	hosts_view.scalar_key = NULL;
+	if (view->column_count > 0) {
+		hosts_view.columns = columns;
+		hosts_view.column_count = view->column_count + 1;
+	}
+	admin_format_print_rows(out, format, rows, &hosts_view);
+	free(columns);
+	json_object_put(rows);
+	if (admin_format_next(out, format, answers, count, view))
+		admin_format_print_hosts(out, format, answers, count, view->next);
 }

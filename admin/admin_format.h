@@ -52,6 +52,11 @@ struct admin_view {
 	bool table_quiet;
 	/* table format prints this line instead of an empty table, or NULL */
 	const char *table_empty;
+	/* NULL, or a further section of the same document (service status:
+	   the proxy's backends), printed after this one by table (after an
+	   empty line) and flow when it has records; tab prints one table,
+	   json has it all */
+	const struct admin_view *next;
 };
 
 /* admin_format_parse - "table", "flow", "tab" or "json"; false if none */
@@ -60,5 +65,21 @@ bool admin_format_parse(const char *name, enum admin_format *format_r);
 /* admin_format_print - write doc per format and view to out */
 void admin_format_print(FILE *out, enum admin_format format,
 			json_object *doc, const struct admin_view *view);
+
+/* One host's answer for admin_format_print_hosts. */
+struct admin_host_answer {
+	const char *host;	/* as the operator named it */
+	json_object *doc;	/* the answer, or NULL: the host failed */
+	const char *error;	/* why doc is NULL */
+};
+
+/* admin_format_print_hosts - several hosts' answers as one: the table,
+   flow and tab formats show every host's records with a first field
+   `host` (hosts without an answer are left out: the caller reports
+   them); json prints [{"host": H, "answer": DOC} | {"host": H,
+   "error": TEXT}, ...] */
+void admin_format_print_hosts(FILE *out, enum admin_format format,
+			      const struct admin_host_answer *answers,
+			      size_t count, const struct admin_view *view);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * loftadm - loft's doveadm-style admin CLI (spec section 7).
  *
- * `loftadm [-c FILE] [--socket PATH] [-f table|flow|tab|json] COMMAND
- * [ARGS]`. The config is read only to find base_dir (the admin socket is
+ * `loftadm [-c FILE] [--socket PATH] [-H HOST[,HOST...] | --fleet]
+ * [-f table|flow|tab|json] COMMAND [ARGS]`. With -H or --fleet, who,
+ * kick, deliveries, service status, stats dump and log errors ask those
+ * hosts' HTTP APIs (admin_fleet.h) instead of the local admin socket. The config is read only to find base_dir (the admin socket is
  * base_dir/admin) and, for `user` and `deliver-test`, the userdbs and the
  * LMTP listeners; with --socket loftadm works with no config readable,
  * and a config with errors still gives its base_dir.
@@ -30,7 +32,11 @@ struct admin_options {
 	const char *config_path;
 	const char *socket_path;
 	enum admin_format format;
+	struct admin_fleet_target fleet;
 };
+
+/* getopt_long's code of --fleet (no short form) */
+#define ADMIN_OPT_FLEET 256
 
 /* admin_help - `help [COMMAND]` and -h: usage on stdout, exit 0; an
    unknown command's name is a usage error */
@@ -65,6 +71,8 @@ static int admin_parse_options(int argc, char **argv,
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "fleet", no_argument, NULL, ADMIN_OPT_FLEET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -74,13 +82,19 @@ static int admin_parse_options(int argc, char **argv,
 	opts->config_path = LOFT_CONFIG_PATH;
 	opts->format = ADMIN_FORMAT_TABLE;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:f:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:f:hH:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			opts->config_path = optarg;
 			break;
 		case 's':
 			opts->socket_path = optarg;
+			break;
+		case 'H':
+			opts->fleet.hosts = optarg;
+			break;
+		case ADMIN_OPT_FLEET:
+			opts->fleet.all = true;
 			break;
 		case 'f':
 			if (!admin_format_parse(optarg, &opts->format)) {
@@ -100,13 +114,18 @@ static int admin_parse_options(int argc, char **argv,
 			return -1;
 		default:
 			fprintf(stderr, "loftadm: %s: %s\n",
-				optopt != 0 && strchr("cf", optopt) != NULL ?
+				optopt != 0 && strchr("cfH", optopt) != NULL ?
 				"option needs a value" : "unknown option",
 				argv[optind - 1]);
 			admin_usage(stderr, NULL);
 			*exit_r = EX_USAGE;
 			return -1;
 		}
+	}
+	if (opts->fleet.all && opts->fleet.hosts != NULL) {
+		fprintf(stderr, "loftadm: -H and --fleet exclude each other\n");
+		*exit_r = EX_USAGE;
+		return -1;
 	}
 	if (optind == argc) {
 		admin_usage(stderr, NULL);
@@ -157,6 +176,8 @@ int main(int argc, char **argv)
 	}
 	ctx.config_path = opts.config_path;
 	ctx.format = opts.format;
+	if (opts.fleet.hosts != NULL || opts.fleet.all)
+		ctx.fleet = &opts.fleet;
 	if (config_load(opts.config_path, "lmtp", &set, &error) == 0) {
 		ctx.set = &set;
 		base_dir = xstrdup(set.base_dir);

@@ -8,6 +8,7 @@
 #
 # user0..user49@example.com live on backend 1, user50..user99 on backend 2;
 # maildir, mail_fsync = optimized, 4 KiB messages from smtp-source -L,
+# the backends trusting the proxies' XCLIENT (login_trusted_networks),
 # SESSIONS sessions per smtp-source (default 10), MESSAGES per measured
 # round (default 2000), two interleaved rounds each. Needs root.
 set -eu
@@ -37,6 +38,9 @@ trap cleanup EXIT
 bench_users "$t"
 bench_loft_conf "$t/b1" "$b1" "$t/users"
 bench_loft_conf "$t/b2" "$b2" "$t/users"
+# the backends trust the proxies: both send XCLIENT before each transaction
+echo "login_trusted_networks = 127.0.0.1" >> "$t/b1/loft.conf"
+echo "login_trusted_networks = 127.0.0.1" >> "$t/b2/loft.conf"
 # the proxies' users: where each one lives
 : > "$t/routes"
 i=0

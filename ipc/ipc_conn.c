@@ -293,6 +293,7 @@ int ipc_conn_create(struct evloop *loop, int fd,
 	conn->outq = ipc_outq_create(set->queue_max != 0 ? set->queue_max :
 				     IPC_CONN_QUEUE_DEFAULT);
 	conn->decoder = ipc_decoder_create();
+	ipc_decoder_set_max(conn->decoder, set->frame_max);
 	conn->on_message = set->on_message;
 	conn->on_close = set->on_close;
 	conn->context = set->context;
@@ -496,6 +497,11 @@ void ipc_conn_shutdown_output(struct ipc_conn *conn)
 	atomic_store(&conn->output_shut, true);
 	(void)shutdown(conn->fd, SHUT_WR);
 	ipc_conn_want_write(conn, false);
+}
+
+void ipc_conn_set_frame_max(struct ipc_conn *conn, size_t max)
+{
+	ipc_decoder_set_max(conn->decoder, max);
 }
 
 bool ipc_conn_is_closed(const struct ipc_conn *conn)

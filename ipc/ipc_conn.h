@@ -55,6 +55,8 @@ struct ipc_conn_settings {
 	const char *service;
 	/* outgoing queue bound in bytes; 0: IPC_CONN_QUEUE_DEFAULT */
 	size_t queue_max;
+	/* longest frame accepted from the peer; 0: IPC_FRAME_MAX */
+	size_t frame_max;
 	/* ipc_conn_send() may be called from other threads (needs a loop) */
 	bool threaded;
 	/* loop mode: queued frames are written this long after the first
@@ -116,6 +118,11 @@ bool ipc_conn_peer_finished(const struct ipc_conn *conn);
    to timeout_ms (loop thread); 0 when all of it went, -1 otherwise (or
    when the peer did not finish in order) */
 int ipc_conn_write_rest(struct ipc_conn *conn, unsigned int timeout_ms);
+
+/* ipc_conn_set_frame_max - the longest frame accepted from the peer from
+   now on (0: IPC_FRAME_MAX), e.g. once its Hello proved who it is; loop
+   thread only */
+void ipc_conn_set_frame_max(struct ipc_conn *conn, size_t max);
 
 bool ipc_conn_is_closed(const struct ipc_conn *conn);
 /* ipc_conn_close_reason - why it closed, or NULL while open */

@@ -19,6 +19,8 @@
 struct ipc_decoder {
 	struct strbuf buf;
 	size_t pos;
+	/* the longest frame body accepted (ipc_decoder_set_max) */
+	size_t max;
 	/* the first decode error, or NULL */
 	char *error;
 };
@@ -80,7 +82,13 @@ struct ipc_decoder *ipc_decoder_create(void)
 	struct ipc_decoder *dec = xcalloc(1, sizeof(*dec));
 
 	strbuf_init(&dec->buf, 256);
+	dec->max = IPC_FRAME_MAX;
 	return dec;
+}
+
+void ipc_decoder_set_max(struct ipc_decoder *dec, size_t max)
+{
+	dec->max = max == 0 || max > IPC_FRAME_MAX ? IPC_FRAME_MAX : max;
 }
 
 void ipc_decoder_free(struct ipc_decoder **_dec)
@@ -185,10 +193,10 @@ int ipc_decoder_next(struct ipc_decoder *dec, Loft__Envelope **env_r,
 	p = (const unsigned char *)dec->buf.data + dec->pos;
 	size = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
 	       (size_t)p[3];
-	if (size == 0 || size > IPC_FRAME_MAX) {
+	if (size == 0 || size > dec->max) {
 		snprintf(error, sizeof(error),
-			 "frame length %zu out of range (1..%u)", size,
-			 IPC_FRAME_MAX);
+			 "frame length %zu out of range (1..%zu)", size,
+			 dec->max);
 		return ipc_decoder_fail(dec, error_r, error);
 	}
 	if (avail - IPC_FRAME_HEADER_SIZE < size)

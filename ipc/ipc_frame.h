@@ -4,7 +4,7 @@
  * IPC_FRAME_MAX bytes of body. The encoder appends whole frames to a
  * strbuf; the streaming decoder takes byte chunks of any size and yields
  * complete envelopes one at a time. Decoding is strict: a declared length
- * of 0 or above IPC_FRAME_MAX, a body protobuf-c cannot unpack (including
+ * of 0 or above IPC_FRAME_MAX (or the decoder's lower maximum), a body protobuf-c cannot unpack (including
  * missing required fields) or an envelope with no body is an error, after
  * which the decoder refuses all further input (the peer must be dropped).
  * Handshake helpers live in ipc_envelope.h, included here.
@@ -30,7 +30,12 @@ struct ipc_decoder;
 int ipc_frame_encode(const Loft__Envelope *env, struct strbuf *out,
 		     const char **error_r);
 
+/* ipc_decoder_create - a decoder taking frames of up to IPC_FRAME_MAX */
 struct ipc_decoder *ipc_decoder_create(void);
+/* ipc_decoder_set_max - from now on a frame whose declared length is
+   above max is an error (0, or above IPC_FRAME_MAX: IPC_FRAME_MAX); a
+   peer that is not trusted cannot make us buffer a megabyte */
+void ipc_decoder_set_max(struct ipc_decoder *dec, size_t max);
 /* ipc_decoder_free - also frees the bytes still buffered; sets *dec = NULL */
 void ipc_decoder_free(struct ipc_decoder **dec);
 /* ipc_decoder_feed - buffer size more bytes; 0, or -1 with *error_r set

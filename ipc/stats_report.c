@@ -111,8 +111,14 @@ void stats_report_delivery(struct stats_client *client,
 	msg.proxy_backend = opt(d->proxy_backend);
 	msg.has_proxy_backend_up = d->proxy_backend != NULL;
 	msg.proxy_backend_up = d->proxy_backend_up;
+	msg.has_proxy_backend_seconds = d->proxy_backend_seconds > 0;
+	msg.proxy_backend_seconds = d->proxy_backend_seconds;
 	msg.has_storage_write_seconds = d->storage_seconds > 0;
 	msg.storage_write_seconds = d->storage_seconds;
+	msg.sieve = opt(d->sieve);
+	msg.sieve_actions = opt(d->sieve_actions);
+	msg.has_sieve_script_errors = d->sieve_script_errors > 0;
+	msg.sieve_script_errors = d->sieve_script_errors;
 	env.body_case = LOFT__ENVELOPE__BODY_DELIVERY;
 	env.delivery = &msg;
 	send_body(client, &env);

@@ -42,6 +42,11 @@ struct stats_report_delivery {
 	double storage_seconds;
 	const char *proxy_backend;	/* relayed: "host:port", else NULL */
 	bool proxy_backend_up;
+	double proxy_backend_seconds;	/* the backend's answer time; 0: none */
+	/* Sieve: summary, action names, failed scripts (NULL, NULL, 0
+	   when no script ran) */
+	const char *sieve, *sieve_actions;
+	unsigned int sieve_script_errors;
 };
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);

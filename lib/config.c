@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "dovecot_settings.h"
+#include "http_client.h"
 #include "mail_plugins.h"
 #include "path.h"
 #include "quota_settings.h"
@@ -43,6 +44,7 @@ enum config_section_type {
 	CONFIG_SECTION_LISTENER,
 	CONFIG_SECTION_USERDB,
 	CONFIG_SECTION_PLUGIN,
+	CONFIG_SECTION_FLEET,	/* fleet { NAME = URL }: loftadm -H */
 	CONFIG_SECTION_FOREIGN,	/* Dovecot's, not used by loft: see
 				   enum config_foreign_kind */
 };
@@ -71,6 +73,7 @@ static const struct config_section_kind config_section_kinds[] = {
 	{ "service", CONFIG_SECTION_SERVICE, CONFIG_SECTION_TOP, 0 },
 	{ "userdb", CONFIG_SECTION_USERDB, CONFIG_SECTION_TOP, 0 },
 	{ "plugin", CONFIG_SECTION_PLUGIN, CONFIG_SECTION_TOP, 0 },
+	{ "fleet", CONFIG_SECTION_FLEET, CONFIG_SECTION_TOP, 0 },
 	{ "unix_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_UNIX },
 	{ "fifo_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_FIFO },
 	{ "inet_listener", CONFIG_SECTION_LISTENER, CONFIG_SECTION_SERVICE, LISTENER_INET },
@@ -736,6 +739,27 @@ static bool config_loft_key(const struct config_section *sec, const char *key)
 		dovecot_setting_find(extras, key) == NULL;
 }
 
+/* config_fleet_member - NAME = URL in fleet { }: a host loftadm -H
+   asks, by name (a URL as http_url_parse reads it, default port 9190) */
+static int config_fleet_member(struct config_ctx *ctx, const char *path,
+			       unsigned int line, const char *key,
+			       const char *value, bool expand)
+{
+	struct http_url url;
+	const char *error;
+
+	if (config_final_value(ctx, path, line, value, expand, &value) < 0)
+		return -1;
+	if (key[strcspn(key, ",/:[]")] != '\0')
+		return config_error(ctx, path, line, "fleet: %s: a host name "
+				    "may not hold , / : [ or ]", key);
+	if (http_url_parse(value, HTTP_API_DEFAULT_PORT, &url, &error) < 0)
+		return config_error(ctx, path, line, "fleet: %s = %s: %s",
+				    key, value, error);
+	kvlist_set(&ctx->set->fleet, key, value);
+	return 0;
+}
+
 /* config_key_value - one key = raw line in the current section */
 static int config_key_value(struct config_ctx *ctx, const struct config_file *file,
 			    unsigned int line, const char *key, const char *raw)
@@ -802,6 +826,8 @@ static int config_key_value(struct config_ctx *ctx, const struct config_file *fi
 		strbuf_appendf(&ctx->scratch, "%s:%u", path, line);
 		kvlist_set(&ctx->plugin_where, key, ctx->scratch.data);
 		return 0;
+	case CONFIG_SECTION_FLEET:
+		return config_fleet_member(ctx, path, line, key, value, expand);
 	case CONFIG_SECTION_TOP:
 	case CONFIG_SECTION_FOREIGN:
 		break;
@@ -1099,10 +1125,11 @@ static int config_section_open(struct config_ctx *ctx,
 		config_open_userdb(ctx, file->path, line, name, &sec);
 		break;
 	case CONFIG_SECTION_PLUGIN:
+	case CONFIG_SECTION_FLEET:
 		if (name[0] != '\0')
 			ret = config_error(ctx, file->path, line,
-					   "Unexpected name for plugin section: %s",
-					   name);
+					   "Unexpected name for %s section: %s",
+					   keyword, name);
 		break;
 	case CONFIG_SECTION_TOP:
 	case CONFIG_SECTION_FOREIGN:
@@ -1362,6 +1389,34 @@ static int config_validate_plugins(struct config_ctx *ctx)
 	return 0;
 }
 
+static const char *config_plugin_check_name;
+static config_plugin_check_t *config_plugin_check;
+
+void config_set_plugin_check(const char *plugin, config_plugin_check_t *check)
+{
+	config_plugin_check_name = plugin;
+	config_plugin_check = check;
+}
+
+/* config_validate_plugin_check - the registered plugin's settings, with
+   the line of the one at fault */
+static int config_validate_plugin_check(struct config_ctx *ctx)
+{
+	const char *key = NULL, *where;
+	char *error = NULL;
+	int ret;
+
+	if (config_plugin_check == NULL || ctx->protocol == NULL ||
+	    !mail_plugins_has(ctx->set->mail_plugins, config_plugin_check_name))
+		return 0;
+	if (config_plugin_check(&ctx->set->plugin, &key, &error) == 0)
+		return 0;
+	where = key == NULL ? NULL : kvlist_get(&ctx->plugin_where, key);
+	ret = config_error(ctx, where != NULL ? where : "plugin", 0, "%s", error);
+	free(error);
+	return ret;
+}
+
 /* config_quota_lookup - a plugin { } value for quota_settings_read,
    with %% and the variables expanded for a sample user */
 static const char *config_quota_lookup(const char *key, void *context)
@@ -1502,6 +1557,8 @@ static int config_validate(struct config_ctx *ctx)
 				    "Unknown mail storage in mail_location: %s",
 				    loc);
 	}
+	if (config_validate_plugin_check(ctx) < 0)
+		return -1;
 	return config_validate_quota(ctx);
 }
 

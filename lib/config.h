@@ -35,4 +35,16 @@ int config_load_string(const char *name, const char *text,
 		       const char *protocol, struct loft_settings *set,
 		       const char **error_r);
 
+/* config_plugin_check_t - a check of the plugin { } settings of a mail
+   plugin whose code lives outside lib/ (the Sieve plugin's): 0, or -1
+   with *key_r (the setting at fault, for its FILE:LINE) and *error_r
+   (malloced) */
+struct kvlist;
+typedef int config_plugin_check_t(const struct kvlist *plugin,
+				  const char **key_r, char **error_r);
+/* config_set_plugin_check - run check on every load for protocol lda or
+   lmtp whose mail_plugins names plugin (one check per process; programs
+   that run the plugin register it before loading) */
+void config_set_plugin_check(const char *plugin, config_plugin_check_t *check);
+
 #endif

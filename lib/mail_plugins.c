@@ -12,9 +12,10 @@
 
 #define MAIL_PLUGINS_NAME_MAX 64
 
-/* Plugins loft implements itself (Sieve adds its name when it lands). */
+/* Plugins loft implements itself. */
 static const char *const mail_plugins_implemented[] = {
 	"quota",
+	"sieve",
 	NULL
 };
 

@@ -4,7 +4,8 @@
  *
  * Like Dovecot's: 16 bytes (time, pid, randomness) in base64 without
  * padding, 22 characters. Transactions and recipients append ":T<n>" and
- * ":R<n>" suffixes.
+ * ":R<n>" suffixes; an LMTP proxy's nth backend of a transaction derives
+ * its transaction's ids from "<transaction id>:P<n>" (XCLIENT SESSION).
  */
 #ifndef LOFT_SESSION_ID_H
 #define LOFT_SESSION_ID_H

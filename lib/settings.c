@@ -75,6 +75,10 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, haproxy_trusted_networks, "",
 	  "Addresses and CIDR ranges allowed to send a PROXY header to a "
 	  "haproxy = yes listener (empty: none; others are disconnected)"),
+	G(STR, login_trusted_networks, "",
+	  "Addresses and CIDR ranges of LMTP proxies allowed to send XCLIENT "
+	  "(the original client's address, the proxy's session id and the hop "
+	  "count; empty: none)"),
 	G(STR, mail_temp_dir, "/tmp",
 	  "Directory for temporary copies of incoming mail"),
 
@@ -170,6 +174,9 @@ const struct setting_def loft_setting_defs[] = {
 	  "Create the mailbox given with -m when it does not exist"),
 	G(BOOL, lda_mailbox_autosubscribe, "no",
 	  "Subscribe to mailboxes created by autocreate"),
+	G(STR, sendmail_path, "/usr/sbin/sendmail",
+	  "Program that sends the mail Sieve's redirect and vacation make "
+	  "(run as the recipient: PATH -i -f SENDER -- RCPT)"),
 	G(STR, lda_original_recipient_header, "",
 	  "Header to take the original recipient from when -a is not given"),
 	G(STR, deliver_log_format, "msgid=%m: %$",
@@ -242,6 +249,10 @@ const struct setting_def loft_setting_defs[] = {
 	  "(0: no size limit)"),
 	G(STR, admin_socket_group, "",
 	  "Group allowed on the admin socket (mode 0660; empty: root only, 0600)"),
+	/* loft's own: loftadm -H asks the hosts of fleet { } */
+	G(TIME, fleet_timeout, "10 s",
+	  "How long loftadm -H waits for each host's HTTP API (connect and "
+	  "answer); the hosts are asked at the same time"),
 	SETTING_END
 };
 
@@ -695,6 +706,7 @@ void settings_init(struct loft_settings *set)
 	memset(set, 0, sizeof(*set));
 	settings_defs_init(loft_setting_defs, set);
 	kvlist_init(&set->plugin);
+	kvlist_init(&set->fleet);
 	kvlist_init(&set->not_used);
 }
 
@@ -736,6 +748,7 @@ void settings_free(struct loft_settings *set)
 		settings_userdb_free(&set->userdbs[i]);
 	free(set->userdbs);
 	kvlist_free(&set->plugin);
+	kvlist_free(&set->fleet);
 	kvlist_free(&set->not_used);
 	memset(set, 0, sizeof(*set));
 }
@@ -784,6 +797,7 @@ void settings_copy(struct loft_settings *dest, const struct loft_settings *src)
 		to->file = settings_strdup_or_null(from->file);
 	}
 	kvlist_copy(&dest->plugin, &src->plugin);
+	kvlist_copy(&dest->fleet, &src->fleet);
 	kvlist_copy(&dest->not_used, &src->not_used);
 }
 
@@ -1064,6 +1078,20 @@ static void settings_write_service(FILE *out, const struct service_settings *svc
 	fputs("}\n", out);
 }
 
+/* settings_write_free_section - NAME { key = value ... } of a free-form
+   section (plugin, fleet); nothing when it is empty */
+static void settings_write_free_section(FILE *out, const char *name,
+					const struct kvlist *list)
+{
+	if (list->count == 0)
+		return;
+	fprintf(out, "%s {\n", name);
+	for (size_t i = 0; i < list->count; i++)
+		settings_write_key_value(out, 2, list->items[i].key,
+					 list->items[i].value);
+	fputs("}\n", out);
+}
+
 void settings_write(const struct loft_settings *set, FILE *out, bool all)
 {
 	struct strbuf buf;
@@ -1078,13 +1106,8 @@ void settings_write(const struct loft_settings *set, FILE *out, bool all)
 	}
 	for (size_t i = 0; i < set->service_count; i++)
 		settings_write_service(out, &set->services[i], all, &buf);
-	if (set->plugin.count > 0) {
-		fputs("plugin {\n", out);
-		for (size_t i = 0; i < set->plugin.count; i++)
-			settings_write_key_value(out, 2, set->plugin.items[i].key,
-						 set->plugin.items[i].value);
-		fputs("}\n", out);
-	}
+	settings_write_free_section(out, "plugin", &set->plugin);
+	settings_write_free_section(out, "fleet", &set->fleet);
 	strbuf_free(&buf);
 }
 

@@ -97,6 +97,7 @@ struct loft_settings {
 	char *protocols;
 	char *listen;
 	char *haproxy_trusted_networks;	/* "10.0.0.0/8 ::1" */
+	char *login_trusted_networks;	/* XCLIENT from these */
 	char *mail_temp_dir;
 
 	/* TLS (LMTP STARTTLS and ssl = yes listeners; lib/tls.h) */
@@ -141,6 +142,7 @@ struct loft_settings {
 	bool lda_mailbox_autocreate;
 	bool lda_mailbox_autosubscribe;
 	char *lda_original_recipient_header;
+	char *sendmail_path;
 	char *deliver_log_format;
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;
@@ -172,6 +174,7 @@ struct loft_settings {
 	uint64_t stats_journal_max_age;	/* ms; 0: no limit */
 	uint64_t stats_journal_max_size;	/* bytes; 0: no limit */
 	char *admin_socket_group;	/* widens base_dir/admin to 0660 */
+	uint64_t fleet_timeout;		/* ms: loftadm -H, per host */
 
 	/* sections */
 	struct userdb_settings *userdbs;
@@ -179,6 +182,7 @@ struct loft_settings {
 	struct service_settings *services;
 	size_t service_count;
 	struct kvlist plugin;		/* plugin { } free-form settings */
+	struct kvlist fleet;		/* fleet { NAME = URL }, in file order */
 	/* Dovecot settings and sections the file has that loft does not
 	   use (dovecot_settings.h): "auth_mechanisms", "service imap" ...
 	   -> "FILE:LINE" of the first one, in file order */

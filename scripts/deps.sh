@@ -13,8 +13,9 @@ PACKAGES="$PACKAGES libpq-dev postgresql"
 PACKAGES="$PACKAGES libsystemd-dev systemd man-db groff-base strace"
 # dovecot-core: test_lda_headers.py compares loft-lda with dovecot-lda,
 # test_auth.py runs a private Dovecot for its auth-userdb socket, doveadm
-# checks loft's maildirsize (test_quota.py)
-PACKAGES="$PACKAGES dovecot-core"
+# checks loft's maildirsize (test_quota.py); dovecot-lmtpd: a Dovecot LMTP
+# backend behind loft's proxy (test_lmtp_proxy.py)
+PACKAGES="$PACKAGES dovecot-core dovecot-lmtpd"
 # the package test: cpack, lintian and what the maintainer scripts use
 PACKAGES="$PACKAGES dpkg-dev lintian adduser logrotate"
 # Pigeonhole's sieve-test for the Sieve conformance test (run with a
@@ -23,7 +24,7 @@ PACKAGES="$PACKAGES dovecot-sieve"
 # TLS: OpenSSL, and swaks' TLS (test_tls.py)
 PACKAGES="$PACKAGES libssl-dev openssl libio-socket-ssl-perl"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES dovecot-lmtpd bc"
+	PACKAGES="$PACKAGES bc"
 fi
 missing=""
 for p in $PACKAGES; do

@@ -58,6 +58,52 @@ static int run_error(struct run *run, unsigned int line, const char *fmt, ...)
 static void trace(struct run *run, unsigned int line, const char *fmt, ...)
 	LOFT_ATTR_FORMAT(3, 4);
 
+/* format_string - one string argument for the trace, cut at 64 bytes */
+static void format_string(const struct sieve_string *str, struct strbuf *out)
+{
+	char cut[68];
+
+	snprintf(cut, sizeof(cut), "%.64s%s", str->data, str->len > 64 ? "..." : "");
+	strbuf_putc(out, '"');
+	strbuf_append_printable(out, cut);
+	strbuf_putc(out, '"');
+}
+
+/* format_test - a test as written (name, tags, arguments), for the
+   trace `loftadm debug` shows: why a branch was taken */
+static void format_test(const struct sieve_node *node, struct strbuf *out)
+{
+	strbuf_append_str(out, node->name);
+	for (size_t i = 0; i < node->nargs; i++) {
+		const struct sieve_arg *arg = &node->args[i];
+
+		strbuf_putc(out, ' ');
+		switch (arg->type) {
+		case SIEVE_ARG_NUMBER:
+			strbuf_appendf(out, "%llu", (unsigned long long)arg->number);
+			break;
+		case SIEVE_ARG_TAG:
+			if (arg->tag[0] != ':')
+				strbuf_putc(out, ':');
+			strbuf_append_str(out, arg->tag);
+			break;
+		case SIEVE_ARG_STRINGS:
+			if (arg->is_list)
+				strbuf_putc(out, '[');
+			for (size_t n = 0; n < arg->nstrs && n < 8; n++) {
+				if (n > 0)
+					strbuf_append_str(out, ", ");
+				format_string(&arg->strs[n], out);
+			}
+			if (arg->nstrs > 8)
+				strbuf_append_str(out, ", ...");
+			if (arg->is_list)
+				strbuf_putc(out, ']');
+			break;
+		}
+	}
+}
+
 static void trace(struct run *run, unsigned int line, const char *fmt, ...)
 {
 	struct strbuf buf;
@@ -579,8 +625,14 @@ static int eval_test(struct run *run, const struct sieve_node *node)
 		ret = eval_match_test(run, node);
 		break;
 	}
-	if (ret >= 0)
-		trace(run, node->line, "%s: %s", node->name, ret ? "true" : "false");
+	if (ret >= 0 && run->env->trace != NULL) {
+		struct strbuf src;
+
+		strbuf_init(&src, 64);
+		format_test(node, &src);
+		trace(run, node->line, "%s: %s", src.data, ret ? "true" : "false");
+		strbuf_free(&src);
+	}
 	return ret;
 }
 
@@ -681,6 +733,7 @@ static int store_action(struct run *run, const struct sieve_node *node,
 	act.target = xstrdup(mailbox);
 	act.copy = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_COPY)) != 0;
 	act.create = (node->r.tags & SIEVE_TAGBIT(SIEVE_TAG_CREATE)) != 0;
+	act.keep = node->r.spec->id == SIEVE_CMD_KEEP;
 	if (flags != NULL)
 		flags_of_arg(run, flags, &act.flags);
 	else

@@ -49,6 +49,7 @@ struct sieve_action {
 	char *target;		/* mailbox, address or reason / vacation text */
 	struct sieve_flags flags;
 	bool copy, create;
+	bool keep;		/* store: an explicit keep (the default mailbox) */
 	struct sieve_vacation vacation;
 	/* duplicate: target is the tracked key (handle NUL-free + id) */
 	char *handle;

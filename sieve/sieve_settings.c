@@ -3,10 +3,13 @@
  */
 #include "sieve_settings.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
 
 #include "settings.h"
 #include "sieve_spec.h"
@@ -172,6 +175,79 @@ static int parse_count(const char *key, const char *value, unsigned int *n_r,
 	return 0;
 }
 
+/* expand_location - a sieve_before/after/default location: "file:PATH"
+   (options after ';' are Pigeonhole's binary and naming options, which
+   loft does not need) or a plain path */
+static int expand_location(const char *key, const char *value, const char *user,
+			   const char *home, char **path_r, char **error_r)
+{
+	size_t type_len = strspn(value, "abcdefghijklmnopqrstuvwxyz");
+	char *copy;
+	int ret;
+
+	if (value[type_len] == ':' && type_len > 0) {
+		if (strncmp(value, "file:", 5) != 0) {
+			*error_r = xasprintf("%s: location type '%.*s' is not "
+					     "supported by loft", key,
+					     (int)type_len, value);
+			return -1;
+		}
+		value += 5;
+	}
+	copy = xstrndup(value, strcspn(value, ";"));
+	ret = expand_path(copy, user, home, path_r, error_r);
+	free(copy);
+	return ret;
+}
+
+/* numbered_key - key is base or baseN (N >= 2) */
+static bool numbered_key(const char *key, const char *base)
+{
+	size_t len = strlen(base);
+
+	if (strncmp(key, base, len) != 0)
+		return false;
+	key += len;
+	return *key == '\0' ||
+		(strspn(key, "0123456789") == strlen(key) && *key != '0');
+}
+
+/* plugin_key - the plugin's own copy of key (for *key_r) */
+static const char *plugin_key(const struct kvlist *plugin, const char *key)
+{
+	for (size_t i = 0; i < plugin->count; i++) {
+		if (strcmp(plugin->items[i].key, key) == 0)
+			return plugin->items[i].key;
+	}
+	return NULL;
+}
+
+/* read_sequence - base, base2, base3 ... until one is not set; on an
+   error *key_r is the one at fault */
+static int read_sequence(const struct kvlist *plugin, const char *base,
+			 const char *user, const char *home, char ***paths,
+			 size_t *count, const char **key_r, char **error_r)
+{
+	for (unsigned int i = 1;; i++) {
+		char *key = i == 1 ? xstrdup(base) : xasprintf("%s%u", base, i);
+		const char *value = kvlist_get(plugin, key);
+		char *path;
+
+		if (value == NULL || *value == '\0') {
+			free(key);
+			return 0;
+		}
+		if (expand_location(key, value, user, home, &path, error_r) < 0) {
+			*key_r = plugin_key(plugin, key);
+			free(key);
+			return -1;
+		}
+		free(key);
+		*paths = xreallocarray(*paths, *count + 1, sizeof(**paths));
+		(*paths)[(*count)++] = path;
+	}
+}
+
 /* apply - one plugin setting; -1 for a sieve_* setting loft lacks */
 static int apply(const char *key, const char *value, const char *user,
 		 const char *home, struct sieve_user_settings *set,
@@ -203,6 +279,27 @@ static int apply(const char *key, const char *value, const char *user,
 		return parse_period(key, value, &set->limits.vacation_min_period, error_r);
 	if (strcmp(key, "sieve_vacation_max_period") == 0)
 		return parse_period(key, value, &set->limits.vacation_max_period, error_r);
+	if (numbered_key(key, "sieve_before") || numbered_key(key, "sieve_after"))
+		return 0;	/* read in order by read_sequence */
+	if (strcmp(key, "sieve_default") == 0 ||
+	    strcmp(key, "sieve_global_path") == 0) {
+		if (*value == '\0' || (strcmp(key, "sieve_global_path") == 0 &&
+					set->default_path != NULL))
+			return 0;
+		free(set->default_path);
+		set->default_path = NULL;
+		return expand_location(key, value, user, home,
+				       &set->default_path, error_r);
+	}
+	if (strcmp(key, "sieve_user_log") == 0) {
+		free(set->user_log);
+		set->user_log = NULL;
+		if (value[0] != '/' && value[0] != '~' && home != NULL) {
+			set->user_log = xasprintf("%s/%s", home, value);
+			return 0;
+		}
+		return expand_path(value, user, home, &set->user_log, error_r);
+	}
 	if (strncmp(key, "sieve", 5) == 0) {
 		*error_r = xasprintf("plugin setting %s is not supported by loft yet", key);
 		return -1;
@@ -210,9 +307,19 @@ static int apply(const char *key, const char *value, const char *user,
 	return 0;
 }
 
-int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
-			    const char *home, struct sieve_user_settings *set_r,
-			    char **error_r)
+/* needs_home - a location naming the home (~ or %h) */
+static bool needs_home(const char *location)
+{
+	if (strncmp(location, "file:", 5) == 0)
+		location += 5;
+	return location[0] == '~' || strstr(location, "=~") != NULL ||
+		strstr(location, "%h") != NULL || strstr(location, "%{home}") != NULL;
+}
+
+/* settings_get - sieve_user_settings_get, *key_r the setting at fault */
+static int settings_get(const struct kvlist *plugin, const char *user,
+			const char *home, struct sieve_user_settings *set_r,
+			const char **key_r, char **error_r)
 {
 	const char *location = kvlist_get(plugin, "sieve");
 
@@ -221,18 +328,109 @@ int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
 	set_r->limits.extensions = default_extensions();
 	if (location == NULL || *location == '\0')
 		location = SIEVE_DEFAULT_LOCATION;
-	if (parse_location(location, user, home, set_r, error_r) < 0) {
+	*key_r = "sieve";
+	if ((home == NULL || *home == '\0') && needs_home(location)) {
+		/* Pigeonhole: a user without a home has no personal
+		   script (sieve_default and the global ones still run) */
+	} else if (parse_location(location, user, home, set_r, error_r) < 0) {
 		sieve_user_settings_free(set_r);
 		return -1;
 	}
 	for (size_t i = 0; i < plugin->count; i++) {
+		*key_r = plugin->items[i].key;
 		if (apply(plugin->items[i].key, plugin->items[i].value, user, home,
 			  set_r, error_r) < 0) {
 			sieve_user_settings_free(set_r);
 			return -1;
 		}
 	}
+	if (read_sequence(plugin, "sieve_before", user, home, &set_r->before,
+			  &set_r->nbefore, key_r, error_r) < 0 ||
+	    read_sequence(plugin, "sieve_after", user, home, &set_r->after,
+			  &set_r->nafter, key_r, error_r) < 0) {
+		sieve_user_settings_free(set_r);
+		return -1;
+	}
+	if (set_r->user_log == NULL && set_r->active_path != NULL)
+		set_r->user_log = xasprintf("%s.log", set_r->active_path);
 	return 0;
+}
+
+int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
+			    const char *home, struct sieve_user_settings *set_r,
+			    char **error_r)
+{
+	const char *key;
+
+	return settings_get(plugin, user, home, set_r, &key, error_r);
+}
+
+int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
+			 char **error_r)
+{
+	struct sieve_user_settings set;
+
+	if (settings_get(plugin, "user@example.com", "/home/user", &set, key_r,
+			 error_r) < 0)
+		return -1;
+	sieve_user_settings_free(&set);
+	return 0;
+}
+
+/* free_paths - an array of malloced paths */
+static void free_paths(char **paths, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sieve_location_scripts(const char *location, char ***paths,
+			   size_t *count, char **error_r)
+{
+	struct stat st;
+	struct dirent *d;
+	DIR *dir;
+	char **names = NULL;
+	size_t nnames = 0;
+
+	if (stat(location, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		*error_r = xasprintf("stat(%s) failed: %s", location, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*paths = xreallocarray(*paths, *count + 1, sizeof(**paths));
+		(*paths)[(*count)++] = xstrdup(location);
+		return 1;
+	}
+	if ((dir = opendir(location)) == NULL) {
+		*error_r = xasprintf("opendir(%s) failed: %s", location, strerror(errno));
+		return -1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		size_t len = strlen(d->d_name);
+
+		if (d->d_name[0] == '.' || len <= 6 ||
+		    strcmp(d->d_name + len - 6, ".sieve") != 0)
+			continue;
+		names = xreallocarray(names, nnames + 1, sizeof(*names));
+		names[nnames++] = xstrdup(d->d_name);
+	}
+	closedir(dir);
+	qsort(names, nnames, sizeof(*names), compare_names);
+	for (size_t i = 0; i < nnames; i++) {
+		*paths = xreallocarray(*paths, *count + 1, sizeof(**paths));
+		(*paths)[(*count)++] = xasprintf("%s/%s", location, names[i]);
+	}
+	free_paths(names, nnames);
+	return 1;
 }
 
 void sieve_user_settings_free(struct sieve_user_settings *set)
@@ -240,6 +438,10 @@ void sieve_user_settings_free(struct sieve_user_settings *set)
 	free(set->active_path);
 	free(set->personal_dir);
 	free(set->global_dir);
+	free_paths(set->before, set->nbefore);
+	free_paths(set->after, set->nafter);
+	free(set->default_path);
+	free(set->user_log);
 	memset(set, 0, sizeof(*set));
 }
 

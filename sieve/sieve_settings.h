@@ -17,9 +17,17 @@
 #include "sieve.h"
 
 struct sieve_user_settings {
-	char *active_path;	/* the script that runs */
+	char *active_path;	/* the script that runs; NULL: the user has
+				   no home, so no personal script */
 	char *personal_dir;	/* include :personal (NULL: none) */
 	char *global_dir;	/* include :global (NULL: none) */
+	/* sieve_before, sieve_before2, ... and sieve_after...: script files
+	   or directories, in order (reading stops at the first number not
+	   set, as in Pigeonhole) */
+	char **before, **after;
+	size_t nbefore, nafter;
+	char *default_path;	/* sieve_default (NULL: none) */
+	char *user_log;		/* sieve_user_log, else ACTIVE.log */
 	struct sieve_limits limits;
 };
 
@@ -29,12 +37,24 @@ int sieve_user_settings_get(const struct kvlist *plugin, const char *user,
 			    const char *home, struct sieve_user_settings *set_r,
 			    char **error_r);
 void sieve_user_settings_free(struct sieve_user_settings *set);
+/* sieve_settings_check - the settings as a sample user would get them
+   (config_plugin_check_t: loftd --check and every load for lda/lmtp);
+   0, or -1 with *key_r (the setting at fault) and *error_r */
+int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
+			 char **error_r);
 
 /* sieve_extensions_parse - Pigeonhole's sieve_extensions value ("+name
    -name" changes the default set, plain names replace it) into *mask;
    -1 with *error_r on an unknown name */
 int sieve_extensions_parse(const char *value, uint32_t *mask,
 			   char **error_r);
+
+/* sieve_location_scripts - the script files of a sieve_before/after
+   location: the file itself, or the *.sieve files of a directory sorted
+   bytewise (Pigeonhole's order); appended to *paths (malloced). 1, 0
+   when the location does not exist, -1 with *error_r (malloced). */
+int sieve_location_scripts(const char *location, char ***paths,
+			   size_t *count, char **error_r);
 
 /* sieve_script_read - a script file into text: 1, 0 when it does not
    exist, -1 with *error_r (malloced); at most 16M */

@@ -51,11 +51,14 @@ static int query_limit(const char *limit, unsigned int *limit_r,
 	return 0;
 }
 
-/* Filter keys of who (query) and kick (body). */
+/* Filter keys of who (query) and kick (body); "mask" is classified as
+   loftadm's arguments are (a user mask, IP/CIDR or session id). Each may
+   be given several times (a query parameter repeated, or a JSON array):
+   alternatives, as several arguments of `loftadm who`. */
 static const struct { const char *key; enum stats_filter_kind kind; }
 filter_keys[] = {
 	{ "user", STATS_FILTER_USER }, { "ip", STATS_FILTER_IP },
-	{ "session", STATS_FILTER_SESSION },
+	{ "session", STATS_FILTER_SESSION }, { "mask", STATS_FILTER_AUTO },
 };
 
 static void api_metrics(void *context, const struct stats_http_request *req,
@@ -77,15 +80,17 @@ static void api_who(void *context, const struct stats_http_request *req,
 
 	stats_filter_init(&filter);
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(filter_keys); i++) {
-		const char *value = req->query(req, filter_keys[i].key);
+		const char *value;
 
-		if (value != NULL &&
-		    stats_filter_add(&filter, filter_keys[i].kind, value,
-				     &error) < 0) {
-			stats_http_respond_error(resp, 400, "%s: %s",
-						 filter_keys[i].key, error);
-			stats_filter_free(&filter);
-			return;
+		for (size_t n = 0; (value = req->query_nth(req,
+				filter_keys[i].key, n)) != NULL; n++) {
+			if (stats_filter_add(&filter, filter_keys[i].kind,
+					     value, &error) < 0) {
+				stats_http_respond_error(resp, 400, "%s: %s",
+						filter_keys[i].key, error);
+				stats_filter_free(&filter);
+				return;
+			}
 		}
 	}
 	stats_http_respond_json(resp, 200, stats_ops_who(context, &filter,
@@ -93,30 +98,45 @@ static void api_who(void *context, const struct stats_http_request *req,
 	stats_filter_free(&filter);
 }
 
-/* kick_filter - {"user": MASK} / {"ip": CIDR} / {"session": ID} (or
-   doveadm's {"mask": MASK}) into filter; 0 or -1 with *error_r */
+/* kick_filter_value - one value of a kick filter key: a string */
+static int kick_filter_value(struct stats_filter *filter,
+			     enum stats_filter_kind kind, json_object *v,
+			     const char **error_r)
+{
+	if (!json_object_is_type(v, json_type_string)) {
+		*error_r = "filter values must be strings or arrays of strings";
+		return -1;
+	}
+	return stats_filter_add(filter, kind, json_object_get_string(v), error_r);
+}
+
+/* kick_filter - {"user": MASK} / {"ip": CIDR} / {"session": ID} / (as
+   doveadm) {"mask": MASK}, each a string or an array of them, into
+   filter; 0 or -1 with *error_r */
 static int kick_filter(json_object *body, struct stats_filter *filter,
 		       const char **error_r)
 {
 	size_t given = 0;
 	json_object *v;
 
-	for (size_t i = 0; body != NULL && i <= LOFT_N_ELEMENTS(filter_keys); i++) {
-		const char *key = i < LOFT_N_ELEMENTS(filter_keys) ?
-			filter_keys[i].key : "mask";
-		enum stats_filter_kind kind = i < LOFT_N_ELEMENTS(filter_keys) ?
-			filter_keys[i].kind : STATS_FILTER_AUTO;
+	for (size_t i = 0; body != NULL && i < LOFT_N_ELEMENTS(filter_keys); i++) {
+		enum stats_filter_kind kind = filter_keys[i].kind;
 
-		if (!json_object_object_get_ex(body, key, &v))
+		if (!json_object_object_get_ex(body, filter_keys[i].key, &v))
 			continue;
-		given++;
-		if (!json_object_is_type(v, json_type_string)) {
-			*error_r = "filter values must be strings";
-			return -1;
+		if (!json_object_is_type(v, json_type_array)) {
+			given++;
+			if (kick_filter_value(filter, kind, v, error_r) < 0)
+				return -1;
+			continue;
 		}
-		if (stats_filter_add(filter, kind, json_object_get_string(v),
-				     error_r) < 0)
-			return -1;
+		for (size_t j = 0; j < json_object_array_length(v); j++) {
+			given++;
+			if (kick_filter_value(filter, kind,
+					      json_object_array_get_idx(v, j),
+					      error_r) < 0)
+				return -1;
+		}
 	}
 	if (given == 0) {
 		*error_r = "expected {\"user\": MASK}, {\"ip\": CIDR} or {\"session\": ID}";

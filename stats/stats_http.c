@@ -173,6 +173,41 @@ static const char *stats_http_req_query(const struct stats_http_request *req,
 	return value != NULL ? value : "";
 }
 
+/* The search of stats_http_req_query_nth. */
+struct stats_http_nth {
+	const char *key;
+	size_t n;
+	const char *value;
+};
+
+/* stats_http_nth_value - MHD's iterator: stop at the n-th value of key */
+static enum MHD_Result stats_http_nth_value(void *cls, enum MHD_ValueKind kind,
+					    const char *key, const char *value)
+{
+	struct stats_http_nth *nth = cls;
+
+	(void)kind;
+	if (key == NULL || strcmp(key, nth->key) != 0)
+		return MHD_YES;
+	if (nth->n-- > 0)
+		return MHD_YES;
+	nth->value = value != NULL ? value : "";
+	return MHD_NO;
+}
+
+/* stats_http_req_query_nth - a repeated query parameter's n-th value
+   (stats_http_request.query_nth) */
+static const char *stats_http_req_query_nth(const struct stats_http_request *req,
+					    const char *key, size_t n)
+{
+	const struct stats_http_conn *conn = req->impl;
+	struct stats_http_nth nth = { key, n, NULL };
+
+	(void)MHD_get_connection_values(conn->connection, MHD_GET_ARGUMENT_KIND,
+					stats_http_nth_value, &nth);
+	return nth.value;
+}
+
 /* stats_http_header - a request header of conn, NULL when absent */
 static const char *stats_http_header(struct stats_http_conn *conn,
 				     const char *name)
@@ -188,10 +223,8 @@ static const char *stats_http_req_header(const struct stats_http_request *req,
 	return stats_http_header(req->impl, name);
 }
 
-/* stats_http_addr_text - sa's address as text into buf ("" if not IP);
-   IPv4-mapped IPv6 addresses are shown as IPv4 */
-static void stats_http_addr_text(const struct sockaddr *sa,
-				 char buf[INET6_ADDRSTRLEN])
+void stats_http_addr_text(const struct sockaddr *sa,
+			  char buf[INET6_ADDRSTRLEN])
 {
 	buf[0] = '\0';
 	if (sa == NULL)
@@ -388,7 +421,7 @@ static enum MHD_Result stats_http_begin(struct stats_http *http,
 	conn->connection = connection;
 	*con_cls = conn;
 	__atomic_add_fetch(&http->in_flight, 1, __ATOMIC_RELAXED);
-	stats_http_watch_request(http, connection, true);
+	stats_http_watch_request(http, connection, STATS_HTTP_WATCH_BEGUN);
 	stats_http_fill_remote_ip(conn);
 
 	if (stats_http_host_refused(conn, &host)) {
@@ -501,6 +534,7 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 	struct stats_http_request req;
 	const char *accept, *error;
 
+	stats_http_watch_request(http, conn->connection, STATS_HTTP_WATCH_BUSY);
 	if (conn->too_large) {
 		return stats_http_send_error(conn->connection, 413, NULL, NULL,
 			"request body too large: limit is %zu bytes",
@@ -531,6 +565,7 @@ static enum MHD_Result stats_http_finish(struct stats_http_conn *conn,
 					      MHD_HTTP_HEADER_AUTHORIZATION);
 	req.x_dovecot_api = stats_http_header(conn, "X-Dovecot-API");
 	req.query = stats_http_req_query;
+	req.query_nth = stats_http_req_query_nth;
 	req.header = stats_http_req_header;
 	req.impl = conn;
 
@@ -568,7 +603,7 @@ static void stats_http_completed(void *cls, struct MHD_Connection *connection,
 	struct stats_http_deferral *d;
 
 	(void)toe;
-	stats_http_watch_request(http, connection, false);
+	stats_http_watch_request(http, connection, STATS_HTTP_WATCH_WAITING);
 	if (conn == NULL)
 		return;
 	if ((d = conn->deferral) != NULL) {
@@ -692,10 +727,13 @@ int stats_http_start(const struct stats_http_settings *set,
 	   closes keeps its connection slot until the timeout. MHD_USE_ITC
 	   lets stats_http_stop() quiesce the daemon, which keeps MHD from
 	   closing a listening socket that is not ours; suspend/resume frees
-	   a thread while a deferred request waits. The per-IP limit leaves
-	   room for STATS_HTTP_CONNECTION_LIMIT / STATS_HTTP_PER_IP_LIMIT
-	   addresses, and the watchdog closes connections slow to send their
-	   headers, so slow clients cannot keep /metrics from answering. */
+	   a thread while a deferred request waits. The watchdog closes
+	   connections slow to send their request, and makes room for a new
+	   connection by closing the one that has waited longest for its
+	   request (of the same address past STATS_HTTP_PER_IP_LIMIT, of any
+	   near STATS_HTTP_CONNECTION_LIMIT), so slow clients, even ones that
+	   reconnect at once, cannot keep /metrics from answering; MHD's
+	   per-IP limit is twice ours, room for the closes under way. */
 	http->daemon = MHD_start_daemon(
 		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
 		MHD_ALLOW_SUSPEND_RESUME,
@@ -705,7 +743,7 @@ int stats_http_start(const struct stats_http_settings *set,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned int)STATS_HTTP_CONNECTION_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)STATS_HTTP_PER_IP_LIMIT,
+		(unsigned int)STATS_HTTP_PER_IP_LIMIT * 2,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)STATS_HTTP_TIMEOUT_SECS,
 		MHD_OPTION_NOTIFY_COMPLETED, stats_http_completed, http,

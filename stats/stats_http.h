@@ -17,11 +17,12 @@
  * never block: a handler that waits for someone else (loftd's answer to
  * a reload) defers its request with stats_http_defer() instead, which
  * frees the thread. Connections are limited (STATS_HTTP_CONNECTION_LIMIT
- * in all, STATS_HTTP_PER_IP_LIMIT per address); one that has not sent
- * its request's headers STATS_HTTP_HEADER_TIMEOUT_SECS after it opened
- * (or after its previous response) is closed, however slowly it trickles
- * bytes, and any other idle one after STATS_HTTP_TIMEOUT_SECS, so slow
- * clients cannot hold the endpoint for long.
+ * in all, STATS_HTTP_PER_IP_LIMIT waiting for their request per address:
+ * past that a new connection closes the one waiting longest); one that
+ * has not sent its whole request STATS_HTTP_HEADER_TIMEOUT_SECS after it
+ * opened (or after its previous response) is closed, however slowly it
+ * trickles bytes, and any other idle one after STATS_HTTP_TIMEOUT_SECS,
+ * so slow clients cannot hold the endpoint.
  *
  * Behaviour, for every response:
  *   - exact-path routing; unknown path -> 404 {"error":"not found: /x"};
@@ -113,6 +114,10 @@ struct stats_http_request {
 	   value, NULL when absent */
 	const char *(*query)(const struct stats_http_request *req,
 			     const char *key);
+	/* the n-th value (from 0) of a query parameter given several
+	   times (?mask=a&mask=b), NULL past the last */
+	const char *(*query_nth)(const struct stats_http_request *req,
+				 const char *key, size_t n);
 	/* request header value (name case-insensitive), NULL when absent */
 	const char *(*header)(const struct stats_http_request *req,
 			      const char *name);

@@ -87,7 +87,9 @@ struct stats_http_conn {
 struct stats_http_peer {
 	struct stats_http_peer *prev, *next;
 	int fd;
-	/* waiting for a request's headers since (clock_monotonic_msecs) */
+	char ip[INET6_ADDRSTRLEN];	/* the client's address, "" if unknown */
+	/* waiting for a whole request (its headers and body) since
+	   (clock_monotonic_msecs) */
 	bool waiting;
 	uint64_t since_msecs;
 	/* accepted, its first request not begun: a loft-stats that stops
@@ -135,13 +137,23 @@ void stats_http_watch_stop(struct stats_http *http);
 void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 				  void **socket_context,
 				  enum MHD_ConnectionNotificationCode toe);
+/* what a connection is doing, for the watchdog */
+enum stats_http_watch_state {
+	STATS_HTTP_WATCH_WAITING,	/* for a request: the deadline starts */
+	STATS_HTTP_WATCH_BEGUN,		/* headers in, body to come: it goes on */
+	STATS_HTTP_WATCH_BUSY,		/* request complete: no deadline */
+};
+/* stats_http_watch_request - connection's request is in state */
+void stats_http_watch_request(struct stats_http *http,
+			      struct MHD_Connection *connection,
+			      enum stats_http_watch_state state);
+/* stats_http_addr_text - sa's address as text into buf ("" if not IP);
+   IPv4-mapped IPv6 addresses are shown as IPv4 */
+void stats_http_addr_text(const struct sockaddr *sa,
+			  char buf[INET6_ADDRSTRLEN]);
 /* stats_http_watch_fresh - connections accepted whose first request
    has not begun */
 unsigned int stats_http_watch_fresh(struct stats_http *http);
-/* stats_http_watch_request - the connection's request headers arrived
-   (busy) or its request completed (waiting for the next one) */
-void stats_http_watch_request(struct stats_http *http,
-			      struct MHD_Connection *connection, bool busy);
 /* stats_http_watch_defer - conn's handler deferred it: track its deadline */
 void stats_http_watch_defer(struct stats_http_conn *conn,
 			    unsigned int timeout_msecs);

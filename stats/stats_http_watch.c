@@ -3,13 +3,22 @@
  * requests it times out.
  *
  * One thread sleeps until the next deadline among
- *   - connections waiting for a request's headers (just opened, or done
- *     with their previous request): STATS_HTTP_HEADER_TIMEOUT_SECS later
- *     their socket is shut down, so MHD sees the end and frees the slot.
- *     MHD's own timeout counts idle time only, which a client trickling a
- *     byte every few seconds never reaches;
+ *   - connections waiting for a whole request, headers and body (just
+ *     opened, or done with their previous request):
+ *     STATS_HTTP_HEADER_TIMEOUT_SECS later their socket is shut down, so
+ *     MHD sees the end and frees the slot. MHD's own timeout counts idle
+ *     time only, which a client trickling a byte every few seconds never
+ *     reaches;
  *   - deferred requests (stats_http_defer): at their deadline the owner's
  *     expire hook runs and the request is resumed with WAKE_TIMEOUT.
+ *
+ * A new connection also makes room at once: when its address already has
+ * STATS_HTTP_PER_IP_LIMIT connections waiting for their request, or all
+ * connections come near STATS_HTTP_CONNECTION_LIMIT, the one that has
+ * waited longest (of that address, or of any) is shut down. A slow client
+ * holds a slot only while nobody needs it, so 16 slow connections from
+ * 127.0.0.1 that reconnect as soon as they are cut no longer lock out a
+ * Prometheus scraping from there, nor do many addresses lock out all.
  *
  * Connections are tracked through MHD's connection notices. A socket
  * stays open until its CLOSED notice, which takes watch_lock, so the
@@ -19,6 +28,7 @@
 #include "stats_http_private.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -30,6 +40,44 @@
 #define STATS_HTTP_WATCH_RETRY_MSECS 10
 
 /* --- connections --- */
+
+/* connections besides the new one before the oldest waiting one of any
+   address is closed: STATS_HTTP_CONNECTION_LIMIT less room for closes
+   under way and for requests in progress */
+#define STATS_HTTP_WATCH_ALL_MAX (STATS_HTTP_CONNECTION_LIMIT * 7 / 8)
+
+/* watch_make_room - fresh just connected (watch_lock held): close the
+   connection waiting longest for its request, of fresh's address when it
+   has STATS_HTTP_PER_IP_LIMIT of them, else of any when there are
+   STATS_HTTP_WATCH_ALL_MAX connections */
+static void watch_make_room(struct stats_http *http,
+			    const struct stats_http_peer *fresh)
+{
+	struct stats_http_peer *oldest_same = NULL, *oldest = NULL, *victim;
+	unsigned int same = 0, all = 0;
+
+	for (struct stats_http_peer *p = http->peers; p != NULL; p = p->next) {
+		if (p == fresh)
+			continue;
+		all++;
+		if (!p->waiting || p->fd < 0)
+			continue;
+		if (oldest == NULL || p->since_msecs <= oldest->since_msecs)
+			oldest = p;
+		if (strcmp(p->ip, fresh->ip) != 0)
+			continue;
+		same++;
+		if (oldest_same == NULL ||
+		    p->since_msecs <= oldest_same->since_msecs)
+			oldest_same = p;
+	}
+	victim = same >= STATS_HTTP_PER_IP_LIMIT ? oldest_same :
+		all >= STATS_HTTP_WATCH_ALL_MAX ? oldest : NULL;
+	if (victim == NULL)
+		return;
+	victim->waiting = false;
+	(void)shutdown(victim->fd, SHUT_RDWR);
+}
 
 void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 				  void **socket_context,
@@ -44,6 +92,10 @@ void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 					       MHD_CONNECTION_INFO_CONNECTION_FD);
 		peer = xcalloc(1, sizeof(*peer));
 		peer->fd = info != NULL ? info->connect_fd : -1;
+		info = MHD_get_connection_info(connection,
+					       MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		stats_http_addr_text(info != NULL ? info->client_addr : NULL,
+				     peer->ip);
 		peer->waiting = true;
 		peer->fresh = true;
 		peer->since_msecs = clock_monotonic_msecs();
@@ -52,6 +104,7 @@ void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 		if (peer->next != NULL)
 			peer->next->prev = peer;
 		http->peers = peer;
+		watch_make_room(http, peer);
 		pthread_cond_signal(&http->watch_cond);
 		pthread_mutex_unlock(&http->watch_lock);
 		*socket_context = peer;
@@ -72,7 +125,8 @@ void stats_http_notify_connection(void *cls, struct MHD_Connection *connection,
 }
 
 void stats_http_watch_request(struct stats_http *http,
-			      struct MHD_Connection *connection, bool busy)
+			      struct MHD_Connection *connection,
+			      enum stats_http_watch_state state)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(connection,
@@ -82,12 +136,21 @@ void stats_http_watch_request(struct stats_http *http,
 	if (peer == NULL)
 		return;
 	pthread_mutex_lock(&http->watch_lock);
-	peer->waiting = !busy;
-	if (busy)
-		peer->fresh = false;
-	peer->since_msecs = clock_monotonic_msecs();
-	if (!busy)
+	switch (state) {
+	case STATS_HTTP_WATCH_WAITING:
+		peer->waiting = true;
+		peer->since_msecs = clock_monotonic_msecs();
 		pthread_cond_signal(&http->watch_cond);
+		break;
+	case STATS_HTTP_WATCH_BEGUN:
+		/* the deadline set when it began waiting still holds */
+		peer->fresh = false;
+		break;
+	case STATS_HTTP_WATCH_BUSY:
+		peer->fresh = false;
+		peer->waiting = false;
+		break;
+	}
 	pthread_mutex_unlock(&http->watch_lock);
 }
 

@@ -51,6 +51,7 @@ static const struct stats_journal_field stats_journal_fields[] = {
 	STATS_JOURNAL_FIELD(enhanced_code, "enhanced_code"),
 	STATS_JOURNAL_FIELD(text, "text"),
 	STATS_JOURNAL_FIELD(reason, "reason"),
+	STATS_JOURNAL_FIELD(sieve, "sieve"),
 };
 
 /* stats_journal_str - the string member at offset of d */
@@ -240,6 +241,8 @@ json_object *stats_journal_delivery_json(const struct stats_delivery *d)
 			       stats_json_string(d->enhanced_code));
 	json_object_object_add(obj, "text", stats_json_string(d->text));
 	json_object_object_add(obj, "reason", stats_json_string(d->reason));
+	if (d->sieve != NULL)
+		json_object_object_add(obj, "sieve", stats_json_string(d->sieve));
 	snprintf(duration, sizeof(duration), "%.3f", ms);
 	json_object_object_add(obj, "duration_ms",
 			       json_object_new_double_s(ms, duration));

@@ -42,6 +42,7 @@ struct stats_delivery {
 	const char *enhanced_code;	/* "2.0.0" */
 	const char *text;		/* reply / status text */
 	const char *reason;		/* unknown_user, quota ... or NULL */
+	const char *sieve;		/* the Sieve scripts and actions, or NULL */
 	uint64_t size, vsize;
 	unsigned int code;		/* 250, 550, 451 ... */
 	double duration_ms;

@@ -32,7 +32,7 @@ bool stats_session_id_valid(const char *text)
 			return false;
 	}
 	for (p = text + SESSION_ID_LEN; *p != '\0'; ) {
-		if (p[0] != ':' || (p[1] != 'T' && p[1] != 'R') ||
+		if (p[0] != ':' || (p[1] != 'T' && p[1] != 'R' && p[1] != 'P') ||
 		    !isdigit((unsigned char)p[2]))
 			return false;
 		for (p += 2; isdigit((unsigned char)*p); p++) ;

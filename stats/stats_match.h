@@ -17,7 +17,8 @@ struct stats_session;
 /* User masks: mask_match() in lib/mask.h. */
 
 /* stats_session_id_valid - is text a session id: 22 base64 characters
-   ([A-Za-z0-9+/]), optionally followed by ":T<n>" / ":R<n>" suffixes */
+   ([A-Za-z0-9+/]), optionally followed by ":T<n>" / ":R<n>" / ":P<n>"
+   (a transaction an LMTP proxy relayed, lmtp_proxy.h) suffixes */
 bool stats_session_id_valid(const char *text);
 
 /* How stats_filter_add reads a value. */

@@ -36,6 +36,11 @@ static const char *const stats_metrics_reason_names[STATS_REASON_COUNT] = {
 };
 static const char *const stats_metrics_reload_names[2] = { "ok", "failed" };
 static const char *const stats_metrics_refusal_names[2] = { "rejected", "tempfail" };
+/* the Sieve actions deliveries report (loft_sieve_actions_total) */
+#define STATS_SIEVE_ACTION_COUNT 6
+static const char *const stats_metrics_sieve_action_names[STATS_SIEVE_ACTION_COUNT] = {
+	"keep", "fileinto", "discard", "reject", "redirect", "vacation",
+};
 
 struct stats_histogram {
 	uint64_t buckets[STATS_METRICS_BUCKET_COUNT];	/* not cumulative */
@@ -51,6 +56,8 @@ struct stats_metrics_counters {
 	uint64_t rcpt_rejected[STATS_REASON_COUNT];
 	/* by result, refusals only: [0] rejected, [1] tempfail */
 	uint64_t quota_rejections[2];
+	uint64_t sieve_actions[STATS_SIEVE_ACTION_COUNT];
+	uint64_t sieve_script_errors;
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
@@ -64,6 +71,7 @@ struct stats_metrics_counters {
 	uint64_t tls_handshakes, tls_handshake_failures;
 	uint64_t proxy_deliveries[STATS_METRICS_MAX_BACKENDS + 1]
 				 [STATS_RESULT_COUNT];
+	struct stats_histogram proxy_backend_duration[STATS_METRICS_MAX_BACKENDS + 1];
 };
 
 /* What outlives the process (stats_state): the counters, the names
@@ -108,6 +116,8 @@ enum stats_metric_id {
 	STATS_M_DELIVERED_BYTES,
 	STATS_M_RCPT_REJECTED,
 	STATS_M_QUOTA_REJECTIONS,
+	STATS_M_SIEVE_ACTIONS,
+	STATS_M_SIEVE_SCRIPT_ERRORS,
 	STATS_M_SESSIONS_ACTIVE,
 	STATS_M_SESSIONS_TOTAL,
 	STATS_M_SERVICE_PROCESSES,
@@ -134,6 +144,7 @@ enum stats_metric_id {
 	STATS_M_TLS_HANDSHAKE_FAILURES,
 	STATS_M_PROXY_DELIVERIES,
 	STATS_M_PROXY_BACKEND_UP,
+	STATS_M_PROXY_BACKEND_DURATION,
 	STATS_M_COUNT
 };
 
@@ -154,6 +165,13 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 	[STATS_M_QUOTA_REJECTIONS] = { "loft_quota_rejections_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Recipients refused for a full quota, by result." },
+	[STATS_M_SIEVE_ACTIONS] = { "loft_sieve_actions_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Actions Sieve scripts took at delivery, by action." },
+	[STATS_M_SIEVE_SCRIPT_ERRORS] = { "loft_sieve_script_errors_total",
+		STATS_METRIC_COUNTER, NULL,
+		"Sieve scripts that failed to compile or run at delivery "
+		"(the message was kept)." },
 	[STATS_M_SESSIONS_ACTIVE] = { "loft_sessions_active", STATS_METRIC_GAUGE,
 		NULL, "Sessions open now, by service." },
 	[STATS_M_SESSIONS_TOTAL] = { "loft_sessions_total", STATS_METRIC_COUNTER,
@@ -226,6 +244,10 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		STATS_METRIC_GAUGE, NULL,
 		"Whether the backend answered the proxy's last attempt (1) or "
 		"could not be reached (0)." },
+	[STATS_M_PROXY_BACKEND_DURATION] = { "loft_proxy_backend_duration_seconds",
+		STATS_METRIC_HISTOGRAM, "seconds",
+		"How long each backend took to answer a relayed recipient: RCPT "
+		"for a refusal, DATA with the message for an acceptance." },
 };
 
 static const char *const stats_metric_type_names[] = {
@@ -439,6 +461,27 @@ static void stats_metrics_refused(struct stats_metrics *m,
 				  result == STATS_RESULT_TEMPFAIL], 1);
 }
 
+void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
+			 unsigned int script_errors)
+{
+	const char *p = actions == NULL ? "" : actions;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		for (size_t i = 0; i < STATS_SIEVE_ACTION_COUNT; i++) {
+			if (strlen(stats_metrics_sieve_action_names[i]) == len &&
+			    strncmp(stats_metrics_sieve_action_names[i], p, len) == 0)
+				m->store->c.sieve_actions[i]++;
+		}
+		p += len;
+		p += strspn(p, " ");
+	}
+	/* a delivery runs a handful of scripts: a peer saying more is
+	   not believed */
+	m->store->c.sieve_script_errors += script_errors < 256 ? script_errors : 255;
+}
+
 void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protocol,
 			    enum stats_result result, enum stats_reason reason,
 			    uint64_t bytes, double seconds)
@@ -510,7 +553,8 @@ static size_t stats_metrics_service_index(struct stats_metrics *m,
 }
 
 void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
-				  enum stats_result result, bool up)
+				  enum stats_result result, bool up,
+				  double seconds)
 {
 	size_t i = stats_metrics_name_slot(&m->store->backend_names[0][0],
 					   sizeof(m->store->backend_names[0]),
@@ -520,6 +564,31 @@ void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
 	if ((unsigned int)result < STATS_RESULT_COUNT)
 		stats_metrics_add(&m->store->c.proxy_deliveries[i][result], 1);
 	m->store->backend_up[i] = up;
+	if (seconds > 0)
+		stats_metrics_observe(&m->store->c.proxy_backend_duration[i],
+				      seconds);
+}
+
+json_object *stats_metrics_backends_json(const struct stats_metrics *m)
+{
+	json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		json_object *o = json_object_new_object();
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(o, "backend", json_object_new_string(
+					       m->store->backend_names[i]));
+		json_object_object_add(o, "up", json_object_new_boolean(
+					       m->store->backend_up[i]));
+		for (size_t r = 0; r < STATS_RESULT_COUNT; r++)
+			json_object_object_add(d, stats_metrics_result_names[r],
+				json_object_new_uint64(
+					m->store->c.proxy_deliveries[i][r]));
+		json_object_object_add(o, "deliveries", d);
+		json_object_array_add(list, o);
+	}
+	return list;
 }
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
@@ -614,6 +683,13 @@ static void stats_metrics_walk_backends(const struct stats_metrics *m,
 	for (size_t i = 0; i < m->store->backend_count; i++) {
 		l[0].value = m->store->backend_names[i];
 		sink->sample(sink, f, l, 1, m->store->backend_up[i]);
+	}
+	f = &stats_metric_families[STATS_M_PROXY_BACKEND_DURATION];
+	sink->family(sink, f);
+	for (size_t i = 0; i < m->store->backend_count; i++) {
+		l[0].value = m->store->backend_names[i];
+		sink->histogram(sink, f, l, 1,
+				&m->store->c.proxy_backend_duration[i]);
 	}
 }
 
@@ -798,6 +874,11 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 	stats_metrics_walk_enum(sink, STATS_M_QUOTA_REJECTIONS, "result",
 				stats_metrics_refusal_names,
 				m->store->c.quota_rejections, 2);
+	stats_metrics_walk_enum(sink, STATS_M_SIEVE_ACTIONS, "action",
+				stats_metrics_sieve_action_names,
+				m->store->c.sieve_actions, STATS_SIEVE_ACTION_COUNT);
+	stats_metrics_walk_plain(sink, STATS_M_SIEVE_SCRIPT_ERRORS,
+				 m->store->c.sieve_script_errors);
 	stats_metrics_walk_services(sink, STATS_M_SESSIONS_ACTIVE, services,
 				    STATS_SERVICE_SESSIONS_ACTIVE);
 	stats_metrics_walk_sessions_total(m, services, sink);

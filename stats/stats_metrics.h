@@ -161,10 +161,24 @@ void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
 /* stats_metrics_log - n lines logged at level (loft_log_messages_total) */
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n);
 /* stats_metrics_proxy_delivery - a recipient the LMTP proxy relayed to
-   backend ("host:port") with result; up: whether the backend answered
-   (loft_proxy_deliveries_total, loft_proxy_backend_up) */
+   backend ("host:port") with result; up: whether the backend answered,
+   seconds: how long it took (0: unknown)
+   (loft_proxy_deliveries_total, loft_proxy_backend_up,
+   loft_proxy_backend_duration_seconds) */
 void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
-				  enum stats_result result, bool up);
+				  enum stats_result result, bool up,
+				  double seconds);
+/* stats_metrics_backends_json - the LMTP proxy's backends seen since
+   the last reset: [{"backend": "host:port", "up": true, "deliveries":
+   {"saved": n, "rejected": n, "tempfail": n}}] (for /healthz and
+   `service status`; the same data as the metrics) */
+json_object *stats_metrics_backends_json(const struct stats_metrics *m);
+/* stats_metrics_sieve - what Sieve did for one delivery: actions, one
+   name per action taken ("fileinto keep"; unknown names are ignored, so
+   the label stays bounded), and the scripts that failed
+   (loft_sieve_actions_total{action}, loft_sieve_script_errors_total) */
+void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
+			 unsigned int script_errors);
 /* stats_metrics_userdb_cache - a userdb lookup the cache answered (hit)
    or not (loft_userdb_cache_{hits,misses}_total) */
 void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit);

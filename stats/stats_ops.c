@@ -169,6 +169,8 @@ static json_object *services_json(struct stats_server *server)
 		json_object_array_add(list, o);
 	}
 	json_object_object_add(obj, "services", list);
+	json_object_object_add(obj, "backends",
+			       stats_metrics_backends_json(server->metrics));
 	return obj;
 }
 
@@ -197,6 +199,7 @@ static bool stats_ops_master_pending(const struct stats_server *server)
 json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r)
 {
 	json_object *obj = json_object_new_object(), *problems = json_object_new_array();
+	json_object *backends;
 	const Loft__MasterStatus *st;
 
 	pthread_mutex_lock(&server->lock);
@@ -220,10 +223,15 @@ json_object *stats_ops_healthz(struct stats_server *server, bool *ok_r)
 			json_object_array_add(problems, json_object_new_string(text));
 		}
 	}
+	/* backends are reported, never a reason for 503: a proxy whose
+	   backend is down is itself healthy (its other recipients go on),
+	   and restarting it would not help */
+	backends = stats_metrics_backends_json(server->metrics);
 	pthread_mutex_unlock(&server->lock);
 	*ok_r = json_object_array_length(problems) == 0;
 	json_object_object_add(obj, "status", json_object_new_string(*ok_r ? "ok" : "unhealthy"));
 	json_object_object_add(obj, "problems", problems);
+	json_object_object_add(obj, "backends", backends);
 	return obj;
 }
 

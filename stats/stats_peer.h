@@ -42,6 +42,11 @@ enum stats_peer_trust {
 #define STATS_PEER_USER_SESSIONS_MAX 4u
 #define STATS_PEER_USER_USERS_MAX 16u
 #define STATS_PEER_USER_QUEUE_MAX (64u * 1024u)
+/* the longest frame a peer of a uid other than 0 may send until it is
+   proven a service (loft-lda's are a few KB: header values are capped
+   at 1000 bytes); 128 connections of IPC_FRAME_MAX each outgrew
+   default_vsz_limit and aborted loft-stats */
+#define STATS_PEER_USER_FRAME_MAX (64u * 1024u)
 /* connections at once from one uid other than 0 */
 #define STATS_PEER_UID_CONNS_MAX 128u
 /* the sessions one service process may keep in the table */

@@ -28,6 +28,7 @@
 
 #include "accept_backoff.h"
 #include "clock.h"
+#include "ipc_frame.h"
 #include "ipc_socket.h"
 #include "log.h"
 #include "stats_json.h"
@@ -212,6 +213,7 @@ static const char *on_delivery(struct stats_peer *peer,
 		.enhanced_code = m->enhanced_code, .text = m->text,
 		.reason = m->reason, .size = m->size, .vsize = m->vsize,
 		.code = m->code, .duration_ms = m->duration_ms,
+		.sieve = m->sieve,
 	};
 	enum stats_protocol protocol;
 	enum stats_result result;
@@ -228,7 +230,13 @@ static const char *on_delivery(struct stats_peer *peer,
 	if (m->proxy_backend != NULL)
 		stats_metrics_proxy_delivery(server->metrics, m->proxy_backend,
 					     result, m->has_proxy_backend_up &&
-					     m->proxy_backend_up);
+					     m->proxy_backend_up,
+					     m->has_proxy_backend_seconds ?
+					     m->proxy_backend_seconds : 0);
+	if (m->sieve_actions != NULL || m->has_sieve_script_errors)
+		stats_metrics_sieve(server->metrics, m->sieve_actions,
+				    m->has_sieve_script_errors ?
+				    m->sieve_script_errors : 0);
 	if (m->has_storage_write_seconds)
 		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
 				     m->storage_write_seconds);
@@ -440,6 +448,8 @@ static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
 	}
 	if (peer->trust == STATS_PEER_USER)
 		snprintf(peer->service, sizeof(peer->service), "lda");
+	else if (peer->conn != NULL)
+		ipc_conn_set_frame_max(peer->conn, IPC_FRAME_MAX);
 	if (peer->trust == STATS_PEER_SERVICE && server->debug_count > 0)
 		send_debug(server, peer);
 	return NULL;
@@ -677,8 +687,10 @@ static void peer_add(struct stats_server *server, int client)
 	peer->loftd_child = loftd_child(server, cred.pid);
 	/* only root's processes get the default queue: what we send a
 	   user's peer is small, and it may not read it */
-	if (peer->uid != 0)
+	if (peer->uid != 0) {
 		cs.queue_max = STATS_PEER_USER_QUEUE_MAX;
+		cs.frame_max = STATS_PEER_USER_FRAME_MAX;
+	}
 	cs.context = peer;
 	if (ipc_conn_create(server->loop, client, &cs, &peer->conn,
 			    &error) < 0) {

@@ -33,7 +33,7 @@
 #include "stats_json.h"
 #include "xalloc.h"
 
-#define STATS_STORE_SCHEMA_VERSION 1
+#define STATS_STORE_SCHEMA_VERSION 2
 /* rows one retention step deletes, so the queue is served in between */
 #define STATS_STORE_DELETE_CHUNK 5000
 #define STATS_STORE_WAL_LIMIT (64 * 1024 * 1024)
@@ -47,7 +47,7 @@ static const char stats_store_schema[] =
 	" msgid_key TEXT, from_hdr TEXT, envelope_from TEXT, sender_key TEXT,"
 	" rcpt TEXT, orig_rcpt TEXT, mailbox TEXT, size INTEGER, vsize INTEGER,"
 	" result TEXT, code INTEGER, enhanced_code TEXT, text TEXT,"
-	" reason TEXT, duration_ms REAL);"
+	" reason TEXT, duration_ms REAL, sieve TEXT);"
 	"CREATE INDEX IF NOT EXISTS deliveries_ts ON deliveries (ts);"
 	"CREATE INDEX IF NOT EXISTS deliveries_msgid ON deliveries (msgid_key, ts);"
 	"CREATE INDEX IF NOT EXISTS deliveries_session ON deliveries (session, ts);"
@@ -58,14 +58,19 @@ static const char stats_store_schema[] =
 	" id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, level INTEGER,"
 	" service TEXT, pid INTEGER, session TEXT, user TEXT, msg TEXT);"
 	"CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);"
-	"INSERT OR IGNORE INTO meta VALUES ('schema', 1);";
+	"INSERT OR IGNORE INTO meta VALUES ('schema', 2);";
+/* version 1 to 2: the Sieve summary of a delivery */
+static const char stats_store_upgrade_1[] =
+	"ALTER TABLE deliveries ADD COLUMN sieve TEXT;"
+	"UPDATE meta SET value = 2 WHERE key = 'schema';";
 
 static const char stats_store_insert_delivery[] =
 	"INSERT INTO deliveries (ts, service, pid, session, user, user_key,"
 	" msgid, msgid_key, from_hdr, envelope_from, sender_key, rcpt,"
 	" orig_rcpt, mailbox, size, vsize, result, code, enhanced_code, text,"
-	" reason, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, lower(?5), ?6, ?7,"
-	" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+	" reason, duration_ms, sieve) VALUES (?1, ?2, ?3, ?4, ?5, lower(?5), ?6,"
+	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+	" ?21, ?22)";
 static const char stats_store_insert_error[] =
 	"INSERT INTO errors (ts, level, service, pid, session, user, msg)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -261,6 +266,10 @@ static int stats_store_try_open(struct stats_store *store,
 	rc = stats_store_exec(store->db, "BEGIN IMMEDIATE");
 	if (rc == SQLITE_OK)
 		rc = stats_store_exec(store->db, stats_store_schema);
+	if (rc == SQLITE_OK &&
+	    stats_store_int(store->db, "SELECT value FROM meta WHERE key = 'schema'",
+			    0) == 1)
+		rc = stats_store_exec(store->db, stats_store_upgrade_1);
 	if (rc == SQLITE_OK)
 		rc = stats_store_exec(store->db, "COMMIT");
 	if (rc != SQLITE_OK) {
@@ -393,6 +402,7 @@ static int stats_store_write_delivery(struct stats_store *store,
 	stats_store_bind_text(s, 19, d->text);
 	stats_store_bind_text(s, 20, d->reason);
 	sqlite3_bind_double(s, 21, d->duration_ms);
+	stats_store_bind_text(s, 22, d->sieve);
 	return stats_store_step(s);
 }
 

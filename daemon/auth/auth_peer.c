@@ -61,7 +61,8 @@ enum auth_peer_access auth_peer_check(const struct auth_peer_policy *policy,
 	return AUTH_PEER_REFUSED;
 }
 
-/* read_groups - the Groups: line of /proc/PID/status; NULL when unknown */
+/* read_groups - the Groups: line of /proc/PID/status (kernels before
+   4.13, without SO_PEERGROUPS); NULL when unknown */
 static gid_t *read_groups(pid_t pid, size_t *count_r)
 {
 	char path[64], *line = NULL;
@@ -102,6 +103,33 @@ static gid_t *read_groups(pid_t pid, size_t *count_r)
 	return groups;
 }
 
+/* peer_groups - the supplementary groups the peer had at connect()
+   (SO_PEERGROUPS: no race with its pid being reused, and no /proc that
+   hidepid may hide); NULL with errno when the kernel cannot say */
+static gid_t *peer_groups(int fd, size_t *count_r)
+{
+	socklen_t len = 32 * sizeof(gid_t);
+	gid_t *groups = xmalloc(len);
+	int ret;
+
+	*count_r = 0;
+	ret = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (ret < 0 && errno == ERANGE &&
+	    len <= AUTH_PEER_MAX_GROUPS * sizeof(gid_t)) {
+		groups = xrealloc(groups, len);
+		ret = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	}
+	if (ret < 0) {
+		int err = errno;
+
+		free(groups);
+		errno = err;
+		return NULL;
+	}
+	*count_r = len / sizeof(gid_t);
+	return groups;
+}
+
 int auth_peer_read(int fd, struct auth_peer *peer_r, gid_t **groups_r,
 		   const char **error_r)
 {
@@ -118,7 +146,9 @@ int auth_peer_read(int fd, struct auth_peer *peer_r, gid_t **groups_r,
 	peer_r->pid = cred.pid;
 	peer_r->uid = cred.uid;
 	peer_r->gid = cred.gid;
-	*groups_r = read_groups(cred.pid, &peer_r->group_count);
+	*groups_r = peer_groups(fd, &peer_r->group_count);
+	if (*groups_r == NULL && errno == ENOPROTOOPT)
+		*groups_r = read_groups(cred.pid, &peer_r->group_count);
 	peer_r->groups = *groups_r;
 	return 0;
 }

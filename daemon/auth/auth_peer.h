@@ -1,8 +1,9 @@
 /*
  * auth_peer - who may ask loft-auth what: the peer-credential rule of one
  * auth-userdb listener, from the socket file's mode, owner and group and
- * the peer's SO_PEERCRED (uid, gid, and its supplementary groups read
- * from /proc/PID/status).
+ * the peer's SO_PEERCRED (uid, gid) and SO_PEERGROUPS (its supplementary
+ * groups as they were at connect(); /proc/PID/status on kernels without
+ * it).
  *
  * Dovecot's rule, applied by the server itself besides the kernel's
  * permission check on connect():
@@ -52,7 +53,8 @@ enum auth_peer_access auth_peer_check(const struct auth_peer_policy *policy,
 				      const char **reason_r);
 
 /* auth_peer_read - SO_PEERCRED of a connected UNIX socket and the peer's
-   supplementary groups (*groups_r xmalloc'ed, NULL when unknown); 0, or
+   supplementary groups at connect() (*groups_r xmalloc'ed, NULL when
+   unknown); 0, or
    -1 with *error_r */
 int auth_peer_read(int fd, struct auth_peer *peer_r, gid_t **groups_r,
 		   const char **error_r);

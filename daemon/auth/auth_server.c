@@ -70,6 +70,10 @@ struct auth_server {
 	bool accepting_paused, shutting_down;
 	bool retiring;			/* service_count reached */
 	struct accept_backoff *backoff;
+	/* restricted connections refused for their uid's count: the last
+	   line logged about them, and how many since */
+	uint64_t refusal_logged_msecs;
+	unsigned int refusals_unlogged;
 	auth_server_status_callback_t *status_cb;
 	auth_server_done_callback_t *done_cb;
 	void *context;
@@ -561,6 +565,35 @@ static int64_t conn_idle(struct evloop_timer *timer, void *context)
 	return EVLOOP_NOMORE;
 }
 
+/* restricted_room - whether a restricted peer of uid may open one more
+   connection; when not, says so at most once per interval */
+static bool restricted_room(struct auth_server *server, const char *listener,
+			    const struct auth_peer *peer)
+{
+	unsigned int held = 0;
+	uint64_t now;
+
+	for (const struct auth_conn *c = server->conns; c != NULL; c = c->next) {
+		if (c->restricted && !c->closed && c->peer.uid == peer->uid)
+			held++;
+	}
+	if (held < AUTH_SERVER_RESTRICTED_PER_UID)
+		return true;
+	now = clock_monotonic_msecs();
+	if (server->refusal_logged_msecs != 0 &&
+	    now - server->refusal_logged_msecs < AUTH_SERVER_REFUSAL_LOG_MSECS) {
+		server->refusals_unlogged++;
+		return false;
+	}
+	log_warning("%s: connection from pid %ld refused: uid %u already has "
+		    "%u connections (%u more refused since the last line)",
+		    listener, (long)peer->pid, (unsigned int)peer->uid, held,
+		    server->refusals_unlogged);
+	server->refusal_logged_msecs = now;
+	server->refusals_unlogged = 0;
+	return false;
+}
+
 /* conn_create - a connection accepted on l, its peer checked */
 static void conn_create(struct auth_listener *l, int fd)
 {
@@ -583,6 +616,11 @@ static void conn_create(struct auth_listener *l, int fd)
 	if (access == AUTH_PEER_REFUSED) {
 		log_warning("%s: connection from pid %ld refused: %s", l->name,
 			    (long)peer.pid, reason);
+		close(fd);
+		return;
+	}
+	if (access == AUTH_PEER_RESTRICTED &&
+	    !restricted_room(server, l->name, &peer)) {
 		close(fd);
 		return;
 	}

@@ -15,7 +15,11 @@
  * command closes the connection, as Dovecot does. Memory per connection
  * is bounded: the input buffer by the line limit, the output by
  * AUTH_SERVER_MAX_OUTPUT (reading and listing pause above it). A
- * connection idle for AUTH_SERVER_IDLE_MSECS is closed.
+ * connection idle for AUTH_SERVER_IDLE_MSECS is closed. A restricted peer
+ * (a stranger on a 0666 socket) may hold AUTH_SERVER_RESTRICTED_PER_UID
+ * connections per uid in a process: more are closed at once (logged at
+ * most once per AUTH_SERVER_REFUSAL_LOG_MSECS), so one local user cannot
+ * take every client_limit slot and fail other users' loft-lda lookups.
  *
  * A name is checked as the delivery path checks it (userdb_lookup_name:
  * auth_username_translation, auth_username_chars, control characters,
@@ -35,6 +39,8 @@
 #define AUTH_SERVER_MAX_OUTPUT (64U * 1024)
 #define AUTH_SERVER_IDLE_MSECS (60U * 1000)
 #define AUTH_SERVER_WORKER_THREADS 4
+#define AUTH_SERVER_RESTRICTED_PER_UID 32U
+#define AUTH_SERVER_REFUSAL_LOG_MSECS (10U * 1000)
 
 struct auth_server;
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "delivery_sieve.h"
 #include "error_slot.h"
 #include "log.h"
 #include "mail_location.h"
@@ -632,24 +633,44 @@ int delivery_quota_rcpt_check(const struct loft_settings *set,
 	return ret;
 }
 
+/* The context of one recipient's delivery: what every save into one of
+   its mailboxes needs. */
+struct deliver_ctx {
+	const struct loft_settings *set;
+	const struct delivery_user *user;
+	const struct delivery_request *req;
+	const struct mail_location *loc;
+	struct quota_root *quota;
+};
+
+/* One save: the message, the header lines before it, the maildir flags. */
+struct deliver_save {
+	struct message *msg;
+	const struct strbuf *prefix;
+	const char *maildir_flags;	/* "" or info letters ("FS") */
+	char *const *keywords;		/* maildir: IMAP keywords */
+	size_t keyword_count;
+	bool autocreate;
+	bool fallback_to_inbox;
+	const char *link_source;
+};
+
 /* save_to - one storage attempt into mailbox */
-static enum storage_error save_to(const struct loft_settings *set,
-				  const struct mail_location *loc,
-				  const struct delivery_request *req,
+static enum storage_error save_to(const struct deliver_ctx *ctx,
+				  const struct deliver_save *save,
 				  const char *mailbox, bool autocreate,
-				  const struct strbuf *prefix,
-				  struct message *msg,
 				  struct storage_save_result *result,
 				  const char **error_r)
 {
+	const struct loft_settings *set = ctx->set;
 	struct storage_save_params params;
 	enum storage_error ret;
 
 	memset(&params, 0, sizeof(params));
-	params.loc = loc;
+	params.loc = ctx->loc;
 	params.mailbox = mailbox;
 	params.autocreate = autocreate;
-	params.autosubscribe = req->autosubscribe;
+	params.autosubscribe = ctx->req->autosubscribe;
 	params.fsync = settings_mail_fsync(set);
 	params.hostname = set->hostname;
 	params.lock_timeout_ms = set->mail_max_lock_timeout != 0 ?
@@ -657,11 +678,14 @@ static enum storage_error save_to(const struct loft_settings *set,
 	params.dotlock_stale_ms = set->mbox_dotlock_change_timeout;
 	params.privileged_group = set->mail_privileged_group;
 	params.mbox_write_locks = set->mbox_write_locks;
-	params.envelope_sender = req->envelope_sender;
-	params.prefix = prefix->data;
-	params.prefix_len = prefix->len;
-	params.link_source = req->link_source;
-	ret = storage_save(&params, msg, result, error_r);
+	params.envelope_sender = ctx->req->envelope_sender;
+	params.prefix = save->prefix->data;
+	params.prefix_len = save->prefix->len;
+	params.maildir_flags = save->maildir_flags;
+	params.keywords = save->keywords;
+	params.keyword_count = save->keyword_count;
+	params.link_source = save->link_source;
+	ret = storage_save(&params, save->msg, result, error_r);
 	/* a problem or repair on the way, logged for each attempt */
 	if (result->warning != NULL) {
 		log_warning("%s", result->warning);
@@ -670,6 +694,57 @@ static enum storage_error save_to(const struct loft_settings *set,
 	return ret;
 }
 
+/* deliver_one - quota check, save into *mailbox (which becomes INBOX
+   when the save fell back there), quota update. 0 with result filled,
+   or -1 with out filled and *error_r for the log. */
+static int deliver_one(const struct deliver_ctx *ctx,
+		       const struct deliver_save *save, char **mailbox,
+		       struct storage_save_result *result,
+		       struct outcome *out, const char **error_r)
+{
+	const struct delivery_request *req = ctx->req;
+	enum storage_error error;
+	const char *error_str;
+	uint64_t storage_start;
+
+	memset(result, 0, sizeof(*result));
+	if (check_quota(ctx->set, ctx->user, ctx->quota, *mailbox,
+			message_size(save->msg) + save->prefix->len, out) < 0) {
+		*error_r = out->text;
+		return -1;
+	}
+	storage_start = clock_monotonic_usecs();
+	error = save_to(ctx, save, *mailbox, save->autocreate, result,
+			&error_str);
+	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
+	    save->fallback_to_inbox && !mail_location_is_inbox(*mailbox)) {
+		log_info("msgid=%s: save failed to open mailbox %s: %s",
+			 message_msgid(save->msg) == NULL ? "unspecified" :
+			 message_msgid(save->msg), *mailbox, error_str);
+		free(*mailbox);
+		*mailbox = xstrdup("INBOX");
+		storage_save_result_free(result);
+		error = save_to(ctx, save, *mailbox, true, result, &error_str);
+	}
+	if (result->tmp_removed > 0)
+		log_info("removed %u files older than 36 hours from the tmp/ of %s",
+			 result->tmp_removed, *mailbox);
+	if (error != STORAGE_OK) {
+		storage_error_outcome(error, req, out);
+		*error_r = error_str;
+		return -1;
+	}
+	/* reported with the delivery record, not as a timing of its own */
+	delivery_storage_seconds += (double)(clock_monotonic_usecs() -
+					     storage_start) / 1e6;
+	log_debug("saved %s (%llu bytes)", result->path,
+		  (unsigned long long)result->size);
+	if (ctx->quota != NULL &&
+	    quota_root_saved(ctx->quota, *mailbox, result->size, &error_str) < 0)
+		log_error("quota: Failed to update quota for %s: %s", *mailbox,
+			  error_str);
+	return 0;
+}
 /* delivery_failed - log the record of a failed save: "save failed to
    MAILBOX: <details>" (out is already filled) */
 static void delivery_failed(const struct loft_settings *set,
@@ -694,6 +769,167 @@ static void delivery_failed(const struct loft_settings *set,
 	strbuf_free(&status);
 }
 
+/* What the stores of a Sieve run have done so far. */
+struct plan_exec {
+	const struct deliver_ctx *ctx;
+	struct message *msg;
+	const struct strbuf *prefix;
+	char **saved_path_r;
+	size_t stored;
+	char *first_mailbox;
+	uint64_t size, vsize;
+	struct strbuf mailboxes;	/* where it was stored, for the log */
+	bool failed;
+	struct outcome failure;		/* the first failed store's */
+};
+
+/* plan_save_one - one store of the plan; 0, or -1 with pe->failure */
+static int plan_save_one(struct plan_exec *pe,
+			 const struct delivery_sieve_plan *plan,
+			 const struct delivery_sieve_store *store)
+{
+	const struct deliver_ctx *ctx = pe->ctx;
+	struct strbuf empty, mbox_prefix;
+	struct storage_save_result result;
+	struct outcome out;
+	char flags[8], *mailbox = xstrdup(store->mailbox), *keywords[26];
+	const char *error;
+	struct deliver_save save = {
+		.msg = plan->edited != NULL ? plan->edited : pe->msg,
+		.prefix = plan->edited != NULL ? &empty : pe->prefix,
+		.maildir_flags = flags,
+		.autocreate = ctx->req->autocreate || store->create,
+		/* -m / the detail mailbox falls back as without Sieve; a
+		   fileinto that cannot be stored fails the script instead,
+		   which keeps the message in INBOX, as Pigeonhole does */
+		.fallback_to_inbox = store->keep && ctx->req->fallback_to_inbox,
+	};
+	int ret;
+
+	strbuf_init(&empty, 1);
+	strbuf_init(&mbox_prefix, 256);
+	delivery_sieve_maildir_flags(&store->flags, flags, sizeof(flags));
+	save.keywords = keywords;
+	save.keyword_count = delivery_sieve_keywords(&store->flags, keywords,
+						     LOFT_N_ELEMENTS(keywords));
+	if (ctx->loc->type == MAIL_STORAGE_MBOX && store->flags.count > 0) {
+		strbuf_append(&mbox_prefix, save.prefix->data, save.prefix->len);
+		delivery_sieve_mbox_flags(&store->flags, &mbox_prefix);
+		save.prefix = &mbox_prefix;
+	}
+	/* another recipient's copy has the same bytes unless edited */
+	if (plan->edited == NULL && save.prefix == pe->prefix)
+		save.link_source = ctx->req->link_source;
+	ret = deliver_one(ctx, &save, &mailbox, &result, &out, &error);
+	if (ret < 0) {
+		log_error("sieve: msgid=%s: failed to store into mailbox %s: %s",
+			  message_msgid(pe->msg) == NULL ? "unspecified" :
+			  message_msgid(pe->msg), mailbox, error);
+		if (!pe->failed)
+			pe->failure = out;
+		pe->failed = true;
+	} else {
+		if (pe->stored++ == 0) {
+			pe->first_mailbox = xstrdup(mailbox);
+			pe->size = result.size;
+			pe->vsize = result.vsize;
+			if (pe->saved_path_r != NULL && plan->edited == NULL) {
+				*pe->saved_path_r = result.path;
+				result.path = NULL;
+			}
+		}
+		if (pe->mailboxes.len > 0)
+			strbuf_append_str(&pe->mailboxes, ", ");
+		strbuf_append_str(&pe->mailboxes, mailbox);
+	}
+	storage_save_result_free(&result);
+	strbuf_free(&empty);
+	strbuf_free(&mbox_prefix);
+	free(mailbox);
+	return ret;
+}
+
+/* plan_quota_fits - every store from first fits the quota together
+   (Pigeonhole saves a script's actions in one go: all or none); 0, or
+   -1 with pe->failure */
+static int plan_quota_fits(struct plan_exec *pe,
+			   const struct delivery_sieve_plan *plan, size_t first)
+{
+	const struct deliver_ctx *ctx = pe->ctx;
+	struct message *msg = plan->edited != NULL ? plan->edited : pe->msg;
+	uint64_t size = message_size(msg) +
+		(plan->edited != NULL ? 0 : pe->prefix->len), total = 0;
+	struct outcome out;
+
+	if (ctx->quota == NULL || plan->count - first < 2)
+		return 0;
+	for (size_t i = first; i < plan->count; i++) {
+		total += size;
+		if (check_quota(ctx->set, ctx->user, ctx->quota,
+				plan->stores[i].mailbox, total, &out) < 0) {
+			log_info("sieve: msgid=%s: the %zu copies do not fit "
+				 "the quota: %s", message_msgid(pe->msg) == NULL ?
+				 "unspecified" : message_msgid(pe->msg),
+				 plan->count - first, out.text);
+			if (!pe->failed)
+				pe->failure = out;
+			pe->failed = true;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* plan_execute - delivery_sieve_execute: the stores a script added */
+static int plan_execute(void *context, struct delivery_sieve_plan *plan,
+			size_t first)
+{
+	struct plan_exec *pe = context;
+
+	if (plan_quota_fits(pe, plan, first) < 0)
+		return -1;
+	for (size_t i = first; i < plan->count; i++) {
+		if (plan_save_one(pe, plan, &plan->stores[i]) < 0)
+			return -1;
+		plan->stores[i].done = true;
+	}
+	return 0;
+}
+
+/* plan_finish - the outcome and record of a Sieve run: saved when a
+   copy was stored or the scripts discarded the message, rejected when
+   they rejected it, else the failure of the store that failed */
+static void plan_finish(struct plan_exec *pe,
+			const struct delivery_sieve_plan *plan,
+			struct outcome *out)
+{
+	const struct deliver_ctx *ctx = pe->ctx;
+	char *status, *line;
+
+	if (pe->stored > 0) {
+		outcome_saved(out, "Saved");
+		status = xasprintf("saved mail to %s", pe->mailboxes.data);
+	} else if (plan->reject) {
+		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
+			    "5.7.1", "%s", plan->reason);
+		status = xstrdup("rejected");
+	} else if (pe->failed) {
+		*out = pe->failure;
+		status = xasprintf("save failed: %s", out->text);
+	} else {
+		outcome_saved(out, "Saved");
+		status = xstrdup("discarded");
+	}
+	delivery_sieve_outcome(plan, out);
+	/* the line names the actions and the scripts: what the journal
+	   keeps as the outcome's sieve summary */
+	line = xasprintf("%s (sieve %s)", status, out->sieve.summary);
+	delivery_log(ctx->set, ctx->req, pe->msg, pe->first_mailbox, pe->size,
+		     pe->vsize, out, line);
+	free(line);
+	free(status);
+}
+
 void delivery_deliver(const struct loft_settings *set,
 		      const struct delivery_user *user,
 		      const struct delivery_request *req, struct message *msg,
@@ -701,12 +937,12 @@ void delivery_deliver(const struct loft_settings *set,
 {
 	struct mail_location loc;
 	struct storage_save_result result;
-	struct quota_root *quota = NULL;
+	struct deliver_ctx ctx = { .set = set, .user = user, .req = req,
+				   .loc = &loc };
 	struct strbuf prefix;
-	enum storage_error error;
 	const char *error_str;
-	uint64_t storage_start;
 	char *mailbox, *status;
+	int ret;
 
 	memset(&result, 0, sizeof(result));
 	if (saved_path_r != NULL)
@@ -731,44 +967,40 @@ void delivery_deliver(const struct loft_settings *set,
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
-	quota = quota_open(set, user, &loc);
-	if (check_quota(set, user, quota, mailbox,
-			message_size(msg) + prefix.len, out) < 0) {
-		delivery_failed(set, req, msg, mailbox, out, "%s", out->text);
-		goto out_loc;
+	ctx.quota = quota_open(set, user, &loc);
+	if (delivery_sieve_enabled(set)) {
+		struct delivery_sieve_plan plan;
+		struct plan_exec pe = {
+			.ctx = &ctx, .msg = msg, .prefix = &prefix,
+			.saved_path_r = saved_path_r,
+		};
+
+		strbuf_init(&pe.mailboxes, 64);
+		ret = delivery_sieve_run(set, user, req, msg, &prefix, &loc,
+					 mailbox, plan_execute, &pe, &plan, out);
+		if (ret < 0)
+			delivery_failed(set, req, msg, mailbox, out, "%s",
+					out->text);
+		else if (ret > 0)
+			plan_finish(&pe, &plan, out);
+		if (ret > 0)
+			delivery_sieve_plan_free(&plan);
+		strbuf_free(&pe.mailboxes);
+		free(pe.first_mailbox);
+		if (ret != 0)
+			goto out_loc;
 	}
 
-	storage_start = clock_monotonic_usecs();
-	error = save_to(set, &loc, req, mailbox, req->autocreate, &prefix,
-			msg, &result, &error_str);
-	if ((error == STORAGE_ERR_NOTFOUND || error == STORAGE_ERR_INVALID) &&
-	    req->fallback_to_inbox && !mail_location_is_inbox(mailbox)) {
-		log_info("msgid=%s: save failed to open mailbox %s: %s",
-			 message_msgid(msg) == NULL ? "unspecified" :
-			 message_msgid(msg), mailbox, error_str);
-		free(mailbox);
-		mailbox = xstrdup("INBOX");
-		storage_save_result_free(&result);
-		error = save_to(set, &loc, req, mailbox, true, &prefix, msg,
-				&result, &error_str);
-	}
-	if (result.tmp_removed > 0)
-		log_info("removed %u files older than 36 hours from the tmp/ of %s",
-			 result.tmp_removed, mailbox);
-	if (error != STORAGE_OK) {
-		storage_error_outcome(error, req, out);
+	struct deliver_save save = {
+		.msg = msg, .prefix = &prefix, .maildir_flags = "",
+		.autocreate = req->autocreate,
+		.fallback_to_inbox = req->fallback_to_inbox,
+		.link_source = req->link_source,
+	};
+	if (deliver_one(&ctx, &save, &mailbox, &result, out, &error_str) < 0) {
 		delivery_failed(set, req, msg, mailbox, out, "%s", error_str);
 		goto out_loc;
 	}
-	/* reported with the delivery record, not as a timing of its own */
-	delivery_storage_seconds = (double)(clock_monotonic_usecs() -
-					    storage_start) / 1e6;
-	log_debug("saved %s (%llu bytes)", result.path,
-		  (unsigned long long)result.size);
-	if (quota != NULL &&
-	    quota_root_saved(quota, mailbox, result.size, &error_str) < 0)
-		log_error("quota: Failed to update quota for %s: %s", mailbox,
-			  error_str);
 	outcome_saved(out, "Saved");
 	status = xasprintf("saved mail to %s", mailbox);
 	delivery_log(set, req, msg, mailbox, result.size, result.vsize, out,
@@ -779,7 +1011,7 @@ void delivery_deliver(const struct loft_settings *set,
 		result.path = NULL;
 	}
 out_loc:
-	quota_root_close(&quota);
+	quota_root_close(&ctx.quota);
 	storage_save_result_free(&result);
 	mail_location_free(&loc);
 out_free:

@@ -84,6 +84,7 @@ struct delivery_request {
 	   and whether the backend answered; NULL otherwise */
 	const char *proxy_backend;
 	bool proxy_backend_up;
+	double proxy_backend_seconds;	/* its answer's time; 0: none */
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the

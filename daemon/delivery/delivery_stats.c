@@ -25,6 +25,12 @@ static void on_delivery(const struct delivery_report *report, void *context)
 		.storage_seconds = report->storage_seconds,
 		.proxy_backend = report->req->proxy_backend,
 		.proxy_backend_up = report->req->proxy_backend_up,
+		.proxy_backend_seconds = report->req->proxy_backend_seconds,
+		.sieve = report->out->sieve.summary[0] != '\0' ?
+			report->out->sieve.summary : NULL,
+		.sieve_actions = report->out->sieve.actions[0] != '\0' ?
+			report->out->sieve.actions : NULL,
+		.sieve_script_errors = report->out->sieve.script_errors,
 	};
 
 	(void)context;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "error_slot.h"
+#include "maildir_keywords.h"
 #include "path.h"
 #include "perm_error.h"
 #include "storage_private.h"
@@ -53,6 +54,7 @@ struct maildir_save {
 	char **created;		/* directories this save created */
 	size_t created_count;
 	bool folder_created;
+	char info[64];		/* after ":2,": flag and keyword letters */
 };
 
 static __thread struct error_slot maildir_error;
@@ -587,6 +589,22 @@ static int maildir_move(const char *tmp_path, const char *path)
 	return rename(tmp_path, path);
 }
 
+/* maildir_has_flags - the message is saved with flags (into cur/) */
+static bool maildir_has_flags(const struct maildir_save *save)
+{
+	return save->info[0] != '\0';
+}
+
+/* maildir_final_path - new/NAME, or cur/NAME:2,FLAGS for a message
+   saved with flags (as Dovecot saves it) */
+static char *maildir_final_path(const struct maildir_save *save,
+				const char *name)
+{
+	if (maildir_has_flags(save))
+		return xasprintf("%s/cur/%s:2,%s", save->dir, name, save->info);
+	return xasprintf("%s/new/%s", save->dir, name);
+}
+
 /* maildir_link_new - hard-link the tmp file into new/ under its final
    name, choosing a new time stamp when the name is taken */
 static enum storage_error maildir_link_new(struct maildir_save *save,
@@ -604,7 +622,7 @@ static enum storage_error maildir_link_new(struct maildir_save *save,
 			maildir_next_time(&secs, &usecs);
 		name = maildir_filename(secs, usecs, (long)getpid(), host,
 					size, vsize);
-		path = xasprintf("%s/new/%s", save->dir, name);
+		path = maildir_final_path(save, name);
 		free(name);
 		if (maildir_move(tmp_path, path) == 0) {
 			*new_path_r = path;
@@ -633,7 +651,8 @@ static enum storage_error maildir_sync_new(struct maildir_save *save,
 
 	if (save->params->fsync == MAIL_FSYNC_NEVER)
 		return STORAGE_OK;
-	new_dir = xasprintf("%s/new", save->dir);
+	new_dir = xasprintf("%s/%s", save->dir,
+			    maildir_has_flags(save) ? "cur" : "new");
 	if (fsync_path(new_dir) < 0) {
 		/* not durable: take it back so the MTA retries */
 		ret = maildir_syscall_fail("fsync", new_dir, error_r);
@@ -667,7 +686,7 @@ static bool maildir_deliver_link(struct maildir_save *save,
 		maildir_next_time(&secs, &usecs);
 		name = maildir_filename(secs, usecs, (long)getpid(), host,
 					size, vsize);
-		path = xasprintf("%s/new/%s", save->dir, name);
+		path = maildir_final_path(save, name);
 		free(name);
 		if (link(params->link_source, path) == 0) {
 			if (maildir_sync_new(save, &path, &error) != STORAGE_OK)
@@ -815,6 +834,31 @@ int maildir_tmp_cleanup(const char *dir, time_t now, unsigned int *removed_r,
 	return ret;
 }
 
+/* maildir_info - the flag letters, then the keywords' from the folder's
+   dovecot-keywords; keywords that cannot be recorded are left out with a
+   warning, the message is saved all the same */
+static void maildir_info(struct maildir_save *save,
+			 struct storage_save_result *result_r)
+{
+	const struct storage_save_params *params = save->params;
+	char letters[27];
+	const char *error;
+
+	snprintf(save->info, sizeof(save->info), "%s",
+		 params->maildir_flags != NULL ? params->maildir_flags : "");
+	if (params->keyword_count == 0)
+		return;
+	if (maildir_keywords_letters(save->dir, params->keywords,
+				     params->keyword_count, letters,
+				     sizeof(letters), &error) < 0) {
+		free(result_r->warning);
+		result_r->warning = xasprintf("keywords not saved: %s", error);
+		return;
+	}
+	snprintf(save->info + strlen(save->info),
+		 sizeof(save->info) - strlen(save->info), "%s", letters);
+}
+
 enum storage_error maildir_save(const struct storage_save_params *params,
 				struct message *msg,
 				struct storage_save_result *result_r,
@@ -837,6 +881,8 @@ enum storage_error maildir_save(const struct storage_save_params *params,
 	    maildir_tmp_cleanup(save.dir, time(NULL), &result_r->tmp_removed,
 				&error) < 0)
 		result_r->warning = xasprintf("maildir tmp/ cleanup: %s", error);
+	if (ret == STORAGE_OK)
+		maildir_info(&save, result_r);
 	if (ret == STORAGE_OK)
 		ret = maildir_deliver(&save, msg, result_r, error_r);
 	for (i = 0; i < save.created_count; i++)

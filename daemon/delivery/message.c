@@ -91,6 +91,7 @@ struct header_scan {
 /* an output through a 64 KiB buffer, with optional mboxo quoting */
 struct message_writer {
 	int fd;
+	struct strbuf *sink;	/* instead of fd: into memory */
 	char *buf;
 	size_t len;
 	bool escape;
@@ -712,10 +713,14 @@ static void writer_flush(struct message_writer *w)
 {
 	if (w->error != 0 || w->len == 0)
 		return;
-	if (fd_write_full(w->fd, w->buf, w->len) < 0)
-		w->error = errno;
-	else
+	if (w->sink != NULL) {
+		strbuf_append(w->sink, w->buf, w->len);
 		w->written += w->len;
+	} else if (fd_write_full(w->fd, w->buf, w->len) < 0) {
+		w->error = errno;
+	} else {
+		w->written += w->len;
+	}
 	w->len = 0;
 }
 
@@ -833,11 +838,13 @@ void message_keep_return_path(struct message *msg)
 
 /* message_write_as - message_write, or as SMTP DATA when smtp is set */
 static int message_write_as(struct message *msg, const char *prefix,
-			    size_t prefix_len, int fd, bool mbox_escape,
-			    bool smtp, uint64_t *size_r, const char **error_r)
+			    size_t prefix_len, int fd, struct strbuf *sink,
+			    bool mbox_escape, bool smtp, uint64_t *size_r,
+			    const char **error_r)
 {
 	struct message_writer w = {
-		.fd = fd, .escape = mbox_escape, .smtp = smtp, .at_bol = true,
+		.fd = fd, .sink = sink, .escape = mbox_escape, .smtp = smtp,
+		.at_bol = true,
 	};
 	char *rbuf = NULL;
 	uint64_t pos = 0;
@@ -888,7 +895,7 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 		  int fd, bool mbox_escape, uint64_t *size_r,
 		  const char **error_r)
 {
-	return message_write_as(msg, prefix, prefix_len, fd, mbox_escape,
+	return message_write_as(msg, prefix, prefix_len, fd, NULL, mbox_escape,
 				false, size_r, error_r);
 }
 
@@ -896,6 +903,15 @@ int message_write_smtp_data(struct message *msg, const char *prefix,
 			    size_t prefix_len, int fd, uint64_t *size_r,
 			    const char **error_r)
 {
-	return message_write_as(msg, prefix, prefix_len, fd, false, true,
+	return message_write_as(msg, prefix, prefix_len, fd, NULL, false, true,
 				size_r, error_r);
+}
+
+int message_render(struct message *msg, const char *prefix, size_t prefix_len,
+		   struct strbuf *out, const char **error_r)
+{
+	uint64_t size;
+
+	return message_write_as(msg, prefix, prefix_len, -1, out, false, false,
+				&size, error_r);
 }

@@ -67,6 +67,13 @@ int message_write_smtp_data(struct message *msg, const char *prefix,
 			    size_t prefix_len, int fd, uint64_t *size_r,
 			    const char **error_r);
 
+struct strbuf;
+/* message_render - the bytes message_write() writes (no mbox quoting),
+   appended to out in memory (the Sieve filter reads the message whole).
+   0, or -1 with *error_r (the spill file could not be read). */
+int message_render(struct message *msg, const char *prefix, size_t prefix_len,
+		   struct strbuf *out, const char **error_r);
+
 /* message_count_lf - LFs in a buffer (for W= of prefixes) */
 uint64_t message_count_lf(const char *data, size_t len);
 

@@ -31,12 +31,27 @@ enum outcome_reason {
 
 #define OUTCOME_TEXT_MAX 512
 
+/* What the Sieve scripts did for the recipient (mail_plugins = sieve);
+   all empty when no script ran. */
+struct outcome_sieve {
+	/* the scripts and their actions, for the journal:
+	   "/home/u/.dovecot.sieve: fileinto \"Lists/foo\", implicit keep" */
+	char summary[OUTCOME_TEXT_MAX];
+	/* one name per action taken, for loft_sieve_actions_total:
+	   "fileinto keep" (names: delivery_sieve_action_name()) */
+	char actions[128];
+	unsigned int script_errors;	/* scripts that failed to compile or run */
+};
+
 struct outcome {
 	enum outcome_result result;
 	enum outcome_reason reason;
 	int code;		/* SMTP code: 250, 451, 550, 552 ... */
 	char enhanced[12];	/* "2.0.0" */
-	char text[OUTCOME_TEXT_MAX]; /* human text, no code prefix */
+	/* human text, no code prefix; one line (control bytes, CR and LF
+	   become spaces) */
+	char text[OUTCOME_TEXT_MAX];
+	struct outcome_sieve sieve;
 };
 
 void outcome_set(struct outcome *out, enum outcome_result result,

@@ -43,6 +43,14 @@ struct storage_save_params {
 	/* maildir: a stored file with exactly the bytes this save would
 	   write (another recipient's copy); hard-linked when possible */
 	const char *link_source;
+	/* maildir: the info letters of the message's flags ("FS"; NULL or
+	   "": none). A message with flags goes into cur/ as NAME:2,FLAGS,
+	   as Dovecot saves it; without, into new/. */
+	const char *maildir_flags;
+	/* maildir: IMAP keywords, recorded in the folder's dovecot-keywords
+	   and as letters in the name (mbox: the caller's X-Keywords line) */
+	char *const *keywords;
+	size_t keyword_count;
 };
 
 struct storage_save_result {

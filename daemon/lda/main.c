@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sieve_settings.h"
 #include "clock.h"
 #include "delivery.h"
 #include "delivery_stats.h"
@@ -496,6 +497,8 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("lda");
+	/* the Sieve plugin's plugin { } settings are checked with the file */
+	config_set_plugin_check("sieve", sieve_settings_check);
 	userdb_set_service("lda");
 	lda_parse_args(argc, argv, &opts);
 	lda_stderr_reason = opts.stderr_reason;

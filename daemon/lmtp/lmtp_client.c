@@ -17,13 +17,14 @@
 
 #include "error_slot.h"
 #include "fd_io.h"
+#include "lmtp_xclient.h"
 #include "xalloc.h"
 
 #define LMTP_CLIENT_BUF_SIZE (LMTP_REPLY_MAX_LINE * LMTP_REPLY_MAX_LINES)
 
 struct lmtp_client {
 	int fd;
-	bool xclient;
+	unsigned int xclient;	/* LMTP_XCLIENT_* the backend offers */
 	char *buf;
 	size_t len;
 };
@@ -89,9 +90,7 @@ static void capability(const char *text, size_t len, void *context)
 {
 	struct lmtp_client *client = context;
 
-	if ((len == 7 || (len > 7 && text[7] == ' ')) &&
-	    strncasecmp(text, "XCLIENT", 7) == 0)
-		client->xclient = true;
+	client->xclient |= lmtp_xclient_offered(text, (unsigned int)len);
 }
 
 /* read_reply - the next reply, reading as needed */
@@ -157,12 +156,45 @@ static int send_line(struct lmtp_client *client, const char *line,
 	return ret;
 }
 
+int lmtp_client_send(struct lmtp_client *client, const char *line,
+		     const char **error_r)
+{
+	return send_line(client, line, error_r);
+}
+
 int lmtp_client_command(struct lmtp_client *client, const char *line,
 			struct lmtp_reply *reply_r, const char **error_r)
 {
 	if (send_line(client, line, error_r) < 0)
 		return -1;
 	return read_reply(client, reply_r, NULL, error_r);
+}
+
+/* lhlo_reply - LHLO's 250, remembering what XCLIENT offers */
+static int lhlo_reply(struct lmtp_client *client, const char **error_r)
+{
+	struct lmtp_reply reply;
+
+	client->xclient = 0;
+	if (read_reply(client, &reply, capability, error_r) < 0)
+		return -1;
+	if (reply.code != 250) {
+		*error_r = error_slot_set(&lmtp_client_error, "LHLO: %u %s",
+					  reply.code, reply.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* lhlo - LHLO name and its 250 */
+static int lhlo(struct lmtp_client *client, const char *name,
+		const char **error_r)
+{
+	char *line = xasprintf("LHLO %s", name);
+	int ret = send_line(client, line, error_r);
+
+	free(line);
+	return ret < 0 ? -1 : lhlo_reply(client, error_r);
 }
 
 int lmtp_client_connect(const char *host, unsigned int port,
@@ -175,7 +207,7 @@ int lmtp_client_connect(const char *host, unsigned int port,
 	struct addrinfo *res = NULL, *ai;
 	struct lmtp_client *client;
 	struct lmtp_reply reply;
-	char port_str[16], *lhlo;
+	char port_str[16];
 	int fd = -1, err = 0, ret;
 
 	snprintf(port_str, sizeof(port_str), "%u", port);
@@ -208,17 +240,7 @@ int lmtp_client_connect(const char *host, unsigned int port,
 		lmtp_client_free(&client);
 		return -1;
 	}
-	lhlo = xasprintf("LHLO %s", lhlo_name);
-	ret = send_line(client, lhlo, error_r);
-	free(lhlo);
-	if (ret == 0)
-		ret = read_reply(client, &reply, capability, error_r);
-	if (ret == 0 && reply.code != 250) {
-		*error_r = error_slot_set(&lmtp_client_error, "LHLO: %u %s",
-					  reply.code, reply.text);
-		ret = -1;
-	}
-	if (ret < 0) {
+	if (lhlo(client, lhlo_name, error_r) < 0) {
 		lmtp_client_free(&client);
 		return -1;
 	}
@@ -243,7 +265,24 @@ int lmtp_client_fd(const struct lmtp_client *client)
 	return client->fd;
 }
 
-bool lmtp_client_has_xclient(const struct lmtp_client *client)
+unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client)
 {
 	return client->xclient;
+}
+
+int lmtp_client_xclient(struct lmtp_client *client, const char *line,
+			const char *lhlo_name, struct lmtp_reply *reply_r,
+			const char **error_r)
+{
+	/* pipelined with the LHLO that greets the session again: a refused
+	   XCLIENT leaves the session as it was, which LHLO does not harm */
+	char *lines = xasprintf("%s\r\nLHLO %s", line, lhlo_name);
+	int ret = send_line(client, lines, error_r);
+
+	free(lines);
+	if (ret == 0)
+		ret = read_reply(client, reply_r, NULL, error_r);
+	if (ret == 0)
+		ret = lhlo_reply(client, error_r);
+	return ret < 0 ? -1 : reply_r->code == 220 ? 1 : 0;
 }

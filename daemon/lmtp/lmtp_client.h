@@ -25,12 +25,23 @@ void lmtp_client_free(struct lmtp_client **client);
    with *error_r when the connection failed (it is then unusable) */
 int lmtp_client_command(struct lmtp_client *client, const char *line,
 			struct lmtp_reply *reply_r, const char **error_r);
+/* lmtp_client_send - send line (no CRLF) without waiting for its reply
+   (read it with lmtp_client_read_reply); 0, or -1 with *error_r */
+int lmtp_client_send(struct lmtp_client *client, const char *line,
+		     const char **error_r);
 /* lmtp_client_read_reply - the next reply (after DATA's content) */
 int lmtp_client_read_reply(struct lmtp_client *client,
 			   struct lmtp_reply *reply_r, const char **error_r);
 /* the socket, for writing DATA content (blocking, send timeout set) */
 int lmtp_client_fd(const struct lmtp_client *client);
-/* whether LHLO advertised XCLIENT */
-bool lmtp_client_has_xclient(const struct lmtp_client *client);
+/* the XCLIENT attributes LHLO advertised (LMTP_XCLIENT_*, 0: none) */
+unsigned int lmtp_client_xclient_offered(const struct lmtp_client *client);
+/* lmtp_client_xclient - send line (an XCLIENT command) and, pipelined,
+   LHLO lhlo_name to greet the session again. 1 when the backend took it
+   (220), 0 when it refused (its reply in *reply_r; the connection goes on
+   as before), -1 with *error_r when the connection failed */
+int lmtp_client_xclient(struct lmtp_client *client, const char *line,
+			const char *lhlo_name, struct lmtp_reply *reply_r,
+			const char **error_r);
 
 #endif

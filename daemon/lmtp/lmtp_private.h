@@ -61,7 +61,7 @@ struct lmtp_recipient {
 	int duplicate_of;	/* index of the identical recipient, or -1 */
 	bool proxied;		/* relayed to a backend (lmtp_proxy.h) */
 	char *backend;		/* proxied: "host:port" */
-	bool backend_up;	/* proxied: the backend answered */
+	struct lmtp_proxy_answer backend_answer; /* proxied: its last */
 	struct outcome outcome;	/* set by the delivery job */
 };
 
@@ -92,6 +92,9 @@ struct lmtp_session {
 	struct lmtp_session *prev, *next;
 	struct lmtp_server *server;
 	char id[SESSION_ID_BUFSIZE];
+	/* what transaction ids derive from: id, or the session id an
+	   XCLIENT SESSION forwarded (lmtp_transaction.c) */
+	char trans_base[SESSION_ID_BUFSIZE];
 	int fd_in, fd_out;
 	struct evloop_io *io_in, *io_out; /* the same io when fd_in == fd_out */
 	struct evloop_timer *idle_timer;
@@ -119,6 +122,10 @@ struct lmtp_session {
 	bool tls_handshaking;	/* no LMTP bytes move until it is done */
 	bool starttls_pending;	/* 220 sent: TLS starts once it is flushed */
 	bool local;		/* UNIX socket, or remote IP = local IP */
+	bool trusted;		/* in login_trusted_networks: XCLIENT */
+	/* XCLIENT TTL + 1: hops a proxied recipient may still take (0: no
+	   TTL received, LMTP_PROXY_DEFAULT_TTL applies) */
+	unsigned int proxy_ttl_plus_1;
 
 	unsigned int invalid_commands;
 	unsigned int transaction_count;
@@ -182,6 +189,10 @@ const char *lmtp_tls_refusal(const struct lmtp_session *session,
 			     enum lmtp_verb verb);
 
 /* lmtp_server.c */
+/* lmtp_server_socket_address - numeric address and port of a connected
+   socket's peer, or its own local end; "local" for a UNIX socket */
+void lmtp_server_socket_address(int fd, bool peer, char *ip, size_t ip_size,
+				unsigned int *port_r);
 void lmtp_server_session_gone(struct lmtp_server *server,
 			      struct lmtp_session *session);
 

@@ -5,6 +5,7 @@
  */
 #include "lmtp_proxy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "error_slot.h"
 #include "lmtp_client.h"
+#include "lmtp_xclient.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -27,6 +29,7 @@ struct lmtp_proxy_backend {
 	char error[256];
 	bool mail_sent;
 	bool clean;		/* no transaction open at the backend */
+	uint64_t data_start;	/* clock_monotonic_usecs() of DATA */
 	size_t *rcpts;		/* transaction indexes, in RCPT order */
 	size_t rcpt_count;
 };
@@ -34,6 +37,9 @@ struct lmtp_proxy_backend {
 struct lmtp_proxy {
 	char *mail_from;
 	char *lhlo_name;
+	struct lmtp_xclient xclient;	/* SESSION is the transaction id */
+	char local_ip[64];		/* "": a UNIX socket */
+	unsigned int local_port;
 	struct lmtp_proxy_backend *backends;
 	size_t backend_count;
 };
@@ -114,13 +120,51 @@ void lmtp_proxy_route_free(struct lmtp_proxy_route *route)
 }
 
 struct lmtp_proxy *lmtp_proxy_create(const char *mail_from,
-				      const char *lhlo_name)
+				      const char *lhlo_name,
+				      const struct lmtp_proxy_origin *origin)
 {
 	struct lmtp_proxy *proxy = xcalloc(1, sizeof(*proxy));
+	struct lmtp_xclient *xc = &proxy->xclient;
 
 	proxy->mail_from = xstrdup(mail_from);
 	proxy->lhlo_name = xstrdup(lhlo_name);
+	xc->given = LMTP_XCLIENT_TTL | LMTP_XCLIENT_SESSION;
+	xc->ttl = origin->ttl;
+	snprintf(xc->session, sizeof(xc->session), "%s", origin->trans_id);
+	if (origin->client_ip != NULL) {
+		snprintf(xc->addr, sizeof(xc->addr), "%s", origin->client_ip);
+		xc->given |= LMTP_XCLIENT_ADDR;
+	}
+	if (origin->client_port != 0) {
+		xc->port = origin->client_port;
+		xc->given |= LMTP_XCLIENT_PORT;
+	}
+	if (origin->local_ip != NULL)
+		snprintf(proxy->local_ip, sizeof(proxy->local_ip), "%s",
+			 origin->local_ip);
+	proxy->local_port = origin->local_port;
 	return proxy;
+}
+
+/* ip_parse - a numeric IPv4 or IPv6 address into addr[16] (IPv4 as
+   v4-mapped), or false */
+static bool ip_parse(const char *text, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, text, addr + 12) == 1) {
+		addr[10] = addr[11] = 0xff;
+		return true;
+	}
+	return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+bool lmtp_proxy_route_is_self(const struct lmtp_proxy *proxy,
+			      const struct lmtp_proxy_route *route)
+{
+	unsigned char a[16], b[16];
+
+	return route->port == proxy->local_port && ip_parse(route->host, a) &&
+		ip_parse(proxy->local_ip, b) && memcmp(a, b, sizeof(a)) == 0;
 }
 
 /* pool_take - an idle connection to host:port, or NULL */
@@ -243,15 +287,55 @@ static void outcome_from_reply(struct outcome *out,
 				 "invalid reply (%u)", reply->code);
 }
 
+/* backend_xclient - XCLIENT to a backend that offers it, with the
+   session id "<transaction id>:P<n>" for the transaction's nth backend;
+   -1 with *error_r when the connection failed (a refusal is logged and
+   the transaction goes on without) */
+static int backend_xclient(struct lmtp_proxy *proxy,
+			   struct lmtp_proxy_backend *b, const char **error_r)
+{
+	struct lmtp_xclient xc = proxy->xclient;
+	struct lmtp_reply reply;
+	char *line;
+	int ret;
+
+	char id[sizeof(xc.session) + 24];
+
+	/* a chain of proxies grows the id: the backend takes 63 bytes */
+	snprintf(id, sizeof(id), "%s:P%zu", proxy->xclient.session,
+		 (size_t)(b - proxy->backends) + 1);
+	snprintf(xc.session, sizeof(xc.session), "%.*s",
+		 (int)sizeof(xc.session) - 1, id);
+	line = lmtp_xclient_format(&xc, lmtp_client_xclient_offered(b->client));
+	if (line == NULL)
+		return 0;
+	ret = lmtp_client_xclient(b->client, line, proxy->lhlo_name, &reply,
+				  error_r);
+	free(line);
+	if (ret == 0)
+		log_warning("proxy: %s:%u: XCLIENT refused: %u %s", b->host,
+			    b->port, reply.code, reply.text);
+	return ret < 0 ? -1 : 0;
+}
+
+/* answered - the backend answered, start (clock_monotonic_usecs) was
+   when the command was sent */
+static void answered(struct lmtp_proxy_answer *answer, uint64_t start)
+{
+	answer->answered = true;
+	answer->seconds = (double)(clock_monotonic_usecs() - start) / 1e6;
+}
+
 /* backend_mail - a connection with MAIL FROM accepted, or false with
    b->error and, when the backend refused MAIL, its answer in *out and
-   *answered_r set (a pooled connection the backend closed is replaced
+   answer_r->answered set (a pooled connection the backend closed is replaced
    once) */
 static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
-			 struct outcome *out, bool *answered_r)
+			 struct outcome *out, struct lmtp_proxy_answer *answer_r)
 {
 	struct lmtp_reply reply;
 	const char *error;
+	uint64_t start;
 	char *line;
 	bool pooled;
 	int ret;
@@ -270,7 +354,11 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 			backend_fail(b, error);
 			break;
 		}
-		ret = lmtp_client_command(b->client, line, &reply, &error);
+		ret = backend_xclient(proxy, b, &error);
+		start = clock_monotonic_usecs();
+		if (ret == 0)
+			ret = lmtp_client_command(b->client, line, &reply,
+						  &error);
 		if (ret == 0 && reply.code / 100 == 2) {
 			b->clean = false;
 			free(line);
@@ -279,7 +367,7 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 		if (ret == 0) {
 			/* the backend's own answer for the recipient */
 			outcome_from_reply(out, &reply);
-			*answered_r = true;
+			answered(answer_r, start);
 			backend_fail(b, "MAIL FROM refused");
 			free(line);
 			return false;
@@ -301,19 +389,21 @@ static void unreachable(struct outcome *out)
 bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		     const struct lmtp_proxy_route *route, size_t index,
 		     const char *address, struct outcome *out,
-		     bool *answered_r)
+		     struct lmtp_proxy_answer *answer_r)
 {
 	struct lmtp_proxy_backend *b = backend_find(proxy, route);
 	struct lmtp_reply reply;
 	const char *error;
+	uint64_t start;
 	char *line;
 	int ret;
 
 	unreachable(out);
-	*answered_r = false;
-	if (!backend_mail(proxy, b, out, answered_r))
+	memset(answer_r, 0, sizeof(*answer_r));
+	if (!backend_mail(proxy, b, out, answer_r))
 		return false;
 	line = xasprintf("RCPT TO:<%s>", address);
+	start = clock_monotonic_usecs();
 	ret = lmtp_client_command(b->client, line, &reply, &error);
 	free(line);
 	if (ret < 0) {
@@ -321,7 +411,7 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 		return false;
 	}
 	outcome_from_reply(out, &reply);
-	*answered_r = true;
+	answered(answer_r, start);
 	if (reply.code / 100 != 2)
 		return false;
 	b->rcpts = xreallocarray(b->rcpts, b->rcpt_count + 1,
@@ -330,59 +420,102 @@ bool lmtp_proxy_rcpt(struct lmtp_proxy *proxy,
 	return true;
 }
 
-/* backend_data - DATA to one backend, a reply for each of its
-   recipients (answered[] set for those); on a failure the rest get a 451 */
-static void backend_data(struct lmtp_proxy_backend *b, struct message *msg,
-			 const char *prefix, struct outcome *const *outs,
-			 bool *answered)
+/* data_begin - DATA to one backend that accepted recipients, whose
+   answers default to our 451; false when there is nothing to send */
+static bool data_begin(struct lmtp_proxy_backend *b,
+		       struct outcome *const *outs,
+		       struct lmtp_proxy_answer *answers)
+{
+	const char *error;
+
+	for (size_t k = 0; k < b->rcpt_count; k++) {
+		unreachable(outs[b->rcpts[k]]);
+		memset(&answers[b->rcpts[k]], 0, sizeof(*answers));
+	}
+	if (b->client == NULL || b->rcpt_count == 0)
+		return false;
+	b->data_start = clock_monotonic_usecs();
+	if (lmtp_client_send(b->client, "DATA", &error) < 0) {
+		backend_fail(b, error);
+		return false;
+	}
+	return true;
+}
+
+/* data_send - the backend's 354 and the message; false when it refused
+   DATA (every recipient gets its answer) or failed */
+static bool data_send(struct lmtp_proxy_backend *b, struct message *msg,
+		      const char *prefix, struct outcome *const *outs,
+		      struct lmtp_proxy_answer *answers)
 {
 	struct lmtp_reply reply;
 	const char *error = NULL;
 	uint64_t size;
-	size_t i = 0;
 
-	for (size_t k = 0; k < b->rcpt_count; k++) {
-		unreachable(outs[b->rcpts[k]]);
-		answered[b->rcpts[k]] = false;
-	}
-	if (b->client == NULL || b->rcpt_count == 0)
-		return;
-	if (lmtp_client_command(b->client, "DATA", &reply, &error) < 0) {
+	if (lmtp_client_read_reply(b->client, &reply, &error) < 0) {
 		backend_fail(b, error);
-		return;
+		return false;
 	}
 	if (reply.code != 354) {
 		for (size_t k = 0; k < b->rcpt_count; k++) {
 			outcome_from_reply(outs[b->rcpts[k]], &reply);
-			answered[b->rcpts[k]] = true;
+			answered(&answers[b->rcpts[k]], b->data_start);
 		}
 		backend_fail(b, "DATA refused");
-		return;
+		return false;
 	}
 	if (message_write_smtp_data(msg, prefix, strlen(prefix),
 				    lmtp_client_fd(b->client), &size,
 				    &error) < 0) {
 		backend_fail(b, errno == EAGAIN || errno == EWOULDBLOCK ?
 			     "timed out sending the message" : error);
-		return;
+		return false;
 	}
-	for (; i < b->rcpt_count; i++) {
+	return true;
+}
+
+/* data_replies - a reply for each of the backend's recipients; on a
+   failure the rest keep their 451 */
+static void data_replies(struct lmtp_proxy_backend *b,
+			 struct outcome *const *outs,
+			 struct lmtp_proxy_answer *answers)
+{
+	struct lmtp_reply reply;
+	const char *error;
+
+	for (size_t i = 0; i < b->rcpt_count; i++) {
 		if (lmtp_client_read_reply(b->client, &reply, &error) < 0) {
 			backend_fail(b, error);
 			return;
 		}
 		outcome_from_reply(outs[b->rcpts[i]], &reply);
-		answered[b->rcpts[i]] = true;
+		answered(&answers[b->rcpts[i]], b->data_start);
 	}
 	b->clean = true;
 }
 
+/* The backends work side by side: DATA goes to each, then each gets its
+   copy of the message in turn and starts storing it while the next one's
+   is sent, and only then are the replies read. A transaction takes about
+   the slowest backend's time, not the sum of all. */
 void lmtp_proxy_data(struct lmtp_proxy *proxy, struct message *msg,
 		     const char *prefix, struct outcome *const *outs,
-		     bool *answered)
+		     struct lmtp_proxy_answer *answers)
 {
+	struct lmtp_proxy_backend *b;
+	bool *sent = xcalloc(proxy->backend_count + 1, sizeof(*sent));
+
 	for (size_t i = 0; i < proxy->backend_count; i++)
-		backend_data(&proxy->backends[i], msg, prefix, outs, answered);
+		sent[i] = data_begin(&proxy->backends[i], outs, answers);
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		b = &proxy->backends[i];
+		sent[i] = sent[i] && data_send(b, msg, prefix, outs, answers);
+	}
+	for (size_t i = 0; i < proxy->backend_count; i++) {
+		if (sent[i])
+			data_replies(&proxy->backends[i], outs, answers);
+	}
+	free(sent);
 }
 
 void lmtp_proxy_free(struct lmtp_proxy **_proxy)

@@ -196,10 +196,8 @@ static void listeners_close(struct lmtp_server *server)
 	}
 }
 
-/* socket_address - numeric address and port of a connected socket's
-   peer, or its own local end; "local" for a UNIX socket */
-static void socket_address(int fd, bool peer, char *ip, size_t ip_size,
-			   unsigned int *port_r)
+void lmtp_server_socket_address(int fd, bool peer, char *ip, size_t ip_size,
+				unsigned int *port_r)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -230,7 +228,7 @@ static bool peer_is_local(int fd, const char *peer_ip)
 
 	if (strcmp(peer_ip, "local") == 0)
 		return true;
-	socket_address(fd, false, local_ip, sizeof(local_ip), &port);
+	lmtp_server_socket_address(fd, false, local_ip, sizeof(local_ip), &port);
 	return strcmp(local_ip, peer_ip) == 0;
 }
 
@@ -450,7 +448,7 @@ static void listener_accept(struct evloop_io *io, int fd, unsigned int events,
 			break;
 		}
 		accept_backoff_succeeded(state->accept_backoff);
-		socket_address(client, true, ip, sizeof(ip), &port);
+		lmtp_server_socket_address(client, true, ip, sizeof(ip), &port);
 		flags = (peer_is_local(client, ip) ? LMTP_SESSION_LOCAL : 0) |
 			(ssl ? LMTP_SESSION_TLS : 0);
 		/* may close the listeners (and free l): l is not used after */

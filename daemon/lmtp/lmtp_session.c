@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cidr.h"
 #include "lmtp_command.h"
+#include "lmtp_xclient.h"
 #include "log.h"
 
 static void session_update_io(struct lmtp_session *session);
@@ -266,24 +268,78 @@ static int64_t session_idle_timeout(struct evloop_timer *timer, void *context)
 static void cmd_lhlo(struct lmtp_session *session, const struct lmtp_command *cmd)
 {
 	const struct loft_settings *set = session->server->set;
-	char sep;
+	char size[64];
+	const char *caps[8];
+	size_t n = 0;
 
 	lmtp_transaction_free(session);
 	free(session->lhlo);
 	session->lhlo = xstrdup(cmd->param);
-	lmtp_session_reply(session, "250-%s", session->server->hostname);
-	lmtp_session_reply(session, "250-8BITMIME");
-	lmtp_session_reply(session, "250-CHUNKING");
-	lmtp_session_reply(session, "250-ENHANCEDSTATUSCODES");
-	lmtp_session_reply(session, "250-PIPELINING");
-	sep = lmtp_tls_offered(session) ? '-' : ' ';
 	if (set->lmtp_max_message_size > 0)
-		lmtp_session_reply(session, "250%cSIZE %llu", sep,
-				   (unsigned long long)set->lmtp_max_message_size);
+		snprintf(size, sizeof(size), "SIZE %llu",
+			 (unsigned long long)set->lmtp_max_message_size);
 	else
-		lmtp_session_reply(session, "250%cSIZE", sep);
-	if (sep == '-')
-		lmtp_session_reply(session, "250 STARTTLS");
+		snprintf(size, sizeof(size), "SIZE");
+	caps[n++] = "8BITMIME";
+	caps[n++] = "CHUNKING";
+	caps[n++] = "ENHANCEDSTATUSCODES";
+	caps[n++] = "PIPELINING";
+	caps[n++] = size;
+	if (lmtp_tls_offered(session))
+		caps[n++] = "STARTTLS";
+	if (session->trusted)
+		caps[n++] = LMTP_XCLIENT_CAPABILITY;
+	lmtp_session_reply(session, "250-%s", session->server->hostname);
+	for (size_t i = 0; i < n; i++)
+		lmtp_session_reply(session, "250%c%s", i + 1 < n ? '-' : ' ',
+				   caps[i]);
+}
+
+/* cmd_xclient - a trusted proxy says who the client is, which session id
+   its transactions go on (Dovecot's SESSION) and how many proxy hops are
+   left (Postfix's XCLIENT, with Dovecot's replies). The connection keeps
+   its own id for who, kick and its own log lines: over time a proxy's
+   pooled connection serves many of its sessions. */
+static void cmd_xclient(struct lmtp_session *session, const char *param)
+{
+	struct lmtp_xclient xc;
+	char ttl[16] = "none";
+	const char *error;
+
+	if (!session->trusted) {
+		lmtp_session_reply(session, "550 5.7.14 You are not from trusted IP");
+		return;
+	}
+	if (session->trans != NULL) {
+		lmtp_session_reply(session, "503 5.5.0 XCLIENT not permitted "
+				   "during a mail transaction");
+		return;
+	}
+	if (lmtp_xclient_parse(param != NULL ? param : "", &xc, &error) < 0) {
+		lmtp_session_reply(session, "501 5.5.4 %s", error);
+		return;
+	}
+	if ((xc.given & LMTP_XCLIENT_ADDR) != 0)
+		snprintf(session->peer_ip, sizeof(session->peer_ip), "%s",
+			 xc.addr);
+	if ((xc.given & LMTP_XCLIENT_PORT) != 0)
+		session->peer_port = xc.port;
+	if ((xc.given & LMTP_XCLIENT_TTL) != 0) {
+		session->proxy_ttl_plus_1 = xc.ttl + 1;
+		snprintf(ttl, sizeof(ttl), "%u", xc.ttl);
+	}
+	if ((xc.given & LMTP_XCLIENT_SESSION) != 0) {
+		/* the next transaction's id is the forwarded one itself */
+		snprintf(session->trans_base, sizeof(session->trans_base),
+			 "%s", xc.session);
+		session->transaction_count = 0;
+	}
+	log_info("XCLIENT: client %s:%u, session %s, ttl %s",
+		 session->peer_ip, session->peer_port, session->trans_base, ttl);
+	/* announced again: who shows the forwarded client */
+	lmtp_stats_session_start(session->server->stats, session);
+	lmtp_session_reply(session, "220 %s loft ready.",
+			   session->server->hostname);
 }
 
 static void cmd_mail(struct lmtp_session *session, const struct lmtp_command *cmd)
@@ -461,7 +517,7 @@ static void session_command(struct lmtp_session *session, const char *line,
 		lmtp_session_reply(session, "502 5.5.1 Unsupported command");
 		break;
 	case LMTP_VERB_XCLIENT:
-		lmtp_session_reply(session, "550 5.7.14 You are not from trusted IP");
+		cmd_xclient(session, cmd.param);
 		break;
 	}
 	lmtp_command_clear(&cmd);
@@ -649,12 +705,17 @@ void lmtp_session_create(struct lmtp_server *server, int fd_in, int fd_out,
 	session->server = server;
 	session->start_usecs = clock_realtime_usecs();
 	session_id_generate(session->id);
+	memcpy(session->trans_base, session->id, sizeof(session->trans_base));
 	session->fd_in = fd_in;
 	session->fd_out = fd_out;
 	snprintf(session->peer_ip, sizeof(session->peer_ip), "%s",
 		 peer_ip != NULL ? peer_ip : "local");
 	session->peer_port = peer_port;
 	session->local = (flags & LMTP_SESSION_LOCAL) != 0;
+	/* Dovecot's rule: decided once, by the connecting address, so a
+	   proxy may send XCLIENT again for its next transaction */
+	session->trusted = peer_ip != NULL &&
+		cidr_list_match(server->set->login_trusted_networks, peer_ip);
 	strbuf_init(&session->in, 4096);
 	strbuf_init(&session->out, 1024);
 	session->io_in = evloop_add_io(server->loop, fd_in, EVLOOP_READ,

@@ -4,9 +4,10 @@
  * and the delivery job that stores it for every recipient and answers
  * each one in order.
  *
- * Ids follow Dovecot: the session id, ":T<n>" from the second transaction
- * on, ":R<n>" from the second RCPT on (counting refused ones); an exact
- * duplicate recipient is stored once and answered twice with the first
+ * Ids follow Dovecot: the session id (or the one a trusted proxy forwarded
+ * with XCLIENT SESSION), ":T<n>" from the second transaction on, ":R<n>"
+ * from the second RCPT on (counting refused ones); an exact duplicate
+ * recipient is stored once and answered twice with the first
  * one's id. With one recipient the copy gets Delivered-To and a Received
  * "for" clause; with more, every copy has the same bytes, so maildir copies
  * after the first are hard links where the file system and owners allow.
@@ -43,9 +44,10 @@ struct rcpt_lookup_job {
 	   recipient will have */
 	struct lmtp_proxy *proxy;
 	size_t index;
+	unsigned int proxy_ttl_plus_1;	/* the session's (lmtp_private.h) */
 	bool proxied;
 	char *backend;		/* proxied: "host:port" */
-	bool backend_up;
+	struct lmtp_proxy_answer backend_answer;
 };
 
 struct delivery_job {
@@ -73,9 +75,9 @@ void lmtp_transaction_begin(struct lmtp_session *session, const char *from)
 
 	trans->number = ++session->transaction_count;
 	if (trans->number == 1)
-		snprintf(trans->id, sizeof(trans->id), "%s", session->id);
+		snprintf(trans->id, sizeof(trans->id), "%s", session->trans_base);
 	else
-		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->id,
+		snprintf(trans->id, sizeof(trans->id), "%s:T%u", session->trans_base,
 			 trans->number);
 	trans->mail_from = xstrdup(from);
 	trans->start_mono_usecs = clock_monotonic_usecs();
@@ -146,6 +148,30 @@ static void split_detail(const char *address, const char *delimiters,
 			      at != NULL ? at : "");
 }
 
+/* rcpt_proxy_loops - whether route would loop: back to this server (the
+   same user), or on with no hops left (XCLIENT TTL=0); then a 451 4.4.6
+   in job. Dovecot
+   answers 554 5.4.6; a loop is a configuration error to mend, so the mail
+   waits for it. */
+static bool rcpt_proxy_loops(struct rcpt_lookup_job *job,
+			     const struct lmtp_proxy_route *route)
+{
+	/* as Dovecot: a renamed user may be routed back here */
+	bool renamed = route->destuser != NULL &&
+		strcmp(route->destuser, job->address) != 0;
+	const char *why = !renamed && lmtp_proxy_route_is_self(job->proxy, route) ?
+		"loops to itself" : job->proxy_ttl_plus_1 == 1 ?
+		"appears to be looping (TTL=0)" : NULL;
+
+	if (why == NULL)
+		return false;
+	log_error("Proxying to <%s> %s", job->address, why);
+	outcome_tempfail(&job->outcome, "4.4.6", "<%s> Proxying %s",
+			 job->address, why);
+	job->ret = -1;
+	return true;
+}
+
 /* rcpt_proxy - a user the userdb routes to a backend: RCPT there (on
    the worker thread); job->ret 1 when the backend accepted, else -1 with
    its answer (or a 451) in job->outcome */
@@ -166,11 +192,15 @@ static void rcpt_proxy(struct rcpt_lookup_job *job)
 		job->ret = -1;
 		return;
 	}
+	if (rcpt_proxy_loops(job, &route)) {
+		lmtp_proxy_route_free(&route);
+		return;
+	}
 	job->backend = lmtp_proxy_route_name(&route);
 	job->ret = lmtp_proxy_rcpt(job->proxy, &route, job->index,
 				   route.destuser != NULL ? route.destuser :
 				   job->address, &job->outcome,
-				   &job->backend_up) ? 1 : -1;
+				   &job->backend_answer) ? 1 : -1;
 	lmtp_proxy_route_free(&route);
 }
 
@@ -228,7 +258,8 @@ static void rcpt_lookup_job_free(struct rcpt_lookup_job *job)
 static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 			char *address, char *detail, char *orcpt,
 			struct delivery_user *user, int duplicate_of,
-			bool proxied, char *backend)
+			bool proxied, char *backend,
+			const struct lmtp_proxy_answer *answer)
 {
 	struct lmtp_recipient *rcpt;
 	char id_copy[sizeof(rcpt->id)];
@@ -250,7 +281,8 @@ static void rcpt_accept(struct lmtp_transaction *trans, const char *id,
 	rcpt->duplicate_of = duplicate_of;
 	rcpt->proxied = proxied;
 	rcpt->backend = backend;
-	rcpt->backend_up = backend != NULL;
+	if (answer != NULL)
+		rcpt->backend_answer = *answer;
 }
 
 /* rcpt_request - the delivery request of one recipient of trans: what
@@ -276,13 +308,16 @@ static void rcpt_request(const struct lmtp_transaction *trans, const char *id,
 static void rcpt_record(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
 			const char *orcpt, const struct outcome *out,
-			const char *backend, bool backend_up)
+			const char *backend,
+			const struct lmtp_proxy_answer *answer)
 {
 	struct delivery_request req;
 
 	rcpt_request(session->trans, id, user, address, orcpt, &req);
 	req.proxy_backend = backend;
-	req.proxy_backend_up = backend_up;
+	req.proxy_backend_up = answer != NULL && answer->answered;
+	req.proxy_backend_seconds = answer != NULL && answer->answered ?
+		answer->seconds : 0;
 	log_set_session(id);
 	log_set_user(user);
 	delivery_log(session->server->set, &req, NULL, NULL, 0, 0, out,
@@ -296,7 +331,7 @@ static void rcpt_refuse(struct lmtp_session *session, const char *id,
 			const char *user, const char *address,
 			const char *orcpt, const struct outcome *out)
 {
-	rcpt_record(session, id, user, address, orcpt, out, NULL, false);
+	rcpt_record(session, id, user, address, orcpt, out, NULL, NULL);
 	lmtp_session_reply(session, "%d %s <%s> %s", out->code, out->enhanced,
 			   address, out->text);
 }
@@ -311,7 +346,8 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 		if (accepted) {
 			rcpt_accept(session->trans, job->id, job->address,
 				    job->detail, job->orcpt, job->user, -1,
-				    job->proxied, job->backend);
+				    job->proxied, job->backend,
+				    &job->backend_answer);
 			job->address = job->detail = job->orcpt = NULL;
 			job->backend = NULL;
 			job->user = NULL;
@@ -321,7 +357,7 @@ static void rcpt_job_done(struct rcpt_lookup_job *job, bool accepted)
 			/* the backend's own words, as Dovecot relays them */
 			rcpt_record(session, job->id, job->lookup, job->address,
 				    job->orcpt, &job->outcome, job->backend,
-				    job->backend_up);
+				    &job->backend_answer);
 			lmtp_session_reply(session, "%d %s %s",
 					   job->outcome.code,
 					   job->outcome.enhanced,
@@ -373,6 +409,31 @@ static void rcpt_lookup_done(void *context)
 	rcpt_job_done(job, false);
 }
 
+/* transaction_proxy_create - the transaction's backends, forwarding
+   the client, the transaction id and one hop less to them */
+static void transaction_proxy_create(struct lmtp_session *session)
+{
+	unsigned int ttl_plus_1 = session->proxy_ttl_plus_1, local_port;
+	char local_ip[64];
+	struct lmtp_proxy_origin origin = {
+		.client_ip = strcmp(session->peer_ip, "local") == 0 ? NULL :
+			session->peer_ip,
+		.client_port = session->peer_port,
+		.trans_id = session->trans->id,
+		.ttl = ttl_plus_1 == 0 ? LMTP_PROXY_DEFAULT_TTL :
+			ttl_plus_1 >= 2 ? ttl_plus_1 - 2 : 0,
+	};
+
+	lmtp_server_socket_address(session->fd_in, false, local_ip,
+				   sizeof(local_ip), &local_port);
+	origin.local_ip = local_ip;
+	origin.local_port = local_port;
+
+	session->trans->proxy = lmtp_proxy_create(session->trans->mail_from,
+						  session->server->hostname,
+						  &origin);
+}
+
 void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			   const char *orcpt)
 {
@@ -393,7 +454,7 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 		outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 452,
 			    "4.5.3", "Too many recipients");
 		rcpt_record(session, id, address, address, orcpt, &out, NULL,
-			    false);
+			    NULL);
 		lmtp_session_reply(session, "452 4.5.3 Too many recipients");
 		return;
 	}
@@ -402,7 +463,8 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 			/* stored once, answered twice, with the first id */
 			rcpt_accept(trans, NULL, xstrdup(address),
 				    NULL, orcpt == NULL ? NULL : xstrdup(orcpt),
-				    NULL, (int)i, trans->rcpts[i].proxied, NULL);
+				    NULL, (int)i, trans->rcpts[i].proxied, NULL,
+				    NULL);
 			lmtp_session_reply(session, "250 2.1.5 OK");
 			return;
 		}
@@ -417,9 +479,9 @@ void lmtp_transaction_rcpt(struct lmtp_session *session, const char *address,
 		     &job->detail);
 	if (job->set->lmtp_proxy) {
 		if (trans->proxy == NULL)
-			trans->proxy = lmtp_proxy_create(trans->mail_from,
-						session->server->hostname);
+			transaction_proxy_create(session);
 		job->proxy = trans->proxy;
+		job->proxy_ttl_plus_1 = session->proxy_ttl_plus_1;
 		job->index = trans->rcpt_count;
 	}
 	session->state = LMTP_STATE_WAIT;
@@ -489,11 +551,16 @@ static void transaction_refuse(struct lmtp_session *session,
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
+		/* the proxy's own answer: the backend was up at RCPT, its
+		   time then is not this reply's */
+		struct lmtp_proxy_answer up = { .answered = true };
+
 		rcpt->outcome = *out;
 		if (rcpt->duplicate_of < 0)
 			rcpt_record(session, rcpt->id, rcpt->user->username,
 				    rcpt->address, rcpt->orcpt, out,
-				    rcpt->backend, rcpt->backend_up);
+				    rcpt->backend, rcpt->backend != NULL ?
+				    &up : NULL);
 	}
 	reply_outcomes(session, trans);
 	lmtp_transaction_free(session);
@@ -611,24 +678,25 @@ static void delivery_relay(struct delivery_job *job)
 {
 	struct lmtp_transaction *trans = job->trans;
 	struct outcome **outs = xcalloc(trans->rcpt_count, sizeof(*outs));
-	bool *answered = xcalloc(trans->rcpt_count, sizeof(*answered));
+	struct lmtp_proxy_answer *answers = xcalloc(trans->rcpt_count,
+						    sizeof(*answers));
 
 	for (size_t i = 0; i < trans->rcpt_count; i++)
 		outs[i] = &trans->rcpts[i].outcome;
 	lmtp_proxy_data(trans->proxy, trans->msg, job->received != NULL ?
-			job->received : "", outs, answered);
+			job->received : "", outs, answers);
 	free(outs);
 	for (size_t i = 0; i < trans->rcpt_count; i++) {
 		struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
 		if (!rcpt->proxied || rcpt->duplicate_of >= 0)
 			continue;
-		rcpt->backend_up = answered[i];
+		rcpt->backend_answer = answers[i];
 		rcpt_record(job->session, rcpt->id, rcpt->user->username,
 			    rcpt->address, rcpt->orcpt, &rcpt->outcome,
-			    rcpt->backend, rcpt->backend_up);
+			    rcpt->backend, &rcpt->backend_answer);
 	}
-	free(answered);
+	free(answers);
 }
 
 /* One recipient's delivery, for as_user. */

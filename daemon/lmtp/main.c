@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sieve_settings.h"
 #include "install_paths.h"
 #include "evloop.h"
 #include "lmtp_server.h"
@@ -157,6 +158,8 @@ int main(int argc, char **argv)
 	   mmap(). Two arenas are plenty for 8 delivery workers. */
 	mallopt(M_ARENA_MAX, 2);
 	log_init("lmtp");
+	/* the Sieve plugin's plugin { } settings are checked with the file */
+	config_set_plugin_check("sieve", sieve_settings_check);
 	userdb_set_service("lmtp");
 	while ((c = getopt(argc, argv, "c:")) != -1) {
 		if (c == 'c')

@@ -14,6 +14,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "sieve_settings.h"
 #include "install_paths.h"
 #include "log.h"
 #include "master_config.h"
@@ -242,6 +244,8 @@ int main(int argc, char **argv)
 
 	loftd_parse_args(argc, argv, &opts);
 	log_init("master");
+	/* the Sieve plugin's plugin { } settings are checked with the file */
+	config_set_plugin_check("sieve", sieve_settings_check);
 	if (opts.mode == LOFTD_MODE_RUN) {
 		path = loftd_absolute(opts.config_path);
 		ret = master_daemon_run(path, opts.foreground);

@@ -286,6 +286,9 @@ static int master_config_check_services(const struct loft_settings *set,
 	if (cidr_list_check(set->haproxy_trusted_networks, &error) < 0)
 		return master_config_fail(error_r, "haproxy_trusted_networks: %s",
 					  error);
+	if (cidr_list_check(set->login_trusted_networks, &error) < 0)
+		return master_config_fail(error_r, "login_trusted_networks: %s",
+					  error);
 	for (size_t i = 0; i < set->service_count; i++) {
 		const struct service_settings *svc = &set->services[i];
 

@@ -3,11 +3,15 @@
  * one command line. Besides crashes, leaks and undefined behaviour it checks
  * the error contract (a known reply code, non-NULL static texts, nothing
  * left allocated) and that a parsed MAIL/RCPT path, written back as
- * "<path>", parses to the same path, local part and domain.
+ * "<path>", parses to the same path, local part and domain. An XCLIENT
+ * line's parameters go through lmtp_xclient_parse too: a parse that
+ * succeeds keeps its values within their bounds, and what
+ * lmtp_xclient_format writes from them parses back to the same values.
  */
 #include "fuzz_util.h"
 
 #include "lmtp_command.h"
+#include "lmtp_xclient.h"
 #include "strbuf.h"
 
 /* str_null_eq - equal strings, or both NULL */
@@ -60,6 +64,35 @@ static void check_path_roundtrip(const struct lmtp_command *cmd)
 	strbuf_free(&line);
 }
 
+/* check_xclient - XCLIENT's attribute parser on the parameters */
+static void check_xclient(const struct lmtp_command *cmd)
+{
+	struct lmtp_xclient xc, again;
+	const char *error = NULL;
+	char *line;
+
+	if (cmd->verb != LMTP_VERB_XCLIENT || cmd->param == NULL)
+		return;
+	if (lmtp_xclient_parse(cmd->param, &xc, &error) < 0) {
+		FUZZ_CHECK(error != NULL && error[0] != '\0');
+		return;
+	}
+	FUZZ_CHECK(strlen(xc.session) < sizeof(xc.session));
+	FUZZ_CHECK((xc.given & LMTP_XCLIENT_PORT) == 0 ||
+		   (xc.port > 0 && xc.port <= 65535));
+	line = lmtp_xclient_format(&xc, ~0U);
+	if (line == NULL) {
+		FUZZ_CHECK(xc.given == 0);
+		return;
+	}
+	FUZZ_CHECK(strncmp(line, "XCLIENT ", 8) == 0);
+	FUZZ_CHECK(lmtp_xclient_parse(line + 8, &again, &error) == 0);
+	FUZZ_CHECK(again.given == xc.given && again.port == xc.port &&
+		   again.ttl == xc.ttl && strcmp(again.addr, xc.addr) == 0 &&
+		   strcmp(again.session, xc.session) == 0);
+	free(line);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct lmtp_command cmd;
@@ -71,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(lmtp_verb_name(cmd.verb) != NULL);
 	check_path_roundtrip(&cmd);
+	check_xclient(&cmd);
 	lmtp_command_clear(&cmd);
 	FUZZ_CHECK(cmd.path == NULL && cmd.param == NULL);
 	return 0;

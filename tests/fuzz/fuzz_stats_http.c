@@ -50,6 +50,18 @@ static const char *query(const struct stats_http_request *req,
 	return NULL;
 }
 
+static const char *query_nth(const struct stats_http_request *req,
+			     const char *key, size_t n)
+{
+	const struct fuzz_query *q = req->impl;
+
+	for (size_t i = 0; i < q->count; i++) {
+		if (strcmp(q->keys[i], key) == 0 && n-- == 0)
+			return q->values[i];
+	}
+	return NULL;
+}
+
 static const char *header(const struct stats_http_request *req,
 			  const char *name)
 {
@@ -101,7 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct stats_http_response resp = { 0 };
 	struct stats_http_request req = {
 		.method = route->method, .path = route->path,
-		.remote_ip = "127.0.0.1", .query = query, .header = header,
+		.remote_ip = "127.0.0.1", .query = query, .query_nth = query_nth,
+		.header = header,
 	};
 	struct fuzz_query q = { .count = 0 };
 	struct stats_server *server;

@@ -215,9 +215,12 @@ class Daemon:
             """))
         self.proc = None
 
-    def start(self):
-        self.proc = subprocess.Popen([binary("loftd"), "-c", self.inst.conf, "-F"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    def start(self, wrap=(), preexec_fn=None):
+        """wrap: a command that execs loftd (setpriv ...); preexec_fn: run
+        in the child before that (resource limits)"""
+        self.proc = subprocess.Popen(list(wrap) + [binary("loftd"), "-c", self.inst.conf, "-F"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec_fn)
         ok = wait_for(lambda: self.connectable() or self.proc.poll() is not None)
         if not ok or self.proc.poll() is not None:
             out = self.proc.stdout.read().decode() if self.proc.poll() is not None else ""

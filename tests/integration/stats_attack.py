@@ -11,10 +11,19 @@ something, keeps going until it is terminated.
   inject PATH              fake an LMTP session, delivery and error of pid 1
   flood PATH SECS          reconnect and send bad frames for SECS seconds
   conns PATH N             open N connections and hold them
+  slowhttp PATH PORT SRCS PER
+                           from 127.0.0.1 and SRCS-1 more loopback
+                           addresses, PER connections each to the HTTP
+                           listener on PORT that send half a request;
+                           each one cut is opened again at once
+  partial PATH N SIZE      open N connections, each sending a Hello and
+                           all but the last byte of a SIZE-byte frame,
+                           and hold them
 """
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -136,18 +145,69 @@ def flood(path, secs):
     out(connections=conns, frames=frames)
 
 
-def conns(path, n):
+def conns(path, n, then=b""):
+    """n connections that say Hello and send then; held until killed"""
     held = []
     for _ in range(n):
         try:
-            c = w.Conn(path, timeout=1)
+            c = w.Conn(path, timeout=5)
             c.send(w.hello(w.ROLE_LDA, "lda", os.getpid()))
+            if then:
+                c.send(then)
             held.append(c)
         except OSError:
             break
     out(opened=len(held))
     while True:
         time.sleep(1)
+
+
+def partial(path, n, size):
+    conns(path, n, struct.pack(">I", size) + b"\x0a" * (size - 1))
+
+
+def slow_http(src, port, timeout=2):
+    """a connection from src to the HTTP listener on port that sent half
+    a request, or None (test_stats.py uses it too)"""
+    s = socket.socket()
+    s.settimeout(timeout)
+    try:
+        s.bind((src, 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
+def slowhttp(port, srcs, per):
+    sources = ["127.0.0.1"] + [f"127.0.{2 + i // 250}.{1 + i % 250}"
+                               for i in range(srcs - 1)]
+    held = {src: [] for src in sources}
+    reported = False
+    while True:
+        for src, conns in held.items():
+            while len(conns) < per:
+                s = slow_http(src, port)
+                if s is None:
+                    break
+                s.setblocking(False)
+                conns.append(s)
+            for s in list(conns):
+                try:
+                    if s.recv(4096) == b"":
+                        conns.remove(s)
+                        s.close()
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    conns.remove(s)
+                    s.close()
+        if not reported:
+            out(held=sum(len(c) for c in held.values()))
+            reported = True
+        time.sleep(0.01)
 
 
 def main():
@@ -162,6 +222,10 @@ def main():
         inject(path)
     elif mode == "flood":
         flood(path, float(args[0]))
+    elif mode == "slowhttp":
+        slowhttp(int(args[0]), int(args[1]), int(args[2]))
+    elif mode == "partial":
+        partial(path, int(args[0]), int(args[1]))
     elif mode == "conns":
         conns(path, int(args[0]))
     else:

@@ -309,6 +309,133 @@ def test_protocol_abuse_and_many_clients(inst):
         d.stop()
 
 
+def test_socket_group_members_known_from_their_credentials(inst, vmail):
+    """Mode 0666 with group vmail: a peer with vmail among its
+    supplementary groups gets every answer, one without it only its own
+    uid's. The groups are the ones the peer had at connect()
+    (SO_PEERGROUPS), not what /proc says about its pid later."""
+    private_passwd(inst, [
+        f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
+        "other@example.com::1234:1234::/home/other",
+    ])
+    d = Daemon(inst, extra=f"""
+        service auth {{
+          unix_listener auth-userdb {{
+            mode = 0666
+            user = root
+            group = {VMAIL}
+          }}
+        }}
+        """)
+    d.start()
+    try:
+        sock = os.path.join(inst.root, "run", "auth-userdb")
+
+        def ask(groups):
+            r = subprocess.run(["setpriv", f"--reuid={NOBODY.pw_uid}",
+                                f"--regid={NOBODY.pw_gid}", f"--groups={groups}",
+                                "/usr/bin/python3", "-c", PROBE, sock,
+                                "USER|1|other@example.com|service=lda"],
+                               capture_output=True, timeout=60)
+            assert r.returncode == 0, r
+            return r.stdout.decode()
+        assert "USER|1|other@example.com|uid=1234" in ask(str(vmail.pw_gid))
+        out = ask(str(NOBODY.pw_gid))
+        assert "FAIL|1" in out and "uid=1234" not in out, out
+    finally:
+        d.stop()
+
+
+HOARD = """
+import socket, sys, time
+held, answered = [], 0
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    held.append(s)
+for s in held:
+    try:
+        answered += s.recv(4096).startswith(b"VERSION")
+    except OSError:
+        pass
+print(answered, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_one_stranger_cannot_hold_every_connection(inst, vmail):
+    """A stranger on the 0666 socket (nobody) opens 200 connections and
+    holds them: it gets 32, the rest are closed at once, logged once, so
+    the client_limit slots stay for everyone else (it could take them all
+    and make every other user's loft-lda -d fail with 75)."""
+    private_passwd(inst, [
+        f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",
+        "other@example.com::1234:1234::/home/other",
+    ])
+    d = Daemon(inst, extra="""
+        service auth {
+          client_limit = 100
+          unix_listener auth-userdb {
+            mode = 0666
+            user = root
+          }
+        }
+        """)
+    d.start()
+    sock = os.path.join(inst.root, "run", "auth-userdb")
+    hoard = subprocess.Popen(["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
+                              "--clear-groups", "/usr/bin/python3", "-c", HOARD, sock, "200"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(hoard.stdout.readline()) == 32
+        out = ask_as(VMAIL, sock, "USER|1|own@example.com|service=lda")
+        assert "USER|1|own@example.com|uid=%d" % vmail.pw_uid in out, out
+        c = AuthClient(sock)
+        c.handshake()
+        assert c.ask("USER\t2\tother@example.com")[:2] == ["USER", "2"]
+        c.close()
+        assert wait_for(lambda: "uid %d already has 32 connections" % NOBODY.pw_uid
+                        in inst.log("loft.log"))
+        assert inst.log("loft.log").count("already has 32 connections") == 1
+    finally:
+        hoard.kill()
+        hoard.wait()
+        d.stop()
+
+
+def test_out_of_fds_backs_off(inst):
+    """Issue 10, point 5, for loft-auth's listener: with accept() failing
+    (EMFILE) it pauses instead of spinning and logging each attempt, and
+    answers again once descriptors are free."""
+    from test_stats_security import assert_quiet_while, open_fds, set_nofile
+    d = Daemon(inst, extra="service auth {\n}\n")
+    d.start()
+    sock = os.path.join(inst.root, "run", "auth-userdb")
+    held = []
+    try:
+        [pid] = d.children("loft-auth")
+        set_nofile(pid, open_fds(pid) + 4)
+        for _ in range(30):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sock)
+            held.append(s)
+        time.sleep(0.5)
+        assert_quiet_while(pid, inst)
+        assert "Too many open files" in inst.log("loft.log")
+        for s in held:
+            s.close()
+        c = AuthClient(sock)
+        c.handshake()
+        assert c.ask("USER\t1\tuser0@example.com")[:2] == ["USER", "1"]
+        c.close()
+        assert d.children("loft-auth") == [pid]
+    finally:
+        for s in held:
+            s.close()
+        d.stop()
+
+
 def test_mode_0666_restricts_and_widened_socket_refuses(inst, vmail):
     private_passwd(inst, [
         f"own@example.com::{vmail.pw_uid}:{vmail.pw_gid}::/home/own",

@@ -183,8 +183,8 @@ def test_misspelt_setting_is_an_error(inst):
 
 def test_refused_settings_check(inst):
     cases = [
-        ("mail_plugins = $mail_plugins sieve\n",
-         ":1: mail_plugins: sieve: loft does not implement this plugin"),
+        ("mail_plugins = $mail_plugins mail_crypt\n",
+         ":1: mail_plugins: mail_crypt: loft does not implement this plugin"),
         ("protocol lda {\n  mail_plugins = $mail_plugins acl\n}\n",
          ":2: mail_plugins: acl: loft does not implement this plugin"),
         ("mail_save_crlf = yes\n", ":1: mail_save_crlf = yes: loft does not implement"),
@@ -225,11 +225,11 @@ def test_debian_ssl_settings(inst):
 
 
 def test_lda_refused_plugin_tempfails(inst):
-    inst.write_conf(extra="mail_plugins = $mail_plugins sieve\n")
+    inst.write_conf(extra="mail_plugins = $mail_plugins mail_crypt\n")
     r = inst.lda("-e", "-d", "user0@example.com", "-f", "a@example.org")
     assert r.returncode == EX_TEMPFAIL, r.stderr
     assert f"{inst.conf}:".encode() in r.stderr
-    assert b"mail_plugins: sieve: loft does not implement this plugin" in r.stderr
+    assert b"mail_plugins: mail_crypt: loft does not implement this plugin" in r.stderr
     assert inst.new_files("user0@example.com") == []
 
 
@@ -256,7 +256,7 @@ def test_lda_delivers_with_foreign_settings(inst):
         }}
         mail_plugins = $mail_plugins fts
         protocol lmtp {{
-          mail_plugins = $mail_plugins sieve
+          mail_plugins = $mail_plugins mail_crypt
         }}
         protocol imap {{
           mail_plugins = $mail_plugins imap_quota
@@ -266,10 +266,10 @@ def test_lda_delivers_with_foreign_settings(inst):
                  "-o", "imap_idle_notify_interval=5 mins")
     assert r.returncode == 0, r.stderr
     assert len(inst.new_files("user0@example.com")) == 1
-    # the same file is refused by loftd: protocol lmtp names sieve
+    # the same file is refused by loftd: protocol lmtp names mail_crypt
     r = loftd(inst.conf, "--check")
     assert r.returncode == 1
-    assert re.match(re.escape(inst.conf) + r":\d+: mail_plugins: sieve:", r.stderr)
+    assert re.match(re.escape(inst.conf) + r":\d+: mail_plugins: mail_crypt:", r.stderr)
 
 
 def test_loftd_logs_not_used_once(inst):

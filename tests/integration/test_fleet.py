@@ -58,7 +58,10 @@ def test_fleet_routes_and_survives_a_database_restart(pg):
     try:
         backends = {}
         for addr in BACKENDS:
-            backends[addr] = instance(roots, pg, addr)
+            # they trust the proxy's XCLIENT (its source address is
+            # 127.0.0.1 whichever loopback address it connects to)
+            backends[addr] = instance(roots, pg, addr,
+                                      extra="login_trusted_networks = 127.0.0.1\n")
         proxy_inst, proxy = instance(roots, pg, "127.0.0.1",
                                      extra="lmtp_proxy = yes\n")
         for addr, users in BACKENDS.items():
@@ -77,8 +80,16 @@ def test_fleet_routes_and_survives_a_database_restart(pg):
         daemons.append(proxy)
 
         everyone = [u for users in BACKENDS.values() for u in users]
-        got = send(proxy.port, everyone)
-        assert all(code == 250 for code in got.values()), got
+        got = transaction(proxy.port, everyone)
+        assert all(code == 250 for code, _ in got.values()), got
+        # each backend's id is the proxy's transaction id and :P<n>, the
+        # backend's rank in the transaction
+        ids = {u: text.split()[2] for u, (_, text) in got.items()}
+        trans_id = ids["ann@example.com"].rsplit(":P", 1)[0]
+        assert ids["ann@example.com"] == trans_id + ":P1", ids
+        assert ids["bea@example.com"] == trans_id + ":P1:R2", ids
+        assert ids["cid@example.com"] == trans_id + ":P2", ids
+        assert ids["dot@example.com"] == trans_id + ":P2:R2", ids
         for addr, users in BACKENDS.items():
             inst, _ = backends[addr]
             for u in users:

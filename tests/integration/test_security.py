@@ -4,10 +4,12 @@ file that is read (LMTP and loft-lda -d), a passwd-file planted by a local
 user, and supplementary groups outside first_valid_gid..last_valid_gid."""
 import grp
 import os
+import shutil
 import subprocess
 import tempfile
 
 from conftest import NOBODY, SAMPLE, Daemon, binary, needs_root, wait_for
+from test_faults import one_message
 from test_lmtp import Raw
 
 pytestmark = needs_root
@@ -110,11 +112,50 @@ def test_address_chooses_no_userdb_file_and_planted_files_are_refused(inst):
     assert not os.path.exists(os.path.join(inst.root, "evil-home"))
 
 
+def test_ids_outside_the_valid_ranges_get_no_mail_access(inst):
+    """A userdb (or a planted file that slipped through) that names a uid
+    or gid outside first_valid_uid..last_valid_uid and
+    first_valid_gid..last_valid_gid, or root, gets no mailbox written
+    with it: loft-lda exits 75, LMTP answers 451 after DATA, and nothing
+    is created. The same ids inside the ranges deliver."""
+    homes = os.path.join(inst.root, "homes")
+    os.makedirs(homes)
+    os.chmod(homes, 0o1777)
+    ranges = ("first_valid_uid = 1000\nlast_valid_uid = 3000\n"
+              "first_valid_gid = 1000\nlast_valid_gid = 3000\n")
+    cases = {"lowuid": (999, 2000), "highuid": (3001, 2000),
+             "lowgid": (2000, 999), "highgid": (2000, 3001),
+             "root": (0, 2000), "ok": (2000, 2000)}
+    inst.users = []
+    for name, (uid, gid) in cases.items():
+        inst.add_user(f"{name}@example.com", uid=uid, gid=gid,
+                      home=os.path.join(homes, name))
+    d = Daemon(inst, extra=ranges)
+    d.start()
+    try:
+        lines = one_message(d, [f"{name}@example.com" for name in cases], SAMPLE)
+        replies = dict(zip(cases, lines))
+    finally:
+        d.stop()
+    for name, reply in replies.items():
+        assert reply.startswith("250 " if name == "ok" else "451 4.3.0 "), (name, reply)
+    assert os.listdir(homes) == ["ok"]
+    log = inst.log("loft.log")
+    for what in ("uid 999", "uid 3001", "gid 999", "gid 3001", "uid 0"):
+        assert f"mail access for {what} is not permitted" in log, (what, log)
+    shutil.rmtree(os.path.join(homes, "ok"))
+    for name in cases:
+        r = inst.lda("-d", f"{name}@example.com")
+        assert r.returncode == (0 if name == "ok" else 75), (name, r.stderr)
+    assert os.listdir(homes) == ["ok"]
+
+
 def test_system_groups_outside_the_gid_range_are_dropped(inst):
     """userdb_system_groups_user=daemon gives the delivery daemon's
-    supplementary groups; one below first_valid_gid is dropped, so a
-    folder only that group may enter stays closed (exit 75, nothing
-    stored). With the range opened, the same delivery gets in."""
+    supplementary groups; one below first_valid_gid or above
+    last_valid_gid is dropped, so a folder only that group may enter
+    stays closed (exit 75, nothing stored). With the range opened, the
+    same delivery gets in."""
     group = "loft-test-sec"
     subprocess.run(["groupdel", group], capture_output=True)
     subprocess.run(["groupadd", "--system", group], check=True)
@@ -126,16 +167,21 @@ def test_system_groups_outside_the_gid_range_are_dropped(inst):
         os.chown(locked, 0, gid)
         os.chmod(locked, 0o770)
         inst.users = []
-        inst.add_user("user0@example.com", home=os.path.join(locked, "user0"),
-                      extra="userdb_system_groups_user=daemon")
-        inst.write_conf(extra=f"first_valid_gid = {gid + 1}\nlast_valid_gid = 0\n")
-        # the user's own gid (nobody's) is above the range start
-        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
-        assert r.returncode == 75, inst.log("loft.log")
-        assert not os.path.exists(os.path.join(locked, "user0"))
-        inst.write_conf(extra=f"first_valid_gid = {gid}\n")
-        r = inst.lda("-d", "user0@example.com", msg=SAMPLE)
-        assert r.returncode == 0, inst.log("loft.log")
+        # user0's own gid (nobody's) is above the range start; user1's
+        # (daemon's, 1) below the range end: group G below, then above
+        cases = [("user0", NOBODY.pw_gid, f"first_valid_gid = {gid + 1}\nlast_valid_gid = 0",
+                  f"first_valid_gid = {gid}"),
+                 ("user1", 1, f"first_valid_gid = 1\nlast_valid_gid = {gid - 1}",
+                  f"first_valid_gid = 1\nlast_valid_gid = {gid}")]
+        for user, own_gid, closed, opened in cases:
+            inst.add_user(f"{user}@example.com", gid=own_gid,
+                          home=os.path.join(locked, user),
+                          extra="userdb_system_groups_user=daemon")
+            for ranges, code in ((closed, 75), (opened, 0)):
+                inst.write_conf(extra=ranges + "\n")
+                r = inst.lda("-d", f"{user}@example.com", msg=SAMPLE)
+                assert r.returncode == code, (user, ranges, inst.log("loft.log"))
+                assert os.path.exists(os.path.join(locked, user)) == (code == 0)
     finally:
         subprocess.run(["groupdel", group], capture_output=True)
 

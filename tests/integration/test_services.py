@@ -309,20 +309,27 @@ def test_check_internal_user_rules(inst):
     assert r.returncode == 1 and "service(lmtp): user=no-such-user-loft" in r.stderr
 
 
-def test_unreachable_executable_is_one_clear_error(inst):
-    """loftd installed under a 0700 folder, with a service that execs as
-    nobody: --check and start-up name the user, the path and the folder
-    that blocks it, once, instead of a throttled loop of execv failures."""
+def private_loftd(inst):
+    """loftd and its services copied into bin/ of a 0700 folder: the
+    folder, loftd's path, and the error a service that execs as nobody
+    from there must get"""
     import pathlib
     private = pathlib.Path(inst.root) / "private"
     (private / "bin").mkdir(parents=True)
     os.chmod(private, 0o700)
     for name in ("loftd", "loft-lmtp", "loft-log", "loft-stats"):
         shutil.copy2(binary(name), private / "bin" / name)
-    loftd = str(private / "bin" / "loftd")
-    Daemon(inst, service_extra="user = nobody\n  drop_priv_before_exec = yes")
     want = (f"service(lmtp): user=nobody can't execute {private}/bin/loft-lmtp "
             f"with drop_priv_before_exec = yes: {private} is mode 0700")
+    return private, str(private / "bin" / "loftd"), want
+
+
+def test_unreachable_executable_is_one_clear_error(inst):
+    """loftd installed under a 0700 folder, with a service that execs as
+    nobody: --check and start-up name the user, the path and the folder
+    that blocks it, once, instead of a throttled loop of execv failures."""
+    private, loftd, want = private_loftd(inst)
+    Daemon(inst, service_extra="user = nobody\n  drop_priv_before_exec = yes")
     check = subprocess.run([loftd, "-c", inst.conf, "--check"],
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 1
@@ -338,6 +345,35 @@ def test_unreachable_executable_is_one_clear_error(inst):
     check = subprocess.run([loftd, "-c", inst.conf, "--check"],
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
+
+
+def test_reload_into_unreachable_executable_is_one_clear_error(inst):
+    """The same loftd serving from its 0700 folder (the service drops its
+    privileges after exec); a reload that adds drop_priv_before_exec is
+    refused with the one error naming user, path and folder, and the
+    running services go on with the previous config: no execv loop."""
+    _, loftd, want = private_loftd(inst)
+    d = Daemon(inst, service_extra="user = nobody")
+    d.proc = subprocess.Popen([loftd, "-c", inst.conf, "-F"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(d.connectable), inst.log("loft.log")
+        with open(inst.conf) as f:
+            text = f.read()
+        with open(inst.conf, "w") as f:
+            # the service lmtp block's user line is the last one
+            head, tail = text.rsplit("  user = nobody\n", 1)
+            f.write(head + "  user = nobody\n  drop_priv_before_exec = yes\n" + tail)
+        os.kill(d.proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: want in inst.log("loft.log")), inst.log("loft.log")
+        time.sleep(1)   # a restart loop would log again within this
+        log = inst.log("loft.log")
+        assert log.count(want) == 1, log
+        assert "reload failed: " in log and "execv" not in log, log
+        assert d.proc.poll() is None
+        assert d.connectable()
+    finally:
+        d.stop()
 
 
 def test_proxy_header_only_from_trusted_networks(inst, daemons):

@@ -130,6 +130,37 @@ def test_nobody_cannot_block_a_users_deliveries(sd, inst):
 
 
 @needs_root
+def test_slots_of_a_killed_service_process_are_released(inst):
+    """Point 3, the other half: a slot belongs to the connection that took
+    it, so a loft-lmtp killed mid-transaction (its connection to
+    loft-stats gone) holds the user's slot no longer."""
+    import signal
+    sd = StatsDaemon(inst, extra="lmtp_user_concurrency_limit = 1\n")
+    sd.start()
+    try:
+        c, reply = rcpt(sd, "user0@example.com")
+        assert reply == ["250 2.1.5 OK"]
+        c2, reply = rcpt(sd, "user0@example.com")
+        assert reply[0].startswith("451 4.3.0 "), reply
+        c2.close()
+        [pid] = sd.children("loft-lmtp")
+        os.kill(pid, signal.SIGKILL)
+        assert c.closed()
+        assert wait_for(lambda: sd.children("loft-lmtp") not in ([], [pid]), timeout=20)
+
+        def free():
+            try:
+                c3, reply = rcpt(sd, "user0@example.com")
+            except OSError:
+                return False
+            c3.close()
+            return reply == ["250 2.1.5 OK"]
+        assert wait_for(free, timeout=10)
+    finally:
+        sd.stop()
+
+
+@needs_root
 def test_nobody_cannot_be_the_master(sd, inst):
     """Point 4: the first peer that said it was loftd became the master:
     it got the reloads (the admin was told ok, loftd never reloaded) and
@@ -236,6 +267,36 @@ def test_a_flood_is_bounded_in_memory_and_log(sd, inst):
                                       result="saved") == 1)
 
 
+@needs_root
+def test_held_partial_frames_are_bounded(sd, inst):
+    """Point 4, per-peer memory: 128 connections of nobody (its limit),
+    each holding all but a byte of a 1 MiB frame, grew loft-stats past
+    default_vsz_limit (256M) and it aborted at once, again after each
+    restart. A peer of a uid other than 0 may send frames of 64 KiB
+    until it is proven a service: the big ones are refused by their
+    length, and 128 small ones hold a few MiB."""
+    sd.start()
+    pid = sd.stats_pid()
+    rss = rss_kib(pid)
+    for size in (1024 * 1024, 64 * 1024):
+        a = Attacker(inst, "partial", 128, size)
+        try:
+            assert a.next(timeout=60)["opened"] > 0
+            time.sleep(0.5)
+            assert sd.stats_pid() == pid, inst.log("loft.log")
+            grown_mib = (rss_kib(pid) - rss) / 1024
+            if not sanitized():
+                assert grown_mib < 40, f"loft-stats grew {grown_mib:.0f} MiB"
+            assert sd.get("/healthz")[0] == 200
+        finally:
+            a.stop()
+    assert "frame length 1048576 out of range (1..65536)" in inst.log("loft.log")
+    assert "out of memory" not in inst.log("loft.log")
+    deliver(sd, ["user0@example.com"])
+    assert wait_for(lambda: sd.metric("loft_deliveries_total", protocol="lmtp",
+                                      result="saved") == 1)
+
+
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -311,3 +372,46 @@ def test_lmtp_out_of_fds_backs_off(sd, inst):
     assert wait_for(sd.connectable, timeout=10)
     deliver(sd, ["user0@example.com"])
     assert wait_for(lambda: len(inst.new_files("user0@example.com")) == 1)
+
+
+def nofile_limits(pid):
+    """(soft, hard) RLIMIT_NOFILE of pid"""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError(f"no open files limit for {pid}")
+
+
+@needs_root
+def test_nofile_is_raised_for_client_limit_or_said(inst):
+    """Point 5: loft-lmtp raises RLIMIT_NOFILE at start-up to what
+    client_limit needs (client_limit + 64), and when the hard limit it
+    inherits is too low and it may not raise it (no CAP_SYS_RESOURCE) it
+    takes all of it and says what to change."""
+    from conftest import Daemon
+    import resource
+
+    def limit(soft, hard):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    d = Daemon(inst, service_extra="client_limit = 1000")
+    d.start(preexec_fn=limit(256, 4096))
+    try:
+        [pid] = d.children("loft-lmtp")
+        assert nofile_limits(pid) == (1064, 4096)
+    finally:
+        d.stop()
+    assert "RLIMIT_NOFILE" not in inst.log("loft.log")
+    d.start(wrap=["setpriv", "--bounding-set=-sys_resource", "--inh-caps=-sys_resource"],
+            preexec_fn=limit(256, 512))
+    try:
+        [pid] = d.children("loft-lmtp")
+        assert nofile_limits(pid) == (512, 512)
+        assert wait_for(lambda: "RLIMIT_NOFILE is 512, client_limit=1000 needs 1064: "
+                        "raising it failed" in inst.log("loft.log")), inst.log("loft.log")
+        assert "ulimit -Hn, LimitNOFILE=" in inst.log("loft.log")
+        # and it serves
+        deliver(d, ["user0@example.com"])
+    finally:
+        d.stop()

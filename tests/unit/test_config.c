@@ -184,7 +184,8 @@ static void format_not_used(const struct loft_settings *set, struct strbuf *out)
 
 /* lookup_value - the value an expectation key names:
    KEY (global), not_used (format_not_used), count:services, count:userdbs, count:listeners:SVC,
-   service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY */
+   service:SVC:KEY, listener:SVC:NAME:KEY, userdb:INDEX:KEY, plugin:KEY,
+   fleet:NAME, fleet (the names in order) */
 static void lookup_value(const struct loft_settings *set, char *key,
 			 struct strbuf *out)
 {
@@ -197,6 +198,10 @@ static void lookup_value(const struct loft_settings *set, char *key,
 		parts[n++] = p;
 	if (n == 1 && strcmp(key, "not_used") == 0) {
 		format_not_used(set, out);
+	} else if (n == 1 && strcmp(key, "fleet") == 0) {
+		for (size_t i = 0; i < set->fleet.count; i++)
+			strbuf_appendf(out, "%s%s", i > 0 ? "|" : "",
+				       set->fleet.items[i].key);
 	} else if (n == 1) {
 		const struct setting_def *def = setting_find(loft_setting_defs, key);
 		if (def == NULL)
@@ -234,6 +239,10 @@ static void lookup_value(const struct loft_settings *set, char *key,
 					udb == NULL ? NULL : udb->file,
 					udb == NULL ? 0 : udb->line, NULL))
 			strbuf_append_str(out, "(no userdb)");
+	} else if (strcmp(parts[0], "fleet") == 0 && n >= 2) {
+		/* URLs hold ':': the key's other parts are the value's */
+		const char *value = kvlist_get(&set->fleet, parts[1]);
+		strbuf_append_str(out, value == NULL ? "(unset)" : value);
 	} else if (strcmp(parts[0], "plugin") == 0 && n == 2) {
 		const char *value = kvlist_get(&set->plugin, parts[1]);
 		strbuf_append_str(out, value == NULL ? "(unset)" : value);
@@ -559,6 +568,10 @@ static const struct good_case good_cases[] = {
 	/* 33: the ssl settings loft's TLS does not have */
 	{ "ssl_client_ca_dir = /etc/ssl/certs\nverbose_ssl = yes\n",
 	  "lmtp", { "not_used=ssl_client_ca_dir@1|verbose_ssl@2" } },
+	/* fleet { }: loftadm -H's hosts by name, in file order */
+	{ "fleet {\n  mx2 = http://10.0.0.2:9191\n  mx1 = 10.0.0.1\n"
+	  "  mx3 = [::1]\n}\nfleet_timeout = 3 s\n", NULL,
+	  { "fleet=mx2|mx1|mx3", "fleet:mx1=10.0.0.1", "fleet_timeout=3 secs" } },
 };
 
 START_TEST(test_good_config)
@@ -647,6 +660,15 @@ static const struct error_case error_cases[] = {
 	  M ":2: Section service not allowed here" },
 	{ "protocol lda {\n  plugin {\n  }\n}\n", NULL, M ":2: Section plugin not allowed here" },
 	{ "plugin foo {\n}\n", NULL, M ":1: Unexpected name for plugin section: foo" },
+	{ "fleet all {\n}\n", NULL, M ":1: Unexpected name for fleet section: all" },
+	{ "protocol lmtp {\n  fleet {\n  }\n}\n", NULL, M ":2: Section fleet not allowed here" },
+	{ "fleet {\n  mx1 = https://mx1\n}\n", NULL,
+	  M ":2: fleet: mx1 = https://mx1: https is not supported: loft-stats "
+	  "serves plain HTTP (see loftadm(1), FLEET)" },
+	{ "fleet {\n  mx1 = mx1:99999\n}\n", NULL,
+	  M ":2: fleet: mx1 = mx1:99999: invalid port (1..65535)" },
+	{ "fleet {\n  a,b = mx1\n}\n", NULL,
+	  M ":2: fleet: a,b: a host name may not hold , / : [ or ]" },
 	{ "{\n}\n", NULL, M ":1: Missing section type before '{'" },
 	/* the quota plugin's settings, with the line of the one at fault */
 	{ "plugin {\n  quota = count:User quota\n}\n", NULL,
@@ -734,8 +756,8 @@ static const struct error_case error_cases[] = {
 	  "@DIR@/recursive.conf" },
 	{ "!include_try adir.conf\n", NULL, M ":1: Can't read @DIR@/adir.conf: Is a directory" },
 	/* what loft does not implement but would change delivery */
-	{ "mail_plugins = $mail_plugins sieve\n", "lda",
-	  M ":1: mail_plugins: sieve: loft does not implement this plugin "
+	{ "mail_plugins = $mail_plugins mail_crypt\n", "lda",
+	  M ":1: mail_plugins: mail_crypt: loft does not implement this plugin "
 	  "(mail would be delivered without it)" },
 	{ "mail_debug = yes\nprotocol lmtp {\n  mail_plugins = acl\n}\n", "lmtp",
 	  M ":3: mail_plugins: acl: loft does not implement this plugin "
@@ -876,6 +898,9 @@ static const char round_trip_text[] =
 	"plugin {\n"
 	"  quota = \"maildir:User quota\"\n"
 	"  weird = \" lead\\ttab\"\n"
+	"}\n"
+	"fleet {\n"
+	"  mx1 = http://10.0.0.1:9191\n"
 	"}\n";
 
 /* write_to_string - settings_write output as a malloc'ed string */
@@ -923,6 +948,7 @@ START_TEST(test_write_round_trip)
 		      "doc comments without all:\n%s", changed);
 	ck_assert_ptr_nonnull(strstr(changed, "log_timestamp = \"[%T] \"\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "lmtp_max_message_size = 100\n"));
+	ck_assert_ptr_nonnull(strstr(changed, "fleet {\n  mx1 = http://10.0.0.1:9191\n}\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "mail_max_lock_timeout = 1500 ms\n"));
 	ck_assert_ptr_nonnull(strstr(changed, "recipient_delimiter = \"\"\n"));
 	/* a decimal mode is written in octal with its leading 0 */
@@ -978,7 +1004,7 @@ END_TEST
 /* every field of struct loft_settings but the sections, in order */
 static const char *const global_names[] = {
 	"base_dir", "hostname", "protocols", "listen",
-	"haproxy_trusted_networks",
+	"haproxy_trusted_networks", "login_trusted_networks",
 	"mail_temp_dir",
 	"ssl", "ssl_cert", "ssl_key", "ssl_alt_cert", "ssl_alt_key",
 	"ssl_key_password", "ssl_ca",
@@ -995,7 +1021,7 @@ static const char *const global_names[] = {
 	"auth_cache_negative_ttl", "userdb_sql_timeout", "auth_socket_path",
 	"recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
-	"lda_original_recipient_header", "deliver_log_format",
+	"sendmail_path", "lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
 	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",
@@ -1005,7 +1031,7 @@ static const char *const global_names[] = {
 	"default_idle_kill", "default_vsz_limit", "default_internal_user",
 	"default_internal_group", "default_login_user", "http_api_key", "http_api_allowed_hosts", "stats_journal_size",
 	"state_dir", "stats_journal_max_age", "stats_journal_max_size",
-	"admin_socket_group",
+	"admin_socket_group", "fleet_timeout",
 };
 
 /* ---- mail_plugins ---- */
@@ -1022,8 +1048,9 @@ START_TEST(test_mail_plugins)
 	ck_assert_int_eq(mail_plugins_check("", NULL, &error), 0);
 	ck_assert_int_eq(mail_plugins_check(" fts  fts_solr,notify mail_log", NULL,
 					    &error), 0);
-	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), -1);
-	ck_assert_str_eq(error, "mail_plugins: sieve: loft does not implement this "
+	ck_assert_int_eq(mail_plugins_check("fts sieve", NULL, &error), 0);
+	ck_assert_int_eq(mail_plugins_check("fts mail_crypt", NULL, &error), -1);
+	ck_assert_str_eq(error, "mail_plugins: mail_crypt: loft does not implement this "
 			 "plugin (mail would be delivered without it)");
 	kvlist_init(&plugin);
 	ck_assert_int_eq(mail_plugins_check("zlib", &plugin, &error), 0);

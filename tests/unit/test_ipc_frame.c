@@ -573,6 +573,40 @@ START_TEST(test_largest_frame)
 }
 END_TEST
 
+/* a lower maximum refuses a frame by its declared length, before its
+   body arrives; 0 or a maximum above IPC_FRAME_MAX mean IPC_FRAME_MAX */
+START_TEST(test_lower_max)
+{
+	struct ipc_decoder *dec = ipc_decoder_create();
+	const unsigned char at_max[4] = { 0, 0, 0x10, 0 };	/* 4096 */
+	const unsigned char over[4] = { 0, 0, 0x10, 1 };	/* 4097 */
+	Loft__Envelope *env;
+	const char *error;
+
+	ipc_decoder_set_max(dec, 4096);
+	ck_assert_int_eq(ipc_decoder_feed(dec, at_max, 4, &error), 0);
+	ck_assert_int_eq(ipc_decoder_next(dec, &env, &error), 0);
+	ipc_decoder_free(&dec);
+
+	dec = ipc_decoder_create();
+	ipc_decoder_set_max(dec, 4096);
+	ck_assert_int_eq(ipc_decoder_feed(dec, over, 4, &error), 0);
+	ck_assert_int_eq(ipc_decoder_next(dec, &env, &error), -1);
+	ck_assert_str_eq(error, "frame length 4097 out of range (1..4096)");
+	ck_assert_uint_eq(ipc_decoder_buffered(dec), 0);
+	ipc_decoder_free(&dec);
+
+	dec = ipc_decoder_create();
+	ipc_decoder_set_max(dec, 4096);
+	ipc_decoder_set_max(dec, 0);
+	ck_assert_int_eq(ipc_decoder_feed(dec, over, 4, &error), 0);
+	ck_assert_int_eq(ipc_decoder_next(dec, &env, &error), 0);
+	ipc_decoder_set_max(dec, (size_t)IPC_FRAME_MAX * 2);
+	ck_assert_int_eq(ipc_decoder_next(dec, &env, &error), 0);
+	ipc_decoder_free(&dec);
+}
+END_TEST
+
 struct hello_case {
 	const char *name;
 	Loft__Envelope__BodyCase body;
@@ -678,6 +712,7 @@ static Suite *ipc_frame_suite(void)
 	tcase_add_test(tc_codec, test_truncated_pending);
 	tcase_add_test(tc_codec, test_encode_refuses);
 	tcase_add_test(tc_codec, test_largest_frame);
+	tcase_add_test(tc_codec, test_lower_max);
 	tcase_add_test(tc_codec, test_event_weight);
 	suite_add_tcase(s, tc_codec);
 	tcase_add_loop_test(tc_garbage, test_garbage, 0,

@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kvlist.h"
 #include "sieve.h"
+#include "sieve_cache.h"
+#include "sieve_settings.h"
 #include "sieve_lexer.h"
 #include "sieve_match.h"
 #include "sieve_vacation.h"
@@ -411,6 +415,133 @@ START_TEST(test_vacation_rules)
 }
 END_TEST
 
+/* write_file - dir/name with text */
+static char *write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* the compiled-script cache: a hit while nothing changed; a new
+   compile when the script or a file its include read changes, even at
+   the same size and mtime (the inode and ctime differ); compile errors
+   cached too; a script in use survives its replacement */
+START_TEST(test_cache)
+{
+	char dir[] = "/tmp/test_sieve_cache.XXXXXX", *path, *inc, *tmp, *error = NULL;
+	struct sieve_limits limits;
+	struct sieve_script_dirs dirs = { NULL, NULL };
+	struct sieve_cache_ref *ref, *held;
+	bool hit;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dirs.personal = dir;
+	sieve_limits_default(&limits);
+	path = write_file(dir, "main.sieve",
+			  "require \"include\";\ninclude :optional \"inc\";\nkeep;\n");
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_OK);
+	ck_assert(!hit);
+	held = ref;
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_OK);
+	ck_assert(hit);
+	sieve_cache_release(&ref);
+	/* the included file appears: the optional include now reads it */
+	inc = write_file(dir, "inc.sieve", "discard;\n");
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_OK);
+	ck_assert(!hit);
+	sieve_cache_release(&ref);
+	/* the same bytes, replaced by rename (a new inode) */
+	tmp = write_file(dir, "main.new",
+			 "require \"include\";\ninclude :optional \"inc\";\nkeep;\n");
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_OK);
+	ck_assert(!hit);
+	sieve_cache_release(&ref);
+	/* other compile settings: another entry */
+	limits.extensions &= ~(1u << SIEVE_EXT_INCLUDE);
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_COMPILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(error, "include"));
+	free(error);
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_COMPILE_ERROR);
+	free(error);
+	/* the first script is still usable after all that */
+	ck_assert_ptr_nonnull(sieve_cache_script(held));
+	sieve_cache_release(&held);
+	ck_assert_int_eq(unlink(inc), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(sieve_cache_get(path, &limits, &dirs, &ref, &hit, &error),
+			 SIEVE_CACHE_MISSING);
+	sieve_cache_clear();
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(path);
+	free(inc);
+	free(tmp);
+}
+END_TEST
+
+/* plugin { } as Pigeonhole reads it: numbered before/after until one is
+   missing, file: locations, sieve_default, the user log next to the
+   active script, and the setting at fault named */
+START_TEST(test_settings_sequence)
+{
+	struct sieve_user_settings set;
+	struct kvlist plugin;
+	const char *key;
+	char *error = NULL;
+
+	kvlist_init(&plugin);
+	kvlist_set(&plugin, "sieve_before", "/etc/sieve/a.sieve");
+	kvlist_set(&plugin, "sieve_before2", "file:~/b.sieve;bindir=~/bin");
+	kvlist_set(&plugin, "sieve_before4", "/never/read.sieve");
+	kvlist_set(&plugin, "sieve_after", "/etc/sieve/after.d");
+	kvlist_set(&plugin, "sieve_default", "file:/etc/sieve/default.sieve");
+	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", "/home/u", &set,
+						 &error), 0);
+	ck_assert_uint_eq(set.nbefore, 2);
+	ck_assert_str_eq(set.before[0], "/etc/sieve/a.sieve");
+	ck_assert_str_eq(set.before[1], "/home/u/b.sieve");
+	ck_assert_uint_eq(set.nafter, 1);
+	ck_assert_str_eq(set.default_path, "/etc/sieve/default.sieve");
+	ck_assert_str_eq(set.active_path, "/home/u/.dovecot.sieve");
+	ck_assert_str_eq(set.user_log, "/home/u/.dovecot.sieve.log");
+	sieve_user_settings_free(&set);
+	/* no home: no personal script, the rest stays */
+	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", NULL, &set,
+						 &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "home"));	/* sieve_before2's ~ */
+	free(error);
+	kvlist_set(&plugin, "sieve_before2", "");
+	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", NULL, &set,
+						 &error), 0);
+	ck_assert_ptr_null(set.active_path);
+	ck_assert_ptr_null(set.user_log);
+	ck_assert_uint_eq(set.nbefore, 1);
+	sieve_user_settings_free(&set);
+	kvlist_set(&plugin, "sieve_max_actions", "many");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), -1);
+	ck_assert_str_eq(key, "sieve_max_actions");
+	free(error);
+	kvlist_set(&plugin, "sieve_max_actions", "3");
+	kvlist_set(&plugin, "sieve_after2", "ldap:/etc/sieve.ldap");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), -1);
+	ck_assert_str_eq(key, "sieve_after2");
+	ck_assert_ptr_nonnull(strstr(error, "'ldap' is not supported"));
+	free(error);
+	kvlist_free(&plugin);
+}
+END_TEST
+
 static Suite *sieve_suite(void)
 {
 	Suite *s = suite_create("sieve");
@@ -430,6 +561,8 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_action_limit);
 	tcase_add_test(tc, test_duplicate_and_editheader);
 	tcase_add_test(tc, test_vacation_rules);
+	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_settings_sequence);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -80,7 +80,8 @@ static void add_opt_string(json_object *obj, const char *key,
 			       json_object_new_string(value) : NULL);
 }
 
-/* handle_echo - echo method, path, query parameters and peer address */
+/* handle_echo - echo method, path, query parameters (name's second
+   value as name_1) and peer address */
 static void handle_echo(void *context, const struct stats_http_request *req,
 			struct stats_http_response *resp)
 {
@@ -92,6 +93,7 @@ static void handle_echo(void *context, const struct stats_http_request *req,
 	add_opt_string(obj, "name", req->query(req, "name"));
 	add_opt_string(obj, "flag", req->query(req, "flag"));
 	add_opt_string(obj, "remote_ip", req->remote_ip);
+	add_opt_string(obj, "name_1", req->query_nth(req, "name", 1));
 	stats_http_respond_json(resp, 200, obj);
 }
 
@@ -396,7 +398,12 @@ struct route_case {
 static const struct route_case route_cases[] = {
 	{ "GET", "/echo?name=abc%20d&flag", 200,
 	  "{\"method\":\"GET\",\"path\":\"/echo\",\"name\":\"abc d\","
-	  "\"flag\":\"\",\"remote_ip\":\"127.0.0.1\"}\n", NULL, NULL, NULL },
+	  "\"flag\":\"\",\"remote_ip\":\"127.0.0.1\",\"name_1\":null}\n", NULL,
+	  NULL, NULL },
+	/* a repeated parameter: query the first, query_nth each */
+	{ "GET", "/echo?name=a&flag&name=b%20c", 200,
+	  "\"name\":\"a\",\"flag\":\"\",\"remote_ip\":\"127.0.0.1\",\"name_1\":\"b c\"}",
+	  NULL, NULL, NULL },
 	{ "GET", "/echo", 200, "\"name\":null,\"flag\":null", NULL,
 	  "Allow", NULL },
 	{ "GET", "/nope", 404, "{\"error\":\"not found: /nope\"}\n", NULL,

@@ -85,6 +85,17 @@ static const char want_prometheus[] =
 	"# TYPE loft_quota_rejections_total counter\n"
 	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
 	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
+	"# HELP loft_sieve_actions_total Actions Sieve scripts took at delivery, by action.\n"
+	"# TYPE loft_sieve_actions_total counter\n"
+	"loft_sieve_actions_total{action=\"keep\"} 0\n"
+	"loft_sieve_actions_total{action=\"fileinto\"} 0\n"
+	"loft_sieve_actions_total{action=\"discard\"} 0\n"
+	"loft_sieve_actions_total{action=\"reject\"} 0\n"
+	"loft_sieve_actions_total{action=\"redirect\"} 0\n"
+	"loft_sieve_actions_total{action=\"vacation\"} 0\n"
+	"# HELP loft_sieve_script_errors_total Sieve scripts that failed to compile or run at delivery (the message was kept).\n"
+	"# TYPE loft_sieve_script_errors_total counter\n"
+	"loft_sieve_script_errors_total 0\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -212,7 +223,45 @@ static const char want_prometheus[] =
 	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
 	"# TYPE loft_proxy_backend_up gauge\n"
 	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
-	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n";
+	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n"
+	"# HELP loft_proxy_backend_duration_seconds How long each backend took to answer a relayed recipient: RCPT for a refusal, DATA with the message for an acceptance.\n"
+	"# TYPE loft_proxy_backend_duration_seconds histogram\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.1\"} 1\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.25\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"1\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"2.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"10\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"30\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"+Inf\"} 2\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"10.0.0.2:24\"} 0.3125\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"10.0.0.2:24\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.25\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"2.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"10\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"30\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"+Inf\"} 0\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"[fd00::3]:24\"} 0\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"[fd00::3]:24\"} 0\n";
 
 static const char want_openmetrics[] =
 	"# TYPE loft_build info\n"
@@ -282,6 +331,17 @@ static const char want_openmetrics[] =
 	"# HELP loft_quota_rejections Recipients refused for a full quota, by result.\n"
 	"loft_quota_rejections_total{result=\"rejected\"} 0\n"
 	"loft_quota_rejections_total{result=\"tempfail\"} 1\n"
+	"# TYPE loft_sieve_actions counter\n"
+	"# HELP loft_sieve_actions Actions Sieve scripts took at delivery, by action.\n"
+	"loft_sieve_actions_total{action=\"keep\"} 0\n"
+	"loft_sieve_actions_total{action=\"fileinto\"} 0\n"
+	"loft_sieve_actions_total{action=\"discard\"} 0\n"
+	"loft_sieve_actions_total{action=\"reject\"} 0\n"
+	"loft_sieve_actions_total{action=\"redirect\"} 0\n"
+	"loft_sieve_actions_total{action=\"vacation\"} 0\n"
+	"# TYPE loft_sieve_script_errors counter\n"
+	"# HELP loft_sieve_script_errors Sieve scripts that failed to compile or run at delivery (the message was kept).\n"
+	"loft_sieve_script_errors_total 0\n"
 	"# TYPE loft_sessions_active gauge\n"
 	"# HELP loft_sessions_active Sessions open now, by service.\n"
 	"loft_sessions_active{service=\"lmtp\"} 1\n"
@@ -416,6 +476,45 @@ static const char want_openmetrics[] =
 	"# HELP loft_proxy_backend_up Whether the backend answered the proxy's last attempt (1) or could not be reached (0).\n"
 	"loft_proxy_backend_up{backend=\"10.0.0.2:24\"} 1\n"
 	"loft_proxy_backend_up{backend=\"[fd00::3]:24\"} 0\n"
+	"# TYPE loft_proxy_backend_duration_seconds histogram\n"
+	"# UNIT loft_proxy_backend_duration_seconds seconds\n"
+	"# HELP loft_proxy_backend_duration_seconds How long each backend took to answer a relayed recipient: RCPT for a refusal, DATA with the message for an acceptance.\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.1\"} 1\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.25\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"0.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"1.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"2.5\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"5.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"10.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"30.0\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"10.0.0.2:24\",le=\"+Inf\"} 2\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"10.0.0.2:24\"} 0.3125\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"10.0.0.2:24\"} 2\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.001\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.0025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.005\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.01\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.025\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.05\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.1\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.25\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"0.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"1.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"2.5\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"5.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"10.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"30.0\"} 0\n"
+	"loft_proxy_backend_duration_seconds_bucket{backend=\"[fd00::3]:24\",le=\"+Inf\"} 0\n"
+	"loft_proxy_backend_duration_seconds_sum{backend=\"[fd00::3]:24\"} 0.0\n"
+	"loft_proxy_backend_duration_seconds_count{backend=\"[fd00::3]:24\"} 0\n"
 	"# EOF\n";
 
 static const struct stats_metrics_service fixed_service[] = {
@@ -455,10 +554,12 @@ static struct stats_metrics *fixed_state(void)
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, true);
 	stats_metrics_tls_handshake(m, false);
-	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true,
+				     0.0625);
 	stats_metrics_proxy_delivery(m, "[fd00::3]:24", STATS_RESULT_TEMPFAIL,
-				     false);
-	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true);
+				     false, 0);
+	stats_metrics_proxy_delivery(m, "10.0.0.2:24", STATS_RESULT_SAVED, true,
+				     0.25);
 	return m;
 }
 
@@ -641,6 +742,16 @@ START_TEST(test_counting)
 				  "rejected"), 0);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "size"), 1);
+	/* Sieve: one count per named action, unknown names ignored, a
+	   peer's error count bounded */
+	stats_metrics_sieve(m, "fileinto keep  fileinto bogus keeps", 1);
+	stats_metrics_sieve(m, NULL, 100000);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "fileinto"), 2);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "keep"), 1);
+	ck_assert_int_eq(value_of(m, "loft_sieve_actions_total", "action",
+				  "discard"), 0);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
 				  "concurrency"), 1);
 	ck_assert_int_eq(value_of(m, "loft_rcpt_rejected_total", "reason",
@@ -814,9 +925,9 @@ START_TEST(test_json_shape)
 	ck_assert(json_object_object_get_ex(parsed, "version", &v));
 	ck_assert_str_eq(json_object_get_string(v), "1.2.3");
 	ck_assert(json_object_object_get_ex(parsed, "metrics", &metrics));
-	/* 53 loft_* series (8 of them for two proxy backends), 7 process_*
-	   ones, the last good reload */
-	ck_assert_uint_eq(json_object_array_length(metrics), 61);
+	/* 62 loft_* series (10 of them for two proxy backends, 7 Sieve
+	   ones), 7 process_* ones, the last good reload */
+	ck_assert_uint_eq(json_object_array_length(metrics), 70);
 
 	series = json_object_array_get_idx(metrics, 0);
 	ck_assert(json_object_object_get_ex(series, "type", &v));

@@ -261,6 +261,58 @@ START_TEST(test_survives_restart)
 }
 END_TEST
 
+/* a journal of schema 1 (before the Sieve summary) is upgraded in place:
+   its rows stay, new ones carry the summary */
+START_TEST(test_upgrade_schema_1)
+{
+	static const char v1[] =
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
+		"CREATE TABLE deliveries (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+		" service TEXT, pid INTEGER, session TEXT, user TEXT, user_key TEXT,"
+		" msgid TEXT, msgid_key TEXT, from_hdr TEXT, envelope_from TEXT,"
+		" sender_key TEXT, rcpt TEXT, orig_rcpt TEXT, mailbox TEXT,"
+		" size INTEGER, vsize INTEGER, result TEXT, code INTEGER,"
+		" enhanced_code TEXT, text TEXT, reason TEXT, duration_ms REAL);"
+		"CREATE TABLE errors (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+		" level INTEGER, service TEXT, pid INTEGER, session TEXT, user TEXT,"
+		" msg TEXT);"
+		"INSERT INTO meta VALUES ('schema', 1);"
+		"INSERT INTO deliveries (ts, service, pid, user, user_key, result,"
+		" code) VALUES (1000, 'lmtp', 7, 'old@x', 'old@x', 'saved', 250);";
+	struct stats_journal *j = stats_journal_create(0);
+	struct stats_store *store;
+	struct stats_delivery d = {
+		.ts_usecs = 2000, .protocol = "lmtp", .pid = 8, .user = "new@x",
+		.result = "saved", .code = 250, .sieve = "s.sieve: discard",
+	};
+	json_object *list, *v;
+	const char *error;
+	sqlite3 *db;
+	uint64_t seq;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	store = store_open(0, 0, 0);
+	stats_journal_set_sink(j, stats_store_delivery_sink, store);
+	stats_journal_add(j, &d);
+	stats_store_free(&store);
+	stats_journal_free(&j);
+	store = store_open(0, 0, 0);
+	ck_assert_int_eq(stats_store_query_deliveries(store, NULL, &list, &seq,
+						      &error), 0);
+	ck_assert_uint_eq(json_object_array_length(list), 2);
+	/* newest first */
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(list, 0),
+					    "sieve", &v));
+	ck_assert_str_eq(json_object_get_string(v), "s.sieve: discard");
+	ck_assert(!json_object_object_get_ex(json_object_array_get_idx(list, 1),
+					     "sieve", &v));
+	json_object_put(list);
+	stats_store_free(&store);
+}
+END_TEST
+
 /* a sequence number the store cannot read fails the query (the caller
    answers from memory): a guessed 0 would have the ring repeat every
    record the disk returns */
@@ -562,6 +614,7 @@ static Suite *stats_store_suite(void)
 	tcase_add_test(tc, test_queries_as_ring);
 	tcase_add_test(tc, test_json_same);
 	tcase_add_test(tc, test_survives_restart);
+	tcase_add_test(tc, test_upgrade_schema_1);
 	tcase_add_test(tc, test_unreadable_seq_fails);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_retention_age);
