@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from conftest import binary, needs_root, wait_for
+from conftest import Daemon, binary, needs_root, wait_for
 from test_lmtp import MSG, Raw
 from test_stats import KEY, StatsDaemon
 
@@ -383,3 +383,19 @@ def test_reloads_under_load_keep_history_and_sessions(inst):
         for lo in loaders:
             lo.stop.set()
         sd.stop()
+
+
+def test_service_status_right_after_start(inst):
+    """`loftadm service status` at once after start (no HTTP listener,
+    no waiting) lists every service: loftd reports when it connects,
+    not on its 2 s timer."""
+    d = Daemon(inst)
+    d.start()
+    try:
+        r = subprocess.run([binary("loftadm"), "-c", inst.conf, "-f", "json",
+                            "service", "status"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        names = {s["name"] for s in json.loads(r.stdout)["services"]}
+        assert {"lmtp", "stats", "log"} <= names, names
+    finally:
+        d.stop()
