@@ -417,6 +417,27 @@ void stats_metrics_free(struct stats_metrics **_m)
 	*_m = NULL;
 }
 
+/* stats_metrics_add - count n: atomically, since the counters live in
+   shared memory (stats_state) that the retiring and the new loft-stats
+   both write for a moment during a reload; a plain ++ could lose an
+   increment and make a scrape see the counter go down */
+static void stats_metrics_add(uint64_t *counter, uint64_t n)
+{
+	(void)__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+/* stats_metrics_add_double - the same for a histogram's sum */
+static void stats_metrics_add_double(double *sum, double v)
+{
+	double old, sum_new;
+
+	__atomic_load(sum, &old, __ATOMIC_RELAXED);
+	do {
+		sum_new = old + v;
+	} while (!__atomic_compare_exchange(sum, &old, &sum_new, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
 /* stats_metrics_observe - add one value to h (le is inclusive) */
 static void stats_metrics_observe(struct stats_histogram *h, double seconds)
 {
@@ -430,9 +451,9 @@ static void stats_metrics_observe(struct stats_histogram *h, double seconds)
 		if (seconds <= stats_metrics_bucket_bounds[i])
 			break;
 	}
-	h->buckets[i]++;
-	h->count++;
-	h->sum += seconds;
+	stats_metrics_add(&h->buckets[i], 1);
+	stats_metrics_add(&h->count, 1);
+	stats_metrics_add_double(&h->sum, seconds);
 }
 
 /* stats_metrics_refused - one refused or deferred recipient's reason */
@@ -442,9 +463,10 @@ static void stats_metrics_refused(struct stats_metrics *m,
 {
 	if ((unsigned int)reason >= STATS_REASON_COUNT)
 		reason = STATS_REASON_OTHER;
-	m->store->c.rcpt_rejected[reason]++;
+	stats_metrics_add(&m->store->c.rcpt_rejected[reason], 1);
 	if (reason == STATS_REASON_QUOTA)
-		m->store->c.quota_rejections[result == STATS_RESULT_TEMPFAIL]++;
+		stats_metrics_add(&m->store->c.quota_rejections[
+				  result == STATS_RESULT_TEMPFAIL], 1);
 }
 
 void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
@@ -475,10 +497,10 @@ void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protoco
 	if ((unsigned int)protocol >= STATS_PROTOCOL_COUNT ||
 	    (unsigned int)result >= STATS_RESULT_COUNT)
 		return;
-	m->store->c.deliveries[protocol][result]++;
+	stats_metrics_add(&m->store->c.deliveries[protocol][result], 1);
 	stats_metrics_observe(&m->store->c.delivery_duration[protocol], seconds);
 	if (result == STATS_RESULT_SAVED)
-		m->store->c.delivered_bytes[protocol] += bytes;
+		stats_metrics_add(&m->store->c.delivered_bytes[protocol], bytes);
 	else
 		stats_metrics_refused(m, result, reason);
 }
@@ -492,7 +514,7 @@ void stats_metrics_rcpt_rejected(struct stats_metrics *m,
 		return;
 	if (result != STATS_RESULT_TEMPFAIL)
 		result = STATS_RESULT_REJECTED;
-	m->store->c.deliveries[protocol][result]++;
+	stats_metrics_add(&m->store->c.deliveries[protocol][result], 1);
 	stats_metrics_refused(m, result, reason);
 }
 
@@ -559,7 +581,7 @@ void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
 					   STATS_METRICS_MAX_BACKENDS, backend);
 
 	if ((unsigned int)result < STATS_RESULT_COUNT)
-		m->store->c.proxy_deliveries[i][result]++;
+		stats_metrics_add(&m->store->c.proxy_deliveries[i][result], 1);
 	m->store->backend_up[i] = up;
 	if (seconds > 0)
 		stats_metrics_observe(&m->store->c.proxy_backend_duration[i],
@@ -590,59 +612,60 @@ json_object *stats_metrics_backends_json(const struct stats_metrics *m)
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
 {
-	m->store->c.sessions_total[stats_metrics_service_index(m, service)]++;
+	stats_metrics_add(&m->store->c.sessions_total[
+				  stats_metrics_service_index(m, service)], 1);
 }
 
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n)
 {
 	if ((unsigned int)level < LOG_LEVEL_COUNT)
-		m->store->c.log_messages[level] += n;
+		stats_metrics_add(&m->store->c.log_messages[level], n);
 }
 
 void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.log_write_failures += n;
+	stats_metrics_add(&m->store->c.log_write_failures, n);
 }
 
 void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
 			   uint64_t dropped, uint64_t write_failures)
 {
-	m->store->c.journal_written += written;
-	m->store->c.journal_dropped += dropped;
-	m->store->c.journal_write_failures += write_failures;
+	stats_metrics_add(&m->store->c.journal_written, written);
+	stats_metrics_add(&m->store->c.journal_dropped, dropped);
+	stats_metrics_add(&m->store->c.journal_write_failures, write_failures);
 }
 
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.kicks += n;
+	stats_metrics_add(&m->store->c.kicks, n);
 }
 
 void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 {
-	m->store->c.reloads[ok ? 0 : 1] += n;
+	stats_metrics_add(&m->store->c.reloads[ok ? 0 : 1], n);
 }
 
 void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit)
 {
-	m->store->c.userdb_cache[hit ? 0 : 1]++;
+	stats_metrics_add(&m->store->c.userdb_cache[hit ? 0 : 1], 1);
 }
 
 void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.http_auth_failures += n;
+	stats_metrics_add(&m->store->c.http_auth_failures, n);
 }
 
 void stats_metrics_tls_handshake(struct stats_metrics *m, bool ok)
 {
 	if (ok)
-		m->store->c.tls_handshakes++;
+		stats_metrics_add(&m->store->c.tls_handshakes, 1);
 	else
-		m->store->c.tls_handshake_failures++;
+		stats_metrics_add(&m->store->c.tls_handshake_failures, 1);
 }
 
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.dropped += n;
+	stats_metrics_add(&m->store->c.dropped, n);
 }
 
 void stats_metrics_reset(struct stats_metrics *m)

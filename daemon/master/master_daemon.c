@@ -145,7 +145,8 @@ static void master_shutdown_progress(struct master *m)
 		stage++;
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (!proc->stopping && master_stop_stage(proc) <= stage)
+		if ((!proc->stopping || proc->retired) &&
+		    master_stop_stage(proc) <= stage)
 			master_process_stop(proc);
 	}
 	if (left[2] == 0 && m->rt.log != NULL)
@@ -224,9 +225,11 @@ static void master_shutdown(struct master *m, int signo)
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		/* retired by a reload: already told, let it finish;
-		   loft-stats and the log service wait for the others */
-		if (!proc->stopping && master_stop_stage(proc) == 0)
+		/* retired by a reload: told to finish its sessions, which
+		   an MTA may keep open; now they end (SIGTERM) like the
+		   others'. loft-stats and the log service wait for them */
+		if ((!proc->stopping || proc->retired) &&
+		    master_stop_stage(proc) == 0)
 			master_process_stop(proc);
 	}
 	master_shutdown_progress(m);

@@ -640,6 +640,90 @@ def test_every_api_call_needs_the_key(sd, inst):
                                                      "/api/v1/services")
 
 
+# every route of stats_api.c: method, path, a body that would do something
+API_ROUTES = [
+    ("GET", "/api/v1/who", None),
+    ("POST", "/api/v1/kick", {"user": "user0*"}),
+    ("POST", "/api/v1/reload", None),
+    ("GET", "/api/v1/stats", None),
+    ("POST", "/api/v1/stats/reset", None),
+    ("GET", "/api/v1/deliveries", None),
+    ("GET", "/api/v1/errors", None),
+    ("GET", "/api/v1/services", None),
+    ("POST", "/api/v1/debug", {"user": "user0*", "on": True}),
+    ("POST", "/doveadm/v1", [["reload", {}, "r"], ["kick", {"mask": "user0*"}, "k"]]),
+]
+
+
+def api_call(d, method, path, body, authorization):
+    """one request with exactly this Authorization header (None: none);
+    (status, body text)"""
+    headers = {} if authorization is None else {"Authorization": authorization}
+    data = None
+    if method == "POST":
+        data = json.dumps(body).encode() if body is not None else b""
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(d.url(path), data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@needs_root
+def test_every_endpoint_refuses_missing_and_wrong_keys(sd, inst):
+    """Each /api/v1 and /doveadm/v1 route, without a key and with wrong
+    ones (another bearer key, the right key in the wrong scheme, a key
+    that is a prefix of the right one): 401, each failure counted, and
+    nothing done (no kick, no reload, no reset, no debug mask)."""
+    sd.start()
+    held = Raw(("127.0.0.1", sd.port))
+    held.reply()
+    held.cmd("MAIL FROM:<a@example.org>")
+    assert held.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+    assert wait_for(lambda: sd.metric("loft_sessions_total", service="lmtp") >= 1)
+    sessions = sd.metric("loft_sessions_total", service="lmtp")
+    failures = sd.metric("loft_http_auth_failures_total")
+    wrong = [None, "Bearer wrong", f"Bearer {KEY}x", f"Bearer {KEY[:-1]}",
+             f"Basic {KEY}", f"bearer{KEY}", "Bearer "]
+    for method, path, body in API_ROUTES:
+        for authorization in wrong:
+            status, text = api_call(sd, method, path, body, authorization)
+            assert status == 401, (method, path, authorization, status, text)
+            assert "error" in json.loads(text), text
+    assert sd.metric("loft_http_auth_failures_total") == failures + len(API_ROUTES) * len(wrong)
+    # nothing happened: the session is there, no reload, no reset, no mask
+    assert held.cmd("NOOP") == ["250 2.0.0 OK"]
+    assert sd.metric("loft_kicks_total") == 0
+    assert sd.metric("loft_config_reloads_total", result="ok") == 0
+    assert sd.metric("loft_sessions_total", service="lmtp") == sessions
+    assert sd.post("/api/v1/debug", {"user": "x*", "on": False}) == (200, {"debug_users": []})
+    # the scrapers' two stay open, with or without a (wrong) key
+    for path in ("/metrics", "/healthz"):
+        for authorization in wrong:
+            assert api_call(sd, "GET", path, None, authorization)[0] == 200, path
+    held.cmd("QUIT")
+
+
+@needs_root
+def test_every_endpoint_is_off_without_a_configured_key(inst):
+    """No http_api_key: every API route answers 403 saying so, whatever
+    is sent; /metrics and /healthz answer."""
+    d = StatsDaemon(inst, key="")
+    try:
+        d.start()
+        for method, path, body in API_ROUTES:
+            for authorization in (None, "Bearer ", "Bearer x"):
+                status, text = api_call(d, method, path, body, authorization)
+                assert status == 403 and "http_api_key" in json.loads(text)["error"], (
+                    method, path, authorization, status, text)
+        assert api_call(d, "GET", "/metrics", None, None)[0] == 200
+        assert api_call(d, "GET", "/healthz", None, None)[0] == 200
+    finally:
+        d.stop()
+
+
 @needs_root
 def test_curl_form_body_is_read_as_json(sd, inst):
     if shutil.which("curl") is None:
