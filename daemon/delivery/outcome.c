@@ -9,6 +9,24 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "strbuf.h"
+
+/* outcome_text_printable - out->text as one line: line breaks and tabs
+   become blanks, other control bytes \xHH; cut to the text's size */
+static void outcome_text_printable(struct outcome *out)
+{
+	struct strbuf text;
+
+	for (char *p = out->text; *p != '\0'; p++) {
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
+	}
+	strbuf_init(&text, sizeof(out->text));
+	strbuf_append_printable(&text, out->text);
+	snprintf(out->text, sizeof(out->text), "%s", text.data);
+	strbuf_free(&text);
+}
+
 static void outcome_vset(struct outcome *out, enum outcome_result result,
 			 enum outcome_reason reason, int code,
 			 const char *enhanced, const char *fmt, va_list args)
@@ -24,11 +42,9 @@ static void outcome_vset(struct outcome *out, enum outcome_result result,
 	snprintf(out->enhanced, sizeof(out->enhanced), "%s", enhanced);
 	vsnprintf(out->text, sizeof(out->text), fmt, args);
 	/* one line: the text ends an LMTP reply (a Sieve reject reason
-	   with a CRLF in it would forge the replies that follow) */
-	for (char *p = out->text; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	}
+	   with a CRLF in it would forge the replies that follow) and the
+	   -e line */
+	outcome_text_printable(out);
 	/* filled by the Sieve plugin after the outcome is set */
 	memset(&out->sieve, 0, sizeof(out->sieve));
 }

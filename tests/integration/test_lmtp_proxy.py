@@ -657,7 +657,10 @@ service lmtp {{
         code, text = deliver_one(c, "alice@example.com")
         c.quit()
         assert code == 250, text
-        proxy_id = re.search(r"lmtp\(alice@example\.com\)<\d+><(\S+)>", p_inst.log()).group(1)
+        # loft-log writes the line after the reply: wait for it
+        line = re.compile(r"lmtp\(alice@example\.com\)<\d+><(\S+)>")
+        assert wait_for(lambda: line.search(p_inst.log()) is not None), p_inst.log()
+        proxy_id = line.search(p_inst.log()).group(1)
         new = os.path.join(vmail, "alice", "Maildir", "new")
         assert wait_for(lambda: os.path.isdir(new) and os.listdir(new) != [])
 
