@@ -229,16 +229,18 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 			return 0;
 		}
 	}
-	if (act->type == SIEVE_ACT_REDIRECT && ++res->redirects > max_redirects) {
-		char *error = xasprintf("line %u: number of redirect actions exceeds policy limit (%zu > %u)",
-					act->line, res->redirects, max_redirects);
+	/* Pigeonhole's order: the total first (0: no limit), then the
+	   redirects (0 is refused when the script is compiled) */
+	if (max_actions > 0 && res->count >= max_actions) {
+		char *error = xasprintf("line %u: total number of actions exceeds policy limit (%zu > %u)",
+					act->line, res->count + 1, max_actions);
 		action_free(act);
 		sieve_result_fail(res, error);
 		return -1;
 	}
-	if (res->count >= max_actions) {
-		char *error = xasprintf("line %u: total number of actions exceeds policy limit (%zu > %u)",
-					act->line, res->count + 1, max_actions);
+	if (act->type == SIEVE_ACT_REDIRECT && ++res->redirects > max_redirects) {
+		char *error = xasprintf("line %u: number of redirect actions exceeds policy limit (%zu > %u)",
+					act->line, res->redirects, max_redirects);
 		action_free(act);
 		sieve_result_fail(res, error);
 		return -1;

@@ -95,6 +95,7 @@ struct sieve_delivery {
 	delivery_sieve_execute *execute;
 	void *exec_context;
 	bool kept;		/* the implicit keep was stored */
+	bool reject_by_mail;	/* delivery_request's */
 	struct delivery_sieve_send send;	/* redirect, vacation, tracking */
 };
 
@@ -423,6 +424,26 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 			delivery_sieve_send_track(&sd->send, act->target,
 						  act->seconds);
 			break;
+		case SIEVE_ACT_REJECT:
+		case SIEVE_ACT_EREJECT:
+			if (!sd->reject_by_mail)
+				break;
+			why = NULL;
+			ret = delivery_sieve_send_reject(&sd->send, act->target,
+							 &why, &error);
+			if (ret < 0) {
+				plan->reject = false;
+				*error_r = xasprintf("line %u: failed to send "
+						     "the rejection to <%s>: %s",
+						     act->line,
+						     sd->send.envelope->mail_from,
+						     error);
+				log_error("sieve: %s", *error_r);
+				return false;
+			}
+			plan->reject_mailed = true;
+			summary_add(plan, ret > 0 ? "rejection sent" : why, NULL);
+			break;
 		default:
 			break;
 		}
@@ -580,7 +601,10 @@ static int run_sequence(struct sieve_delivery *sd,
 	int ret = 1;
 
 	sd->send.set = sd->set;
+	sd->send.sieve = &sd->sset.send;
+	sd->send.user = sd->user->username;
 	sd->send.home = sd->user->home;
+	sd->reject_by_mail = req->reject_by_mail;
 	sd->send.envelope = &envelope;
 	sd->send.msg = &sd->parsed;
 	sd->send.now = time(NULL);

@@ -573,6 +573,9 @@ int main(int argc, char **argv)
 	req.autocreate = set.lda_mailbox_autocreate;
 	req.autosubscribe = set.lda_mailbox_autosubscribe;
 	req.fallback_to_inbox = true;
+	/* without -e a Sieve reject is answered with a rejection mail and
+	   exit 0, as dovecot-lda does */
+	req.reject_by_mail = !opts.stderr_reason;
 	/* no Return-Path, no Delivered-To: dovecot-lda 2.3 adds neither in
 	   any mode (-d or not, -a, -r, -f, lda_original_recipient_header);
 	   the envelope sender still makes mbox's From_ line */

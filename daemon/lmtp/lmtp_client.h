@@ -1,5 +1,6 @@
 /*
- * lmtp_client - one LMTP client connection to a backend, for the proxy.
+ * lmtp_client - one LMTP client connection to a backend, for the proxy
+ * (over smtp_conn).
  * Blocking, for worker threads: every connect, write and read is bounded
  * by the connection's timeout (a backend that stops answering costs a
  * bounded wait, never a stuck thread). Connecting reads the greeting and

@@ -122,7 +122,7 @@ def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin="", extra="")
     os.chmod(os.path.join(work, "dovecot.conf"), 0o644)
     proc = subprocess.run(
         ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
-         "--clear-groups", "env", "-i", f"HOME={home}", "USER=user0",
+         "--clear-groups", "env", "-i", f"HOME={home}", f"USER={USER}",
          "PATH=/usr/bin:/bin", DOVECOT_LDA, "-c", os.path.join(work, "dovecot.conf"),
          "-f", "sender@example.org"],
         input=msg, capture_output=True, timeout=30)
@@ -539,6 +539,30 @@ def test_redirect(inst):
         assert theirs.split(b"\n")[:2] == mail.split(b"\n")[:2]
 
 
+VACATION_SCRIPT = """\
+    require "vacation";
+    vacation :days 7 :subject "Away" "I am away until Monday.";
+    """
+
+
+def comparable(mail):
+    """a sent mail without what differs between loft and Dovecot by
+    design: X-Sieve, Message-ID and Date values, the MIME boundary (pid
+    and host), the product name, CRLF"""
+    mail = mail.replace(b"\r\n", b"\n")
+    m = re.search(rb'boundary="([^"]*)"', mail)
+    if m:
+        mail = mail.replace(m.group(1), b"BOUNDARY")
+    out = []
+    for line in mail.split(b"\n"):
+        name = line.split(b":", 1)[0].lower()
+        if name in (b"x-sieve", b"message-id", b"date", b"uid"):
+            line = name + b": *"
+        out.append(line.replace(b"Dovecot Mail Delivery Agent",
+                                b"loft Mail Delivery Agent"))
+    return out
+
+
 @needs_root
 def test_vacation(inst):
     """vacation answers once per sender per period, from the null sender,
@@ -547,10 +571,7 @@ def test_vacation(inst):
     path, d = fake_sendmail(inst.root)
     home = inst.home(USER)
     os.makedirs(home, exist_ok=True)
-    write(os.path.join(home, ".dovecot.sieve"), """\
-        require "vacation";
-        vacation :days 7 :subject "Away" "I am away until Monday.";
-        """)
+    write(os.path.join(home, ".dovecot.sieve"), VACATION_SCRIPT)
     make_home(home)
     conf(inst, "", f"sendmail_path = {path}\n")
     plain = MSG.replace(b"List-Id: Foo list <foo.lists.example.org>\r\n", b"")
@@ -559,12 +580,19 @@ def test_vacation(inst):
     assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
     [reply] = sent(d)
     assert reply.startswith(b"args: -i -f <> -- sender@example.org\n")
-    for line in (b"From: <user0@example.com>", b"To: <sender@example.org>",
+    for line in (b"From: <user0@example.com>", b"To: Sender <sender@example.org>",
                  b"Subject: Away", b"In-Reply-To: <s1@example.org>",
                  b"References: <s1@example.org>",
                  b"Auto-Submitted: auto-replied (vacation)"):
         assert b"\n" + line + b"\n" in reply, (line, reply)
     assert reply.endswith(b"\n\nI am away until Monday.\n")
+    if os.path.exists(DOVECOT_LDA):
+        # Pigeonhole's reply: the same fields but its own ids and date
+        path2, d2 = fake_sendmail(os.path.join(inst.root, "pigeonhole"))
+        dovecot_lda(inst.root, VACATION_SCRIPT, msg=plain,
+                    extra=f"sendmail_path = {path2}")
+        [theirs] = sent(d2)
+        assert comparable(theirs) == comparable(reply)
     assert "vacation sent" in inst.log()
     # once per sender per period
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=plain)

@@ -369,11 +369,16 @@ START_TEST(test_duplicate_and_editheader)
 }
 END_TEST
 
-static enum sieve_vacation_verdict vacation_verdict(const char *from,
-						   const char *header)
+/* vacation_with - the verdict with settings (NULL: defaults), the
+   original recipient orig and the reply's addresses in *reply_r */
+static enum sieve_vacation_verdict
+vacation_with(const char *from, const char *orig, const char *header,
+	      const struct sieve_vacation_settings *set,
+	      struct sieve_vacation_reply *reply_r)
 {
-	struct sieve_envelope envelope = { from, "bob@example.com", NULL };
+	struct sieve_envelope envelope = { from, "bob@example.com", orig };
 	static char *addresses[] = { "robert@example.com" };
+	struct sieve_vacation_user user = { NULL, "bob@example.com" };
 	struct sieve_vacation vac = { 0 };
 	struct sieve_message msg;
 	enum sieve_vacation_verdict verdict;
@@ -381,10 +386,60 @@ static enum sieve_vacation_verdict vacation_verdict(const char *from,
 	vac.addresses = addresses;
 	vac.naddresses = 1;
 	sieve_message_parse(&msg, header, strlen(header));
-	verdict = sieve_vacation_check(&msg, &envelope, &vac);
+	verdict = sieve_vacation_check(&msg, &envelope, &vac, set, &user, reply_r);
 	sieve_message_free(&msg);
 	return verdict;
 }
+
+static enum sieve_vacation_verdict vacation_verdict(const char *from,
+						   const char *header)
+{
+	return vacation_with(from, NULL, header, NULL, NULL);
+}
+
+START_TEST(test_vacation_settings)
+{
+	struct sieve_vacation_settings set;
+	struct sieve_vacation_reply reply;
+
+	sieve_vacation_settings_default(&set);
+	/* the original recipient counts only with use_original_recipient */
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_NOT_ADDRESSED);
+	set.use_original_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "alias@example.com");
+	ck_assert_ptr_null(reply.smtp_from);
+	set.send_from_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.smtp_from, "alias@example.com");
+	/* :addresses answer from that address, the envelope from the
+	   recipient */
+	ck_assert_int_eq(vacation_with("a@x.org", NULL, "To: robert@example.com\n\n",
+				       &set, &reply), SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "robert@example.com");
+	ck_assert_str_eq(reply.smtp_from, "bob@example.com");
+	/* dont_check_recipient: not addressed, answered from the user */
+	set.dont_check_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", NULL, "To: list@x.org\n\n",
+				       &set, &reply), SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "bob@example.com");
+	/* Outlook's suppression, and Pigeonhole's *-request* */
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\n"
+					  "X-Auto-Response-Suppress: DR, OOF\n\n"),
+			 SIEVE_VACATION_SUPPRESSED);
+	ck_assert_int_eq(vacation_verdict("x-request-y@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_SYSTEM_SENDER);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_REPLY);
+	sieve_vacation_settings_free(&set);
+}
+END_TEST
 
 START_TEST(test_vacation_rules)
 {
@@ -561,6 +616,7 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_action_limit);
 	tcase_add_test(tc, test_duplicate_and_editheader);
 	tcase_add_test(tc, test_vacation_rules);
+	tcase_add_test(tc, test_vacation_settings);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_settings_sequence);
 	suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /*
- * lmtp_reply - parsing the replies an LMTP server (a proxied backend)
+ * lmtp_reply - parsing the replies an LMTP or SMTP server (a proxied
+ * backend, submission_host)
  * sends: "250-..." continuation lines, then "250 ..." (RFC 5321 4.2). The
  * parser is strict and bounded, since a backend may be broken or hostile:
  * three digits 200..599, the same code on every line, '-' or ' ' after

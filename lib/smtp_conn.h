@@ -1,0 +1,40 @@
+/*
+ * smtp_conn - a bounded, blocking client connection to an SMTP or LMTP
+ * server: TCP connect, lines out, replies in (parsed by lmtp_reply). For
+ * worker threads and loft-lda: every connect, write and read is bounded
+ * by the connection's timeout, so a server that stops answering costs a
+ * bounded wait. lmtp_client (the LMTP proxy) and smtp_submit
+ * (submission_host) speak their protocols over it.
+ */
+#ifndef LOFT_SMTP_CONN_H
+#define LOFT_SMTP_CONN_H
+
+#include <stddef.h>
+
+#include "lmtp_reply.h"
+
+struct smtp_conn;
+
+/* smtp_conn_connect - TCP to host:port within timeout_msecs; 0 with
+   *conn_r, or -1 with *error_r */
+int smtp_conn_connect(const char *host, unsigned int port,
+		      unsigned int timeout_msecs, struct smtp_conn **conn_r,
+		      const char **error_r);
+void smtp_conn_free(struct smtp_conn **conn);
+
+/* smtp_conn_send - line and CRLF; 0, or -1 with *error_r */
+int smtp_conn_send(struct smtp_conn *conn, const char *line,
+		   const char **error_r);
+/* smtp_conn_read_reply - the next reply, line_cb (may be NULL) getting
+   each line's text; 0, or -1 with *error_r (the connection is then
+   unusable) */
+int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
+			 lmtp_reply_line_callback_t *line_cb, void *context,
+			 const char **error_r);
+/* smtp_conn_command - send line, read its reply */
+int smtp_conn_command(struct smtp_conn *conn, const char *line,
+		      struct lmtp_reply *reply_r, const char **error_r);
+/* the socket (blocking, its send timeout set), e.g. for DATA content */
+int smtp_conn_fd(const struct smtp_conn *conn);
+
+#endif
