@@ -54,7 +54,7 @@ int sieve_compile_with(const char *text, size_t len,
 		free(script);
 		return -1;
 	}
-	if (sieve_validate(&script->ast, sieve_validate_enabled(limits), &script->exts,
+	if (sieve_validate(&script->ast, limits->extensions, &script->exts,
 			   error_r) < 0) {
 		sieve_ast_free(&script->ast);
 		free(script);

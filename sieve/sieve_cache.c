@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sieve_validate.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -166,7 +165,7 @@ static struct sieve_cache_ref *lookup(const char *path, uid_t uid,
 		bool valid = true;
 
 		if (entry->uid != uid || strcmp(entry->path, path) != 0 ||
-		    entry->extensions != sieve_validate_enabled(limits) ||
+		    entry->extensions != limits->extensions ||
 		    entry->max_size != limits->max_script_size ||
 		    !str_same(entry->personal, dirs->personal) ||
 		    !str_same(entry->global, dirs->global))
@@ -214,7 +213,7 @@ static struct sieve_cache_ref *compile_entry(const char *path,
 	entry = xcalloc(1, sizeof(*entry));
 	entry->path = xstrdup(path);
 	entry->uid = geteuid();
-	entry->extensions = sieve_validate_enabled(limits);
+	entry->extensions = limits->extensions;
 	entry->max_size = limits->max_script_size;
 	entry->personal = dirs->personal == NULL ? NULL : xstrdup(dirs->personal);
 	entry->global = dirs->global == NULL ? NULL : xstrdup(dirs->global);

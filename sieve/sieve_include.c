@@ -85,7 +85,7 @@ static int load(struct resolver *r, const struct sieve_node *node,
 	}
 	script = xcalloc(1, sizeof(*script));
 	if (sieve_parse(text.data, text.len, &script->ast, &error) < 0 ||
-	    sieve_validate(&script->ast, sieve_validate_enabled(limits), &script->exts,
+	    sieve_validate(&script->ast, limits->extensions, &script->exts,
 			   &error) < 0) {
 		r->error = xasprintf("%s: %s", name, error);
 		free(error);

@@ -271,17 +271,30 @@ static int parse_address_source(const char *key, const char *value,
 	return 0;
 }
 
-/* set_string - a malloced copy of value, or NULL when empty */
-static void set_string(char **dest, const char *value)
+/* set_string - value with the user's %variables expanded (Dovecot
+   expands every plugin setting so: "%%" is a '%' for Pigeonhole), or
+   NULL when empty */
+static int set_string(const char *key, char **dest, const char *value,
+		      const char *user, const char *home, char **error_r)
 {
+	const char *error;
+
 	free(*dest);
-	*dest = *value == '\0' ? NULL : xstrdup(value);
+	*dest = NULL;
+	if (*value == '\0')
+		return 1;
+	if (var_expand_user_string(value, user, home, false, dest, &error) < 0) {
+		*error_r = xasprintf("%s: %s", key, error);
+		return -1;
+	}
+	return 1;
 }
 
 /* apply_send - the settings of the mail Sieve sends; 1 applied, 0 not
    one of them, -1 with *error_r */
-static int apply_send(const char *key, const char *value,
-		      struct sieve_user_settings *set, char **error_r)
+static int apply_send(const char *key, const char *value, const char *user,
+		      const char *home, struct sieve_user_settings *set,
+		      char **error_r)
 {
 	struct sieve_send_settings *send = &set->send;
 	struct sieve_vacation_settings *vac = &send->vacation;
@@ -323,9 +336,11 @@ static int apply_send(const char *key, const char *value,
 					     periods[i].offset), error_r) < 0 ? -1 : 1;
 	}
 	if (strcmp(key, "sieve_vacation_default_subject") == 0)
-		set_string(&vac->default_subject, value);
+		return set_string(key, &vac->default_subject, value, user, home,
+				  error_r);
 	else if (strcmp(key, "sieve_vacation_default_subject_template") == 0)
-		set_string(&vac->default_subject_template, value);
+		return set_string(key, &vac->default_subject_template, value,
+				  user, home, error_r);
 	else if (strcmp(key, "sieve_vacation_max_subject_codepoints") == 0)
 		return *value == '\0' ? 1 : parse_count(key, value,
 			&vac->max_subject_codepoints, error_r) < 0 ? -1 : 1;
@@ -471,7 +486,7 @@ static int apply(const char *key, const char *value, const char *user,
 	if (strcmp(key, "sieve_max_redirects") == 0)
 		return *value == '\0' ? 0 :
 			parse_count(key, value, &set->limits.max_redirects, error_r);
-	if ((ret = apply_send(key, value, set, error_r)) != 0)
+	if ((ret = apply_send(key, value, user, home, set, error_r)) != 0)
 		return ret < 0 ? -1 : 0;
 	if (numbered_key(key, "sieve_before") || numbered_key(key, "sieve_after"))
 		return 0;	/* read in order by read_sequence */

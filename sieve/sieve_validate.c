@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sieve.h"
 #include "sieve_headers.h"
 #include "sieve_include.h"
 #include "sieve_message.h"
@@ -336,10 +335,6 @@ static int check_node(struct validator *v, struct sieve_node *node, bool is_test
 	if (spec->id == SIEVE_TEST_ENVELOPE && check_envelope_parts(v, node) < 0)
 		return -1;
 	if (spec->id == SIEVE_CMD_REDIRECT &&
-	    (v->enabled & SIEVE_VALIDATE_NO_REDIRECT) != 0)
-		return fail(v, node->line, "local policy prohibits the use of "
-			    "a redirect action");
-	if (spec->id == SIEVE_CMD_REDIRECT &&
 	    (!node->r.pos[0]->strs[0].has_vars || !has_ext(v, SIEVE_EXT_VARIABLES)) &&
 	    !sieve_address_valid(node->r.pos[0]->strs[0].data))
 		return fail(v, node->line, "specified redirect address '%s' is invalid",
@@ -516,10 +511,4 @@ int sieve_validate(struct sieve_ast *ast, uint32_t enabled, uint32_t *exts_r,
 failed:
 	*error_r = v.error;
 	return -1;
-}
-
-uint32_t sieve_validate_enabled(const struct sieve_limits *limits)
-{
-	return limits->extensions |
-		(limits->max_redirects == 0 ? SIEVE_VALIDATE_NO_REDIRECT : 0);
 }

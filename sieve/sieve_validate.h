@@ -18,12 +18,6 @@
    enabled (1 << ext; sieve_extensions) are unknown. */
 int sieve_validate(struct sieve_ast *ast, uint32_t enabled, uint32_t *exts_r,
 		   char **error_r);
-/* in enabled: sieve_max_redirects = 0, where Pigeonhole refuses a
-   script naming redirect ("local policy prohibits the use of a redirect
-   action"); sieve_validate_enabled() gives the mask for limits */
-#define SIEVE_VALIDATE_NO_REDIRECT (1u << 31)
-struct sieve_limits;
-uint32_t sieve_validate_enabled(const struct sieve_limits *limits);
 
 /* sieve_decode_encoded_characters - RFC 5228 2.4.2.4 in place: ${hex:..}
    and ${unicode:..} replaced by their bytes; malformed ones kept */

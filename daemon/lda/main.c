@@ -449,7 +449,7 @@ static char *lda_sender(const char *opt, const struct message *msg)
 }
 
 /* lda_orig_rcpt - -a, else the header lda_original_recipient_header
-   names, else the final recipient */
+   names, else the user's address (dovecot-lda's order) */
 static char *lda_orig_rcpt(const struct loft_settings *set,
 			   const struct lda_options *opts,
 			   const struct message *msg, const char *final)
@@ -540,10 +540,10 @@ int main(int argc, char **argv)
 	if (opts.user != NULL) {
 		log_set_user(opts.user);
 		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0) {
-			req.rcpt = opts.final_rcpt != NULL ? opts.final_rcpt :
-				opts.user;
 			req.orig_rcpt = opts.orig_rcpt != NULL ?
-				opts.orig_rcpt : req.rcpt;
+				opts.orig_rcpt : opts.user;
+			req.rcpt = opts.final_rcpt != NULL ? opts.final_rcpt :
+				req.orig_rcpt;
 			req.envelope_sender = opts.sender;
 			req.user = opts.user;
 			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
@@ -561,9 +561,11 @@ int main(int argc, char **argv)
 		lda_exit(&out);
 
 	sender = lda_sender(opts.sender, msg);
+	/* dovecot-lda: the final recipient is -r, else the original one */
+	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, opts.user != NULL ?
+				  opts.user : user->username);
 	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
-			     opts.user != NULL ? opts.user : user->username);
-	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, final_rcpt);
+			     orig_rcpt);
 
 	req.envelope_sender = sender;
 	req.user = user->username;
