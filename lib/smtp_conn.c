@@ -83,6 +83,42 @@ fail:
 	return -1;
 }
 
+int smtp_conn_parse_host(const char *value, unsigned int default_port,
+			 char **host_r, unsigned int *port_r)
+{
+	const char *colon, *host = value;
+	size_t host_len;
+	char *end;
+	unsigned long port = default_port;
+
+	if (*value == '[') {
+		const char *close = strchr(value, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		host = value + 1;
+		host_len = (size_t)(close - host);
+		colon = close[1] == ':' ? close + 1 : NULL;
+	} else {
+		colon = strchr(value, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL;	/* a bare IPv6 address */
+		host_len = colon != NULL ? (size_t)(colon - value) : strlen(value);
+	}
+	if (colon != NULL) {
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (end == colon + 1 || *end != '\0' || errno != 0 ||
+		    port == 0 || port > 65535)
+			return -1;
+	}
+	if (host_len == 0)
+		return -1;
+	*host_r = xstrndup(host, host_len);
+	*port_r = (unsigned int)port;
+	return 0;
+}
+
 int smtp_conn_connect(const char *host, unsigned int port,
 		      unsigned int timeout_msecs, struct smtp_conn **conn_r,
 		      const char **error_r)

@@ -15,6 +15,11 @@
 
 struct smtp_conn;
 
+/* smtp_conn_parse_host - host[:port] or [IPv6]:port (a bare IPv6
+   address has no port) into host_r (malloced) and port; 0, or -1 */
+int smtp_conn_parse_host(const char *value, unsigned int default_port,
+			 char **host_r, unsigned int *port_r);
+
 /* smtp_conn_connect - TCP to host:port within timeout_msecs; 0 with
    *conn_r, or -1 with *error_r */
 int smtp_conn_connect(const char *host, unsigned int port,

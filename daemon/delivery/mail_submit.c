@@ -14,6 +14,8 @@
 #include "var_expand.h"
 #include "xalloc.h"
 
+#define DOVECOT_POSTMASTER_DEFAULT "postmaster@%{if;%d;ne;;%d;%{hostname}}"
+
 int mail_submit(const struct loft_settings *set, const char *from,
 		const char *rcpt, const char *data, size_t size,
 		bool *temporary_r, const char **error_r)
@@ -47,15 +49,16 @@ void mail_submit_postmaster(const struct loft_settings *set, const char *user,
 	char *value;
 
 	*name_r = NULL;
-	if (set->postmaster_address[0] == '\0') {
+	/* Dovecot's default, as doveconf -a prints it, means the same */
+	if (set->postmaster_address[0] == '\0' ||
+	    strcmp(set->postmaster_address, DOVECOT_POSTMASTER_DEFAULT) == 0 ||
+	    var_expand_user_string(set->postmaster_address,
+				   user != NULL ? user : "", NULL, false,
+				   &value, &error) < 0) {
 		strbuf_appendf(out, "postmaster@%s", at != NULL && at[1] != '\0' ?
 			       at + 1 : mail_submit_hostname(set));
 		return;
 	}
-	if (var_expand_user_string(set->postmaster_address,
-				   user != NULL ? user : "", NULL, false,
-				   &value, &error) < 0)
-		value = xstrdup(set->postmaster_address);
 	lt = strchr(value, '<');
 	gt = lt != NULL ? strchr(lt, '>') : NULL;
 	if (gt == NULL) {

@@ -18,42 +18,6 @@
 
 static __thread struct error_slot smtp_submit_error;
 
-int smtp_submit_parse_host(const char *value, char **host_r,
-			   unsigned int *port_r)
-{
-	const char *colon, *host = value;
-	size_t host_len;
-	char *end;
-	unsigned long port = SMTP_DEFAULT_PORT;
-
-	if (*value == '[') {
-		const char *close = strchr(value, ']');
-
-		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-			return -1;
-		host = value + 1;
-		host_len = (size_t)(close - host);
-		colon = close[1] == ':' ? close + 1 : NULL;
-	} else {
-		colon = strchr(value, ':');
-		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			colon = NULL;	/* a bare IPv6 address */
-		host_len = colon != NULL ? (size_t)(colon - value) : strlen(value);
-	}
-	if (colon != NULL) {
-		errno = 0;
-		port = strtoul(colon + 1, &end, 10);
-		if (end == colon + 1 || *end != '\0' || errno != 0 ||
-		    port == 0 || port > 65535)
-			return -1;
-	}
-	if (host_len == 0)
-		return -1;
-	*host_r = xstrndup(host, host_len);
-	*port_r = (unsigned int)port;
-	return 0;
-}
-
 /* step - send line (NULL: none) and expect a reply of class want (2 or
    3); -1 with the error set from the reply or the connection */
 static int step(struct smtp_conn *conn, const char *what, const char *line,
@@ -110,7 +74,7 @@ int smtp_submit(const char *hostport, const char *ehlo_name,
 	int ret = -1;
 
 	*temporary_r = true;
-	if (smtp_submit_parse_host(hostport, &host, &port) < 0) {
+	if (smtp_conn_parse_host(hostport, SMTP_DEFAULT_PORT, &host, &port) < 0) {
 		*error_r = error_slot_set(&smtp_submit_error,
 					  "invalid submission_host '%s'", hostport);
 		*temporary_r = false;

@@ -11,11 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* smtp_submit_parse_host - host[:port] into host_r (malloced) and port;
-   0, or -1 */
-int smtp_submit_parse_host(const char *value, char **host_r,
-			   unsigned int *port_r);
-
 /* smtp_submit - 0 sent, -1 with *error_r (*temporary_r: a 4xx reply or a
    connection failure; false for a 5xx) */
 int smtp_submit(const char *hostport, const char *ehlo_name,

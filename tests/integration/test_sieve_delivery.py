@@ -804,6 +804,21 @@ def test_sieve_settings_checked(inst):
         assert r.returncode == 1, setting
         assert error in r.stderr and re.match(re.escape(inst.conf) + r":\d+: ", r.stderr), \
             r.stderr
+    for setting, error in [
+            ("submission_host = host:99999", "submission_host: invalid host[:port]"),
+            ("postmaster_address = pm@%{nosuch}", "postmaster_address: "),
+            ("rejection_subject = Rejected: %x", "rejection_subject: "),
+    ]:
+        inst.write_conf(extra=SIEVE_CONF % "" + setting + "\n")
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and error in r.stderr, (setting, r.stderr)
+    # Dovecot's own default, as doveconf -a prints it, is accepted
+    inst.write_conf(extra=SIEVE_CONF % "" +
+                    "postmaster_address = postmaster@%{if;%d;ne;;%d;%{hostname}}\n")
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
     inst.write_conf(extra=SIEVE_CONF % "submission_ssl = no" + "submission_ssl = yes\n")
     r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
                        capture_output=True, text=True, timeout=30)
