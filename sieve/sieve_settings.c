@@ -250,6 +250,11 @@ static int parse_address_source(const char *key, const char *value,
 		*p = (char)tolower((unsigned char)*p);
 	free(send->redirect_from_address);
 	send->redirect_from_address = NULL;
+	send->redirect_from = SIEVE_ADDRESS_SOURCE_DEFAULT;
+	if (*lower == '\0') {
+		free(lower);
+		return 0;
+	}
 	for (size_t i = 0; i < LOFT_N_ELEMENTS(names); i++) {
 		if (strcmp(lower, names[i].name) == 0) {
 			send->redirect_from = names[i].type;

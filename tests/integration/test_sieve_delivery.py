@@ -888,6 +888,23 @@ def test_submission_host(inst):
     finally:
         sink.terminate()
         sink.wait()
+    # over LMTP too: the worker thread talks SMTP to the same server
+    sink, dump = smtp_sink(os.path.join(inst.root, "sink"), port)
+    write(os.path.join(inst.home(USER), ".dovecot.sieve"), script)
+    dmn = Daemon(inst, extra=SIEVE_CONF % "" + extra)
+    dmn.start()
+    try:
+        assert lmtp(dmn.port, [USER], msg=PLAIN)[USER][0] == 250
+        assert wait_for(lambda: os.path.exists(dump) and
+                        open(dump, "rb").read().count(b"X-Client-Addr") == 2)
+        with open(dump, "rb") as f:
+            text = f.read()
+        assert b"X-Rcpt-Args: <fwd@example.net>" in text
+        assert b"X-Mail-Args: <>\nX-Rcpt-Args: <sender@example.org>" in text
+    finally:
+        dmn.stop()
+        sink.terminate()
+        sink.wait()
     # nobody listening
     proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n', extra=extra)
     assert proc.returncode == 0 and list(got) == [("", "new", "")]

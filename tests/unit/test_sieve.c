@@ -545,6 +545,68 @@ START_TEST(test_cache)
 }
 END_TEST
 
+/* the settings of the mail Sieve sends, read as Pigeonhole 0.5 reads
+   them */
+START_TEST(test_settings_send)
+{
+	static const char *const bad[][2] = {
+		{ "sieve_vacation_min_period", "1w" },
+		{ "sieve_vacation_min_period", "1 d" },
+		{ "sieve_vacation_max_period", "-1" },
+		{ "sieve_vacation_send_from_recipient", "true" },
+		{ "sieve_redirect_envelope_from", "me@example.com" },
+		{ "sieve_user_email", "nobody" },
+		{ "sieve_max_actions", "-2" },
+		{ "sieve_notify_mailto_envelope_from", "sender" },
+	};
+	struct sieve_user_settings set;
+	struct kvlist plugin;
+	const char *key;
+	char *error = NULL;
+
+	kvlist_init(&plugin);
+	kvlist_set(&plugin, "sieve_vacation_min_period", "2h");
+	kvlist_set(&plugin, "sieve_vacation_max_period", "30days");
+	kvlist_set(&plugin, "sieve_vacation_default_period", "3d");
+	kvlist_set(&plugin, "sieve_vacation_dont_check_recipient", "YES");
+	kvlist_set(&plugin, "sieve_redirect_envelope_from", "<Bounce@X.org>");
+	kvlist_set(&plugin, "sieve_redirect_duplicate_period", "10m");
+	kvlist_set(&plugin, "sieve_user_email", "<me@x.org>");
+	kvlist_set(&plugin, "sieve_vacation_default_subject_template", "%%$ (%n)");
+	kvlist_set(&plugin, "sieve_max_actions", "");
+	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", "/home/u", &set,
+						 &error), 0);
+	ck_assert_uint_eq(set.limits.vacation_min_period, 7200);
+	ck_assert_uint_eq(set.limits.vacation_max_period, 30 * 86400);
+	ck_assert_uint_eq(set.limits.vacation_default_period, 3 * 86400);
+	ck_assert_uint_eq(set.limits.max_actions, 32);
+	ck_assert(set.send.vacation.dont_check_recipient);
+	ck_assert(!set.send.vacation.send_from_recipient);
+	ck_assert_int_eq(set.send.redirect_from, SIEVE_ADDRESS_SOURCE_EXPLICIT);
+	ck_assert_str_eq(set.send.redirect_from_address, "bounce@x.org");
+	ck_assert_uint_eq(set.send.redirect_duplicate_period, 600);
+	ck_assert_str_eq(set.send.user_email, "me@x.org");
+	ck_assert_str_eq(set.send.vacation.default_subject_template, "%$ (u)");
+	sieve_user_settings_free(&set);
+	/* min <= default <= max when there is a max */
+	kvlist_set(&plugin, "sieve_vacation_default_period", "1h");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), -1);
+	ck_assert_str_eq(key, "sieve_vacation_default_period");
+	free(error);
+	kvlist_set(&plugin, "sieve_vacation_max_period", "0");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kvlist_set(&plugin, bad[i][0], bad[i][1]);
+		ck_assert_msg(sieve_settings_check(&plugin, &key, &error) == -1,
+			      "%s = %s accepted", bad[i][0], bad[i][1]);
+		ck_assert_str_eq(key, bad[i][0]);
+		free(error);
+		kvlist_set(&plugin, bad[i][0], "");
+	}
+	kvlist_free(&plugin);
+}
+END_TEST
+
 /* plugin { } as Pigeonhole reads it: numbered before/after until one is
    missing, file: locations, sieve_default, the user log next to the
    active script, and the setting at fault named */
@@ -617,6 +679,7 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_duplicate_and_editheader);
 	tcase_add_test(tc, test_vacation_rules);
 	tcase_add_test(tc, test_vacation_settings);
+	tcase_add_test(tc, test_settings_send);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_settings_sequence);
 	suite_add_tcase(s, tc);
