@@ -468,8 +468,14 @@ static int apply(const char *key, const char *value, const char *user,
 
 	if (strcmp(key, "sieve") == 0)
 		return 0;	/* done first, in sieve_user_settings_get */
-	if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0)
-		return expand_path(value, user, home, &set->global_dir, error_r);
+	if (strcmp(key, "sieve_global") == 0 || strcmp(key, "sieve_global_dir") == 0) {
+		/* a location, as Pigeonhole 0.5 reads it: file:DIR or DIR */
+		free(set->global_dir);
+		set->global_dir = NULL;
+		return *value == '\0' ? 0 : expand_location(key, value, user,
+							     home, &set->global_dir,
+							     error_r);
+	}
 	if (strcmp(key, "sieve_extensions") == 0)
 		return sieve_extensions_parse(value, &set->limits.extensions, error_r);
 	if (strcmp(key, "sieve_max_script_size") == 0) {

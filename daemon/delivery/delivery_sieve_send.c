@@ -229,7 +229,7 @@ static void vacation_reply(const struct delivery_sieve_send *ctx,
 	append_date(ctx, out);
 	strbuf_append_str(out, "From: ");
 	if (from != NULL && *from != '\0')
-		strbuf_appendf(out, strchr(from, '<') != NULL ? "%s" : "<%s>", from);
+		strbuf_append_str(out, from);	/* as written, as Pigeonhole */
 	else if (reply->from != NULL && *reply->from != '\0')
 		append_address(out, NULL, reply->from);
 	else

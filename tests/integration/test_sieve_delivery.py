@@ -730,6 +730,8 @@ VACATION_CASES = [
     ("", PLAIN.replace(b"From: Sender <sender@", b"From: Other <other@"), ()),
     ("", PLAIN.replace(b"\r\n\r\n", b"\r\nX-Auto-Response-Suppress: DR, OOF\r\n\r\n", 1), ()),
     ("", PLAIN.replace(b"To: user0@", b"To: robert@"), ()),
+    ("from=away@example.com", PLAIN, ()),
+    ("from=Away Person <away@example.com>", PLAIN, ()),
 ]
 
 
@@ -741,6 +743,9 @@ def test_vacation_settings_match_pigeonhole(inst, plugin, msg, args):
     if not os.path.exists(DOVECOT_LDA):
         pytest.skip("dovecot-lda is not installed")
     script = 'require "vacation";\nvacation :addresses "robert@example.com" "Away.";\n'
+    if plugin.startswith("from="):
+        script = script.replace(":addresses", f":from \"{plugin[5:]}\" :addresses")
+        plugin = ""
     args = ("-f", "sender@example.org") + args
     path, d = fake_sendmail(inst.root)
     proc, got = loft_lda(inst, script, plugin=plugin, msg=msg, args=args,
@@ -909,3 +914,22 @@ def test_submission_host(inst):
     proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n', extra=extra)
     assert proc.returncode == 0 and list(got) == [("", "new", "")]
     assert "connect(127.0.0.1:%d) failed" % port in inst.log() + inst.log("loft.log")
+
+
+@needs_root
+@pytest.mark.parametrize("form", ["file:{}", "{}", "file:{};bindir=/nonexistent"])
+def test_sieve_global_location(inst, form):
+    """sieve_global as Pigeonhole 0.5 reads it (a file: location or a
+    folder): include :global finds its scripts there"""
+    glob = os.path.join(inst.root, "global-scripts")
+    os.makedirs(glob, exist_ok=True)
+    os.chmod(glob, 0o755)
+    write(os.path.join(glob, "lists.sieve"),
+          'require ["fileinto", "mailbox"];\nfileinto :create "FromGlobal";\n', owner=False)
+    script = 'require "include";\ninclude :global "lists";\n'
+    plugin = "sieve_global = " + form.format(glob)
+    proc, got = loft_lda(inst, script, plugin=plugin)
+    assert proc.returncode == 0, proc.stderr
+    assert list(got) == [(".FromGlobal", "new", "")], inst.log("loft.log")
+    if os.path.exists(DOVECOT_LDA):
+        assert got == dovecot_lda(inst.root, script, plugin=plugin)
