@@ -384,7 +384,7 @@ static void take_result(struct sieve_delivery *sd, const struct sieve_result *re
 /* send_result - the redirects and vacation replies of one script, once
    its stores are done, and the ids its duplicate tests track; false
    when a redirect could not be handed over (the script fails) */
-static bool send_result(struct sieve_delivery *sd, const struct sieve_result *res,
+static bool send_result(struct sieve_delivery *sd, struct sieve_result *res,
 			char **error_r)
 {
 	struct delivery_sieve_plan *plan = sd->plan;
@@ -396,7 +396,8 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 
 		switch (act->type) {
 		case SIEVE_ACT_REDIRECT:
-			ret = delivery_sieve_send_redirect(&sd->send, act, &error);
+			ret = delivery_sieve_send_redirect(&sd->send, act, &why,
+							   &error);
 			if (ret < 0) {
 				*error_r = xasprintf("line %u: failed to redirect "
 						     "to <%s>: %s", act->line,
@@ -405,9 +406,14 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 				return false;
 			}
 			plan->counts[DELIVERY_SIEVE_REDIRECT]++;
-			summary_add(plan, ret > 0 ? "redirect" :
-				    "redirect (a duplicate: not sent again)",
-				    act->target);
+			if (ret > 0) {
+				summary_add(plan, "redirect", act->target);
+				break;
+			}
+			/* not sent: the implicit keep stands (Pigeonhole) */
+			summary_add(plan, "redirect", act->target);
+			strbuf_appendf(&plan->summary, " (%s)", why);
+			res->implicit_keep = true;
 			break;
 		case SIEVE_ACT_VACATION:
 			ret = delivery_sieve_send_vacation(&sd->send, act, &why,
@@ -511,7 +517,7 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	const char *error_str;
 	char *error = NULL;
 	size_t first;
-	bool hit;
+	bool hit, keep_planned;
 	int ret = 1;
 
 	switch (sieve_cache_get(script->path, &sd->sset.limits, &dirs, &ref,
@@ -553,7 +559,8 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	/* the last script's implicit keep is executed with its actions:
 	   they all fit the quota, or none is stored (Pigeonhole's one
 	   transaction) */
-	if (res.error == NULL && res.implicit_keep && last)
+	keep_planned = res.error == NULL && res.implicit_keep && last;
+	if (keep_planned)
 		plan_keep(sd, &res.keep_flags);
 	if (res.error == NULL && res.headers.owned &&
 	    edited_message(sd, &error_str) < 0) {
@@ -565,7 +572,9 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 		res.error = xstrdup("storing the message failed");
 	} else if (res.error == NULL && !send_result(sd, &res, &res.error)) {
 		/* the stores stand; the message is kept as well */
-	} else if (res.error == NULL && res.implicit_keep && last) {
+	} else if (keep_planned) {
+		/* (a redirect not sent may have restored the implicit keep
+		   after the stores: run_sequence stores it) */
 		sd->kept = true;
 	}
 	if (ret < 0) {

@@ -121,9 +121,29 @@ static const char *redirect_sender(const struct delivery_sieve_send *ctx,
 	return env->mail_from;
 }
 
+/* redirect_loop - an X-Sieve-Redirected-From field naming the final
+   recipient or sieve_user_email (Pigeonhole's loop check) */
+static bool redirect_loop(const struct delivery_sieve_send *ctx)
+{
+	const char *user_email = ctx->sieve->user_email;
+
+	for (size_t i = 0; i < ctx->msg->nheaders; i++) {
+		const char *value = ctx->msg->headers[i].value;
+
+		if (strcasecmp(ctx->msg->headers[i].name,
+			       "X-Sieve-Redirected-From") != 0)
+			continue;
+		value += strspn(value, " \t");
+		if (strcmp(value, ctx->envelope->rcpt_to) == 0 ||
+		    (user_email != NULL && strcmp(value, user_email) == 0))
+			return true;
+	}
+	return false;
+}
+
 int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 				 const struct sieve_action *act,
-				 const char **error_r)
+				 const char **why_r, const char **error_r)
 {
 	const struct sieve_envelope *env = ctx->envelope;
 	const char *msgid = header(ctx->msg, "Message-ID");
@@ -153,6 +173,10 @@ int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 		       resent != NULL ? resent : "", list_id != NULL ? list_id : "");
 	if (msgid != NULL &&
 	    delivery_dupes_seen(ctx->home, dupeid.data, ctx->now, &error) > 0) {
+		*why_r = "a duplicate: not sent again";
+		ret = 0;
+	} else if (redirect_loop(ctx)) {
+		*why_r = "X-Sieve-Redirected-From names the user: a loop, not sent";
 		ret = 0;
 	} else {
 		filtered(ctx->msg, redirect_hidden, true, &data);

@@ -12,7 +12,8 @@
  * duplicate id (Message-ID, recipient, target, Resent-Message-ID or
  * Resent-From, List-Id) kept for sieve_redirect_duplicate_period (12
  * hours) in the user's tracking file: a message that comes back, or is
- * delivered twice, is not forwarded again.
+ * delivered twice, is not forwarded again, nor one whose
+ * X-Sieve-Redirected-From names the user (a loop); it is kept instead.
  *
  * vacation: sieve_vacation_check decides (and which address answers);
  * once per sender per :days/:seconds (the tracking file); from the null
@@ -47,12 +48,14 @@ struct delivery_sieve_send {
 	time_t now;
 };
 
-/* delivery_sieve_send_redirect - forward per act; 1 sent, 0 a duplicate
-   not sent again (what Pigeonhole logs as "discarded duplicate
-   forward"), -1 with *error_r (the script fails: the message is kept) */
+/* delivery_sieve_send_redirect - forward per act; 1 sent, 0 not sent
+   (*why_r: a duplicate, what Pigeonhole logs as "discarded duplicate
+   forward", or an X-Sieve-Redirected-From naming the user, a loop): the
+   redirect does not cancel the implicit keep then, as in Pigeonhole; -1
+   with *error_r (the script fails: the message is kept) */
 int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 				 const struct sieve_action *act,
-				 const char **error_r);
+				 const char **why_r, const char **error_r);
 /* delivery_sieve_send_vacation - answer per act; 1 sent, 0 not sent
    (*why_r: "list mail", "already answered"...), -1 with *error_r (the
    reply could not be handed over: logged, the delivery goes on) */

@@ -516,21 +516,30 @@ def test_redirect(inst):
                            b"From: Sender <sender@example.org>\n")
     assert b"Return-Path" not in body and body.endswith(b"\n\nHello.\n")
     assert 'redirect "fwd@example.net"' in inst.log()
-    # the same message again (a loop, or a second delivery): not sent
+    # the same message again (a loop, or a second delivery): not sent,
+    # and kept instead, as Pigeonhole does
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
-    assert r.returncode == 0 and len(sent(d)) == 1 and stored(inst.maildir(USER)) == {}
-    assert "a duplicate: not sent again" in inst.log()
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert list(stored(inst.maildir(USER))) == [("", "new", "")]
+    assert 'redirect "fwd@example.net" (a duplicate: not sent again)' in inst.log()
+    # a message that says it was redirected by this user: a loop, kept
+    looped = b"X-Sieve-Redirected-From: user0@example.com\r\n" + \
+        msg.replace(b"<s1@", b"<s9@")
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=looped)
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 2
+    assert "a loop, not sent" in inst.log()
     # :copy keeps it too; a failing sendmail keeps it and logs why
     write(os.path.join(home, ".dovecot.sieve"),
           'require "copy";\nredirect :copy "other@example.net";\n')
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
     assert r.returncode == 0 and len(sent(d)) == 2
-    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 3
     path, d = fake_sendmail(inst.root, code=75)
     write(os.path.join(home, ".dovecot.sieve"), 'redirect "third@example.net";\n')
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
     assert r.returncode == 0
-    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 2
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 4
     assert "failed to redirect to <third@example.net>" in inst.log() + inst.log("loft.log")
     if os.path.exists(DOVECOT_LDA):
         # Pigeonhole calls sendmail with the same arguments, as the user
