@@ -226,7 +226,7 @@ static const struct admin_command admin_commands[] = {
 	  NULL, false, 0, 0, NULL, &admin_view_services, NULL, NULL,
 	  &admin_http_services },
 	{ "sieve test", NULL, "<user> <message file>",
-	  "run the user's active Sieve script on a message, print its actions",
+	  "run the Sieve scripts a delivery runs on a message, print their actions",
 	  NULL, false, 2, 2, NULL, NULL, NULL, admin_sieve_test_run, NULL },
 	{ "stats dump", "stats-dump", "", "counters and histograms",
 	  NULL, false, 0, 0, NULL, &admin_view_stats, NULL, NULL,

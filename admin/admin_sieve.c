@@ -13,6 +13,8 @@
 #include "admin_commands.h"
 #include "delivery.h"
 #include "delivery_sieve.h"
+#include "mail_location.h"
+#include "message.h"
 #include "privileges.h"
 #include "sieve.h"
 #include "sieve_settings.h"
@@ -55,77 +57,75 @@ static int become_user(const struct loft_settings *set,
 	return 0;
 }
 
-/* script_error - "loftadm: PATH: ERROR" on stderr; the error may quote
-   the script (a user's file) or the message (a sender's bytes), so its
-   control bytes are shown as \xHH, never sent to root's terminal */
-static void script_error(const char *path, const char *error)
+/* print_errors - the dry run's errors (escaped lines), "loftadm: " each */
+static void print_errors(const struct strbuf *errors)
 {
-	struct strbuf text;
+	const char *p = errors->data, *nl;
 
-	strbuf_init(&text, strlen(error) + 16);
-	strbuf_append_printable(&text, error);
-	fprintf(stderr, "loftadm: %s: %s\n", path, text.data);
-	strbuf_free(&text);
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		fprintf(stderr, "loftadm: %.*s\n", (int)(nl - p), p);
 }
 
-static int run_script(const struct sieve_user_settings *sset,
-		      const char *rcpt, const struct strbuf *message)
+/* run_sequence - the delivery's Sieve sequence as a dry run: per script
+   its path and actions, then what the delivery would do */
+static int run_sequence(const struct loft_settings *set,
+			const struct delivery_user *user, const char *rcpt,
+			const struct strbuf *data)
 {
-	struct sieve_script_dirs dirs = { sset->personal_dir, sset->global_dir };
-	struct sieve_compile_env cenv = { &sset->limits, sieve_dir_loader, &dirs };
-	struct sieve_envelope envelope = { "MAILER-DAEMON", rcpt, rcpt };
+	struct delivery_request req = { .protocol = "lmtp", .user = rcpt,
+					.envelope_sender = "MAILER-DAEMON",
+					.rcpt = rcpt };
+	struct delivery_sieve_test test;
+	struct delivery_sieve_plan plan;
+	struct mail_location loc;
 	struct sieve_message parsed;
+	struct message *msg;
+	struct outcome out;
+	const char *error;
 	char *sender;
-	struct sieve_script *script;
-	struct strbuf text, out;
-	char *error = NULL;
 	int ret;
 
-	if (sset->active_path == NULL) {
-		/* no home: no personal script, as Pigeonhole */
-		printf("no active script (the user has no home)\nimplicit-keep INBOX\n");
-		return EX_OK;
-	}
-	strbuf_init(&text, 4096);
-	printf("script: %s\n", sset->active_path);
-	ret = sieve_script_read(sset->active_path, &text, &error);
-	if (ret < 0) {
-		fprintf(stderr, "loftadm: %s\n", error);
-		free(error);
-		strbuf_free(&text);
+	if (mail_location_parse(user->mail_location, user->home, &loc, &error) < 0) {
+		fprintf(stderr, "loftadm: user %s: mail_location %s: %s\n",
+			user->username, user->mail_location, error);
 		return EX_TEMPFAIL;
 	}
-	if (ret == 0) {
-		/* no active script: Pigeonhole keeps the mail */
-		printf("no active script\nimplicit-keep INBOX\n");
-		strbuf_free(&text);
-		return EX_OK;
+	msg = message_create(set->mail_temp_dir);
+	message_keep_return_path(msg);
+	if (message_append(msg, data->data, data->len, &error) < 0 ||
+	    message_finish(msg, &error) < 0) {
+		fprintf(stderr, "loftadm: %s\n", error);
+		message_free(&msg);
+		mail_location_free(&loc);
+		return EX_TEMPFAIL;
 	}
-	if (sieve_compile_with(text.data, text.len, &cenv, &script, &error) < 0) {
-		printf("compile-error\n");
-		script_error(sset->active_path, error);
-		free(error);
-		strbuf_free(&text);
-		return EX_DATAERR;
-	}
-	strbuf_free(&text);
 	/* the envelope sender a delivery would have: the message's own */
-	sieve_message_parse(&parsed, message->data, message->len);
+	sieve_message_parse(&parsed, data->data, data->len);
 	sender = sieve_message_sender(&parsed);
 	sieve_message_free(&parsed);
 	if (sender != NULL)
-		envelope.mail_from = sender;
-	strbuf_init(&out, 256);
-	error = sieve_test_message(script, message->data, message->len, &envelope,
-				   &sset->limits, NULL, true, &out);
+		req.envelope_sender = sender;
+	ret = delivery_sieve_test(set, user, &req, msg, &loc, &test, &plan, &out);
+	fputs(test.report.data, stdout);
+	print_errors(&test.errors);
+	if (ret < 0) {
+		ret = EX_TEMPFAIL;
+	} else if (ret == 0) {
+		/* nothing to run: Pigeonhole keeps the mail */
+		printf("no script to run (%s)\nresult: implicit keep\n",
+		       user->home == NULL ? "the user has no home" :
+		       "no active script, sieve_default, sieve_before or sieve_after");
+		ret = EX_OK;
+	} else {
+		printf("result: %s\n", plan.summary.data);
+		ret = test.compile_errors > 0 ? EX_DATAERR :
+			test.runtime_errors > 0 ? 1 : EX_OK;
+		delivery_sieve_plan_free(&plan);
+	}
+	delivery_sieve_test_free(&test);
 	free(sender);
-	fputs(out.data, stdout);
-	if (error != NULL)
-		script_error(sset->active_path, error);
-	ret = error != NULL ? 1 : EX_OK;
-	free(error);
-	strbuf_free(&out);
-	sieve_script_free(&script);
+	message_free(&msg);
+	mail_location_free(&loc);
 	return ret;
 }
 
@@ -133,12 +133,9 @@ int admin_sieve_test_run(const struct admin_context *ctx, char **args,
 			 size_t count)
 {
 	const struct loft_settings *set = admin_need_config(ctx, "sieve test");
-	struct sieve_user_settings sset;
 	struct delivery_user *user;
 	struct strbuf message;
 	struct outcome out;
-	struct kvlist plugin;
-	char *error;
 	int ret;
 
 	if (set == NULL)
@@ -154,19 +151,8 @@ int admin_sieve_test_run(const struct admin_context *ctx, char **args,
 		delivery_user_free(&user);
 		return EX_NOINPUT;
 	}
-	delivery_sieve_plugin(set, user, &plugin);
-	ret = sieve_user_settings_get(&plugin, user->username, user->home, &sset,
-				      &error);
-	kvlist_free(&plugin);
-	if (ret < 0) {
-		fprintf(stderr, "loftadm: user %s: %s\n", user->username, error);
-		free(error);
-		ret = EX_TEMPFAIL;
-	} else {
-		ret = become_user(set, user) < 0 ? EX_TEMPFAIL :
-			run_script(&sset, args[0], &message);
-		sieve_user_settings_free(&sset);
-	}
+	ret = become_user(set, user) < 0 ? EX_TEMPFAIL :
+		run_sequence(set, user, args[0], &message);
 	strbuf_free(&message);
 	delivery_user_free(&user);
 	return ret;

@@ -22,50 +22,17 @@ chmod 755 "$t"
 lport=$((20000 + $$ % 10000)) dport=$((lport + 1))
 cleanup() {
 	"$top/build/bin/loftd" -c "$t/loft/loft.conf" stop >/dev/null 2>&1 || true
-	[ -f "$t/drun/master.pid" ] && kill "$(cat "$t/drun/master.pid")" 2>/dev/null
+	[ -f "$t/dovecot/run/master.pid" ] && kill "$(cat "$t/dovecot/run/master.pid")" 2>/dev/null
 	sleep 1
 	rm -rf "$t"
 }
 trap cleanup EXIT
 . "$top/bench/lmtp_common.sh"
-mkdir -p "$t/dvmail" "$t/drun" "$t/dstate"
-chown nobody:nogroup "$t/dvmail"
 bench_users "$t"
 bench_loft_conf "$t/loft" "$lport" "$t/users"
-cat > "$t/dovecot.conf" <<EOT
-base_dir = $t/drun
-state_dir = $t/dstate
-log_path = $t/dovecot.log
-protocols = lmtp
-listen = 127.0.0.1
-ssl = no
-default_internal_user = root
-default_internal_group = root
-default_login_user = root
-first_valid_uid = 1
-first_valid_gid = 1
-mail_uid = nobody
-mail_gid = nogroup
-mail_home = $t/dvmail/%d/%n
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN $t/users
-}
-userdb {
-  driver = passwd-file
-  args = $t/users
-}
-service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = $dport
-  }
-}
-EOT
+bench_dovecot_conf "$t/dovecot" "$dport" "$t/users"
 "$top/build/bin/loftd" -c "$t/loft/loft.conf"
-/usr/sbin/dovecot -c "$t/dovecot.conf"
+/usr/sbin/dovecot -c "$t/dovecot/dovecot.conf"
 sleep 1
 
 # blast NAME PORT - n messages to user0..user99, print seconds
@@ -82,7 +49,7 @@ loft_s=$(echo "$loft_s + $(blast loft "$lport")" | bc -l)
 dovecot_s=$(echo "$dovecot_s + $(blast dovecot "$dport")" | bc -l)
 total=$(( (n / 100) * 100 * 2 ))
 loft_files=$(find "$t/loft/vmail" -path '*/new/*' -type f | wc -l)
-dovecot_files=$(find "$t/dvmail" -path '*/new/*' -type f | wc -l)
+dovecot_files=$(find "$t/dovecot/vmail" -path '*/new/*' -type f | wc -l)
 expected=$(( (n / 100) * 100 * 3 ))
 [ "$loft_files" -eq "$expected" ] || { echo "loft stored $loft_files of $expected" >&2; exit 1; }
 [ "$dovecot_files" -eq "$expected" ] || { echo "dovecot stored $dovecot_files of $expected" >&2; exit 1; }

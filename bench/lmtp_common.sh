@@ -3,9 +3,13 @@
 #   bench_users DIR            - DIR/users: user0..user99@example.com
 #   bench_loft_conf DIR PORT USERS - DIR/loft.conf: loftd with LMTP on PORT,
 #                                mail under DIR/vmail as nobody, fsync optimized
+#   bench_dovecot_conf DIR PORT USERS - DIR/dovecot.conf: Dovecot's LMTP
+#                                the same way (run/, state/, vmail/ in DIR)
 #   bench_blast PORT N S [PORT2] - N messages to the 100 users over PORT
 #                                (user50..user99 over PORT2 when given), S
 #                                sessions per smtp-source; prints seconds
+#   bench_source PORT U N S    - the smtp-source of one user of bench_blast
+#                                (4 KiB messages); a bench may redefine it
 
 bench_users() {
 	i=0
@@ -16,20 +20,20 @@ bench_users() {
 	done
 }
 
-bench_loft_conf() {
+# bench_mail_conf DIR PORT USERS FILE - FILE with what the loft and Dovecot
+# configs share: mail as nobody under DIR/vmail, fsync optimized, the
+# users, the listener
+bench_mail_conf() {
 	mkdir -p "$1/vmail" "$1/run"
 	chown nobody:nogroup "$1/vmail"
-	cat > "$1/loft.conf" <<EOT
+	cat > "$4" <<EOT
 base_dir = $1/run
-log_path = $1/loft.log
+first_valid_uid = 1
 mail_uid = nobody
 mail_gid = nogroup
-first_valid_uid = 1
 mail_home = $1/vmail/%d/%n
 mail_location = maildir:~/Maildir
 mail_fsync = optimized
-lmtp_user_concurrency_limit = 0
-default_internal_user = nobody
 userdb {
   driver = passwd-file
   args = $3
@@ -43,6 +47,40 @@ service lmtp {
 EOT
 }
 
+bench_loft_conf() {
+	bench_mail_conf "$1" "$2" "$3" "$1/loft.conf"
+	cat >> "$1/loft.conf" <<EOT
+log_path = $1/loft.log
+lmtp_user_concurrency_limit = 0
+default_internal_user = nobody
+EOT
+}
+
+bench_dovecot_conf() {
+	mkdir -p "$1/state"
+	bench_mail_conf "$1" "$2" "$3" "$1/dovecot.conf"
+	cat >> "$1/dovecot.conf" <<EOT
+state_dir = $1/state
+log_path = $1/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+default_internal_user = root
+default_internal_group = root
+default_login_user = root
+first_valid_gid = 1
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $3
+}
+EOT
+}
+
+bench_source() {
+	smtp-source -L -s "$4" -m "$3" -l 4096 -f sender@example.org \
+		-t "user$2@example.com" "127.0.0.1:$1"
+}
+
 bench_blast() {
 	start=$(date +%s.%N)
 	per=$(($2 / 100))
@@ -50,8 +88,7 @@ bench_blast() {
 	while [ $u -lt 100 ]; do
 		port=$1
 		[ $u -ge 50 ] && [ -n "${4:-}" ] && port=$4
-		smtp-source -L -s "$3" -m "$per" -l 4096 -f sender@example.org \
-			-t "user$u@example.com" "127.0.0.1:$port" &
+		bench_source "$port" "$u" "$per" "$3" &
 		u=$((u + 1))
 		if [ $((u % 10)) -eq 0 ]; then wait; fi
 	done

@@ -97,6 +97,7 @@ struct sieve_delivery {
 	bool kept;		/* the implicit keep was stored */
 	bool reject_by_mail;	/* delivery_request's */
 	struct delivery_sieve_send send;	/* redirect, vacation, tracking */
+	struct delivery_sieve_test *test;	/* a dry run; NULL: a delivery */
 };
 
 /* add_script - append path to the sequence */
@@ -207,12 +208,44 @@ static void user_log(struct sieve_delivery *sd, const char *script,
 	close(fd);
 }
 
+/* test_error - one error of a dry run: "PATH: ERROR", control bytes
+   escaped */
+static void test_error(struct delivery_sieve_test *test, const char *path,
+		       const char *error)
+{
+	if (path != NULL) {
+		strbuf_append_printable(&test->errors, path);
+		strbuf_append_str(&test->errors, ": ");
+	}
+	strbuf_append_printable(&test->errors, error);
+	strbuf_putc(&test->errors, '\n');
+}
+
+/* test_script - "script: PATH" in a dry run's report */
+static void test_script(struct delivery_sieve_test *test, const char *path)
+{
+	strbuf_append_str(&test->report, "script: ");
+	strbuf_append_printable(&test->report, path);
+	strbuf_putc(&test->report, '\n');
+}
+
 /* script_failed - a compile or runtime error: logged, user log, counted */
 static void script_failed(struct sieve_delivery *sd,
 			  const struct seq_script *script, const char *what,
 			  const char *error)
 {
 	sd->plan->script_errors++;
+	if (sd->test != NULL) {
+		/* a dry run: for the caller, not the logs */
+		if (strcmp(what, "compiling") == 0) {
+			sd->test->compile_errors++;
+			test_script(sd->test, script->path);
+			strbuf_append_str(&sd->test->report, "compile-error\n");
+		} else {
+			sd->test->runtime_errors++;
+		}
+		test_error(sd->test, script->path, error);
+	}
 	if (strcmp(what, "compiling") == 0) {
 		/* it did not run: named here, with what became of it */
 		if (sd->plan->scripts.len > 0)
@@ -220,7 +253,9 @@ static void script_failed(struct sieve_delivery *sd,
 		strbuf_appendf(&sd->plan->scripts, "%s (does not compile)",
 			       script->path);
 	}
-	if (script->user_script && sd->sset.user_log != NULL) {
+	if (sd->test != NULL) {
+		/* reported above */
+	} else if (script->user_script && sd->sset.user_log != NULL) {
 		user_log(sd, script->path, error);
 		log_info("sieve: %s script %s failed, but implicit keep was "
 			 "successful (user logfile %s may reveal additional "
@@ -553,6 +588,10 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	sd->script_path = script->path;
 	sieve_result_init(&res);
 	sieve_run(sieve_cache_script(ref), &env, &res);
+	if (sd->test != NULL) {
+		test_script(sd->test, script->path);
+		sieve_result_format(&res, &sd->test->report);
+	}
 	first = sd->plan->count;
 	if (res.error == NULL)
 		take_result(sd, &res);
@@ -562,7 +601,7 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	keep_planned = res.error == NULL && res.implicit_keep && last;
 	if (keep_planned)
 		plan_keep(sd, &res.keep_flags);
-	if (res.error == NULL && res.headers.owned &&
+	if (res.error == NULL && res.headers.owned && sd->test == NULL &&
 	    edited_message(sd, &error_str) < 0) {
 		*error_r = xstrdup(error_str);
 		ret = -1;
@@ -617,6 +656,7 @@ static int run_sequence(struct sieve_delivery *sd,
 	sd->send.envelope = &envelope;
 	sd->send.msg = &sd->parsed;
 	sd->send.now = time(NULL);
+	sd->send.dry_run = sd->test != NULL;
 
 	for (size_t i = 0; i < sd->nscripts && ret > 0; i++)
 		ret = run_one(sd, &sd->scripts[i], i + 1 == sd->nscripts,
@@ -630,6 +670,74 @@ static int run_sequence(struct sieve_delivery *sd,
 	}
 	sieve_flags_clear(&keep_flags);
 	return ret < 0 ? -1 : 0;
+}
+
+/* run_all - settings, scripts and the sequence for sd (set, user, loc,
+   default_mailbox, plan, execute and test set); as delivery_sieve_run */
+static int run_all(struct sieve_delivery *sd, const struct delivery_request *req,
+		   struct message *msg, const struct strbuf *prefix,
+		   struct outcome *out)
+{
+	struct delivery_sieve_plan *plan = sd->plan;
+	struct kvlist plugin;
+	const char *error_str;
+	char *error = NULL;
+	int ret;
+
+	memset(plan, 0, sizeof(*plan));
+	strbuf_init(&plan->summary, 64);
+	strbuf_init(&plan->scripts, 64);
+	delivery_sieve_plugin(sd->set, sd->user, &plugin);
+	ret = sieve_user_settings_get(&plugin, sd->user->username, sd->user->home,
+				      &sd->sset, &error);
+	kvlist_free(&plugin);
+	if (ret < 0) {
+		log_error("sieve: %s", error);
+		if (sd->test != NULL)
+			test_error(sd->test, NULL, error);
+		free(error);
+		outcome_tempfail(out, "4.3.5", "System configuration error");
+		delivery_sieve_plan_free(plan);
+		return -1;
+	}
+	if (sd->set->recipient_delimiter[0] != '\0')
+		sd->sset.limits.subaddress_separator = sd->set->recipient_delimiter[0];
+	ret = find_scripts(sd, &error);
+	if (ret == 0 && sd->nscripts == 0) {
+		log_debug("sieve: no scripts to execute");
+		ret = 0;
+		goto out;
+	}
+	strbuf_init(&sd->data, message_size(msg) + prefix->len + 1);
+	if (ret == 0 && message_render(msg, prefix->data, prefix->len, &sd->data,
+				       &error_str) < 0) {
+		error = xstrdup(error_str);
+		ret = -1;
+	}
+	if (ret == 0) {
+		sieve_message_parse(&sd->parsed, sd->data.data, sd->data.len);
+		ret = run_sequence(sd, req, &error);
+	}
+	sieve_message_free(&sd->parsed);
+	strbuf_free(&sd->data);
+	if (ret < 0) {
+		log_error("sieve: %s", error);
+		if (sd->test != NULL)
+			test_error(sd->test, NULL, error);
+		outcome_tempfail(out, "4.3.0", "Temporarily unable to access "
+				 "necessary Sieve scripts");
+	} else {
+		ret = 1;
+	}
+out:
+	free(error);
+	for (size_t i = 0; i < sd->nscripts; i++)
+		free(sd->scripts[i].path);
+	free(sd->scripts);
+	sieve_user_settings_free(&sd->sset);
+	if (ret <= 0)
+		delivery_sieve_plan_free(plan);
+	return ret;
 }
 
 int delivery_sieve_run(const struct loft_settings *set,
@@ -646,60 +754,48 @@ int delivery_sieve_run(const struct loft_settings *set,
 		.default_mailbox = default_mailbox, .plan = plan,
 		.execute = execute, .exec_context = context,
 	};
-	struct kvlist plugin;
-	const char *error_str;
-	char *error = NULL;
+
+	return run_all(&sd, req, msg, prefix, out);
+}
+
+/* test_execute - a dry run's executor: every store counts as done */
+static int test_execute(void *context, struct delivery_sieve_plan *plan,
+			size_t first)
+{
+	(void)context;
+	for (size_t i = first; i < plan->count; i++)
+		plan->stores[i].done = true;
+	return 0;
+}
+
+int delivery_sieve_test(const struct loft_settings *set,
+			const struct delivery_user *user,
+			const struct delivery_request *req, struct message *msg,
+			const struct mail_location *loc,
+			struct delivery_sieve_test *test,
+			struct delivery_sieve_plan *plan, struct outcome *out)
+{
+	struct sieve_delivery sd = {
+		.set = set, .user = user, .loc = loc,
+		.default_mailbox = req->mailbox != NULL ? req->mailbox : "INBOX",
+		.plan = plan, .execute = test_execute, .test = test,
+	};
+	struct strbuf prefix;
 	int ret;
 
-	memset(plan, 0, sizeof(*plan));
-	strbuf_init(&plan->summary, 64);
-	strbuf_init(&plan->scripts, 64);
-	delivery_sieve_plugin(set, user, &plugin);
-	ret = sieve_user_settings_get(&plugin, user->username, user->home,
-				      &sd.sset, &error);
-	kvlist_free(&plugin);
-	if (ret < 0) {
-		log_error("sieve: %s", error);
-		free(error);
-		outcome_tempfail(out, "4.3.5", "System configuration error");
-		return -1;
-	}
-	if (set->recipient_delimiter[0] != '\0')
-		sd.sset.limits.subaddress_separator = set->recipient_delimiter[0];
-	ret = find_scripts(&sd, &error);
-	if (ret == 0 && sd.nscripts == 0) {
-		log_debug("sieve: no scripts to execute");
-		ret = 0;
-		goto out;
-	}
-	strbuf_init(&sd.data, message_size(msg) + prefix->len + 1);
-	if (ret == 0 && message_render(msg, prefix->data, prefix->len, &sd.data,
-				       &error_str) < 0) {
-		error = xstrdup(error_str);
-		ret = -1;
-	}
-	if (ret == 0) {
-		sieve_message_parse(&sd.parsed, sd.data.data, sd.data.len);
-		ret = run_sequence(&sd, req, &error);
-	}
-	sieve_message_free(&sd.parsed);
-	strbuf_free(&sd.data);
-	if (ret < 0) {
-		log_error("sieve: %s", error);
-		outcome_tempfail(out, "4.3.0", "Temporarily unable to access "
-				 "necessary Sieve scripts");
-	} else {
-		ret = 1;
-	}
-out:
-	free(error);
-	for (size_t i = 0; i < sd.nscripts; i++)
-		free(sd.scripts[i].path);
-	free(sd.scripts);
-	sieve_user_settings_free(&sd.sset);
-	if (ret <= 0)
-		delivery_sieve_plan_free(plan);
+	memset(test, 0, sizeof(*test));
+	strbuf_init(&test->report, 256);
+	strbuf_init(&test->errors, 64);
+	strbuf_init(&prefix, 1);
+	ret = run_all(&sd, req, msg, &prefix, out);
+	strbuf_free(&prefix);
 	return ret;
+}
+
+void delivery_sieve_test_free(struct delivery_sieve_test *test)
+{
+	strbuf_free(&test->report);
+	strbuf_free(&test->errors);
 }
 
 void delivery_sieve_plan_free(struct delivery_sieve_plan *plan)

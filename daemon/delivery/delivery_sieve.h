@@ -95,6 +95,32 @@ int delivery_sieve_run(const struct loft_settings *set,
 		       delivery_sieve_execute *execute, void *context,
 		       struct delivery_sieve_plan *plan, struct outcome *out);
 void delivery_sieve_plan_free(struct delivery_sieve_plan *plan);
+
+/* A dry run of the sequence (`loftadm sieve test`): the scripts run as
+   at delivery (the same sequence, settings, cache and checks), but
+   nothing is stored, sent, tracked or written to the user's log. */
+struct delivery_sieve_test {
+	/* per script that ran: "script: PATH", then its actions one a line
+	   as loft-sieve-test prints them ("compile-error" when it does not
+	   compile) */
+	struct strbuf report;
+	/* "PATH: ERROR" a line, per failed script or failed run; control
+	   bytes as \xHH (the error may quote the script or the message) */
+	struct strbuf errors;
+	unsigned int compile_errors, runtime_errors;
+};
+
+/* delivery_sieve_test - delivery_sieve_run's sequence as a dry run of
+   msg (as given: no trace headers) into test (strbufs init'ed by
+   delivery_sieve_test itself); plan->summary is what the delivery
+   would do. Returns as delivery_sieve_run. */
+int delivery_sieve_test(const struct loft_settings *set,
+			const struct delivery_user *user,
+			const struct delivery_request *req, struct message *msg,
+			const struct mail_location *loc,
+			struct delivery_sieve_test *test,
+			struct delivery_sieve_plan *plan, struct outcome *out);
+void delivery_sieve_test_free(struct delivery_sieve_test *test);
 /* delivery_sieve_outcome - out->sieve from the plan (after the outcome
    itself was set) */
 void delivery_sieve_outcome(const struct delivery_sieve_plan *plan,

@@ -178,6 +178,8 @@ int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 	} else if (redirect_loop(ctx)) {
 		*why_r = "X-Sieve-Redirected-From names the user: a loop, not sent";
 		ret = 0;
+	} else if (ctx->dry_run) {
+		ret = 1;
 	} else {
 		filtered(ctx->msg, redirect_hidden, true, &data);
 		sender = redirect_sender(ctx, &postmaster);
@@ -323,6 +325,11 @@ int delivery_sieve_send_vacation(const struct delivery_sieve_send *ctx,
 		strbuf_free(&implicit);
 		return 0;
 	}
+	if (ctx->dry_run) {
+		strbuf_free(&key);
+		strbuf_free(&implicit);
+		return 1;
+	}
 	strbuf_init(&reply_text, 1024);
 	vacation_reply(ctx, act, &reply, sender, &reply_text);
 	ret = mail_submit(ctx->set, reply.smtp_from != NULL ? reply.smtp_from : "",
@@ -386,6 +393,8 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 		*why_r = "Auto-submitted message discarded";
 		return 0;
 	}
+	if (ctx->dry_run)
+		return 1;
 	raw_subject = header(ctx->msg, "Subject");
 	strbuf_init(&subject, 128);
 	strbuf_append_printable(&subject, raw_subject != NULL ? raw_subject : "");
@@ -452,8 +461,11 @@ void delivery_sieve_send_track(const struct delivery_sieve_send *ctx,
 			       const char *key, uint64_t seconds)
 {
 	const char *error;
-	char *dkey = xasprintf("duplicate %s", key);
+	char *dkey;
 
+	if (ctx->dry_run)
+		return;
+	dkey = xasprintf("duplicate %s", key);
 	if (delivery_dupes_mark(ctx->home, dkey, ctx->now + (time_t)seconds,
 				ctx->now, &error) < 0)
 		log_warning("sieve: %s", error);

@@ -46,6 +46,9 @@ struct delivery_sieve_send {
 	const struct sieve_envelope *envelope;
 	const struct sieve_message *msg;	/* as the scripts see it */
 	time_t now;
+	/* loftadm sieve test: every decision is made as at delivery (the
+	   checks, the tracking file read), but nothing is sent or tracked */
+	bool dry_run;
 };
 
 /* delivery_sieve_send_redirect - forward per act; 1 sent, 0 not sent

@@ -23,6 +23,12 @@ static void outcome_vset(struct outcome *out, enum outcome_result result,
 	out->code = code;
 	snprintf(out->enhanced, sizeof(out->enhanced), "%s", enhanced);
 	vsnprintf(out->text, sizeof(out->text), fmt, args);
+	/* one line: the text ends an LMTP reply (a Sieve reject reason
+	   with a CRLF in it would forge the replies that follow) */
+	for (char *p = out->text; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
 	/* filled by the Sieve plugin after the outcome is set */
 	memset(&out->sieve, 0, sizeof(out->sieve));
 }

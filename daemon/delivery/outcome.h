@@ -48,7 +48,9 @@ struct outcome {
 	enum outcome_reason reason;
 	int code;		/* SMTP code: 250, 451, 550, 552 ... */
 	char enhanced[12];	/* "2.0.0" */
-	char text[OUTCOME_TEXT_MAX]; /* human text, no code prefix */
+	/* human text, no code prefix; one line (control bytes, CR and LF
+	   become spaces) */
+	char text[OUTCOME_TEXT_MAX];
 	struct outcome_sieve sieve;
 };
 

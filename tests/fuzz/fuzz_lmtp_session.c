@@ -25,14 +25,27 @@
  * taken (its SESSION becomes the transactions' ids).
  *
  * Any other byte is data. At the end the client closes and the loop runs
- * until the session is gone. Checked after every input, besides ASan,
- * UBSan and LSan: the session is gone and no job is left; no descriptor
- * leaked; no file is left in a maildir tmp/ or the spool dir; replies are
- * well-formed lines and none follows a 221 or 421; every
- * "250 2.0.0 <rcpt> <id> Saved" reply has its message in a maildir, and
- * unless the client disconnected early every stored message was answered
- * (distinct ids answered Saved == files in new/; at most that after an
- * XCLIENT SESSION=, which a trusted peer may repeat).
+ * until the session is gone.
+ *
+ * Sieve runs at every delivery (mail_plugins = quota sieve): a
+ * sieve_before script for everyone (editheader: copies the Subject into a
+ * header, deletes another), and the recipient's address chooses the
+ * personal script: u1..u4 and quota@ have none, and each of the users
+ * below has its own (fuzz_scripts[]) - fileinto a folder named from the
+ * List-Id (a bad name fails the script: the implicit keep), discard,
+ * reject, imap4flags (the message goes to cur/), more editheader,
+ * fileinto :copy (two copies), redirect :copy and vacation (through
+ * sendmail_path, a shell script that reads the message and drops it).
+ *
+ * Checked after every input, besides ASan, UBSan and LSan: the session is
+ * gone and no job is left; no descriptor leaked; no file is left in a
+ * maildir tmp/ or the spool dir; replies are well-formed lines and none
+ * follows a 221 or 421; the reject user is never answered Saved; the
+ * messages the "250 2.0.0 <rcpt> <id> Saved" replies stand for are in
+ * the maildirs - per distinct id the copies its recipient's script makes,
+ * in new/ or (flags) cur/ - and unless the client disconnected early
+ * nothing else was stored (equal counts; at least after an XCLIENT
+ * SESSION=, which a trusted peer may repeat).
  *
  * FUZZ_LMTP_SESSION_VERBOSE=1 in the environment prints every reply the
  * client read and sends the server's log to stderr, to follow a
@@ -48,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +113,72 @@ struct fuzz_client {
 };
 
 static struct fuzz_env env;
+
+/* The users with a personal script, and what one delivery to them
+   stores: copies in new/, in cur/ (flags), and whether it is rejected. */
+static const struct fuzz_script {
+	const char *user;	/* local part at example.com */
+	const char *script;
+	unsigned int new_copies, cur_copies;
+	bool rejects;
+} fuzz_scripts[] = {
+	{ "sfile", "require [\"fileinto\", \"mailbox\", \"variables\"];\n"
+	  "if header :matches \"List-Id\" \"*<*.*>*\" {\n"
+	  "  set :lower \"list\" \"${2}\";\n"
+	  "  fileinto :create \"Lists/${list}\";\n"
+	  "} elsif address :domain :is \"from\" \"spam.example\" {\n"
+	  "  fileinto :create \"Junk\"; stop;\n"
+	  "} else {\n"
+	  "  fileinto :create \"Other\";\n"
+	  "}\n", 1, 0, false },
+	{ "sdiscard", "if size :over 0 { discard; stop; }\ndiscard;\n",
+	  0, 0, false },
+	{ "sreject", "require [\"reject\", \"variables\"];\n"
+	  "if header :matches \"Subject\" \"*\" {\n"
+	  "  reject \"not wanted: ${1}\";\n"
+	  "} else {\n"
+	  "  reject text:\nnot wanted,\r\n250 2.0.0 <x> y Saved\n.\n;\n"
+	  "}\n", 0, 0, true },
+	{ "sflags", "require [\"imap4flags\", \"variables\"];\n"
+	  "addflag \"\\\\Seen\";\n"
+	  "if header :matches \"Subject\" \"*\" { addflag \"${1}\"; }\n"
+	  "if exists \"X-Flag\" { addflag [\"\\\\Flagged\", \"$label1\"]; }\n"
+	  "keep;\n", 0, 1, false },
+	{ "sedit", "require [\"editheader\", \"variables\", \"fileinto\"];\n"
+	  "if header :matches \"From\" \"*\" { addheader :last \"X-From\" \"${1}\"; }\n"
+	  "deleteheader :matches \"X-*\" \"*a*\";\n"
+	  "deleteheader :index 1 \"Subject\";\n"
+	  "addheader \"Subject\" \"edited\";\n"
+	  "fileinto \"INBOX\";\n", 1, 0, false },
+	{ "scopy", "require [\"fileinto\", \"copy\", \"mailbox\"];\n"
+	  "fileinto :copy :create \"Copies\";\n", 2, 0, false },
+	{ "ssend", "require [\"copy\", \"vacation\"];\n"
+	  "redirect :copy \"elsewhere@example.net\";\n"
+	  "vacation :days 1 :subject \"away\" :addresses \"ssend@example.com\" \"Away.\";\n",
+	  1, 0, false },
+};
+
+/* script_of - the script whose user an address ("local[+detail]@domain",
+   maybe quoted) names, or NULL (no personal script) */
+static const struct fuzz_script *script_of(const char *addr, size_t len)
+{
+	char local[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && addr[i] != '@' && addr[i] != '+'; i++) {
+		if (addr[i] == '"' || addr[i] == '\\')
+			continue;
+		if (n + 1 >= sizeof(local))
+			return NULL;
+		local[n++] = addr[i];
+	}
+	local[n] = '\0';
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(fuzz_scripts); i++) {
+		if (strcasecmp(fuzz_scripts[i].user, local) == 0)
+			return &fuzz_scripts[i];
+	}
+	return NULL;
+}
 
 /* write_file - create path with text, or abort */
 static void write_file(const char *path, const char *text)
@@ -201,9 +281,32 @@ static void env_init(void)
 		"broken@example.com::%u:%u::%s/notadir/home::\n",
 		uid, gid, uid, gid, uid, gid, uid, gid, uid, gid, uid, gid,
 		env.dir);
+	/* the Sieve users: their scripts live outside the maildirs the
+	   inputs empty (userdb sieve= field) */
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(fuzz_scripts); i++) {
+		char *more;
+
+		snprintf(path, sizeof(path), "%s/%s.sieve", env.dir,
+			 fuzz_scripts[i].user);
+		write_file(path, fuzz_scripts[i].script);
+		more = xasprintf("%s%s@example.com::%u:%u::::userdb_sieve=%s\n",
+				 users, fuzz_scripts[i].user, uid, gid, path);
+		free(users);
+		users = more;
+	}
 	snprintf(path, sizeof(path), "%s/passwd", env.dir);
 	write_file(path, users);
 	free(users);
+	snprintf(path, sizeof(path), "%s/before.sieve", env.dir);
+	write_file(path, "require [\"editheader\", \"variables\"];\n"
+		   "if header :matches \"Subject\" \"*\" {\n"
+		   "  addheader \"X-Subject\" \"${1}\";\n"
+		   "}\n"
+		   "deleteheader \"X-Delete-Me\";\n");
+	/* redirect and vacation: read the message, send nothing */
+	snprintf(path, sizeof(path), "%s/sendmail", env.dir);
+	write_file(path, "#!/bin/sh\nexec cat >/dev/null\n");
+	FUZZ_CHECK(chmod(path, 0755) == 0);
 
 	conf = xasprintf(
 		"base_dir = %s\n"
@@ -220,17 +323,20 @@ static void env_init(void)
 		"lda_mailbox_autocreate = yes\n"
 		"lmtp_max_message_size = 20k\n"
 		"lmtp_max_recipients = 12\n"
-		"mail_plugins = quota\n"
+		"mail_plugins = quota sieve\n"
 		"lmtp_rcpt_check_quota = yes\n"
+		"sendmail_path = %s/sendmail\n"
 		"plugin {\n"
 		"  quota = maildir:User quota\n"
 		"  quota_rule = *:storage=100M\n"
+		"  sieve_before = %s/before.sieve\n"
+		"  sieve_extensions = +editheader\n"
 		"}\n"
 		"userdb {\n"
 		"  driver = passwd-file\n"
 		"  args = %s/passwd\n"
 		"}\n", env.dir, verbose ? "/dev/stderr" : "/dev/null",
-		env.vmail, env.spool, env.dir);
+		env.vmail, env.spool, env.dir, env.dir, env.dir);
 	snprintf(path, sizeof(path), "%s/loft.conf", env.dir);
 	write_file(path, conf);
 	free(conf);
@@ -341,9 +447,9 @@ static void run_op(struct fuzz_client *c, uint8_t op)
 	}
 }
 
-static unsigned int stored_new, stored_tmp;
+static unsigned int stored_new, stored_cur, stored_tmp;
 
-/* count_mail - files in maildir new/ and tmp/ folders */
+/* count_mail - files in maildir new/, cur/ and tmp/ folders */
 static int count_mail(const char *path, const struct stat *st, int flag,
 		      struct FTW *ftw)
 {
@@ -357,14 +463,18 @@ static int count_mail(const char *path, const struct stat *st, int flag,
 		parent--;
 	if (parent_end - parent == 3 && strncmp(parent, "new", 3) == 0)
 		stored_new++;
+	else if (parent_end - parent == 3 && strncmp(parent, "cur", 3) == 0)
+		stored_cur++;
 	else if (parent_end - parent == 3 && strncmp(parent, "tmp", 3) == 0)
 		stored_tmp++;
 	return 0;
 }
 
 /* saved_ids - distinct ids of "250 2.0.0 <addr> <id> Saved" replies (a
-   duplicate recipient is answered with the first one's id) */
-static unsigned int saved_ids(const struct strbuf *replies)
+   duplicate recipient is answered with the first one's id), and the
+   copies their recipients' scripts store in new/ and cur/ */
+static unsigned int saved_ids(const struct strbuf *replies,
+			      unsigned int *new_r, unsigned int *cur_r)
 {
 	char **ids = NULL;
 	size_t count = 0;
@@ -388,6 +498,16 @@ static unsigned int saved_ids(const struct strbuf *replies)
 				seen = strlen(ids[i]) == (size_t)(id_end - id) &&
 					memcmp(ids[i], id, (size_t)(id_end - id)) == 0;
 			if (!seen) {
+				const char *addr = p + 11;
+				const char *addr_end = memchr(addr, '>',
+							      (size_t)(id - addr));
+				const struct fuzz_script *script;
+
+				FUZZ_CHECK(addr_end != NULL);
+				script = script_of(addr, (size_t)(addr_end - addr));
+				FUZZ_CHECK(script == NULL || !script->rejects);
+				*new_r += script == NULL ? 1 : script->new_copies;
+				*cur_r += script == NULL ? 0 : script->cur_copies;
 				ids = xreallocarray(ids, count + 1, sizeof(*ids));
 				ids[count++] = xstrndup(id, (size_t)(id_end - id));
 			}
@@ -429,9 +549,9 @@ static void check_outcome(const struct fuzz_client *c)
 {
 	DIR *dir;
 	struct dirent *d;
-	unsigned int answered;
+	unsigned int want_new = 0, want_cur = 0;
 
-	stored_new = stored_tmp = 0;
+	stored_new = stored_cur = stored_tmp = 0;
 	(void)nftw(env.vmail, count_mail, 16, FTW_PHYS);
 	FUZZ_CHECK(stored_tmp == 0);
 	dir = opendir(env.spool);
@@ -442,12 +562,15 @@ static void check_outcome(const struct fuzz_client *c)
 	if (c->replies_truncated)
 		return;
 	check_replies(&c->replies, c->closed_early);
-	answered = saved_ids(&c->replies);
-	FUZZ_CHECK(answered <= stored_new);
+	(void)saved_ids(&c->replies, &want_new, &want_cur);
 	/* a trusted peer may give the same XCLIENT SESSION twice: then two
 	   transactions may answer with one id */
-	if (!c->closed_early && !env.renamed)
-		FUZZ_CHECK(answered == stored_new);
+	FUZZ_CHECK(want_new <= stored_new);
+	FUZZ_CHECK(want_cur <= stored_cur);
+	if (!c->closed_early && !env.renamed) {
+		FUZZ_CHECK(want_new == stored_new);
+		FUZZ_CHECK(want_cur == stored_cur);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -368,6 +368,14 @@ def test_lmtp_per_recipient(inst):
         write(os.path.join(h2, ".dovecot.sieve"), 'keep;\n')
         assert lmtp(d.port, ["user2@example.com"])["user2@example.com"][0] == 250
         assert len(stored(inst.maildir("user2@example.com"))[("", "new", "")]) == 1
+        # a reason of several lines is one reply line: it cannot forge
+        # the replies of the recipients after it (found by fuzzing)
+        write(os.path.join(h2, ".dovecot.sieve"), 'require "reject";\n'
+              'reject text:\nno\r\n250 2.0.0 <x> forged Saved\r\n.\r\n;\n')
+        replies = lmtp(d.port, ["user2@example.com", USER])
+        assert replies["user2@example.com"][0] == 550
+        assert replies["user2@example.com"][1].startswith(b"5.7.1 <user2@example.com> no ")
+        assert replies[USER][0] == 250 and b"forged" not in replies[USER][1]
     finally:
         d.stop()
 
