@@ -36,8 +36,18 @@ static uint32_t default_extensions(void)
 
 int sieve_extensions_parse(const char *value, uint32_t *mask, char **error_r)
 {
+	/* Pigeonhole: one name with + or - makes the whole list relative
+	   to the default set (plain names are then added too); without
+	   any, the list is the set */
+	bool relative = false;
+	uint32_t enabled = 0, disabled = 0;
 	const char *p = value;
-	bool replaced = false;
+
+	for (const char *q = value; *q != '\0'; q++) {
+		if ((*q == '+' || *q == '-') &&
+		    (q == value || q[-1] == ' ' || q[-1] == '\t'))
+			relative = true;
+	}
 
 	while (*p != '\0') {
 		size_t len;
@@ -59,17 +69,14 @@ int sieve_extensions_parse(const char *value, uint32_t *mask, char **error_r)
 			return -1;
 		}
 		free(name);
-		if (sign == 0 && !replaced) {
-			*mask = 0;
-			replaced = true;
-		}
 		if (ext == SIEVE_EXT_CORE)
 			continue;
 		if (sign == '-')
-			*mask &= ~(1u << ext);
+			disabled |= 1u << ext;
 		else
-			*mask |= 1u << ext;
+			enabled |= 1u << ext;
 	}
+	*mask = ((relative ? *mask & ~disabled : 0) | enabled);
 	return 0;
 }
 

@@ -69,9 +69,10 @@ void sieve_user_settings_free(struct sieve_user_settings *set);
 int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
 			 char **error_r);
 
-/* sieve_extensions_parse - Pigeonhole's sieve_extensions value ("+name
-   -name" changes the default set, plain names replace it) into *mask;
-   -1 with *error_r on an unknown name */
+/* sieve_extensions_parse - Pigeonhole's sieve_extensions value into
+   *mask (the default set on entry): with a +name or -name anywhere the
+   list changes the default set (plain names add too), else it replaces
+   it; -1 with *error_r on an unknown name */
 int sieve_extensions_parse(const char *value, uint32_t *mask,
 			   char **error_r);
 

@@ -792,6 +792,12 @@ LIMIT_CASES = [
      'fileinto :create "A";\n'),
     ("sieve_extensions = -fileinto", 'require ["fileinto", "mailbox"];\n'
      'fileinto :create "A";\n'),
+    ("sieve_extensions = fileinto -mailbox", 'require ["fileinto", "body"];\n'
+     'if body :contains "Hello" { fileinto "INBOX"; }\n'),
+    ("sieve_extensions = fileinto mailbox", 'require ["fileinto", "mailbox", "body"];\n'
+     'fileinto :create "A";\n'),
+    ("sieve_extensions = fileinto mailbox", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "A";\n'),
 ]
 
 
