@@ -201,7 +201,15 @@ int delivery_sieve_send_redirect(const struct delivery_sieve_send *ctx,
 	return ret;
 }
 
-/* append_from - "From: " for an address: name <addr> or <addr> */
+/* append_one_line - text in a header field: a control character (a line
+   break would start a field of the script's making) becomes a space */
+static void append_one_line(struct strbuf *out, const char *text)
+{
+	for (const char *p = text; *p != '\0'; p++)
+		strbuf_putc(out, (unsigned char)*p < 0x20 ? ' ' : *p);
+}
+
+/* append_address - an address as "name <addr>" or "<addr>" */
 static void append_address(struct strbuf *out, const char *name,
 			   const char *addr)
 {
@@ -255,7 +263,7 @@ static void vacation_reply(const struct delivery_sieve_send *ctx,
 	append_date(ctx, out);
 	strbuf_append_str(out, "From: ");
 	if (from != NULL && *from != '\0')
-		strbuf_append_str(out, from);	/* as written, as Pigeonhole */
+		append_one_line(out, from);	/* as written, as Pigeonhole */
 	else if (reply->from != NULL && *reply->from != '\0')
 		append_address(out, NULL, reply->from);
 	else
@@ -381,7 +389,7 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 	const char *orig = header(ctx->msg, "Original-Recipient");
 	const char *rcpt = orig_recipient(env), *raw_subject;
 	const char *hostname = mail_submit_hostname(ctx->set);
-	struct strbuf mail, subject, boundary;
+	struct strbuf mail, subject, boundary, line;
 	bool temporary;
 	int ret;
 
@@ -401,6 +409,7 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 	if (subject.len > 80)
 		strbuf_truncate(&subject, 80);
 	strbuf_init(&boundary, 64);
+	strbuf_init(&line, 128);
 	strbuf_appendf(&boundary, "%ld/%s", (long)getpid(), hostname);
 	strbuf_init(&mail, ctx->msg->body_offset + 1024);
 	strbuf_append_str(&mail, "Message-ID: ");
@@ -415,7 +424,8 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 		       "\tboundary=\"%s\"\nSubject: ", env->mail_from,
 		       boundary.data);
 	reject_expand(ctx->set->rejection_subject, reason, subject.data, rcpt,
-		      &mail);
+		      &line);
+	append_one_line(&mail, line.data);
 	strbuf_appendf(&mail, "\nAuto-Submitted: auto-replied (rejected)\n"
 		       "Precedence: bulk\n\nThis is a MIME-encapsulated message\n\n"
 		       "--%s\nContent-Type: text/plain; charset=utf-8\n"
@@ -439,6 +449,7 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 	ret = mail_submit(ctx->set, "", env->mail_from, mail.data, mail.len,
 			  &temporary, error_r);
 	strbuf_free(&mail);
+	strbuf_free(&line);
 	strbuf_free(&boundary);
 	strbuf_free(&subject);
 	return ret < 0 ? -1 : 1;

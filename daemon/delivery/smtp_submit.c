@@ -62,6 +62,18 @@ static void content(const char *data, size_t size, struct strbuf *out)
 	strbuf_append_str(out, ".\r\n");
 }
 
+/* path_ok - an address that can go between < and > on a command line:
+   no control characters, no angle brackets (nothing to smuggle a second
+   command or a second path in) */
+static bool path_ok(const char *addr)
+{
+	for (const unsigned char *p = (const unsigned char *)addr; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return false;
+	}
+	return true;
+}
+
 int smtp_submit(const char *hostport, const char *ehlo_name,
 		unsigned int timeout_msecs, const char *from, const char *rcpt,
 		const char *data, size_t size, bool *temporary_r,
@@ -74,6 +86,11 @@ int smtp_submit(const char *hostport, const char *ehlo_name,
 	int ret = -1;
 
 	*temporary_r = true;
+	if (!path_ok(from) || !path_ok(rcpt) || !path_ok(ehlo_name)) {
+		*error_r = "an address with control characters or brackets";
+		*temporary_r = false;
+		return -1;
+	}
 	if (smtp_conn_parse_host(hostport, SMTP_DEFAULT_PORT, &host, &port) < 0) {
 		*error_r = error_slot_set(&smtp_submit_error,
 					  "invalid submission_host '%s'", hostport);

@@ -682,6 +682,15 @@ def test_reject_sends_rejection(inst):
                            extra=f"sendmail_path = {path2}\nhostname = mx.example.com") == {}
         [theirs] = sent(d2)
         assert comparable(theirs) == comparable(mail)
+    # a reason of several lines in the subject stays one header line
+    path, d = fake_sendmail(inst.root)
+    proc, got = loft_lda(inst, 'require "reject";\nreject text:\nno\nX-Injected: 1\n.\n;\n',
+                         extra=extra + "rejection_subject = Rejected: %r\n", args=args)
+    assert proc.returncode == 0, proc.stderr
+    [mail] = sent(d)
+    head = mail.split(b"\n\n")[0]
+    assert re.search(rb"\nSubject: Rejected: no +X-Injected: 1 *\n", head + b"\n"), head
+    assert b"\nX-Injected" not in head
     # the null sender gets nothing; the message is gone, as in Dovecot
     path, d = fake_sendmail(inst.root)
     proc, got = loft_lda(inst, script, extra=extra, args=("-f", "<>"))
