@@ -14,7 +14,6 @@
 
 #include <sys/stat.h>
 
-#include "settings.h"
 #include "sieve_message.h"
 #include "sieve_spec.h"
 #include "var_expand.h"
@@ -192,6 +191,35 @@ static int parse_count(const char *key, const char *value, unsigned int *n_r,
 	}
 	*n_r = (unsigned int)n;
 	return 0;
+}
+
+/* parse_size - Pigeonhole's size: digits and B, K, M, G or T (a B may
+   follow: 1MB); "1 M" (ignored by Pigeonhole) is an error */
+static int parse_size(const char *key, const char *value, size_t *size_r,
+		      char **error_r)
+{
+	static const char units[] = "bkmgt";
+	const char *unit;
+	char *end;
+	unsigned long long n, mult = 1;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (end != value && errno == 0 && *value != '-') {
+		if (*end != '\0' &&
+		    (unit = strchr(units, tolower((unsigned char)*end))) != NULL) {
+			mult = 1ULL << (10 * (unit - units));
+			end++;
+			if (mult > 1 && (*end == 'b' || *end == 'B'))
+				end++;
+		}
+		if (*end == '\0' && n <= SIZE_MAX / mult) {
+			*size_r = (size_t)(n * mult);
+			return 0;
+		}
+	}
+	*error_r = xasprintf("%s: invalid size '%s'", key, value);
+	return -1;
 }
 
 /* parse_bool - yes or no, as Pigeonhole reads them */
@@ -470,7 +498,6 @@ static int apply(const char *key, const char *value, const char *user,
 		 const char *home, struct sieve_user_settings *set,
 		 char **error_r)
 {
-	const char *error;
 	int ret;
 
 	if (strcmp(key, "sieve") == 0)
@@ -485,19 +512,9 @@ static int apply(const char *key, const char *value, const char *user,
 	}
 	if (strcmp(key, "sieve_extensions") == 0)
 		return sieve_extensions_parse(value, &set->limits.extensions, error_r);
-	if (strcmp(key, "sieve_max_script_size") == 0) {
-		uint64_t size;
-
-		if (*value == '\0')
-			return 0;
-
-		if (settings_parse_size(value, &size, &error) < 0) {
-			*error_r = xasprintf("%s: %s", key, error);
-			return -1;
-		}
-		set->limits.max_script_size = (size_t)size;
-		return 0;
-	}
+	if (strcmp(key, "sieve_max_script_size") == 0)
+		return *value == '\0' ? 0 :
+			parse_size(key, value, &set->limits.max_script_size, error_r);
 	if (strcmp(key, "sieve_max_actions") == 0)
 		return *value == '\0' ? 0 :
 			parse_count(key, value, &set->limits.max_actions, error_r);

@@ -557,6 +557,8 @@ START_TEST(test_settings_send)
 		{ "sieve_redirect_envelope_from", "me@example.com" },
 		{ "sieve_user_email", "nobody" },
 		{ "sieve_max_actions", "-2" },
+		{ "sieve_max_script_size", "1 M" },
+		{ "sieve_max_script_size", "1Q" },
 		{ "sieve_notify_mailto_envelope_from", "sender" },
 	};
 	struct sieve_user_settings set;
@@ -574,12 +576,14 @@ START_TEST(test_settings_send)
 	kvlist_set(&plugin, "sieve_user_email", "<me@x.org>");
 	kvlist_set(&plugin, "sieve_vacation_default_subject_template", "%%$ (%n)");
 	kvlist_set(&plugin, "sieve_max_actions", "");
+	kvlist_set(&plugin, "sieve_max_script_size", "2MB");
 	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", "/home/u", &set,
 						 &error), 0);
 	ck_assert_uint_eq(set.limits.vacation_min_period, 7200);
 	ck_assert_uint_eq(set.limits.vacation_max_period, 30 * 86400);
 	ck_assert_uint_eq(set.limits.vacation_default_period, 3 * 86400);
 	ck_assert_uint_eq(set.limits.max_actions, 32);
+	ck_assert_uint_eq(set.limits.max_script_size, 2 * 1024 * 1024);
 	ck_assert(set.send.vacation.dont_check_recipient);
 	ck_assert(!set.send.vacation.send_from_recipient);
 	ck_assert_int_eq(set.send.redirect_from, SIEVE_ADDRESS_SOURCE_EXPLICIT);
