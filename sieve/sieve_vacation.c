@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
 #include "var_expand.h"
 #include "xalloc.h"
 
@@ -321,63 +320,6 @@ static void append_sanitized(struct strbuf *out, const char *text,
 		strbuf_append_str(out, "\xe2\x80\xa6");
 }
 
-/* need_encoding - Dovecot's test: 8-bit, or "=?" starting a word */
-static bool need_encoding(const unsigned char *text, size_t i)
-{
-	return (text[i] & 0x80) != 0 ||
-		(text[i] == '=' && text[i + 1] == '?' &&
-		 (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t'));
-}
-
-/* header_encode - text as Dovecot's message_header_encode writes a
-   header value: the words from the first to the last that need it as
-   one RFC 2047 word, Q or B, whichever is shorter (no folding) */
-static void header_encode(const char *value, struct strbuf *out)
-{
-	const unsigned char *text = (const unsigned char *)value;
-	size_t len = strlen(value), first = len, last = 0, enc_chars = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (!need_encoding(text, i))
-			continue;
-		if (first == len)
-			first = i;
-		last = i + 1;
-		enc_chars++;
-	}
-	if (first == len) {
-		strbuf_append_str(out, value);
-		return;
-	}
-	while (first > 0 && text[first - 1] != ' ' && text[first - 1] != '\t')
-		first--;
-	while (last < len && text[last] != ' ' && text[last] != '\t')
-		last++;
-	strbuf_append(out, value, first);
-	if ((last - first) + enc_chars * 3 < ((last - first) + 2) / 3 * 4) {
-		strbuf_append_str(out, "=?utf-8?q?");
-		for (size_t i = first; i < last; i++) {
-			unsigned char c = text[i];
-
-			if (c == ' ')
-				strbuf_putc(out, '_');
-			else if (c == '=' || c == '?' || c == '_' || c < 0x20 ||
-				 c >= 0x7f)
-				strbuf_appendf(out, "=%02X", c);
-			else
-				strbuf_putc(out, (char)c);
-		}
-	} else {
-		char *b64 = base64_encode(text + first, last - first);
-
-		strbuf_append_str(out, "=?utf-8?b?");
-		strbuf_append_str(out, b64);
-		free(b64);
-	}
-	strbuf_append_str(out, "?=");
-	strbuf_append_str(out, value + last);
-}
-
 void sieve_vacation_subject(const struct sieve_message *msg,
 			    const struct sieve_vacation *vacation,
 			    const struct sieve_vacation_settings *set,
@@ -409,9 +351,7 @@ void sieve_vacation_subject(const struct sieve_message *msg,
 	} else {
 		strbuf_appendf(&text, "Auto: %s", subject.data);
 	}
-	strbuf_reset(&subject);
-	append_sanitized(&subject, text.data, set->max_subject_codepoints);
-	header_encode(subject.data, out);
+	append_sanitized(out, text.data, set->max_subject_codepoints);
 	strbuf_free(&text);
 	strbuf_free(&subject);
 }

@@ -88,8 +88,7 @@ void sieve_vacation_reply_to(const struct sieve_message *msg,
 			     const struct sieve_vacation_settings *set,
 			     struct strbuf *out);
 /* sieve_vacation_subject - :subject, else the default one (settings),
-   cut to max_subject_codepoints, RFC 2047-encoded when it is not ASCII
-   (appended to out) */
+   cut to max_subject_codepoints, in UTF-8 (appended to out) */
 void sieve_vacation_subject(const struct sieve_message *msg,
 			    const struct sieve_vacation *vacation,
 			    const struct sieve_vacation_settings *set,

@@ -12,6 +12,7 @@
 
 #include "delivery_dupes.h"
 #include "log.h"
+#include "mail_header.h"
 #include "mail_submit.h"
 #include "sieve.h"
 #include "sieve_vacation.h"
@@ -234,7 +235,7 @@ static void append_postmaster(const struct delivery_sieve_send *ctx,
 	strbuf_free(&addr);
 }
 
-/* append_date - "Date: ...\n" for now */
+/* append_date - now as a Date: value */
 static void append_date(const struct delivery_sieve_send *ctx,
 			struct strbuf *out)
 {
@@ -243,7 +244,25 @@ static void append_date(const struct delivery_sieve_send *ctx,
 
 	localtime_r(&ctx->now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	strbuf_appendf(out, "Date: %s\n", date);
+	strbuf_append_str(out, date);
+}
+
+/* header_8bit - a field whose value is encoded when it is not ASCII
+   (Pigeonhole's rfc2822_header_utf8_printf and _write_address) */
+static void header_8bit(struct strbuf *out, const char *name, const char *value)
+{
+	struct strbuf encoded;
+
+	for (const char *p = value; *p != '\0'; p++) {
+		if ((*p & 0x80) != 0) {
+			strbuf_init(&encoded, 128);
+			mail_header_encode(value, &encoded);
+			mail_header_write(out, name, encoded.data);
+			strbuf_free(&encoded);
+			return;
+		}
+	}
+	mail_header_write(out, name, value);
 }
 
 /* vacation_reply - the reply's header and body, as Pigeonhole writes it */
@@ -256,41 +275,50 @@ static void vacation_reply(const struct delivery_sieve_send *ctx,
 	const char *msgid = header(ctx->msg, "Message-ID");
 	const char *references = header(ctx->msg, "References");
 	const char *from = act->vacation.from;
+	struct strbuf value;
 
-	strbuf_append_str(out, "X-Sieve: loft\nMessage-ID: ");
-	new_message_id(ctx, out);
-	strbuf_putc(out, '\n');
-	append_date(ctx, out);
-	strbuf_append_str(out, "From: ");
+	strbuf_init(&value, 256);
+	mail_header_write(out, "X-Sieve", "loft");
+	new_message_id(ctx, &value);
+	mail_header_write(out, "Message-ID", value.data);
+	strbuf_reset(&value);
+	append_date(ctx, &value);
+	mail_header_write(out, "Date", value.data);
+	strbuf_reset(&value);
 	if (from != NULL && *from != '\0')
-		append_one_line(out, from);	/* as written, as Pigeonhole */
+		append_one_line(&value, from);	/* as written, as Pigeonhole */
 	else if (reply->from != NULL && *reply->from != '\0')
-		append_address(out, NULL, reply->from);
+		append_address(&value, NULL, reply->from);
 	else
-		append_postmaster(ctx, out);
-	strbuf_append_str(out, "\nTo: ");
-	sieve_vacation_reply_to(ctx->msg, sender, vset, out);
-	strbuf_append_str(out, "\nSubject: ");
-	sieve_vacation_subject(ctx->msg, &act->vacation, vset, out);
-	strbuf_putc(out, '\n');
+		append_postmaster(ctx, &value);
+	header_8bit(out, "From", value.data);
+	strbuf_reset(&value);
+	sieve_vacation_reply_to(ctx->msg, sender, vset, &value);
+	header_8bit(out, "To", value.data);
+	strbuf_reset(&value);
+	sieve_vacation_subject(ctx->msg, &act->vacation, vset, &value);
+	header_8bit(out, "Subject", value.data);
 	if (msgid != NULL) {
-		strbuf_appendf(out, "In-Reply-To: %s\n", msgid);
-		strbuf_appendf(out, "References: %s%s%s\n",
-			       references != NULL ? references : "",
+		mail_header_write(out, "In-Reply-To", msgid);
+		strbuf_reset(&value);
+		strbuf_appendf(&value, "%s%s%s", references != NULL ? references : "",
 			       references != NULL ? " " : "", msgid);
+		mail_header_write(out, "References", value.data);
 	} else if (references != NULL) {
-		strbuf_appendf(out, "References: %s\n", references);
+		mail_header_write(out, "References", references);
 	}
-	strbuf_append_str(out, "Auto-Submitted: auto-replied (vacation)\n"
-			  "Precedence: bulk\nX-Auto-Response-Suppress: All\n"
-			  "MIME-Version: 1.0\n");
+	strbuf_free(&value);
+	mail_header_write(out, "Auto-Submitted", "auto-replied (vacation)");
+	mail_header_write(out, "Precedence", "bulk");
+	mail_header_write(out, "X-Auto-Response-Suppress", "All");
+	mail_header_write(out, "MIME-Version", "1.0");
 	if (act->vacation.mime) {
 		/* :mime: the reason is a MIME entity, headers and all */
 		strbuf_append_str(out, act->target);
 	} else {
-		strbuf_appendf(out, "Content-Type: text/plain; charset=utf-8\n"
-			       "Content-Transfer-Encoding: 8bit\n\n%s",
-			       act->target);
+		mail_header_write(out, "Content-Type", "text/plain; charset=utf-8");
+		mail_header_write(out, "Content-Transfer-Encoding", "8bit");
+		strbuf_appendf(out, "\n%s", act->target);
 	}
 	if (out->len > 0 && out->data[out->len - 1] != '\n')
 		strbuf_putc(out, '\n');
@@ -414,9 +442,9 @@ int delivery_sieve_send_reject(const struct delivery_sieve_send *ctx,
 	strbuf_init(&mail, ctx->msg->body_offset + 1024);
 	strbuf_append_str(&mail, "Message-ID: ");
 	new_message_id(ctx, &mail);
-	strbuf_putc(&mail, '\n');
+	strbuf_append_str(&mail, "\nDate: ");
 	append_date(ctx, &mail);
-	strbuf_append_str(&mail, "From: ");
+	strbuf_append_str(&mail, "\nFrom: ");
 	append_postmaster(ctx, &mail);
 	strbuf_appendf(&mail, "\nTo: <%s>\nMIME-Version: 1.0\n"
 		       "Content-Type: multipart/report; "

@@ -756,6 +756,13 @@ VACATION_CASES = [
     ("", PLAIN.replace(b"From: Sender <sender@", b"From: Other <other@"), ()),
     ("", PLAIN.replace(b"\r\n\r\n", b"\r\nX-Auto-Response-Suppress: DR, OOF\r\n\r\n", 1), ()),
     ("", PLAIN.replace(b"To: user0@", b"To: robert@"), ()),
+    ("", PLAIN.replace(b"[list] hello there", (b"a rather long subject line " * 5).strip()), ()),
+    ("", PLAIN.replace(b"[list] hello there", ("Grüße aus München, " * 6).strip().encode()), ()),
+    ("", PLAIN.replace(b"[list] hello there", "日本語のテキストです。".encode() * 6), ()),
+    ("", PLAIN.replace(b"[list] hello there", b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= =?ISO-8859-1?Q?M=FCnchen?="), ()),
+    ("", PLAIN.replace(b"Message-ID:", b"References: " + b" ".join(
+        b"<ref%d.longer.id@lists.example.org>" % i for i in range(8)) + b"\r\nMessage-ID:"), ()),
+    ("from=Jörg <away@example.com>", PLAIN, ()),
     ("from=away@example.com", PLAIN, ()),
     ("from=Away Person <away@example.com>", PLAIN, ()),
 ]
