@@ -156,7 +156,14 @@ void mail_header_encode(const char *value, struct strbuf *out)
 
 void mail_header_write(struct strbuf *out, const char *name, const char *value)
 {
-	const char *bp = value, *sp = value, *wp = NULL, *nlp = NULL;
+	/* without trailing whitespace, where a fold would leave a last
+	   line of nothing (and the next field would continue this one) */
+	size_t vlen = strlen(value);
+
+	while (vlen > 0 && strchr(" \t\r\n", value[vlen - 1]) != NULL)
+		vlen--;
+	char *trimmed = xstrndup(value, vlen);
+	const char *bp = trimmed, *sp = trimmed, *wp = NULL, *nlp = NULL;
 	size_t line_len = strlen(name) + 2;
 	unsigned int lines = 0;
 
@@ -209,4 +216,5 @@ void mail_header_write(struct strbuf *out, const char *name, const char *value)
 		strbuf_append(out, sp, (size_t)(bp - sp));
 		strbuf_putc(out, '\n');
 	}
+	free(trimmed);
 }
