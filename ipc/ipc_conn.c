@@ -55,6 +55,11 @@ struct ipc_conn {
 	void *context;
 
 	atomic_bool closed;
+	/* the peer closed its end between two frames: what we queue may
+	   still reach it (ipc_conn_write_rest) */
+	atomic_bool peer_finished;
+	/* ipc_conn_shutdown_output: we send nothing more */
+	atomic_bool output_shut;
 	atomic_uint_fast64_t dropped;
 	char *close_reason;
 	unsigned int busy;
@@ -138,9 +143,15 @@ static void ipc_conn_want_write(struct ipc_conn *conn, bool want)
    socket: the loop thread, or anyone without a loop); the outq result */
 static int ipc_conn_write_out(struct ipc_conn *conn)
 {
-	int ret = ipc_outq_write(conn->outq, conn->fd);
-	int err = errno;
+	int ret, err;
 	char reason[ERROR_SLOT_SIZE];
+
+	if (atomic_load(&conn->output_shut)) {
+		ipc_conn_want_write(conn, false);
+		return 1;
+	}
+	ret = ipc_outq_write(conn->outq, conn->fd);
+	err = errno;
 
 	if (ret < 0 && conn->loop == NULL) {
 		snprintf(reason, sizeof(reason), "write failed: %s",
@@ -219,11 +230,14 @@ static void ipc_conn_read(struct ipc_conn *conn)
 				       strerror(errno));
 			return;
 		}
+		if (n == 0 && ipc_decoder_buffered(conn->decoder) > 0) {
+			ipc_conn_close(conn, "connection closed by peer "
+				       "inside a frame");
+			return;
+		}
 		if (n == 0) {
-			ipc_conn_close(conn, ipc_decoder_buffered(
-				conn->decoder) > 0 ?
-				"connection closed by peer inside a frame" :
-				"connection closed by peer");
+			atomic_store(&conn->peer_finished, true);
+			ipc_conn_close(conn, "connection closed by peer");
 			return;
 		}
 		if (!ipc_conn_input(conn, buf, (size_t)n))
@@ -285,6 +299,8 @@ int ipc_conn_create(struct evloop *loop, int fd,
 	conn->context = set->context;
 	conn->batch_msecs = set->batch_msecs;
 	atomic_init(&conn->closed, false);
+	atomic_init(&conn->peer_finished, false);
+	atomic_init(&conn->output_shut, false);
 	atomic_init(&conn->dropped, 0);
 	if (loop != NULL && set->threaded) {
 		conn->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -382,7 +398,9 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
 	static const uint64_t one = 1;
 	int ret;
 
-	if (atomic_load(&conn->closed)) {
+	if (atomic_load(&conn->output_shut) ||
+	    (atomic_load(&conn->closed) &&
+	     !atomic_load(&conn->peer_finished))) {
 		atomic_fetch_add(&conn->dropped, 1);
 		return 0;
 	}
@@ -391,7 +409,9 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
 		atomic_fetch_add(&conn->dropped, 1);
 		return ret;
 	}
-	if (conn->loop == NULL)
+	if (atomic_load(&conn->closed))
+		; /* for ipc_conn_write_rest: no io to wake any more */
+	else if (conn->loop == NULL)
 		(void)ipc_conn_write_out(conn);
 	else if (ipc_conn_on_loop_thread(conn)) {
 		if (conn->flush_timer == NULL)
@@ -406,14 +426,17 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
 	return 1;
 }
 
-int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
+/* ipc_conn_drain_output - write the queue into the socket for up to
+   timeout_ms, also after a close when even_closed; 0 when it is empty */
+static int ipc_conn_drain_output(struct ipc_conn *conn,
+				 unsigned int timeout_ms, bool even_closed)
 {
 	long long deadline = (long long)clock_monotonic_msecs() + timeout_ms, left;
 	struct pollfd pfd = { .fd = conn->fd, .events = POLLOUT };
 	int ret;
 
 	for (;;) {
-		if (atomic_load(&conn->closed))
+		if (atomic_load(&conn->closed) && !even_closed)
 			return -1;
 		ret = ipc_conn_write_out(conn);
 		if (ret != 0)
@@ -424,6 +447,56 @@ int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return -1;
 	}
+}
+
+int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms)
+{
+	return ipc_conn_drain_output(conn, timeout_ms, false);
+}
+
+int ipc_conn_wait_peer_hello(struct ipc_conn *conn, unsigned int timeout_ms)
+{
+	long long deadline = (long long)clock_monotonic_msecs() + timeout_ms, left;
+	struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+	bool gone;
+
+	while (conn->peer_hello == NULL) {
+		if (atomic_load(&conn->closed))
+			return -1;
+		left = deadline - (long long)clock_monotonic_msecs();
+		if (left <= 0 || (poll(&pfd, 1, (int)left) < 0 && errno != EINTR))
+			return -1;
+		/* as the io callback would: on_close may free conn */
+		conn->busy++;
+		ipc_conn_read(conn);
+		gone = conn->free_requested || atomic_load(&conn->closed);
+		ipc_conn_release(conn);
+		if (gone)
+			return -1;
+	}
+	return 0;
+}
+
+bool ipc_conn_peer_finished(const struct ipc_conn *conn)
+{
+	return atomic_load(&conn->peer_finished);
+}
+
+int ipc_conn_write_rest(struct ipc_conn *conn, unsigned int timeout_ms)
+{
+	if (!atomic_load(&conn->peer_finished))
+		return -1;
+	return ipc_conn_drain_output(conn, timeout_ms, true);
+}
+
+void ipc_conn_shutdown_output(struct ipc_conn *conn)
+{
+	if (atomic_load(&conn->closed) || atomic_load(&conn->output_shut))
+		return;
+	(void)ipc_outq_write(conn->outq, conn->fd);
+	atomic_store(&conn->output_shut, true);
+	(void)shutdown(conn->fd, SHUT_WR);
+	ipc_conn_want_write(conn, false);
 }
 
 void ipc_conn_set_frame_max(struct ipc_conn *conn, size_t max)

@@ -91,10 +91,33 @@ int ipc_conn_send(struct ipc_conn *conn, const Loft__Envelope *env,
    socket (loop thread, or any thread without a loop); 0 when it is empty,
    -1 when time ran out or the socket failed */
 int ipc_conn_flush(struct ipc_conn *conn, unsigned int timeout_ms);
+/* ipc_conn_wait_peer_hello - loop thread, loop not running: read (and
+   dispatch) what the peer sends until its Hello is in, for up to
+   timeout_ms; 0 once it is, -1 on timeout or close (on_close may have
+   freed the connection then) */
+int ipc_conn_wait_peer_hello(struct ipc_conn *conn, unsigned int timeout_ms);
 /* ipc_conn_flush_soon - write what is queued at the end of this loop
    iteration instead of after batch_msecs (a request someone waits for);
    loop thread only */
 void ipc_conn_flush_soon(struct ipc_conn *conn);
+
+/* Hand-over (a retiring loft-stats, its reporters): the side that goes
+   away calls ipc_conn_shutdown_output() and keeps reading; its peer sees
+   EOF between two frames (ipc_conn_peer_finished() in on_close), may go
+   on queueing (sends on such a closed connection are still taken) and
+   writes the rest with ipc_conn_write_rest() before it frees the
+   connection, so nothing it sent is lost. */
+/* ipc_conn_shutdown_output - write what is queued (no waiting), then
+   shutdown(SHUT_WR): from now on nothing is sent (sends are dropped and
+   counted), input goes on until the peer closes; loop thread only */
+void ipc_conn_shutdown_output(struct ipc_conn *conn);
+/* ipc_conn_peer_finished - the connection closed because the peer ended
+   its side between two frames */
+bool ipc_conn_peer_finished(const struct ipc_conn *conn);
+/* ipc_conn_write_rest - after such a close, write what is queued for up
+   to timeout_ms (loop thread); 0 when all of it went, -1 otherwise (or
+   when the peer did not finish in order) */
+int ipc_conn_write_rest(struct ipc_conn *conn, unsigned int timeout_ms);
 
 /* ipc_conn_set_frame_max - the longest frame accepted from the peer from
    now on (0: IPC_FRAME_MAX), e.g. once its Hello proved who it is; loop

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ipc_conn.h"
 #include "ipc_socket.h"
 #include "xalloc.h"
@@ -29,6 +30,8 @@ struct stats_client {
 
 	struct evloop_timer *reconnect_timer;
 	uint64_t backoff_msecs;
+	/* when the last hand-over reconnected at once */
+	uint64_t handover_msecs;
 
 	stats_client_handler_t *handler;
 	void *handler_context;
@@ -37,6 +40,9 @@ struct stats_client {
 };
 
 static void stats_client_connect(struct stats_client *client, bool report);
+static struct ipc_conn *stats_client_open(struct stats_client *client);
+static void stats_client_install(struct stats_client *client,
+				 struct ipc_conn *conn);
 
 /* stats_client_lock - lock (also through a const pointer: readers) */
 static void stats_client_lock(const struct stats_client *client)
@@ -137,21 +143,49 @@ static void stats_client_message(struct ipc_conn *conn,
 		client->handler(env, client->handler_context);
 }
 
-/* stats_client_closed - loft-stats went away or broke the protocol */
+/* stats_client_handing_over - conn, closed, was a loft-stats that
+   retired in order (it ended its side after our Hello): reconnect at
+   once, at most once per STATS_CLIENT_BACKOFF_MIN_MSECS */
+static bool stats_client_handing_over(struct stats_client *client,
+				      struct ipc_conn *conn)
+{
+	uint64_t now = clock_monotonic_msecs();
+
+	if (!ipc_conn_peer_finished(conn) || ipc_conn_peer_hello(conn) == NULL ||
+	    (client->handover_msecs != 0 &&
+	     now - client->handover_msecs < STATS_CLIENT_BACKOFF_MIN_MSECS))
+		return false;
+	client->handover_msecs = now;
+	return true;
+}
+
+/* stats_client_closed - loft-stats went away or broke the protocol. One
+   that retired (a reload) gets what we queued until now, and the next
+   event goes to the new connection, opened before the old one is let
+   go: no event is lost between the two. */
 static void stats_client_closed(struct ipc_conn *conn, const char *reason,
 				void *context)
 {
 	struct stats_client *client = context;
+	struct ipc_conn *next = NULL;
 
+	(void)reason;
+	if (stats_client_handing_over(client, conn))
+		next = stats_client_open(client);
 	stats_client_lock(client);
+	(void)ipc_conn_write_rest(client->conn, STATS_CLIENT_HANDOVER_MSECS);
 	stats_client_lost_conn(client);
+	if (next != NULL)
+		stats_client_install(client, next);
 	stats_client_unlock(client);
-	stats_client_schedule(client);
+	if (next == NULL)
+		stats_client_schedule(client);
+	else if (client->connect_cb != NULL)
+		client->connect_cb(client, client->connect_context);
 }
 
-/* stats_client_connect - open a connection; in loop mode a failure
-   schedules the next attempt and report calls the connect callback */
-static void stats_client_connect(struct stats_client *client, bool report)
+/* stats_client_open - a new connection to loft-stats, or NULL */
+static struct ipc_conn *stats_client_open(struct stats_client *client)
 {
 	struct ipc_conn_settings set = {
 		.role = client->role,
@@ -169,15 +203,33 @@ static void stats_client_connect(struct stats_client *client, bool report)
 
 	if (ipc_unix_connect(client->socket_path, client->loop == NULL ?
 			     STATS_CLIENT_CONNECT_MSECS : 0, &fd, &error) < 0 ||
-	    ipc_conn_create(client->loop, fd, &set, &conn, &error) < 0) {
+	    ipc_conn_create(client->loop, fd, &set, &conn, &error) < 0)
+		return NULL;
+	return conn;
+}
+
+/* stats_client_install - conn becomes the connection (lock held) */
+static void stats_client_install(struct stats_client *client,
+				 struct ipc_conn *conn)
+{
+	client->conn = conn;
+	stats_client_report_dropped(client);
+	stats_client_check_conn(client);
+}
+
+/* stats_client_connect - open a connection; in loop mode a failure
+   schedules the next attempt and report calls the connect callback */
+static void stats_client_connect(struct stats_client *client, bool report)
+{
+	struct ipc_conn *conn = stats_client_open(client);
+
+	if (conn == NULL) {
 		if (client->loop != NULL)
 			stats_client_schedule(client);
 		return;
 	}
 	stats_client_lock(client);
-	client->conn = conn;
-	stats_client_report_dropped(client);
-	stats_client_check_conn(client);
+	stats_client_install(client, conn);
 	stats_client_unlock(client);
 	if (report && client->connect_cb != NULL)
 		client->connect_cb(client, client->connect_context);
@@ -263,11 +315,25 @@ int stats_client_flush(struct stats_client *client, unsigned int timeout_ms)
 
 	if (client->loop != NULL) {
 		/* the loop thread alone frees the connection, so it may
-		   wait without the lock that worker threads' sends need */
+		   wait without the lock that worker threads' sends need.
+		   First loft-stats' Hello: it is sent once loft-stats has
+		   looked at who we are (a connection opened by a hand-over
+		   may wait in the listener's queue), and a process that is
+		   gone by then could not be told from a stranger */
+		uint64_t deadline = clock_monotonic_msecs() + timeout_ms, now;
+
 		stats_client_lock(client);
 		conn = client->conn;
 		stats_client_unlock(client);
-		return conn == NULL ? -1 : ipc_conn_flush(conn, timeout_ms);
+		if (conn != NULL && ipc_conn_peer_hello(conn) == NULL &&
+		    ipc_conn_wait_peer_hello(conn, timeout_ms) < 0) {
+			stats_client_lock(client);
+			conn = client->conn;
+			stats_client_unlock(client);
+		}
+		now = clock_monotonic_msecs();
+		return conn == NULL ? -1 : ipc_conn_flush(conn,
+			now < deadline ? (unsigned int)(deadline - now) : 0);
 	}
 	stats_client_lock(client);
 	ret = client->conn == NULL ? -1 :

@@ -16,7 +16,12 @@
  * disconnect it reconnects with back-off (100 ms doubling to 10 s, back
  * to 100 ms once loft-stats has answered with its Hello) on evloop timers,
  * and calls the connect callback after every such reconnect so the owner
- * can announce its state (live sessions) again. Messages from loft-stats
+ * can announce its state (live sessions) again. A loft-stats retired by a
+ * reload ends its side of the connection and reads on: then the client
+ * opens the next connection at once (loftd's listener holds it until the
+ * new loft-stats accepts; events queue meanwhile), writes what the old
+ * one still has queued into it, and only then lets it go, so a reload
+ * loses no event. Messages from loft-stats
  * (Kick, DebugUsers, ConcurrencyReply, ReloadRequest) go to the handler on
  * the loop thread.
  *
@@ -53,6 +58,9 @@
 /* loop mode: events go out in batches at most this old, so loft-stats
    wakes a few dozen times a second rather than once per event */
 #define STATS_CLIENT_BATCH_MSECS 25u
+/* loop mode: how long the last events may take to reach a loft-stats
+   that retires (it reads on until we close) */
+#define STATS_CLIENT_HANDOVER_MSECS 100u
 
 struct stats_client;
 

@@ -5,6 +5,7 @@
  */
 #include "stats_report.h"
 
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,17 +120,43 @@ void stats_report_delivery(struct stats_client *client,
 	msg.sieve_actions = opt(d->sieve_actions);
 	msg.has_sieve_script_errors = d->sieve_script_errors > 0;
 	msg.sieve_script_errors = d->sieve_script_errors;
+	msg.has_uid = d->have_uid;
+	msg.uid = d->uid;
 	env.body_case = LOFT__ENVELOPE__BODY_DELIVERY;
 	env.delivery = &msg;
 	send_body(client, &env);
 }
 
+/* userdb_driver_id - the proto's name of a userdb driver, or 0 */
+static Loft__Timing__UserdbDriver userdb_driver_id(const char *name)
+{
+	static const char *const names[] = {
+		[LOFT__TIMING__USERDB_DRIVER__DRIVER_PASSWD_FILE] = "passwd-file",
+		[LOFT__TIMING__USERDB_DRIVER__DRIVER_PASSWD] = "passwd",
+		[LOFT__TIMING__USERDB_DRIVER__DRIVER_STATIC] = "static",
+		[LOFT__TIMING__USERDB_DRIVER__DRIVER_SQL] = "sql",
+		[LOFT__TIMING__USERDB_DRIVER__DRIVER_AUTH] = "auth",
+	};
+
+	for (size_t i = 1; name != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i], name) == 0)
+			return (Loft__Timing__UserdbDriver)i;
+	}
+	return LOFT__TIMING__USERDB_DRIVER__DRIVER_UNSPECIFIED;
+}
+
 void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
-			 double seconds, enum stats_report_cache cache)
+			 double seconds, enum stats_report_cache cache,
+			 const char *userdb_driver,
+			 Loft__Timing__UserdbResult userdb_result)
 {
 	Loft__Envelope env = LOFT__ENVELOPE__INIT;
 	Loft__Timing msg = LOFT__TIMING__INIT;
 
+	msg.userdb_driver = userdb_driver_id(userdb_driver);
+	msg.has_userdb_driver = msg.userdb_driver != 0;
+	msg.userdb_result = userdb_result;
+	msg.has_userdb_result = userdb_result != 0;
 	msg.kind = kind;
 	msg.seconds = seconds;
 	msg.has_userdb_cache_hit = cache != STATS_REPORT_NO_CACHE;

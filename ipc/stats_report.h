@@ -47,6 +47,9 @@ struct stats_report_delivery {
 	   when no script ran) */
 	const char *sieve, *sieve_actions;
 	unsigned int sieve_script_errors;
+	/* the uid the delivery ran as (delivery_request.uid) */
+	bool have_uid;
+	unsigned int uid;
 };
 void stats_report_delivery(struct stats_client *client,
 			   const struct stats_report_delivery *delivery);
@@ -61,9 +64,13 @@ enum stats_report_cache {
 	STATS_REPORT_CACHE_MISS,
 };
 
-/* kind: LOFT__TIMING__KIND__KIND_USERDB_LOOKUP / _STORAGE_WRITE */
+/* kind: LOFT__TIMING__KIND__KIND_USERDB_LOOKUP / _STORAGE_WRITE; a
+   lookup's userdb_driver ("passwd-file", "passwd", "static", "sql",
+   "auth"; NULL or another: not sent) and userdb_result (0: not sent) */
 void stats_report_timing(struct stats_client *client, Loft__Timing__Kind kind,
-			 double seconds, enum stats_report_cache cache);
+			 double seconds, enum stats_report_cache cache,
+			 const char *userdb_driver,
+			 Loft__Timing__UserdbResult userdb_result);
 
 /* stats_report_log - a warning or error line with its text */
 void stats_report_log(struct stats_client *client, enum log_level level,

@@ -287,10 +287,11 @@ static const struct dovecot_setting dovecot_global_settings[] = {
 };
 
 /* The ssl settings loft's TLS does not have: user names from client
-   certificates, CRLs, OpenSSL engines, the client side */
+   certificates, CRLs, OpenSSL engines, a client certificate for the
+   proxy's TLS */
 static const struct dovecot_setting dovecot_ssl_settings[] = {
-	F(ssl_cert_username_field), F(ssl_client_ca_dir), F(ssl_client_ca_file),
-	F(ssl_client_cert), F(ssl_client_key), F(ssl_client_require_valid_cert),
+	F(ssl_cert_username_field),
+	F(ssl_client_cert), F(ssl_client_key),
 	F(ssl_crypto_device), F(ssl_require_crl), F(verbose_ssl),
 	DOVECOT_END
 };

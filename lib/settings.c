@@ -117,6 +117,15 @@ const struct setting_def loft_setting_defs[] = {
 	G(STR, ssl_options, "",
 	  "Space-separated: no_compression (always on in loft), no_ticket "
 	  "(no TLS session tickets)"),
+	G(STR, ssl_client_ca_file, "",
+	  "CA certificates (a PEM file) the LMTP proxy verifies its backends' "
+	  "certificates against (ssl=yes, starttls=yes; with ssl_client_ca_dir "
+	  "empty too: OpenSSL's default CAs)"),
+	G(STR, ssl_client_ca_dir, "",
+	  "A directory of hashed CA certificates (c_rehash) for the same"),
+	G(BOOL, ssl_client_require_valid_cert, "yes",
+	  "Refuse a backend whose certificate does not verify or does not "
+	  "name its host (no: as if every route said any-cert)"),
 
 	/* mail storage */
 	G(STR, mail_home, "",

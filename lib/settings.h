@@ -112,6 +112,9 @@ struct loft_settings {
 	bool ssl_prefer_server_ciphers;
 	char *ssl_dh;			/* PEM DH parameters ("": built-in) */
 	char *ssl_options;		/* "no_compression no_ticket" */
+	/* the LMTP proxy's TLS to backends (tls_client_create) */
+	char *ssl_client_ca_file, *ssl_client_ca_dir;	/* paths */
+	bool ssl_client_require_valid_cert;
 
 	/* mail storage */
 	char *mail_home;

@@ -1,5 +1,5 @@
 /*
- * smtp_conn - a bounded, blocking SMTP/LMTP client connection (see
+ * smtp_conn - a bounded, blocking SMTP client connection (see
  * smtp_conn.h).
  */
 #include "smtp_conn.h"
@@ -8,79 +8,72 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_slot.h"
-#include "fd_io.h"
 #include "xalloc.h"
 
 #define SMTP_CONN_BUF_SIZE (LMTP_REPLY_MAX_LINE * LMTP_REPLY_MAX_LINES)
 
 struct smtp_conn {
-	int fd;
+	int fd;			/* non-blocking */
+	unsigned int timeout_msecs;
+	uint64_t deadline_msecs;	/* of the step under way */
 	char *buf;
 	size_t len;
 };
 
 static __thread struct error_slot smtp_conn_error;
 
-/* set_timeouts - every blocking read and write of fd ends by msecs */
-static int set_timeouts(int fd, unsigned int msecs)
+/* wait_until - fd ready for events (POLLIN/POLLOUT) before deadline; 0,
+   or -1 with errno (ETIMEDOUT) */
+static int wait_until(int fd, short events, uint64_t deadline_msecs)
 {
-	struct timeval tv = {
-		.tv_sec = msecs / 1000, .tv_usec = (msecs % 1000) * 1000,
-	};
+	struct pollfd pfd = { .fd = fd, .events = events };
 
-	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ?
-		-1 : 0;
+	for (;;) {
+		uint64_t now = clock_monotonic_msecs();
+		int ret;
+
+		if (now >= deadline_msecs) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ret = poll(&pfd, 1, (int)(deadline_msecs - now));
+		if (ret > 0)
+			return 0;
+		if (ret < 0 && errno != EINTR)
+			return -1;
+	}
 }
 
-/* connect_one - a connected blocking socket to ai within msecs, or -1 */
-static int connect_one(const struct addrinfo *ai, unsigned int msecs)
+/* connect_one - a connected non-blocking socket to ai before the
+   deadline, or -1 with errno */
+static int connect_one(const struct addrinfo *ai, uint64_t deadline_msecs)
 {
-	struct pollfd pfd;
 	socklen_t len = sizeof(int);
-	int fd, err = 0, ret;
+	int fd, err = 0;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			err = errno;
-			goto fail;
-		}
-		pfd = (struct pollfd) { .fd = fd, .events = POLLOUT };
-		do {
-			ret = poll(&pfd, 1, (int)msecs);
-		} while (ret < 0 && errno == EINTR);
-		if (ret == 0) {
-			err = ETIMEDOUT;
-			goto fail;
-		}
-		if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-					  &len) < 0 || err != 0) {
-			err = err != 0 ? err : errno;
-			goto fail;
-		}
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
-	    set_timeouts(fd, msecs) < 0) {
-		err = errno;
-		goto fail;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+	    (errno != EINPROGRESS ||
+	     wait_until(fd, POLLOUT, deadline_msecs) < 0 ||
+	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)) {
+		err = err != 0 ? err : errno;
+		close(fd);
+		errno = err;
+		return -1;
 	}
 	return fd;
-fail:
-	close(fd);
-	errno = err;
-	return -1;
 }
 
 int smtp_conn_parse_host(const char *value, unsigned int default_port,
@@ -127,6 +120,7 @@ int smtp_conn_connect(const char *host, unsigned int port,
 		.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV,
 	};
 	struct addrinfo *res = NULL, *ai;
+	uint64_t deadline = clock_monotonic_msecs() + timeout_msecs;
 	struct smtp_conn *conn;
 	char port_str[16];
 	int fd = -1, err = 0, ret;
@@ -139,7 +133,7 @@ int smtp_conn_connect(const char *host, unsigned int port,
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, timeout_msecs);
+		fd = connect_one(ai, deadline);
 		if (fd < 0)
 			err = errno;
 	}
@@ -152,6 +146,8 @@ int smtp_conn_connect(const char *host, unsigned int port,
 	}
 	conn = xcalloc(1, sizeof(*conn));
 	conn->fd = fd;
+	conn->timeout_msecs = timeout_msecs;
+	conn->deadline_msecs = deadline;
 	conn->buf = xmalloc(SMTP_CONN_BUF_SIZE);
 	*conn_r = conn;
 	return 0;
@@ -169,14 +165,44 @@ void smtp_conn_free(struct smtp_conn **_conn)
 	free(conn);
 }
 
+/* fill - more bytes into the buffer before the step's deadline; 0, or
+   -1 with *error_r */
+static int fill(struct smtp_conn *conn, const char **error_r)
+{
+	for (;;) {
+		ssize_t n = read(conn->fd, conn->buf + conn->len,
+				 SMTP_CONN_BUF_SIZE - conn->len);
+
+		if (n > 0) {
+			conn->len += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			*error_r = "connection closed";
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    wait_until(conn->fd, POLLIN, conn->deadline_msecs) == 0)
+			continue;
+		*error_r = errno == ETIMEDOUT ? "timed out waiting for a reply" :
+			error_slot_set(&smtp_conn_error, "read failed: %s",
+				       strerror(errno));
+		return -1;
+	}
+}
+
 int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
 			 lmtp_reply_line_callback_t *line_cb, void *context,
 			 const char **error_r)
 {
 	size_t consumed;
-	ssize_t n;
 	int ret;
 
+	/* one step: a server trickling a byte now and then gets no more
+	   than the timeout for the whole reply */
+	conn->deadline_msecs = clock_monotonic_msecs() + conn->timeout_msecs;
 	for (;;) {
 		ret = lmtp_reply_parse(conn->buf, conn->len, reply_r,
 				       &consumed, line_cb, context, error_r);
@@ -192,35 +218,45 @@ int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
 			*error_r = "reply too long";
 			return -1;
 		}
-		n = read(conn->fd, conn->buf + conn->len,
-			 SMTP_CONN_BUF_SIZE - conn->len);
+		if (fill(conn, error_r) < 0)
+			return -1;
+	}
+}
+
+int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t size,
+		    const char **error_r)
+{
+	const char *p = data;
+
+	conn->deadline_msecs = clock_monotonic_msecs() + conn->timeout_msecs;
+	while (size > 0) {
+		ssize_t n = send(conn->fd, p, size, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			size -= (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			*error_r = n == 0 ? "connection closed" :
-				errno == EAGAIN || errno == EWOULDBLOCK ?
-				"timed out waiting for a reply" :
-				error_slot_set(&smtp_conn_error,
-					       "read failed: %s",
-					       strerror(errno));
-			return -1;
-		}
-		conn->len += (size_t)n;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    wait_until(conn->fd, POLLOUT, conn->deadline_msecs) == 0)
+			continue;
+		*error_r = n < 0 && errno == ETIMEDOUT ? "timed out sending" :
+			error_slot_set(&smtp_conn_error, "write failed: %s",
+				       strerror(n == 0 ? EPIPE : errno));
+		return -1;
 	}
+	return 0;
 }
 
 int smtp_conn_send(struct smtp_conn *conn, const char *line,
 		   const char **error_r)
 {
 	char *full = xasprintf("%s\r\n", line);
-	int ret = fd_write_full(conn->fd, full, strlen(full));
+	int ret = smtp_conn_write(conn, full, strlen(full), error_r);
 
 	free(full);
-	if (ret < 0)
-		*error_r = errno == EAGAIN || errno == EWOULDBLOCK ?
-			"timed out sending" :
-			error_slot_set(&smtp_conn_error, "write failed: %s",
-				       strerror(errno));
 	return ret;
 }
 
@@ -230,9 +266,4 @@ int smtp_conn_command(struct smtp_conn *conn, const char *line,
 	if (smtp_conn_send(conn, line, error_r) < 0)
 		return -1;
 	return smtp_conn_read_reply(conn, reply_r, NULL, NULL, error_r);
-}
-
-int smtp_conn_fd(const struct smtp_conn *conn)
-{
-	return conn->fd;
 }

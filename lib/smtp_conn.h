@@ -1,10 +1,11 @@
 /*
- * smtp_conn - a bounded, blocking client connection to an SMTP or LMTP
- * server: TCP connect, lines out, replies in (parsed by lmtp_reply). For
- * worker threads and loft-lda: every connect, write and read is bounded
- * by the connection's timeout, so a server that stops answering costs a
- * bounded wait. lmtp_client (the LMTP proxy) and smtp_submit
- * (submission_host) speak their protocols over it.
+ * smtp_conn - a bounded, blocking client connection to an SMTP server
+ * (submission_host): TCP connect, lines out, replies in (parsed by
+ * lmtp_reply). For worker threads and loft-lda: each step (connecting,
+ * a write, a whole reply) has one deadline of the timeout, however the
+ * bytes come, so a server that stops answering or trickles a byte now
+ * and then costs a bounded wait. (The LMTP proxy's lmtp_client, with
+ * TLS, has its own.)
  */
 #ifndef LOFT_SMTP_CONN_H
 #define LOFT_SMTP_CONN_H
@@ -39,7 +40,8 @@ int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
 /* smtp_conn_command - send line, read its reply */
 int smtp_conn_command(struct smtp_conn *conn, const char *line,
 		      struct lmtp_reply *reply_r, const char **error_r);
-/* the socket (blocking, its send timeout set), e.g. for DATA content */
-int smtp_conn_fd(const struct smtp_conn *conn);
+/* smtp_conn_write - size bytes as they are (DATA content) */
+int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t size,
+		    const char **error_r);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * tls - the SSL_CTX built from the ssl_* settings, and one non-blocking
- * server connection over it (see tls.h).
+ * tls - the SSL_CTXs built from the ssl_* settings (a server's, and the
+ * LMTP proxy's as a client), and one non-blocking connection over either
+ * (see tls.h).
  *
  * Certificates, keys, CAs and DH parameters arrive as PEM text (the config
  * reader has already read each `<file`), so they are parsed from memory:
@@ -16,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "evloop.h"
 #include "xalloc.h"
@@ -32,8 +36,14 @@ struct tls_server {
 	char serial[128];
 };
 
+struct tls_client {
+	SSL_CTX *ctx;
+	bool require_valid_cert;
+};
+
 struct tls_conn {
 	SSL *ssl;
+	bool client;		/* the connecting side */
 	/* what the handshake, a read or a write waits for (EVLOOP_*) */
 	unsigned int handshake_events, read_events, write_events;
 	bool handshake_done;
@@ -281,25 +291,13 @@ static long tls_options(const char *value, const char **error_r)
 	return options;
 }
 
-/* tls_server_setup - everything but the certificate and key */
-static int tls_server_setup(SSL_CTX *ctx, const struct loft_settings *set,
-			    const char **error_r)
+/* tls_ctx_ciphers - ssl_min_protocol, ssl_cipher_list and
+   ssl_cipher_suites, for either side */
+static int tls_ctx_ciphers(SSL_CTX *ctx, const struct loft_settings *set,
+			   const char **error_r)
 {
 	int version = tls_protocol_version(set->ssl_min_protocol);
-	long options = tls_options(set->ssl_options, error_r);
 
-	if (options < 0)
-		return -1;
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-			    SSL_OP_IGNORE_UNEXPECTED_EOF | (unsigned long)options |
-			    (set->ssl_prefer_server_ciphers ?
-			     SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-			 SSL_MODE_RELEASE_BUFFERS);
-	(void)SSL_CTX_set_session_id_context(ctx,
-		(const unsigned char *)TLS_SESSION_ID_CONTEXT,
-		sizeof(TLS_SESSION_ID_CONTEXT) - 1);
 	if (version < 0 || SSL_CTX_set_min_proto_version(ctx, version) != 1) {
 		*error_r = tls_fail("ssl_min_protocol: %s is not supported",
 				    set->ssl_min_protocol);
@@ -316,6 +314,29 @@ static int tls_server_setup(SSL_CTX *ctx, const struct loft_settings *set,
 				    set->ssl_cipher_suites);
 		return -1;
 	}
+	return 0;
+}
+
+/* tls_server_setup - everything but the certificate and key */
+static int tls_server_setup(SSL_CTX *ctx, const struct loft_settings *set,
+			    const char **error_r)
+{
+	long options = tls_options(set->ssl_options, error_r);
+
+	if (options < 0)
+		return -1;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_IGNORE_UNEXPECTED_EOF | (unsigned long)options |
+			    (set->ssl_prefer_server_ciphers ?
+			     SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
+	(void)SSL_CTX_set_session_id_context(ctx,
+		(const unsigned char *)TLS_SESSION_ID_CONTEXT,
+		sizeof(TLS_SESSION_ID_CONTEXT) - 1);
+	if (tls_ctx_ciphers(ctx, set, error_r) < 0)
+		return -1;
 	if (*set->ssl_curve_list != '\0' &&
 	    SSL_CTX_set1_groups_list(ctx, set->ssl_curve_list) != 1) {
 		*error_r = tls_fail("ssl_curve_list: unknown group in %s",
@@ -406,16 +427,116 @@ const char *tls_server_cert_serial(const struct tls_server *server)
 	return server->serial;
 }
 
-struct tls_conn *tls_conn_create(struct tls_server *server, int fd)
+int tls_client_create(const struct loft_settings *set,
+		      struct tls_client **client_r, const char **error_r)
+{
+	const char *file = set->ssl_client_ca_file, *dir = set->ssl_client_ca_dir;
+	struct tls_client *client;
+	int ret;
+
+	ERR_clear_error();
+	client = xcalloc(1, sizeof(*client));
+	client->require_valid_cert = set->ssl_client_require_valid_cert;
+	client->ctx = SSL_CTX_new(TLS_client_method());
+	if (client->ctx == NULL) {
+		*error_r = tls_fail("SSL_CTX_new() failed");
+		free(client);
+		return -1;
+	}
+	SSL_CTX_set_options(client->ctx, SSL_OP_NO_COMPRESSION |
+			    SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(client->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
+	ret = tls_ctx_ciphers(client->ctx, set, error_r);
+	if (ret == 0 && *file == '\0' && *dir == '\0' &&
+	    SSL_CTX_set_default_verify_paths(client->ctx) != 1) {
+		*error_r = tls_fail("OpenSSL's default CA paths");
+		ret = -1;
+	} else if (ret == 0 && (*file != '\0' || *dir != '\0') &&
+		   SSL_CTX_load_verify_locations(client->ctx,
+			*file != '\0' ? file : NULL,
+			*dir != '\0' ? dir : NULL) != 1) {
+		*error_r = tls_fail("ssl_client_ca_%s: %s: no CA certificates "
+				    "read", *file != '\0' ? "file" : "dir",
+				    *file != '\0' ? file : dir);
+		ret = -1;
+	}
+	if (ret < 0) {
+		tls_client_free(&client);
+		return -1;
+	}
+	*client_r = client;
+	return 0;
+}
+
+void tls_client_free(struct tls_client **_client)
+{
+	struct tls_client *client = *_client;
+
+	if (client == NULL)
+		return;
+	*_client = NULL;
+	SSL_CTX_free(client->ctx);
+	free(client);
+}
+
+bool tls_client_require_valid_cert(const struct tls_client *client)
+{
+	return client->require_valid_cert;
+}
+
+/* tls_conn_new - a connection's state over ctx on fd */
+static struct tls_conn *tls_conn_new(SSL_CTX *ctx, int fd)
 {
 	struct tls_conn *conn = xcalloc(1, sizeof(*conn));
 
-	conn->ssl = SSL_new(server->ctx);
+	conn->ssl = SSL_new(ctx);
 	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, fd) != 1)
 		abort(); /* out of memory, as xmalloc() */
-	SSL_set_accept_state(conn->ssl);
 	conn->handshake_events = conn->read_events = EVLOOP_READ;
 	conn->write_events = EVLOOP_WRITE;
+	return conn;
+}
+
+struct tls_conn *tls_conn_create(struct tls_server *server, int fd)
+{
+	struct tls_conn *conn = tls_conn_new(server->ctx, fd);
+
+	SSL_set_accept_state(conn->ssl);
+	return conn;
+}
+
+struct tls_conn *tls_conn_create_client(struct tls_client *client, int fd,
+					const char *host)
+{
+	struct tls_conn *conn = tls_conn_new(client->ctx, fd);
+	unsigned char addr[16];
+	bool numeric = host != NULL &&
+		(inet_pton(AF_INET, host, addr) == 1 ||
+		 inet_pton(AF_INET6, host, addr) == 1);
+
+	conn->client = true;
+	conn->handshake_events = EVLOOP_WRITE;
+	SSL_set_connect_state(conn->ssl);
+	if (host != NULL && !numeric)
+		(void)SSL_set_tlsext_host_name(conn->ssl, host);
+	if (host == NULL) {
+		SSL_set_verify(conn->ssl, SSL_VERIFY_NONE, NULL);
+		return conn;
+	}
+	/* the chain against the CAs, and the name (or address) in it */
+	SSL_set_verify(conn->ssl, SSL_VERIFY_PEER, NULL);
+	if (numeric) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl),
+						  host) != 1)
+			abort();
+	} else {
+		SSL_set_hostflags(conn->ssl,
+				  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(conn->ssl, host) != 1)
+			abort();
+	}
 	return conn;
 }
 
@@ -491,23 +612,32 @@ int tls_conn_handshake(struct tls_conn *conn, const char **error_r)
 {
 	int ret, result;
 
+	const char *what = conn->client ? "SSL_connect()" : "SSL_accept()";
+	long verify;
+
 	if (conn->handshake_done)
 		return 1;
 	ERR_clear_error();
 	errno = 0;
-	ret = SSL_accept(conn->ssl);
+	ret = SSL_do_handshake(conn->ssl);
 	if (ret == 1) {
 		conn->handshake_done = true;
 		return 1;
 	}
-	result = tls_conn_result(conn, ret, errno, "SSL_accept()",
+	verify = SSL_get_verify_result(conn->ssl);
+	result = tls_conn_result(conn, ret, errno, what,
 				 &conn->handshake_events);
 	if (result == 0)
 		return 0;
 	if (result == 1) {
 		conn->failed = true;
 		snprintf(conn->error, sizeof(conn->error),
-			 "SSL_accept() failed: Connection closed");
+			 "%s failed: Connection closed", what);
+	} else if (conn->client && verify != X509_V_OK) {
+		/* why the server's certificate was refused */
+		snprintf(conn->error, sizeof(conn->error),
+			 "%s failed: the server's certificate: %s", what,
+			 X509_verify_cert_error_string(verify));
 	}
 	*error_r = conn->error;
 	return -1;

@@ -10,6 +10,11 @@
  * (EVLOOP_READ or EVLOOP_WRITE) it waits for, since a TLS read may need
  * to write and a write to read. Everything runs on the caller's thread.
  *
+ * A tls_client is the other side, for the LMTP proxy's connections to
+ * its backends: the SSL_CTX that verifies a server's certificate against
+ * ssl_client_ca_file / ssl_client_ca_dir (Dovecot's names) and its name;
+ * its connections are tls_conn too.
+ *
  * Per connection OpenSSL holds at most one record each way (about 34 KB)
  * and releases its buffers while idle; renegotiation is refused.
  */
@@ -23,6 +28,7 @@
 #include "settings.h"
 
 struct tls_server;
+struct tls_client;
 struct tls_conn;
 
 /* tls_server_create - an SSL_CTX from set's ssl_* settings (ssl itself is
@@ -35,6 +41,23 @@ void tls_server_free(struct tls_server **server);
 /* tls_server_cert_serial - hex serial number of the served certificate
    (for log lines: which certificate a process serves) */
 const char *tls_server_cert_serial(const struct tls_server *server);
+
+/* tls_client_create - an SSL_CTX for connecting to servers: CAs from
+   ssl_client_ca_file and ssl_client_ca_dir (both empty: OpenSSL's default
+   paths), ssl_min_protocol, ssl_cipher_list and ssl_cipher_suites; 0, or
+   -1 with *error_r (as tls_server_create) */
+int tls_client_create(const struct loft_settings *set,
+		      struct tls_client **client_r, const char **error_r);
+void tls_client_free(struct tls_client **client);
+/* tls_client_require_valid_cert - ssl_client_require_valid_cert */
+bool tls_client_require_valid_cert(const struct tls_client *client);
+
+/* tls_conn_create_client - TLS as the client on connected socket fd (not
+   owned). host: the server's name (or address) its certificate must be
+   valid for, also sent as SNI when it is a name; NULL: any certificate
+   is accepted (Dovecot's any-cert) */
+struct tls_conn *tls_conn_create_client(struct tls_client *client, int fd,
+					const char *host);
 
 /* tls_conn_create - TLS as the server on connected socket fd (not owned:
    the caller closes it after tls_conn_free) */

@@ -7,11 +7,14 @@
  * stats-writer (reports from loft-lmtp, loft-lda, loftd), admin (loftadm)
  * and, when configured, the inet listener http. Started by hand with -c it
  * opens base_dir/stats-writer itself and the http listener of `service
- * stats` if the config has one. Counters and sessions live in memory: a restart
- * starts the counters from zero and the services announce their live
- * sessions again; deliveries and recent errors are also kept on disk
- * (state_dir/journal.db, stats_persist.h). Runs as default_internal_user
- * (never root), after its sockets are open.
+ * stats` if the config has one. Sessions live in memory (the services
+ * announce them again to a new loft-stats); counters and debug masks in
+ * base_dir/stats-state (stats_state.h); deliveries and recent errors are
+ * also kept on disk (state_dir/journal.db, stats_persist.h). Retired by a
+ * reload (SIGUSR2) or stopped, it hands its reporters over to the next
+ * loft-stats (stats_server_stopping) and exits once they have all
+ * closed. Runs as default_internal_user (never root), after its sockets
+ * are open.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,14 +61,16 @@ struct stats_main {
 	bool quit;
 };
 
-/* stop_poll - stop once no HTTP request waits for loftd, or at the
-   deadline */
+/* stop_poll - stop once no HTTP request waits for loftd and every
+   reporter has handed over (sent us its last events and closed), or at
+   the deadline */
 static int64_t stop_poll(struct evloop_timer *timer, void *context)
 {
 	struct stats_main *ctx = context;
 
 	(void)timer;
-	if (stats_server_busy(ctx->server) &&
+	if ((stats_server_busy(ctx->server) ||
+	     stats_server_draining(ctx->server)) &&
 	    evloop_now_msecs(ctx->loop) < ctx->stop_deadline)
 		return STATS_MAIN_STOP_POLL_MSECS;
 	ctx->stop_timer = NULL;
@@ -170,7 +175,7 @@ int main(int argc, char **argv)
 	struct stats_server *server;
 	const char *config_path = LOFT_CONFIG_PATH, *error;
 	char *state_path;
-	int c, ret, http_fd;
+	int c, ret, http_fd = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* the journal and the counters name users and senders: every file
@@ -224,12 +229,15 @@ int main(int argc, char **argv)
 						 on_master_gone, &ctx);
 		/* one process serves every reporter: never ask for more */
 		service_child_report(ctx.child, 0, 1, 0);
-		start_http(&ctx, http_fd);
 	} else {
 		start_standalone(server, &set);
 	}
-	/* as the internal user: the journal file is its own */
+	/* as the internal user: the journal file is its own; before the
+	   loop first runs (start_http's wait for loftd), so that no
+	   delivery reported meanwhile is left out of it */
 	stats_persist_open(server);
+	if (env.service != NULL)
+		start_http(&ctx, http_fd);
 	if (!ctx.quit && evloop_run(ctx.loop) < 0)
 		log_error("event loop failed: %m");
 

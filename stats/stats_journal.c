@@ -243,6 +243,8 @@ json_object *stats_journal_delivery_json(const struct stats_delivery *d)
 	json_object_object_add(obj, "reason", stats_json_string(d->reason));
 	if (d->sieve != NULL)
 		json_object_object_add(obj, "sieve", stats_json_string(d->sieve));
+	json_object_object_add(obj, "uid", d->have_uid ?
+			       json_object_new_int64(d->uid) : NULL);
 	snprintf(duration, sizeof(duration), "%.3f", ms);
 	json_object_object_add(obj, "duration_ms",
 			       json_object_new_double_s(ms, duration));

@@ -43,6 +43,10 @@ struct stats_delivery {
 	const char *text;		/* reply / status text */
 	const char *reason;		/* unknown_user, quota ... or NULL */
 	const char *sieve;		/* the Sieve scripts and actions, or NULL */
+	/* the uid the delivery ran as (the stored mail's owner); checked
+	   against the kernel's for a loft-lda peer that is not root */
+	bool have_uid;
+	unsigned int uid;
 	uint64_t size, vsize;
 	unsigned int code;		/* 250, 550, 451 ... */
 	double duration_ms;

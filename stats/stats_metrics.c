@@ -34,6 +34,12 @@ static const char *const stats_metrics_result_names[STATS_RESULT_COUNT] = {
 static const char *const stats_metrics_reason_names[STATS_REASON_COUNT] = {
 	"unknown_user", "quota", "size", "concurrency", "syntax", "other",
 };
+static const char *const stats_metrics_userdb_driver_names[STATS_USERDB_DRIVER_COUNT] = {
+	"passwd-file", "passwd", "static", "sql", "auth",
+};
+static const char *const stats_metrics_userdb_result_names[STATS_USERDB_RESULT_COUNT] = {
+	"found", "unknown_user", "tempfail",
+};
 static const char *const stats_metrics_reload_names[2] = { "ok", "failed" };
 static const char *const stats_metrics_refusal_names[2] = { "rejected", "tempfail" };
 /* the Sieve actions deliveries report (loft_sieve_actions_total) */
@@ -60,6 +66,8 @@ struct stats_metrics_counters {
 	uint64_t sieve_script_errors;
 	uint64_t sessions_total[STATS_METRICS_MAX_SERVICES + 1];
 	struct stats_histogram timings[STATS_TIMING_COUNT];
+	struct stats_histogram userdb_lookups[STATS_USERDB_DRIVER_COUNT]
+					     [STATS_USERDB_RESULT_COUNT];
 	uint64_t log_messages[LOG_LEVEL_COUNT];
 	uint64_t log_write_failures;
 	uint64_t journal_written, journal_dropped, journal_write_failures;
@@ -193,7 +201,7 @@ static const struct stats_metric_family stats_metric_families[STATS_M_COUNT] = {
 		STATS_METRIC_GAUGE, "seconds",
 		"Start time of the service's oldest process since the epoch." },
 	[STATS_M_USERDB_DURATION] = { "loft_userdb_lookup_duration_seconds",
-		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups." },
+		STATS_METRIC_HISTOGRAM, "seconds", "Time taken by userdb lookups, by the driver that decided and the result." },
 	[STATS_M_USERDB_CACHE_HITS] = { "loft_userdb_cache_hits_total",
 		STATS_METRIC_COUNTER, NULL,
 		"Userdb lookups answered by the auth cache (auth_cache_size)." },
@@ -409,6 +417,27 @@ void stats_metrics_free(struct stats_metrics **_m)
 	*_m = NULL;
 }
 
+/* stats_metrics_add - count n: atomically, since the counters live in
+   shared memory (stats_state) that the retiring and the new loft-stats
+   both write for a moment during a reload; a plain ++ could lose an
+   increment and make a scrape see the counter go down */
+static void stats_metrics_add(uint64_t *counter, uint64_t n)
+{
+	(void)__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+/* stats_metrics_add_double - the same for a histogram's sum */
+static void stats_metrics_add_double(double *sum, double v)
+{
+	double old, sum_new;
+
+	__atomic_load(sum, &old, __ATOMIC_RELAXED);
+	do {
+		sum_new = old + v;
+	} while (!__atomic_compare_exchange(sum, &old, &sum_new, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
 /* stats_metrics_observe - add one value to h (le is inclusive) */
 static void stats_metrics_observe(struct stats_histogram *h, double seconds)
 {
@@ -422,9 +451,9 @@ static void stats_metrics_observe(struct stats_histogram *h, double seconds)
 		if (seconds <= stats_metrics_bucket_bounds[i])
 			break;
 	}
-	h->buckets[i]++;
-	h->count++;
-	h->sum += seconds;
+	stats_metrics_add(&h->buckets[i], 1);
+	stats_metrics_add(&h->count, 1);
+	stats_metrics_add_double(&h->sum, seconds);
 }
 
 /* stats_metrics_refused - one refused or deferred recipient's reason */
@@ -434,9 +463,10 @@ static void stats_metrics_refused(struct stats_metrics *m,
 {
 	if ((unsigned int)reason >= STATS_REASON_COUNT)
 		reason = STATS_REASON_OTHER;
-	m->store->c.rcpt_rejected[reason]++;
+	stats_metrics_add(&m->store->c.rcpt_rejected[reason], 1);
 	if (reason == STATS_REASON_QUOTA)
-		m->store->c.quota_rejections[result == STATS_RESULT_TEMPFAIL]++;
+		stats_metrics_add(&m->store->c.quota_rejections[
+				  result == STATS_RESULT_TEMPFAIL], 1);
 }
 
 void stats_metrics_sieve(struct stats_metrics *m, const char *actions,
@@ -467,10 +497,10 @@ void stats_metrics_delivery(struct stats_metrics *m, enum stats_protocol protoco
 	if ((unsigned int)protocol >= STATS_PROTOCOL_COUNT ||
 	    (unsigned int)result >= STATS_RESULT_COUNT)
 		return;
-	m->store->c.deliveries[protocol][result]++;
+	stats_metrics_add(&m->store->c.deliveries[protocol][result], 1);
 	stats_metrics_observe(&m->store->c.delivery_duration[protocol], seconds);
 	if (result == STATS_RESULT_SAVED)
-		m->store->c.delivered_bytes[protocol] += bytes;
+		stats_metrics_add(&m->store->c.delivered_bytes[protocol], bytes);
 	else
 		stats_metrics_refused(m, result, reason);
 }
@@ -484,7 +514,7 @@ void stats_metrics_rcpt_rejected(struct stats_metrics *m,
 		return;
 	if (result != STATS_RESULT_TEMPFAIL)
 		result = STATS_RESULT_REJECTED;
-	m->store->c.deliveries[protocol][result]++;
+	stats_metrics_add(&m->store->c.deliveries[protocol][result], 1);
 	stats_metrics_refused(m, result, reason);
 }
 
@@ -493,6 +523,17 @@ void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 {
 	if ((unsigned int)kind < STATS_TIMING_COUNT)
 		stats_metrics_observe(&m->store->c.timings[kind], seconds);
+}
+
+void stats_metrics_userdb_lookup(struct stats_metrics *m,
+				 enum stats_userdb_driver driver,
+				 enum stats_userdb_result result,
+				 double seconds)
+{
+	if ((unsigned int)driver < STATS_USERDB_DRIVER_COUNT &&
+	    (unsigned int)result < STATS_USERDB_RESULT_COUNT)
+		stats_metrics_observe(&m->store->c.userdb_lookups[driver][result],
+				      seconds);
 }
 
 /* stats_metrics_name_slot - the slot of name in a table of max + 1 rows
@@ -540,7 +581,7 @@ void stats_metrics_proxy_delivery(struct stats_metrics *m, const char *backend,
 					   STATS_METRICS_MAX_BACKENDS, backend);
 
 	if ((unsigned int)result < STATS_RESULT_COUNT)
-		m->store->c.proxy_deliveries[i][result]++;
+		stats_metrics_add(&m->store->c.proxy_deliveries[i][result], 1);
 	m->store->backend_up[i] = up;
 	if (seconds > 0)
 		stats_metrics_observe(&m->store->c.proxy_backend_duration[i],
@@ -571,59 +612,60 @@ json_object *stats_metrics_backends_json(const struct stats_metrics *m)
 
 void stats_metrics_session_started(struct stats_metrics *m, const char *service)
 {
-	m->store->c.sessions_total[stats_metrics_service_index(m, service)]++;
+	stats_metrics_add(&m->store->c.sessions_total[
+				  stats_metrics_service_index(m, service)], 1);
 }
 
 void stats_metrics_log(struct stats_metrics *m, enum log_level level, uint64_t n)
 {
 	if ((unsigned int)level < LOG_LEVEL_COUNT)
-		m->store->c.log_messages[level] += n;
+		stats_metrics_add(&m->store->c.log_messages[level], n);
 }
 
 void stats_metrics_log_write_failures(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.log_write_failures += n;
+	stats_metrics_add(&m->store->c.log_write_failures, n);
 }
 
 void stats_metrics_journal(struct stats_metrics *m, uint64_t written,
 			   uint64_t dropped, uint64_t write_failures)
 {
-	m->store->c.journal_written += written;
-	m->store->c.journal_dropped += dropped;
-	m->store->c.journal_write_failures += write_failures;
+	stats_metrics_add(&m->store->c.journal_written, written);
+	stats_metrics_add(&m->store->c.journal_dropped, dropped);
+	stats_metrics_add(&m->store->c.journal_write_failures, write_failures);
 }
 
 void stats_metrics_kicks(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.kicks += n;
+	stats_metrics_add(&m->store->c.kicks, n);
 }
 
 void stats_metrics_reload(struct stats_metrics *m, bool ok, uint64_t n)
 {
-	m->store->c.reloads[ok ? 0 : 1] += n;
+	stats_metrics_add(&m->store->c.reloads[ok ? 0 : 1], n);
 }
 
 void stats_metrics_userdb_cache(struct stats_metrics *m, bool hit)
 {
-	m->store->c.userdb_cache[hit ? 0 : 1]++;
+	stats_metrics_add(&m->store->c.userdb_cache[hit ? 0 : 1], 1);
 }
 
 void stats_metrics_http_auth_failures(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.http_auth_failures += n;
+	stats_metrics_add(&m->store->c.http_auth_failures, n);
 }
 
 void stats_metrics_tls_handshake(struct stats_metrics *m, bool ok)
 {
 	if (ok)
-		m->store->c.tls_handshakes++;
+		stats_metrics_add(&m->store->c.tls_handshakes, 1);
 	else
-		m->store->c.tls_handshake_failures++;
+		stats_metrics_add(&m->store->c.tls_handshake_failures, 1);
 }
 
 void stats_metrics_dropped(struct stats_metrics *m, uint64_t n)
 {
-	m->store->c.dropped += n;
+	stats_metrics_add(&m->store->c.dropped, n);
 }
 
 void stats_metrics_reset(struct stats_metrics *m)
@@ -874,8 +916,16 @@ static void stats_metrics_walk(const struct stats_metrics *m,
 
 	f = &stats_metric_families[STATS_M_USERDB_DURATION];
 	sink->family(sink, f);
-	sink->histogram(sink, f, NULL, 0,
-			&m->store->c.timings[STATS_TIMING_USERDB_LOOKUP]);
+	l[0].name = "driver";
+	l[1].name = "result";
+	for (p = 0; p < STATS_USERDB_DRIVER_COUNT; p++) {
+		l[0].value = stats_metrics_userdb_driver_names[p];
+		for (r = 0; r < STATS_USERDB_RESULT_COUNT; r++) {
+			l[1].value = stats_metrics_userdb_result_names[r];
+			sink->histogram(sink, f, l, 2,
+					&m->store->c.userdb_lookups[p][r]);
+		}
+	}
 	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_HITS,
 				 m->store->c.userdb_cache[0]);
 	stats_metrics_walk_plain(sink, STATS_M_USERDB_CACHE_MISSES,

@@ -53,9 +53,24 @@ enum stats_reason {
 
 /* The unlabelled latency histograms. */
 enum stats_timing {
-	STATS_TIMING_USERDB_LOOKUP,	/* loft_userdb_lookup_duration_seconds */
 	STATS_TIMING_STORAGE_WRITE,	/* loft_storage_write_duration_seconds */
 	STATS_TIMING_COUNT
+};
+
+/* loft_userdb_lookup_duration_seconds{driver,result} */
+enum stats_userdb_driver {
+	STATS_USERDB_PASSWD_FILE,	/* "passwd-file" */
+	STATS_USERDB_PASSWD,		/* "passwd" */
+	STATS_USERDB_STATIC,		/* "static" */
+	STATS_USERDB_SQL,		/* "sql" */
+	STATS_USERDB_AUTH,		/* "auth" */
+	STATS_USERDB_DRIVER_COUNT
+};
+enum stats_userdb_result {
+	STATS_USERDB_FOUND,		/* "found" */
+	STATS_USERDB_UNKNOWN_USER,	/* "unknown_user" */
+	STATS_USERDB_TEMPFAIL,		/* "tempfail" */
+	STATS_USERDB_RESULT_COUNT
 };
 
 /* Histogram bucket upper bounds (seconds, inclusive), then +Inf. */
@@ -146,9 +161,15 @@ void stats_metrics_rcpt_rejected(struct stats_metrics *m,
 				 enum stats_protocol protocol,
 				 enum stats_result result,
 				 enum stats_reason reason);
-/* stats_metrics_timing - one userdb lookup / storage write took seconds */
+/* stats_metrics_timing - one storage write took seconds */
 void stats_metrics_timing(struct stats_metrics *m, enum stats_timing kind,
 			  double seconds);
+/* stats_metrics_userdb_lookup - one userdb lookup that driver decided
+   with result took seconds (values out of range are ignored) */
+void stats_metrics_userdb_lookup(struct stats_metrics *m,
+				 enum stats_userdb_driver driver,
+				 enum stats_userdb_result result,
+				 double seconds);
 /* stats_metrics_session_started - loft_sessions_total{service} + 1 */
 void stats_metrics_session_started(struct stats_metrics *m, const char *service);
 /* stats_metrics_log_write_failures - n lines a process could not write

@@ -41,6 +41,16 @@ bool stats_peer_may_send(enum stats_peer_trust trust,
 	}
 }
 
+const char *stats_peer_delivery_refusal(enum stats_peer_trust trust,
+					uid_t peer_uid, bool has_uid,
+					uint32_t uid)
+{
+	if (trust != STATS_PEER_USER || peer_uid == 0 || !has_uid)
+		return NULL;
+	return uid != (uint32_t)peer_uid ? "reported a delivery of another uid" :
+		NULL;
+}
+
 const char *stats_peer_trust_name(enum stats_peer_trust trust)
 {
 	switch (trust) {

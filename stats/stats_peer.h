@@ -14,7 +14,8 @@
  *            concurrency slots
  *   user     anything else (loft-lda, or any local user): sessions and
  *            deliveries only, attributed to service "lda" and the pid the
- *            kernel gives, a few sessions at a time
+ *            kernel gives, a few sessions at a time; a user other than
+ *            root only deliveries that ran as its own uid
  *
  * A message a peer may not send, or one that makes no sense, is logged
  * (at most once per STATS_PEER_LOG_MSECS per uid, with the number of
@@ -58,6 +59,16 @@ enum stats_peer_trust {
 /* stats_peer_may_send - whether a peer of this trust may send body */
 bool stats_peer_may_send(enum stats_peer_trust trust,
 			 Loft__Envelope__BodyCase body);
+/* stats_peer_delivery_refusal - NULL when a peer of trust and kernel uid
+   peer_uid may report a delivery that ran as uid (has_uid false: none
+   said), else why not. A user peer that is not root (loft-lda run by a
+   user) reports the deliveries of its own uid only, so no user puts a
+   record under another's uid (one that says none is recorded under the
+   peer's: stats_server); root (a setuid-root loft-lda too) and services
+   may report any. */
+const char *stats_peer_delivery_refusal(enum stats_peer_trust trust,
+					uid_t peer_uid, bool has_uid,
+					uint32_t uid);
 /* stats_peer_trust_name - "master", "service", "user", "unidentified" */
 const char *stats_peer_trust_name(enum stats_peer_trust trust);
 

@@ -35,6 +35,10 @@ struct stats_peer {
 	/* what the kernel says (SO_PEERCRED at accept) */
 	uid_t uid;
 	pid_t cred_pid;
+	/* cred_pid was a child of loftd when we accepted (a reporter that
+	   exits soon after, e.g. a retired loft-lmtp handing over, is still
+	   known for one at its Hello) */
+	bool loftd_child;
 	/* what those credentials allow (stats_peer.h), set at Hello */
 	enum stats_peer_trust trust;
 	Loft__Role role;	/* as claimed in its Hello */

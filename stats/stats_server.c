@@ -213,15 +213,25 @@ static const char *on_delivery(struct stats_peer *peer,
 		.enhanced_code = m->enhanced_code, .text = m->text,
 		.reason = m->reason, .size = m->size, .vsize = m->vsize,
 		.code = m->code, .duration_ms = m->duration_ms,
-		.sieve = m->sieve,
+		.sieve = m->sieve, .have_uid = m->has_uid, .uid = m->uid,
 	};
 	enum stats_protocol protocol;
 	enum stats_result result;
 	enum stats_reason reason = STATS_REASON_OTHER;
+	const char *refused;
 
+	refused = stats_peer_delivery_refusal(peer->trust, peer->uid,
+					      m->has_uid, m->uid);
+	if (refused != NULL)
+		return refused;
 	if (peer->trust == STATS_PEER_USER) {
 		d.protocol = "lda";
 		d.pid = (unsigned int)peer->cred_pid;
+		/* a user's record always says its uid */
+		if (peer->uid != 0) {
+			d.have_uid = true;
+			d.uid = (unsigned int)peer->uid;
+		}
 	}
 	if (!stats_metrics_protocol_parse(d.protocol, &protocol) ||
 	    !stats_metrics_result_parse(m->result, &result))
@@ -252,6 +262,25 @@ static const char *on_delivery(struct stats_peer *peer,
 	return NULL;
 }
 
+/* on_timing - a storage write, or a userdb lookup with its driver and
+   result (proto values 1.. in the order of the stats_userdb_* enums; a
+   lookup without them is not observed) */
+static void on_timing(struct stats_server *server, const Loft__Timing *m)
+{
+	if (m->kind != LOFT__TIMING__KIND__KIND_USERDB_LOOKUP) {
+		stats_metrics_timing(server->metrics, STATS_TIMING_STORAGE_WRITE,
+				     m->seconds);
+		return;
+	}
+	if (m->has_userdb_driver && m->has_userdb_result)
+		stats_metrics_userdb_lookup(server->metrics,
+			(enum stats_userdb_driver)((int)m->userdb_driver - 1),
+			(enum stats_userdb_result)((int)m->userdb_result - 1),
+			m->seconds);
+	if (m->has_userdb_cache_hit)
+		stats_metrics_userdb_cache(server->metrics, m->userdb_cache_hit);
+}
+
 static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 {
 	struct stats_server *server = peer->server;
@@ -267,6 +296,23 @@ static void on_log_event(struct stats_peer *peer, const Loft__LogEvent *m)
 				       peer->trust == STATS_PEER_USER ?
 				       (unsigned int)peer->cred_pid : m->pid,
 				       m->session_id, m->user, m->text);
+}
+
+/* seen_advance - claim the part of count beyond *seen: in one atomic
+   step, since the retiring and the new loft-stats share *seen (in
+   stats_state) and may both read a report of loftd's for a moment; the
+   difference, or 0 */
+static uint64_t seen_advance(uint64_t *seen, uint64_t count)
+{
+	uint64_t old = __atomic_load_n(seen, __ATOMIC_SEQ_CST);
+
+	while (count > old) {
+		if (__atomic_compare_exchange_n(seen, &old, count, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return count - old;
+	}
+	return 0;
 }
 
 /* on_log_write_failures - counted, and one recent error that says why */
@@ -290,6 +336,7 @@ static void on_master_status(struct stats_peer *peer,
 	struct stats_server *server = peer->server;
 	uint8_t *buf;
 	size_t len = loft__master_status__get_packed_size(m);
+	uint64_t seen_start;
 
 	/* keep a private copy: pack and unpack */
 	buf = xmalloc(len);
@@ -305,21 +352,21 @@ static void on_master_status(struct stats_peer *peer,
 	/* the counts only grow while one loftd runs: add the difference
 	   (in one step - the report says how many, not the loop); what was
 	   seen survives loft-stats restarts in the state file */
-	if (m->start_usecs != server->persist->master_start_usecs) {
-		server->persist->master_start_usecs = m->start_usecs;
-		server->persist->reloads_ok_seen = 0;
-		server->persist->reloads_failed_seen = 0;
+	seen_start = __atomic_load_n(&server->persist->master_start_usecs,
+				     __ATOMIC_SEQ_CST);
+	if (m->start_usecs != seen_start &&
+	    __atomic_compare_exchange_n(&server->persist->master_start_usecs,
+					&seen_start, m->start_usecs, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&server->persist->reloads_ok_seen, 0,
+				 __ATOMIC_SEQ_CST);
+		__atomic_store_n(&server->persist->reloads_failed_seen, 0,
+				 __ATOMIC_SEQ_CST);
 	}
-	if (m->reloads_ok > server->persist->reloads_ok_seen) {
-		stats_metrics_reload(server->metrics, true,
-				     m->reloads_ok - server->persist->reloads_ok_seen);
-		server->persist->reloads_ok_seen = m->reloads_ok;
-	}
-	if (m->reloads_failed > server->persist->reloads_failed_seen) {
-		stats_metrics_reload(server->metrics, false, m->reloads_failed -
-				     server->persist->reloads_failed_seen);
-		server->persist->reloads_failed_seen = m->reloads_failed;
-	}
+	stats_metrics_reload(server->metrics, true, seen_advance(
+		&server->persist->reloads_ok_seen, m->reloads_ok));
+	stats_metrics_reload(server->metrics, false, seen_advance(
+		&server->persist->reloads_failed_seen, m->reloads_failed));
 }
 
 static void on_concurrency(struct stats_peer *peer,
@@ -363,23 +410,30 @@ static void on_reload_result(struct stats_server *server,
 /* master_child - pid is a process of service that loftd started: in
    its last report, or (a process younger than that report) a child of
    loftd according to /proc */
+/* loftd_child - whether pid is a child of loftd now, per /proc */
+static bool loftd_child(const struct stats_server *server, pid_t pid)
+{
+	pid_t ppid;
+
+	return server->master_pid > 0 &&
+		stats_peer_parent_pid(pid, &ppid) == 0 &&
+		ppid == server->master_pid;
+}
+
 static bool master_child(struct stats_server *server, const char *service,
-			 pid_t pid)
+			 const struct stats_peer *peer)
 {
 	const Loft__MasterStatus *st = server->master_status;
-	pid_t ppid;
 
 	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
 		if (strcmp(st->services[i]->name, service) != 0)
 			continue;
 		for (size_t j = 0; j < st->services[i]->n_pids; j++) {
-			if (st->services[i]->pids[j] == (uint32_t)pid)
+			if (st->services[i]->pids[j] == (uint32_t)peer->cred_pid)
 				return true;
 		}
 	}
-	return server->master_pid > 0 &&
-		stats_peer_parent_pid(pid, &ppid) == 0 &&
-		ppid == server->master_pid;
+	return peer->loftd_child || loftd_child(server, peer->cred_pid);
 }
 
 /* on_hello - what the peer's credentials allow; NULL, or why it must go */
@@ -408,7 +462,7 @@ static const char *on_hello(struct stats_peer *peer, const Loft__Hello *m)
 	case LOFT__ROLE__ROLE_SERVICE:
 		if (server->peer_uids != NULL &&
 		    stats_peer_uids_match(server->peer_uids, service, peer->uid) &&
-		    master_child(server, service, peer->cred_pid)) {
+		    master_child(server, service, peer)) {
 			peer->trust = STATS_PEER_SERVICE;
 			break;
 		}
@@ -459,15 +513,7 @@ static const char *peer_report(struct stats_peer *peer,
 	case LOFT__ENVELOPE__BODY_DELIVERY:
 		return on_delivery(peer, env->delivery);
 	case LOFT__ENVELOPE__BODY_TIMING:
-		stats_metrics_timing(server->metrics,
-				     env->timing->kind ==
-				     LOFT__TIMING__KIND__KIND_USERDB_LOOKUP ?
-				     STATS_TIMING_USERDB_LOOKUP :
-				     STATS_TIMING_STORAGE_WRITE,
-				     env->timing->seconds);
-		if (env->timing->has_userdb_cache_hit)
-			stats_metrics_userdb_cache(server->metrics,
-						   env->timing->userdb_cache_hit);
+		on_timing(server, env->timing);
 		break;
 	case LOFT__ENVELOPE__BODY_LOG_EVENT:
 		on_log_event(peer, env->log_event);
@@ -657,6 +703,9 @@ static void peer_add(struct stats_server *server, int client)
 		close(client);
 		return;
 	}
+	/* judged now, before our Hello goes out: a reporter that waits for
+	   it (stats_client_flush) is alive for this look */
+	peer->loftd_child = loftd_child(server, cred.pid);
 	/* only root's processes get the default queue: what we send a
 	   user's peer is small, and it may not read it */
 	if (peer->uid != 0) {
@@ -850,8 +899,27 @@ bool stats_server_busy(struct stats_server *server)
 	return busy || stats_http_in_flight(server->http) > 0;
 }
 
+bool stats_server_draining(struct stats_server *server)
+{
+	bool draining;
+
+	pthread_mutex_lock(&server->lock);
+	draining = server->peers != NULL;
+	pthread_mutex_unlock(&server->lock);
+	return draining;
+}
+
 void stats_server_stopping(struct stats_server *server)
 {
+	/* the reporters hand over to the next loft-stats: each sees our
+	   end close, writes what it still has and closes its own */
+	pthread_mutex_lock(&server->lock);
+	for (struct stats_peer *peer = server->peers; peer != NULL;
+	     peer = peer->next) {
+		if (peer->conn != NULL)
+			ipc_conn_shutdown_output(peer->conn);
+	}
+	pthread_mutex_unlock(&server->lock);
 	stats_http_quiesce(server->http);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);

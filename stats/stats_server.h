@@ -48,8 +48,12 @@ int stats_server_start_http(struct stats_server *server, int listen_fd,
 /* stats_server_busy - an HTTP request is in progress (a reload waiting
    for loftd, whose SIGTERM for this very process should not cut it off) */
 bool stats_server_busy(struct stats_server *server);
-/* stats_server_stopping - stop accepting HTTP connections and reporters;
-   what is open is still served until the process exits */
+/* stats_server_draining - reporters are still connected */
+bool stats_server_draining(struct stats_server *server);
+/* stats_server_stopping - stop accepting HTTP connections and reporters,
+   and end our side of every reporter's connection so it hands over to
+   the next loft-stats; what is open is still served (and read to its
+   end) until the process exits */
 void stats_server_stopping(struct stats_server *server);
 
 #endif

@@ -47,7 +47,7 @@ static const char stats_store_schema[] =
 	" msgid_key TEXT, from_hdr TEXT, envelope_from TEXT, sender_key TEXT,"
 	" rcpt TEXT, orig_rcpt TEXT, mailbox TEXT, size INTEGER, vsize INTEGER,"
 	" result TEXT, code INTEGER, enhanced_code TEXT, text TEXT,"
-	" reason TEXT, duration_ms REAL, sieve TEXT);"
+	" reason TEXT, duration_ms REAL, sieve TEXT, uid INTEGER);"
 	"CREATE INDEX IF NOT EXISTS deliveries_ts ON deliveries (ts);"
 	"CREATE INDEX IF NOT EXISTS deliveries_msgid ON deliveries (msgid_key, ts);"
 	"CREATE INDEX IF NOT EXISTS deliveries_session ON deliveries (session, ts);"
@@ -59,18 +59,19 @@ static const char stats_store_schema[] =
 	" service TEXT, pid INTEGER, session TEXT, user TEXT, msg TEXT);"
 	"CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);"
 	"INSERT OR IGNORE INTO meta VALUES ('schema', 2);";
-/* version 1 to 2: the Sieve summary of a delivery */
+/* version 1 to 2: the Sieve summary of a delivery, the uid it ran as */
 static const char stats_store_upgrade_1[] =
 	"ALTER TABLE deliveries ADD COLUMN sieve TEXT;"
+	"ALTER TABLE deliveries ADD COLUMN uid INTEGER;"
 	"UPDATE meta SET value = 2 WHERE key = 'schema';";
 
 static const char stats_store_insert_delivery[] =
 	"INSERT INTO deliveries (ts, service, pid, session, user, user_key,"
 	" msgid, msgid_key, from_hdr, envelope_from, sender_key, rcpt,"
 	" orig_rcpt, mailbox, size, vsize, result, code, enhanced_code, text,"
-	" reason, duration_ms, sieve) VALUES (?1, ?2, ?3, ?4, ?5, lower(?5), ?6,"
-	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-	" ?21, ?22)";
+	" reason, duration_ms, sieve, uid) VALUES (?1, ?2, ?3, ?4, ?5, lower(?5),"
+	" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
+	" ?21, ?22, ?23)";
 static const char stats_store_insert_error[] =
 	"INSERT INTO errors (ts, level, service, pid, session, user, msg)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -403,6 +404,10 @@ static int stats_store_write_delivery(struct stats_store *store,
 	stats_store_bind_text(s, 20, d->reason);
 	sqlite3_bind_double(s, 21, d->duration_ms);
 	stats_store_bind_text(s, 22, d->sieve);
+	if (d->have_uid)
+		sqlite3_bind_int64(s, 23, d->uid);
+	else
+		sqlite3_bind_null(s, 23);
 	return stats_store_step(s);
 }
 

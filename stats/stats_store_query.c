@@ -19,7 +19,7 @@
 #define STATS_STORE_DELIVERY_COLUMNS \
 	"ts, service, pid, session, user, msgid, from_hdr, envelope_from," \
 	" rcpt, orig_rcpt, mailbox, size, vsize, result, code," \
-	" enhanced_code, text, reason, duration_ms, sieve"
+	" enhanced_code, text, reason, duration_ms, sieve, uid"
 
 static __thread struct error_slot stats_store_query_error;
 
@@ -158,6 +158,8 @@ static void stats_store_row(sqlite3_stmt *stmt, struct stats_delivery *d)
 	d->reason = stats_store_text(stmt, 17);
 	d->duration_ms = sqlite3_column_double(stmt, 18);
 	d->sieve = stats_store_text(stmt, 19);
+	d->have_uid = sqlite3_column_type(stmt, 20) != SQLITE_NULL;
+	d->uid = (unsigned int)sqlite3_column_int64(stmt, 20);
 }
 
 /* stats_store_reader - the read connection, opened when needed (read

@@ -58,12 +58,19 @@ void delivery_set_hooks(const struct delivery_hooks *hooks)
 
 /* delivery_timing - report one timing sample */
 static void delivery_timing(enum delivery_timing kind,
+			    const struct userdb_lookup_info *info,
+			    enum userdb_result result,
 			    uint64_t start_mono_usecs)
 {
+	struct delivery_timing_report report = {
+		.kind = kind, .userdb_driver = info->driver,
+		.userdb_result = result,
+		.seconds = (double)(clock_monotonic_usecs() -
+				    start_mono_usecs) / 1e6,
+	};
+
 	if (delivery_hooks.timing != NULL)
-		delivery_hooks.timing(kind, (double)(clock_monotonic_usecs() -
-						     start_mono_usecs) / 1e6,
-				      delivery_hooks.context);
+		delivery_hooks.timing(&report, delivery_hooks.context);
 }
 
 /* dir_exists - whether path is a directory */
@@ -267,7 +274,7 @@ int delivery_user_find(const struct loft_settings *set, const char *address,
 	enum userdb_result result;
 	const char *error;
 	char *lookup_name;
-	enum userdb_cache_use cache_use;
+	struct userdb_lookup_info info;
 	uint64_t start = clock_monotonic_usecs();
 	int ret;
 
@@ -283,16 +290,15 @@ int delivery_user_find(const struct loft_settings *set, const char *address,
 		outcome_tempfail(out, "4.3.0", "Temporary user lookup failure");
 		return -1;
 	}
-	result = userdb_lookup_cached(set, lookup_name, &reply, &cache_use,
-				      &error);
-	if (cache_use == USERDB_CACHE_STALE)
+	result = userdb_lookup_cached(set, lookup_name, &reply, &info, &error);
+	if (info.cache == USERDB_CACHE_STALE)
 		log_warning("userdb lookup for %s failed, using its expired "
 			    "cache entry: %s", lookup_name, error);
 	free(lookup_name);
-	delivery_timing(cache_use == USERDB_CACHE_HIT ?
+	delivery_timing(info.cache == USERDB_CACHE_HIT ?
 			DELIVERY_TIMING_USERDB_CACHE_HIT :
-			cache_use == USERDB_CACHE_OFF ? DELIVERY_TIMING_USERDB :
-			DELIVERY_TIMING_USERDB_CACHE_MISS, start);
+			info.cache == USERDB_CACHE_OFF ? DELIVERY_TIMING_USERDB :
+			DELIVERY_TIMING_USERDB_CACHE_MISS, &info, result, start);
 	switch (result) {
 	case USERDB_RESULT_USER_UNKNOWN:
 		log_debug("userdb: %s not found (%.3f ms)", address,

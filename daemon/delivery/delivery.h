@@ -20,6 +20,7 @@
 #include "outcome.h"
 #include "quota_settings.h"
 #include "settings.h"
+#include "userdb.h"
 
 struct log_delivery;
 
@@ -88,6 +89,11 @@ struct delivery_request {
 	const char *proxy_backend;
 	bool proxy_backend_up;
 	double proxy_backend_seconds;	/* its answer's time; 0: none */
+	/* the uid the delivery runs as: the stored mail's owner (loft-lda:
+	   its own uid until it has become the user); reported to loft-stats,
+	   which checks it against a loft-lda peer's own uid */
+	bool have_uid;
+	uid_t uid;
 };
 
 /* delivery_deliver - store msg for user per req; fills out and logs the
@@ -109,7 +115,7 @@ void delivery_log(const struct loft_settings *set,
    Called on the thread that delivers; must not block. The storage time
    comes with the delivery record (storage_seconds); timing() reports
    userdb lookups (with whether the userdb cache answered, when there is
-   one: userdb_cache.h). */
+   one: userdb_cache.h, the driver that decided and the result). */
 enum delivery_timing {
 	DELIVERY_TIMING_USERDB,
 	DELIVERY_TIMING_USERDB_CACHE_HIT,
@@ -122,9 +128,16 @@ struct delivery_report {
 	const struct outcome *out;
 	double storage_seconds;		/* 0 when nothing was written */
 };
+struct delivery_timing_report {
+	enum delivery_timing kind;
+	double seconds;
+	const char *userdb_driver;	/* "passwd-file", ...; "" none */
+	enum userdb_result userdb_result;
+};
 struct delivery_hooks {
 	void (*delivery)(const struct delivery_report *report, void *context);
-	void (*timing)(enum delivery_timing kind, double seconds, void *context);
+	void (*timing)(const struct delivery_timing_report *report,
+		       void *context);
 	void *context;
 };
 /* delivery_set_hooks - install (NULL: remove) the process's observers */

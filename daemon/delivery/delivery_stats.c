@@ -31,28 +31,40 @@ static void on_delivery(const struct delivery_report *report, void *context)
 		.sieve_actions = report->out->sieve.actions[0] != '\0' ?
 			report->out->sieve.actions : NULL,
 		.sieve_script_errors = report->out->sieve.script_errors,
+		.have_uid = report->req->have_uid,
+		.uid = (unsigned int)report->req->uid,
 	};
 
 	(void)context;
 	stats_report_delivery(delivery_stats_client, &d);
 }
 
-static void on_timing(enum delivery_timing kind, double seconds, void *context)
+static void on_timing(const struct delivery_timing_report *report,
+		      void *context)
 {
+	enum delivery_timing kind = report->kind;
+
 	(void)context;
 	if (kind == DELIVERY_TIMING_STORAGE)
 		stats_report_timing(delivery_stats_client,
 				    LOFT__TIMING__KIND__KIND_STORAGE_WRITE,
-				    seconds, STATS_REPORT_NO_CACHE);
+				    report->seconds, STATS_REPORT_NO_CACHE, NULL, 0);
 	else
 		stats_report_timing(delivery_stats_client,
 				    LOFT__TIMING__KIND__KIND_USERDB_LOOKUP,
-				    seconds,
+				    report->seconds,
 				    kind == DELIVERY_TIMING_USERDB ?
 				    STATS_REPORT_NO_CACHE :
 				    kind == DELIVERY_TIMING_USERDB_CACHE_HIT ?
 				    STATS_REPORT_CACHE_HIT :
-				    STATS_REPORT_CACHE_MISS);
+				    STATS_REPORT_CACHE_MISS,
+				    report->userdb_driver,
+				    report->userdb_result == USERDB_RESULT_OK ?
+				    LOFT__TIMING__USERDB_RESULT__RESULT_FOUND :
+				    report->userdb_result ==
+				    USERDB_RESULT_USER_UNKNOWN ?
+				    LOFT__TIMING__USERDB_RESULT__RESULT_UNKNOWN_USER :
+				    LOFT__TIMING__USERDB_RESULT__RESULT_TEMPFAIL);
 }
 
 /* on_log - warnings and worse with their text; the rest only counted */

@@ -92,6 +92,8 @@ struct header_scan {
 struct message_writer {
 	int fd;
 	struct strbuf *sink;	/* instead of fd: into memory */
+	message_output_callback_t *output;	/* or through this */
+	void *output_context;
 	char *buf;
 	size_t len;
 	bool escape;
@@ -716,7 +718,9 @@ static void writer_flush(struct message_writer *w)
 	if (w->sink != NULL) {
 		strbuf_append(w->sink, w->buf, w->len);
 		w->written += w->len;
-	} else if (fd_write_full(w->fd, w->buf, w->len) < 0) {
+	} else if (w->output != NULL ?
+		   w->output(w->buf, w->len, w->output_context) < 0 :
+		   fd_write_full(w->fd, w->buf, w->len) < 0) {
 		w->error = errno;
 	} else {
 		w->written += w->len;
@@ -836,21 +840,23 @@ void message_keep_return_path(struct message *msg)
 	msg->keep_return_path = true;
 }
 
-/* message_write_as - message_write, or as SMTP DATA when smtp is set */
+/* message_write_as - message_write, or as SMTP DATA when smtp is set;
+   w_init: where to (fd, sink or output) */
 static int message_write_as(struct message *msg, const char *prefix,
-			    size_t prefix_len, int fd, struct strbuf *sink,
+			    size_t prefix_len,
+			    const struct message_writer *w_init,
 			    bool mbox_escape, bool smtp, uint64_t *size_r,
 			    const char **error_r)
 {
-	struct message_writer w = {
-		.fd = fd, .sink = sink, .escape = mbox_escape, .smtp = smtp,
-		.at_bol = true,
-	};
+	struct message_writer w = *w_init;
 	char *rbuf = NULL;
 	uint64_t pos = 0;
 	size_t i;
 	int ret = 0, saved_errno;
 
+	w.escape = mbox_escape;
+	w.smtp = smtp;
+	w.at_bol = true;
 	*size_r = 0;
 	if (!msg->finished) {
 		*error_r = error_slot_set(&message_error, "message_write() before message_finish()");
@@ -895,15 +901,22 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 		  int fd, bool mbox_escape, uint64_t *size_r,
 		  const char **error_r)
 {
-	return message_write_as(msg, prefix, prefix_len, fd, NULL, mbox_escape,
+	struct message_writer w = { .fd = fd };
+
+	return message_write_as(msg, prefix, prefix_len, &w, mbox_escape,
 				false, size_r, error_r);
 }
 
 int message_write_smtp_data(struct message *msg, const char *prefix,
-			    size_t prefix_len, int fd, uint64_t *size_r,
+			    size_t prefix_len, message_output_callback_t *output,
+			    void *context, uint64_t *size_r,
 			    const char **error_r)
 {
-	return message_write_as(msg, prefix, prefix_len, fd, NULL, false, true,
+	struct message_writer w = {
+		.fd = -1, .output = output, .output_context = context,
+	};
+
+	return message_write_as(msg, prefix, prefix_len, &w, false, true,
 				size_r, error_r);
 }
 
@@ -912,6 +925,8 @@ int message_render(struct message *msg, const char *prefix, size_t prefix_len,
 {
 	uint64_t size;
 
-	return message_write_as(msg, prefix, prefix_len, -1, out, false, false,
+	struct message_writer w = { .fd = -1, .sink = out };
+
+	return message_write_as(msg, prefix, prefix_len, &w, false, false,
 				&size, error_r);
 }

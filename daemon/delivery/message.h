@@ -60,11 +60,16 @@ int message_write(struct message *msg, const char *prefix, size_t prefix_len,
 		  int fd, bool mbox_escape, uint64_t *size_r,
 		  const char **error_r);
 
-/* message_write_smtp_data - the same bytes as SMTP DATA content to fd:
-   CRLF line ends, leading dots doubled, and the final "." line (prefix
-   too: LF endings). 0, or -1 with errno and *error_r. */
+/* where message_write_smtp_data puts its bytes (a connection, perhaps
+   TLS): all of data, 0, or -1 with errno; its caller knows the details */
+typedef int message_output_callback_t(const void *data, size_t len,
+				      void *context);
+/* message_write_smtp_data - the same bytes as SMTP DATA content to
+   output: CRLF line ends, leading dots doubled, and the final "." line
+   (prefix too: LF endings). 0, or -1 with errno and *error_r. */
 int message_write_smtp_data(struct message *msg, const char *prefix,
-			    size_t prefix_len, int fd, uint64_t *size_r,
+			    size_t prefix_len, message_output_callback_t *output,
+			    void *context, uint64_t *size_r,
 			    const char **error_r);
 
 struct strbuf;

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "error_slot.h"
-#include "fd_io.h"
 #include "smtp_conn.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -116,10 +115,9 @@ int smtp_submit(const char *hostport, const char *ehlo_name,
 	    step(conn, "DATA", "DATA", 3, temporary_r, error_r) < 0)
 		goto out;
 	content(data, size, &body);
-	if (fd_write_full(smtp_conn_fd(conn), body.data, body.len) < 0) {
+	if (smtp_conn_write(conn, body.data, body.len, error_r) < 0) {
 		*error_r = error_slot_set(&smtp_submit_error,
-					  "sending the message: %s",
-					  strerror(errno));
+					  "sending the message: %s", *error_r);
 		goto out;
 	}
 	if (step(conn, "end of DATA", NULL, 2, temporary_r, error_r) < 0)

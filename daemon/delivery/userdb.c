@@ -564,12 +564,33 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 				 struct userdb_reply **reply_r,
 				 const char **error_r)
 {
+	const char *driver;
+
+	return userdb_lookup_from(set, username, reply_r, &driver, error_r);
+}
+
+/* driver_name - the static name of block's driver ("" unknown) */
+static const char *driver_name(const struct userdb_settings *block)
+{
+	const struct userdb_driver *driver = userdb_driver_find(block->driver);
+
+	return driver != NULL ? driver->name : "";
+}
+
+enum userdb_result userdb_lookup_from(const struct loft_settings *set,
+				      const char *username,
+				      struct userdb_reply **reply_r,
+				      const char **driver_r,
+				      const char **error_r)
+{
 	enum userdb_result prev = USERDB_RESULT_USER_UNKNOWN;
+	const char *failed_driver = NULL;
 	char *failure = NULL;
 	bool have_prev = false;
-	const char *error;
+	const char *error = "";
 
 	*reply_r = NULL;
+	*driver_r = "";
 	if (set->userdb_count == 0) {
 		*error_r = error_slot_set(&userdb_error_slot, "No userdb configured");
 		return USERDB_RESULT_INTERNAL_FAILURE;
@@ -581,14 +602,18 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 			continue;
 		prev = block_lookup(set, block, username, reply_r, &error);
 		have_prev = true;
+		*driver_r = driver_name(block);
 		if (prev == USERDB_RESULT_OK) {
 			free(failure);
 			return prev;
 		}
-		if (prev == USERDB_RESULT_INTERNAL_FAILURE && failure == NULL)
+		if (prev == USERDB_RESULT_INTERNAL_FAILURE && failure == NULL) {
 			failure = xstrdup(error);
+			failed_driver = *driver_r;
+		}
 	}
 	if (failure != NULL) {
+		*driver_r = failed_driver;
 		*error_r = error_slot_set(&userdb_error_slot, "%s", failure);
 		free(failure);
 		return USERDB_RESULT_INTERNAL_FAILURE;

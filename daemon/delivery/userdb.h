@@ -57,6 +57,15 @@ enum userdb_result userdb_lookup(const struct loft_settings *set,
 				 struct userdb_reply **reply_r,
 				 const char **error_r);
 void userdb_reply_free(struct userdb_reply **reply);
+/* userdb_lookup_from - userdb_lookup, and *driver_r the driver
+   ("passwd-file", "sql", ...) of the block that decided: the one that
+   found the user, the first that failed, else the last one asked ("" when
+   none was); a static string */
+enum userdb_result userdb_lookup_from(const struct loft_settings *set,
+				      const char *username,
+				      struct userdb_reply **reply_r,
+				      const char **driver_r,
+				      const char **error_r);
 
 typedef void userdb_iterate_callback_t(const char *username, void *context);
 /* userdb_iterate - every user name of the blocks that can list theirs

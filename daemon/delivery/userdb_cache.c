@@ -20,6 +20,7 @@ struct userdb_cache_entry {
 	struct userdb_cache_entry *lru_prev, *lru_next;	/* prev: newer */
 	char *name;
 	enum userdb_result result;	/* OK or USER_UNKNOWN */
+	const char *driver;		/* that answered (static) */
 	struct userdb_reply *reply;	/* OK only */
 	uint64_t expires_msecs;		/* monotonic */
 	size_t size;
@@ -114,8 +115,8 @@ static void drop(struct userdb_cache_entry *e)
 /* store - remember result for name, replacing what was there and
    dropping the least recently used entries past max_bytes (lock held) */
 static void store(const char *name, enum userdb_result result,
-		  const struct userdb_reply *reply, uint64_t ttl_msecs,
-		  uint64_t max_bytes)
+		  const char *driver, const struct userdb_reply *reply,
+		  uint64_t ttl_msecs, uint64_t max_bytes)
 {
 	struct userdb_cache_entry *e = find(name);
 	size_t size = entry_size(name, reply);
@@ -130,6 +131,7 @@ static void store(const char *name, enum userdb_result result,
 	e = xcalloc(1, sizeof(*e));
 	e->name = xstrdup(name);
 	e->result = result;
+	e->driver = driver;
 	e->reply = reply != NULL ? reply_copy(reply) : NULL;
 	e->expires_msecs = clock_monotonic_msecs() + ttl_msecs;
 	e->size = size;
@@ -141,10 +143,12 @@ static void store(const char *name, enum userdb_result result,
 
 /* cached - the entry's answer for a caller (lock held) */
 static enum userdb_result cached(struct userdb_cache_entry *e,
-				 struct userdb_reply **reply_r)
+				 struct userdb_reply **reply_r,
+				 const char **driver_r)
 {
 	lru_unlink(e);
 	lru_push_newest(e);
+	*driver_r = e->driver;
 	if (e->result == USERDB_RESULT_OK)
 		*reply_r = reply_copy(e->reply);
 	return e->result;
@@ -153,7 +157,7 @@ static enum userdb_result cached(struct userdb_cache_entry *e,
 enum userdb_result userdb_lookup_cached(const struct loft_settings *set,
 					const char *username,
 					struct userdb_reply **reply_r,
-					enum userdb_cache_use *use_r,
+					struct userdb_lookup_info *info_r,
 					const char **error_r)
 {
 	struct userdb_cache_entry *e;
@@ -161,37 +165,39 @@ enum userdb_result userdb_lookup_cached(const struct loft_settings *set,
 	uint64_t ttl;
 
 	*reply_r = NULL;
-	*use_r = USERDB_CACHE_OFF;
+	info_r->cache = USERDB_CACHE_OFF;
 	if (set->auth_cache_size == 0)
-		return userdb_lookup(set, username, reply_r, error_r);
+		return userdb_lookup_from(set, username, reply_r,
+					  &info_r->driver, error_r);
 
 	pthread_mutex_lock(&userdb_cache_lock);
 	e = find(username);
 	if (e != NULL && e->expires_msecs > clock_monotonic_msecs()) {
-		result = cached(e, reply_r);
+		result = cached(e, reply_r, &info_r->driver);
 		pthread_mutex_unlock(&userdb_cache_lock);
-		*use_r = USERDB_CACHE_HIT;
+		info_r->cache = USERDB_CACHE_HIT;
 		if (result == USERDB_RESULT_USER_UNKNOWN)
 			*error_r = "User not found (cached)";
 		return result;
 	}
 	pthread_mutex_unlock(&userdb_cache_lock);
 
-	*use_r = USERDB_CACHE_MISS;
-	result = userdb_lookup(set, username, reply_r, error_r);
+	info_r->cache = USERDB_CACHE_MISS;
+	result = userdb_lookup_from(set, username, reply_r, &info_r->driver,
+				    error_r);
 	pthread_mutex_lock(&userdb_cache_lock);
 	if (result == USERDB_RESULT_INTERNAL_FAILURE) {
 		/* an expired answer beats a deferral */
 		e = find(username);
 		if (e != NULL && e->result == USERDB_RESULT_OK) {
-			result = cached(e, reply_r);
-			*use_r = USERDB_CACHE_STALE;
+			result = cached(e, reply_r, &info_r->driver);
+			info_r->cache = USERDB_CACHE_STALE;
 		}
 	} else {
 		ttl = result == USERDB_RESULT_OK ? set->auth_cache_ttl :
 			set->auth_cache_negative_ttl;
 		if (ttl > 0)
-			store(username, result, *reply_r, ttl,
+			store(username, result, info_r->driver, *reply_r, ttl,
 			      set->auth_cache_size);
 	}
 	pthread_mutex_unlock(&userdb_cache_lock);

@@ -20,12 +20,20 @@ enum userdb_cache_use {
 	USERDB_CACHE_STALE,	/* the lookup failed: an expired answer */
 };
 
+/* how a lookup was answered */
+struct userdb_lookup_info {
+	enum userdb_cache_use cache;
+	/* the driver that decided (userdb_lookup_from), the cached answer's
+	   for a hit */
+	const char *driver;
+};
+
 /* userdb_lookup_cached - userdb_lookup through the cache; as
-   userdb_lookup, and *use_r says how it was answered */
+   userdb_lookup, and *info_r says how it was answered */
 enum userdb_result userdb_lookup_cached(const struct loft_settings *set,
 					const char *username,
 					struct userdb_reply **reply_r,
-					enum userdb_cache_use *use_r,
+					struct userdb_lookup_info *info_r,
 					const char **error_r);
 
 /* userdb_cache_clear - drop every entry (tests) */

@@ -481,6 +481,25 @@ static void lda_clear_env(char **home_r)
 	}
 }
 
+/* lda_fail_recorded - a run that ends before delivery_deliver (the user
+   unknown or not found, the ids not taken, the message unread) still ends
+   a recipient's chance: its outcome is logged, journaled and counted as
+   a delivery's is, then told as the exit code */
+static void LOFT_ATTR_NORETURN
+lda_fail_recorded(const struct loft_settings *set,
+		  const struct lda_options *opts, const char *user,
+		  struct delivery_request *req, const struct outcome *out)
+{
+	/* dovecot-lda's recipients: -a (else the user), and -r, else that */
+	req->orig_rcpt = opts->orig_rcpt != NULL ? opts->orig_rcpt :
+		opts->user != NULL ? opts->user : user;
+	req->rcpt = opts->final_rcpt != NULL ? opts->final_rcpt : req->orig_rcpt;
+	req->envelope_sender = opts->sender;
+	req->user = user;
+	delivery_log(set, req, NULL, NULL, 0, 0, out, out->text);
+	lda_exit(out);
+}
+
 int main(int argc, char **argv)
 {
 	struct lda_options opts;
@@ -536,29 +555,34 @@ int main(int argc, char **argv)
 	req.protocol = "lda";
 	req.session_id = lda_session_id;
 	req.start_mono_usecs = start;
+	/* who this run is: loft-stats takes a delivery from a loft-lda that
+	   is not root only for its own uid, so an outcome before the user
+	   is known says the uid that connected */
+	req.have_uid = true;
+	req.uid = geteuid();
 
 	if (opts.user != NULL) {
 		log_set_user(opts.user);
-		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0) {
-			req.orig_rcpt = opts.orig_rcpt != NULL ?
-				opts.orig_rcpt : opts.user;
-			req.rcpt = opts.final_rcpt != NULL ? opts.final_rcpt :
-				req.orig_rcpt;
-			req.envelope_sender = opts.sender;
-			req.user = opts.user;
-			delivery_log(&set, &req, NULL, NULL, 0, 0, &out, out.text);
-			lda_exit(&out);
-		}
+		if (delivery_user_lookup(&set, opts.user, &user, &out) <= 0)
+			lda_fail_recorded(&set, &opts, opts.user, &req, &out);
 	} else if (lda_system_user(&set, env_home, &user, &out) < 0) {
-		lda_exit(&out);
+		char who[32];
+
+		/* the invoking user; without a passwd entry, its uid */
+		lda_caller(&caller, NULL);
+		snprintf(who, sizeof(who), "uid %u", (unsigned int)getuid());
+		lda_fail_recorded(&set, &opts, caller != NULL ? caller : who,
+				  &req, &out);
 	}
 	log_set_user(user->username);
 	if (lda_become_user(&set, user, &out) < 0)
-		lda_exit(&out);
+		lda_fail_recorded(&set, &opts, user->username, &req, &out);
+	/* the mail is stored as the uid we run as now */
+	req.uid = geteuid();
 
 	msg = lda_read_message(&set, opts.path, &out);
 	if (msg == NULL)
-		lda_exit(&out);
+		lda_fail_recorded(&set, &opts, user->username, &req, &out);
 
 	sender = lda_sender(opts.sender, msg);
 	/* dovecot-lda: the final recipient is -r, else the original one */

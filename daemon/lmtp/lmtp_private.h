@@ -159,6 +159,11 @@ const char *lmtp_session_state_name(const struct lmtp_session *session);
 /* lmtp_transaction.c */
 void lmtp_transaction_begin(struct lmtp_session *session, const char *from);
 void lmtp_transaction_free(struct lmtp_session *session);
+/* lmtp_transaction_abort - the session ends with a reply that is out
+   (a 421) while the transaction is open: every accepted recipient is
+   recorded with out, as any outcome is, and the transaction ends */
+void lmtp_transaction_abort(struct lmtp_session *session,
+			    const struct outcome *out);
 /* lmtp_transaction_rcpt - look up and accept or refuse, or refuse one
    over lmtp_max_recipients (replies and records itself;
    may go asynchronous: state WAIT until the reply is queued) */

@@ -18,12 +18,14 @@
 #include "lmtp_client.h"
 #include "lmtp_xclient.h"
 #include "log.h"
+#include "tls.h"
 #include "xalloc.h"
 
 /* a transaction's connection to one backend */
 struct lmtp_proxy_backend {
 	char *host;
 	unsigned int port;
+	unsigned int tls;	/* LMTP_PROXY_* */
 	unsigned int timeout_msecs;
 	struct lmtp_client *client;	/* NULL: failed, see error */
 	char error[256];
@@ -49,6 +51,7 @@ struct lmtp_proxy_idle {
 	struct lmtp_proxy_idle *next;
 	char *host;
 	unsigned int port;
+	unsigned int tls;
 	struct lmtp_client *client;
 	uint64_t since_msecs;
 };
@@ -56,6 +59,29 @@ struct lmtp_proxy_idle {
 static pthread_mutex_t lmtp_proxy_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lmtp_proxy_idle *lmtp_proxy_pool;
 static __thread struct error_slot lmtp_proxy_error;
+/* TLS to backends: set once at start, before any worker runs */
+static struct tls_client *lmtp_proxy_tls;
+static char lmtp_proxy_tls_error[256] = "no TLS context";
+
+void lmtp_proxy_set_tls(struct tls_client *client, const char *error)
+{
+	lmtp_proxy_tls = client;
+	if (error != NULL)
+		snprintf(lmtp_proxy_tls_error, sizeof(lmtp_proxy_tls_error),
+			 "%s", error);
+}
+
+/* tls_field - a route's ssl or starttls field as LMTP_PROXY_* bits (flags
+   when set): any value but n/no asks for TLS, any-cert without
+   verification (Dovecot's values; Dovecot takes even "no" as yes) */
+static unsigned int tls_field(const char *value, unsigned int flags)
+{
+	if (value == NULL || strcmp(value, "n") == 0 ||
+	    strcmp(value, "no") == 0)
+		return 0;
+	return flags | (strcmp(value, "any-cert") == 0 ?
+			LMTP_PROXY_ANY_CERT : 0);
+}
 
 int lmtp_proxy_route_get(const struct delivery_user *user,
 			 unsigned int default_timeout_msecs,
@@ -100,6 +126,10 @@ int lmtp_proxy_route_get(const struct delivery_user *user,
 		}
 		route_r->timeout_msecs = (unsigned int)value * 1000;
 	}
+	route_r->tls = tls_field(kvlist_get(&user->fields, "ssl"),
+				 LMTP_PROXY_TLS) |
+		tls_field(kvlist_get(&user->fields, "starttls"),
+			  LMTP_PROXY_TLS | LMTP_PROXY_STARTTLS);
 	route_r->host = xstrdup(host);
 	route_r->destuser = destuser != NULL && *destuser != '\0' ?
 		xstrdup(destuser) : NULL;
@@ -167,15 +197,17 @@ bool lmtp_proxy_route_is_self(const struct lmtp_proxy *proxy,
 		ip_parse(proxy->local_ip, b) && memcmp(a, b, sizeof(a)) == 0;
 }
 
-/* pool_take - an idle connection to host:port, or NULL */
-static struct lmtp_client *pool_take(const char *host, unsigned int port)
+/* pool_take - an idle connection to host:port with tls, or NULL */
+static struct lmtp_client *pool_take(const char *host, unsigned int port,
+				     unsigned int tls)
 {
 	struct lmtp_proxy_idle **p, *idle;
 	struct lmtp_client *client = NULL;
 
 	pthread_mutex_lock(&lmtp_proxy_pool_lock);
 	for (p = &lmtp_proxy_pool; *p != NULL; p = &(*p)->next) {
-		if ((*p)->port == port && strcmp((*p)->host, host) == 0)
+		if ((*p)->port == port && (*p)->tls == tls &&
+		    strcmp((*p)->host, host) == 0)
 			break;
 	}
 	idle = *p;
@@ -191,13 +223,14 @@ static struct lmtp_client *pool_take(const char *host, unsigned int port)
 }
 
 /* pool_put - keep client for reuse */
-static void pool_put(const char *host, unsigned int port,
+static void pool_put(const char *host, unsigned int port, unsigned int tls,
 		     struct lmtp_client *client)
 {
 	struct lmtp_proxy_idle *idle = xcalloc(1, sizeof(*idle));
 
 	idle->host = xstrdup(host);
 	idle->port = port;
+	idle->tls = tls;
 	idle->client = client;
 	idle->since_msecs = clock_monotonic_msecs();
 	pthread_mutex_lock(&lmtp_proxy_pool_lock);
@@ -241,7 +274,8 @@ backend_find(struct lmtp_proxy *proxy, const struct lmtp_proxy_route *route)
 
 	for (size_t i = 0; i < proxy->backend_count; i++) {
 		b = &proxy->backends[i];
-		if (b->port == route->port && strcmp(b->host, route->host) == 0)
+		if (b->port == route->port && b->tls == route->tls &&
+		    strcmp(b->host, route->host) == 0)
 			return b;
 	}
 	proxy->backends = xreallocarray(proxy->backends,
@@ -251,6 +285,7 @@ backend_find(struct lmtp_proxy *proxy, const struct lmtp_proxy_route *route)
 	memset(b, 0, sizeof(*b));
 	b->host = xstrdup(route->host);
 	b->port = route->port;
+	b->tls = route->tls;
 	b->timeout_msecs = route->timeout_msecs;
 	b->clean = true;
 	return b;
@@ -326,6 +361,39 @@ static void answered(struct lmtp_proxy_answer *answer, uint64_t start)
 	answer->seconds = (double)(clock_monotonic_usecs() - start) / 1e6;
 }
 
+/* backend_connect - a new connection to the backend, with TLS as its
+   route asks; 0, or -1 with *error_r */
+static int backend_connect(struct lmtp_proxy *proxy,
+			   struct lmtp_proxy_backend *b, const char **error_r)
+{
+	struct lmtp_client_tls tls = {
+		.ctx = lmtp_proxy_tls,
+		.starttls = (b->tls & LMTP_PROXY_STARTTLS) != 0,
+		.verify_host = b->host,
+	};
+
+	if ((b->tls & LMTP_PROXY_TLS) != 0 && lmtp_proxy_tls == NULL) {
+		*error_r = error_slot_set(&lmtp_proxy_error, "TLS: %s",
+					  lmtp_proxy_tls_error);
+		return -1;
+	}
+	if ((b->tls & LMTP_PROXY_ANY_CERT) != 0 ||
+	    ((b->tls & LMTP_PROXY_TLS) != 0 &&
+	     !tls_client_require_valid_cert(lmtp_proxy_tls)))
+		tls.verify_host = NULL;
+	if (lmtp_client_connect(b->host, b->port, proxy->lhlo_name,
+				b->timeout_msecs,
+				(b->tls & LMTP_PROXY_TLS) != 0 ? &tls : NULL,
+				&b->client, error_r) < 0)
+		return -1;
+	if ((b->tls & LMTP_PROXY_TLS) != 0)
+		log_info("proxy: %s:%u: TLS: %s%s", b->host, b->port,
+			 lmtp_client_tls_describe(b->client),
+			 tls.verify_host == NULL ? " (certificate not checked)" :
+			 "");
+	return 0;
+}
+
 /* backend_mail - a connection with MAIL FROM accepted, or false with
    b->error and, when the backend refused MAIL, its answer in *out and
    answer_r->answered set (a pooled connection the backend closed is replaced
@@ -345,12 +413,9 @@ static bool backend_mail(struct lmtp_proxy *proxy, struct lmtp_proxy_backend *b,
 	b->mail_sent = true;
 	line = xasprintf("MAIL FROM:<%s>", proxy->mail_from);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		b->client = pool_take(b->host, b->port);
+		b->client = pool_take(b->host, b->port, b->tls);
 		pooled = b->client != NULL;
-		if (!pooled &&
-		    lmtp_client_connect(b->host, b->port, proxy->lhlo_name,
-					b->timeout_msecs, &b->client,
-					&error) < 0) {
+		if (!pooled && backend_connect(proxy, b, &error) < 0) {
 			backend_fail(b, error);
 			break;
 		}
@@ -465,10 +530,11 @@ static bool data_send(struct lmtp_proxy_backend *b, struct message *msg,
 		return false;
 	}
 	if (message_write_smtp_data(msg, prefix, strlen(prefix),
-				    lmtp_client_fd(b->client), &size,
+				    lmtp_client_write, b->client, &size,
 				    &error) < 0) {
-		backend_fail(b, errno == EAGAIN || errno == EWOULDBLOCK ?
-			     "timed out sending the message" : error);
+		/* the spool unreadable, or the connection failed */
+		backend_fail(b, *lmtp_client_error(b->client) != '\0' ?
+			     lmtp_client_error(b->client) : error);
 		return false;
 	}
 	return true;
@@ -529,7 +595,7 @@ void lmtp_proxy_free(struct lmtp_proxy **_proxy)
 		struct lmtp_proxy_backend *b = &proxy->backends[i];
 
 		if (b->client != NULL && b->clean)
-			pool_put(b->host, b->port, b->client);
+			pool_put(b->host, b->port, b->tls, b->client);
 		else
 			lmtp_client_free(&b->client);
 		free(b->host);

@@ -16,6 +16,12 @@
  * whose transaction ended cleanly are kept for reuse by the process (idle
  * ones are closed after LMTP_PROXY_IDLE_SECS).
  *
+ * TLS to a backend as Dovecot's proxy: `ssl=yes` (TLS from the start) or
+ * `starttls=yes` (STARTTLS after LHLO), the certificate verified against
+ * ssl_client_ca_file/ssl_client_ca_dir and the `host` field; the value
+ * `any-cert` skips that (as does ssl_client_require_valid_cert = no).
+ * Connections are kept and reused per host, port and TLS mode.
+ *
  * A backend that offers XCLIENT in LHLO (loft-lmtp does to addresses in
  * its login_trusted_networks) is told, before each transaction, the
  * client's address and port, a session id derived from the proxy's
@@ -35,9 +41,15 @@
 /* proxy hops allowed when the client sent no XCLIENT TTL (Dovecot's) */
 #define LMTP_PROXY_DEFAULT_TTL 5
 
+/* a route's TLS (Dovecot's PROXY_SSL_FLAG_*) */
+#define LMTP_PROXY_TLS 0x01		/* ssl or starttls */
+#define LMTP_PROXY_STARTTLS 0x02	/* starttls: after LHLO */
+#define LMTP_PROXY_ANY_CERT 0x04	/* any-cert: no verification */
+
 struct lmtp_proxy_route {
 	char *host;
 	unsigned int port;
+	unsigned int tls;		/* LMTP_PROXY_* */
 	char *destuser;		/* the recipient at the backend, or NULL */
 	unsigned int timeout_msecs;
 };
@@ -52,6 +64,12 @@ int lmtp_proxy_route_get(const struct delivery_user *user,
 void lmtp_proxy_route_free(struct lmtp_proxy_route *route);
 
 struct lmtp_proxy;
+struct tls_client;
+
+/* lmtp_proxy_set_tls - the process's TLS context for backends (owned
+   from now on); NULL with error: why there is none, and TLS routes get a
+   451 naming it */
+void lmtp_proxy_set_tls(struct tls_client *client, const char *error);
 
 /* what the proxy forwards with XCLIENT to backends that offer it */
 struct lmtp_proxy_origin {

@@ -123,6 +123,15 @@ static bool session_close_if_done(struct lmtp_session *session)
 		return false;
 	if (session->quit && (!session_output_pending(session) ||
 			      session->tls_handshaking)) {
+		if (session->invalid_commands > LMTP_MAX_INVALID_COMMANDS) {
+			/* the 421 of lmtp_session_reply ended the open
+			   transaction's recipients too */
+			struct outcome out;
+
+			outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER,
+				    421, "4.7.0", "Too many invalid commands.");
+			lmtp_transaction_abort(session, &out);
+		}
 		lmtp_session_destroy(session, session->disconnect_reason);
 		return true;
 	}
@@ -250,6 +259,25 @@ static void session_io_callback(struct evloop_io *io, int fd,
 	session_after_work(session);
 }
 
+/* session_end_421 - queue the 421 that ends the session. It ends the
+   chance of every recipient an open transaction accepted, so each gets
+   it as its outcome (a tempfail, reason other: the text says why),
+   recorded as every outcome is: log line, journal, metrics */
+static void session_end_421(struct lmtp_session *session, const char *enhanced,
+			    const char *text, const char *disconnect_reason)
+{
+	struct outcome out;
+
+	outcome_set(&out, OUTCOME_TEMPFAIL, OUTCOME_REASON_OTHER, 421, enhanced,
+		    "%s", text);
+	lmtp_transaction_abort(session, &out);
+	session->state = LMTP_STATE_COMMAND;
+	lmtp_session_reply(session, "421 %s %s %s", enhanced,
+			   session->server->hostname, text);
+	session->quit = true;
+	session->disconnect_reason = disconnect_reason;
+}
+
 static int64_t session_idle_timeout(struct evloop_timer *timer, void *context)
 {
 	struct lmtp_session *session = context;
@@ -257,8 +285,8 @@ static int64_t session_idle_timeout(struct evloop_timer *timer, void *context)
 	session_log_context(session);
 	if (session->state == LMTP_STATE_WAIT)
 		return (int64_t)session->server->set->lmtp_client_idle_timeout;
-	lmtp_session_reply(session, "421 4.4.2 %s Disconnected for inactivity",
-			   session->server->hostname);
+	session_end_421(session, "4.4.2", "Disconnected for inactivity",
+			"Disconnected for inactivity");
 	(void)session_flush(session);
 	session->idle_timer = timer; /* destroy removes it */
 	lmtp_session_destroy(session, "Disconnected for inactivity");
@@ -671,11 +699,8 @@ void lmtp_session_shutdown(struct lmtp_session *session, bool now)
 	if (!now && session->trans != NULL)
 		return; /* finishes its transaction first */
 	session_log_context(session);
-	lmtp_transaction_free(session);
-	lmtp_session_reply(session, "421 4.3.2 %s Service shutting down",
-			   session->server->hostname);
-	session->quit = true;
-	session->disconnect_reason = "Service shutting down";
+	session_end_421(session, "4.3.2", "Service shutting down",
+			"Service shutting down");
 	session_after_work(session);
 }
 
@@ -687,12 +712,8 @@ void lmtp_session_kick(struct lmtp_session *session)
 	if (session->state == LMTP_STATE_WAIT)
 		return; /* resume comes back here once the job has answered */
 	session_log_context(session);
-	lmtp_transaction_free(session);
-	session->state = LMTP_STATE_COMMAND;
-	lmtp_session_reply(session, "421 4.3.2 %s Session terminated by administrator",
-			   session->server->hostname);
-	session->quit = true;
-	session->disconnect_reason = "Kicked by administrator";
+	session_end_421(session, "4.3.2", "Session terminated by administrator",
+			"Kicked by administrator");
 	session_after_work(session);
 }
 

@@ -21,6 +21,8 @@ struct concurrency_wait {
 	struct concurrency_wait *next;
 	uint64_t id;
 	struct lmtp_session *session;
+	char *user;		/* asked again of a new loft-stats */
+	unsigned int limit;
 	lmtp_stats_concurrency_callback_t *cb;
 	void *context;
 	struct evloop_timer *timer;
@@ -147,6 +149,7 @@ static void wait_finish(struct lmtp_stats *stats, struct concurrency_wait *w,
 	if (w->timer != NULL)
 		evloop_remove_timer(&w->timer);
 	w->cb(allowed, current, w->context);
+	free(w->user);
 	free(w);
 }
 
@@ -226,6 +229,8 @@ void lmtp_stats_concurrency_acquire(struct lmtp_stats *stats,
 	w = xcalloc(1, sizeof(*w));
 	w->id = ++stats->next_id;
 	w->session = session;
+	w->user = xstrdup(user);
+	w->limit = limit;
 	w->cb = cb;
 	w->context = context;
 	w->stats = stats;
@@ -265,6 +270,7 @@ void lmtp_stats_forget_session(struct lmtp_stats *stats,
 		*p = w->next;
 		if (w->timer != NULL)
 			evloop_remove_timer(&w->timer);
+		free(w->user);
 		free(w);
 	}
 }
@@ -294,7 +300,10 @@ static void on_message(const Loft__Envelope *env, void *context)
 
 /* reannounce_slots - the concurrency slots session's transaction holds,
    taken again in a loft-stats that does not know them (its answers only
-   close the breaker: the recipients were accepted already) */
+   close the breaker: the recipients were accepted already). Taken with
+   no limit: a slot that is held counts even when another process got
+   the user's last one from the new loft-stats first, or the user would
+   go over the limit from then on. */
 static void reannounce_slots(struct lmtp_stats *stats,
 			     const struct lmtp_session *session)
 {
@@ -304,9 +313,12 @@ static void reannounce_slots(struct lmtp_stats *stats,
 	for (size_t i = 0; trans != NULL && limit > 0 && i < trans->rcpt_count; i++) {
 		const struct lmtp_recipient *rcpt = &trans->rcpts[i];
 
-		if (rcpt->duplicate_of < 0 && rcpt->user != NULL)
+		/* as lmtp_transaction_free releases them: a relayed
+		   recipient holds no slot here */
+		if (rcpt->duplicate_of < 0 && rcpt->user != NULL &&
+		    !rcpt->proxied)
 			concurrency_send_acquire(stats, ++stats->next_id, session,
-						 rcpt->user->username, limit);
+						 rcpt->user->username, 0);
 	}
 }
 
@@ -325,6 +337,10 @@ static void on_connect(struct stats_client *client, void *context)
 		lmtp_stats_session_start(stats, s);
 		reannounce_slots(stats, s);
 	}
+	/* questions the old one took but could not answer (it retired) */
+	for (struct concurrency_wait *w = stats->waits; w != NULL; w = w->next)
+		concurrency_send_acquire(stats, w->id, w->session, w->user,
+					 w->limit);
 }
 
 static int64_t log_flush(struct evloop_timer *timer, void *context)

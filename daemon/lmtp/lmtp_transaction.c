@@ -540,11 +540,10 @@ static void reply_outcomes(struct lmtp_session *session,
 	}
 }
 
-/* transaction_refuse - the whole message refused at the end of DATA:
-   every accepted recipient gets out, recorded like a delivery, and its
-   reply; the transaction ends */
-static void transaction_refuse(struct lmtp_session *session,
-			       const struct outcome *out)
+/* transaction_record_all - every accepted recipient gets out, recorded
+   like a delivery (log line, loft-stats, journal) */
+static void transaction_record_all(struct lmtp_session *session,
+				   const struct outcome *out)
 {
 	struct lmtp_transaction *trans = session->trans;
 
@@ -562,7 +561,25 @@ static void transaction_refuse(struct lmtp_session *session,
 				    rcpt->backend, rcpt->backend != NULL ?
 				    &up : NULL);
 	}
-	reply_outcomes(session, trans);
+}
+
+/* transaction_refuse - the whole message refused at the end of DATA:
+   every accepted recipient gets out, recorded, and its reply; the
+   transaction ends */
+static void transaction_refuse(struct lmtp_session *session,
+			       const struct outcome *out)
+{
+	transaction_record_all(session, out);
+	reply_outcomes(session, session->trans);
+	lmtp_transaction_free(session);
+}
+
+void lmtp_transaction_abort(struct lmtp_session *session,
+			    const struct outcome *out)
+{
+	if (session->trans == NULL)
+		return;
+	transaction_record_all(session, out);
 	lmtp_transaction_free(session);
 }
 
@@ -761,6 +778,9 @@ static void delivery_work(void *context)
 		req.autocreate = set->lda_mailbox_autocreate;
 		req.autosubscribe = set->lda_mailbox_autosubscribe;
 		req.fallback_to_inbox = true;
+		/* as_user stores as the user's uid, or (not root) as ours */
+		req.have_uid = true;
+		req.uid = rcpt->user->have_uid ? rcpt->user->uid : geteuid();
 		if (single && strcmp(set->lmtp_hdr_delivery_address, "none") != 0)
 			req.delivered_to = strcmp(set->lmtp_hdr_delivery_address,
 						  "original") == 0 ?

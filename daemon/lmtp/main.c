@@ -35,6 +35,7 @@
 #include "service_child.h"
 #include "service_env.h"
 #include "settings.h"
+#include "lmtp_proxy.h"
 #include "tls.h"
 #include "userdb.h"
 
@@ -182,6 +183,17 @@ int main(int argc, char **argv)
 	if (userdb_validate(&set, &error) < 0)
 		log_fatal(EX_CONFIG, "%s", error);
 	log_configure_from(&set);
+	if (set.lmtp_proxy) {
+		struct tls_client *tls_client = NULL;
+
+		/* before dropping privileges (and a chroot): the CAs are read
+		   as root, as loftd reads the ssl_* files. A bad CA path costs
+		   the TLS routes their 451s, not the proxy its other
+		   recipients */
+		if (tls_client_create(&set, &tls_client, &error) < 0)
+			log_error("TLS to proxy backends: %s", error);
+		lmtp_proxy_set_tls(tls_client, tls_client == NULL ? error : NULL);
+	}
 	drop_privileges(&set, &env);
 
 	memset(&ctx, 0, sizeof(ctx));

@@ -673,6 +673,15 @@ static int master_config_check_tls(const char *path,
 					svc->name, l->name);
 		}
 	}
+	if (view == MASTER_CONFIG_VIEW_LMTP && set->lmtp_proxy) {
+		struct tls_client *client;
+
+		/* the CAs the proxy verifies its backends against */
+		if (tls_client_create(set, &client, &error) < 0)
+			return master_config_fail(error_r, "%s: %s", path,
+						  error);
+		tls_client_free(&client);
+	}
 	if (view != MASTER_CONFIG_VIEW_LMTP || strcmp(set->ssl, "no") == 0)
 		return 0;
 	if (tls_server_create(set, &tls, &error) < 0)

@@ -100,15 +100,23 @@ static bool master_is_log_process(const struct master_process *proc)
 	return master_log_is_service(proc->service_name);
 }
 
-/* master_signal_services - send signo to every child but the log
-   service's processes */
-static void master_signal_services(struct master *m, int signo)
+/* master_signal_stopping - send signo to every child already told to
+   stop but the log service's processes: a later stage (loft-stats) still
+   waits for the services, or the outcomes they record as they end their
+   sessions (421 to open transactions) would miss the journal. The
+   number of processes signalled. */
+static unsigned int master_signal_stopping(struct master *m, int signo)
 {
+	unsigned int n = 0;
+
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (!master_is_log_process(proc))
+		if (proc->stopping && !master_is_log_process(proc)) {
 			(void)kill(proc->pid, signo);
+			n++;
+		}
 	}
+	return n;
 }
 
 /* master_stop_stage - when a child stops at shutdown: 0 the services,
@@ -137,7 +145,8 @@ static void master_shutdown_progress(struct master *m)
 		stage++;
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		if (!proc->stopping && master_stop_stage(proc) <= stage)
+		if ((!proc->stopping || proc->retired) &&
+		    master_stop_stage(proc) <= stage)
 			master_process_stop(proc);
 	}
 	if (left[2] == 0 && m->rt.log != NULL)
@@ -203,9 +212,9 @@ static int64_t master_shutdown_timeout(struct evloop_timer *timer,
 static void master_shutdown(struct master *m, int signo)
 {
 	if (m->rt.shutting_down) {
-		log_info("received %s again, forwarding it to %u processes",
-			 master_signal_name(signo), m->rt.processes.count);
-		master_signal_services(m, SIGTERM);
+		log_info("received %s again, forwarded it to %u processes",
+			 master_signal_name(signo),
+			 master_signal_stopping(m, SIGTERM));
 		return;
 	}
 	log_info("received %s, shutting down", master_signal_name(signo));
@@ -216,9 +225,11 @@ static void master_shutdown(struct master *m, int signo)
 	master_services_stop_throttling(&m->services);
 	for (struct master_process *proc = m->rt.processes.head; proc != NULL;
 	     proc = proc->next) {
-		/* retired by a reload: already told, let it finish;
-		   loft-stats and the log service wait for the others */
-		if (!proc->stopping && master_stop_stage(proc) == 0)
+		/* retired by a reload: told to finish its sessions, which
+		   an MTA may keep open; now they end (SIGTERM) like the
+		   others'. loft-stats and the log service wait for them */
+		if ((!proc->stopping || proc->retired) &&
+		    master_stop_stage(proc) == 0)
 			master_process_stop(proc);
 	}
 	master_shutdown_progress(m);

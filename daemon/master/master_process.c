@@ -292,12 +292,14 @@ void master_process_remove(struct master_process_list *list,
 void master_process_stop(struct master_process *proc)
 {
 	proc->stopping = true;
+	proc->retired = false;
 	(void)kill(proc->pid, SIGTERM);
 }
 
 void master_process_retire(struct master_process *proc, bool graceful)
 {
 	proc->stopping = true;
+	proc->retired = graceful;
 	(void)kill(proc->pid, graceful ? SIGUSR2 : SIGTERM);
 }
 

@@ -32,6 +32,9 @@ struct master_process {
 	struct master_service *service;	/* NULL once retired */
 	uint64_t start_msecs;		/* evloop clock */
 	bool stopping;			/* loftd asked it to exit */
+	bool retired;			/* ...by SIGUSR2 (a reload): its
+					   open sessions may last; a
+					   shutdown still sends SIGTERM */
 
 	int status_fd;			/* loftd's end of the status channel */
 	struct evloop_io *status_io;	/* owned by the service; removed here */

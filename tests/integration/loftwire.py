@@ -67,9 +67,13 @@ def session_end(sid):
     return frame(SESSION_END, message((1, sid)))
 
 
-def delivery(sid, user, pid, protocol="lmtp", result="saved"):
-    return frame(DELIVERY, message((1, 1), (2, protocol), (3, pid), (4, sid), (5, user),
-                                   (14, result), (15, 250), (16, "2.0.0"), (17, "Saved")))
+def delivery(sid, user, pid, protocol="lmtp", result="saved", uid=None):
+    """uid: the uid the delivery ran as (field 27), None: not sent"""
+    fields = [(1, 1), (2, protocol), (3, pid), (4, sid), (5, user),
+              (14, result), (15, 250), (16, "2.0.0"), (17, "Saved")]
+    if uid is not None:
+        fields.append((27, uid))
+    return frame(DELIVERY, message(*fields))
 
 
 def log_event(text, pid, service="lmtp", level="error"):

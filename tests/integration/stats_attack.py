@@ -8,7 +8,11 @@ something, keeps going until it is terminated.
   master PATH              say it is loftd: report no services, answer
                            every reload with ok
   takeover PATH SID        start session SID (a real one) as its own
-  inject PATH              fake an LMTP session, delivery and error of pid 1
+  inject PATH              fake an LMTP session, delivery (its own uid)
+                           and error of pid 1
+  forge PATH UID USER      report a delivery for USER stored as UID (or,
+                           UID "none", without a uid), see whether the
+                           connection survives it
   flood PATH SECS          reconnect and send bad frames for SECS seconds
   conns PATH N             open N connections and hold them
   slowhttp PATH PORT SRCS PER
@@ -118,10 +122,22 @@ def inject(path):
     c = w.Conn(path)
     c.send(w.hello(w.ROLE_LDA, "lda", 1))
     c.send(w.session_start("FAKEFAKEFAKEFAKEFAKE01", "lmtp", 1, ["user0@example.com"]))
-    c.send(w.delivery("FAKEFAKEFAKEFAKEFAKE01:T1:R1", "user0@example.com", 1))
+    c.send(w.delivery("FAKEFAKEFAKEFAKEFAKE01:T1:R1", "user0@example.com", 1,
+                      uid=os.getuid()))
     c.send(w.log_event("injected by nobody", 1, service="master"))
     out(ready=True, pid=os.getpid())
     hold([c])
+
+
+def forge(path, uid, user):
+    c = w.Conn(path)
+    c.send(w.hello(w.ROLE_LDA, "lda", 1))
+    sid = f"FORGE{os.getpid()}"
+    c.send(w.delivery(sid, user, 1, protocol="lda",
+                      uid=None if uid == "none" else int(uid)))
+    closed = c.closed_within(1.5)
+    out(session=sid, pid=os.getpid(), uid=os.getuid(), closed=closed)
+    hold([] if closed else [c])
 
 
 def flood(path, secs):
@@ -220,6 +236,8 @@ def main():
         takeover(path, args[0])
     elif mode == "inject":
         inject(path)
+    elif mode == "forge":
+        forge(path, args[0], args[1])
     elif mode == "flood":
         flood(path, float(args[0]))
     elif mode == "slowhttp":

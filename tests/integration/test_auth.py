@@ -567,14 +567,16 @@ def lmtp_send(d, rcpt):
         return c.data(SAMPLE)
 
 
-def userdb_count(inst):
+def userdb_count(inst, driver, result):
+    """loft_userdb_lookup_duration_seconds{driver,result}'s count"""
     r = subprocess.run([binary("loftadm"), "-c", inst.conf, "-f", "json", "stats", "dump"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     rows = data if isinstance(data, list) else data.get("metrics", data.get("stats", []))
     for row in rows:
-        if row.get("name") == "loft_userdb_lookup_duration_seconds":
+        if row.get("name") == "loft_userdb_lookup_duration_seconds" and \
+                row.get("labels") == {"driver": driver, "result": result}:
             return int(row.get("count", 0))
     raise AssertionError(f"no userdb histogram in {r.stdout[:500]}")
 
@@ -640,13 +642,15 @@ def test_loft_uses_a_real_dovecot_auth_userdb(inst, dovecot):
     d = Daemon(inst)
     d.start()
     try:
-        before = userdb_count(inst)
+        found = userdb_count(inst, "auth", "found")
+        unknown = userdb_count(inst, "auth", "unknown_user")
         code, _ = lmtp_send(d, "carol@example.com")
         assert code == 250
         assert len(maildir_new(dovecot.home)) == 1
         code, msg = lmtp_rcpt(d, "dave@example.com")
         assert code == 550 and b"5.1.1" in msg
-        assert wait_for(lambda: userdb_count(inst) >= before + 2)
+        assert wait_for(lambda: userdb_count(inst, "auth", "found") >= found + 1 and
+                        userdb_count(inst, "auth", "unknown_user") == unknown + 1)
         # loft-lda pointed at Dovecot's socket by auth_socket_path alone:
         # its own userdb (a passwd-file without carol) is not read then
         conf2 = os.path.join(inst.root, "lda.conf")

@@ -1,15 +1,21 @@
 """Observability that survives: counters stay monotonic and debug masks
 stay set across a loft-stats crash (kill -9, loftd starts a new one) and
-reloads; the first scrape after start already has every service and every
-documented label combination."""
+reloads; reloads by every route under LMTP load lose no delivery from the
+counters or the journal, no session, slot, mask or recent error; the first
+scrape after start already has every service and every documented label
+combination."""
+import http.client
+import json
 import os
+import re
 import signal
 import subprocess
+import threading
 import time
 
-from conftest import binary, needs_root, wait_for
+from conftest import Daemon, binary, needs_root, wait_for
 from test_lmtp import MSG, Raw
-from test_stats import StatsDaemon
+from test_stats import KEY, StatsDaemon
 
 pytestmark = needs_root
 
@@ -158,3 +164,238 @@ def test_concurrency_slots_survive_a_loft_stats_crash(inst):
         assert wait_for(lambda: second() == ["250 2.1.5 OK"], timeout=10)
     finally:
         sd.stop()
+
+
+def scrape_totals(sd):
+    """every counter sample of one scrape (name{labels} -> value), or None
+    when the scrape did not answer 200"""
+    try:
+        status, _, text = sd.get("/metrics", timeout=10)
+    except OSError:
+        return None
+    if status != 200:
+        return None
+    totals = {}
+    for line in text.splitlines():
+        key, _, value = line.rpartition(" ")
+        name = key.split("{", 1)[0]
+        if not line.startswith("#") and (name.endswith("_total") or
+                                         name.endswith("_count")):
+            totals[key] = float(value)
+    return totals
+
+
+class Loader:
+    """One LMTP connection kept for reuse (reuse=True) or a new one per
+    message, delivering numbered messages to one user until stopped; every
+    msgid that got 250 is in acked, every other final reply in bad."""
+
+    def __init__(self, sd, user, tag, reuse):
+        self.sd, self.user, self.tag, self.reuse = sd, user, tag, reuse
+        self.acked, self.bad, self.busy = [], [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def connect(self):
+        c = Raw(("127.0.0.1", self.sd.port))
+        c.reply()
+        c.cmd("LHLO load")
+        return c
+
+    def one(self, c, msgid):
+        for cmd, want in (("MAIL FROM:<a@example.org>", "250 "),
+                          (f"RCPT TO:<{self.user}>", "250 "), ("DATA", "354 ")):
+            reply = c.cmd(cmd)
+            if not reply[-1].startswith(want):
+                # the per-user limit judged by a new loft-stats for a
+                # moment (still open: see the issue 11 note) is a 451 an
+                # MTA retries; anything else is a failure
+                busy = "Too many concurrent deliveries" in reply[-1]
+                (self.busy if busy else self.bad).append((cmd, reply))
+                c.cmd("RSET")
+                return
+        c.send(MSG.replace(b"<lmtp-1@example.org>", f"<{msgid}>".encode()) + b".\r\n")
+        reply = c.line()
+        if reply.startswith("250 "):
+            self.acked.append(msgid)
+        else:
+            self.bad.append(("DATA", reply))
+
+    def run(self):
+        c = self.connect() if self.reuse else None
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            if not self.reuse:
+                c = self.connect()
+            self.one(c, f"{self.tag}-{n}@example.org")
+            if not self.reuse:
+                c.cmd("QUIT")
+                c.close()
+            time.sleep(0.02)
+        if self.reuse:
+            assert c.cmd("QUIT") == ["221 2.0.0 Bye"]
+            c.close()
+
+
+def reload_by(route, sd, inst):
+    """one reload by loftadm, SIGHUP or the HTTP API"""
+    if route == "loftadm":
+        r = subprocess.run([binary("loftadm"), "-c", inst.conf, "reload"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    elif route == "SIGHUP":
+        os.kill(sd.proc.pid, signal.SIGHUP)
+    else:
+        assert sd.post("/api/v1/reload") == (200, {"ok": True})
+
+
+def test_reloads_under_load_keep_history_and_sessions(inst):
+    """Reloads by each route (loftadm, SIGHUP, POST /api/v1/reload) while
+    kept-alive and new LMTP connections deliver: no 421 or other failure,
+    every counter of every scrape only grows, /healthz answers 200, and
+    afterwards every acknowledged message is in the journal by msgid (CLI
+    and HTTP), as are the recent errors, the debug masks, the open session
+    in `who` and its concurrency slot, which held all along."""
+    for u in ("user2@example.com", "user3@example.com", "user4@example.com"):
+        inst.add_user(u)
+    sd = StatsDaemon(inst, extra="lmtp_user_concurrency_limit = 1\n")
+    sd.start()
+    loaders = []
+    try:
+        # history from before the reloads: a slot held by an open
+        # transaction, a debug mask, recent errors
+        held = Raw(("127.0.0.1", sd.port))
+        held.reply()
+        held.cmd("LHLO held")
+        held.cmd("MAIL FROM:<a@example.org>")
+        assert held.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+
+        def who_held():
+            return [s["session"] for s in sd.json("/api/v1/who?per_session=1")
+                    if s["user"] == "user0@example.com"]
+        assert wait_for(lambda: len(who_held()) == 1)
+        session = who_held()[0]
+        assert sd.post("/api/v1/debug", {"user": "user4*", "on": True})[0] == 200
+        r = subprocess.run([binary("loftadm"), "-c", inst.conf, "log", "test"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+
+        def log_test_errors():
+            return [e for e in sd.json("/api/v1/errors?limit=1000")
+                    if e["msg"].startswith("log test: ")]
+        assert wait_for(lambda: len(log_test_errors()) == 2)
+
+        loaders = [Loader(sd, "user1@example.com", "kept1", True),
+                   Loader(sd, "user2@example.com", "kept2", True),
+                   Loader(sd, "user3@example.com", "fresh", False)]
+        stop = threading.Event()
+        decreases, health, probes = [], [], []
+
+        def watch():
+            last = {}
+            while not stop.is_set():
+                totals = scrape_totals(sd)
+                for key, value in (totals or {}).items():
+                    if value < last.get(key, 0):
+                        decreases.append((key, last[key], value))
+                    last[key] = value
+                try:
+                    health.append(sd.get("/healthz", timeout=10)[0])
+                except OSError as e:
+                    health.append(repr(e))
+                # user0's one slot is the held transaction's, all along
+                c = Raw(("127.0.0.1", sd.port))
+                c.reply()
+                c.cmd("MAIL FROM:<a@example.org>")
+                probes.append(c.cmd("RCPT TO:<user0@example.com>"))
+                c.close()
+                time.sleep(0.05)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        for lo in loaders:
+            lo.thread.start()
+        time.sleep(0.5)
+        routes = ["loftadm", "SIGHUP", "POST"] * 2
+        for i, route in enumerate(routes):
+            reload_by(route, sd, inst)
+            assert wait_for(lambda: sd.metric("loft_config_reloads_total",
+                                              result="ok") == i + 1, timeout=20), (
+                route, sd.metric("loft_config_reloads_total", result="ok"))
+            time.sleep(0.7)
+        for lo in loaders:
+            lo.stop.set()
+            lo.thread.join(timeout=30)
+        stop.set()
+        watcher.join(timeout=30)
+
+        for lo in loaders:
+            assert lo.bad == [], (lo.tag, lo.bad)
+            assert len(lo.busy) <= 1, (lo.tag, lo.busy)
+            assert len(lo.acked) > 10, (lo.tag, len(lo.acked))
+        assert decreases == [], decreases
+        assert health and set(health) == {200}, health
+        refused = ["451 4.3.0 <user0@example.com> Too many concurrent deliveries for user"]
+        # all along, but for at most a moment in a reload (still open)
+        leaks = [p for p in probes if p != refused]
+        assert len(leaks) <= 1 and probes[-1] == refused, leaks
+        acked = [m for lo in loaders for m in lo.acked]
+        # the counters count every one of them
+        assert wait_for(lambda: saved(sd) == len(acked)), (
+            saved(sd), len(acked), sd.metric("loft_stats_events_dropped_total"),
+            [m for m in acked if not sd.json("/api/v1/deliveries?msgid=" + m)])
+        # the journal has every one, by msgid, through both interfaces
+        api = http.client.HTTPConnection("127.0.0.1", sd.http_port, timeout=20)
+        for m in acked:
+            api.request("GET", "/api/v1/deliveries?msgid=" + m,
+                         headers={"Authorization": f"Bearer {KEY}"})
+            r = api.getresponse()
+            rows = json.loads(r.read())
+            assert r.status == 200 and [row["result"] for row in rows] == ["saved"], (m, rows)
+        api.close()
+        for m in acked[::max(1, len(acked) // 10)]:
+            r = subprocess.run([binary("loftadm"), "-c", inst.conf, "-f", "json",
+                                "deliveries", "--msgid", m],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            assert [row["msgid"] for row in json.loads(r.stdout)] == [f"<{m}>"]
+        # what was there before the reloads still is
+        assert len(log_test_errors()) == 2
+        assert sd.post("/api/v1/debug", {"user": "nobody*", "on": False}) == (
+            200, {"debug_users": ["user4*"]})
+        assert who_held() == [session]
+        # the held transaction completes on its old process
+        assert held.cmd("DATA") == ["354 OK"]
+        held.send(MSG + b".\r\n")
+        assert held.line().endswith(" Saved")
+        assert not re.search(r"\b421 4\.", inst.log())
+        # a shutdown ends the session still open on its retired process
+        # at once, not after loftd's 30 s shutdown limit
+        started = time.monotonic()
+        sd.stop()
+        assert time.monotonic() - started < 15
+        try:
+            end = held.line()
+        except EOFError:
+            end = "closed"
+        assert end == "closed" or end.startswith("421 "), end
+    finally:
+        for lo in loaders:
+            lo.stop.set()
+        sd.stop()
+
+
+def test_service_status_right_after_start(inst):
+    """`loftadm service status` at once after start (no HTTP listener,
+    no waiting) lists every service: loftd reports when it connects,
+    not on its 2 s timer."""
+    d = Daemon(inst)
+    d.start()
+    try:
+        r = subprocess.run([binary("loftadm"), "-c", inst.conf, "-f", "json",
+                            "service", "status"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        names = {s["name"] for s in json.loads(r.stdout)["services"]}
+        assert {"lmtp", "stats", "log"} <= names, names
+    finally:
+        d.stop()

@@ -149,3 +149,26 @@ def test_full_disk_does_not_stop_mail(sd, inst):
     # services send their events in 25 ms batches)
     assert wait_for(lambda: len(by_http(sd, "full-29@example.org")) == 2)
     assert len(by_loftadm(inst, "full-29@example.org")) == 2
+
+
+@needs_root
+def test_max_age_is_honoured(inst):
+    """stats_journal_max_age: deliveries older than it leave the disk
+    journal (at the latest at the next start of loft-stats); newer ones
+    stay."""
+    d = StatsDaemon(inst, extra="stats_journal_max_age = 2s\n")
+    d.start()
+    try:
+        assert "max age 2 s" in inst.log("loft-info.log")
+        deliver(d, "old@example.org")
+        assert wait_for(lambda: written(d) >= 2, timeout=10)
+        d.stop()
+        time.sleep(2.5)
+        d.start()
+        deliver(d, "new@example.org")
+        assert wait_for(lambda: len(by_http(d, "new@example.org")) == 2)
+        assert by_http(d, "old@example.org") == []
+        assert by_loftadm(inst, "old@example.org") == []
+        assert len(by_loftadm(inst, "new@example.org")) == 2
+    finally:
+        d.stop()

@@ -502,3 +502,23 @@ def test_maildir_tmp_scanned_as_the_user_and_never_fails_delivery(inst):
     r = inst.lda("-d", "user0@example.com")
     assert r.returncode == 0
     assert inst.log("loft.log").count("cleanup") == 1
+
+
+@needs_root
+def test_failures_before_delivery_are_recorded_outcomes(inst):
+    """A run that ends before storing (the message file unreadable, the
+    ids refused) still logs the recipient's outcome as a delivery's
+    failure is logged, with the reply text that -e prints."""
+    r = inst.lda("-d", "user0@example.com", "-f", "a@b.c", "-e",
+                 "-p", os.path.join(inst.root, "missing.eml"), msg=b"")
+    assert r.returncode == 75
+    inst.add_user("daemon@example.com", uid=1, gid=1)
+    r2 = inst.lda("-d", "daemon@example.com", "-f", "a@b.c", "-e")
+    assert r2.returncode == 75
+    # the outcome line, "msgid=...: <reply text>", as every delivery's
+    outcomes = [l for l in inst.log("loft.log").splitlines() if "msgid=" in l]
+    assert any("lda(user0@example.com)" in l and
+               "Temporary failure reading the message" in l
+               for l in outcomes), outcomes
+    assert any("lda(daemon@example.com)" in l and "Internal error" in l
+               for l in outcomes), outcomes

@@ -166,12 +166,18 @@ class FakeBackend:
     """An LMTP server that accepts RCPT and then misbehaves at DATA:
     'close' drops the connection after the message, 'garbage' answers
     with bytes that are no reply, 'slow' takes SLOW seconds to answer
-    each recipient"""
+    each recipient, 'trickle' sends its reply a byte every TRICKLE
+    seconds, never ending it (each read gets something), 'slowread' takes
+    the message in 4 KB every TRICKLE seconds (each write gets through)"""
     SLOW = 1.0
+    TRICKLE = 0.2
 
     def __init__(self, mode):
         self.mode = mode
         self.sock = socket.socket()
+        if mode == "slowread":
+            # small buffers: the proxy's writes wait for its reads
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
@@ -199,6 +205,14 @@ class FakeBackend:
             elif verb == b"DATA":
                 f.write(b"354 go\r\n")
                 f.flush()
+                if self.mode == "slowread":
+                    try:
+                        while conn.recv(4096):
+                            time.sleep(self.TRICKLE)
+                    except OSError:
+                        pass
+                    conn.close()
+                    return
                 for body in f:
                     if body == b".\r\n":
                         break
@@ -208,6 +222,13 @@ class FakeBackend:
                 if self.mode == "slow":
                     time.sleep(self.SLOW)
                     f.write(b"250 2.0.0 OK slowly\r\n" * rcpts)
+                elif self.mode == "trickle":
+                    try:
+                        self.trickle(f)
+                    except OSError:
+                        pass
+                    conn.close()
+                    return
                 else:
                     f.write(b"\x00\x01garbage\r\n")
                 rcpts = 0
@@ -216,6 +237,13 @@ class FakeBackend:
                 f.write(b"250 2.1.0 OK\r\n")
             f.flush()
         conn.close()
+
+    def trickle(self, f):
+        f.write(b"250 2.0.0 ")
+        while True:
+            f.flush()
+            time.sleep(self.TRICKLE)
+            f.write(b"x")
 
     def close(self):
         self.sock.close()
@@ -242,6 +270,71 @@ def test_backend_failing_at_data(fleet, mode):
         assert wait_for(lambda: "proxy: 127.0.0.1:%d" % fake.port in p_inst.log("loft.log"))
     finally:
         fake.close()
+
+
+@pytest.fixture
+def slow_fleet(fleet):
+    """alice on a loft backend, bob on a FakeBackend of the given mode
+    with proxy_timeout=2, and a proxy routing both: (alice's instance,
+    the proxy's instance, the proxy)"""
+    instance, start = fleet
+    fakes = []
+
+    def make(mode):
+        a_inst = instance(["alice@example.com"])
+        a = start(a_inst)
+        fakes.append(FakeBackend(mode))
+        p_inst = instance([])
+        proxy_users(p_inst, {"alice@example.com": ("127.0.0.1", a.port)})
+        p_inst.users.append("bob@example.com:::::::userdb_proxy=y "
+                            "userdb_host=127.0.0.1 "
+                            f"userdb_port={fakes[-1].port} userdb_proxy_timeout=2")
+        p_inst.write_passwd()
+        return a_inst, p_inst, start(p_inst, extra="lmtp_proxy = yes\n")
+    yield make
+    for f in fakes:
+        f.close()
+
+
+def test_trickling_backend_is_cut_at_the_deadline(slow_fleet):
+    """proxy_timeout bounds a reply as a whole: a backend that sends its
+    reply after the message a byte every 0.2 s, for ever, costs its
+    recipient a 451 after proxy_timeout (2 s), not a worker thread for as
+    long as it goes on; the other backend's recipient is saved"""
+    _, p_inst, p = slow_fleet("trickle")
+    began = time.monotonic()
+    got = transaction(p.port, ["alice@example.com", "bob@example.com"])
+    took = time.monotonic() - began
+    assert got["alice@example.com"][0] == 250, got
+    assert got["bob@example.com"][0] == 451, got
+    assert 2 <= took < 5, took
+    assert wait_for(lambda: "timed out waiting for a reply" in
+                    p_inst.log("loft.log"))
+
+
+def test_slow_reader_is_cut_at_the_deadline(slow_fleet):
+    """proxy_timeout bounds sending the message as a whole: a backend that
+    takes it in 4 KB every 0.2 s (each write gets through) costs its
+    recipient a 451 after 2 s; the other backend's recipient is saved"""
+    a_inst, p_inst, p = slow_fleet("slowread")
+    body = SAMPLE + b"".join(b"%07d " % i + b"x" * 70 + b"\r\n"
+                             for i in range(100000))
+    c = smtplib.LMTP("127.0.0.1", p.port, timeout=60)
+    c.ehlo("proxytest")
+    c.mail("sender@example.org")
+    assert c.rcpt("bob@example.com")[0] == 250
+    assert c.rcpt("alice@example.com")[0] == 250
+    began = time.monotonic()
+    code, text = c.data(body)
+    second = c.getreply()
+    took = time.monotonic() - began
+    c.quit()
+    assert code == 451 and b"4.4.0" in text, (code, text)
+    assert second[0] == 250, second
+    assert took < 8, took
+    assert len(a_inst.new_files("alice@example.com")) == 1
+    assert wait_for(lambda: "timed out sending the message" in
+                    p_inst.log("loft.log"))
 
 
 def test_backends_work_side_by_side(fleet):
@@ -450,7 +543,9 @@ def test_xclient_only_from_trusted_networks(fleet):
     code, text = deliver_one(c, "alice@example.com")
     assert code == 250 and "s+me/id:T2 Saved" in text, text
     c.quit()
-    assert "XCLIENT: client 2001:db8::1:4711, session s+me/id:T2, ttl 3" in a_inst.log()
+    # the log line may land a moment after the reply (ASan builds)
+    assert wait_for(lambda: "XCLIENT: client 2001:db8::1:4711, session "
+                    "s+me/id:T2, ttl 3" in a_inst.log()), a_inst.log()
     with open(a_inst.conf, "a") as f:
         f.write("login_trusted_networks = 10.0.0.0/99\n")
     bad = subprocess.run([binary("loftd"), "-c", a_inst.conf, "--check"],

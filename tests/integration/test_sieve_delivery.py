@@ -949,6 +949,19 @@ def test_submission_host(inst):
         dmn.stop()
         sink.terminate()
         sink.wait()
+    # a server that never answers: submission_timeout bounds the wait
+    import socket
+    import time
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        start = time.monotonic()
+        proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n',
+                             extra=f"submission_host = 127.0.0.1:{silent.getsockname()[1]}\n"
+                             "submission_timeout = 1s\n")
+        assert time.monotonic() - start < 10
+    assert proc.returncode == 0 and list(got) == [("", "new", "")]
+    assert "greeting: timed out waiting for a reply" in inst.log() + inst.log("loft.log")
     # nobody listening
     proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n', extra=extra)
     assert proc.returncode == 0 and list(got) == [("", "new", "")]

@@ -256,6 +256,127 @@ def test_who_kick_with_and_without_key(sd, inst):
     assert status == 400
 
 
+def open_transaction(d, data=False):
+    """an LMTP session with two accepted recipients, in DATA when data:
+    (client, session id)"""
+    c = Raw(("127.0.0.1", d.port))
+    c.reply()
+    c.cmd("LHLO t")
+    assert c.cmd("MAIL FROM:<sender@example.org>")[0].startswith("250")
+    for user in ("user0@example.com", "user1@example.com"):
+        assert c.cmd(f"RCPT TO:<{user}>")[0].startswith("250")
+    if data:
+        assert c.cmd("DATA")[0].startswith("354")
+        c.send(b"Subject: cut short\r\n\r\nhalf a")
+    state = "DATA" if data else "RCPT TO"
+
+    def sessions():
+        return [s["session"] for s in d.json("/api/v1/who?per_session=1")
+                if s["service"] == "lmtp" and s["state"] == state]
+    assert wait_for(sessions)
+    sid, = sessions()
+    return c, sid
+
+
+def session_records(d, sid):
+    """the journal's records of session sid (ids may hold + and /)"""
+    return d.json("/api/v1/deliveries?session=" + urllib.parse.quote(sid, safe=""))
+
+
+def ended_by_421(d, inst, sid, text):
+    """the two recipients of session sid have a recorded 421 outcome"""
+    recs = session_records(d, sid)
+    assert sorted(r["rcpt"] for r in recs) == ["user0@example.com", "user1@example.com"], recs
+    for r in recs:
+        assert (r["result"], r["code"], r["enhanced_code"], r["text"], r["reason"]) == \
+            ("tempfail", 421, "4.3.2", text, "other"), r
+    # a tempfail's delivery line is an error, in log_path (loft-log
+    # writes it in its own time)
+    def lines():
+        return [line for line in inst.log("loft.log").splitlines()
+                if sid in line and line.endswith(f": {text}")]
+    assert wait_for(lambda: len(lines()) == 2), inst.log("loft.log")
+    assert all(": Error: msgid=" in line for line in lines()), lines()
+
+
+@needs_root
+def test_kick_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: a 421 that ends a transaction ends its accepted
+    recipients' chance, so each gets an outcome through the one path (log
+    line, journal, loft_deliveries_total{result="tempfail"}); before, a
+    kick after RCPT or during DATA left no trace of them."""
+    sd.start()
+    for data in (False, True):
+        c, sid = open_transaction(sd, data=data)
+        status, body = sd.post("/api/v1/kick", {"session": sid})
+        assert status == 200 and body["count"] == 1, body
+        assert c.line().startswith("421 4.3.2 ")
+        assert c.closed()
+        c.close()
+        assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+        ended_by_421(sd, inst, sid, "Session terminated by administrator")
+    assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 4
+    assert not sd.metric("loft_deliveries_total", protocol="lmtp", result="saved")
+    # nothing was stored
+    assert inst.new_files("user0@example.com") == inst.new_files("user1@example.com") == []
+
+
+@needs_root
+def test_shutdown_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: loftd stopped (SIGTERM twice: sessions end now)
+    while a transaction holds two recipients: each has a recorded 421
+    outcome, in the log and in the journal loft-stats keeps on disk."""
+    sd.start()
+    c, sid = open_transaction(sd)
+    sd.proc.send_signal(signal.SIGTERM)
+    assert wait_for(lambda: "finishing sessions in progress" in inst.log())
+    sd.proc.send_signal(signal.SIGTERM)
+    assert c.line().startswith("421 4.3.2 ")
+    c.close()
+    sd.proc.wait(timeout=30)
+    sd.stop()
+    sd.start()
+    assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+    ended_by_421(sd, inst, sid, "Service shutting down")
+    # counters survive a restart
+    assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
+
+
+@needs_root
+def test_idle_timeout_records_the_open_transactions_recipients(inst):
+    """Issue 9 point 5: a client silent in DATA is cut off with 421 4.4.2;
+    its accepted recipients are recorded with that outcome."""
+    d = StatsDaemon(inst, extra="lmtp_client_idle_timeout = 1 s\n")
+    try:
+        d.start()
+        c, sid = open_transaction(d, data=True)
+        assert c.line() == "421 4.4.2 testhost Disconnected for inactivity"
+        c.close()
+        assert wait_for(lambda: len(session_records(d, sid)) == 2)
+        recs = session_records(d, sid)
+        assert {(r["result"], r["code"], r["enhanced_code"], r["text"]) for r in recs} == \
+            {("tempfail", 421, "4.4.2", "Disconnected for inactivity")}, recs
+        assert d.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
+    finally:
+        d.stop()
+
+
+@needs_root
+def test_too_many_invalid_commands_records_the_open_transactions_recipients(sd, inst):
+    """Issue 9 point 5: the 421 after eleven invalid commands also ends
+    the open transaction's recipients, each with a recorded outcome."""
+    sd.start()
+    c, sid = open_transaction(sd)
+    for _ in range(10):
+        assert c.cmd("BOGUS")[0].startswith("500 ")
+    assert c.cmd("BOGUS")[0].startswith("421 4.7.0 ")
+    c.close()
+    assert wait_for(lambda: len(session_records(sd, sid)) == 2)
+    recs = session_records(sd, sid)
+    assert {(r["result"], r["code"], r["enhanced_code"], r["text"]) for r in recs} == \
+        {("tempfail", 421, "4.7.0", "Too many invalid commands.")}, recs
+
+
 @needs_root
 def test_kick_disabled_without_configured_key(inst):
     d = StatsDaemon(inst, key="")
@@ -517,6 +638,90 @@ def test_every_api_call_needs_the_key(sd, inst):
     assert re.search(line, inst.log("loft.log")).group(1) in ("/api/v1/who", "/api/v1/stats",
                                                      "/api/v1/deliveries", "/api/v1/errors",
                                                      "/api/v1/services")
+
+
+# every route of stats_api.c: method, path, a body that would do something
+API_ROUTES = [
+    ("GET", "/api/v1/who", None),
+    ("POST", "/api/v1/kick", {"user": "user0*"}),
+    ("POST", "/api/v1/reload", None),
+    ("GET", "/api/v1/stats", None),
+    ("POST", "/api/v1/stats/reset", None),
+    ("GET", "/api/v1/deliveries", None),
+    ("GET", "/api/v1/errors", None),
+    ("GET", "/api/v1/services", None),
+    ("POST", "/api/v1/debug", {"user": "user0*", "on": True}),
+    ("POST", "/doveadm/v1", [["reload", {}, "r"], ["kick", {"mask": "user0*"}, "k"]]),
+]
+
+
+def api_call(d, method, path, body, authorization):
+    """one request with exactly this Authorization header (None: none);
+    (status, body text)"""
+    headers = {} if authorization is None else {"Authorization": authorization}
+    data = None
+    if method == "POST":
+        data = json.dumps(body).encode() if body is not None else b""
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(d.url(path), data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@needs_root
+def test_every_endpoint_refuses_missing_and_wrong_keys(sd, inst):
+    """Each /api/v1 and /doveadm/v1 route, without a key and with wrong
+    ones (another bearer key, the right key in the wrong scheme, a key
+    that is a prefix of the right one): 401, each failure counted, and
+    nothing done (no kick, no reload, no reset, no debug mask)."""
+    sd.start()
+    held = Raw(("127.0.0.1", sd.port))
+    held.reply()
+    held.cmd("MAIL FROM:<a@example.org>")
+    assert held.cmd("RCPT TO:<user0@example.com>") == ["250 2.1.5 OK"]
+    assert wait_for(lambda: sd.metric("loft_sessions_total", service="lmtp") >= 1)
+    sessions = sd.metric("loft_sessions_total", service="lmtp")
+    failures = sd.metric("loft_http_auth_failures_total")
+    wrong = [None, "Bearer wrong", f"Bearer {KEY}x", f"Bearer {KEY[:-1]}",
+             f"Basic {KEY}", f"bearer{KEY}", "Bearer "]
+    for method, path, body in API_ROUTES:
+        for authorization in wrong:
+            status, text = api_call(sd, method, path, body, authorization)
+            assert status == 401, (method, path, authorization, status, text)
+            assert "error" in json.loads(text), text
+    assert sd.metric("loft_http_auth_failures_total") == failures + len(API_ROUTES) * len(wrong)
+    # nothing happened: the session is there, no reload, no reset, no mask
+    assert held.cmd("NOOP") == ["250 2.0.0 OK"]
+    assert sd.metric("loft_kicks_total") == 0
+    assert sd.metric("loft_config_reloads_total", result="ok") == 0
+    assert sd.metric("loft_sessions_total", service="lmtp") == sessions
+    assert sd.post("/api/v1/debug", {"user": "x*", "on": False}) == (200, {"debug_users": []})
+    # the scrapers' two stay open, with or without a (wrong) key
+    for path in ("/metrics", "/healthz"):
+        for authorization in wrong:
+            assert api_call(sd, "GET", path, None, authorization)[0] == 200, path
+    held.cmd("QUIT")
+
+
+@needs_root
+def test_every_endpoint_is_off_without_a_configured_key(inst):
+    """No http_api_key: every API route answers 403 saying so, whatever
+    is sent; /metrics and /healthz answer."""
+    d = StatsDaemon(inst, key="")
+    try:
+        d.start()
+        for method, path, body in API_ROUTES:
+            for authorization in (None, "Bearer ", "Bearer x"):
+                status, text = api_call(d, method, path, body, authorization)
+                assert status == 403 and "http_api_key" in json.loads(text)["error"], (
+                    method, path, authorization, status, text)
+        assert api_call(d, "GET", "/metrics", None, None)[0] == 200
+        assert api_call(d, "GET", "/healthz", None, None)[0] == 200
+    finally:
+        d.stop()
 
 
 @needs_root

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import loftwire as w
-from conftest import binary, needs_root, wait_for
+from conftest import NOBODY, SAMPLE, binary, needs_root, wait_for
 from test_lmtp import MSG, Raw
 from test_stats import StatsDaemon, deliver
 
@@ -227,8 +227,11 @@ def test_a_local_user_reports_only_as_itself(sd, inst):
                     if s["session"] == "FAKEFAKEFAKEFAKEFAKE01"]
         assert wait_for(lambda: fake())
         assert fake()[0]["service"] == "lda" and fake()[0]["pid"] == pid
+        # the delivery is the frame after the session's: wait for it too
+        assert wait_for(lambda: sd.json("/api/v1/deliveries?session=FAKEFAKEFAKEFAKEFAKE01"))
         recs = sd.json("/api/v1/deliveries?session=FAKEFAKEFAKEFAKEFAKE01")
-        assert recs and all(r["service"] == "lda" and r["pid"] == pid for r in recs), recs
+        assert recs and all(r["service"] == "lda" and r["pid"] == pid and
+                            r["uid"] == NOBODY.pw_uid for r in recs), recs
         assert not sd.metric("loft_deliveries_total", protocol="lmtp", result="saved")
         errs = [e for e in sd.json("/api/v1/errors") if "injected" in e["msg"]]
         assert errs and errs[0]["service"] == "lda" and errs[0]["pid"] == pid, errs
@@ -415,3 +418,79 @@ def test_nofile_is_raised_for_client_limit_or_said(inst):
         deliver(d, ["user0@example.com"])
     finally:
         d.stop()
+
+
+def forge(inst, uid, user):
+    """one stats_attack.py forge run as nobody: its JSON line"""
+    a = Attacker(inst, "forge", uid, user)
+    try:
+        return a.next()
+    finally:
+        a.stop()
+
+
+def journal(sd, session):
+    return sd.json(f"/api/v1/deliveries?session={session}")
+
+
+@needs_root
+def test_a_local_user_reports_deliveries_of_its_own_uid_only(sd, inst):
+    """Issue 10 point 4, issue 11 point 4: a user's loft-lda may report
+    the deliveries of its uid only. nobody claiming a delivery stored as
+    another uid (root's, 1000) is refused, counted and logged once; what
+    it may report carries its uid (also when it says none), so a fake
+    "alice" delivery shows uid 65534; loft-lda run by a user for itself is
+    recorded with that uid, a root one with the user's, LMTP's with the
+    mail's owner."""
+    from test_loftadm import adm, ok
+    owned = os.path.join(inst.root, "home-4242")
+    os.mkdir(owned)
+    os.chown(owned, 4242, 4242)
+    inst.add_user("owned@example.com", uid=4242, gid=4242, home=owned)
+    sd.start()
+    os.chmod(inst.conf, 0o644)
+    os.chmod(inst.passwd, 0o644)
+    nobody = NOBODY.pw_uid
+    before = sd.metric("loft_stats_events_dropped_total") or 0
+    # another uid: the peer is dropped, nothing kept
+    for claim in (0, 1000):
+        got = forge(inst, claim, "alice@example.com")
+        assert got["closed"], got
+        assert journal(sd, got["session"]) == []
+    assert sd.metric("loft_stats_events_dropped_total") == before + 2
+    assert not sd.metric("loft_deliveries_total", protocol="lda", result="saved")
+    # logged, once per interval for the uid
+    assert wait_for(lambda: "reported a delivery of another uid" in inst.log("loft.log"))
+    log = inst.log("loft.log")
+    assert f"uid {nobody} " in log
+    assert log.count("reported a delivery of another uid") == 1, log
+    # its own uid, or none: taken, and the record says who made it
+    for claim in (nobody, "none"):
+        got = forge(inst, claim, "alice@example.com")
+        assert not got["closed"], got
+        assert wait_for(lambda: journal(sd, got["session"]))
+        rec, = journal(sd, got["session"])
+        assert (rec["user"], rec["service"], rec["pid"], rec["uid"]) == \
+            ("alice@example.com", "lda", got["pid"], nobody), rec
+    # a real loft-lda run by nobody (not setuid) for itself
+    r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        binary("loft-lda"), "-c", inst.conf, "-d", "user0@example.com"],
+                       input=SAMPLE, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # root's loft-lda for a user of uid 4242, and LMTP
+    assert inst.lda("-d", "owned@example.com").returncode == 0
+    assert deliver(sd, ["user1@example.com"]) == ["user1@example.com"]
+
+    def saved(user):
+        return [d for d in sd.json(f"/api/v1/deliveries?user={user}")
+                if d["result"] == "saved"]
+    assert wait_for(lambda: saved("user0@example.com") and saved("owned@example.com")
+                    and saved("user1@example.com"))
+    assert [(d["service"], d["uid"]) for d in saved("user0@example.com")] == [("lda", nobody)]
+    assert [(d["service"], d["uid"]) for d in saved("owned@example.com")] == [("lda", 4242)]
+    assert [(d["service"], d["uid"]) for d in saved("user1@example.com")] == [("lmtp", nobody)]
+    # nobody's two reports, its loft-lda and root's
+    assert sd.metric("loft_deliveries_total", protocol="lda", result="saved") == 4
+    # loftadm deliveries -f json says it too, from the disk journal
+    recs = json.loads(ok(adm(inst, "deliveries", "--user", "alice@example.com", fmt="json")))
+    assert [r["uid"] for r in recs] == [nobody, nobody], recs

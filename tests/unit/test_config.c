@@ -566,8 +566,8 @@ static const struct good_case good_cases[] = {
 	{ "protocols = $protocols imap\nprotocols = $protocols pop3\n", NULL,
 	  { "protocols=lmtp imap pop3", "not_used=protocols: imap@2|protocols: pop3@2" } },
 	/* 33: the ssl settings loft's TLS does not have */
-	{ "ssl_client_ca_dir = /etc/ssl/certs\nverbose_ssl = yes\n",
-	  "lmtp", { "not_used=ssl_client_ca_dir@1|verbose_ssl@2" } },
+	{ "ssl_client_cert = </etc/ssl/c.pem\nverbose_ssl = yes\n",
+	  "lmtp", { "not_used=ssl_client_cert@1|verbose_ssl@2" } },
 	/* fleet { }: loftadm -H's hosts by name, in file order */
 	{ "fleet {\n  mx2 = http://10.0.0.2:9191\n  mx1 = 10.0.0.1\n"
 	  "  mx3 = [::1]\n}\nfleet_timeout = 3 s\n", NULL,
@@ -1010,7 +1010,8 @@ static const char *const global_names[] = {
 	"ssl_key_password", "ssl_ca",
 	"ssl_verify_client_cert", "ssl_min_protocol", "ssl_cipher_list",
 	"ssl_cipher_suites", "ssl_curve_list", "ssl_prefer_server_ciphers", "ssl_dh",
-	"ssl_options",
+	"ssl_options", "ssl_client_ca_file", "ssl_client_ca_dir",
+	"ssl_client_require_valid_cert",
 	"mail_home", "mail_location", "mail_uid", "mail_gid",
 	"first_valid_uid", "last_valid_uid", "first_valid_gid", "last_valid_gid",
 	"mail_privileged_group", "mail_fsync", "mail_max_lock_timeout",

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fd_io.h"
 #include "message.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -342,6 +343,12 @@ START_TEST(test_write_error)
 }
 END_TEST
 
+/* output_to_fd - message_write_smtp_data's output into *(int *)context */
+static int output_to_fd(const void *data, size_t len, void *context)
+{
+	return fd_write_full(*(int *)context, data, len);
+}
+
 /* SMTP DATA content: CRLF line ends, leading dots doubled, the "."
    line at the end (after a line end added when the message has none) */
 START_TEST(test_write_smtp_data)
@@ -368,7 +375,8 @@ START_TEST(test_write_smtp_data)
 
 		ck_assert_int_ge(fd, 0);
 		ck_assert_int_eq(message_write_smtp_data(msg, cases[i].prefix,
-			strlen(cases[i].prefix), fd, &size, &error), 0);
+			strlen(cases[i].prefix), output_to_fd, &fd, &size,
+			&error), 0);
 		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 		n = read(fd, buf, sizeof(buf) - 1);
 		ck_assert_int_ge(n, 0);

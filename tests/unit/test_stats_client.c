@@ -362,6 +362,7 @@ END_TEST
 struct reconnect_state {
 	struct test_server *srv;
 	unsigned int connects;
+	unsigned int want;	/* for reconnects_done */
 };
 
 /* on_reconnect - re-announce the one live session */
@@ -381,6 +382,29 @@ static void on_reconnect(struct stats_client *client, void *context)
 	stats_client_send(client, &env);
 }
 
+/* reconnects_done - done() for run_until: the connect callback ran
+   st->want times */
+static bool reconnects_done(void *context)
+{
+	const struct reconnect_state *st = context;
+
+	return st->connects >= st->want;
+}
+
+/* reporting_client - a loop-mode loft-lmtp client of srv that
+   re-announces one session on every reconnect, counted in st */
+static struct stats_client *reporting_client(struct test_server *srv,
+					     struct reconnect_state *st)
+{
+	struct stats_client *client;
+
+	st->srv = srv;
+	client = stats_client_create(srv->loop, srv->path,
+				     LOFT__ROLE__ROLE_SERVICE, "lmtp");
+	stats_client_set_connect_callback(client, on_reconnect, st);
+	return client;
+}
+
 START_TEST(test_absent_then_dropped_report)
 {
 	struct evloop *loop = evloop_create();
@@ -390,10 +414,7 @@ START_TEST(test_absent_then_dropped_report)
 	unsigned int i;
 
 	server_init(&srv, loop);
-	st.srv = &srv;
-	client = stats_client_create(loop, srv.path, LOFT__ROLE__ROLE_SERVICE,
-				     "lmtp");
-	stats_client_set_connect_callback(client, on_reconnect, &st);
+	client = reporting_client(&srv, &st);
 	ck_assert(!stats_client_is_connected(client));
 	for (i = 0; i < 5; i++)
 		send_numbered(client, "lost", i);
@@ -411,22 +432,23 @@ START_TEST(test_absent_then_dropped_report)
 	assert_msg(&srv, 3, LOFT__ENVELOPE__BODY_SESSION_END, "after-0");
 	ck_assert_uint_eq(st.connects, 1);
 
-	/* the server drops the peer: the client notices, drops and counts,
-	   reconnects and reports the new drops first */
+	/* the server ends the connection after the handshake (as a
+	   loft-stats retired by a reload does): the client reconnects at
+	   once and re-announces; what it sends then waits in the new
+	   connection instead of being lost */
 	ipc_conn_free(&srv.peers[0]);
 	srv.n_peers = 0;
-	run_until(loop, client_disconnected, client);
+	st.want = 2;
+	run_until(loop, reconnects_done, &st);
 	for (i = 0; i < 3; i++)
 		send_numbered(client, "gap", i);
-	ck_assert_uint_eq(stats_client_dropped_total(client), 8);
-	wait_msgs(&srv, 7);
+	wait_msgs(&srv, 8);
 	assert_msg(&srv, 4, LOFT__ENVELOPE__BODY_HELLO, NULL);
-	assert_msg(&srv, 5, LOFT__ENVELOPE__BODY_DROPPED, NULL);
-	ck_assert_uint_eq(srv.msgs[5].events, 3);
-	assert_msg(&srv, 6, LOFT__ENVELOPE__BODY_SESSION_START, "live-1");
-	ck_assert_uint_eq(st.connects, 2);
+	assert_msg(&srv, 5, LOFT__ENVELOPE__BODY_SESSION_START, "live-1");
+	assert_msg(&srv, 6, LOFT__ENVELOPE__BODY_SESSION_END, "gap-0");
+	assert_msg(&srv, 7, LOFT__ENVELOPE__BODY_SESSION_END, "gap-1");
 	ck_assert_uint_eq(srv.accepted, 2);
-	ck_assert_uint_eq(stats_client_dropped_total(client), 8);
+	ck_assert_uint_eq(stats_client_dropped_total(client), 5);
 
 	stats_client_free(&client);
 	server_deinit(&srv);
@@ -447,6 +469,45 @@ static void run_for(struct evloop *loop, uint64_t msecs)
 	(void)evloop_add_timer(loop, msecs, stop_timer, loop);
 	ck_assert_int_eq(evloop_run(loop), 0);
 }
+
+/* test_handover - a server that retires (ipc_conn_shutdown_output) and
+   reads on gets every event the client sent until it noticed, including
+   those sent after the end of the server's side; later ones go to the
+   next connection; nothing is dropped */
+START_TEST(test_handover)
+{
+	struct evloop *loop = evloop_create();
+	struct reconnect_state st = { 0 };
+	struct test_server srv;
+	struct stats_client *client;
+	unsigned int i;
+
+	server_init(&srv, loop);
+	server_listen(&srv, true);
+	client = reporting_client(&srv, &st);
+	wait_msgs(&srv, 1);
+	ipc_conn_shutdown_output(srv.peers[0]);
+	/* sent before the client's loop sees the end: the old connection */
+	for (i = 0; i < 3; i++)
+		send_numbered(client, "late", i);
+	st.want = 1;
+	run_until(loop, reconnects_done, &st);
+	for (i = 0; i < 2; i++)
+		send_numbered(client, "next", i);
+	wait_msgs(&srv, 8);
+	ck_assert_uint_eq(srv.accepted, 2);
+	ck_assert_uint_eq(stats_client_dropped_total(client), 0);
+	assert_msg(&srv, 1, LOFT__ENVELOPE__BODY_SESSION_END, "late-0");
+	assert_msg(&srv, 3, LOFT__ENVELOPE__BODY_SESSION_END, "late-2");
+	assert_msg(&srv, 4, LOFT__ENVELOPE__BODY_HELLO, NULL);
+	assert_msg(&srv, 5, LOFT__ENVELOPE__BODY_SESSION_START, "live-1");
+	assert_msg(&srv, 6, LOFT__ENVELOPE__BODY_SESSION_END, "next-0");
+	assert_msg(&srv, 7, LOFT__ENVELOPE__BODY_SESSION_END, "next-1");
+	stats_client_free(&client);
+	server_deinit(&srv);
+	evloop_free(&loop);
+}
+END_TEST
 
 START_TEST(test_backoff)
 {
@@ -469,14 +530,24 @@ START_TEST(test_backoff)
 	ck_assert_msg(elapsed >= 1450 && elapsed < 1700,
 		      "got connected after %llu ms, want ~1500",
 		      (unsigned long long)elapsed);
-	/* the handshake resets the back-off: the next outage retries
-	   after 100 ms */
+	/* a server that ends the connection after the handshake (a
+	   loft-stats retiring) is reconnected to at once... */
 	run_for(loop, 20);
+	start = now_ms();
+	ipc_conn_free(&srv.peers[0]);
+	srv.n_peers = 0;
+	wait_msgs(&srv, 2);
+	elapsed = now_ms() - start;
+	ck_assert_msg(elapsed < 80, "got reconnected after %llu ms, want at once",
+		      (unsigned long long)elapsed);
+	/* ...but not twice within 100 ms: the handshake reset the
+	   back-off, so the next attempt comes after 100 ms */
+	run_for(loop, 20);
+	start = now_ms();
 	ipc_conn_free(&srv.peers[0]);
 	srv.n_peers = 0;
 	run_until(loop, client_disconnected, client);
-	start = now_ms();
-	wait_msgs(&srv, 2);
+	wait_msgs(&srv, 3);
 	elapsed = now_ms() - start;
 	ck_assert_msg(elapsed >= 80 && elapsed < 250,
 		      "got reconnected after %llu ms, want ~100",
@@ -758,6 +829,7 @@ static Suite *stats_client_suite(void)
 	tcase_add_test(tc_loop, test_absent_then_dropped_report);
 	tcase_add_test(tc_loop, test_queue_bound);
 	tcase_add_test(tc_loop, test_backoff);
+	tcase_add_test(tc_loop, test_handover);
 	tcase_add_test(tc_loop, test_threads);
 	tcase_add_test(tc_loop, test_peer_without_hello);
 	suite_add_tcase(s, tc_loop);

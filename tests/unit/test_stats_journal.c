@@ -203,7 +203,7 @@ START_TEST(test_json_record)
 		"ts", "service", "pid", "session", "user", "msgid", "from",
 		"envelope_from", "rcpt", "orig_rcpt", "mailbox", "size", "vsize",
 		"result", "code", "enhanced_code", "text", "reason",
-		"duration_ms",
+		"duration_ms", "uid",
 	};
 	struct stats_delivery d;
 	json_object *arr, *obj, *parsed, *v;
@@ -228,6 +228,8 @@ START_TEST(test_json_record)
 	d.vsize = 1260;
 	d.code = 552;
 	d.duration_ms = 12.3456;
+	d.have_uid = true;
+	d.uid = 1000;
 	stats_journal_add(j, &d);
 
 	arr = stats_journal_query(j, NULL);
@@ -256,6 +258,8 @@ START_TEST(test_json_record)
 	ck_assert_int_eq(json_object_get_int(v), 1260);
 	json_object_object_get_ex(obj, "code", &v);
 	ck_assert_int_eq(json_object_get_int(v), 552);
+	json_object_object_get_ex(obj, "uid", &v);
+	ck_assert_int_eq(json_object_get_int(v), 1000);
 	json_object_object_get_ex(obj, "enhanced_code", &v);
 	ck_assert_str_eq(json_object_get_string(v), "5.2.2");
 	json_object_object_get_ex(obj, "text", &v);

@@ -110,6 +110,38 @@ START_TEST(test_uids)
 }
 END_TEST
 
+/* a user's loft-lda reports its own uid's deliveries only; root (a
+   setuid-root loft-lda) and services any */
+static const struct {
+	enum stats_peer_trust trust;
+	uid_t peer_uid;
+	bool has_uid;
+	uint32_t uid;
+	bool allowed;
+} uid_cases[] = {
+	{ STATS_PEER_USER, 65534, true, 65534, true },
+	{ STATS_PEER_USER, 65534, true, 1000, false },
+	{ STATS_PEER_USER, 65534, true, 0, false },
+	/* recorded under the peer's uid */
+	{ STATS_PEER_USER, 65534, false, 0, true },
+	{ STATS_PEER_USER, 0, true, 1000, true },
+	{ STATS_PEER_USER, 0, false, 0, true },
+	{ STATS_PEER_SERVICE, 8, true, 1000, true },
+	{ STATS_PEER_SERVICE, 8, false, 0, true },
+};
+
+START_TEST(test_delivery_uid)
+{
+	const char *refused = stats_peer_delivery_refusal(uid_cases[_i].trust,
+							  uid_cases[_i].peer_uid,
+							  uid_cases[_i].has_uid,
+							  uid_cases[_i].uid);
+
+	ck_assert_msg((refused == NULL) == uid_cases[_i].allowed, "case %d: %s",
+		      _i, refused != NULL ? refused : "allowed");
+}
+END_TEST
+
 START_TEST(test_log_limit)
 {
 	struct stats_peer_logs *logs = stats_peer_logs_create();
@@ -146,6 +178,8 @@ static Suite *stats_peer_suite(void)
 	tcase_add_test(tc, test_parent_pid);
 	tcase_add_test(tc, test_process_uid);
 	tcase_add_test(tc, test_uids);
+	tcase_add_loop_test(tc, test_delivery_uid, 0,
+			    (int)(sizeof(uid_cases) / sizeof(uid_cases[0])));
 	tcase_add_test(tc, test_log_limit);
 	suite_add_tcase(s, tc);
 	return s;

@@ -261,8 +261,8 @@ START_TEST(test_survives_restart)
 }
 END_TEST
 
-/* a journal of schema 1 (before the Sieve summary) is upgraded in place:
-   its rows stay, new ones carry the summary */
+/* a journal of schema 1 (before the Sieve summary and the uid) is
+   upgraded in place: its rows stay (uid null), new ones carry both */
 START_TEST(test_upgrade_schema_1)
 {
 	static const char v1[] =
@@ -284,6 +284,7 @@ START_TEST(test_upgrade_schema_1)
 	struct stats_delivery d = {
 		.ts_usecs = 2000, .protocol = "lmtp", .pid = 8, .user = "new@x",
 		.result = "saved", .code = 250, .sieve = "s.sieve: discard",
+		.have_uid = true, .uid = 4242,
 	};
 	json_object *list, *v;
 	const char *error;
@@ -308,6 +309,12 @@ START_TEST(test_upgrade_schema_1)
 	ck_assert_str_eq(json_object_get_string(v), "s.sieve: discard");
 	ck_assert(!json_object_object_get_ex(json_object_array_get_idx(list, 1),
 					     "sieve", &v));
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(list, 0),
+					    "uid", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 4242);
+	ck_assert(json_object_object_get_ex(json_object_array_get_idx(list, 1),
+					    "uid", &v));
+	ck_assert(v == NULL);
 	json_object_put(list);
 	stats_store_free(&store);
 }
