@@ -5,8 +5,6 @@
 #include "smtp_conn.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +15,7 @@
 
 #include "clock.h"
 #include "error_slot.h"
+#include "net_connect.h"
 #include "xalloc.h"
 
 #define SMTP_CONN_BUF_SIZE (LMTP_REPLY_MAX_LINE * LMTP_REPLY_MAX_LINES)
@@ -30,51 +29,6 @@ struct smtp_conn {
 };
 
 static __thread struct error_slot smtp_conn_error;
-
-/* wait_until - fd ready for events (POLLIN/POLLOUT) before deadline; 0,
-   or -1 with errno (ETIMEDOUT) */
-static int wait_until(int fd, short events, uint64_t deadline_msecs)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		uint64_t now = clock_monotonic_msecs();
-		int ret;
-
-		if (now >= deadline_msecs) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ret = poll(&pfd, 1, (int)(deadline_msecs - now));
-		if (ret > 0)
-			return 0;
-		if (ret < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* connect_one - a connected non-blocking socket to ai before the
-   deadline, or -1 with errno */
-static int connect_one(const struct addrinfo *ai, uint64_t deadline_msecs)
-{
-	socklen_t len = sizeof(int);
-	int fd, err = 0;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
-	    (errno != EINPROGRESS ||
-	     wait_until(fd, POLLOUT, deadline_msecs) < 0 ||
-	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)) {
-		err = err != 0 ? err : errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
 
 int smtp_conn_parse_host(const char *value, unsigned int default_port,
 			 char **host_r, unsigned int *port_r)
@@ -116,34 +70,12 @@ int smtp_conn_connect(const char *host, unsigned int port,
 		      unsigned int timeout_msecs, struct smtp_conn **conn_r,
 		      const char **error_r)
 {
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL, *ai;
 	uint64_t deadline = clock_monotonic_msecs() + timeout_msecs;
 	struct smtp_conn *conn;
-	char port_str[16];
-	int fd = -1, err = 0, ret;
+	int fd = net_connect_tcp(host, port, deadline, error_r);
 
-	snprintf(port_str, sizeof(port_str), "%u", port);
-	ret = getaddrinfo(host, port_str, &hints, &res);
-	if (ret != 0) {
-		*error_r = error_slot_set(&smtp_conn_error, "%s: %s", host,
-					  gai_strerror(ret));
+	if (fd < 0)
 		return -1;
-	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, deadline);
-		if (fd < 0)
-			err = errno;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		*error_r = error_slot_set(&smtp_conn_error,
-					  "connect(%s:%u) failed: %s", host,
-					  port, strerror(err));
-		return -1;
-	}
 	conn = xcalloc(1, sizeof(*conn));
 	conn->fd = fd;
 	conn->timeout_msecs = timeout_msecs;
@@ -184,7 +116,7 @@ static int fill(struct smtp_conn *conn, const char **error_r)
 		if (errno == EINTR)
 			continue;
 		if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_until(conn->fd, POLLIN, conn->deadline_msecs) == 0)
+		    net_wait_fd(conn->fd, POLLIN, conn->deadline_msecs) == 0)
 			continue;
 		*error_r = errno == ETIMEDOUT ? "timed out waiting for a reply" :
 			error_slot_set(&smtp_conn_error, "read failed: %s",
@@ -197,30 +129,17 @@ int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
 			 lmtp_reply_line_callback_t *line_cb, void *context,
 			 const char **error_r)
 {
-	size_t consumed;
 	int ret;
 
 	/* one step: a server trickling a byte now and then gets no more
 	   than the timeout for the whole reply */
 	conn->deadline_msecs = clock_monotonic_msecs() + conn->timeout_msecs;
-	for (;;) {
-		ret = lmtp_reply_parse(conn->buf, conn->len, reply_r,
-				       &consumed, line_cb, context, error_r);
-		if (ret > 0) {
-			memmove(conn->buf, conn->buf + consumed,
-				conn->len - consumed);
-			conn->len -= consumed;
-			return 0;
-		}
-		if (ret < 0)
-			return -1;
-		if (conn->len == SMTP_CONN_BUF_SIZE) {
-			*error_r = "reply too long";
-			return -1;
-		}
+	while ((ret = lmtp_reply_take(conn->buf, &conn->len, SMTP_CONN_BUF_SIZE,
+				      reply_r, line_cb, context, error_r)) == 0) {
 		if (fill(conn, error_r) < 0)
 			return -1;
 	}
+	return ret > 0 ? 0 : -1;
 }
 
 int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t size,
@@ -240,7 +159,7 @@ int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t size,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_until(conn->fd, POLLOUT, conn->deadline_msecs) == 0)
+		    net_wait_fd(conn->fd, POLLOUT, conn->deadline_msecs) == 0)
 			continue;
 		*error_r = n < 0 && errno == ETIMEDOUT ? "timed out sending" :
 			error_slot_set(&smtp_conn_error, "write failed: %s",
@@ -258,12 +177,4 @@ int smtp_conn_send(struct smtp_conn *conn, const char *line,
 
 	free(full);
 	return ret;
-}
-
-int smtp_conn_command(struct smtp_conn *conn, const char *line,
-		      struct lmtp_reply *reply_r, const char **error_r)
-{
-	if (smtp_conn_send(conn, line, error_r) < 0)
-		return -1;
-	return smtp_conn_read_reply(conn, reply_r, NULL, NULL, error_r);
 }

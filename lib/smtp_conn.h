@@ -37,9 +37,6 @@ int smtp_conn_send(struct smtp_conn *conn, const char *line,
 int smtp_conn_read_reply(struct smtp_conn *conn, struct lmtp_reply *reply_r,
 			 lmtp_reply_line_callback_t *line_cb, void *context,
 			 const char **error_r);
-/* smtp_conn_command - send line, read its reply */
-int smtp_conn_command(struct smtp_conn *conn, const char *line,
-		      struct lmtp_reply *reply_r, const char **error_r);
 /* smtp_conn_write - size bytes as they are (DATA content) */
 int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t size,
 		    const char **error_r);
