@@ -30,6 +30,7 @@
 #include "mail_plugins.h"
 #include "path.h"
 #include "quota_settings.h"
+#include "smtp_conn.h"
 #include "strbuf.h"
 #include "var_expand.h"
 #include "xalloc.h"
@@ -1529,6 +1530,61 @@ static int config_validate_pending(struct config_ctx *ctx)
 	return ret;
 }
 
+/* config_validate_send - the settings of the mail loft sends:
+   submission_host's host[:port], the variables of postmaster_address
+   (Dovecot's own default as doveconf prints it is accepted) and of the
+   rejection texts */
+static int config_validate_send(struct config_ctx *ctx)
+{
+	static const struct var_expand_table rejection_vars[] = {
+		{ 'n', "crlf", "", false }, { 'r', "reason", "", false },
+		{ 's', "subject", "", false }, { 't', "to", "", false },
+		{ '\0', NULL, NULL, false },
+	};
+	const struct loft_settings *set = ctx->set;
+	const char *names[] = { "rejection_subject", "rejection_reason" };
+	const char *values[] = { set->rejection_subject, set->rejection_reason };
+	const struct config_location *where;
+	const char *error;
+	unsigned int port;
+	struct strbuf buf;
+	char *host, *expanded;
+
+	if (set->submission_host[0] != '\0') {
+		if (smtp_conn_parse_host(set->submission_host, 25, &host,
+					 &port) < 0) {
+			where = config_location_of(ctx, "submission_host");
+			return config_error(ctx, where->file, where->line,
+					    "submission_host: invalid host[:port] '%s'",
+					    set->submission_host);
+		}
+		free(host);
+	}
+	if (strcmp(set->postmaster_address,
+		   "postmaster@%{if;%d;ne;;%d;%{hostname}}") != 0) {
+		if (var_expand_user_string(set->postmaster_address,
+					   "user@example.com", NULL, false,
+					   &expanded, &error) < 0) {
+			where = config_location_of(ctx, "postmaster_address");
+			return config_error(ctx, where->file, where->line,
+					    "postmaster_address: %s", error);
+		}
+		free(expanded);
+	}
+	strbuf_init(&buf, 64);
+	for (size_t i = 0; i < LOFT_N_ELEMENTS(names); i++) {
+		strbuf_reset(&buf);
+		if (var_expand(&buf, values[i], rejection_vars, &error) < 0) {
+			strbuf_free(&buf);
+			where = config_location_of(ctx, names[i]);
+			return config_error(ctx, where->file, where->line,
+					    "%s: %s", names[i], error);
+		}
+	}
+	strbuf_free(&buf);
+	return 0;
+}
+
 /* config_validate - checks that need the complete settings */
 static int config_validate(struct config_ctx *ctx)
 {
@@ -1547,7 +1603,7 @@ static int config_validate(struct config_ctx *ctx)
 		}
 	}
 	if (config_validate_plugins(ctx) < 0 || config_validate_protocols(ctx) < 0 ||
-	    config_validate_pending(ctx) < 0)
+	    config_validate_pending(ctx) < 0 || config_validate_send(ctx) < 0)
 		return -1;
 	if (loc[0] != '\0' && strncmp(loc, "maildir:", 8) != 0 &&
 	    strncmp(loc, "mbox:", 5) != 0) {

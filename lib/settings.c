@@ -184,8 +184,25 @@ const struct setting_def loft_setting_defs[] = {
 	G(BOOL, lda_mailbox_autosubscribe, "no",
 	  "Subscribe to mailboxes created by autocreate"),
 	G(STR, sendmail_path, "/usr/sbin/sendmail",
-	  "Program that sends the mail Sieve's redirect and vacation make "
-	  "(run as the recipient: PATH -i -f SENDER -- RCPT)"),
+	  "Program that sends the mail Sieve's redirect, vacation and "
+	  "loft-lda's rejections make (run as the recipient: PATH -i -f "
+	  "SENDER -- RCPT), unless submission_host is set"),
+	G(STR, submission_host, "",
+	  "SMTP server host[:port] (port 25 by default) that Sieve's mail and "
+	  "rejections are sent to instead of sendmail_path"),
+	G(TIME, submission_timeout, "30 secs",
+	  "Longest wait for submission_host: connecting and each reply"),
+	G(STR, postmaster_address, "",
+	  "From address of rejections and of vacation replies that name no "
+	  "other (%d, %u, %n expanded; empty: postmaster@ the recipient's "
+	  "domain, or the host name)"),
+	G(STR, rejection_subject, "Rejected: %s",
+	  "Subject of the rejection loft-lda sends without -e (%s the "
+	  "message's subject)"),
+	G(STR, rejection_reason,
+	  "Your message to <%t> was automatically rejected:%n%r",
+	  "Text of that rejection (%t recipient, %r reason, %s subject, "
+	  "%n new line)"),
 	G(STR, lda_original_recipient_header, "",
 	  "Header to take the original recipient from when -a is not given"),
 	G(STR, deliver_log_format, "msgid=%m: %$",

@@ -146,6 +146,11 @@ struct loft_settings {
 	bool lda_mailbox_autosubscribe;
 	char *lda_original_recipient_header;
 	char *sendmail_path;
+	char *submission_host;		/* "" = sendmail_path */
+	uint64_t submission_timeout;	/* ms */
+	char *postmaster_address;	/* "" = postmaster@DOMAIN */
+	char *rejection_subject;
+	char *rejection_reason;
 	char *deliver_log_format;
 	bool lmtp_save_to_detail_mailbox;
 	bool lmtp_add_received_header;

@@ -24,6 +24,7 @@ void sieve_limits_default(struct sieve_limits *limits)
 	limits->subaddress_separator = '+';
 	limits->vacation_min_period = 86400;
 	limits->vacation_max_period = 0;
+	limits->vacation_default_period = 7 * 86400;
 	limits->extensions = (1u << SIEVE_EXT_COUNT) - 1;
 }
 
@@ -118,7 +119,8 @@ char *sieve_test_message(const struct sieve_script *script, const char *data,
 		if (res.actions[i].type != SIEVE_ACT_VACATION)
 			continue;
 		strbuf_appendf(out, "=> %s\n", sieve_vacation_verdict_text(
-			sieve_vacation_check(&msg, envelope, &res.actions[i].vacation)));
+			sieve_vacation_check(&msg, envelope, &res.actions[i].vacation,
+					     NULL, NULL, NULL)));
 	}
 	error = res.error;
 	res.error = NULL;

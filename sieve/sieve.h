@@ -26,11 +26,13 @@ struct sieve_limits {
 	char subaddress_separator;	/* recipient_delimiter */
 	uint64_t vacation_min_period;	/* sieve_vacation_min_period, s */
 	uint64_t vacation_max_period;	/* sieve_vacation_max_period, 0: none */
+	uint64_t vacation_default_period; /* sieve_vacation_default_period */
 	uint32_t extensions;		/* enabled: 1 << enum sieve_ext */
 };
 
-/* Pigeonhole's defaults: 1M, 32 actions, 4 redirects, vacation periods
-   1 day..unlimited; every extension loft implements enabled (Pigeonhole
+/* Pigeonhole's defaults: 1M, 32 actions, 4 redirects (0: none allowed;
+   0 actions or size: no limit), vacation periods 1 day..unlimited,
+   7 days without :days; every extension loft implements enabled (Pigeonhole
    leaves editheader and vacation-seconds off: sieve_settings does that
    for a configured user) */
 void sieve_limits_default(struct sieve_limits *limits);

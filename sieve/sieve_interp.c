@@ -745,7 +745,7 @@ static int vacation_action(struct run *run, const struct sieve_node *node)
 {
 	const struct sieve_resolved *r = &node->r;
 	struct sieve_action act;
-	uint64_t seconds = 7 * 86400;
+	uint64_t seconds = run->env->limits->vacation_default_period;
 
 	memset(&act, 0, sizeof(act));
 	act.type = SIEVE_ACT_VACATION;
@@ -757,11 +757,13 @@ static int vacation_action(struct run *run, const struct sieve_node *node)
 	} else if (r->tag_arg[SIEVE_TAG_SECONDS] != NULL) {
 		seconds = r->tag_arg[SIEVE_TAG_SECONDS]->number;
 	}
-	/* sieve_vacation_min_period / max_period, as Pigeonhole clamps */
+	/* sieve_vacation_min_period / max_period, as Pigeonhole clamps
+	   :days and :seconds when compiling and the period once more when
+	   marking the sender answered */
 	if (seconds < run->env->limits->vacation_min_period)
 		seconds = run->env->limits->vacation_min_period;
-	if (run->env->limits->vacation_max_period != 0 &&
-	    seconds > run->env->limits->vacation_max_period)
+	else if (run->env->limits->vacation_max_period != 0 &&
+		 seconds > run->env->limits->vacation_max_period)
 		seconds = run->env->limits->vacation_max_period;
 	act.vacation.seconds = seconds;
 	if (r->tag_arg[SIEVE_TAG_SUBJECT] != NULL)

@@ -377,12 +377,20 @@ static void add_address(struct sieve_address **addrs, size_t *count,
 		free(spec);
 		return;
 	}
+	/* the display name: what comes before an unquoted '<' */
+	const char *lt = NULL;
+	quoted = false;
+	for (size_t i = 0; i < len && lt == NULL; i++) {
+		if (start[i] == '"') quoted = !quoted;
+		else if (!quoted && start[i] == '<') lt = start + i;
+	}
 	if (*count == *cap) {
 		*cap = *cap == 0 ? 4 : *cap * 2;
 		*addrs = xreallocarray(*addrs, *cap, sizeof(**addrs));
 	}
 	a = &(*addrs)[(*count)++];
 	a->raw = spec;
+	a->name = lt == NULL ? NULL : trim_dup(start, (size_t)(lt - start));
 	at = strrchr(spec, '@');
 	if (at == NULL || at == spec || at[1] == '\0') {
 		a->local = NULL;
@@ -435,6 +443,7 @@ void sieve_addresses_free(struct sieve_address *addrs, size_t count)
 		free(addrs[i].local);
 		free(addrs[i].domain);
 		free(addrs[i].raw);
+		free(addrs[i].name);
 	}
 	free(addrs);
 }

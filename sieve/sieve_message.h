@@ -54,6 +54,7 @@ struct sieve_address {
 	char *local;		/* NULL for an address that did not parse */
 	char *domain;		/* NULL when there is no '@' */
 	char *raw;		/* the whole address as written */
+	char *name;		/* the display name before <...> (NULL: none) */
 };
 
 /* sieve_parse_addresses - the addresses of an address-list header value;

@@ -206,6 +206,15 @@ static int conflict(struct sieve_result *res, struct sieve_action *act,
 int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 		     unsigned int max_redirects, unsigned int max_actions)
 {
+	/* sieve_max_redirects = 0: Pigeonhole's redirect command fails
+	   before anything is added */
+	if (act->type == SIEVE_ACT_REDIRECT && max_redirects == 0) {
+		char *error = xasprintf("line %u: local policy prohibits the use of a redirect action",
+					act->line);
+		action_free(act);
+		sieve_result_fail(res, error);
+		return -1;
+	}
 	for (size_t i = 0; i < res->count; i++) {
 		struct sieve_action *old = &res->actions[i];
 
@@ -229,16 +238,17 @@ int sieve_result_add(struct sieve_result *res, struct sieve_action *act,
 			return 0;
 		}
 	}
-	if (act->type == SIEVE_ACT_REDIRECT && ++res->redirects > max_redirects) {
-		char *error = xasprintf("line %u: number of redirect actions exceeds policy limit (%zu > %u)",
-					act->line, res->redirects, max_redirects);
+	/* Pigeonhole's order: the total (0: no limit), the redirects */
+	if (max_actions > 0 && res->count >= max_actions) {
+		char *error = xasprintf("line %u: total number of actions exceeds policy limit (%zu > %u)",
+					act->line, res->count + 1, max_actions);
 		action_free(act);
 		sieve_result_fail(res, error);
 		return -1;
 	}
-	if (res->count >= max_actions) {
-		char *error = xasprintf("line %u: total number of actions exceeds policy limit (%zu > %u)",
-					act->line, res->count + 1, max_actions);
+	if (act->type == SIEVE_ACT_REDIRECT && ++res->redirects > max_redirects) {
+		char *error = xasprintf("line %u: number of redirect actions exceeds policy limit (%zu > %u)",
+					act->line, res->redirects, max_redirects);
 		action_free(act);
 		sieve_result_fail(res, error);
 		return -1;

@@ -3,10 +3,13 @@
  * `plugin { }`: `sieve` (file:DIR;active=FILE, or a script path; default
  * file:~/sieve;active=~/.dovecot.sieve), `sieve_global`,
  * `sieve_extensions`, `sieve_max_script_size`, `sieve_max_actions`,
- * `sieve_max_redirects`, `sieve_vacation_min_period`,
- * `sieve_vacation_max_period`. Any other sieve_* setting is refused (it
- * would change what happens to mail and loft does not do it yet). Also
- * the include loader over the personal and global directories.
+ * `sieve_max_redirects`, `sieve_redirect_envelope_from`,
+ * `sieve_redirect_duplicate_period`, `sieve_user_email`, the
+ * `sieve_vacation_*` settings of Pigeonhole 0.5, `sieve_before`...,
+ * `sieve_after`..., `sieve_default`, `sieve_user_log`. Any other sieve_*
+ * setting is refused (it would change what happens to mail and loft does
+ * not do it). A value Pigeonhole would warn about and ignore is an error.
+ * Also the include loader over the personal and global directories.
  */
 #ifndef LOFT_SIEVE_SETTINGS_H
 #define LOFT_SIEVE_SETTINGS_H
@@ -15,6 +18,28 @@
 
 #include "kvlist.h"
 #include "sieve.h"
+#include "sieve_vacation.h"
+
+/* sieve_redirect_envelope_from: the envelope sender of a redirect */
+enum sieve_address_source {
+	SIEVE_ADDRESS_SOURCE_DEFAULT,	/* the message's sender */
+	SIEVE_ADDRESS_SOURCE_SENDER,
+	SIEVE_ADDRESS_SOURCE_RECIPIENT,	/* the final recipient */
+	SIEVE_ADDRESS_SOURCE_ORIG_RECIPIENT,
+	SIEVE_ADDRESS_SOURCE_USER_EMAIL,	/* sieve_user_email, else the
+						   final recipient */
+	SIEVE_ADDRESS_SOURCE_POSTMASTER,	/* postmaster_address */
+	SIEVE_ADDRESS_SOURCE_EXPLICIT,		/* <address>, "" for <> */
+};
+
+/* what the mail Sieve sends is made of */
+struct sieve_send_settings {
+	enum sieve_address_source redirect_from;
+	char *redirect_from_address;	/* SIEVE_ADDRESS_SOURCE_EXPLICIT */
+	uint64_t redirect_duplicate_period;	/* seconds, 12 hours */
+	char *user_email;		/* sieve_user_email, NULL: none */
+	struct sieve_vacation_settings vacation;
+};
 
 struct sieve_user_settings {
 	char *active_path;	/* the script that runs; NULL: the user has
@@ -29,6 +54,7 @@ struct sieve_user_settings {
 	char *default_path;	/* sieve_default (NULL: none) */
 	char *user_log;		/* sieve_user_log, else ACTIVE.log */
 	struct sieve_limits limits;
+	struct sieve_send_settings send;
 };
 
 /* sieve_user_settings_get - from the plugin settings for user (home for
@@ -43,9 +69,10 @@ void sieve_user_settings_free(struct sieve_user_settings *set);
 int sieve_settings_check(const struct kvlist *plugin, const char **key_r,
 			 char **error_r);
 
-/* sieve_extensions_parse - Pigeonhole's sieve_extensions value ("+name
-   -name" changes the default set, plain names replace it) into *mask;
-   -1 with *error_r on an unknown name */
+/* sieve_extensions_parse - Pigeonhole's sieve_extensions value into
+   *mask (the default set on entry): with a +name or -name anywhere the
+   list changes the default set (plain names add too), else it replaces
+   it; -1 with *error_r on an unknown name */
 int sieve_extensions_parse(const char *value, uint32_t *mask,
 			   char **error_r);
 

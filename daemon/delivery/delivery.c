@@ -915,6 +915,10 @@ static void plan_finish(struct plan_exec *pe,
 	if (pe->stored > 0) {
 		outcome_saved(out, "Saved");
 		status = xasprintf("saved mail to %s", pe->mailboxes.data);
+	} else if (plan->reject && plan->reject_mailed) {
+		/* dovecot-lda's answer: the sender got the rejection */
+		outcome_saved(out, "Rejected");
+		status = xstrdup("rejected");
 	} else if (plan->reject) {
 		outcome_set(out, OUTCOME_REJECTED, OUTCOME_REASON_OTHER, 550,
 			    "5.7.1", "%s", plan->reason);

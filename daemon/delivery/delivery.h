@@ -74,6 +74,9 @@ struct delivery_request {
 	const char *mailbox;		/* NULL = INBOX */
 	bool autocreate, autosubscribe;
 	bool fallback_to_inbox;		/* a missing mailbox falls back */
+	bool reject_by_mail;		/* Sieve's reject sends dovecot-lda's
+					   rejection mail (loft-lda without
+					   -e) instead of refusing */
 	bool return_path;		/* prepend Return-Path: <envelope_sender>
 					   (LMTP; dovecot-lda adds none) */
 	const char *delivered_to;	/* Delivered-To value, NULL = none */

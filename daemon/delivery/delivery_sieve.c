@@ -95,6 +95,7 @@ struct sieve_delivery {
 	delivery_sieve_execute *execute;
 	void *exec_context;
 	bool kept;		/* the implicit keep was stored */
+	bool reject_by_mail;	/* delivery_request's */
 	struct delivery_sieve_send send;	/* redirect, vacation, tracking */
 	struct delivery_sieve_test *test;	/* a dry run; NULL: a delivery */
 };
@@ -418,7 +419,7 @@ static void take_result(struct sieve_delivery *sd, const struct sieve_result *re
 /* send_result - the redirects and vacation replies of one script, once
    its stores are done, and the ids its duplicate tests track; false
    when a redirect could not be handed over (the script fails) */
-static bool send_result(struct sieve_delivery *sd, const struct sieve_result *res,
+static bool send_result(struct sieve_delivery *sd, struct sieve_result *res,
 			char **error_r)
 {
 	struct delivery_sieve_plan *plan = sd->plan;
@@ -430,7 +431,8 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 
 		switch (act->type) {
 		case SIEVE_ACT_REDIRECT:
-			ret = delivery_sieve_send_redirect(&sd->send, act, &error);
+			ret = delivery_sieve_send_redirect(&sd->send, act, &why,
+							   &error);
 			if (ret < 0) {
 				*error_r = xasprintf("line %u: failed to redirect "
 						     "to <%s>: %s", act->line,
@@ -439,9 +441,14 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 				return false;
 			}
 			plan->counts[DELIVERY_SIEVE_REDIRECT]++;
-			summary_add(plan, ret > 0 ? "redirect" :
-				    "redirect (a duplicate: not sent again)",
-				    act->target);
+			if (ret > 0) {
+				summary_add(plan, "redirect", act->target);
+				break;
+			}
+			/* not sent: the implicit keep stands (Pigeonhole) */
+			summary_add(plan, "redirect", act->target);
+			strbuf_appendf(&plan->summary, " (%s)", why);
+			res->implicit_keep = true;
 			break;
 		case SIEVE_ACT_VACATION:
 			ret = delivery_sieve_send_vacation(&sd->send, act, &why,
@@ -457,6 +464,26 @@ static bool send_result(struct sieve_delivery *sd, const struct sieve_result *re
 		case SIEVE_ACT_DUPLICATE:
 			delivery_sieve_send_track(&sd->send, act->target,
 						  act->seconds);
+			break;
+		case SIEVE_ACT_REJECT:
+		case SIEVE_ACT_EREJECT:
+			if (!sd->reject_by_mail)
+				break;
+			why = NULL;
+			ret = delivery_sieve_send_reject(&sd->send, act->target,
+							 &why, &error);
+			if (ret < 0) {
+				plan->reject = false;
+				*error_r = xasprintf("line %u: failed to send "
+						     "the rejection to <%s>: %s",
+						     act->line,
+						     sd->send.envelope->mail_from,
+						     error);
+				log_error("sieve: %s", *error_r);
+				return false;
+			}
+			plan->reject_mailed = true;
+			summary_add(plan, ret > 0 ? "rejection sent" : why, NULL);
 			break;
 		default:
 			break;
@@ -525,7 +552,7 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	const char *error_str;
 	char *error = NULL;
 	size_t first;
-	bool hit;
+	bool hit, keep_planned;
 	int ret = 1;
 
 	switch (sieve_cache_get(script->path, &sd->sset.limits, &dirs, &ref,
@@ -571,7 +598,8 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 	/* the last script's implicit keep is executed with its actions:
 	   they all fit the quota, or none is stored (Pigeonhole's one
 	   transaction) */
-	if (res.error == NULL && res.implicit_keep && last)
+	keep_planned = res.error == NULL && res.implicit_keep && last;
+	if (keep_planned)
 		plan_keep(sd, &res.keep_flags);
 	if (res.error == NULL && res.headers.owned && sd->test == NULL &&
 	    edited_message(sd, &error_str) < 0) {
@@ -583,7 +611,9 @@ static int run_one(struct sieve_delivery *sd, const struct seq_script *script,
 		res.error = xstrdup("storing the message failed");
 	} else if (res.error == NULL && !send_result(sd, &res, &res.error)) {
 		/* the stores stand; the message is kept as well */
-	} else if (res.error == NULL && res.implicit_keep && last) {
+	} else if (keep_planned) {
+		/* (a redirect not sent may have restored the implicit keep
+		   after the stores: run_sequence stores it) */
 		sd->kept = true;
 	}
 	if (ret < 0) {
@@ -619,7 +649,10 @@ static int run_sequence(struct sieve_delivery *sd,
 	int ret = 1;
 
 	sd->send.set = sd->set;
+	sd->send.sieve = &sd->sset.send;
+	sd->send.user = sd->user->username;
 	sd->send.home = sd->user->home;
+	sd->reject_by_mail = req->reject_by_mail;
 	sd->send.envelope = &envelope;
 	sd->send.msg = &sd->parsed;
 	sd->send.now = time(NULL);

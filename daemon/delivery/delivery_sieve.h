@@ -49,6 +49,8 @@ struct delivery_sieve_plan {
 	size_t count;
 	bool reject;
 	char *reason;		/* of reject / ereject */
+	bool reject_mailed;	/* reject_by_mail: the rejection was sent (or
+				   not, for the null sender): delivered */
 	/* the message with the header a script edited (trace headers
 	   included: store it without a prefix); NULL: the original */
 	struct message *edited;

@@ -449,7 +449,7 @@ static char *lda_sender(const char *opt, const struct message *msg)
 }
 
 /* lda_orig_rcpt - -a, else the header lda_original_recipient_header
-   names, else the final recipient */
+   names, else the user's address (dovecot-lda's order) */
 static char *lda_orig_rcpt(const struct loft_settings *set,
 			   const struct lda_options *opts,
 			   const struct message *msg, const char *final)
@@ -490,9 +490,10 @@ lda_fail_recorded(const struct loft_settings *set,
 		  const struct lda_options *opts, const char *user,
 		  struct delivery_request *req, const struct outcome *out)
 {
-	req->rcpt = opts->final_rcpt != NULL ? opts->final_rcpt :
+	/* dovecot-lda's recipients: -a (else the user), and -r, else that */
+	req->orig_rcpt = opts->orig_rcpt != NULL ? opts->orig_rcpt :
 		opts->user != NULL ? opts->user : user;
-	req->orig_rcpt = opts->orig_rcpt != NULL ? opts->orig_rcpt : req->rcpt;
+	req->rcpt = opts->final_rcpt != NULL ? opts->final_rcpt : req->orig_rcpt;
 	req->envelope_sender = opts->sender;
 	req->user = user;
 	delivery_log(set, req, NULL, NULL, 0, 0, out, out->text);
@@ -584,9 +585,11 @@ int main(int argc, char **argv)
 		lda_fail_recorded(&set, &opts, user->username, &req, &out);
 
 	sender = lda_sender(opts.sender, msg);
+	/* dovecot-lda: the final recipient is -r, else the original one */
+	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, opts.user != NULL ?
+				  opts.user : user->username);
 	final_rcpt = xstrdup(opts.final_rcpt != NULL ? opts.final_rcpt :
-			     opts.user != NULL ? opts.user : user->username);
-	orig_rcpt = lda_orig_rcpt(&set, &opts, msg, final_rcpt);
+			     orig_rcpt);
 
 	req.envelope_sender = sender;
 	req.user = user->username;
@@ -596,6 +599,9 @@ int main(int argc, char **argv)
 	req.autocreate = set.lda_mailbox_autocreate;
 	req.autosubscribe = set.lda_mailbox_autosubscribe;
 	req.fallback_to_inbox = true;
+	/* without -e a Sieve reject is answered with a rejection mail and
+	   exit 0, as dovecot-lda does */
+	req.reject_by_mail = !opts.stderr_reason;
 	/* no Return-Path, no Delivered-To: dovecot-lda 2.3 adds neither in
 	   any mode (-d or not, -a, -r, -f, lda_original_recipient_header);
 	   the envelope sender still makes mbox's From_ line */

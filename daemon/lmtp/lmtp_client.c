@@ -6,7 +6,6 @@
 #include "lmtp_client.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "error_slot.h"
 #include "evloop.h"
 #include "lmtp_xclient.h"
+#include "net_connect.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -51,24 +51,9 @@ static void step(struct lmtp_client *client)
    with errno ETIMEDOUT */
 static int wait_fd(int fd, unsigned int events, uint64_t deadline_msecs)
 {
-	struct pollfd pfd = { .fd = fd };
-	uint64_t now;
-	int ret;
-
-	pfd.events = (short)(((events & EVLOOP_READ) != 0 ? POLLIN : 0) |
-			     ((events & EVLOOP_WRITE) != 0 ? POLLOUT : 0));
-	for (;;) {
-		now = clock_monotonic_msecs();
-		if (now >= deadline_msecs) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ret = poll(&pfd, 1, (int)(deadline_msecs - now));
-		if (ret > 0)
-			return 0;
-		if (ret < 0 && errno != EINTR)
-			return -1;
-	}
+	return net_wait_fd(fd, (short)(((events & EVLOOP_READ) != 0 ? POLLIN : 0) |
+				       ((events & EVLOOP_WRITE) != 0 ? POLLOUT : 0)),
+			   deadline_msecs);
 }
 
 /* client_wait - wait until what the connection waits for (reading or
@@ -142,36 +127,6 @@ static int client_write(struct lmtp_client *client, const void *data,
 	return 0;
 }
 
-/* connect_one - a connected non-blocking socket to ai before
-   deadline_msecs, or -1 with errno */
-static int connect_one(const struct addrinfo *ai, uint64_t deadline_msecs)
-{
-	socklen_t len = sizeof(int);
-	int fd, err = 0;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			err = errno;
-			goto fail;
-		}
-		if (wait_fd(fd, EVLOOP_WRITE, deadline_msecs) < 0 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
-		    err != 0) {
-			err = err != 0 ? err : errno;
-			goto fail;
-		}
-	}
-	return fd;
-fail:
-	close(fd);
-	errno = err;
-	return -1;
-}
-
 /* capability - one LHLO line's keyword */
 static void capability(const char *text, size_t len, void *context)
 {
@@ -186,25 +141,12 @@ static int read_reply(struct lmtp_client *client, struct lmtp_reply *reply_r,
 		      lmtp_reply_line_callback_t *line_cb,
 		      const char **error_r)
 {
-	size_t consumed;
 	ssize_t n;
 	int ret;
 
-	for (;;) {
-		ret = lmtp_reply_parse(client->buf, client->len, reply_r,
-				       &consumed, line_cb, client, error_r);
-		if (ret > 0) {
-			memmove(client->buf, client->buf + consumed,
-				client->len - consumed);
-			client->len -= consumed;
-			return 0;
-		}
-		if (ret < 0)
-			return -1;
-		if (client->len == LMTP_CLIENT_BUF_SIZE) {
-			*error_r = "reply too long";
-			return -1;
-		}
+	while ((ret = lmtp_reply_take(client->buf, &client->len,
+				      LMTP_CLIENT_BUF_SIZE, reply_r, line_cb,
+				      client, error_r)) == 0) {
 		n = client_read(client, client->buf + client->len,
 				LMTP_CLIENT_BUF_SIZE - client->len, error_r);
 		if (n <= 0) {
@@ -214,6 +156,7 @@ static int read_reply(struct lmtp_client *client, struct lmtp_reply *reply_r,
 		}
 		client->len += (size_t)n;
 	}
+	return ret > 0 ? 0 : -1;
 }
 
 int lmtp_client_read_reply(struct lmtp_client *client,
@@ -374,34 +317,12 @@ int lmtp_client_connect(const char *host, unsigned int port,
 			const struct lmtp_client_tls *tls,
 			struct lmtp_client **client_r, const char **error_r)
 {
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL, *ai;
 	struct lmtp_client *client;
-	char port_str[16];
 	uint64_t deadline = clock_monotonic_msecs() + timeout_msecs;
-	int fd = -1, err = 0, ret;
+	int fd = net_connect_tcp(host, port, deadline, error_r);
 
-	snprintf(port_str, sizeof(port_str), "%u", port);
-	ret = getaddrinfo(host, port_str, &hints, &res);
-	if (ret != 0) {
-		*error_r = error_slot_set(&lmtp_client_error_slot, "%s: %s",
-					  host, gai_strerror(ret));
+	if (fd < 0)
 		return -1;
-	}
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, deadline);
-		if (fd < 0)
-			err = errno;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		*error_r = error_slot_set(&lmtp_client_error_slot,
-					  "connect(%s:%u) failed: %s", host,
-					  port, strerror(err));
-		return -1;
-	}
 	client = xcalloc(1, sizeof(*client));
 	client->fd = fd;
 	client->timeout_msecs = timeout_msecs;

@@ -1,6 +1,6 @@
 /*
  * fuzz_lmtp_reply - libFuzzer target for the LMTP reply parser
- * (daemon/lmtp/lmtp_reply.c) that reads what proxied backends send: a
+ * (lib/lmtp_reply.c) that reads what proxied backends and submission_host send: a
  * backend may be broken or hostile. The input is a byte stream parsed
  * reply after reply, as the client reads it. Checked: a reply takes at
  * least one line and never more than given; its code is 200..599 and its

@@ -163,7 +163,7 @@ def test_reference_doveconf_all(inst):
     assert r.returncode == 0, r.stderr
     found = not_used(r.stdout)
     assert len(found) > 250
-    for name in ["postmaster_address", "mail_save_crlf",
+    for name in ["auth_anonymous_username", "mail_save_crlf",
                  "service imap-login", "service anvil",
                  "userdb: result_success"]:
         assert name in found, name

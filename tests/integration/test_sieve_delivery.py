@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from conftest import NOBODY, Daemon, binary, needs_root
+from conftest import NOBODY, Daemon, binary, free_port, needs_root, wait_for
 
 USER = "user0@example.com"
 DOVECOT_LDA = "/usr/lib/dovecot/dovecot-lda"
@@ -81,7 +81,8 @@ def stored(maildir):
     return found
 
 
-def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin="", extra=""):
+def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin="", extra="",
+                args=("-f", "sender@example.org")):
     """dovecot-lda with Pigeonhole on a fresh home: script as
     ~/.dovecot.sieve (None: none), before/after as sieve_before[N] /
     sieve_after[N]; the stored messages (see stored())"""
@@ -122,16 +123,17 @@ def dovecot_lda(root, script, before=(), after=(), msg=MSG, plugin="", extra="")
     os.chmod(os.path.join(work, "dovecot.conf"), 0o644)
     proc = subprocess.run(
         ["setpriv", f"--reuid={NOBODY.pw_uid}", f"--regid={NOBODY.pw_gid}",
-         "--clear-groups", "env", "-i", f"HOME={home}", "USER=user0",
+         "--clear-groups", "env", "-i", f"HOME={home}", f"USER={USER}",
          "PATH=/usr/bin:/bin", DOVECOT_LDA, "-c", os.path.join(work, "dovecot.conf"),
-         "-f", "sender@example.org"],
+         *args],
         input=msg, capture_output=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     print(proc.stderr.decode())
     return stored(os.path.join(home, "Maildir"))
 
 
-def loft_lda(inst, script, before=(), after=(), msg=MSG, plugin=""):
+def loft_lda(inst, script, before=(), after=(), msg=MSG, plugin="", extra="",
+             args=("-e", "-f", "sender@example.org")):
     """loft-lda with the same layout as dovecot_lda(); (process, stored)"""
     home = inst.home(USER)
     shutil.rmtree(home, ignore_errors=True)
@@ -148,8 +150,8 @@ def loft_lda(inst, script, before=(), after=(), msg=MSG, plugin=""):
     if script is not None:
         write(os.path.join(home, ".dovecot.sieve"), script)
     make_home(home)
-    conf(inst, "\n".join([plugin] + locations))
-    proc = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
+    conf(inst, "\n".join([plugin] + locations), extra)
+    proc = inst.lda("-d", USER, *args, msg=msg)
     return proc, stored(inst.maildir(USER))
 
 
@@ -522,21 +524,30 @@ def test_redirect(inst):
                            b"From: Sender <sender@example.org>\n")
     assert b"Return-Path" not in body and body.endswith(b"\n\nHello.\n")
     assert 'redirect "fwd@example.net"' in inst.log()
-    # the same message again (a loop, or a second delivery): not sent
+    # the same message again (a loop, or a second delivery): not sent,
+    # and kept instead, as Pigeonhole does
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
-    assert r.returncode == 0 and len(sent(d)) == 1 and stored(inst.maildir(USER)) == {}
-    assert "a duplicate: not sent again" in inst.log()
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert list(stored(inst.maildir(USER))) == [("", "new", "")]
+    assert 'redirect "fwd@example.net" (a duplicate: not sent again)' in inst.log()
+    # a message that says it was redirected by this user: a loop, kept
+    looped = b"X-Sieve-Redirected-From: user0@example.com\r\n" + \
+        msg.replace(b"<s1@", b"<s9@")
+    r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=looped)
+    assert r.returncode == 0 and len(sent(d)) == 1
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 2
+    assert "a loop, not sent" in inst.log()
     # :copy keeps it too; a failing sendmail keeps it and logs why
     write(os.path.join(home, ".dovecot.sieve"),
           'require "copy";\nredirect :copy "other@example.net";\n')
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
     assert r.returncode == 0 and len(sent(d)) == 2
-    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 3
     path, d = fake_sendmail(inst.root, code=75)
     write(os.path.join(home, ".dovecot.sieve"), 'redirect "third@example.net";\n')
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=msg)
     assert r.returncode == 0
-    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 2
+    assert len(stored(inst.maildir(USER))[("", "new", "")]) == 4
     assert "failed to redirect to <third@example.net>" in inst.log() + inst.log("loft.log")
     if os.path.exists(DOVECOT_LDA):
         # Pigeonhole calls sendmail with the same arguments, as the user
@@ -547,6 +558,30 @@ def test_redirect(inst):
         assert theirs.split(b"\n")[:2] == mail.split(b"\n")[:2]
 
 
+VACATION_SCRIPT = """\
+    require "vacation";
+    vacation :days 7 :subject "Away" "I am away until Monday.";
+    """
+
+
+def comparable(mail):
+    """a sent mail without what differs between loft and Dovecot by
+    design: X-Sieve, Message-ID and Date values, the MIME boundary (pid
+    and host), the product name, CRLF"""
+    mail = mail.replace(b"\r\n", b"\n")
+    m = re.search(rb'boundary="([^"]*)"', mail)
+    if m:
+        mail = mail.replace(m.group(1), b"BOUNDARY")
+    out = []
+    for line in mail.split(b"\n"):
+        name = line.split(b":", 1)[0].lower()
+        if name in (b"x-sieve", b"message-id", b"date", b"uid"):
+            line = name + b": *"
+        out.append(line.replace(b"Dovecot Mail Delivery Agent",
+                                b"loft Mail Delivery Agent"))
+    return out
+
+
 @needs_root
 def test_vacation(inst):
     """vacation answers once per sender per period, from the null sender,
@@ -555,10 +590,7 @@ def test_vacation(inst):
     path, d = fake_sendmail(inst.root)
     home = inst.home(USER)
     os.makedirs(home, exist_ok=True)
-    write(os.path.join(home, ".dovecot.sieve"), """\
-        require "vacation";
-        vacation :days 7 :subject "Away" "I am away until Monday.";
-        """)
+    write(os.path.join(home, ".dovecot.sieve"), VACATION_SCRIPT)
     make_home(home)
     conf(inst, "", f"sendmail_path = {path}\n")
     plain = MSG.replace(b"List-Id: Foo list <foo.lists.example.org>\r\n", b"")
@@ -567,12 +599,19 @@ def test_vacation(inst):
     assert len(stored(inst.maildir(USER))[("", "new", "")]) == 1
     [reply] = sent(d)
     assert reply.startswith(b"args: -i -f <> -- sender@example.org\n")
-    for line in (b"From: <user0@example.com>", b"To: <sender@example.org>",
+    for line in (b"From: <user0@example.com>", b"To: Sender <sender@example.org>",
                  b"Subject: Away", b"In-Reply-To: <s1@example.org>",
                  b"References: <s1@example.org>",
                  b"Auto-Submitted: auto-replied (vacation)"):
         assert b"\n" + line + b"\n" in reply, (line, reply)
     assert reply.endswith(b"\n\nI am away until Monday.\n")
+    if os.path.exists(DOVECOT_LDA):
+        # Pigeonhole's reply: the same fields but its own ids and date
+        path2, d2 = fake_sendmail(os.path.join(inst.root, "pigeonhole"))
+        dovecot_lda(inst.root, VACATION_SCRIPT, msg=plain,
+                    extra=f"sendmail_path = {path2}")
+        [theirs] = sent(d2)
+        assert comparable(theirs) == comparable(reply)
     assert "vacation sent" in inst.log()
     # once per sender per period
     r = inst.lda("-e", "-d", USER, "-f", "sender@example.org", msg=plain)
@@ -614,3 +653,335 @@ def test_lmtp_redirect_and_vacation(inst):
         assert ': implicit keep, redirect "fwd@example.net", vacation sent)' in inst.log()
     finally:
         dmn.stop()
+
+
+@needs_root
+def test_reject_sends_rejection(inst):
+    """loft-lda without -e answers a reject as dovecot-lda does: a
+    rejection from the postmaster to the envelope sender (compared with
+    dovecot-lda's), exit 0, nothing stored; nothing for the null sender;
+    a rejection that cannot be sent keeps the mail"""
+    path, d = fake_sendmail(inst.root)
+    script = 'require "reject";\nreject "I do not want it";\n'
+    extra = f"sendmail_path = {path}\nhostname = mx.example.com\n"
+    args = ("-f", "sender@example.org", "-a", "orig@example.com")
+    proc, got = loft_lda(inst, script, extra=extra, args=args)
+    assert proc.returncode == 0, proc.stderr
+    assert got == {}
+    [mail] = sent(d)
+    assert mail.startswith(b"args: -i -f <> -- sender@example.org\n")
+    for line in (b"From: Postmaster <postmaster@example.com>", b"To: <sender@example.org>",
+                 b"Subject: Rejected: [list] hello there",
+                 b"Your message to <orig@example.com> was automatically rejected:",
+                 b"I do not want it", b"Final-Recipient: rfc822; orig@example.com"):
+        assert b"\n" + line + b"\n" in mail, (line, mail)
+    assert ': rejected (sieve ' in inst.log() and 'rejection sent)' in inst.log()
+    if os.path.exists(DOVECOT_LDA):
+        path2, d2 = fake_sendmail(os.path.join(inst.root, "dovecot-sendmail"))
+        assert dovecot_lda(inst.root, script, args=args,
+                           extra=f"sendmail_path = {path2}\nhostname = mx.example.com") == {}
+        [theirs] = sent(d2)
+        assert comparable(theirs) == comparable(mail)
+    # a reason of several lines in the subject stays one header line
+    path, d = fake_sendmail(inst.root)
+    proc, got = loft_lda(inst, 'require "reject";\nreject text:\nno\nX-Injected: 1\n.\n;\n',
+                         extra=extra + "rejection_subject = Rejected: %r\n", args=args)
+    assert proc.returncode == 0, proc.stderr
+    [mail] = sent(d)
+    head = mail.split(b"\n\n")[0]
+    assert re.search(rb"\nSubject: Rejected: no +X-Injected: 1 *\n", head + b"\n"), head
+    assert b"\nX-Injected" not in head
+    # the null sender gets nothing; the message is gone, as in Dovecot
+    path, d = fake_sendmail(inst.root)
+    proc, got = loft_lda(inst, script, extra=extra, args=("-f", "<>"))
+    assert proc.returncode == 0 and got == {} and sent(d) == []
+    assert "not sending reject message to <>" in inst.log()
+    # a rejection that cannot be handed over: the mail is kept
+    path, d = fake_sendmail(inst.root, code=75)
+    proc, got = loft_lda(inst, script, extra=f"sendmail_path = {path}\n", args=args)
+    assert proc.returncode == 0 and list(got) == [("", "new", "")]
+    assert "failed to send the rejection to <sender@example.org>" in \
+        inst.log() + inst.log("loft.log")
+
+
+REDIRECT_FROM = ["sender", "recipient", "orig_recipient", "user_email", "postmaster",
+                 "\"<Bounces@Example.net>\"", "\"<>\""]
+
+
+@needs_root
+@pytest.mark.parametrize("source", REDIRECT_FROM)
+def test_redirect_envelope_from(inst, source):
+    """sieve_redirect_envelope_from (and sieve_user_email) give the
+    redirect's envelope sender and X-Sieve-Redirected-From as Pigeonhole
+    does"""
+    path, d = fake_sendmail(inst.root)
+    plugin = f"sieve_redirect_envelope_from = {source}\nsieve_user_email = me@example.com"
+    script = 'redirect "fwd@example.net";\n'
+    args = ("-f", "sender@example.org", "-a", "alias@example.com")
+    proc, got = loft_lda(inst, script, plugin=plugin, extra=f"sendmail_path = {path}\n",
+                         args=args)
+    assert proc.returncode == 0 and got == {}, proc.stderr
+    [mail] = sent(d)
+    if os.path.exists(DOVECOT_LDA):
+        path2, d2 = fake_sendmail(os.path.join(inst.root, "dovecot-sendmail"))
+        dovecot_lda(inst.root, script, plugin=plugin, args=args,
+                    extra=f"sendmail_path = {path2}")
+        [theirs] = sent(d2)
+        assert mail.split(b"\n")[0] == theirs.split(b"\n")[0]
+        assert mail.split(b"\n")[3] == theirs.split(b"\n")[3]  # X-Sieve-Redirected-From
+    # dovecot-lda's final recipient is -a when there is no -r
+    want = {"sender": "sender@example.org", "recipient": "alias@example.com",
+            "orig_recipient": "alias@example.com", "user_email": "me@example.com",
+            "postmaster": "postmaster@example.com", "\"<Bounces@Example.net>\"":
+            "bounces@example.net", "\"<>\"": "<>"}[source]
+    assert mail.startswith(f"args: -i -f {want} -- fwd@example.net\n".encode())
+
+
+PLAIN = MSG.replace(b"List-Id: Foo list <foo.lists.example.org>\r\n", b"")
+# (plugin settings, message, loft-lda/dovecot-lda arguments)
+VACATION_CASES = [
+    ("", PLAIN, ()),
+    ("sieve_vacation_use_original_recipient = yes",
+     PLAIN.replace(b"To: user0@", b"To: alias@"), ("-a", "alias@example.com")),
+    ("", PLAIN.replace(b"To: user0@", b"To: alias@"), ("-a", "alias@example.com")),
+    ("sieve_vacation_dont_check_recipient = yes",
+     PLAIN.replace(b"To: user0@", b"To: list@"), ()),
+    ("sieve_vacation_send_from_recipient = yes", PLAIN, ()),
+    ("sieve_vacation_default_subject_template = Away: %%$ for %u", PLAIN, ()),
+    ("sieve_vacation_default_subject = Nothing to say",
+     PLAIN.replace(b"Subject: [list] hello there\r\n", b""), ()),
+    ("sieve_vacation_max_subject_codepoints = 10", PLAIN, ()),
+    ("sieve_vacation_to_header_ignore_envelope = yes",
+     PLAIN.replace(b"From: Sender <sender@", b"From: Other <other@"), ()),
+    ("", PLAIN.replace(b"From: Sender <sender@", b"From: Other <other@"), ()),
+    ("", PLAIN.replace(b"\r\n\r\n", b"\r\nX-Auto-Response-Suppress: DR, OOF\r\n\r\n", 1), ()),
+    ("", PLAIN.replace(b"To: user0@", b"To: robert@"), ()),
+    ("", PLAIN.replace(b"[list] hello there", (b"a rather long subject line " * 5).strip()), ()),
+    ("", PLAIN.replace(b"[list] hello there", ("Grüße aus München, " * 6).strip().encode()), ()),
+    ("", PLAIN.replace(b"[list] hello there", "日本語のテキストです。".encode() * 6), ()),
+    ("", PLAIN.replace(b"[list] hello there", b"=?utf-8?q?Gr=C3=BC=C3=9Fe?= =?ISO-8859-1?Q?M=FCnchen?="), ()),
+    ("", PLAIN.replace(b"Message-ID:", b"References: " + b" ".join(
+        b"<ref%d.longer.id@lists.example.org>" % i for i in range(8)) + b"\r\nMessage-ID:"), ()),
+    ("from=Jörg <away@example.com>", PLAIN, ()),
+    ("from=away@example.com", PLAIN, ()),
+    ("from=Away Person <away@example.com>", PLAIN, ()),
+]
+
+
+@needs_root
+@pytest.mark.parametrize("plugin,msg,args", VACATION_CASES)
+def test_vacation_settings_match_pigeonhole(inst, plugin, msg, args):
+    """the sieve_vacation_* settings: whether a reply goes out, from
+    which addresses, to whom, with which subject, as Pigeonhole's"""
+    if not os.path.exists(DOVECOT_LDA):
+        pytest.skip("dovecot-lda is not installed")
+    script = 'require "vacation";\nvacation :addresses "robert@example.com" "Away.";\n'
+    if plugin.startswith("from="):
+        script = script.replace(":addresses", f":from \"{plugin[5:]}\" :addresses")
+        plugin = ""
+    args = ("-f", "sender@example.org") + args
+    path, d = fake_sendmail(inst.root)
+    proc, got = loft_lda(inst, script, plugin=plugin, msg=msg, args=args,
+                         extra=f"sendmail_path = {path}\n")
+    assert proc.returncode == 0, proc.stderr
+    path2, d2 = fake_sendmail(os.path.join(inst.root, "dovecot-sendmail"))
+    dovecot_lda(inst.root, script, plugin=plugin, msg=msg, args=args,
+                extra=f"sendmail_path = {path2}")
+    assert [comparable(m) for m in sent(d)] == [comparable(m) for m in sent(d2)]
+
+
+# (plugin settings, script): stored as Pigeonhole stores
+LIMIT_CASES = [
+    ("sieve_max_redirects = 0", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "F";\nif false { redirect "a@example.com"; }\n'),
+    ("sieve_max_redirects = 0", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "F";\nredirect "a@example.com";\n'),
+    ("sieve_max_redirects = 0", 'require ["fileinto", "mailbox", "variables"];\n'
+     'set "a" "a@example.com";\nfileinto :create "F";\nif false { redirect "${a}"; }\n'),
+    ("sieve_max_redirects = 0", 'require ["fileinto", "mailbox", "variables"];\n'
+     'set "a" "a@example.com";\nfileinto :create "F";\nredirect "${a}";\n'),
+    ("sieve_max_actions = 0", 'require ["fileinto", "mailbox"];\n' +
+     "".join(f'fileinto :create "F{i}";\n' for i in range(40))),
+    ("sieve_max_actions = 2", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "A";\nfileinto :create "B";\nfileinto :create "C";\n'),
+    ("sieve_max_script_size = 20", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "A";\n'),
+    ("sieve_extensions = -fileinto", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "A";\n'),
+    ("sieve_extensions = fileinto -mailbox", 'require ["fileinto", "body"];\n'
+     'if body :contains "Hello" { fileinto "INBOX"; }\n'),
+    ("sieve_extensions = fileinto mailbox", 'require ["fileinto", "mailbox", "body"];\n'
+     'fileinto :create "A";\n'),
+    ("sieve_extensions = fileinto mailbox", 'require ["fileinto", "mailbox"];\n'
+     'fileinto :create "A";\n'),
+]
+
+
+@needs_root
+@pytest.mark.parametrize("plugin,script", LIMIT_CASES)
+def test_limit_settings_match_pigeonhole(inst, plugin, script):
+    proc, got = loft_lda(inst, script, plugin=plugin)
+    assert proc.returncode == 0, proc.stderr
+    if not os.path.exists(DOVECOT_LDA):
+        pytest.skip("dovecot-lda is not installed")
+    assert got == dovecot_lda(inst.root, script, plugin=plugin)
+
+
+@needs_root
+def test_sieve_settings_checked(inst):
+    """values Pigeonhole would ignore with a warning, and the settings
+    loft does not implement, are errors naming the line"""
+    for setting, error in [
+            ("sieve_vacation_min_period = 1w", "sieve_vacation_min_period: invalid duration '1w'"),
+            ("sieve_vacation_max_period = 1d\n  sieve_vacation_min_period = 2d",
+             "sieve_vacation_min_period <= sieve_vacation_default_period"),
+            ("sieve_redirect_envelope_from = bogus", "is none of sender"),
+            ("sieve_vacation_dont_check_recipient = maybe", "invalid boolean 'maybe'"),
+            ("sieve_user_email = not an address", "invalid address"),
+            ("sieve_vacation_default_subject_template = Re: %$",
+             "sieve_vacation_default_subject_template: "),
+            ("sieve_notify_mailto_envelope_from = sender", "not supported by loft"),
+    ]:
+        inst.write_conf(extra=SIEVE_CONF % setting)
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, setting
+        assert error in r.stderr and re.match(re.escape(inst.conf) + r":\d+: ", r.stderr), \
+            r.stderr
+    for setting, error in [
+            ("submission_host = host:99999", "submission_host: invalid host[:port]"),
+            ("postmaster_address = pm@%{nosuch}", "postmaster_address: "),
+            ("rejection_subject = Rejected: %x", "rejection_subject: "),
+    ]:
+        inst.write_conf(extra=SIEVE_CONF % "" + setting + "\n")
+        r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and error in r.stderr, (setting, r.stderr)
+    # Dovecot's own default, as doveconf -a prints it, is accepted
+    inst.write_conf(extra=SIEVE_CONF % "" +
+                    "postmaster_address = postmaster@%{if;%d;ne;;%d;%{hostname}}\n")
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    inst.write_conf(extra=SIEVE_CONF % "submission_ssl = no" + "submission_ssl = yes\n")
+    r = subprocess.run([binary("loftd"), "-c", inst.conf, "--check"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "submission_ssl" in r.stderr, r.stderr
+
+
+def smtp_sink(root, port, *options):
+    """Postfix's smtp-sink on port, dumping every transaction into
+    root/dump; the process"""
+    dump = os.path.join(root, "dump")
+    if os.path.exists(dump):
+        os.unlink(dump)
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o777)
+    proc = subprocess.Popen(["smtp-sink", "-u", "nobody", *options, "-D", dump,
+                             f"127.0.0.1:{port}", "10"])
+    assert wait_for(lambda: port_open(port)), "smtp-sink did not start"
+    return proc, dump
+
+
+def port_open(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@needs_root
+@pytest.mark.skipif(shutil.which("smtp-sink") is None, reason="needs Postfix's smtp-sink")
+def test_submission_host(inst):
+    """with submission_host, redirect and vacation go to that SMTP server
+    (Postfix's smtp-sink) instead of sendmail_path; a server that refuses
+    or is not there leaves the mail kept and the failure logged"""
+    port = free_port()
+    sink, dump = smtp_sink(os.path.join(inst.root, "sink"), port)
+    script = 'require ["vacation", "copy"];\nredirect :copy "fwd@example.net";\n' \
+             'vacation "Away.";\n'
+    extra = f"submission_host = 127.0.0.1:{port}\nsendmail_path = /nonexistent\n"
+    try:
+        proc, got = loft_lda(inst, script, msg=b".dot\r\n" + PLAIN, extra=extra)
+        assert proc.returncode == 0, proc.stderr
+        assert list(got) == [("", "new", "")]
+        assert wait_for(lambda: os.path.exists(dump) and
+                        open(dump, "rb").read().count(b"X-Client-Addr") == 2)
+        with open(dump, "rb") as f:
+            text = f.read()
+        first, second = text.split(b"X-Client-Addr: ")[1:]
+        assert b"X-Client-Proto: ESMTP\n" in first
+        assert b"X-Mail-Args: <sender@example.org>\nX-Rcpt-Args: <fwd@example.net>\n" in first
+        assert b"X-Sieve-Redirected-From: user0@example.com\n" in first
+        assert b"\n.dot\n" in first or b"\n\n.dot" in first or first.count(b".dot") == 1
+        assert b"X-Mail-Args: <>\nX-Rcpt-Args: <sender@example.org>\n" in second
+        assert b"Auto-Submitted: auto-replied (vacation)" in second
+    finally:
+        sink.terminate()
+        sink.wait()
+    # a server refusing the recipient (5xx): the redirect fails, the mail
+    # is kept
+    sink, dump = smtp_sink(os.path.join(inst.root, "sink"), port, "-f", "RCPT")
+    try:
+        proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n', extra=extra)
+        assert proc.returncode == 0 and list(got) == [("", "new", "")]
+        assert re.search(r"failed to redirect to <fwd@example.net>: RCPT TO: 5\d\d ",
+                         inst.log() + inst.log("loft.log"))
+    finally:
+        sink.terminate()
+        sink.wait()
+    # over LMTP too: the worker thread talks SMTP to the same server
+    sink, dump = smtp_sink(os.path.join(inst.root, "sink"), port)
+    write(os.path.join(inst.home(USER), ".dovecot.sieve"), script)
+    dmn = Daemon(inst, extra=SIEVE_CONF % "" + extra)
+    dmn.start()
+    try:
+        assert lmtp(dmn.port, [USER], msg=PLAIN)[USER][0] == 250
+        assert wait_for(lambda: os.path.exists(dump) and
+                        open(dump, "rb").read().count(b"X-Client-Addr") == 2)
+        with open(dump, "rb") as f:
+            text = f.read()
+        assert b"X-Rcpt-Args: <fwd@example.net>" in text
+        assert b"X-Mail-Args: <>\nX-Rcpt-Args: <sender@example.org>" in text
+    finally:
+        dmn.stop()
+        sink.terminate()
+        sink.wait()
+    # a server that never answers: submission_timeout bounds the wait
+    import socket
+    import time
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        start = time.monotonic()
+        proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n',
+                             extra=f"submission_host = 127.0.0.1:{silent.getsockname()[1]}\n"
+                             "submission_timeout = 1s\n")
+        assert time.monotonic() - start < 10
+    assert proc.returncode == 0 and list(got) == [("", "new", "")]
+    assert "greeting: timed out waiting for a reply" in inst.log() + inst.log("loft.log")
+    # nobody listening
+    proc, got = loft_lda(inst, 'redirect "fwd@example.net";\n', extra=extra)
+    assert proc.returncode == 0 and list(got) == [("", "new", "")]
+    assert "connect(127.0.0.1:%d) failed" % port in inst.log() + inst.log("loft.log")
+
+
+@needs_root
+@pytest.mark.parametrize("form", ["file:{}", "{}", "file:{};bindir=/nonexistent"])
+def test_sieve_global_location(inst, form):
+    """sieve_global as Pigeonhole 0.5 reads it (a file: location or a
+    folder): include :global finds its scripts there"""
+    glob = os.path.join(inst.root, "global-scripts")
+    os.makedirs(glob, exist_ok=True)
+    os.chmod(glob, 0o755)
+    write(os.path.join(glob, "lists.sieve"),
+          'require ["fileinto", "mailbox"];\nfileinto :create "FromGlobal";\n', owner=False)
+    script = 'require "include";\ninclude :global "lists";\n'
+    plugin = "sieve_global = " + form.format(glob)
+    proc, got = loft_lda(inst, script, plugin=plugin)
+    assert proc.returncode == 0, proc.stderr
+    assert list(got) == [(".FromGlobal", "new", "")], inst.log("loft.log")
+    if os.path.exists(DOVECOT_LDA):
+        assert got == dovecot_lda(inst.root, script, plugin=plugin)

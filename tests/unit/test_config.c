@@ -362,7 +362,7 @@ struct good_case {
 	"}\n" \
 	"mail_plugins = $mail_plugins fts\n" \
 	"protocol lda {\n" \
-	"  postmaster_address = pm@example.com\n" \
+	"  rawlog_dir = /tmp/raw\n" \
 	"}\n"
 
 #define DOVECOT_NOT_USED \
@@ -370,7 +370,7 @@ struct good_case {
 	"dsync_remote_cmd@4|passdb@5|" \
 	"namespace inbox@8|dict@14|metric m@17|service imap-login@20|" \
 	"protocol imap@26|remote 10.0.0.0/8@34|userdb: result_success@39|" \
-	"userdb: auth_verbose@40|postmaster_address@44|mail_plugins: fts@42"
+	"userdb: auth_verbose@40|rawlog_dir@44|mail_plugins: fts@42"
 
 static const struct good_case good_cases[] = {
 	/* 0: defaults */
@@ -1022,7 +1022,9 @@ static const char *const global_names[] = {
 	"auth_cache_negative_ttl", "userdb_sql_timeout", "auth_socket_path",
 	"recipient_delimiter",
 	"lda_mailbox_autocreate", "lda_mailbox_autosubscribe",
-	"sendmail_path", "lda_original_recipient_header", "deliver_log_format",
+	"sendmail_path", "submission_host", "submission_timeout",
+	"postmaster_address", "rejection_subject", "rejection_reason",
+	"lda_original_recipient_header", "deliver_log_format",
 	"lmtp_save_to_detail_mailbox", "lmtp_add_received_header",
 	"lmtp_rcpt_check_quota", "lmtp_hdr_delivery_address", "lmtp_user_concurrency_limit",
 	"lmtp_max_message_size", "lmtp_proxy", "lmtp_max_recipients",

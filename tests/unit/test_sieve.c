@@ -369,11 +369,16 @@ START_TEST(test_duplicate_and_editheader)
 }
 END_TEST
 
-static enum sieve_vacation_verdict vacation_verdict(const char *from,
-						   const char *header)
+/* vacation_with - the verdict with settings (NULL: defaults), the
+   original recipient orig and the reply's addresses in *reply_r */
+static enum sieve_vacation_verdict
+vacation_with(const char *from, const char *orig, const char *header,
+	      const struct sieve_vacation_settings *set,
+	      struct sieve_vacation_reply *reply_r)
 {
-	struct sieve_envelope envelope = { from, "bob@example.com", NULL };
+	struct sieve_envelope envelope = { from, "bob@example.com", orig };
 	static char *addresses[] = { "robert@example.com" };
+	struct sieve_vacation_user user = { NULL, "bob@example.com" };
 	struct sieve_vacation vac = { 0 };
 	struct sieve_message msg;
 	enum sieve_vacation_verdict verdict;
@@ -381,10 +386,60 @@ static enum sieve_vacation_verdict vacation_verdict(const char *from,
 	vac.addresses = addresses;
 	vac.naddresses = 1;
 	sieve_message_parse(&msg, header, strlen(header));
-	verdict = sieve_vacation_check(&msg, &envelope, &vac);
+	verdict = sieve_vacation_check(&msg, &envelope, &vac, set, &user, reply_r);
 	sieve_message_free(&msg);
 	return verdict;
 }
+
+static enum sieve_vacation_verdict vacation_verdict(const char *from,
+						   const char *header)
+{
+	return vacation_with(from, NULL, header, NULL, NULL);
+}
+
+START_TEST(test_vacation_settings)
+{
+	struct sieve_vacation_settings set;
+	struct sieve_vacation_reply reply;
+
+	sieve_vacation_settings_default(&set);
+	/* the original recipient counts only with use_original_recipient */
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_NOT_ADDRESSED);
+	set.use_original_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "alias@example.com");
+	ck_assert_ptr_null(reply.smtp_from);
+	set.send_from_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", "alias@example.com",
+				       "To: alias@example.com\n\n", &set, &reply),
+			 SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.smtp_from, "alias@example.com");
+	/* :addresses answer from that address, the envelope from the
+	   recipient */
+	ck_assert_int_eq(vacation_with("a@x.org", NULL, "To: robert@example.com\n\n",
+				       &set, &reply), SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "robert@example.com");
+	ck_assert_str_eq(reply.smtp_from, "bob@example.com");
+	/* dont_check_recipient: not addressed, answered from the user */
+	set.dont_check_recipient = true;
+	ck_assert_int_eq(vacation_with("a@x.org", NULL, "To: list@x.org\n\n",
+				       &set, &reply), SIEVE_VACATION_REPLY);
+	ck_assert_str_eq(reply.from, "bob@example.com");
+	/* Outlook's suppression, and Pigeonhole's *-request* */
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\n"
+					  "X-Auto-Response-Suppress: DR, OOF\n\n"),
+			 SIEVE_VACATION_SUPPRESSED);
+	ck_assert_int_eq(vacation_verdict("x-request-y@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_SYSTEM_SENDER);
+	ck_assert_int_eq(vacation_verdict("a@x.org", "To: bob@example.com\n\n"),
+			 SIEVE_VACATION_REPLY);
+	sieve_vacation_settings_free(&set);
+}
+END_TEST
 
 START_TEST(test_vacation_rules)
 {
@@ -490,6 +545,72 @@ START_TEST(test_cache)
 }
 END_TEST
 
+/* the settings of the mail Sieve sends, read as Pigeonhole 0.5 reads
+   them */
+START_TEST(test_settings_send)
+{
+	static const char *const bad[][2] = {
+		{ "sieve_vacation_min_period", "1w" },
+		{ "sieve_vacation_min_period", "1 d" },
+		{ "sieve_vacation_max_period", "-1" },
+		{ "sieve_vacation_send_from_recipient", "true" },
+		{ "sieve_redirect_envelope_from", "me@example.com" },
+		{ "sieve_user_email", "nobody" },
+		{ "sieve_max_actions", "-2" },
+		{ "sieve_max_script_size", "1 M" },
+		{ "sieve_max_script_size", "1Q" },
+		{ "sieve_notify_mailto_envelope_from", "sender" },
+	};
+	struct sieve_user_settings set;
+	struct kvlist plugin;
+	const char *key;
+	char *error = NULL;
+
+	kvlist_init(&plugin);
+	kvlist_set(&plugin, "sieve_vacation_min_period", "2h");
+	kvlist_set(&plugin, "sieve_vacation_max_period", "30days");
+	kvlist_set(&plugin, "sieve_vacation_default_period", "3d");
+	kvlist_set(&plugin, "sieve_vacation_dont_check_recipient", "YES");
+	kvlist_set(&plugin, "sieve_redirect_envelope_from", "<Bounce@X.org>");
+	kvlist_set(&plugin, "sieve_redirect_duplicate_period", "10m");
+	kvlist_set(&plugin, "sieve_user_email", "<me@x.org>");
+	kvlist_set(&plugin, "sieve_vacation_default_subject_template", "%%$ (%n)");
+	kvlist_set(&plugin, "sieve_max_actions", "");
+	kvlist_set(&plugin, "sieve_max_script_size", "2MB");
+	ck_assert_int_eq(sieve_user_settings_get(&plugin, "u@x", "/home/u", &set,
+						 &error), 0);
+	ck_assert_uint_eq(set.limits.vacation_min_period, 7200);
+	ck_assert_uint_eq(set.limits.vacation_max_period, 30 * 86400);
+	ck_assert_uint_eq(set.limits.vacation_default_period, 3 * 86400);
+	ck_assert_uint_eq(set.limits.max_actions, 32);
+	ck_assert_uint_eq(set.limits.max_script_size, 2 * 1024 * 1024);
+	ck_assert(set.send.vacation.dont_check_recipient);
+	ck_assert(!set.send.vacation.send_from_recipient);
+	ck_assert_int_eq(set.send.redirect_from, SIEVE_ADDRESS_SOURCE_EXPLICIT);
+	ck_assert_str_eq(set.send.redirect_from_address, "bounce@x.org");
+	ck_assert_uint_eq(set.send.redirect_duplicate_period, 600);
+	ck_assert_str_eq(set.send.user_email, "me@x.org");
+	ck_assert_str_eq(set.send.vacation.default_subject_template, "%$ (u)");
+	sieve_user_settings_free(&set);
+	/* min <= default <= max when there is a max */
+	kvlist_set(&plugin, "sieve_vacation_default_period", "1h");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), -1);
+	ck_assert_str_eq(key, "sieve_vacation_default_period");
+	free(error);
+	kvlist_set(&plugin, "sieve_vacation_max_period", "0");
+	ck_assert_int_eq(sieve_settings_check(&plugin, &key, &error), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kvlist_set(&plugin, bad[i][0], bad[i][1]);
+		ck_assert_msg(sieve_settings_check(&plugin, &key, &error) == -1,
+			      "%s = %s accepted", bad[i][0], bad[i][1]);
+		ck_assert_str_eq(key, bad[i][0]);
+		free(error);
+		kvlist_set(&plugin, bad[i][0], "");
+	}
+	kvlist_free(&plugin);
+}
+END_TEST
+
 /* plugin { } as Pigeonhole reads it: numbered before/after until one is
    missing, file: locations, sieve_default, the user log next to the
    active script, and the setting at fault named */
@@ -561,6 +682,8 @@ static Suite *sieve_suite(void)
 	tcase_add_test(tc, test_action_limit);
 	tcase_add_test(tc, test_duplicate_and_editheader);
 	tcase_add_test(tc, test_vacation_rules);
+	tcase_add_test(tc, test_vacation_settings);
+	tcase_add_test(tc, test_settings_send);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_settings_sequence);
 	suite_add_tcase(s, tc);

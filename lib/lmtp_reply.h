@@ -1,5 +1,6 @@
 /*
- * lmtp_reply - parsing the replies an LMTP server (a proxied backend)
+ * lmtp_reply - parsing the replies an LMTP or SMTP server (a proxied
+ * backend, submission_host)
  * sends: "250-..." continuation lines, then "250 ..." (RFC 5321 4.2). The
  * parser is strict and bounded, since a backend may be broken or hostile:
  * three digits 200..599, the same code on every line, '-' or ' ' after
@@ -33,5 +34,14 @@ typedef void lmtp_reply_line_callback_t(const char *text, size_t len,
 int lmtp_reply_parse(const char *buf, size_t len, struct lmtp_reply *reply_r,
 		     size_t *consumed_r, lmtp_reply_line_callback_t *line_cb,
 		     void *context, const char **error_r);
+
+/* lmtp_reply_take - the first reply of a read buffer buf[0..*len) of cap
+   bytes, taken out of it (the rest moved to the front): 1 with *reply_r,
+   0 when more bytes must be read, -1 with *error_r (bytes that are no
+   reply, or a full buffer that holds none) */
+int lmtp_reply_take(char *buf, size_t *len, size_t cap,
+		    struct lmtp_reply *reply_r,
+		    lmtp_reply_line_callback_t *line_cb, void *context,
+		    const char **error_r);
 
 #endif

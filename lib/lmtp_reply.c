@@ -115,3 +115,24 @@ int lmtp_reply_parse(const char *buf, size_t len, struct lmtp_reply *reply_r,
 		return 1;
 	}
 }
+
+int lmtp_reply_take(char *buf, size_t *len, size_t cap,
+		    struct lmtp_reply *reply_r,
+		    lmtp_reply_line_callback_t *line_cb, void *context,
+		    const char **error_r)
+{
+	size_t consumed;
+	int ret = lmtp_reply_parse(buf, *len, reply_r, &consumed, line_cb,
+				   context, error_r);
+
+	if (ret > 0) {
+		memmove(buf, buf + consumed, *len - consumed);
+		*len -= consumed;
+		return 1;
+	}
+	if (ret == 0 && *len == cap) {
+		*error_r = "reply too long";
+		return -1;
+	}
+	return ret;
+}
