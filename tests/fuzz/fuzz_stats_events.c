@@ -17,6 +17,8 @@
  */
 #include "fuzz_util.h"
 
+#include <unistd.h>
+
 #include "evloop.h"
 #include "ipc_frame.h"
 #include "settings.h"
