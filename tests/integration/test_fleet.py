@@ -4,9 +4,12 @@ LMTP proxy in front that routes each recipient by the table's proxy/host/
 port columns. Mail for each backend's users lands there; one transaction
 with recipients on both is answered per recipient; PostgreSQL restarted
 under load costs 451s while it is down and nothing after, without
-restarting loft."""
+restarting loft; addresses written as SQL injections store nothing; a
+backend killed mid-run costs only its own recipients 451 and loses
+nothing it acknowledged."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -113,6 +116,41 @@ def test_fleet_routes_and_survives_a_database_restart(pg):
             inst, _ = backends[addr]
             for u in users:
                 assert len(inst.new_files(u)) >= 2, (addr, u)
+
+        # addresses written as SQL injections are names like any other:
+        # refused or unknown, nothing stored, the table intact
+        before = {u: len(backends[a][0].new_files(u))
+                  for a, us in BACKENDS.items() for u in us}
+        for evil in ["x' OR '1'='1@example.com",
+                     "ann@example.com' OR userid LIKE '%",
+                     "'; DROP TABLE users; --@example.com"]:
+            code = send(proxy.port, [evil])[evil]
+            assert 500 <= code < 600, (evil, code)
+        assert set(send(proxy.port, everyone).values()) == {250}
+
+        # a backend killed in the middle of a run: its recipients get
+        # 451, the other backend's still 250, and every acknowledged
+        # message is stored on its backend
+        acked = {u: 0 for u in everyone}
+        codes = {u: [] for u in everyone}
+        dead_inst, dead = backends["127.0.0.3"]
+        for i in range(12):
+            if i == 4:
+                victims = dead.children(None) + [dead.proc.pid]
+                for pid in victims:
+                    os.kill(pid, signal.SIGKILL)
+                dead.proc.wait()
+            for u, code in send(proxy.port, everyone).items():
+                codes[u].append(code)
+                acked[u] += code == 250
+        for u in BACKENDS["127.0.0.2"]:
+            assert codes[u] == [250] * 12, (u, codes[u])
+        for u in BACKENDS["127.0.0.3"]:
+            assert codes[u][:4] == [250] * 4 and codes[u][4:] == [451] * 8, (u, codes[u])
+        for a, users in BACKENDS.items():
+            for u in users:
+                stored = len(backends[a][0].new_files(u)) - before[u] - 1
+                assert stored >= acked[u], (u, stored, acked[u])
     finally:
         for d in daemons:
             d.stop()
