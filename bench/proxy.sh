@@ -188,8 +188,13 @@ awk -v msgs="$((per * rounds))" '
 {
 	k = (NF - 2) / 2
 	secs[$1] += $2
-	for (r = 1; r <= k; r++)
-		cpu[$1, r] += $(2 + k + r) - $(2 + r)
+	for (r = 1; r <= k; r++) {
+		d[r] = $(2 + k + r) - $(2 + r)
+		cpu[$1, r] += d[r]
+	}
+	px = $1 == "loft" ? d[1] : $1 == "dovecot" ? d[2] : 0
+	if (px > 0)
+		each[$1] = each[$1] sprintf(" %.1f", (d[3] + d[4]) / px)
 }
 END {
 	# columns: 1 loft proxy, 2 Dovecot proxy, 3 backend 1, 4 backend 2,
@@ -202,7 +207,8 @@ END {
 	printf "dovecot lmtp proxy : %8.1f msg/s  (%.2f of direct)\n",
 		rate["dovecot"], rate["dovecot"] / rate["direct"]
 	printf "loft / dovecot     : %8.2fx\n", rate["loft"] / rate["dovecot"]
-	printf "CPU seconds per 1000 messages  proxy  backends (b1 + b2)%s\n",
+	printf "CPU seconds per 1000 messages (process trees, same rounds):\n"
+	printf "  %-19s %6s  %-20s%s\n", "", "proxy", "backends (b1 + b2)",
 		(k > 4 ? "  postgres" : "")
 	split("direct loft dovecot", path, " ")
 	split("direct to backends,loft proxy,dovecot lmtp proxy", name, ",")
@@ -210,16 +216,17 @@ END {
 		p = path[i]
 		px = p == "loft" ? cpu[p, 1] : p == "dovecot" ? cpu[p, 2] : -1
 		be = cpu[p, 3] + cpu[p, 4]
-		printf "  %-19s %16s  %5.2f (%.2f + %.2f)", name[i],
+		printf "  %-19s %6s  %5.2f (%5.2f + %5.2f)", name[i],
 			(px < 0 ? "-" : sprintf("%5.2f", px * 1000 / msgs)),
 			be * 1000 / msgs, cpu[p, 3] * 1000 / msgs,
 			cpu[p, 4] * 1000 / msgs
 		if (k > 4)
-			printf "  %16.2f", cpu[p, 5] * 1000 / msgs
+			printf "  %8.2f", cpu[p, 5] * 1000 / msgs
 		printf "\n"
 		if (px > 0)
 			feeds[p] = be / px
 	}
-	printf "backends one proxy feeds (CPU): loft %.1f, dovecot %.1f (2 or more: not the bottleneck of a two-backend fleet)\n",
-		feeds["loft"], feeds["dovecot"]
+	printf "backends one proxy feeds (CPU; 2 or more: not the bottleneck of a two-backend fleet):\n"
+	printf "  loft %.1f (rounds:%s), dovecot %.1f (rounds:%s)\n",
+		feeds["loft"], each["loft"], feeds["dovecot"], each["dovecot"]
 }' "$t/rounds"
