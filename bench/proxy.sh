@@ -159,9 +159,9 @@ if [ "$userdb" = sql ]; then roots="$roots $(bench_pg_pid "$t")"; fi
 # measure PATH PORT [PORT2] - one round of the load on PORT (user50..99 on
 # PORT2 when given); appends "PATH seconds cpu-before... cpu-after..."
 measure() {
-	before=$(bench_cpu $roots)
-	s=$(bench_blast "$2" "$n" "$sessions" ${3:-})
-	after=$(bench_cpu $roots)
+	before=$(bench_cpu "$roots")
+	s=$(bench_blast "$2" "$n" "$sessions" "${3:-}")
+	after=$(bench_cpu "$roots")
 	echo "$1 $s $before $after" >> "$t/rounds"
 }
 
