@@ -10,6 +10,12 @@
 #                                sessions per smtp-source; prints seconds
 #   bench_source PORT U N S    - the smtp-source of one user of bench_blast
 #                                (4 KiB messages); a bench may redefine it
+#   bench_cpu PID...           - for each PID, on one line from one pass
+#                                over /proc: the CPU seconds (user + system)
+#                                its process tree has used so far, each
+#                                live process's own time plus what its
+#                                reaped children used (cutime, cstime), so
+#                                workers that came and went count too
 
 bench_users() {
 	i=0
@@ -95,4 +101,30 @@ bench_blast() {
 	wait
 	end=$(date +%s.%N)
 	echo "$end - $start" | bc -l
+}
+
+bench_cpu() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" \
+		-v hz="$(getconf CLK_TCK)" '
+	{
+		pid = $1
+		sub(/^.*\) /, "")	# the command may hold spaces and parens
+		parent[pid] = $2
+		ticks[pid] = $12 + $13 + $14 + $15
+	}
+	END {
+		k = split(roots, root, " ")
+		for (r = 1; r <= k; r++)
+			is_root[root[r]] = r
+		for (p in parent) {
+			q = p
+			while (!(q in is_root) && (q in parent) && parent[q] != q)
+				q = parent[q]
+			if (q in is_root)
+				sum[is_root[q]] += ticks[p]
+		}
+		for (r = 1; r <= k; r++)
+			printf "%s%.2f", (r > 1 ? " " : ""), sum[r] / hz
+		printf "\n"
+	}'
 }

@@ -18,7 +18,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh" --bench
 [ -x "$top/build/bin/loftd" ] || "$top/scripts/build.sh" build
 command -v smtp-source >/dev/null || PATH=$PATH:/usr/sbin
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
 
 t=$(mktemp -d /var/tmp/loft-sql-bench.XXXXXX)
 chmod 755 "$t"
@@ -28,27 +27,17 @@ cleanup() {
 	for i in file sql cache; do
 		"$top/build/bin/loftd" -c "$t/$i/loft.conf" stop >/dev/null 2>&1 || true
 	done
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$t/pg/data" -m immediate stop \
-		>/dev/null 2>&1 || true
+	bench_pg_stop "$t"
 	sleep 1
 	rm -rf "$t"
 }
 trap cleanup EXIT
 . "$top/bench/lmtp_common.sh"
+. "$top/bench/pg_common.sh"
 
-mkdir -p "$t/pg"
-chown postgres "$t/pg"
-runuser -u postgres -- "$pgbin/initdb" -D "$t/pg/data" --auth=trust -U postgres \
-	>/dev/null
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$t/pg/data" -w -l "$t/pg/log" \
-	-o "-p $pgport -k $t/pg -c listen_addresses=127.0.0.1" start >/dev/null
-psql_do() {
-	runuser -u postgres -- "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -At \
-		-v ON_ERROR_STOP=1 "$@" >/dev/null
-}
-psql_do -d postgres -c "CREATE DATABASE mail"
-psql_do -d mail -c "CREATE TABLE users (userid text PRIMARY KEY, uid integer, gid integer)"
-psql_do -d mail -c "INSERT INTO users SELECT 'user' || i || '@example.com', NULL, NULL
+bench_pg_start "$t" "$pgport"
+bench_psql "CREATE TABLE users (userid text PRIMARY KEY, uid integer, gid integer)"
+bench_psql "INSERT INTO users SELECT 'user' || i || '@example.com', NULL, NULL
 	FROM generate_series(0, 99) AS i"
 cat > "$t/loft-sql.conf" <<EOT
 driver = pgsql
@@ -65,8 +54,7 @@ for i in file sql cache; do
 	port=$((port + 1))
 done
 for i in sql cache; do
-	sed -i "s|driver = passwd-file|driver = sql|; s|args = $t/users|args = $t/loft-sql.conf|" \
-		"$t/$i/loft.conf"
+	bench_sql_userdb "$t/$i/loft.conf" "$t/loft-sql.conf"
 done
 echo "auth_cache_size = 10M" >> "$t/cache/loft.conf"
 for i in file sql cache; do

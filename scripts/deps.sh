@@ -24,7 +24,8 @@ PACKAGES="$PACKAGES dovecot-sieve"
 # TLS: OpenSSL, and swaks' TLS (test_tls.py)
 PACKAGES="$PACKAGES libssl-dev openssl libio-socket-ssl-perl"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES bc"
+	# bc for the arithmetic, dovecot-pgsql for bench/proxy.sh's Dovecot proxy
+	PACKAGES="$PACKAGES bc dovecot-pgsql"
 fi
 missing=""
 for p in $PACKAGES; do
