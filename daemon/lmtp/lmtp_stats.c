@@ -252,7 +252,11 @@ void lmtp_stats_concurrency_release(struct lmtp_stats *stats,
 	msg.session_id = (char *)session->id;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_RELEASE;
 	env.concurrency_release = &msg;
-	stats_client_send(stats->client, &env);
+	/* at the end of this loop iteration, not with the next batch: the
+	   client has its reply, and its next message may come through
+	   another loft-lmtp (a reload) whose question must not find this
+	   slot still taken */
+	stats_client_send_urgent(stats->client, &env);
 }
 
 void lmtp_stats_forget_session(struct lmtp_stats *stats,
