@@ -390,9 +390,6 @@ static void on_reload_result(struct stats_server *server,
 	}
 }
 
-/* master_child - pid is a process of service that loftd started: in
-   its last report, or (a process younger than that report) a child of
-   loftd according to /proc */
 /* loftd_child - whether pid is a child of loftd now, per /proc */
 static bool loftd_child(const struct stats_server *server, pid_t pid)
 {
@@ -403,6 +400,19 @@ static bool loftd_child(const struct stats_server *server, pid_t pid)
 		ppid == server->master_pid;
 }
 
+/* pid_listed - pid is one of pids[0..count-1] */
+static bool pid_listed(const uint32_t *pids, size_t count, pid_t pid)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (pids[i] == (uint32_t)pid)
+			return true;
+	}
+	return false;
+}
+
+/* master_child - pid is a process of service that loftd started: in
+   its last report, or (a process younger than that report) a child of
+   loftd according to /proc */
 static bool master_child(struct stats_server *server, const char *service,
 			 const struct stats_peer *peer)
 {
@@ -411,10 +421,13 @@ static bool master_child(struct stats_server *server, const char *service,
 	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
 		if (strcmp(st->services[i]->name, service) != 0)
 			continue;
-		for (size_t j = 0; j < st->services[i]->n_pids; j++) {
-			if (st->services[i]->pids[j] == (uint32_t)peer->cred_pid)
-				return true;
-		}
+		/* running, or retired by a reload and serving its last
+		   sessions */
+		if (pid_listed(st->services[i]->pids, st->services[i]->n_pids,
+			       peer->cred_pid) ||
+		    pid_listed(st->services[i]->retired_pids,
+			       st->services[i]->n_retired_pids, peer->cred_pid))
+			return true;
 	}
 	return peer->loftd_child || loftd_child(server, peer->cred_pid);
 }

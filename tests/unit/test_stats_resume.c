@@ -326,6 +326,22 @@ static void teardown(struct fixture *f)
 	reap(f->new_lmtp);
 }
 
+/* new_lmtp_asks - after loftd's report, the new loft-lmtp (nothing to
+   announce) asks for USER's slot: the question waits */
+static struct stats_peer *new_lmtp_asks(struct fixture *f)
+{
+	struct stats_peer *peer;
+	size_t held;
+
+	master_status(f);
+	peer = hello(f, f->new_lmtp, LOFT__ROLE__ROLE_SERVICE, "lmtp");
+	announced(peer);
+	acquire(peer, 1, NEW_SID, 1);
+	ck_assert_uint_eq(slots(f, &held), 0);
+	ck_assert_uint_eq(held, 1);
+	return peer;
+}
+
 START_TEST(test_new_question_waits_for_old_slot)
 {
 	struct fixture f;
@@ -333,13 +349,8 @@ START_TEST(test_new_question_waits_for_old_slot)
 	size_t held;
 
 	setup(&f);
-	master_status(&f);
-	/* the new loft-lmtp (nothing to announce) asks first */
-	new_peer = hello(&f, f.new_lmtp, LOFT__ROLE__ROLE_SERVICE, "lmtp");
-	announced(new_peer);
-	acquire(new_peer, 1, NEW_SID, 1);
-	ck_assert_uint_eq(slots(&f, &held), 0);
-	ck_assert_uint_eq(held, 1);
+	/* the new loft-lmtp asks first */
+	new_peer = new_lmtp_asks(&f);
 	/* the old one hands over: its slot, taken without the limit */
 	old_peer = hello(&f, f.old_lmtp, LOFT__ROLE__ROLE_SERVICE, "lmtp");
 	acquire(old_peer, 1, OLD_SID, 0);
@@ -363,16 +374,11 @@ END_TEST
 START_TEST(test_wait_ends_when_old_process_exits)
 {
 	struct fixture f;
-	struct stats_peer *new_peer;
 	size_t held;
 	uint64_t started;
 
 	setup(&f);
-	master_status(&f);
-	new_peer = hello(&f, f.new_lmtp, LOFT__ROLE__ROLE_SERVICE, "lmtp");
-	announced(new_peer);
-	acquire(new_peer, 1, NEW_SID, 1);
-	ck_assert_uint_eq(slots(&f, &held), 0);
+	(void)new_lmtp_asks(&f);
 	/* the old one exits without a word: not waited for any more */
 	started = clock_monotonic_msecs();
 	reap(f.old_lmtp);
@@ -394,13 +400,12 @@ START_TEST(test_wait_ends_at_deadline)
 	size_t held;
 
 	setup(&f);
-	master_status(&f);
-	new_peer = hello(&f, f.new_lmtp, LOFT__ROLE__ROLE_SERVICE, "lmtp");
-	announced(new_peer);
+	new_peer = new_lmtp_asks(&f);
 	/* a session that ended takes its question with it */
-	acquire(new_peer, 1, "AAAAAAAAAAAAAAAAAAAAA9", 1);
+	acquire(new_peer, 2, "AAAAAAAAAAAAAAAAAAAAA9", 1);
+	ck_assert_uint_eq(slots(&f, &held), 0);
+	ck_assert_uint_eq(held, 2);
 	session_end(new_peer, "AAAAAAAAAAAAAAAAAAAAA9");
-	acquire(new_peer, 2, NEW_SID, 1);
 	ck_assert_uint_eq(slots(&f, &held), 0);
 	ck_assert_uint_eq(held, 1);
 	/* the old one lives but never announces: fail open on time */
