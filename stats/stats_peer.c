@@ -25,6 +25,7 @@ bool stats_peer_may_send(enum stats_peer_trust trust,
 	case LOFT__ENVELOPE__BODY_SESSION_END:
 	case LOFT__ENVELOPE__BODY_DELIVERY:
 	case LOFT__ENVELOPE__BODY_TIMING:
+	case LOFT__ENVELOPE__BODY_ANNOUNCED:
 		return trust == STATS_PEER_USER || trust == STATS_PEER_SERVICE;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE:
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_RELEASE:
@@ -66,7 +67,9 @@ const char *stats_peer_trust_name(enum stats_peer_trust trust)
 	return "unidentified";
 }
 
-int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r)
+/* proc_stat - pid's state letter and parent from /proc/PID/stat; 0, or
+   -1 when it cannot be read (no such process) */
+static int proc_stat(pid_t pid, char *state_r, pid_t *ppid_r)
 {
 	char path[64], buf[512], *p;
 	size_t n;
@@ -83,10 +86,27 @@ int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r)
 	/* "pid (comm) state ppid ...": comm may hold anything, so look
 	   after its last ')' */
 	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+	if (p == NULL || sscanf(p + 1, " %c %ld", state_r, &ppid) != 2)
 		return -1;
 	*ppid_r = (pid_t)ppid;
 	return 0;
+}
+
+int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r)
+{
+	char state;
+
+	return proc_stat(pid, &state, ppid_r);
+}
+
+bool stats_peer_process_alive(pid_t pid)
+{
+	char state;
+	pid_t ppid;
+
+	/* a zombie (Z) or dead (X) process serves nobody any more */
+	return pid > 0 && proc_stat(pid, &state, &ppid) == 0 &&
+		state != 'Z' && state != 'X';
 }
 
 int stats_peer_process_uid(pid_t pid, uid_t *uid_r)

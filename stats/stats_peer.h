@@ -75,6 +75,8 @@ const char *stats_peer_trust_name(enum stats_peer_trust trust);
 /* stats_peer_parent_pid - pid's parent from /proc/PID/stat; 0, or -1
    when it cannot be read (gone, or /proc hidden) */
 int stats_peer_parent_pid(pid_t pid, pid_t *ppid_r);
+/* stats_peer_process_alive - pid runs (exists and is no zombie) */
+bool stats_peer_process_alive(pid_t pid);
 /* stats_peer_process_uid - pid's effective uid from /proc/PID/status
    (what SO_PEERCRED reports); 0, or -1 when it cannot be read */
 int stats_peer_process_uid(pid_t pid, uid_t *uid_r);

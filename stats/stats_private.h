@@ -20,6 +20,7 @@
 #include "stats_journal.h"
 #include "stats_metrics.h"
 #include "stats_peer.h"
+#include "stats_resume.h"
 #include "stats_sessions.h"
 #include "stats_state.h"
 #include "stats_store.h"
@@ -45,6 +46,7 @@ struct stats_peer {
 	char service[32];	/* "lda" for a USER peer */
 	unsigned int pid;
 	unsigned int sessions;	/* its sessions in the table */
+	bool announced;		/* sent Announced (stats_resume.h) */
 };
 
 /* A master command (reload, log-reopen) waiting for loftd's answer.
@@ -82,6 +84,7 @@ struct stats_server {
 	pid_t master_pid;		/* loftd (our parent), 0 standalone */
 	uid_t master_uid;		/* its uid: root */
 	struct stats_peer_uids *peer_uids;
+	struct evloop_timer *resume_timer;	/* while resume is set */
 
 	pthread_mutex_t lock;
 	/* everything from here on is guarded by lock */
@@ -98,6 +101,9 @@ struct stats_server {
 	uint64_t journal_reported_usecs;
 	char **debug_masks;
 	size_t debug_count;
+	/* concurrency questions wait for the slots held before us to be
+	   announced again; NULL once that is over (or standalone) */
+	struct stats_resume *resume;
 	struct stats_peer *master;	/* loftd, when connected */
 	Loft__MasterStatus *master_status; /* last report (owned copy) */
 	uint64_t master_status_usecs;
@@ -127,6 +133,9 @@ bool stats_server_peer_message(struct stats_peer *peer,
 /* stats_server_peer_close - peer is gone (reason "EOF", or why it was
    dropped): its sessions and slots go, and it is freed. Takes the lock. */
 void stats_server_peer_close(struct stats_peer *peer, const char *reason);
+/* stats_server_peer_send - env to one peer (dropped without a
+   connection); callable from the HTTP thread (threaded conn) */
+void stats_server_peer_send(struct stats_peer *peer, const Loft__Envelope *env);
 /* stats_server_accept_failed - an accept() of the listener behind
    backoff failed: pause it, and log (what: error) at most once per
    interval */
@@ -142,6 +151,27 @@ void stats_server_save_debug(struct stats_server *server);
 void stats_server_services(struct stats_server *server,
 			   struct stats_metrics_services *services_r);
 void stats_server_services_free(struct stats_metrics_services *services);
+
+/* stats_slots.c: concurrency questions and releases of a service peer,
+   and the wait for the slots held before this loft-stats
+   (stats_resume.h); lock held but for start and stop */
+void stats_slots_acquire(struct stats_peer *peer,
+			 const Loft__ConcurrencyAcquire *m);
+void stats_slots_release(struct stats_peer *peer,
+			 const Loft__ConcurrencyRelease *m);
+/* stats_slots_session_end - a session of peer's ended */
+void stats_slots_session_end(struct stats_peer *peer, const char *session_id);
+/* stats_slots_announced - peer announced every slot it holds */
+void stats_slots_announced(struct stats_peer *peer);
+/* stats_slots_peer_gone - peer, unlinked, is about to be freed */
+void stats_slots_peer_gone(struct stats_peer *peer);
+/* stats_slots_master_status - a report of loftd's (its first says
+   which loft-lmtp processes to wait for) */
+void stats_slots_master_status(struct stats_server *server,
+			       const Loft__MasterStatus *m);
+/* stats_slots_start - wait (loftd started us); stats_slots_stop - free */
+void stats_slots_start(struct stats_server *server);
+void stats_slots_stop(struct stats_server *server);
 
 /* stats_admin.c */
 /* stats_admin_answer - loftadm's request req from a peer with uid (and

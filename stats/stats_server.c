@@ -34,8 +34,8 @@
 #include "stats_json.h"
 #include "stats_persist.h"
 
-/* peer_send - to one peer; callable from the HTTP thread (threaded conn) */
-static void peer_send(struct stats_peer *peer, const Loft__Envelope *env)
+/* stats_server_peer_send - see stats_private.h */
+void stats_server_peer_send(struct stats_peer *peer, const Loft__Envelope *env)
 {
 	const char *error;
 
@@ -54,7 +54,7 @@ static void send_debug(struct stats_server *server, struct stats_peer *peer)
 	msg.masks = server->debug_masks;
 	env.body_case = LOFT__ENVELOPE__BODY_DEBUG_USERS;
 	env.debug_users = &msg;
-	peer_send(peer, &env);
+	stats_server_peer_send(peer, &env);
 }
 
 void stats_server_broadcast_debug(struct stats_server *server)
@@ -187,6 +187,7 @@ static const char *on_session_start(struct stats_peer *peer,
 /* on_session_end - a session of the peer's own ended */
 static void on_session_end(struct stats_peer *peer, const Loft__SessionEnd *m)
 {
+	stats_slots_session_end(peer, m->session_id);
 	if (stats_sessions_end(peer->server->sessions, m->session_id,
 			       peer->owner) && peer->sessions > 0)
 		peer->sessions--;
@@ -367,25 +368,7 @@ static void on_master_status(struct stats_peer *peer,
 		&server->persist->reloads_ok_seen, m->reloads_ok));
 	stats_metrics_reload(server->metrics, false, seen_advance(
 		&server->persist->reloads_failed_seen, m->reloads_failed));
-}
-
-static void on_concurrency(struct stats_peer *peer,
-			   const Loft__ConcurrencyAcquire *m)
-{
-	Loft__Envelope env = LOFT__ENVELOPE__INIT;
-	Loft__ConcurrencyReply reply = LOFT__CONCURRENCY_REPLY__INIT;
-	unsigned int current = 0;
-
-	reply.id = m->id;
-	reply.allowed = stats_sessions_concurrency_acquire(peer->server->sessions,
-							   m->user,
-							   m->session_id,
-							   peer->owner,
-							   m->limit, &current);
-	reply.current = current;
-	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_REPLY;
-	env.concurrency_reply = &reply;
-	peer_send(peer, &env);
+	stats_slots_master_status(server, m);
 }
 
 static void on_reload_result(struct stats_server *server,
@@ -407,9 +390,6 @@ static void on_reload_result(struct stats_server *server,
 	}
 }
 
-/* master_child - pid is a process of service that loftd started: in
-   its last report, or (a process younger than that report) a child of
-   loftd according to /proc */
 /* loftd_child - whether pid is a child of loftd now, per /proc */
 static bool loftd_child(const struct stats_server *server, pid_t pid)
 {
@@ -420,6 +400,19 @@ static bool loftd_child(const struct stats_server *server, pid_t pid)
 		ppid == server->master_pid;
 }
 
+/* pid_listed - pid is one of pids[0..count-1] */
+static bool pid_listed(const uint32_t *pids, size_t count, pid_t pid)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (pids[i] == (uint32_t)pid)
+			return true;
+	}
+	return false;
+}
+
+/* master_child - pid is a process of service that loftd started: in
+   its last report, or (a process younger than that report) a child of
+   loftd according to /proc */
 static bool master_child(struct stats_server *server, const char *service,
 			 const struct stats_peer *peer)
 {
@@ -428,10 +421,13 @@ static bool master_child(struct stats_server *server, const char *service,
 	for (size_t i = 0; st != NULL && i < st->n_services; i++) {
 		if (strcmp(st->services[i]->name, service) != 0)
 			continue;
-		for (size_t j = 0; j < st->services[i]->n_pids; j++) {
-			if (st->services[i]->pids[j] == (uint32_t)peer->cred_pid)
-				return true;
-		}
+		/* running, or retired by a reload and serving its last
+		   sessions */
+		if (pid_listed(st->services[i]->pids, st->services[i]->n_pids,
+			       peer->cred_pid) ||
+		    pid_listed(st->services[i]->retired_pids,
+			       st->services[i]->n_retired_pids, peer->cred_pid))
+			return true;
 	}
 	return peer->loftd_child || loftd_child(server, peer->cred_pid);
 }
@@ -538,13 +534,15 @@ static const char *peer_report(struct stats_peer *peer,
 		on_master_status(peer, env->master_status);
 		break;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_ACQUIRE:
-		on_concurrency(peer, env->concurrency_acquire);
+		stats_slots_acquire(peer, env->concurrency_acquire);
 		break;
 	case LOFT__ENVELOPE__BODY_CONCURRENCY_RELEASE:
-		stats_sessions_concurrency_release(server->sessions,
-						   env->concurrency_release->user,
-						   env->concurrency_release->session_id,
-						   peer->owner);
+		stats_slots_release(peer, env->concurrency_release);
+		break;
+	case LOFT__ENVELOPE__BODY_ANNOUNCED:
+		/* a user's peer holds no slots: nothing to wait for */
+		if (peer->trust == STATS_PEER_SERVICE)
+			stats_slots_announced(peer);
 		break;
 	case LOFT__ENVELOPE__BODY_RELOAD_RESULT:
 		on_reload_result(server, env->reload_result);
@@ -566,6 +564,7 @@ static void peer_remove(struct stats_server *server, struct stats_peer *peer)
 		}
 	}
 	(void)stats_sessions_end_owner(server->sessions, peer->owner);
+	stats_slots_peer_gone(peer);
 	if (server->master == peer)
 		server->master = NULL;
 	ipc_conn_free(&peer->conn);
@@ -768,6 +767,8 @@ void stats_server_set_master(struct stats_server *server, pid_t pid)
 	stats_peer_uids_free(&server->peer_uids);
 	server->peer_uids = stats_peer_uids_create(server->set,
 						   server->master_uid);
+	/* loft-lmtp processes may hold slots from before us */
+	stats_slots_start(server);
 }
 
 void stats_server_await_master(struct stats_server *server,
@@ -999,6 +1000,7 @@ void stats_server_free(struct stats_server **_server)
 	log_set_forward(NULL, NULL);
 	evloop_remove_timer(&server->own_errors_timer);
 	stats_http_stop(&server->http);
+	stats_slots_stop(server);
 	stats_admin_close_all(server);
 	if (server->listen_io != NULL)
 		evloop_remove_io(&server->listen_io);

@@ -252,7 +252,11 @@ void lmtp_stats_concurrency_release(struct lmtp_stats *stats,
 	msg.session_id = (char *)session->id;
 	env.body_case = LOFT__ENVELOPE__BODY_CONCURRENCY_RELEASE;
 	env.concurrency_release = &msg;
-	stats_client_send(stats->client, &env);
+	/* at the end of this loop iteration, not with the next batch: the
+	   client has its reply, and its next message may come through
+	   another loft-lmtp (a reload) whose question must not find this
+	   slot still taken */
+	stats_client_send_urgent(stats->client, &env);
 }
 
 void lmtp_stats_forget_session(struct lmtp_stats *stats,
@@ -322,6 +326,18 @@ static void reannounce_slots(struct lmtp_stats *stats,
 	}
 }
 
+/* send_announced - all we hold is announced: a new loft-stats answers
+   concurrency questions once every loft-lmtp it waits for said so */
+static void send_announced(struct lmtp_stats *stats)
+{
+	Loft__Envelope env = LOFT__ENVELOPE__INIT;
+	Loft__Announced msg = LOFT__ANNOUNCED__INIT;
+
+	env.body_case = LOFT__ENVELOPE__BODY_ANNOUNCED;
+	env.announced = &msg;
+	stats_client_send_urgent(stats->client, &env);
+}
+
 /* on_connect - loft-stats came (back): announce every live session and
    the slots it holds, so who, kick and the per-user limit go on as before */
 static void on_connect(struct stats_client *client, void *context)
@@ -337,6 +353,7 @@ static void on_connect(struct stats_client *client, void *context)
 		lmtp_stats_session_start(stats, s);
 		reannounce_slots(stats, s);
 	}
+	send_announced(stats);
 	/* questions the old one took but could not answer (it retired) */
 	for (struct concurrency_wait *w = stats->waits; w != NULL; w = w->next)
 		concurrency_send_acquire(stats, w->id, w->session, w->user,
@@ -363,6 +380,9 @@ struct lmtp_stats *lmtp_stats_create(struct lmtp_server *server)
 	free(path);
 	stats_client_set_handler(stats->client, on_message, stats);
 	stats_client_set_connect_callback(stats->client, on_connect, stats);
+	/* connected at once: nothing to announce but that */
+	if (stats_client_is_connected(stats->client))
+		send_announced(stats);
 	stats->log_timer = evloop_add_timer(server->loop,
 					    LMTP_STATS_LOG_FLUSH_MSECS,
 					    log_flush, stats);

@@ -12,7 +12,10 @@
  * answered "allowed" at once (and still sent, so the slot is counted)
  * until loft-stats answers one or reconnects, so a stopped loft-stats
  * costs one 500 ms wait, not one per RCPT. After a reconnect every live
- * session is announced again.
+ * session is announced again, with the slots it holds, then Announced: a
+ * new loft-stats holds questions until it has that from every loft-lmtp
+ * (at most STATS_RESUME_HOLD_MSECS, 300, so this side's breaker stays
+ * shut). Slots are given back at once, not with the next batch.
  */
 #ifndef LOFT_LMTP_STATS_H
 #define LOFT_LMTP_STATS_H

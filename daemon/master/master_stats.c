@@ -33,8 +33,9 @@ static void service_status(const struct master_service *svc,
 			   uint32_t **pids_r)
 {
 	char **listeners = xcalloc(svc->listeners.count + 1, sizeof(char *));
+	/* the live ones first, then the retired ones of its name */
 	uint32_t *pids = xcalloc(rt->processes.count + 1, sizeof(uint32_t));
-	size_t n = 0;
+	size_t n = 0, retired = 0;
 
 	for (size_t i = 0; i < svc->listeners.count; i++) {
 		const struct master_listener *l = &svc->listeners.listeners[i];
@@ -48,6 +49,14 @@ static void service_status(const struct master_service *svc,
 		if (p->service == svc && !p->stopping)
 			pids[n++] = (uint32_t)p->pid;
 	}
+	/* a new loft-stats waits for these to announce the slots they
+	   hold (stats_resume.h) */
+	for (const struct master_process *p = rt->processes.head; p != NULL;
+	     p = p->next) {
+		if (p->service == NULL && p->retired &&
+		    strcmp(p->service_name, svc->name) == 0)
+			pids[n + retired++] = (uint32_t)p->pid;
+	}
 	msg->name = svc->name;
 	msg->processes = (uint32_t)n;
 	msg->process_limit = svc->process_limit;
@@ -60,6 +69,8 @@ static void service_status(const struct master_service *svc,
 			    svc->failed_starts < MASTER_SERVICE_THROTTLE_AFTER);
 	msg->n_pids = n;
 	msg->pids = pids;
+	msg->n_retired_pids = retired;
+	msg->retired_pids = pids + n;
 	*listeners_r = listeners;
 	*pids_r = pids;
 }
