@@ -250,8 +250,9 @@ def test_protocol_answers(inst, vmail):
         assert c.line().startswith("NOTFOUND\t30")
         assert c.line().startswith("USER\t31\t")
         c.close()
+        # loft-log writes the lines after the answers: wait for them
+        assert wait_for(lambda: "refused before any userdb" in inst.log()), inst.log()
         log = inst.log()
-        assert "refused before any userdb" in log
         assert "lookup for ../x" not in log and "lookup for a/b" not in log
         assert d.children("loft-auth") == auth_pid
     finally:
