@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "error_slot.h"
+#include "net_connect.h"
 #include "xalloc.h"
 
 #define HTTP_CLIENT_READ_SIZE 65536
@@ -445,51 +446,6 @@ void http_response_free(struct http_response *resp)
 
 /* ---- the socket ---- */
 
-/* http_wait - poll fd until ready or deadline; 0, or an errno */
-static int http_wait(int fd, short events, uint64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	uint64_t now;
-	int ret;
-
-	for (;;) {
-		now = clock_monotonic_msecs();
-		if (now >= deadline)
-			return ETIMEDOUT;
-		ret = poll(&pfd, 1, (int)(deadline - now));
-		if (ret > 0)
-			return 0;
-		if (ret < 0 && errno != EINTR)
-			return errno;
-	}
-}
-
-/* http_connect_one - a non-blocking connect to ai before deadline; the
-   fd, or -1 with errno */
-static int http_connect_one(const struct addrinfo *ai, uint64_t deadline)
-{
-	socklen_t len = sizeof(int);
-	int fd, err = 0;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    ai->ai_protocol);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS)
-			err = errno;
-		else if ((err = http_wait(fd, POLLOUT, deadline)) == 0 &&
-			 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-	}
-	if (err != 0) {
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
 /* http_connect - the first address of url that accepts; fd or -1 */
 static int http_connect(const struct http_url *url, uint64_t deadline,
 			const char **error_r)
@@ -506,7 +462,7 @@ static int http_connect(const struct http_url *url, uint64_t deadline,
 	if (ret != 0)
 		return http_fail(error_r, "%s: %s", url->host, gai_strerror(ret));
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = http_connect_one(ai, deadline);
+		fd = net_connect_addr(ai, deadline);
 		if (fd < 0)
 			err = errno;
 	}
@@ -522,7 +478,6 @@ static int http_send(int fd, const char *data, size_t len, uint64_t deadline)
 {
 	size_t done = 0;
 	ssize_t ret;
-	int err;
 
 	while (done < len) {
 		ret = send(fd, data + done, len - done, MSG_NOSIGNAL);
@@ -531,8 +486,8 @@ static int http_send(int fd, const char *data, size_t len, uint64_t deadline)
 		} else if (ret < 0 && errno != EINTR && errno != EAGAIN) {
 			return errno;
 		} else if (ret < 0 && errno == EAGAIN &&
-			   (err = http_wait(fd, POLLOUT, deadline)) != 0) {
-			return err;
+			   net_wait_fd(fd, POLLOUT, deadline) < 0) {
+			return errno;
 		}
 	}
 	return 0;
@@ -545,7 +500,7 @@ static int http_receive(int fd, uint64_t deadline, struct http_response *resp_r,
 	char *chunk = xmalloc(HTTP_CLIENT_READ_SIZE);
 	struct strbuf in;
 	bool eof = false;
-	int ret = 0, err;
+	int ret = 0;
 
 	strbuf_init(&in, HTTP_CLIENT_READ_SIZE);
 	while (ret == 0) {
@@ -556,9 +511,9 @@ static int http_receive(int fd, uint64_t deadline, struct http_response *resp_r,
 		} else if (n == 0) {
 			eof = true;
 		} else if (errno == EAGAIN) {
-			if ((err = http_wait(fd, POLLIN, deadline)) != 0) {
-				ret = http_fail(error_r, "read: %s", err == ETIMEDOUT ?
-						"no answer in time" : strerror(err));
+			if (net_wait_fd(fd, POLLIN, deadline) < 0) {
+				ret = http_fail(error_r, "read: %s", errno == ETIMEDOUT ?
+						"no answer in time" : strerror(errno));
 				break;
 			}
 			continue;

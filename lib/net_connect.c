@@ -36,9 +36,7 @@ int net_wait_fd(int fd, short events, uint64_t deadline_msecs)
 	}
 }
 
-/* connect_one - a connected non-blocking socket to ai before the
-   deadline, or -1 with errno */
-static int connect_one(const struct addrinfo *ai, uint64_t deadline_msecs)
+int net_connect_addr(const struct addrinfo *ai, uint64_t deadline_msecs)
 {
 	socklen_t len = sizeof(int);
 	int fd, err = 0;
@@ -77,7 +75,7 @@ int net_connect_tcp(const char *host, unsigned int port,
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		fd = connect_one(ai, deadline_msecs);
+		fd = net_connect_addr(ai, deadline_msecs);
 		if (fd < 0)
 			err = errno;
 	}
