@@ -141,8 +141,10 @@ def test_full_mail_temp_dir_is_a_recorded_tempfail(inst):
             assert all(r["code"] == 451 for r in journal())
             assert sd.metric("loft_deliveries_total", protocol="lmtp", result="tempfail") == 2
             # tempfails are logged at error level, in log_path
-            log = inst.log("loft.log")
-            assert log.count("msgid=unspecified: Temporary failure spooling the message") == 2
+            # (written by loft-log, which the journal does not wait for)
+            assert wait_for(lambda: inst.log("loft.log").count(
+                "msgid=unspecified: Temporary failure spooling the message") == 2), \
+                inst.log("loft.log")
         finally:
             sd.stop()
 

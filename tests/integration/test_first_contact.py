@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import Daemon, binary, needs_root, NOBODY
+from conftest import Daemon, binary, needs_root, NOBODY, wait_for
 
 NOGROUP = "nogroup"
 
@@ -157,8 +157,9 @@ def test_lmtp_into_root_owned_maildir_names_ids_owner_and_mode(inst):
             assert s.rcpt("user1@example.com")[0] == 250
             code, text = s.data(b"Subject: x\r\n\r\nbody\r\n")
         assert code == 451, (code, text)
-        log = inst.log("loft.log")
-        assert eacces_line(maildir) in log, log
+        # loft-log writes the line after the reply: wait for it
+        assert wait_for(lambda: eacces_line(maildir) in inst.log("loft.log")), \
+            inst.log("loft.log")
     finally:
         d.stop()
 
