@@ -426,10 +426,20 @@ def test_out_of_fds_backs_off(inst):
         assert "Too many open files" in inst.log("loft.log")
         for s in held:
             s.close()
-        c = AuthClient(sock)
-        c.handshake()
-        assert c.ask("USER\t1\tuser0@example.com")[:2] == ["USER", "1"]
-        c.close()
+
+        # fds free again: a new client is answered (as the LMTP and
+        # stats-writer twins of this test ask: a fresh connection a try)
+        def answered():
+            try:
+                c = AuthClient(sock)
+                c.sock.settimeout(1)
+                c.handshake()
+                ok = c.ask("USER\t1\tuser0@example.com")[:2] == ["USER", "1"]
+                c.close()
+                return ok
+            except (OSError, EOFError):
+                return False
+        assert wait_for(answered, timeout=10)
         assert d.children("loft-auth") == [pid]
     finally:
         for s in held:
